@@ -1,0 +1,64 @@
+"""Entry point of ``plansim``: parses the command, runs it, and turns errors into one line.
+
+Each command lives in its own module ``sim.cli.<name>`` that defines ``add_parser(subparsers)``
+and ``run(args) -> int``. Modules are imported only when their command runs, so ``plansim --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "run": "sim.cli.run",
+    "compare": "sim.cli.compare",
+    "conformance": "sim.cli.conformance",
+    "calibrate": "sim.cli.calibrate",
+    "check": "sim.cli.check",
+    "uncertainty": "sim.cli.uncertainty",
+    "sensitivity": "sim.cli.sensitivity",
+}
+
+
+def _available() -> dict[str, object]:
+    modules = {}
+    for name, path in COMMANDS.items():
+        try:
+            modules[name] = importlib.import_module(path)
+        except ModuleNotFoundError as exc:  # a command not built yet
+            if exc.name != path:
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plansim",
+        description="Simulate Qingdao's 2024-2028 S&T action plan (青岛科技强市行动计划).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in _available().values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.errors import PlanSimError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PlanSimError as exc:
+        print(f"plansim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"plansim {args.command}: interrupted; earlier results are untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
