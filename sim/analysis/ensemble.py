@@ -1,0 +1,178 @@
+"""Run a sample matrix through a model in chunks, locally or on a dask.distributed cluster.
+
+The model is any callable ``evaluate(overrides) -> xr.Dataset`` where ``overrides`` maps an
+assumption (or lever) id to a 1-D array of shape ``(n,)`` and the result has a ``sample``
+dimension of length ``n``. The chunks are concatenated along ``sample`` in order and the
+``sample`` coordinate is renumbered 0..N-1, so the same design gives identical numbers whether
+it ran locally, in other chunk sizes, or on Dask: the randomness is all in the design.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sim.errors import PlanSimError, UncertaintyError
+
+Evaluate = Callable[[dict[str, np.ndarray]], xr.Dataset]
+
+#: default number of samples per chunk (memory ~ chunk x time x variables x 8 bytes)
+DEFAULT_CHUNK = 256
+
+
+def _as_columns(samples: Any) -> dict[str, np.ndarray]:
+    """Accept a Design, a DataFrame or a mapping of 1-D arrays; return {id: array (N,)}."""
+    if hasattr(samples, "overrides") and callable(samples.overrides):
+        samples = samples.overrides()
+    elif hasattr(samples, "columns") and hasattr(samples, "to_numpy"):
+        samples = {str(c): samples[c].to_numpy() for c in samples.columns}
+    if not isinstance(samples, Mapping) or not samples:
+        raise UncertaintyError("samples must be a Design, a DataFrame or a non-empty mapping")
+    cols = {k: np.asarray(v) for k, v in samples.items()}
+    lengths = {v.shape for v in cols.values()}
+    if len(lengths) != 1 or len(next(iter(lengths))) != 1:
+        raise UncertaintyError(f"every sample column must be 1-D of one length; got {lengths}")
+    return cols
+
+
+def chunks(columns: dict[str, np.ndarray], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """Split ``{id: array (N,)}`` into consecutive row blocks of at most ``chunk_size``."""
+    n = len(next(iter(columns.values())))
+    for start in range(0, n, chunk_size):
+        yield {k: v[start:start + chunk_size] for k, v in columns.items()}
+
+
+def _check_chunk(ds: xr.Dataset, expected: int, index: int) -> xr.Dataset:
+    if not isinstance(ds, xr.Dataset) or ds.sizes.get("sample") != expected:
+        got = ds.sizes.get("sample") if isinstance(ds, xr.Dataset) else type(ds).__name__
+        raise PlanSimError(
+            f"ensemble chunk {index}: evaluate returned sample size {got}; expected {expected}"
+        )
+    return ds
+
+
+def _combine(parts: list[xr.Dataset]) -> xr.Dataset:
+    out = xr.concat(parts, dim="sample", data_vars="all", coords="minimal",
+                    compat="override", join="override", combine_attrs="override")
+    return out.assign_coords(sample=np.arange(out.sizes["sample"]))
+
+
+def _progress_bar(total: int, progress: bool | None, desc: str):
+    from tqdm.auto import tqdm
+
+    if progress is False:
+        return None
+    # None: show only if the run lasts more than a second
+    return tqdm(total=total, desc=desc, unit="run", delay=0 if progress else 1.0, leave=False)
+
+
+def run_ensemble(
+    evaluate: Evaluate,
+    samples: Any,
+    *,
+    chunk_size: int | None = None,
+    scheduler: Any = None,
+    progress: bool | None = None,
+    desc: str = "ensemble",
+) -> xr.Dataset:
+    """Evaluate every row of ``samples`` and return one Dataset with ``sample`` = 0..N-1.
+
+    ``samples``: a :class:`~sim.analysis.sampling.Design`, a DataFrame or ``{id: array (N,)}``.
+    ``chunk_size``: rows per call of ``evaluate`` (default :data:`DEFAULT_CHUNK`), which bounds
+    memory. ``scheduler``: ``None`` to run here, a ``distributed.Client``, or a scheduler
+    address such as ``"tcp://host:8786"``; ``evaluate`` must then be picklable.
+    ``progress``: True shows a tqdm bar, False never, None only after one second.
+    """
+    cols = _as_columns(samples)
+    chunk_size = int(chunk_size or DEFAULT_CHUNK)
+    if chunk_size < 1:
+        raise UncertaintyError(f"chunk_size is {chunk_size}; allowed: a positive integer")
+    blocks = list(chunks(cols, chunk_size))
+    sizes = [len(next(iter(b.values()))) for b in blocks]
+    total = sum(sizes)
+    bar = _progress_bar(total, progress, desc)
+    parts: list[xr.Dataset] = []
+    try:
+        if scheduler is None:
+            for i, block in enumerate(blocks):
+                parts.append(_check_chunk(evaluate(block), sizes[i], i))
+                if bar is not None:
+                    bar.update(sizes[i])
+        else:
+            parts = _run_dask(evaluate, blocks, sizes, scheduler, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    return _combine(parts)
+
+
+def _run_dask(evaluate: Evaluate, blocks, sizes, scheduler, bar) -> list[xr.Dataset]:
+    from distributed import Client, as_completed
+
+    own = isinstance(scheduler, str)
+    if own:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise PlanSimError(
+                f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
+                "allowed: the address of a running dask scheduler, e.g. tcp://127.0.0.1:8786"
+            ) from exc
+    else:
+        client = scheduler
+    try:
+        futures = client.map(evaluate, blocks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        parts: list[xr.Dataset | None] = [None] * len(blocks)
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            parts[i] = _check_chunk(fut.result(), sizes[i], i)
+            if bar is not None:
+                bar.update(sizes[i])
+        return parts  # type: ignore[return-value]
+    finally:
+        if own:
+            client.close()
+
+
+class ScenarioEvaluator:
+    """Picklable ``evaluate`` for a scenario: runs ``Simulator(engine).run`` on each chunk.
+
+    The simulator (and its compiled model) is built once per process, on first use, so a Dask
+    worker compiles the model once however many chunks it runs.
+    """
+
+    _cache: dict[tuple, Any] = {}
+
+    def __init__(self, scenario: Any, *, return_columns: list[str] | None = None,
+                 engine: str = "batch", levers: dict | None = None):
+        self.scenario = scenario
+        self.return_columns = list(return_columns) if return_columns else None
+        self.engine = engine
+        self.levers = levers
+
+    def simulator(self):
+        key = (self.engine,)
+        if key not in self._cache:
+            from sim.simulate import Simulator
+
+            self._cache[key] = Simulator(engine=self.engine)
+        return self._cache[key]
+
+    def __call__(self, overrides: dict[str, np.ndarray]) -> xr.Dataset:
+        n = len(next(iter(overrides.values())))
+        return self.simulator().run(
+            self.scenario, assumptions=overrides, levers=self.levers, n_samples=n,
+            return_columns=self.return_columns,
+        )
+
+
+def timed(func: Callable[[], Any]) -> tuple[Any, float]:
+    """Run ``func()`` and return (its result, wall seconds)."""
+    t0 = time.perf_counter()
+    out = func()
+    return out, time.perf_counter() - t0

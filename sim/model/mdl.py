@@ -1,0 +1,98 @@
+"""Reading a Vensim ``.mdl`` file through PySD, without writing next to the source.
+
+``load_abstract_model`` parses the file into PySD's abstract model (no files written);
+``load_pysd_model`` translates it with ``pysd.read_vensim`` inside a per-content-hash directory
+under the system temp dir, so the generated ``.py`` never lands beside the source file. Both
+raise :class:`sim.errors.ModelError` naming the file when it is missing or unparseable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from sim.errors import ModelError
+
+_PYSD_CACHE: dict[tuple, object] = {}
+
+
+def _check(path) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise ModelError(f"model file '{p}' does not exist")
+    return p
+
+
+def load_abstract_model(path, data_files=None):
+    """Parse ``path`` with PySD's VensimFile and return its ``AbstractModel``.
+
+    ``data_files`` is accepted for symmetry with :func:`load_pysd_model`; the abstract model
+    does not need it (data is read when the model is compiled).
+    """
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    p = _check(path)
+    try:
+        ven = VensimFile(p)
+        ven.parse()
+        return ven.get_abstract_model()
+    except Exception as exc:  # PySD raises many kinds of parse errors
+        raise ModelError(f"model file '{p}' could not be parsed by PySD: {exc}") from exc
+
+
+def _cache_dir(content: bytes) -> Path:
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    d = Path(tempfile.gettempdir()) / "plansim-pysd" / digest
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def load_pysd_model(path, data_files=None):
+    """Translate and load ``path`` with ``pysd.read_vensim`` in a temp cache directory.
+
+    ``data_files``: a path, list of paths, or dict as PySD accepts; relative paths are taken
+    relative to the model's directory. Returns a fresh ``pysd`` Model (cached per content hash
+    and data files within the process; each call returns a reloaded copy).
+    """
+    import pysd
+
+    p = _check(path)
+    content = p.read_bytes()
+    files = _resolve_data_files(p, data_files)
+    key = (hashlib.sha256(content).hexdigest(), repr(files))
+    cached = _PYSD_CACHE.get(key)
+    if cached is not None:
+        return cached.reload() if hasattr(cached, "reload") else cached
+    d = _cache_dir(content)
+    target = d / p.name
+    if not target.exists() or target.read_bytes() != content:
+        shutil.copyfile(p, target)
+    try:
+        model = pysd.read_vensim(str(target), data_files=files)
+    except Exception as exc:
+        raise ModelError(f"model file '{p}' could not be translated by PySD: {exc}") from exc
+    _PYSD_CACHE[key] = model
+    return model
+
+
+def _resolve_data_files(model_path: Path, data_files):
+    if data_files is None:
+        return None
+    if isinstance(data_files, (str, Path)):
+        data_files = [data_files]
+    if isinstance(data_files, dict):
+        return {str(_abs(model_path, k)): v for k, v in data_files.items()}
+    out = []
+    for f in data_files:
+        a = _abs(model_path, f)
+        if not a.is_file():
+            raise ModelError(f"data file '{a}' for model '{model_path}' does not exist")
+        out.append(str(a))
+    return out
+
+
+def _abs(model_path: Path, f) -> Path:
+    f = Path(f)
+    return f if f.is_absolute() else (model_path.parent / f)

@@ -1,0 +1,298 @@
+"""Charts of simulation results: indicator panels, sector grids and scenario comparisons.
+
+Inputs are results as described in ARCHITECTURE.md: ``xr.Dataset`` with dims
+``("sample", "time")`` whose data variables carry attrs ``units``/``description``/
+``vensim_name`` (or single DataArrays). ``runs`` is always a mapping
+``{scenario label: Dataset or DataArray}`` in legend order. With more than one sample a run is
+drawn as its median line with a shaded 5-95 % band.
+
+Axes-level functions take ``ax`` and return it; figure-level functions return a
+:class:`matplotlib.figure.Figure` that is not registered with pyplot (nothing to close). No
+function calls ``plt.show()``. The chart functions for the uncertainty and sensitivity layer
+(``fan_chart``, ``tornado``, ``bar_indices``, ``waterfall``, ``lines_over_time``) live in
+:mod:`sim.present.analysis_charts` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sim.errors import OutputError
+from sim.present.analysis_charts import (  # noqa: F401  (re-exported)
+    bar_indices,
+    fan_chart,
+    lines_over_time,
+    tornado,
+    waterfall,
+)
+from sim.present.chartutil import (
+    as_target,
+    dedupe_legend,
+    draw_series,
+    draw_target,
+    new_figure,
+    series_of,
+    style_time_axis,
+    targets_by_indicator,
+    value_at,
+)
+from sim.present.fonts import use_cjk_font
+from sim.present.labels import (
+    INDICATORS,
+    check_lang,
+    format_number,
+    label,
+    text,
+    unit_label,
+    variable_label,
+)
+
+Run = xr.Dataset | xr.DataArray
+PLAN_PERIOD = (2024, 2028)
+HISTORY_STATUSES = ("sourced", "implied")
+
+
+def _check_runs(runs: Mapping[str, Run]) -> None:
+    if not isinstance(runs, Mapping) or not runs:
+        raise OutputError("charts: 'runs' must be a non-empty mapping {scenario label: Dataset}")
+
+
+def _line_style(style: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Matplotlib line kwargs from a run style; ``{"baseline": True}`` means dashed grey."""
+    style = dict(style or {})
+    kw: dict[str, Any] = {"linewidth": 1.8}
+    if style.pop("baseline", False):
+        kw.update(linestyle="--", color="0.35")
+    kw.update(style)
+    return kw
+
+
+def _history_rows(history: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    missing = [c for c in ("year", "value", "status") if c not in history.columns]
+    if missing:
+        raise OutputError(f"history: columns {missing} missing; required: year, value, status")
+    rows = history
+    if "indicator" in rows.columns:
+        rows = rows[rows["indicator"] == indicator]
+    bad = sorted(set(rows["status"]) - set(HISTORY_STATUSES))
+    if bad:
+        raise OutputError(f"history for '{indicator}': status {bad} not allowed; "
+                          f"allowed: {', '.join(HISTORY_STATUSES)}")
+    return rows
+
+
+def _draw_history(ax: Axes, rows: pd.DataFrame, lang: str) -> None:
+    for status, key, face in (("sourced", "history_sourced", "black"),
+                              ("implied", "history_implied", "none")):
+        part = rows[rows["status"] == status]
+        if len(part):
+            ax.plot(part["year"].astype(float), part["value"].astype(float), linestyle="none",
+                    marker="o", markersize=5, markerfacecolor=face, markeredgecolor="black",
+                    zorder=5, label=text(key, lang))
+
+
+def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target: Any = None,
+                   target_year: int = 2028, lang: str = "zh",
+                   history: pd.DataFrame | None = None,
+                   styles: Mapping[str, Mapping[str, Any]] | None = None,
+                   title: Any = None, legend: bool = True,
+                   plan_period: tuple[float, float] | None = PLAN_PERIOD) -> Axes:
+    """Time series of one indicator for several runs, with its target and history.
+
+    - ``runs``: ``{scenario label: Dataset or DataArray}``; each is drawn as a line.
+    - ``target``: a number (the value in ``target_year``) or a target record with fields
+      ``target``, ``year`` (and optionally ``label``, ``unit``): a dotted horizontal line and a
+      star at the target year, labelled "2028年目标" / "2028 target", the value annotated.
+    - ``history``: DataFrame with columns ``year, value, status`` (and optionally
+      ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled,
+      "implied" hollow.
+    - ``styles``: ``{scenario label: matplotlib line kwargs}``; ``{"baseline": True}`` draws
+      the run dashed grey.
+    - ``title``: text or ``{zh, en}``; default: the target's label, else the known indicator
+      name. The y axis shows the unit (attr ``units`` of the series, else the target's unit).
+    """
+    check_lang(lang)
+    use_cjk_font()
+    _check_runs(runs)
+    spec = as_target(target, target_year, indicator) if target is not None else None
+    unit = None
+    for name, run in runs.items():
+        da = series_of(run, indicator)
+        unit = unit or da.attrs.get("units")
+        draw_series(ax, da, str(name), **_line_style((styles or {}).get(name)))
+    if spec is not None:
+        unit = unit or spec.unit
+        draw_target(ax, spec, lang)
+    if history is not None:
+        _draw_history(ax, _history_rows(history, indicator), lang)
+    if title is None:
+        title = spec.label if spec is not None and spec.label is not None else None
+    ax.set_title(label(title, lang) if title is not None
+                 else variable_label(indicator, lang, attrs=series_of(
+                     next(iter(runs.values())), indicator).attrs))
+    ax.set_ylabel(unit_label(unit, lang))
+    style_time_axis(ax, lang, plan_period)
+    if legend:
+        ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any],
+                      indicators: Sequence[str], lang: str, year: int) -> None:
+    rows, cells = [], []
+    for ind in indicators:
+        spec = specs.get(ind)
+        if spec is None or spec.value == 0:
+            continue
+        rows.append(label(spec.label, lang) if spec.label is not None
+                    else variable_label(ind, lang))
+        cells.append([f"{100 * value_at(series_of(r, ind), spec.year) / spec.value:.0f}%"
+                      for r in runs.values()])
+    if not rows:
+        return
+    table = ax.table(cellText=cells, rowLabels=rows, colLabels=[str(k) for k in runs],
+                     loc="lower center", cellLoc="center", bbox=[0.42, 0.0, 0.58, 0.5])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    ax.text(0.42, 0.53, text("attainment_in", lang, year=year), transform=ax.transAxes,
+            fontsize=9)
+
+
+def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
+                     history: pd.DataFrame | None = None,
+                     styles: Mapping[str, Mapping[str, Any]] | None = None,
+                     title: Any = None, target_year: int = 2028,
+                     indicators: Sequence[str] = INDICATORS) -> Figure:
+    """The five headline indicators in a 2x3 grid; the 6th panel holds the legend and a table
+    of target attainment (value in the target year / target, median over samples).
+
+    ``targets``: list of records with fields ``indicator, target, unit, label, year`` (or a
+    mapping indicator -> record or number); indicators without a target are drawn without one.
+    """
+    check_lang(lang)
+    _check_runs(runs)
+    specs = targets_by_indicator(targets, target_year)
+    fig, axes = new_figure(2, 3, figsize=(15, 8.5))
+    flat = list(axes.ravel())
+    for ax, ind in zip(flat, indicators, strict=False):
+        plot_indicator(ax, runs, ind, target=specs.get(ind), target_year=target_year,
+                       lang=lang, history=history, styles=styles, legend=False)
+    for ax in flat[len(indicators):]:
+        ax.axis("off")
+    if len(indicators) < len(flat):
+        side = flat[-1]
+        handles, names = dedupe_legend(flat[:len(indicators)])
+        side.legend(handles, names, loc="upper left", frameon=False, fontsize=9,
+                    title=text("legend", lang))
+        _attainment_table(side, runs, specs, indicators, lang, target_year)
+    fig.suptitle(label(title, lang) if title is not None else text("indicators_title", lang))
+    return fig
+
+
+def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: Any, *,
+                  lang: str = "zh", labels: Mapping[str, Any] | None = None,
+                  ncols: int = 3, plan_period: tuple[float, float] | None = PLAN_PERIOD
+                  ) -> Figure:
+    """One panel per variable (grid of ``ncols`` columns).
+
+    ``ds`` is one results Dataset or a mapping ``{scenario label: Dataset}`` (one line each).
+    Panel titles: ``labels[variable]`` (``{zh, en}``), else the known indicator name, else the
+    variable's ``description`` attr, else its name; units on the y axis from attr ``units``.
+    """
+    check_lang(lang)
+    if not variables:
+        raise OutputError("sector_figure: 'variables' is empty; give at least one variable")
+    runs = ds if isinstance(ds, Mapping) else {"": ds}
+    _check_runs(runs)
+    ncols = max(1, min(ncols, len(variables)))
+    nrows = math.ceil(len(variables) / ncols)
+    fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 0.6))
+    flat = list(axes.ravel())
+    for ax, var in zip(flat, variables, strict=False):
+        attrs: dict[str, Any] = {}
+        for name, run in runs.items():
+            da = series_of(run, var)
+            attrs = attrs or dict(da.attrs)
+            draw_series(ax, da, str(name) or None, linewidth=1.6)
+        ax.set_title(variable_label(var, lang, labels, attrs), fontsize=10)
+        ax.set_ylabel(unit_label(attrs.get("units"), lang))
+        style_time_axis(ax, lang, plan_period)
+        if len(runs) > 1:
+            ax.legend(fontsize=7, frameon=False)
+    for ax in flat[len(variables):]:
+        ax.axis("off")
+    fig.suptitle(label(title, lang))
+    return fig
+
+
+_OTHER_STYLES = ("-", "-.", ":", (0, (5, 1, 1, 1)))
+
+
+def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
+                   baseline_key: str, title: Any = None, target_year: int = 2028,
+                   indicators: Sequence[str] = INDICATORS,
+                   plan_period: tuple[float, float] | None = PLAN_PERIOD) -> Figure:
+    """Scenarios compared on all indicators at once, each as a share of its target.
+
+    Left: every indicator (one colour each) as % of its target over time, the baseline run
+    dashed and the other runs solid (then dash-dot, dotted); a line at 100 %.
+    Right: grouped bars of attainment in the target year per indicator and run (baseline
+    hatched). Only indicators with a non-zero target are shown.
+    """
+    check_lang(lang)
+    _check_runs(runs)
+    if baseline_key not in runs:
+        raise OutputError(f"compare_figure: baseline_key {baseline_key!r} not in runs; "
+                          f"available: {', '.join(map(str, runs))}")
+    specs = targets_by_indicator(targets, target_year)
+    shown = [i for i in indicators if i in specs and specs[i].value != 0]
+    if not shown:
+        raise OutputError("compare_figure: no target given for any of the indicators "
+                          f"{', '.join(indicators)}")
+    order = [baseline_key] + [k for k in runs if k != baseline_key]
+    dashes = {baseline_key: "--"}
+    dashes.update({k: _OTHER_STYLES[i % len(_OTHER_STYLES)] for i, k in enumerate(order[1:])})
+    fig, axes = new_figure(1, 2, figsize=(15, 6), width_ratios=[1.25, 1])
+    left, right = axes[0]
+    colors = [f"C{i}" for i in range(len(shown))]
+    names = {i: (label(specs[i].label, lang) if specs[i].label is not None
+                 else variable_label(i, lang)) for i in shown}
+    for ind, color in zip(shown, colors, strict=True):
+        for key in order:
+            da = series_of(runs[key], ind) * (100.0 / specs[ind].value)
+            draw_series(left, da, None, color=color, linestyle=dashes[key], linewidth=1.6)
+    left.axhline(100, color="tab:red", linestyle=":", linewidth=1.0)
+    left.set_ylabel(text("share_of_target", lang, year=target_year))
+    style_time_axis(left, lang, plan_period)
+    handles = [Line2D([], [], color=c, linewidth=2) for c in colors]
+    handles += [Line2D([], [], color="0.3", linestyle=dashes[k]) for k in order]
+    left.legend(handles, [names[i] for i in shown] + [str(k) for k in order], fontsize=8,
+                frameon=False, ncols=2)
+    width = 0.8 / len(order)
+    x = np.arange(len(shown))
+    for j, key in enumerate(order):
+        vals = [100 * value_at(series_of(runs[key], i), specs[i].year) / specs[i].value
+                for i in shown]
+        bars = right.bar(x + (j - (len(order) - 1) / 2) * width, vals, width,
+                         label=str(key), hatch="//" if key == baseline_key else None,
+                         color="0.75" if key == baseline_key else f"C{j - 1 + len(shown)}",
+                         edgecolor="0.3", linewidth=0.5)
+        right.bar_label(bars, labels=[format_number(v, 0) for v in vals], fontsize=7)
+    right.axhline(100, color="tab:red", linestyle=":", linewidth=1.0)
+    right.set_xticks(x, [names[i] for i in shown], rotation=20, ha="right")
+    right.set_ylabel(text("attainment", lang))
+    right.set_title(text("attainment_in", lang, year=target_year))
+    right.legend(fontsize=8, frameon=False)
+    right.grid(True, axis="y", color="0.88", linewidth=0.6)
+    right.set_axisbelow(True)
+    fig.suptitle(label(title, lang) if title is not None else text("compare_title", lang))
+    return fig

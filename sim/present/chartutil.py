@@ -1,0 +1,188 @@
+"""Helpers shared by the chart modules: figures without pyplot, target records, run series.
+
+Figures are :class:`matplotlib.figure.Figure` objects created directly (not through pyplot), so
+no global figure registry is touched and nothing needs closing; ``fig.savefig`` renders with
+the Agg/SVG canvases whatever backend is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from sim.errors import OutputError
+from sim.present.fonts import use_cjk_font
+from sim.present.labels import format_number, text
+
+_MISSING = object()
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (8, 5),
+               squeeze: bool = False, **subplot_kw: Any) -> tuple[Figure, Any]:
+    """A constrained-layout Figure (not registered with pyplot) and its Axes grid.
+
+    Returns ``(fig, axes)``; ``axes`` is a 2-D array of shape ``(nrows, ncols)`` unless
+    ``squeeze`` is true.
+    """
+    use_cjk_font()
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=squeeze, **subplot_kw)
+    return fig, axes
+
+
+def field(obj: Any, name: str, default: Any = _MISSING) -> Any:
+    """``obj[name]`` for a mapping, else ``getattr(obj, name)``; ``default`` if absent."""
+    if isinstance(obj, Mapping):
+        if name in obj:
+            return obj[name]
+    elif hasattr(obj, name):
+        return getattr(obj, name)
+    if default is _MISSING:
+        raise OutputError(f"target record {obj!r}: field '{name}' is missing")
+    return default
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A plotted target: ``value`` of ``indicator`` in ``year`` (unit as in the results)."""
+
+    indicator: str | None
+    value: float
+    year: int
+    unit: str | None = None
+    label: Any = None
+
+
+def as_target(obj: Any, target_year: int = 2028, indicator: str | None = None) -> TargetSpec:
+    """Normalise a target given as a number or as a record with fields
+    ``indicator, target, unit, label, year`` (mapping or object)."""
+    if isinstance(obj, TargetSpec):
+        return obj
+    if isinstance(obj, int | float | np.number):
+        return TargetSpec(indicator, float(obj), int(target_year))
+    value = field(obj, "target")
+    try:
+        value = float(value)
+    except (TypeError, ValueError) as exc:
+        raise OutputError(f"target record {obj!r}: 'target' must be a number") from exc
+    return TargetSpec(
+        indicator=field(obj, "indicator", indicator),
+        value=value,
+        year=int(field(obj, "year", target_year) or target_year),
+        unit=field(obj, "unit", None),
+        label=field(obj, "label", None),
+    )
+
+
+def targets_by_indicator(targets: Any, target_year: int = 2028) -> dict[str, TargetSpec]:
+    """A list of target records (or a mapping indicator -> record/number) keyed by indicator."""
+    if targets is None:
+        return {}
+    if isinstance(targets, Mapping):
+        return {k: as_target(v, target_year, k) for k, v in targets.items()}
+    out = {}
+    for t in targets:
+        spec = as_target(t, target_year)
+        if not spec.indicator:
+            raise OutputError(f"target record {t!r}: field 'indicator' is missing")
+        out[spec.indicator] = spec
+    return out
+
+
+def series_of(run: xr.Dataset | xr.DataArray, variable: str) -> xr.DataArray:
+    """The ``variable`` of one run as a DataArray with dims ``("sample", "time")``.
+
+    ``run`` is a results Dataset (dims ``("sample", "time")``) or a DataArray with dims
+    ``("time",)`` or ``("sample", "time")``. Raises :class:`OutputError` if the variable is
+    missing or has other dimensions (subscripted variables must be selected first).
+    """
+    if isinstance(run, xr.Dataset):
+        if variable not in run.data_vars:
+            known = ", ".join(sorted(map(str, run.data_vars))[:20])
+            raise OutputError(f"results: variable '{variable}' not found; available: {known}")
+        da = run[variable]
+    elif isinstance(run, xr.DataArray):
+        da = run
+    else:
+        raise OutputError(f"results for '{variable}': expected an xarray Dataset or DataArray, "
+                          f"got {type(run).__name__}")
+    if "time" not in da.dims:
+        raise OutputError(f"results: variable '{variable}' has no 'time' dimension")
+    if "sample" not in da.dims:
+        da = da.expand_dims("sample")
+    extra = [d for d in da.dims if d not in ("sample", "time")]
+    if extra:
+        raise OutputError(f"results: variable '{variable}' has extra dimensions {extra}; "
+                          "select one element of each before plotting")
+    return da.transpose("sample", "time")
+
+
+def value_at(da: xr.DataArray, year: float) -> float:
+    """The (median over samples) value of a ``("sample", "time")`` series at ``year``; NaN if
+    that year is not in the time coordinate."""
+    times = np.asarray(da["time"].values, dtype=float)
+    hit = np.nonzero(np.isclose(times, float(year)))[0]
+    if hit.size == 0:
+        return float("nan")
+    return float(np.nanmedian(da.isel(time=int(hit[0])).values))
+
+
+def draw_series(ax: Axes, da: xr.DataArray, label: str | None, **kw: Any) -> Any:
+    """Plot a ``("sample", "time")`` series: the line itself for one sample, else the median
+    line with a shaded 5-95 % band. Returns the line."""
+    x = np.asarray(da["time"].values, dtype=float)
+    if da.sizes["sample"] == 1:
+        (line,) = ax.plot(x, da.values[0], label=label, **kw)
+        return line
+    lo, mid, hi = np.nanpercentile(da.values, [5, 50, 95], axis=0)
+    (line,) = ax.plot(x, mid, label=label, **kw)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    return line
+
+
+def draw_target(ax: Axes, target: TargetSpec, lang: str, *, color: str = "tab:red",
+                annotate: bool = True) -> None:
+    """A dotted horizontal line at the target and a star at (year, value) labelled
+    "2028年目标" / "2028 target"; the value is written next to the star."""
+    ax.axhline(target.value, color=color, linestyle=":", linewidth=1.0, zorder=1)
+    ax.plot([target.year], [target.value], marker="*", markersize=12, color=color,
+            linestyle="none", zorder=4, label=text("target", lang, year=target.year))
+    if annotate:
+        ax.annotate(format_number(target.value), (target.year, target.value),
+                    xytext=(6, 4), textcoords="offset points", fontsize=8, color=color)
+
+
+def style_time_axis(ax: Axes, lang: str, plan_period: tuple[float, float] | None) -> None:
+    """Integer year ticks, a "年份"/"Year" x label, plain y tick labels with thousands
+    separators, a light grid, and the plan period shaded."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.set_xlabel(text("year", lang))
+    ax.grid(True, color="0.88", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if plan_period is not None:
+        ax.axvspan(plan_period[0], plan_period[1], color="0.93", zorder=0, linewidth=0)
+
+
+def _tick(v: float, _pos: Any = None) -> str:
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:g}"
+
+
+def dedupe_legend(axes: Any) -> tuple[list[Any], list[str]]:
+    """Legend handles and labels of several Axes, first occurrence of each label kept."""
+    handles, names = [], []
+    for ax in np.ravel(axes):
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in names and not n.startswith("_"):
+                handles.append(h)
+                names.append(n)
+    return handles, names

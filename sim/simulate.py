@@ -1,0 +1,213 @@
+"""Run scenarios through the batch engine (default) or PySD, returning xarray Datasets.
+
+Both engines receive the same inputs (see :mod:`sim.scenarios.inputs`) and return a Dataset with
+dimensions ``("sample", "time")``; each variable carries ``units``, ``description`` and
+``vensim_name`` attributes, and the Dataset carries the scenario's id and names.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim import paths
+from sim.errors import PlanSimError, ScenarioError
+from sim.model.parameters import Parameters, load_parameters
+from sim.scenarios.inputs import scenario_inputs
+from sim.scenarios.loader import Scenario, load_scenario
+
+ENGINES = ("batch", "pysd")
+DIMS = ("sample", "time")
+
+
+class Simulator:
+    """One model, compiled once, run for any number of scenarios and parameter sets."""
+
+    def __init__(self, engine: str = "batch", model_path: Path | str | None = None,
+                 parameters: Parameters | None = None):
+        if engine not in ENGINES:
+            raise PlanSimError(f"--engine: {engine!r} is not allowed; use one of {ENGINES}")
+        self.engine = engine
+        self.model_path = Path(model_path or paths.MODEL_FILE)
+        self.parameters = parameters or load_parameters()
+
+    # -- the compiled models ------------------------------------------------------------------
+    @cached_property
+    def batch(self):
+        from sim.engine import compile_model
+
+        return compile_model(self.model_path)
+
+    @cached_property
+    def pysd(self):
+        from sim.model.mdl import load_pysd_model
+
+        return load_pysd_model(self.model_path)
+
+    @cached_property
+    def info(self) -> pd.DataFrame:
+        """Per-variable metadata indexed by Python name: vensim_name, units, description, kind."""
+        return self.batch.info if self.engine == "batch" else _pysd_info(self.pysd)
+
+    def control(self, key: str) -> float:
+        return float(self.batch.control[key]) if self.engine == "batch" else float(
+            getattr(self.pysd.components, key)())
+
+    def step_times(self, time_step: float | None = None, final_time: float | None = None):
+        t0 = self.control("initial_time")
+        t1 = final_time if final_time is not None else self.control("final_time")
+        dt = time_step if time_step is not None else self.control("time_step")
+        n = int(round((t1 - t0) / dt))
+        return t0 + dt * np.arange(n + 1)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def _defaults(self, time_step, final_time) -> dict[str, np.ndarray]:
+        """Baseline trajectories of the series levers on the integration grid."""
+        key = (time_step, final_time)
+        cache = self.__dict__.setdefault("_default_cache", {})
+        if key not in cache:
+            series = [lv.py_name for lv in self.parameters.levers.values() if lv.kind == "series"]
+            times = self.step_times(time_step, final_time)
+            ds = self._raw_run({}, 1, series, time_step, final_time,
+                               saveper=times[1] - times[0])
+            cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in series}
+        return cache[key]
+
+    def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
+               final_time=None) -> dict[str, object]:
+        lev = {**scenario.levers, **(levers or {})}
+        ass = {**scenario.assumptions, **(assumptions or {})}
+        for table, kind, where in ((lev, self.parameters.levers, "lever"),
+                                   (ass, self.parameters.assumptions, "assumption")):
+            for k in table:
+                if k not in kind:
+                    raise ScenarioError(f"{scenario.id}: unknown {where} '{k}'")
+        times = self.step_times(time_step, final_time)
+        defaults = self._defaults(time_step, final_time) if any(
+            isinstance(v, dict) for v in lev.values()) else {}
+        return scenario_inputs(lev, ass, self.parameters, times, defaults)
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, scenario: Scenario | str | Path = "baseline", *, levers=None, assumptions=None,
+            n_samples: int | None = None, return_columns: Sequence[str] | None = None,
+            time_step: float | None = None, final_time: float | None = None,
+            chunk_size: int | None = None, progress: bool = False) -> xr.Dataset:
+        """Run one scenario; ``levers``/``assumptions`` may hold per-sample arrays (sample,)."""
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        params = self.inputs(scenario, levers, assumptions, time_step, final_time)
+        n = n_samples or _infer_samples(params)
+        ds = self._raw_run(params, n, return_columns, time_step, final_time,
+                           chunk_size=chunk_size, progress=progress)
+        return _label(ds, scenario, self.engine)
+
+    def run_scenarios(self, scenarios: Sequence[Scenario], *, return_columns=None,
+                      time_step=None, final_time=None) -> xr.Dataset:
+        """Run several scenarios as one batch: sample ``i`` is scenario ``i``."""
+        per = [self.inputs(s, time_step=time_step, final_time=final_time) for s in scenarios]
+        if self.engine == "pysd":
+            runs = [self._raw_run(p, 1, return_columns, time_step, final_time) for p in per]
+            ds = xr.concat(runs, dim="sample", data_vars="all", join="exact")
+        else:
+            ds = self._raw_run(_stack_inputs(per, self, time_step, final_time), len(per),
+                               return_columns, time_step, final_time)
+        ds = ds.assign_coords(sample=np.arange(len(per)), scenario=("sample",
+                                                                     [s.id for s in scenarios]))
+        ds.attrs["engine"] = self.engine
+        return ds
+
+    def _raw_run(self, params, n, return_columns, time_step, final_time, saveper=None,
+                 chunk_size=None, progress=False) -> xr.Dataset:
+        cols = list(return_columns) if return_columns is not None else None
+        if self.engine == "batch":
+            return self.batch.run(params, n, return_columns=cols, time_step=time_step,
+                                  final_time=final_time, saveper=saveper,
+                                  chunk_size=chunk_size, progress=progress)
+        runs = []
+        for i in range(n):
+            p = {k: _pick(v, i) for k, v in params.items()}
+            runs.append(_run_pysd(self.pysd, p, cols, time_step, final_time, saveper))
+        ds = xr.concat(runs, dim="sample") if n > 1 else runs[0]
+        ds = ds.assign_coords(sample=np.arange(n))
+        return _attach_info(ds, self.info)
+
+
+def _infer_samples(params: Mapping[str, object]) -> int:
+    sizes = {np.shape(v)[0] for v in params.values()
+             if isinstance(v, np.ndarray) and v.ndim == 1}
+    sizes |= {v.sizes["sample"] for v in params.values()
+              if isinstance(v, xr.DataArray) and "sample" in v.dims}
+    if len(sizes) > 1:
+        raise PlanSimError(f"per-sample inputs disagree on the number of samples: {sorted(sizes)}")
+    return sizes.pop() if sizes else 1
+
+
+def _pick(value, i):
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return float(value[i])
+    if isinstance(value, xr.DataArray) and "sample" in value.dims:
+        return value.isel(sample=i).to_series()
+    return value
+
+
+def _stack_inputs(per: list[dict], sim: Simulator, time_step, final_time) -> dict:
+    """Per-scenario inputs stacked along ``sample``; keys missing from one take the default."""
+    keys = sorted({k for p in per for k in p})
+    times = sim.step_times(time_step, final_time)
+    out = {}
+    for k in keys:
+        vals = [p.get(k) for p in per]
+        if any(isinstance(v, pd.Series) for v in vals):
+            base = None
+            if any(v is None for v in vals):
+                base = sim._defaults(time_step, final_time)[k]
+            rows = [np.asarray(v.values if isinstance(v, pd.Series) else
+                               (np.full(len(times), v) if v is not None else base), float)
+                    for v in vals]
+            out[k] = xr.DataArray(np.stack(rows), dims=DIMS, coords={"time": times})
+        else:
+            if any(v is None for v in vals):
+                default = sim.batch.constant_value(k)
+                vals = [default if v is None else v for v in vals]
+            out[k] = np.asarray(vals, dtype=float)
+    return out
+
+
+def _run_pysd(model, params, cols, time_step, final_time, saveper) -> xr.Dataset:
+    with warnings.catch_warnings():
+        # replacing a constant by a time series is what a series lever does: not a problem
+        warnings.filterwarnings("ignore", message="Replacing a constant value")
+        df = model.run(params=params or None, return_columns=cols, time_step=time_step,
+                       final_time=final_time, saveper=saveper, reload=True)
+    names = model.namespace
+    ds = xr.Dataset({names.get(c, c): (DIMS, df[c].to_numpy(dtype=float)[None, :])
+                     for c in df.columns if names.get(c, c) not in ("time",)},
+                    coords={"time": df.index.to_numpy(dtype=float), "sample": [0]})
+    return ds
+
+
+def _pysd_info(model) -> pd.DataFrame:
+    doc = model.doc.set_index("Py Name")
+    return pd.DataFrame({"vensim_name": doc["Real Name"], "units": doc["Units"].fillna(""),
+                         "description": doc["Comment"].fillna(""), "kind": doc["Type"]})
+
+
+def _attach_info(ds: xr.Dataset, info: pd.DataFrame) -> xr.Dataset:
+    for v in ds.data_vars:
+        if v in info.index:
+            row = info.loc[v]
+            ds[v].attrs.update(units=str(row["units"]), description=str(row["description"]),
+                               vensim_name=str(row["vensim_name"]))
+    return ds
+
+
+def _label(ds: xr.Dataset, scenario: Scenario, engine: str) -> xr.Dataset:
+    ds.attrs.update(scenario=scenario.id, name_zh=scenario.name["zh"],
+                    name_en=scenario.name["en"], engine=engine)
+    return ds
