@@ -1,1 +1,22 @@
-"""plansim: simulate what Qingdao's 2024-2028 S&T action plan will achieve."""
+"""plansim: simulate what Qingdao's 2024-2028 S&T action plan will achieve.
+
+The notebook API (``sim.run``, ``sim.load_scenario``, ``sim.targets_table`` ...) lives in
+:mod:`sim.api` and is loaded on first use, so that the command line starts quickly.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+_API = ("history", "load_scenario", "run", "scenarios", "simulator", "targets", "targets_table")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from sim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_API])

@@ -1,0 +1,60 @@
+"""The Python API for notebooks: load a scenario, run it, get an xarray Dataset.
+
+>>> import sim
+>>> ds = sim.run("plan")                     # dims: time; units in ds[var].attrs["units"]
+>>> sim.targets_table(ds)                    # the five targets in 2028
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from sim.analysis.targets import target_table
+from sim.model.history import load_history
+from sim.model.targets import Targets, load_targets
+from sim.scenarios import Scenario, list_scenarios, load_scenario
+from sim.simulate import Simulator
+
+
+@lru_cache(maxsize=2)
+def simulator(engine: str = "batch") -> Simulator:
+    """The shared simulator for ``engine`` ("batch" or "pysd"), compiled once."""
+    return Simulator(engine)
+
+
+def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
+        levers: dict | None = None, assumptions: dict | None = None) -> xr.Dataset:
+    """Run one scenario (an id such as ``"plan"``, a path, or a :class:`Scenario`).
+
+    Returns a Dataset with dimension ``time``; every variable has ``units`` and ``description``.
+    """
+    ds = simulator(engine).run(scenario, levers=levers, assumptions=assumptions)
+    return ds.isel(sample=0, drop=True)
+
+
+def targets() -> Targets:
+    """The plan's five 2028 targets."""
+    return load_targets()
+
+
+def targets_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Target, value in 2028, ratio and year reached for each indicator of one run."""
+    return target_table(ds, load_targets())
+
+
+def history() -> pd.DataFrame:
+    """Observed figures with status and source."""
+    return load_history()
+
+
+def scenarios() -> list[str]:
+    """Ids of the scenario files in ``scenarios/``."""
+    return [p.stem for p in list_scenarios()]
+
+
+__all__ = ["history", "load_scenario", "run", "scenarios", "simulator", "targets",
+           "targets_table"]

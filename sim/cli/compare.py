@@ -1,0 +1,51 @@
+"""``plansim compare``: several scenarios side by side (the first one is the reference)."""
+
+from __future__ import annotations
+
+from sim import paths
+from sim.cli.common import Progress, add_common
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="compare scenarios: overlay chart and difference table",
+        description="Overlay the five indicators of several scenarios (the reference dashed) "
+                    "and tabulate 2028 values, differences from the reference and the year "
+                    "each target is reached. The reference is 'baseline' if given, else the "
+                    "first scenario.")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="two or more scenario files or ids")
+    add_common(p, out_default=paths.DEFAULT_OUT / "compare")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from sim.errors import ScenarioError
+    from sim.model.targets import load_targets
+    from sim.present.run_report import write_comparison
+    from sim.present.tables import format_table
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    say = Progress(args.quiet)
+    scenarios = [load_scenario(r) for r in args.scenarios]
+    ids = [s.id for s in scenarios]
+    if len(scenarios) < 2:
+        raise ScenarioError("compare needs at least two scenarios")
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ScenarioError(f"scenario {dup[0]!r} given twice; give each scenario once")
+    reference = "baseline" if "baseline" in ids else ids[0]
+    targets = load_targets()
+    say(f"compiling model ({args.engine} engine)")
+    sim = Simulator(args.engine)
+    runs = {}
+    for i, sc in enumerate(scenarios, 1):
+        say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
+        runs[sc.id] = sim.run(sc)
+    out, table = write_comparison(runs, scenarios, targets, args.out, lang=args.lang,
+                                  reference=reference, say=say)
+    print(f"\ncomparison against {reference} -> {out}")
+    print(format_table(table, args.lang))
+    say("done")
+    return 0

@@ -1,0 +1,50 @@
+"""``plansim run``: simulate scenarios and write tables, a workbook and charts for each."""
+
+from __future__ import annotations
+
+from sim.cli.common import Progress, add_common
+
+DEFAULT_SCENARIOS = ("baseline", "plan")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run scenarios and write tables and charts",
+        description="Run each scenario and write DIR/<scenario>/timeseries.csv (+ units "
+                    "sidecar), targets.csv, <scenario>.xlsx and charts (PNG and SVG). With no "
+                    "scenario, runs baseline and plan.")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                   help="scenario files or ids in scenarios/ (default: baseline plan)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from sim.model.history import load_history
+    from sim.model.sectors import check_sector_variables, load_sectors
+    from sim.model.targets import load_targets
+    from sim.present.run_report import write_scenario
+    from sim.present.tables import format_table
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    say = Progress(args.quiet)
+    refs = args.scenarios or list(DEFAULT_SCENARIOS)
+    scenarios = [load_scenario(r) for r in refs]  # validate all before running any
+    targets = load_targets()
+    sectors = load_sectors()
+    history = load_history()
+    say(f"compiling model ({args.engine} engine)")
+    sim = Simulator(args.engine)
+    check_sector_variables(sectors, set(sim.info.index))
+    from sim.analysis.targets import target_table
+
+    for i, sc in enumerate(scenarios, 1):
+        say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
+        ds = sim.run(sc)
+        final = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
+                               history=history, say=say)
+        print(f"\n{sc.label(args.lang)} ({sc.id}) -> {final}")
+        print(format_table(target_table(ds, targets), args.lang))
+    say("done")
+    return 0
