@@ -1,0 +1,70 @@
+"""Shared fixtures: a tiny lever/assumption declaration for scenario unit tests."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+TINY_PARAMETERS = """
+groups:
+  fiscal: {zh: 财政, en: Fiscal}
+levers:
+  fiscal_budget:
+    variable: municipal ST budget
+    kind: series
+    interpolation: linear
+    min: 0
+    max: 500
+    group: fiscal
+    label: {zh: 市级财政科技专项资金, en: Municipal fiscal S&T budget}
+  budget_multiplier:
+    variable: budget multiplier
+    kind: series
+    interpolation: step
+    min: 0
+    max: 10
+    group: fiscal
+    label: {zh: 预算系数, en: Budget multiplier}
+  hte_first_award:
+    variable: HTE first award
+    kind: constant
+    min: 0
+    max: 100
+    group: fiscal
+    label: {zh: 首次认定高企奖补, en: First-time HTE award}
+assumptions:
+  crowding_in:
+    variable: crowding in coefficient
+    min: -0.5
+    max: 1.5
+    label: {zh: 挤入系数, en: Crowding-in coefficient}
+"""
+
+
+@pytest.fixture
+def tiny_parameters(tmp_path, monkeypatch) -> Path:
+    """Point the lever declarations at a tiny file; scenarios are written to tmp_path."""
+    from sim import paths
+
+    p = tmp_path / "parameters.yaml"
+    p.write_text(TINY_PARAMETERS, encoding="utf-8")
+    monkeypatch.setattr(paths, "PARAMETERS_FILE", p)
+    monkeypatch.setattr(paths, "SCENARIO_DIR", tmp_path)
+    return p
+
+
+@pytest.fixture
+def write_scenario(tmp_path):
+    def write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
