@@ -46,6 +46,17 @@ def targets_table(ds: xr.Dataset) -> pd.DataFrame:
     return target_table(ds, load_targets())
 
 
+def plot_indicators(runs: dict[str, xr.Dataset], *, lang: str = "zh", history: bool = True):
+    """A five-panel figure of the indicators of ``runs`` ({label: Dataset}) with each 2028
+    target drawn; returns the matplotlib Figure."""
+    from sim.present.charts import indicator_figure
+    from sim.present.fonts import use_cjk_font
+
+    use_cjk_font()
+    return indicator_figure(runs, list(load_targets()), lang=lang,
+                            history=load_history() if history else None)
+
+
 def history() -> pd.DataFrame:
     """Observed figures with status and source."""
     return load_history()
@@ -56,5 +67,5 @@ def scenarios() -> list[str]:
     return [p.stem for p in list_scenarios()]
 
 
-__all__ = ["history", "load_scenario", "run", "scenarios", "simulator", "targets",
+__all__ = ["history", "load_scenario", "plot_indicators", "run", "scenarios", "simulator", "targets",
            "targets_table"]

@@ -58,11 +58,11 @@ from sim.present.labels import (
 
 Run = xr.Dataset | xr.DataArray
 PLAN_PERIOD = (2024, 2028)
-HISTORY_STATUSES = ("sourced", "implied")
+HISTORY_STATUSES = ("sourced", "implied", "conflicting")
 
 
 def _check_runs(runs: Mapping[str, Run]) -> None:
-    if not isinstance(runs, Mapping) or not runs:
+    if isinstance(runs, xr.Dataset | xr.DataArray) or not isinstance(runs, Mapping) or not runs:
         raise OutputError("charts: 'runs' must be a non-empty mapping {scenario label: Dataset}")
 
 
@@ -91,13 +91,13 @@ def _history_rows(history: pd.DataFrame, indicator: str) -> pd.DataFrame:
 
 
 def _draw_history(ax: Axes, rows: pd.DataFrame, lang: str) -> None:
-    for status, key, face in (("sourced", "history_sourced", "black"),
-                              ("implied", "history_implied", "none")):
+    for status, marker, face in (("sourced", "o", "black"), ("implied", "o", "none"),
+                                 ("conflicting", "s", "none")):
         part = rows[rows["status"] == status]
         if len(part):
             ax.plot(part["year"].astype(float), part["value"].astype(float), linestyle="none",
-                    marker="o", markersize=5, markerfacecolor=face, markeredgecolor="black",
-                    zorder=5, label=text(key, lang))
+                    marker=marker, markersize=5, markerfacecolor=face, markeredgecolor="black",
+                    zorder=5, label=text(f"history_{status}", lang))
 
 
 def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target: Any = None,
@@ -113,8 +113,8 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
       ``target``, ``year`` (and optionally ``label``, ``unit``): a dotted horizontal line and a
       star at the target year, labelled "2028年目标" / "2028 target", the value annotated.
     - ``history``: DataFrame with columns ``year, value, status`` (and optionally
-      ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled,
-      "implied" hollow.
+      ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled
+      circles, "implied" hollow circles, "conflicting" hollow squares.
     - ``styles``: ``{scenario label: matplotlib line kwargs}``; ``{"baseline": True}`` draws
       the run dashed grey.
     - ``title``: text or ``{zh, en}``; default: the target's label, else the known indicator
@@ -211,7 +211,7 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
     check_lang(lang)
     if not variables:
         raise OutputError("sector_figure: 'variables' is empty; give at least one variable")
-    runs = ds if isinstance(ds, Mapping) else {"": ds}
+    runs = {"": ds} if isinstance(ds, xr.Dataset | xr.DataArray) else ds
     _check_runs(runs)
     ncols = max(1, min(ncols, len(variables)))
     nrows = math.ceil(len(variables) / ncols)

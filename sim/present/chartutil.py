@@ -162,13 +162,18 @@ def draw_target(ax: Axes, target: TargetSpec, lang: str, *, color: str = "tab:re
 def style_time_axis(ax: Axes, lang: str, plan_period: tuple[float, float] | None) -> None:
     """Integer year ticks, a "年份"/"Year" x label, plain y tick labels with thousands
     separators, a light grid, and the plan period shaded."""
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.yaxis.set_major_formatter(thousands_formatter())
     ax.set_xlabel(text("year", lang))
     ax.grid(True, color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
     if plan_period is not None:
         ax.axvspan(plan_period[0], plan_period[1], color="0.93", zorder=0, linewidth=0)
+
+
+def thousands_formatter() -> FuncFormatter:
+    """Tick labels with thousands separators from 1,000 up, plain ``%g`` below."""
+    return FuncFormatter(_tick)
 
 
 def _tick(v: float, _pos: Any = None) -> str:

@@ -1,0 +1,138 @@
+"""Atomic output: a reader sees either the old output or the complete new one, never a part.
+
+- :func:`atomic_dir`: build a whole output directory in a temporary sibling, then swap it in.
+- :func:`atomic_write_bytes` / :func:`atomic_write_text`: write a file through a temporary
+  sibling and :func:`os.replace`.
+- :func:`save_figure`: render a Figure to several formats, each written atomically.
+
+Temporary names start with ``.`` and sit in the same directory as the target (same file
+system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+from sim.errors import OutputError
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _parent(path: Path) -> Path:
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"output: cannot create directory '{parent}': {exc}") from exc
+    return parent
+
+
+@contextlib.contextmanager
+def atomic_dir(final: Path | str) -> Iterator[Path]:
+    """Yield a fresh empty directory next to ``final``; on normal exit it replaces ``final``.
+
+    Replacement: the old ``final`` (if any) is renamed away, the new directory renamed in, the
+    old one deleted. If the body raises, the temporary directory is removed, ``final`` is left
+    exactly as it was and the exception propagates. ``final`` must not be an existing file.
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise OutputError(f"output: '{final}' exists and is not a directory")
+    parent = _parent(final)
+    token = uuid.uuid4().hex[:12]
+    tmp = parent / f".{final.name}.tmp-{token}"
+    old = parent / f".{final.name}.old-{token}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"output: cannot create temporary directory '{tmp}': {exc}") from exc
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    had_old = final.exists()
+    try:
+        if had_old:
+            os.rename(final, old)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if had_old:
+                os.rename(old, final)
+            raise
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"output: cannot move the new '{final}' into place: {exc}") from exc
+    if had_old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary sibling, fsync, rename). Returns path."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"output: '{path}' is a directory, cannot write a file there")
+    parent = _parent(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"output: cannot write '{path}': {exc}") from exc
+        raise
+    return path
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8 by default, ``\\n`` line ends)."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
+    """Render ``fig`` to ``fmt`` (png, svg, pdf) in memory, deterministically (no dates or
+    software stamps in the metadata, fixed SVG id salt)."""
+    if fmt not in FIGURE_FORMATS:
+        raise OutputError(f"figure format {fmt!r} not supported; allowed: "
+                          f"{', '.join(FIGURE_FORMATS)}")
+    meta: dict[str, str | None]
+    if fmt == "png":
+        meta = {"Software": None}
+    elif fmt == "svg":
+        meta = {"Date": None}
+    else:
+        meta = {"CreationDate": None, "ModDate": None}
+    buf = io.BytesIO()
+    with mpl.rc_context({"svg.hashsalt": "plansim"}):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", "svg"), *,
+                dpi: float = 150) -> list[Path]:
+    """Save ``fig`` as ``<stem>.<fmt>`` for each format, each file written atomically.
+
+    Every format is rendered before any file is written, so a rendering error writes nothing.
+    Returns the written paths in the order of ``formats``.
+    """
+    stem = Path(stem)
+    rendered = [(stem.parent / f"{stem.name}.{fmt}", figure_bytes(fig, fmt, dpi=dpi))
+                for fmt in formats]
+    return [atomic_write_bytes(path, data) for path, data in rendered]
