@@ -53,11 +53,18 @@ class Simulator:
     @cached_property
     def info(self) -> pd.DataFrame:
         """Per-variable metadata indexed by Python name: vensim_name, units, description, kind."""
-        return self.batch.info if self.engine == "batch" else _pysd_info(self.pysd)
+        if self.engine == "pysd":
+            return _pysd_info(self.pysd)
+        rows = {k: {"vensim_name": v.vensim_name, "units": v.units,
+                    "description": v.documentation, "kind": v.kind}
+                for k, v in self.batch.variables.items()}
+        return pd.DataFrame.from_dict(rows, orient="index")
 
     def control(self, key: str) -> float:
-        return float(self.batch.control[key]) if self.engine == "batch" else float(
-            getattr(self.pysd.components, key)())
+        """A control value of the model: initial_time, final_time, time_step or saveper."""
+        if self.engine == "batch":
+            return float(self.batch.controls[key])
+        return float(getattr(self.pysd.components, key)())
 
     def step_times(self, time_step: float | None = None, final_time: float | None = None):
         t0 = self.control("initial_time")
@@ -65,6 +72,14 @@ class Simulator:
         dt = time_step if time_step is not None else self.control("time_step")
         n = int(round((t1 - t0) / dt))
         return t0 + dt * np.arange(n + 1)
+
+    def constant_default(self, py_name: str) -> float:
+        """The ``.mdl`` value of a constant (its value at the initial time)."""
+        cache = self.__dict__.setdefault("_constant_cache", {})
+        if py_name not in cache:
+            ds = self._raw_run({}, 1, [py_name], None, None)
+            cache[py_name] = float(ds[py_name].values[0, 0])
+        return cache[py_name]
 
     # -- inputs ------------------------------------------------------------------------------
     def _defaults(self, time_step, final_time) -> dict[str, np.ndarray]:
@@ -173,7 +188,7 @@ def _stack_inputs(per: list[dict], sim: Simulator, time_step, final_time) -> dic
             out[k] = xr.DataArray(np.stack(rows), dims=DIMS, coords={"time": times})
         else:
             if any(v is None for v in vals):
-                default = sim.batch.constant_value(k)
+                default = sim.constant_default(k)
                 vals = [default if v is None else v for v in vals]
             out[k] = np.asarray(vals, dtype=float)
     return out
@@ -194,8 +209,11 @@ def _run_pysd(model, params, cols, time_step, final_time, saveper) -> xr.Dataset
 
 def _pysd_info(model) -> pd.DataFrame:
     doc = model.doc.set_index("Py Name")
+    kinds = {"Stateful": "stock", "Auxiliary": "aux", "Constant": "constant",
+             "Lookup": "lookup", "Data": "data"}
     return pd.DataFrame({"vensim_name": doc["Real Name"], "units": doc["Units"].fillna(""),
-                         "description": doc["Comment"].fillna(""), "kind": doc["Type"]})
+                         "description": doc["Comment"].fillna(""),
+                         "kind": doc["Type"].map(kinds).fillna("aux")})
 
 
 def _attach_info(ds: xr.Dataset, info: pd.DataFrame) -> xr.Dataset:

@@ -283,3 +283,80 @@ SCALAR = {
     "_or": lambda a, b: bool(a) or bool(b),
     "_not": lambda a: not a,
 }
+
+
+# ----------------------------------------------------------------------------- shape helpers
+def _bc(x, k):
+    """Append ``k`` unit axes to a per-sample array (floats pass through)."""
+    if isinstance(x, np.ndarray) and x.ndim:
+        return x.reshape(x.shape + (1,) * k)
+    return x
+
+
+def _fb(x, sizes):
+    """Broadcast ``x`` (float, (S|1,) or (S|1, ...)) to shape (S|1, *sizes)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    x = x.reshape(x.shape + (1,) * (len(sizes) + 1 - x.ndim))
+    return np.broadcast_to(x, (x.shape[0],) + tuple(sizes))
+
+
+def _alloc(sizes, *parts):
+    lead = 1
+    for p in parts:
+        if isinstance(p, np.ndarray) and p.ndim:
+            lead = max(lead, p.shape[0])
+    return np.full((lead,) + tuple(sizes), np.nan)
+
+
+def _stack(x, k):
+    x = np.asarray(x, dtype=float)
+    return np.repeat(x[None], k, axis=0)
+
+
+def _shift_in(first, arr):
+    """Stage array shifted by one along axis 0 with ``first`` in front (PySD's roll)."""
+    first = np.asarray(first, dtype=float)
+    shape = np.broadcast_shapes(first.shape, arr.shape[1:])
+    out = np.empty((arr.shape[0],) + shape)
+    out[0] = first
+    out[1:] = arr[:-1]
+    return out
+
+
+def _uniform(x, what, name):
+    from sim.errors import UnsupportedConstructError
+
+    a = np.unique(np.asarray(x, dtype=float))
+    if a.size != 1:
+        raise UnsupportedConstructError(name, what, "must be the same for every sample")
+    return float(a[0])
+
+
+def _check_order(order, dt, delay_time, name):
+    from sim.errors import UnsupportedConstructError
+
+    if order * dt > np.min(delay_time):
+        raise UnsupportedConstructError(name, "DELAY", "delay time shorter than order*TIME STEP")
+
+
+def _delayn_order(order, dt, delay_time, name):
+    k = int(_uniform(order, "DELAY N order", name))
+    while k * dt > np.min(delay_time):
+        k -= 1
+    return k
+
+
+def _fixed_order(delay_time, dt, name):
+    d = _uniform(delay_time, "DELAY FIXED delay time", name)
+    return round(max(d / dt, 1) + SMALL_VENSIM)
+
+
+for _flavour in (VECTOR, SCALAR):
+    _flavour.update({"_bc": _bc, "_fb": _fb, "_alloc": _alloc, "_stack": _stack,
+                     "_shift_in": _shift_in, "_check_order": _check_order,
+                     "_delayn_order": _delayn_order, "_fixed_order": _fixed_order,
+                     "_uniform": _uniform})
+for _name in ("_sum", "_prod", "_vmax", "_vmin"):
+    SCALAR.setdefault(_name, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from sim.errors import ModelError
@@ -35,9 +36,11 @@ def load_abstract_model(path, data_files=None):
 
     p = _check(path)
     try:
-        ven = VensimFile(p)
-        ven.parse()
-        return ven.get_abstract_model()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No encoding specified")
+            ven = VensimFile(p)
+            ven.parse()
+            return ven.get_abstract_model()
     except Exception as exc:  # PySD raises many kinds of parse errors
         raise ModelError(f"model file '{p}' could not be parsed by PySD: {exc}") from exc
 
@@ -70,7 +73,9 @@ def load_pysd_model(path, data_files=None):
     if not target.exists() or target.read_bytes() != content:
         shutil.copyfile(p, target)
     try:
-        model = pysd.read_vensim(str(target), data_files=files)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No encoding specified")
+            model = pysd.read_vensim(str(target), data_files=files)
     except Exception as exc:
         raise ModelError(f"model file '{p}' could not be translated by PySD: {exc}") from exc
     _PYSD_CACHE[key] = model

@@ -1,0 +1,377 @@
+"""``BatchModel``: runs a compiled model for many parameter sets at once.
+
+Storage lives here: per-run inputs ``K`` (controls, constants, lookup tables, time series on
+the integration grid), the state tuple, and one output buffer of shape
+``(n_samples, n_saved, *dims)`` per returned variable. Time stepping follows PySD exactly:
+``t`` starts at INITIAL TIME and grows by TIME STEP (accumulated in floating point), values
+are saved when ``(t - t0)`` is a multiple of SAVEPER within ``1e-5 * TIME STEP``, the loop
+runs while ``t + 1e-5 * TIME STEP < FINAL TIME`` and the final time is saved after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.engine import runtime
+from sim.engine.compiler import ModelCompiler
+from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
+from sim.errors import ModelError, UnsupportedConstructError
+
+_SCALAR_ERRORS = (ZeroDivisionError, OverflowError, ValueError, TypeError)
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """Metadata of one variable: ``kind`` is stock, aux (flow or auxiliary), constant, lookup,
+    data or control; ``subscripts`` the names of its subscript ranges (dimension order)."""
+
+    py_name: str
+    vensim_name: str
+    units: str
+    documentation: str
+    kind: str
+    subscripts: tuple
+
+
+class BatchModel:
+    """A compiled Vensim model. Build with :func:`sim.engine.compile_model`."""
+
+    def __init__(self, info: ModelInfo, path: Path, data_files=None):
+        self.path = Path(path)
+        self._info = info
+        self.variables: dict[str, VariableInfo] = {
+            v.py_name: VariableInfo(v.py_name, v.vensim_name, v.units, v.doc, v.kind, v.dims)
+            for v in info.vars.values()}
+        self.subscripts: dict[str, list[str]] = dict(info.ranges)
+        self._data = self._load_data(data_files)
+        self._cache: dict[tuple, tuple] = {}
+        self.controls: dict[str, float] = self._controls({}, {}, {})
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def initial_time(self) -> float:
+        return self.controls["initial_time"]
+
+    @property
+    def final_time(self) -> float:
+        return self.controls["final_time"]
+
+    @property
+    def time_step(self) -> float:
+        return self.controls["time_step"]
+
+    @property
+    def saveper(self) -> float:
+        return self.controls["saveper"]
+
+    def variable(self, name: str) -> VariableInfo:
+        """Metadata of a variable given its Python or Vensim name."""
+        return self.variables[self._var(name).py_name]
+
+    def _var(self, name: str) -> Var:
+        v = self._info.by_name(str(name))
+        if v is None:
+            raise ModelError(f"model '{self.path}' has no variable named '{name}'")
+        return v
+
+    # ------------------------------------------------------------------ data files
+    def _load_data(self, data_files):
+        out = {}
+        data_vars = [v for v in self._info.vars.values() if v.kind == "data"]
+        if not data_vars:
+            return out
+        if data_files is None:
+            raise ModelError(f"model '{self.path}' has data variables "
+                             f"({', '.join(v.vensim_name for v in data_vars)}); pass data_files")
+        from pysd.py_backend.data import TabData
+
+        files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
+        files = [Path(f) if Path(f).is_absolute() else self.path.parent / f for f in files]
+        for f in files:
+            if not f.is_file():
+                raise ModelError(f"data file '{f}' for model '{self.path}' does not exist")
+        for v in data_vars:
+            coords = {d: self._info.range_elements(d) for d in v.dims}
+            td = TabData(v.vensim_name, v.py_name, coords, v.data_keyword or "interpolate")
+            try:
+                td.load_data([str(f) for f in files])
+            except Exception as exc:
+                raise ModelError(f"data for '{v.vensim_name}' not found in {files}: {exc}") \
+                    from exc
+            da = td.data
+            arr = np.asarray(da.transpose("time", *v.dims).values, dtype=float)
+            out[v.id] = (np.asarray(da["time"].values, dtype=float), arr, td.interp)
+        return out
+
+    @staticmethod
+    def _data_on_grid(times, values, interp, grid):
+        """PySD Data.__call__ on every grid time. values (n_t, *dims) -> (n_grid, *dims)."""
+        out = np.empty((len(grid),) + values.shape[1:])
+        for i, t in enumerate(grid):
+            hit = np.nonzero(times == t)[0]
+            if hit.size:
+                out[i] = values[hit[0]]
+            elif interp == "raw":
+                out[i] = np.nan
+            elif t > times[-1]:
+                out[i] = values[-1]
+            elif t < times[0]:
+                out[i] = values[0]
+            elif interp == "look_forward":
+                out[i] = values[np.searchsorted(times, t, side="left")]
+            elif interp == "hold_backward":
+                out[i] = values[np.searchsorted(times, t, side="right") - 1]
+            else:
+                j = np.searchsorted(times, t)
+                w = (t - times[j - 1]) / (times[j] - times[j - 1])
+                out[i] = values[j - 1] + w * (values[j] - values[j - 1])
+        return out
+
+    # ------------------------------------------------------------------ compilation
+    def _compiled(self, overrides: dict, outputs: tuple, scalar: bool):
+        key = (tuple(sorted(overrides.items())), outputs, scalar)
+        hit = self._cache.get(key)
+        if hit is None:
+            mc = ModelCompiler(self._info, overrides, list(outputs), scalar=scalar)
+            src = mc.build_source()
+            ctl_src = mc.build_controls_source()
+            ns: dict = {}
+            exec(compile(src + ctl_src, f"<engine:{self.path.name}>", "exec"), ns)  # noqa: S102
+            hit = (ns["_build"], ns["_ctl"], mc.constants, src)
+            self._cache[key] = hit
+        return hit
+
+    def source(self) -> str:
+        """The generated Python source of the default vector simulation (for inspection)."""
+        return self._compiled({}, (), False)[3]
+
+    def _controls(self, overrides, K, user) -> dict[str, float]:
+        _, ctl, consts, _ = self._compiled(overrides, (), False)
+        K = dict(K)
+        K.update(consts)
+        with np.errstate(all="ignore"):
+            vals = ctl(K, runtime.VECTOR, 1)
+        out = {}
+        for name in CONTROL_NAMES:
+            v = user.get(name)
+            if v is None:
+                v = vals.get(name)
+            if v is None:
+                raise ModelError(f"model '{self.path}' does not define {name.upper()}")
+            arr = np.unique(np.asarray(v, dtype=float))
+            if arr.size != 1:
+                raise ModelError(f"control '{name}' must be the same for every sample")
+            out[name] = float(arr[0])
+        return out
+
+    # ------------------------------------------------------------------ parameters
+    def _params(self, params, n):
+        """Classify params -> (overrides, K entries, per-sample keys, series specs)."""
+        overrides, K, per_sample, series = {}, {}, set(), {}
+        for name, value in (params or {}).items():
+            var = self._var(name)
+            vid = var.id
+            if var.kind == "control":
+                raise ModelError(f"set control '{name}' with the run() keyword arguments")
+            if isinstance(value, pd.Series):
+                overrides[vid] = "series"
+                series[vid] = (np.asarray(value.index, float), np.asarray(value.values, float)[None])
+                continue
+            if isinstance(value, xr.DataArray):
+                if set(value.dims) != {"sample", "time"} or value.sizes["sample"] != n:
+                    raise ModelError(f"parameter '{name}': DataArray must have dims "
+                                     f"('sample', 'time') with {n} samples")
+                value = value.transpose("sample", "time")
+                series[vid] = (np.asarray(value["time"].values, float),
+                               np.asarray(value.values, float))
+                overrides[vid] = "series"
+                continue
+            arr = np.asarray(value, dtype=float)
+            if var.kind == "lookup":
+                ny = len(var.table[1])
+                if arr.shape not in ((ny,), (n, ny)):
+                    raise ModelError(f"lookup '{name}' needs {ny} y values or shape ({n}, {ny})")
+                overrides[vid] = "lookup"
+                K[f"ly_{vid}"] = arr
+                if arr.ndim == 2:
+                    per_sample.add(f"ly_{vid}")
+                continue
+            sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
+            if arr.ndim == 0:
+                val = float(arr)
+            elif arr.shape == (n,) and (not sizes or sizes != (n,)):
+                val = arr.reshape((n,) + (1,) * len(sizes))
+                per_sample.add(f"p_{vid}")
+            elif arr.shape == sizes:
+                val = arr[None]
+            elif arr.shape == (n,) + sizes:
+                val = arr
+                per_sample.add(f"p_{vid}")
+            else:
+                raise ModelError(f"parameter '{name}': shape {arr.shape} is not a number, "
+                                 f"({n},), {sizes} or {(n,) + sizes}")
+            if sizes:
+                val = runtime._fb(val, sizes)
+            overrides[vid] = "const"
+            K[f"p_{vid}"] = val
+        return overrides, K, per_sample, series
+
+    # ------------------------------------------------------------------ running
+    def run(self, params=None, n_samples=1, *, return_columns=None, initial_time=None,
+            final_time=None, time_step=None, saveper=None, chunk_size=None,
+            progress=False) -> xr.Dataset:
+        """Simulate ``n_samples`` parameter sets; see ARCHITECTURE.md "Engine contract".
+
+        Returns a Dataset with one variable per returned column (Python names), dims
+        ``("sample", "time", *subscript ranges)``.
+        """
+        n = int(n_samples)
+        if n < 1:
+            raise ModelError(f"n_samples must be >= 1, got {n_samples}")
+        overrides, K, per_sample, series = self._params(params, n)
+        if return_columns is None:
+            out_vars = [v for v in self._info.vars.values() if v.kind != "lookup"]
+        else:
+            out_vars = [self._var(c) for c in return_columns]
+            for v in out_vars:
+                if v.kind == "lookup":
+                    raise ModelError(f"'{v.vensim_name}' is a lookup and cannot be returned")
+        outputs = tuple(v.id for v in out_vars)
+        user = {"initial_time": initial_time, "final_time": final_time,
+                "time_step": time_step, "saveper": saveper}
+        ctl = self._controls(overrides, K, user)
+        grid, save = _time_grid(ctl)
+        saved_times = grid[save]
+        for v in self._info.vars.values():
+            if v.kind == "lookup":
+                K[f"lx_{v.id}"] = np.array(v.table[0])
+                K.setdefault(f"ly_{v.id}", np.array(v.table[1]))
+            elif v.kind == "data" and v.id not in overrides:
+                t, vals, interp = self._data[v.id]
+                arr = self._data_on_grid(t, vals, interp, grid)
+                K[f"ts_{v.id}"] = arr[:, None] if v.dims else arr
+        for vid, (t, vals) in series.items():
+            var = self._info.vars[vid]
+            arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
+            sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
+            if sizes:
+                arr = arr.reshape(arr.shape + (1,) * len(sizes))
+                arr = np.broadcast_to(arr, arr.shape[:2] + sizes)
+            elif arr.shape[1] == 1:
+                arr = arr[:, 0]
+            if vals.shape[0] > 1:
+                per_sample.add(f"ts_{vid}")
+            K[f"ts_{vid}"] = arr
+        for name in CONTROL_NAMES:
+            K[f"ctl_{name}"] = ctl[name]
+        K["t0"] = ctl["initial_time"]
+        scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
+        buffers = None
+        if scalar:
+            try:
+                buffers = self._run_scalar(overrides, outputs, K, grid, save)
+            except (*_SCALAR_ERRORS, UnsupportedConstructError):
+                buffers = None
+        if buffers is None:
+            buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
+                                       chunk_size, progress, out_vars)
+        return self._dataset(out_vars, buffers, saved_times, ctl, n)
+
+    def _run_scalar(self, overrides, outputs, K, grid, save):
+        build, _, consts, _ = self._compiled(overrides, outputs, True)
+        Ks = {}
+        for k, v in K.items():
+            if isinstance(v, np.ndarray):
+                if k.startswith(("lx_", "ly_")):
+                    v = tuple(float(x) for x in np.ravel(v))
+                elif k.startswith("ts_"):
+                    v = [float(x) for x in np.ravel(v)]
+                else:
+                    v = float(np.ravel(v)[0])
+            Ks[k] = v
+        Ks.update(consts)
+        rows = []
+        states, step = build(Ks, runtime.SCALAR, 1)
+        n_grid = len(grid)
+        for i in range(n_grid):
+            out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
+            if out is not None:
+                rows.append(out)
+            states = nxt
+        arr = np.array(rows, dtype=float).reshape(len(rows), len(outputs))
+        return [arr[:, k][None, :] for k in range(len(outputs))]
+
+    def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
+                    progress, out_vars):
+        build, _, consts, _ = self._compiled(overrides, outputs, False)
+        n_save = int(save.sum())
+        buffers = [np.empty((n, n_save) + tuple(len(self._info.range_elements(d))
+                                                for d in v.dims)) for v in out_vars]
+        chunk = n if not chunk_size else max(1, int(chunk_size))
+        starts = range(0, n, chunk)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="samples", unit="chunk")
+        save_idx = np.cumsum(save) - 1
+        for lo in starts:
+            hi = min(n, lo + chunk)
+            Kc = dict(K)
+            for key in per_sample:
+                v = K[key]
+                Kc[key] = v[:, lo:hi] if key.startswith("ts_") else v[lo:hi]
+            Kc.update(consts)
+            with np.errstate(all="ignore"):
+                states, step = build(Kc, runtime.VECTOR, hi - lo)
+                for i in range(len(grid)):
+                    out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
+                    if out is not None:
+                        j = save_idx[i]
+                        for buf, val in zip(buffers, out, strict=True):
+                            buf[lo:hi, j] = val
+                    states = nxt
+        return buffers
+
+    def _dataset(self, out_vars, buffers, times, ctl, n):
+        dt = ctl["time_step"]
+        rtimes = np.round(times, -int(np.log10(dt * 1e-5)))
+        data: dict = {}
+        coords: dict = {}
+        for v, buf in zip(out_vars, buffers, strict=True):
+            if buf.shape[0] != n:
+                buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
+            for d in v.dims:
+                coords.setdefault(d, self._info.range_elements(d))
+            data[v.py_name] = xr.Variable(
+                ("sample", "time") + tuple(v.dims), buf,
+                attrs={"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
+        coords.update({"sample": np.arange(n), "time": rtimes})
+        ds = xr.Dataset(data, coords=coords)
+        ds.attrs.update({k: v for k, v in ctl.items()})
+        ds.attrs["model"] = str(self.path)
+        return ds
+
+
+def _time_grid(ctl):
+    """PySD's integration times and which of them are saved: (grid (n,), save mask (n,))."""
+    t0, tf, dt, sp = (ctl["initial_time"], ctl["final_time"], ctl["time_step"], ctl["saveper"])
+    if dt <= 0:
+        raise ModelError(f"TIME STEP must be positive, got {dt}")
+    if sp <= 0:
+        raise ModelError(f"SAVEPER must be positive, got {sp}")
+    prec = dt * 1e-5
+    times = []
+    t = t0
+    while t + prec < tf:
+        times.append(t)
+        t = t + dt
+    times.append(t)
+    grid = np.array(times)
+    delay = grid - t0
+    save = (np.mod(delay, sp) < prec) | (np.mod(-delay, sp) < prec)
+    return grid, save
