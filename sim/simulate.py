@@ -30,12 +30,13 @@ class Simulator:
     """One model, compiled once, run for any number of scenarios and parameter sets."""
 
     def __init__(self, engine: str = "batch", model_path: Path | str | None = None,
-                 parameters: Parameters | None = None):
+                 parameters: Parameters | None = None, use_calibration: bool = True):
         if engine not in ENGINES:
             raise PlanSimError(f"--engine: {engine!r} is not allowed; use one of {ENGINES}")
         self.engine = engine
         self.model_path = Path(model_path or paths.MODEL_FILE)
         self.parameters = parameters or load_parameters()
+        self.use_calibration = use_calibration
 
     # -- the compiled models ------------------------------------------------------------------
     @cached_property
@@ -94,10 +95,20 @@ class Simulator:
             cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in series}
         return cache[key]
 
+    @cached_property
+    def calibrated(self) -> dict[str, float]:
+        """Assumption values estimated by ``plansim calibrate`` (model/calibration.yaml); every
+        scenario starts from them, and a scenario's own assumptions override them."""
+        if not self.use_calibration:
+            return {}
+        from sim.model.calibrated import load_calibrated_values
+
+        return load_calibrated_values()
+
     def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
                final_time=None) -> dict[str, object]:
         lev = {**scenario.levers, **(levers or {})}
-        ass = {**scenario.assumptions, **(assumptions or {})}
+        ass = {**self.calibrated, **scenario.assumptions, **(assumptions or {})}
         for table, kind, where in ((lev, self.parameters.levers, "lever"),
                                    (ass, self.parameters.assumptions, "assumption")):
             for k in table:

@@ -1,0 +1,37 @@
+"""Calibrated assumption values written by ``plansim calibrate`` (``model/calibration.yaml``).
+
+The file holds, besides the estimates, the date of the fit, a hash of the data it used and the
+fit statistics; only the estimates are needed to run. Without the file, the ``.mdl`` values
+stand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim import paths
+from sim.errors import CalibrationError
+from sim.model.parameters import load_parameters
+from sim.model.yamlio import is_number, read_yaml, require_mapping
+
+
+def load_calibrated_values(path: Path | str | None = None) -> dict[str, float]:
+    """Assumption id -> calibrated value; empty if there is no calibration file."""
+    path = Path(path or paths.CALIBRATION_FILE)
+    if not path.is_file():
+        return {}
+    raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
+    est = require_mapping(raw.get("estimates"), f"{path}: estimates", CalibrationError)
+    params = load_parameters()
+    out = {}
+    for aid, entry in est.items():
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if aid not in params.assumptions:
+            raise CalibrationError(f"{path}: estimates.{aid}: not an assumption declared in "
+                                   f"{params.source}; run plansim calibrate again")
+        a = params.assumptions[aid]
+        if not is_number(value) or not a.min <= value <= a.max:
+            raise CalibrationError(f"{path}: estimates.{aid}: {value!r} is outside "
+                                   f"[{a.min:g}, {a.max:g}]")
+        out[aid] = float(value)
+    return out
