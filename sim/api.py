@@ -62,10 +62,10 @@ def history() -> pd.DataFrame:
     return load_history()
 
 
-def scenarios() -> list[str]:
+def scenario_ids() -> list[str]:
     """Ids of the scenario files in ``scenarios/``."""
     return [p.stem for p in list_scenarios()]
 
 
-__all__ = ["history", "load_scenario", "plot_indicators", "run", "scenarios", "simulator", "targets",
+__all__ = ["history", "load_scenario", "plot_indicators", "run", "scenario_ids", "simulator", "targets",
            "targets_table"]

@@ -21,7 +21,9 @@ from sim.errors import PlanSimError, UncertaintyError
 Evaluate = Callable[[dict[str, np.ndarray]], xr.Dataset]
 
 #: default number of samples per chunk (memory ~ chunk x time x variables x 8 bytes)
-DEFAULT_CHUNK = 256
+DEFAULT_CHUNK = 4096
+#: how long to wait for a Dask scheduler given by address
+CONNECT_TIMEOUT = "10s"
 
 
 def _as_columns(samples: Any) -> dict[str, np.ndarray]:
@@ -62,12 +64,12 @@ def _combine(parts: list[xr.Dataset]) -> xr.Dataset:
 
 
 def _progress_bar(total: int, progress: bool | None, desc: str):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if progress is False:
         return None
     # None: show only if the run lasts more than a second
-    return tqdm(total=total, desc=desc, unit="run", delay=0 if progress else 1.0, leave=False)
+    return tqdm(total=total, desc=desc, unit="run", delay=0 if progress else 1.0)
 
 
 def run_ensemble(
@@ -116,7 +118,7 @@ def _run_dask(evaluate: Evaluate, blocks, sizes, scheduler, bar) -> list[xr.Data
     own = isinstance(scheduler, str)
     if own:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise PlanSimError(
                 f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
@@ -176,3 +178,21 @@ def timed(func: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     out = func()
     return out, time.perf_counter() - t0
+
+
+def simulate_design(scenario: Any, design: Any, *, return_columns: list[str] | None = None,
+                    engine: str = "batch", evaluate: Evaluate | None = None,
+                    scheduler: Any = None, chunk_size: int | None = None,
+                    progress: bool | None = None) -> xr.Dataset:
+    """Run ``scenario`` once per row of ``design`` (assumption overrides per sample).
+
+    ``evaluate`` defaults to a :class:`ScenarioEvaluator` on ``engine``. Returns a Dataset
+    with dims ``(sample, time)``, ``sample`` = 0..N-1, attrs ``scenario`` and ``design``.
+    """
+    evaluate = evaluate or ScenarioEvaluator(scenario, return_columns=return_columns,
+                                             engine=engine)
+    ds = run_ensemble(evaluate, design, chunk_size=chunk_size, scheduler=scheduler,
+                      progress=progress, desc=str(getattr(scenario, "id", scenario)))
+    ds.attrs["scenario"] = str(getattr(scenario, "id", scenario))
+    ds.attrs["design"] = f"{design.method} n={design.n} seed={design.seed}"
+    return ds

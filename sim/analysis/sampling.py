@@ -22,6 +22,8 @@ from sim.analysis.uncertainty_spec import UncertaintySpec
 from sim.errors import UncertaintyError
 
 METHODS = ("lhs", "sobol", "saltelli", "morris")
+#: quantiles of the low and high values in a one-at-a-time (tornado) design
+OAT_QUANTILES = (0.05, 0.95)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def _check_n(n: int, what: str = "samples") -> int:
     return int(n)
 
 
-def _check_pow2(n: int) -> int:
+def check_power_of_two(n: int) -> int:
+    """``n`` if it is a positive power of two, else :class:`UncertaintyError`."""
     n = _check_n(n)
     if n & (n - 1):
         lo = 1 << (n.bit_length() - 1)
@@ -112,7 +115,7 @@ def latin_hypercube(spec: UncertaintySpec, n: int, *, seed: int | None = None) -
 
 def sobol_sequence(spec: UncertaintySpec, n: int, *, seed: int | None = None) -> Design:
     """Scrambled Sobol quasi-random sample of ``n`` rows; ``n`` must be a power of two."""
-    n = _check_pow2(n)
+    n = check_power_of_two(n)
     engine = qmc.Sobol(d=spec.dim, scramble=True, rng=np.random.default_rng(seed))
     unit = engine.random_base2(int(np.log2(n)))
     return _design(spec, unit, "sobol", seed, n)
@@ -125,7 +128,7 @@ def saltelli(
     with ``second_order``. ``n`` must be a power of two."""
     from SALib.sample import sobol as salib_sobol
 
-    n = _check_pow2(n)
+    n = check_power_of_two(n)
     unit = salib_sobol.sample(
         unit_problem(spec.names), n, calc_second_order=second_order, scramble=True, seed=seed
     )
@@ -143,6 +146,19 @@ def morris(
         raise UncertaintyError(f"num_levels is {num_levels}; allowed: an even integer >= 2")
     unit = salib_morris.sample(unit_problem(spec.names), n, num_levels=num_levels, seed=seed)
     return _design(spec, unit, "morris", seed, n, num_levels=num_levels)
+
+
+def one_at_a_time(spec: UncertaintySpec, *, low: float = OAT_QUANTILES[0],
+                  high: float = OAT_QUANTILES[1]) -> Design:
+    """Tornado design: row 0 has every assumption at its median; rows 2j+1 and 2j+2 move
+    assumption j alone to its ``low`` and ``high`` quantile. 2D+1 rows."""
+    if not 0 <= low < 0.5 < high <= 1:
+        raise UncertaintyError(f"quantiles {low}, {high}; allowed: 0 <= low < 0.5 < high <= 1")
+    unit = np.full((2 * spec.dim + 1, spec.dim), 0.5)
+    for j in range(spec.dim):
+        unit[2 * j + 1, j] = low
+        unit[2 * j + 2, j] = high
+    return _design(spec, unit, "oat", None, 1)
 
 
 def sample(spec: UncertaintySpec, n: int, *, method: str = "lhs", seed: int | None = None,

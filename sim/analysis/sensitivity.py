@@ -1,0 +1,231 @@
+"""Global sensitivity of the plan's outcomes to the uncertain assumptions (SALib).
+
+Two methods, both on a :class:`~sim.analysis.sampling.Design` drawn in the unit hypercube:
+
+- Morris screening (``design.method == "morris"``): ``mu``, ``mu_star``, ``sigma`` and a
+  bootstrap confidence interval of ``mu_star``; elementary effects are per unit of quantile
+  (moving an assumption across its whole distribution).
+- Sobol (``design.method == "saltelli"``): first-order ``S1`` and total ``ST`` indices with
+  bootstrap confidence half-widths (``*_conf``, at ``conf_level``), and second-order ``S2``
+  when the design was drawn with ``second_order=True``.
+
+Outputs analysed (:func:`outputs_at_year`): each 2028 indicator, ``all_targets`` (1 when all five
+targets are met, else 0) and the net fiscal cost of the plan years (:func:`fiscal_cost`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.analysis.uncertainty import ALL_TARGETS, at_year, met_matrix
+from sim.errors import UncertaintyError
+
+#: the municipal budget's cash outlay per year (亿元/Year): programmes plus equity capital
+FISCAL_OUTLAY = "annual_fiscal_outlay"
+#: flows returned to the treasury (亿元/Year), netted out of the cost
+FISCAL_REFUNDS = ("exit_proceeds_to_treasury",)
+FISCAL_COST = "fiscal_cost"
+PLAN_START = 2024
+METHODS = ("morris", "sobol")
+
+
+class SobolResult(NamedTuple):
+    """``indices``: DataFrame (parameter x S1, S1_conf, ST, ST_conf); ``second_order``:
+    DataFrame (pairs x S2, S2_conf) or None."""
+
+    indices: pd.DataFrame
+    second_order: pd.DataFrame | None
+
+
+def _check(design: Any, y: np.ndarray, method: str) -> np.ndarray:
+    want = {"morris": "morris", "sobol": "saltelli"}[method]
+    if design.method != want:
+        raise UncertaintyError(
+            f"{method} indices need a '{want}' design; this one is '{design.method}'"
+        )
+    y = np.asarray(y, dtype=float).ravel()
+    if y.shape[0] != design.n:
+        raise UncertaintyError(f"output has {y.shape[0]} values; the design has {design.n} rows")
+    if np.isnan(y).any():
+        raise UncertaintyError(f"output has {int(np.isnan(y).sum())} NaN values; "
+                               "sensitivity indices need every run to finish")
+    return y
+
+
+def _constant(y: np.ndarray) -> bool:
+    return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())))
+
+
+def morris_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
+                   conf_level: float = 0.95, seed: int | None = None) -> pd.DataFrame:
+    """Morris screening of output ``y`` (N,) on a Morris design.
+
+    Returns a DataFrame indexed by parameter with ``mu``, ``mu_star``, ``sigma``,
+    ``mu_star_conf``, sorted as in the design.
+    """
+    from SALib.analyze import morris as salib_morris
+
+    y = _check(design, y, "morris")
+    names = list(design.names)
+    if _constant(y):
+        z = np.zeros(len(names))
+        return pd.DataFrame({"mu": z, "mu_star": z, "sigma": z, "mu_star_conf": z},
+                            index=pd.Index(names, name="parameter"))
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = salib_morris.analyze(design.problem, design.unit, y, num_resamples=num_resamples,
+                                   conf_level=conf_level, num_levels=design.num_levels, seed=seed)
+    return pd.DataFrame({k: np.asarray(res[k], dtype=float)
+                         for k in ("mu", "mu_star", "sigma", "mu_star_conf")},
+                        index=pd.Index(names, name="parameter"))
+
+
+def sobol_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
+                  conf_level: float = 0.95, seed: int | None = None) -> SobolResult:
+    """Sobol S1/ST (and S2 if the design has it) of output ``y`` (N,) on a Saltelli design.
+
+    A constant output has all indices 0 (nothing explains no variance).
+    """
+    from SALib.analyze import sobol as salib_sobol
+
+    y = _check(design, y, "sobol")
+    names = list(design.names)
+    idx = pd.Index(names, name="parameter")
+    pairs = pd.MultiIndex.from_tuples(
+        [(a, b) for i, a in enumerate(names) for b in names[i + 1:]], names=["parameter", "with"]
+    )
+    if _constant(y):
+        z = np.zeros(len(names))
+        s2 = (pd.DataFrame({"S2": 0.0, "S2_conf": 0.0}, index=pairs)
+              if design.second_order else None)
+        return SobolResult(pd.DataFrame({"S1": z, "S1_conf": z, "ST": z, "ST_conf": z},
+                                        index=idx), s2)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = salib_sobol.analyze(design.problem, y, calc_second_order=design.second_order,
+                                  num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+    first = pd.DataFrame({k: np.asarray(res[k], dtype=float)
+                          for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=idx)
+    second = None
+    if design.second_order:
+        iu = np.triu_indices(len(names), k=1)
+        second = pd.DataFrame({"S2": np.asarray(res["S2"])[iu],
+                               "S2_conf": np.asarray(res["S2_conf"])[iu]}, index=pairs)
+    return SobolResult(first, second)
+
+
+def tornado_table(design: Any, y: np.ndarray) -> tuple[pd.DataFrame, float]:
+    """From a one-at-a-time design (:func:`sim.analysis.sampling.one_at_a_time`) and its output
+    ``y`` (2D+1,): DataFrame (parameter x low, high, swing) and the base value (all medians)."""
+    y = np.asarray(y, dtype=float).ravel()
+    if design.method != "oat" or y.shape[0] != 2 * len(design.names) + 1:
+        raise UncertaintyError("tornado_table needs a one-at-a-time design and its 2D+1 outputs")
+    low, high = y[1::2], y[2::2]
+    frame = pd.DataFrame({"low": low, "high": high, "swing": np.abs(high - low)},
+                         index=pd.Index(design.names, name="parameter"))
+    return frame, float(y[0])
+
+
+def fiscal_cost_columns(known: Iterable[str], variable: str | None = None) -> list[str]:
+    """Model variables needed for the fiscal cost, given the model's variable names."""
+    known = set(known)
+    if variable is not None:
+        if variable not in known:
+            raise UncertaintyError(f"--cost-variable {variable!r} is not a model variable")
+        return [variable]
+    if FISCAL_OUTLAY not in known:
+        return []
+    return [FISCAL_OUTLAY, *(v for v in FISCAL_REFUNDS if v in known)]
+
+
+def fiscal_cost(ds: xr.Dataset, *, end: int, start: int = PLAN_START,
+                variable: str | None = None) -> np.ndarray | None:
+    """Net fiscal cost of years ``start..end`` per sample (亿元), or None if not computable.
+
+    Default: the sum over those years of :data:`FISCAL_OUTLAY` minus :data:`FISCAL_REFUNDS`
+    (annual rates saved once a year, so the sum is the money of those years). With
+    ``variable``: a ``cumulative_*`` stock gives its increase from ``start - 1`` to ``end``;
+    a flow gives the sum of its annual values.
+    """
+    names = fiscal_cost_columns(ds.data_vars, variable)
+    if not names:
+        return None
+    if variable is not None and variable.startswith("cumulative"):
+        return at_year(ds[variable], end) - at_year(ds[variable], start - 1)
+    total = sum(at_year(ds[names[0]], y) for y in range(start, end + 1))
+    for refund in names[1:]:
+        total = total - sum(at_year(ds[refund], y) for y in range(start, end + 1))
+    return np.asarray(total, dtype=float)
+
+
+def outputs_at_year(ds: xr.Dataset, targets: Any, *, year: int | None = None,
+                    cost_variable: str | None = None) -> pd.DataFrame:
+    """The scalar outputs per sample: DataFrame (sample x output).
+
+    Columns: the five indicators in ``year`` (default the targets' year), ``all_targets``
+    (1.0 if all are met, else 0.0) and ``fiscal_cost`` (:func:`fiscal_cost` of 2024..``year``,
+    if the results hold what it needs).
+    """
+    year = targets.year if year is None else year
+    out = pd.DataFrame({ind: at_year(ds[ind], year) for ind in targets.indicators})
+    out[ALL_TARGETS] = met_matrix(ds, targets, year)[ALL_TARGETS].astype(float).to_numpy()
+    cost = fiscal_cost(ds, end=year, variable=cost_variable)
+    if cost is not None:
+        out[FISCAL_COST] = cost
+    out.index.name = "sample"
+    return out
+
+
+def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
+                    num_resamples: int = 200, conf_level: float = 0.95,
+                    seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Indices of every column of ``outputs`` (N x outputs).
+
+    Returns (long table indexed by (output, parameter), second-order table or None).
+    """
+    if method not in METHODS:
+        raise UncertaintyError(f"--method is {method!r}; allowed: {', '.join(METHODS)}")
+    tables, seconds = {}, {}
+    for col in outputs.columns:
+        if method == "morris":
+            tables[col] = morris_indices(design, outputs[col].to_numpy(),
+                                         num_resamples=num_resamples, conf_level=conf_level,
+                                         seed=seed)
+        else:
+            res = sobol_indices(design, outputs[col].to_numpy(), num_resamples=num_resamples,
+                                conf_level=conf_level, seed=seed)
+            tables[col] = res.indices
+            if res.second_order is not None:
+                seconds[col] = res.second_order
+    long = pd.concat(tables, names=["output"])
+    second = pd.concat(seconds, names=["output"]) if seconds else None
+    return long, second
+
+
+def per_year_indices(design: Any, da: xr.DataArray, years: Iterable[int], *, method: str,
+                     num_resamples: int = 100, seed: int | None = None) -> pd.DataFrame:
+    """Index of each parameter on ``da`` in each year: DataFrame (year x parameter).
+
+    Sobol gives ``ST``, Morris gives ``mu_star`` normalised by the year's largest ``mu_star``
+    (so years of different scale are comparable).
+    """
+    rows = {}
+    for year in years:
+        y = at_year(da, year)
+        if method == "sobol":
+            rows[year] = sobol_indices(design, y, num_resamples=num_resamples,
+                                       seed=seed).indices["ST"]
+        else:
+            ms = morris_indices(design, y, num_resamples=num_resamples, seed=seed)["mu_star"]
+            top = ms.max()
+            rows[year] = ms / top if top > 0 else ms
+    frame = pd.DataFrame(rows).T
+    frame.index.name = "year"
+    frame.attrs["measure"] = "ST" if method == "sobol" else "mu_star (normalised)"
+    return frame

@@ -1,0 +1,185 @@
+"""Monte Carlo uncertainty of the plan's outcomes: percentiles, target probabilities, timing.
+
+Input is an ensemble Dataset with dims ``("sample", "time")`` (one sample per draw of the
+uncertain assumptions, see :mod:`sim.analysis.sampling` and :mod:`sim.analysis.ensemble`) and
+the plan's :class:`~sim.model.targets.Targets`. Probabilities come with their Monte Carlo
+standard error ``sqrt(p (1 - p) / N)`` (exact for simple random sampling, conservative for a
+Latin hypercube).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim.errors import UncertaintyError
+
+PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
+ALL_TARGETS = "all_targets"
+HORIZON = 2035
+
+
+def percentiles(da: xr.DataArray, q: Iterable[float] = PERCENTILES) -> xr.DataArray:
+    """Percentiles over ``sample``: dims ``("percentile", *other dims)``, NaN-aware.
+
+    Rows are ordered by ``q`` (ascending gives P5 <= P25 <= ... at every time).
+    """
+    if "sample" not in da.dims:
+        raise UncertaintyError(f"variable '{da.name}' has no 'sample' dimension: {da.dims}")
+    q = [float(x) for x in q]
+    other = [d for d in da.dims if d != "sample"]
+    values = np.nanpercentile(da.transpose("sample", *other).values, q, axis=0)
+    out = xr.DataArray(values, dims=("percentile", *other),
+                       coords={"percentile": q, **{d: da.coords[d] for d in other if d in da.coords}},
+                       name=da.name, attrs=dict(da.attrs))
+    return out
+
+
+def indicator_percentiles(ds: xr.Dataset, variables: Iterable[str],
+                          q: Iterable[float] = PERCENTILES) -> xr.Dataset:
+    """:func:`percentiles` of each variable in ``variables``, as one Dataset."""
+    return xr.Dataset({v: percentiles(_var(ds, v), q) for v in variables})
+
+
+def _var(ds: xr.Dataset, name: str) -> xr.DataArray:
+    if name not in ds:
+        raise UncertaintyError(
+            f"the results have no variable '{name}'; they have {sorted(map(str, ds.data_vars))}"
+        )
+    return ds[name]
+
+
+def at_year(da: xr.DataArray, year: float) -> np.ndarray:
+    """Values at model time ``year``: array (sample,)."""
+    times = np.asarray(da["time"].values, dtype=float)
+    hit = np.flatnonzero(np.isclose(times, year, atol=1e-6))
+    if not hit.size:
+        raise UncertaintyError(
+            f"year {year} is not among the saved times {times.min()}..{times.max()}"
+        )
+    return np.asarray(da.isel(time=int(hit[0])).values, dtype=float)
+
+
+def met_matrix(ds: xr.Dataset, targets: Any, year: int | None = None) -> pd.DataFrame:
+    """Whether each sample meets each target in ``year`` (default the targets' year).
+
+    DataFrame (sample x indicator) of bools, plus column :data:`ALL_TARGETS`.
+    """
+    year = targets.year if year is None else year
+    cols = {}
+    for t in targets.items:
+        v = at_year(_var(ds, t.indicator), year)
+        cols[t.indicator] = np.asarray(t.met(v), dtype=bool) & ~np.isnan(v)
+    frame = pd.DataFrame(cols)
+    frame[ALL_TARGETS] = frame.all(axis=1)
+    frame.index.name = "sample"
+    return frame
+
+
+def target_probabilities(ds: xr.Dataset, targets: Any, year: int | None = None) -> pd.DataFrame:
+    """Probability of meeting each target in ``year`` and all of them together.
+
+    Index: indicators then :data:`ALL_TARGETS`. Columns: ``target``, ``comparison``, ``median``
+    (of the indicator in that year), ``probability``, ``mc_se``, ``n_met``, ``n``.
+    """
+    year = targets.year if year is None else year
+    met = met_matrix(ds, targets, year)
+    n = len(met)
+    rows = []
+    for t in targets.items:
+        rows.append({"indicator": t.indicator, "target": t.target, "comparison": t.comparison,
+                     "median": float(np.nanmedian(at_year(ds[t.indicator], year)))})
+    rows.append({"indicator": ALL_TARGETS, "target": np.nan, "comparison": "all",
+                 "median": np.nan})
+    out = pd.DataFrame(rows).set_index("indicator")
+    out["n_met"] = met.sum(axis=0).astype(int)
+    out["n"] = n
+    out["probability"] = out["n_met"] / n
+    out["mc_se"] = np.sqrt(out["probability"] * (1 - out["probability"]) / n)
+    out["year"] = year
+    return out
+
+
+def first_year(da: xr.DataArray, target: Any) -> np.ndarray:
+    """First model year in which ``da`` meets ``target``: array (sample,), NaN if never."""
+    try:
+        from sim.analysis.targets import year_reached
+    except ImportError:  # the targets module is optional for this layer
+        year_reached = None
+    if year_reached is not None:
+        return np.asarray(year_reached(da, target), dtype=float)
+    values = da.transpose("sample", "time").values
+    times = np.asarray(da["time"].values, dtype=float)
+    ok = np.asarray(target.met(values), dtype=bool) & ~np.isnan(values)
+    first = np.where(ok.any(axis=1), times[np.argmax(ok, axis=1)], np.nan)
+    return first
+
+
+def first_year_counts(ds: xr.Dataset, targets: Any, *, start: int | None = None,
+                      until: int = HORIZON) -> pd.DataFrame:
+    """How many samples first reach each target in each year.
+
+    Index: years ``start..until`` (default: from the first saved year after 2023) and
+    ``'not by {until}'``; columns: the indicators. Each column sums to N. Samples that meet a
+    target already in ``start`` or earlier are counted in ``start``.
+    """
+    times = np.asarray(ds["time"].values, dtype=float)
+    start = int(start if start is not None else max(times.min(), 2024))
+    years = list(range(start, until + 1))
+    labels: list[Any] = [*years, f"not by {until}"]
+    counts = {}
+    for t in targets.items:
+        fy = first_year(_var(ds, t.indicator), t)
+        fy = np.where(fy < start, start, fy)
+        col = [int(np.sum(np.isclose(fy, y))) for y in years]
+        col.append(int(np.sum(np.isnan(fy) | (fy > until + 1e-9))))
+        counts[t.indicator] = col
+    return pd.DataFrame(counts, index=pd.Index(labels, name="first_year", dtype=object))
+
+
+def compare_scenarios(results: Mapping[str, xr.Dataset], targets: Any,
+                      year: int | None = None) -> pd.DataFrame:
+    """One row per (scenario, indicator or all_targets): P5, P50, P95 in ``year``, probability
+    of meeting the target and its standard error."""
+    year = targets.year if year is None else year
+    rows = []
+    for sid, ds in results.items():
+        probs = target_probabilities(ds, targets, year)
+        for ind, p in probs.iterrows():
+            row = {"scenario": sid, "indicator": ind, "target": p["target"]}
+            if ind != ALL_TARGETS:
+                v = at_year(ds[ind], year)
+                row.update({f"P{q}": float(np.nanpercentile(v, q)) for q in (5, 50, 95)})
+            row.update({"probability": p["probability"], "mc_se": p["mc_se"], "n": p["n"]})
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["scenario", "indicator"])
+
+
+@dataclass
+class UncertaintyResult:
+    """Everything one scenario's uncertainty run produced."""
+
+    scenario: str
+    design: Any                      # sim.analysis.sampling.Design
+    results: xr.Dataset              # dims (sample, time)
+    percentiles: xr.Dataset          # per indicator, dims (percentile, time)
+    probabilities: pd.DataFrame      # see target_probabilities
+    first_years: pd.DataFrame        # see first_year_counts
+
+
+def analyse(scenario_id: str, design: Any, results: xr.Dataset, targets: Any,
+            q: Iterable[float] = PERCENTILES, until: int = HORIZON) -> UncertaintyResult:
+    """Summarise one ensemble: percentiles, probabilities and first-year counts."""
+    return UncertaintyResult(
+        scenario=scenario_id,
+        design=design,
+        results=results,
+        percentiles=indicator_percentiles(results, targets.indicators, q),
+        probabilities=target_probabilities(results, targets),
+        first_years=first_year_counts(results, targets, until=until),
+    )

@@ -1,0 +1,84 @@
+"""``plansim calibrate``: fit the uncertain assumptions to Qingdao's history and report the fit.
+
+Which assumptions are estimated, the weights by data status and the treatment of the 2018 R&D
+census break are set in ``model/calibration-settings.yaml``. The estimates are written to
+``model/calibration.yaml`` (unless ``--no-write``), from where every later run starts; the fit
+report (charts, MAPE, R², Theil statistics, estimates with intervals) goes to
+``DIR/`` (default ``out/calibration``), replaced atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from sim import paths
+from sim.cli.common import Progress
+
+DEFAULT_OUT = paths.DEFAULT_OUT / "calibration"
+HEADER = ("# Written by `plansim calibrate` (sim/analysis/calibration.py); do not edit by hand.\n"
+          "# Settings: model/calibration-settings.yaml. Report: out/calibration/report.md.\n"
+          "# Only estimates.<id>.value is used to run; the rest documents the fit.\n")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "calibrate", help="fit uncertain assumptions to the history and report the fit",
+        description="Estimate the assumptions listed in model/calibration-settings.yaml by "
+                    "weighted least squares on log values against model/data/history.csv "
+                    "(baseline scenario), write model/calibration.yaml and a fit report "
+                    "(observed vs simulated charts, MAPE, R², Theil U^M/U^S/U^C, estimates "
+                    "with approximate 95%% intervals) to DIR.")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"report directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--settings", type=Path, default=None,
+                   help="calibration settings (default: model/calibration-settings.yaml)")
+    p.add_argument("--no-write", action="store_true",
+                   help="fit and report without replacing model/calibration.yaml")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the console table (default: zh)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=run)
+
+
+def calibration_yaml(doc: dict) -> str:
+    import yaml
+
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from sim.analysis.calibration import calibrate, calibration_document, load_settings
+    from sim.present.atomic import atomic_write_text
+    from sim.present.calibration_report import write_report
+    from sim.present.tables import format_table
+    from sim.simulate import Simulator
+
+    say = Progress(args.quiet)
+    date = _dt.date.today().isoformat()
+    settings = load_settings(args.settings)
+    say("compiling model (batch engine, without earlier calibration)")
+    simulator = Simulator("batch", use_calibration=False)
+    cal = calibrate(settings, simulator=simulator, say=say)
+    r = cal.result
+    cols = sorted(set(cal.observations["variable"]))
+    runs = {key: simulator.run(settings.scenario, return_columns=cols,
+                               assumptions={k: np.array([v]) for k, v in zip(r.ids, x,
+                                                                             strict=True)})
+            for key, x in (("calibrated", r.x), ("initial", r.x0))}
+    final = write_report(cal, runs, args.out, date)
+    say(f"report -> {final}")
+    if not args.no_write:
+        atomic_write_text(paths.CALIBRATION_FILE, calibration_yaml(
+            calibration_document(cal, date)))
+        say(f"estimates -> {paths.CALIBRATION_FILE}")
+    print(format_table(cal.statistics, args.lang))
+    print()
+    print(format_table(r.table().drop(columns=["warning"]), args.lang))
+    for aid, warning in zip(r.ids, r.warnings, strict=True):
+        if warning:
+            print(f"! {aid}: {warning}")
+    print(f"\n-> {final}")
+    return 0

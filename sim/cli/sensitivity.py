@@ -1,0 +1,278 @@
+"""``plansim sensitivity``: which uncertain assumptions, and which lever groups, drive the outcomes.
+
+``--method morris`` (screening) or ``--method sobol`` (variance-based, S1/ST with bootstrap
+confidence intervals, S2 with ``--second-order``) over the assumptions in
+scenarios/uncertainty.yaml; ``--method shapley`` splits the SCENARIO-minus-``--against``
+difference in each 2028 indicator among the lever groups of model/parameters.yaml (exact Shapley
+values, 2^G runs). Writes, atomically, ``DIR/sensitivity_<scenario>_<method>/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.cli.common import Progress, add_common
+
+DEFAULT_SEED = 20240101
+DEFAULT_SAMPLES = {"sobol": 256, "morris": 20}
+YEARS = range(2024, 2036)
+#: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
+TOP_BARS = 12
+TOP_LINES = 6
+LANGS = ("zh", "en")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="Morris / Sobol sensitivity, Shapley attribution to lever groups",
+        description="--method morris|sobol: sample the uncertain assumptions and write "
+                    "sensitivity indices (with bootstrap confidence intervals) for each 2028 "
+                    "indicator, for 'all targets met' (0/1) and for the total fiscal cost, "
+                    "indices per year 2024-2035, tornado (one at a time, P5/P95) and bar "
+                    "charts, CSV and Excel. --method shapley: attribute SCENARIO minus the "
+                    "--against scenario (default baseline) in each 2028 indicator to the lever "
+                    "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
+                    "add up to the total difference) with waterfall charts. Output: "
+                    "DIR/sensitivity_<scenario>_<method>/.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
+    p.add_argument("--method", choices=("morris", "sobol", "shapley"), default="morris",
+                   help="morris (default), sobol or shapley")
+    p.add_argument("--samples", type=int, default=None,
+                   help="sobol: base N, a power of two (default 256; runs N*(D+2), or "
+                        "N*(2D+2) with --second-order); morris: trajectories (default 20; "
+                        "runs N*(D+1))")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    p.add_argument("--second-order", action="store_true", help="sobol: also S2 indices")
+    p.add_argument("--against", default="baseline", metavar="SCENARIO",
+                   help="shapley: the reference scenario (default baseline)")
+    p.add_argument("--spec", type=Path, default=None,
+                   help="uncertainty file (default scenarios/uncertainty.yaml)")
+    p.add_argument("--cost-variable", default=None,
+                   help="model variable for the fiscal cost: a cumulative_* stock (its rise "
+                        "2023-2028) or a flow (summed 2024-2028); default: annual fiscal outlay "
+                        "minus exit proceeds returned to the treasury, 2024-2028")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--chunk-size", type=int, default=None, help="samples per engine call")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+Simulate = Callable[[Any, Any], Any]   # (scenario, design) -> xr.Dataset
+
+
+def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samples: int,
+                    seed: int, second_order: bool, simulate: Simulate,
+                    cost_variable: str | None = None,
+                    say: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+    """Run the design and the tornado runs; return the output tables by name.
+
+    Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
+    ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
+    swing, base), ``samples`` (the design).
+    """
+    from sim.analysis import sampling, sensitivity
+
+    if method == "sobol":
+        design = sampling.saltelli(spec, samples, second_order=second_order, seed=seed)
+    else:
+        design = sampling.morris(spec, samples, seed=seed)
+    say(f"{scenario.id}: {method} design, {design.n} runs over {spec.dim} assumptions")
+    ds = simulate(scenario, design)
+    outputs = sensitivity.outputs_at_year(ds, targets, cost_variable=cost_variable)
+    long, second = sensitivity.analyse_outputs(design, outputs, method=method, seed=seed)
+    out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
+    if second is not None:
+        out["second_order"] = second.reset_index()
+    say(f"{scenario.id}: indices per year {YEARS.start}-{YEARS.stop - 1}")
+    for ind in targets.indicators:
+        out[f"per_year_{ind}"] = sensitivity.per_year_indices(
+            design, ds[ind], YEARS, method=method, seed=seed)
+    oat = sampling.one_at_a_time(spec)
+    say(f"{scenario.id}: tornado, {oat.n} runs")
+    oat_out = sensitivity.outputs_at_year(simulate(scenario, oat), targets,
+                                          cost_variable=cost_variable)
+    for col in oat_out.columns:
+        table, base = sensitivity.tornado_table(oat, oat_out[col].to_numpy())
+        out[f"tornado_{col}"] = table.assign(base=base)
+    out["samples"] = design.frame().reset_index()
+    return out
+
+
+def _grid(n: int):
+    from sim.present.chartutil import new_figure
+
+    cols = 3 if n > 4 else max(n, 1)
+    rows = int(np.ceil(n / cols))
+    fig, axes = new_figure(rows, cols, figsize=(6.0 * cols, 5.0 * rows))
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.set_axis_off()
+    return fig, flat
+
+
+def _titles(targets: Any) -> dict[str, Any]:
+    titles: dict[str, Any] = {t.indicator: t.label for t in targets.items}
+    titles["all_targets"] = {"zh": "五项目标全部完成", "en": "All five targets met"}
+    titles["fiscal_cost"] = {"zh": "财政总成本", "en": "Total fiscal cost"}
+    return titles
+
+
+def _morris_bars(ax, df: pd.DataFrame, lang: str, labels, title) -> None:
+    from sim.present.labels import label
+
+    d = df.sort_values("mu_star")
+    y = np.arange(len(d))
+    ax.barh(y, d["mu_star"], xerr=d["mu_star_conf"], color="tab:blue",
+            error_kw={"linewidth": 0.8})
+    ax.set_yticks(y, [label(labels.get(k, k), lang) for k in d.index])
+    ax.set_xlabel("μ*" + (" (Morris)" if lang == "en" else "（Morris 筛选）"))
+    ax.set_title(label(title, lang))
+
+
+def index_figures(tables: Mapping[str, pd.DataFrame], targets: Any, method: str, lang: str,
+                  labels: Mapping[str, Any]) -> dict[str, Any]:
+    """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
+    from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
+
+    titles = _titles(targets)
+    long = tables["indices"].set_index(["output", "parameter"])
+    outputs = list(dict.fromkeys(long.index.get_level_values("output")))
+    figs = {}
+    fig, axes = _grid(len(outputs))
+    for ax, out in zip(axes, outputs, strict=False):
+        df = long.loc[out]
+        df = df.loc[df["ST" if method == "sobol" else "mu_star"].abs()
+                    .sort_values(ascending=False).index[:TOP_BARS]]
+        if method == "sobol":
+            bar_indices(ax, df, lang=lang, labels=labels, title=titles.get(out, out))
+        else:
+            _morris_bars(ax, df, lang, labels, titles.get(out, out))
+    figs[f"indices_{lang}"] = fig
+    torn = [k for k in tables if k.startswith("tornado_")]
+    fig, axes = _grid(len(torn))
+    for ax, key in zip(axes, torn, strict=False):
+        out = key.removeprefix("tornado_")
+        df = tables[key]
+        tornado(ax, df, base=float(df["base"].iloc[0]), lang=lang, labels=labels,
+                title=titles.get(out, out), max_bars=TOP_BARS)
+    figs[f"tornado_{lang}"] = fig
+    years = [k for k in tables if k.startswith("per_year_")]
+    fig, axes = _grid(len(years))
+    for ax, key in zip(axes, years, strict=False):
+        ind = key.removeprefix("per_year_")
+        ylabel = ({"zh": "总效应指数 ST", "en": "Total-order ST"} if method == "sobol"
+                  else {"zh": "μ*（相对）", "en": "μ* (relative)"})
+        df = tables[key]
+        df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
+        lines_over_time(ax, df, lang=lang, labels=labels, ylabel=ylabel,
+                        title=titles.get(ind, ind), plan_period=(2024, 2028))
+    figs[f"per_year_{lang}"] = fig
+    return figs
+
+
+def shapley_figure(att: Any, targets: Any, lang: str, labels: Mapping[str, Any]):
+    from sim.present.analysis_charts import waterfall
+
+    fig, axes = _grid(len(targets.items))
+    names = {"zh": ("基准情景", "行动计划"), "en": ("Baseline", "Plan")}[lang]
+    for ax, t in zip(axes, targets.items, strict=False):
+        waterfall(ax, att.shapley[t.indicator], float(att.baseline[t.indicator]),
+                  float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
+                  unit=t.unit, start_label=names[0], end_label=names[1])
+    return fig
+
+
+def shapley_tables(att: Any) -> dict[str, pd.DataFrame]:
+    total = pd.DataFrame([att.baseline, att.plan, att.total, att.shapley.sum(axis=0)],
+                         index=pd.Index(["baseline", "plan", "difference", "sum_of_shapley"],
+                                        name="row"))
+    groups = pd.DataFrame([(g, lid) for g, ls in att.groups.items() for lid in ls],
+                          columns=["group", "lever"])
+    return {"shapley": att.shapley, "totals": total, "coalitions": att.coalition_values,
+            "groups": groups}
+
+
+def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Any],
+                  final: Path) -> Path:
+    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically."""
+    from sim.present.atomic import atomic_dir, save_figure
+    from sim.present.tables import write_csv, write_excel
+
+    with atomic_dir(final) as tmp:
+        for name, df in tables.items():
+            write_csv(df, tmp / f"{name}.csv")
+        sheets = {name[:31]: df for name, df in tables.items()}
+        write_excel(tmp / "sensitivity.xlsx", sheets)
+        for stem, fig in figures.items():
+            save_figure(fig, tmp / stem)
+    return Path(final)
+
+
+def run(args) -> int:
+    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.sensitivity import fiscal_cost_columns
+    from sim.model.targets import load_targets
+    from sim.present.tables import format_table
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    say = Progress(args.quiet)
+    scenario = load_scenario(args.scenario)
+    targets = load_targets()
+    final = Path(args.out) / f"sensitivity_{scenario.id}_{args.method}"
+    if args.method == "sobol" and args.samples is not None:
+        from sim.analysis.sampling import check_power_of_two
+
+        check_power_of_two(args.samples)  # before compiling the model
+    say(f"compiling model ({args.engine} engine)")
+    simulator = Simulator(args.engine)
+    params = simulator.parameters
+    if args.method == "shapley":
+        from sim.analysis.attribution import attribute
+
+        against = load_scenario(args.against)
+        att = attribute(against, scenario, simulator=simulator, parameters=params,
+                        indicators=targets.indicators, year=targets.year)
+        say(f"{len(att.groups)} lever groups differ, {2 ** len(att.groups)} runs")
+        tables = shapley_tables(att)
+        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, params.groups)
+                   for lang in LANGS}
+        write_outputs(tables, figures, final)
+        print(format_table(att.shapley, args.lang,
+                           labels={t.indicator: t.label for t in targets.items}))
+        print(f"\n-> {final}")
+        return 0
+
+    from sim.analysis.uncertainty_spec import load_uncertainty
+
+    spec = load_uncertainty(args.spec, parameters=params)
+    samples = args.samples or DEFAULT_SAMPLES[args.method]
+    cost = args.cost_variable
+    cols = list(targets.indicators) + fiscal_cost_columns(simulator.info.index, cost)
+
+    def simulate(sc, design):
+        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
+                               scheduler=args.scheduler, chunk_size=args.chunk_size,
+                               progress=None if not args.quiet else False)
+
+    tables = compute_indices(scenario, spec, targets, method=args.method, samples=samples,
+                             seed=args.seed, second_order=args.second_order,
+                             simulate=simulate, cost_variable=cost, say=say)
+    labels = {k: a.label for k, a in params.assumptions.items()}
+    figures = {}
+    for lang in LANGS:
+        figures.update(index_figures(tables, targets, args.method, lang, labels))
+    write_outputs(tables, figures, final)
+    key = "ST" if args.method == "sobol" else "mu_star"
+    wide = tables["indices"].pivot(index="parameter", columns="output", values=key)
+    print(f"\n{scenario.id}: {key} by output")
+    print(format_table(wide, args.lang))
+    print(f"\n-> {final}")
+    say("done")
+    return 0

@@ -1,0 +1,201 @@
+"""``plansim uncertainty``: Monte Carlo over the uncertain assumptions for one or more scenarios.
+
+Writes, atomically, ``DIR/uncertainty/``:
+
+- ``percentiles.csv``: scenario, indicator, time, P5, P25, P50, P75, P95;
+- ``probabilities.csv``: per scenario the probability of meeting each 2028 target and all five
+  together, with its Monte Carlo standard error;
+- ``first_year.csv``: per scenario and indicator, how many samples first reach the target in each
+  year (and ``not by 2035``);
+- ``comparison.csv``: P5/P50/P95 in 2028 and probabilities side by side across scenarios;
+- ``samples.csv``: the sampled assumption values (the same draw for every scenario);
+- ``uncertainty.xlsx``: all of the above, one sheet each;
+- ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the five indicators with their targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.cli.common import Progress, add_common
+
+DEFAULT_SAMPLES = 1000
+DEFAULT_SEED = 20240101
+LANGS = ("zh", "en")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "uncertainty", help="Monte Carlo: percentiles, probability of meeting the targets",
+        description="Sample the uncertain assumptions (scenarios/uncertainty.yaml), run each "
+                    "scenario once per sample and write percentiles over time, the probability "
+                    "of meeting each 2028 target and all five together (with Monte Carlo "
+                    "standard errors), the first year each target is reached, fan charts "
+                    "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. All "
+                    "scenarios use the same sample (common random numbers).")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                   help="scenario files or ids in scenarios/ (e.g. plan baseline)")
+    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"number of samples (default {DEFAULT_SAMPLES}; a power of two "
+                        "with --sampling sobol)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"random seed (default {DEFAULT_SEED}); the same seed gives the same "
+                        "numbers, locally or on Dask")
+    p.add_argument("--sampling", choices=("lhs", "sobol"), default="lhs",
+                   help="Latin hypercube (default) or scrambled Sobol sequence")
+    p.add_argument("--spec", type=Path, default=None,
+                   help="uncertainty file (default scenarios/uncertainty.yaml)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="samples per engine call (bounds memory; default 4096)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+Simulate = Callable[[Any, Any], Any]   # (scenario, design) -> xr.Dataset
+
+
+def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
+            sampling: str, simulate: Simulate, say: Callable[[str], None] = print):
+    """Draw one design and run every scenario on it. Returns (design, [UncertaintyResult])."""
+    from sim.analysis import sampling as smp
+    from sim.analysis.uncertainty import analyse
+
+    design = smp.sample(spec, samples, method=sampling, seed=seed)
+    results = []
+    for i, sc in enumerate(scenarios, 1):
+        say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
+        ds = simulate(sc, design)
+        results.append(analyse(sc.id, design, ds, targets))
+    return design, results
+
+
+def tables(design: Any, results: Sequence[Any], targets: Any) -> dict[str, pd.DataFrame]:
+    """The output tables by name (see the module docstring)."""
+    from sim.analysis.uncertainty import compare_scenarios
+
+    pct, probs, first = [], [], []
+    for r in results:
+        for ind in r.percentiles.data_vars:
+            da = r.percentiles[ind]
+            wide = pd.DataFrame(da.values.T, index=da["time"].values,
+                                columns=[f"P{int(q)}" for q in da["percentile"].values])
+            wide.index.name = "time"
+            wide = wide.reset_index()
+            wide.insert(0, "indicator", ind)
+            wide.insert(0, "scenario", r.scenario)
+            pct.append(wide)
+        probs.append(r.probabilities.reset_index().assign(scenario=r.scenario))
+        fy = r.first_years.copy()
+        fy.index = fy.index.map(str)
+        first.append(fy.reset_index().assign(scenario=r.scenario))
+    front = ["scenario"]
+    return {
+        "percentiles": pd.concat(pct, ignore_index=True),
+        "probabilities": _front(pd.concat(probs, ignore_index=True), front),
+        "first_year": _front(pd.concat(first, ignore_index=True), front),
+        "comparison": compare_scenarios({r.scenario: r.results for r in results},
+                                        targets).reset_index(),
+        "samples": design.frame().reset_index(),
+    }
+
+
+def _front(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def fan_figure(result: Any, targets: Any, lang: str, title: str | None = None):
+    """A 2x3 figure of fan charts, one panel per indicator, targets drawn."""
+    from sim.present.analysis_charts import fan_chart
+    from sim.present.chartutil import new_figure
+
+    fig, axes = new_figure(2, 3, figsize=(15, 8.5))
+    flat = axes.ravel()
+    for ax, t in zip(flat, targets.items, strict=False):
+        da = result.percentiles[t.indicator]
+        fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label)
+    for ax in flat[len(targets.items):]:
+        ax.set_axis_off()
+    if len(flat) > len(targets.items):
+        _probability_panel(flat[len(targets.items)], result, targets, lang)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _probability_panel(ax, result: Any, targets: Any, lang: str) -> None:
+    """Text panel: probability (± Monte Carlo standard error) of meeting each target."""
+    from sim.present.labels import label
+
+    probs = result.probabilities
+    head = {"zh": f"{targets.year}年达标概率", "en": f"P(target met in {targets.year})"}[lang]
+    lines = [head, ""]
+    for t in targets.items:
+        p = probs.loc[t.indicator]
+        lines.append(f"{label(t.label, lang)}: {p['probability']:.0%} ± {p['mc_se']:.0%}")
+    p = probs.loc["all_targets"]
+    every = {"zh": "五项全部达标", "en": "All five"}[lang]
+    lines += ["", f"{every}: {p['probability']:.0%} ± {p['mc_se']:.0%}"]
+    ax.text(0.02, 0.95, "\n".join(lines), va="top", ha="left", fontsize=11,
+            transform=ax.transAxes)
+
+
+def write_outputs(design: Any, results: Sequence[Any], targets: Any, final: Path, *,
+                  scenario_names: dict[str, dict[str, str]] | None = None,
+                  say: Callable[[str], None] = print) -> Path:
+    """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
+    from sim.present.atomic import atomic_dir, save_figure
+    from sim.present.tables import write_csv, write_excel
+
+    frames = tables(design, results, targets)
+    with atomic_dir(final) as tmp:
+        for name, df in frames.items():
+            write_csv(df, tmp / f"{name}.csv")
+        write_excel(tmp / "uncertainty.xlsx", frames)
+        for r in results:
+            for lang in LANGS:
+                name = (scenario_names or {}).get(r.scenario, {}).get(lang, r.scenario)
+                n = r.results.sizes["sample"]
+                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n})")
+                save_figure(fig, tmp / f"fan_{r.scenario}_{lang}")
+                say(f"{r.scenario}: fan charts ({lang}) written")
+    return Path(final)
+
+
+def run(args) -> int:
+    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.model.targets import load_targets
+    from sim.present.tables import format_table
+    from sim.scenarios import load_scenario
+
+    say = Progress(args.quiet)
+    scenarios = [load_scenario(r) for r in args.scenarios]  # validate all before running any
+    spec = load_uncertainty(args.spec)
+    targets = load_targets()
+    say(f"{spec.dim} uncertain assumptions, {args.samples} samples ({args.sampling}), "
+        f"seed {args.seed}, engine {args.engine}"
+        + (f", scheduler {args.scheduler}" if args.scheduler else ""))
+    cols = list(targets.indicators)
+
+    def simulate(sc, design):
+        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
+                               scheduler=args.scheduler, chunk_size=args.chunk_size,
+                               progress=None if not args.quiet else False)
+
+    design, results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
+                              sampling=args.sampling, simulate=simulate, say=say)
+    final = write_outputs(design, results, targets, Path(args.out) / "uncertainty",
+                          scenario_names={s.id: s.name for s in scenarios}, say=say)
+    for r in results:
+        p = r.probabilities[["target", "median", "probability", "mc_se"]]
+        print(f"\n{r.scenario}: P(target met in {targets.year}), N = {r.results.sizes['sample']}")
+        print(format_table(p, args.lang))
+    print(f"\n-> {final}")
+    say("done")
+    return 0

@@ -1,0 +1,87 @@
+"""The command line writes what it promises, and bad input gets one clear line and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli.main import main
+from sim.model.targets import INDICATORS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "--out", str(out), "--quiet", "--lang", "en"]) == 0
+    return out
+
+
+def test_run_writes_every_promised_file(run_out):
+    for sid in ("baseline", "plan"):
+        d = run_out / sid
+        for name in ("timeseries.csv", "timeseries.units.csv", "targets.csv", f"{sid}.xlsx",
+                     "indicators.png", "indicators.svg"):
+            assert (d / name).is_file() and (d / name).stat().st_size > 0, name
+        sectors = sorted(d.glob("sector-*.png"))
+        assert len(sectors) >= 5
+        assert all(p.with_suffix(".svg").is_file() for p in sectors)
+        assert not list(run_out.glob(".*tmp*")), "temporary directories left behind"
+
+
+def test_timeseries_has_every_indicator_per_year(run_out):
+    ts = pd.read_csv(run_out / "plan" / "timeseries.csv")
+    assert ts["time"].tolist() == list(range(2012, 2036))
+    for col in (*INDICATORS, "high_tech_enterprises", "tech_smes"):
+        assert col in ts.columns
+    units = pd.read_csv(run_out / "plan" / "timeseries.units.csv")
+    assert set(ts.columns) - {"time"} <= set(units["column"])
+    assert units.set_index("column").loc["tech_firms", "unit"]
+
+
+def test_targets_table_columns(run_out):
+    tt = pd.read_csv(run_out / "baseline" / "targets.csv")
+    assert list(tt.columns) == ["indicator", "target", "value_2028", "ratio", "year_reached"]
+    assert tt["indicator"].tolist() == list(INDICATORS)
+    assert (tt["ratio"] - tt["value_2028"] / tt["target"]).abs().max() < 1e-9
+    book = pd.read_excel(run_out / "baseline" / "baseline.xlsx", sheet_name=None, engine="openpyxl")
+    assert {"timeseries", "targets"} <= set(book)
+
+
+def test_compare_writes_table_and_chart(tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["compare", "baseline", "plan", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert "plan_minus_baseline" in table.columns
+    assert "plan_year_reached" in table.columns
+    assert (out / "indicators.png").is_file() and (out / "indicators.svg").is_file()
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path):
+    before = {p: p.read_bytes() for p in (run_out / "baseline").iterdir()}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: {zh: 坏, en: Bad}\nlevers:\n  not_a_lever: 1\n", encoding="utf-8")
+    res = _cli("run", "baseline", str(bad), "--out", str(run_out))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert str(bad) in lines[0] and "not_a_lever" in lines[0]
+    after = {p: p.read_bytes() for p in (run_out / "baseline").iterdir()}
+    assert before == after
+
+
+def test_missing_scenario_file(tmp_path):
+    res = _cli("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "nope.yaml" in res.stderr and "not found" in res.stderr
+    assert not (tmp_path / "o").exists()

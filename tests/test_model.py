@@ -1,0 +1,81 @@
+"""The plan model: loads, runs every scenario, stays non-negative, conserves money, and
+declares a unit and a source for every constant."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from sim import paths
+from sim.model.mdl import load_abstract_model
+from sim.model.parameters import load_parameters
+from sim.model.targets import INDICATORS
+from sim.scenarios import list_scenarios, load_scenario
+from sim.simulate import Simulator
+
+CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
+SCENARIOS = [p.stem for p in list_scenarios()]
+SOURCE_TAG = re.compile(r"plan|data|literature|assumption|calibrat|history|definition|"
+                        r"行动计划|unit conversion", re.I)
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    return Simulator("batch")
+
+
+@pytest.fixture(scope="module")
+def runs(simulator):
+    return {sid: simulator.run(load_scenario(sid)) for sid in SCENARIOS}
+
+
+def test_default_scenarios_exist():
+    assert {"baseline", "plan", "budget-squeeze", "equity-shift"} <= set(SCENARIOS)
+
+
+def test_indicator_and_stock_names(simulator):
+    names = set(simulator.info.index)
+    assert set(INDICATORS) | {"high_tech_enterprises", "tech_smes"} <= names
+
+
+def test_every_lever_and_assumption_names_a_model_variable(simulator):
+    params = load_parameters()
+    names = set(simulator.info.index)
+    for pid, p in [*params.levers.items(), *params.assumptions.items()]:
+        assert p.py_name in names, f"{pid}: variable '{p.variable}' not in the model"
+
+
+@pytest.mark.parametrize("sid", SCENARIOS)
+def test_runs_finite_and_non_negative(runs, simulator, sid):
+    ds = runs[sid]
+    assert ds.time.values[0] == 2012 and ds.time.values[-1] == 2035
+    stocks = [v for v, k in simulator.info["kind"].items() if k == "stock" and v in ds]
+    assert stocks, "no stocks reported"
+    for v in [*INDICATORS, *stocks]:
+        vals = ds[v].values
+        assert np.isfinite(vals).all(), v
+        assert (vals >= -1e-9).all(), f"{v} negative in {sid}: min {vals.min()}"
+
+
+def test_every_variable_has_units_and_every_constant_a_source():
+    model = load_abstract_model(paths.MODEL_FILE)
+    missing_units, missing_source = [], []
+    for section in model.sections:
+        for el in section.elements:
+            if not (el.units or "").strip():
+                missing_units.append(el.name)
+            is_const = all(type(c.ast).__name__ in ("int", "float") for c in el.components)
+            if is_const and el.name not in CONTROLS and not SOURCE_TAG.search(
+                    el.documentation or ""):
+                missing_source.append(el.name)
+    assert not missing_units, f"variables without units: {missing_units}"
+    assert not missing_source, f"constants without a source comment: {missing_source}"
+
+
+def test_plan_beats_baseline(runs):
+    for ind in INDICATORS:
+        b = float(runs["baseline"][ind].sel(time=2028).item())
+        p = float(runs["plan"][ind].sel(time=2028).item())
+        assert p > b, f"{ind}: plan {p} not above baseline {b}"

@@ -1,0 +1,99 @@
+"""`plansim sensitivity` pieces on a toy model: tables, charts and the Shapley report."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from sim.analysis.attribution import Attribution
+from sim.analysis.ensemble import run_ensemble
+from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.cli import sensitivity as cli
+from sim.model.targets import Target, Targets
+
+YEARS = np.arange(2020.0, 2036.0)
+BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
+         "tech_contract_turnover": 600, "tech_brokers": 1700}
+TARGETS = Targets(2028, tuple(Target(ind, 2.0 * b, ">", "u", {"zh": ind, "en": ind})
+                              for ind, b in BASES.items()))
+SPEC = parse_uncertainty({"assumptions": {
+    "growth": {"distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t",
+               "confidence": "C"},
+    "boost": {"distribution": "triangular", "min": 0.0, "mode": 0.1, "max": 0.3,
+              "source": "t", "confidence": "B"},
+    "noise": {"distribution": "uniform", "min": 0.0, "max": 1.0, "source": "t",
+              "confidence": "A"}}})
+
+
+def evaluate(ov):
+    g = ov["growth"][:, None] + 0.2 * ov["boost"][:, None]
+    t = np.clip(YEARS[None, :] - 2023, 0, None)
+    data = {ind: (("sample", "time"), b * (1 + g) ** t + 0 * ov["noise"][:, None])
+            for ind, b in BASES.items()}
+    data["annual_fiscal_outlay"] = (("sample", "time"), 10 + ov["boost"][:, None] * t)
+    return xr.Dataset(data, coords={"time": YEARS})
+
+
+def simulate(sc, design):
+    return run_ensemble(evaluate, design, progress=False)
+
+
+@pytest.mark.parametrize("method, n", [("sobol", 64), ("morris", 10)])
+def test_compute_and_write_indices(tmp_path, method, n):
+    tables = cli.compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method=method,
+                                 samples=n, seed=3, second_order=(method == "sobol"),
+                                 simulate=simulate, say=lambda m: None)
+    idx = tables["indices"].set_index(["output", "parameter"])
+    key = "ST" if method == "sobol" else "mu_star"
+    firms = idx.loc["tech_firms", key]
+    assert firms["growth"] > firms["boost"] > firms["noise"] - 1e-12
+    assert abs(firms["noise"]) < 1e-9
+    assert idx.loc[("fiscal_cost", "boost"), key] > idx.loc[("fiscal_cost", "growth"), key]
+    assert list(tables["per_year_platforms"].index) == list(range(2024, 2036))
+    torn = tables["tornado_tech_firms"]
+    assert torn.loc["growth", "high"] > torn.loc["growth", "base"] > torn.loc["growth", "low"]
+    assert torn.loc["noise", "swing"] == pytest.approx(0.0)
+    assert ("second_order" in tables) == (method == "sobol")
+    figs = cli.index_figures(tables, TARGETS, method, "zh", {"growth": {"zh": "增长", "en": "g"}})
+    assert set(figs) == {"indices_zh", "tornado_zh", "per_year_zh"}
+    if method == "morris":  # rendering is slow: write the files once, for sobol
+        return
+    out = cli.write_outputs(tables, figs, tmp_path / "s")
+    names = {p.name for p in out.iterdir()}
+    assert {"indices.csv", "second_order.csv", "sensitivity.xlsx", "indices_zh.png",
+            "tornado_zh.svg", "per_year_zh.png"} <= names
+
+
+def test_shapley_report(tmp_path):
+    shap = pd.DataFrame({ind: [2.0 * b, b] for ind, b in BASES.items()},
+                        index=pd.Index(["fiscal", "brokers"], name="group"))
+    base = pd.Series(BASES, dtype=float)
+    att = Attribution(2028, shap, base, base + 3 * base, {"fiscal": ["a"], "brokers": ["b"]},
+                      pd.DataFrame([base, base + 3 * base]))
+    tables = cli.shapley_tables(att)
+    totals = tables["totals"]
+    np.testing.assert_allclose(totals.loc["difference"], totals.loc["sum_of_shapley"])
+    figs = {f"waterfall_{lang}": cli.shapley_figure(att, TARGETS, lang, {}) for lang in ("zh", "en")}
+    out = cli.write_outputs(tables, figs, tmp_path / "shap")
+    assert (out / "waterfall_en.svg").is_file() and (out / "shapley.csv").is_file()
+
+
+def test_parser():
+    from sim.cli.main import build_parser
+
+    a = build_parser().parse_args(["sensitivity", "plan", "--method", "shapley"])
+    assert a.method == "shapley" and a.against == "baseline"
+    a = build_parser().parse_args(["sensitivity", "plan", "--method", "sobol", "--second-order"])
+    assert a.second_order and a.samples is None
+
+
+def test_bad_sample_count_is_one_line_error(capsys):
+    from sim.cli.main import main
+
+    assert main(["sensitivity", "plan", "--method", "sobol", "--samples", "100", "-q"]) == 2
+    assert "power of two (e.g. 64 or 128)" in capsys.readouterr().err
+    assert main(["uncertainty", "plan", "--sampling", "sobol", "--samples", "100", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("plansim uncertainty: error: --samples is 100")

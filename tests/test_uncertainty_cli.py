@@ -1,0 +1,74 @@
+"""`plansim uncertainty` pieces on a toy model: tables, workbook and fan charts, atomically."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from sim.analysis.ensemble import run_ensemble
+from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.cli import uncertainty as cli
+from sim.model.targets import Target, Targets
+
+YEARS = np.arange(2012.0, 2036.0)
+BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
+         "tech_contract_turnover": 600, "tech_brokers": 1700}
+TARGETS = Targets(2028, tuple(
+    Target(ind, 2.0 * b, ">", "u", {"zh": f"指标{i}", "en": f"indicator {i}"})
+    for i, (ind, b) in enumerate(BASES.items())))
+SPEC = parse_uncertainty({"assumptions": {
+    "growth": {"distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t",
+               "confidence": "C"}}})
+
+
+def toy(scale):
+    def evaluate(ov):
+        g = ov["growth"][:, None]
+        t = np.clip(YEARS[None, :] - 2023, 0, None)
+        return xr.Dataset({ind: (("sample", "time"), b * scale * (1 + g) ** t)
+                           for ind, b in BASES.items()}, coords={"time": YEARS})
+    return evaluate
+
+
+def simulate(sc, design):
+    return run_ensemble(toy(sc.scale), design, progress=False)
+
+
+def test_compute_and_write(tmp_path):
+    scenarios = [SimpleNamespace(id="plan", scale=1.0), SimpleNamespace(id="weak", scale=0.8)]
+    design, results = cli.compute(scenarios, SPEC, TARGETS, samples=64, seed=1,
+                                  sampling="lhs", simulate=simulate, say=lambda m: None)
+    assert [r.scenario for r in results] == ["plan", "weak"]
+    p_plan = results[0].probabilities.loc["all_targets", "probability"]
+    p_weak = results[1].probabilities.loc["all_targets", "probability"]
+    # (1+g)^5 > 2 <=> g > 0.1487: P = (0.25 - 0.1487) / 0.2 for the plan
+    assert p_plan == pytest.approx((0.25 - (2 ** 0.2 - 1)) / 0.2, abs=0.03)
+    assert p_weak < p_plan
+    out = tmp_path / "uncertainty"
+    (tmp_path / "uncertainty").mkdir()
+    (out / "stale.csv").write_text("old")
+    cli.write_outputs(design, results, TARGETS, out, say=lambda m: None)
+    names = {p.name for p in out.iterdir()}
+    assert "stale.csv" not in names
+    for f in ("percentiles.csv", "probabilities.csv", "first_year.csv", "comparison.csv",
+              "samples.csv", "uncertainty.xlsx", "fan_plan_zh.png", "fan_plan_en.svg",
+              "fan_weak_zh.svg", "fan_weak_en.png"):
+        assert f in names
+    pct = pd.read_csv(out / "percentiles.csv")
+    assert list(pct.columns) == ["scenario", "indicator", "time", "P5", "P25", "P50", "P75",
+                                 "P95"]
+    assert (pct["P5"] <= pct["P95"]).all() and len(pct) == 2 * 5 * len(YEARS)
+    sheets = pd.read_excel(out / "uncertainty.xlsx", sheet_name=None, engine="openpyxl")
+    assert set(sheets) >= {"percentiles", "probabilities", "first_year", "comparison", "samples"}
+    fy = pd.read_csv(out / "first_year.csv")
+    assert fy.groupby("scenario")["tech_firms"].sum().tolist() == [64, 64]
+
+
+def test_parser_defaults_and_help():
+    from sim.cli.main import build_parser
+
+    args = build_parser().parse_args(["uncertainty", "plan", "baseline", "--samples", "50"])
+    assert args.scenarios == ["plan", "baseline"] and args.samples == 50
+    assert args.seed == cli.DEFAULT_SEED and args.sampling == "lhs" and args.scheduler is None
