@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sim import paths  # noqa: E402
 from sim.engine import compile_model  # noqa: E402
 from sim.model.mdl import load_pysd_model  # noqa: E402
 
@@ -42,8 +43,17 @@ def _pick_model(arg):
 
 
 def _varied_constants(bm, ds, n_const=3):
+    """Unsubscripted non-zero constants; on the plan model, its declared uncertain assumptions
+    (never a unit conversion or a control)."""
     names = []
+    allowed = None
+    if bm.path.resolve() == paths.MODEL_FILE.resolve():
+        from sim.model.parameters import load_parameters
+
+        allowed = {a.py_name for a in load_parameters().assumptions.values()}
     for name, info in bm.variables.items():
+        if allowed is not None and name not in allowed:
+            continue
         if info.kind == "constant" and not info.subscripts:
             base = float(ds[name].values[0, 0])
             if base != 0 and np.isfinite(base):
