@@ -103,3 +103,12 @@ def test_format_table_aligns_chinese():
     assert "12,500.5" in en and en.splitlines()[-1] == "... (1 more)"
     with pytest.raises(OutputError):
         format_table(TS, "fr")
+
+
+def test_format_table_years_plain_and_missing_dash():
+    df = pd.DataFrame({"indicator": ["a", "b"], "value": [21190.3, 455.2],
+                       "year_reached": pd.array([2029, None], dtype="Int64")})
+    lines = format_table(df, "en").splitlines()
+    assert lines[2].endswith("2029") and "2,029" not in lines[2]
+    assert lines[3].endswith("-") and "NA" not in lines[3]
+    assert "21,190" in lines[2]

@@ -15,8 +15,10 @@ targets are met, else 0) and the net fiscal cost of the plan years (:func:`fisca
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,6 +35,8 @@ FISCAL_REFUNDS = ("exit_proceeds_to_treasury",)
 FISCAL_COST = "fiscal_cost"
 PLAN_START = 2024
 METHODS = ("morris", "sobol")
+# samples x parameters above which Sobol outputs are analysed in parallel processes
+PARALLEL_MIN = 2_000_000
 
 
 class SobolResult(NamedTuple):
@@ -86,7 +90,7 @@ def morris_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
                         index=pd.Index(names, name="parameter"))
 
 
-def sobol_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
+def sobol_indices(design: Any, y: np.ndarray, *, num_resamples: int = 100,
                   conf_level: float = 0.95, seed: int | None = None) -> SobolResult:
     """Sobol S1/ST (and S2 if the design has it) of output ``y`` (N,) on a Saltelli design.
 
@@ -182,8 +186,17 @@ def outputs_at_year(ds: xr.Dataset, targets: Any, *, year: int | None = None,
     return out
 
 
+def _analyse_one(args):
+    method, design, y, num_resamples, conf_level, seed = args
+    if method == "morris":
+        return morris_indices(design, y, num_resamples=num_resamples, conf_level=conf_level,
+                              seed=seed)
+    return sobol_indices(design, y, num_resamples=num_resamples, conf_level=conf_level,
+                         seed=seed)
+
+
 def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
-                    num_resamples: int = 200, conf_level: float = 0.95,
+                    num_resamples: int = 100, conf_level: float = 0.95,
                     seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Indices of every column of ``outputs`` (N x outputs).
 
@@ -192,14 +205,20 @@ def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
     if method not in METHODS:
         raise UncertaintyError(f"--method is {method!r}; allowed: {', '.join(METHODS)}")
     tables, seconds = {}, {}
-    for col in outputs.columns:
+    cols = list(outputs.columns)
+    args = [(method, design, outputs[c].to_numpy(), num_resamples, conf_level, seed)
+            for c in cols]
+    workers = min(os.cpu_count() or 1, len(cols))
+    if method == "sobol" and workers > 1 and outputs.shape[0] * len(design.names) >= PARALLEL_MIN:
+        # the bootstrap of each output is independent: analyse outputs on every core
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_analyse_one, args))
+    else:
+        results = [_analyse_one(a) for a in args]
+    for col, res in zip(cols, results, strict=True):
         if method == "morris":
-            tables[col] = morris_indices(design, outputs[col].to_numpy(),
-                                         num_resamples=num_resamples, conf_level=conf_level,
-                                         seed=seed)
+            tables[col] = res
         else:
-            res = sobol_indices(design, outputs[col].to_numpy(), num_resamples=num_resamples,
-                                conf_level=conf_level, seed=seed)
             tables[col] = res.indices
             if res.second_order is not None:
                 seconds[col] = res.second_order

@@ -166,8 +166,12 @@ def write_excel(path: Path | str, sheets: Mapping[str, pd.DataFrame],
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def _fmt(v: Any, digits: int | None) -> tuple[str, bool]:
-    """Cell text and whether it is numeric (right-aligned)."""
+def _fmt(v: Any, digits: int | None, year: bool = False) -> tuple[str, bool]:
+    """Cell text and whether it is numeric (right-aligned); years without separators."""
+    if v is pd.NA or v is pd.NaT:
+        return "-", True
+    if year and isinstance(v, int | np.integer | float | np.floating) and np.isfinite(v):
+        return str(int(round(float(v)))), True
     if isinstance(v, bool | np.bool_):
         return str(v), False
     if isinstance(v, int | np.integer):
@@ -205,9 +209,11 @@ def format_table(df: pd.DataFrame, lang: str = "zh", *, labels: Mapping[str, Any
     header = ([name(df.index.name) if df.index.name is not None else ""] if show_index else [])
     header += [name(c) for c in df.columns]
     body: list[list[tuple[str, bool]]] = []
+    years = [str(c) == "year" or str(c).startswith("year_") or str(c).endswith("_year_reached")
+             for c in df.columns]
     for idx, row in zip(shown.index, shown.itertuples(index=False), strict=True):
         cells = [(str(idx), False)] if show_index else []
-        cells += [_fmt(v, digits) for v in row]
+        cells += [_fmt(v, digits, is_year) for v, is_year in zip(row, years, strict=True)]
         body.append(cells)
     right = [any(r[j][1] for r in body) if body else False for j in range(len(header))]
     widths = [max([display_width(header[j])] + [display_width(r[j][0]) for r in body])
