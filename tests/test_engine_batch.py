@@ -109,3 +109,14 @@ def test_nothing_written_next_to_model(tmp_path):
     compile_model(path).run()
     load_pysd_model(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mdl"]
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_direct_dataset_identical_to_public_constructor(bm, monkeypatch, n):
+    from sim.engine import batch
+
+    fast = bm.run({}, n)
+    monkeypatch.setattr(batch, "_direct_dataset", lambda *args: None)
+    public = bm.run({}, n)
+    xr.testing.assert_identical(fast, public)
+    assert list(fast.dims) == ["sample", "time"]

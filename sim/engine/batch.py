@@ -351,10 +351,32 @@ class BatchModel:
                 ("sample", "time") + tuple(v.dims), buf,
                 attrs={"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
         coords.update({"sample": np.arange(n), "time": rtimes})
+        attrs = {**ctl, "model": str(self.path)}
+        if all(v.dims == ("sample", "time") for v in data.values()):
+            fast = _direct_dataset(data, coords["sample"], rtimes, attrs)
+            if fast is not None:
+                return fast
         ds = xr.Dataset(data, coords=coords)
-        ds.attrs.update({k: v for k, v in ctl.items()})
-        ds.attrs["model"] = str(self.path)
+        ds.attrs.update(attrs)
         return ds
+
+
+def _direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:
+    """A (sample, time) Dataset built without xarray's merge and alignment, which dominate a
+    single run's cost (about 6 ms for 300 variables). Uses xarray's internal constructor; if
+    that is unavailable in the installed xarray, returns None and the caller takes the public
+    route. tests/test_engine_batch.py checks both give identical Datasets."""
+    try:
+        from xarray.core.indexes import PandasIndex
+
+        coords = {"sample": xr.Variable("sample", sample), "time": xr.Variable("time", time)}
+        indexes = {k: PandasIndex(pd.Index(v.values, name=k), k) for k, v in coords.items()}
+        variables = {**data, **coords}
+        return xr.Dataset._construct_direct(
+            variables, set(coords), {"sample": len(sample), "time": len(time)}, dict(attrs),
+            indexes)
+    except (AttributeError, TypeError, ImportError):
+        return None
 
 
 def _time_grid(ctl):
