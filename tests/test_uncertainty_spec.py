@@ -109,3 +109,22 @@ def test_project_file_covers_every_declared_assumption():
     for a in spec.items.values():
         assert a.confidence in ("A", "B", "C") and a.source
         assert spec.items[a.id].distribution.lower < spec.items[a.id].distribution.upper
+
+
+def test_calibrated_distribution_centres_on_the_estimate():
+    from sim.analysis.uncertainty_spec import parse_uncertainty
+
+    doc = {"assumptions": {
+        "a": {"distribution": "calibrated", "min": 0.0, "max": 2.0, "source": "fit",
+              "confidence": "B"},
+        "b": {"distribution": "calibrated", "min": 0.0, "max": 2.0, "source": "fit",
+              "confidence": "C"}}}
+    cal = {"a": {"value": 1.2, "se": 0.1, "constrained": True},
+           "b": {"value": 0.4, "se": 3.0, "constrained": False}}
+    spec = parse_uncertainty(doc, path="u.yaml", calibration=cal)
+    a, b = spec.items["a"].distribution, spec.items["b"].distribution
+    assert a.kind == "truncnormal" and a.params == {"mean": 1.2, "sd": 0.1}
+    assert abs(a.median() - 1.2) < 1e-6
+    assert b.kind == "triangular" and b.params == {"mode": 0.4}
+    with pytest.raises(UncertaintyError, match="has no estimate"):
+        parse_uncertainty(doc, path="u.yaml", calibration={"a": cal["a"]})

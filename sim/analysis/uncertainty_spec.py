@@ -4,11 +4,12 @@ File format (``scenarios/uncertainty.yaml``)::
 
     assumptions:
       crowding_in:                 # an assumption id from model/parameters.yaml
-        distribution: triangular   # uniform | triangular | truncnormal | lognormal
+        distribution: triangular   # uniform | triangular | truncnormal | lognormal | calibrated
         min: -0.2                  # bounds: required for every distribution, inside the
         max: 0.8                   #   assumption's min/max in parameters.yaml
         mode: 0.3                  # triangular: mode; truncnormal: mean, sd;
-                                   # lognormal: median, sigma (sd of the log), truncated to bounds
+                                   # lognormal: median, sigma (sd of the log), truncated to bounds;
+                                   # calibrated: around model/calibration.yaml's estimate
         source: literature, ...    # where the range comes from
         confidence: B              # A | B | C (see CONFIDENCE_GRADES)
 
@@ -46,6 +47,10 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "triangular": (("mode",), ()),
     "truncnormal": (("mean", "sd"), ()),
     "lognormal": (("median", "sigma"), ()),
+    # from model/calibration.yaml: a constrained estimate gives a normal with the estimate as
+    # mean and its standard error as sd; an unconstrained one a triangular with the estimate as
+    # mode; both truncated to min/max
+    "calibrated": ((), ()),
 }
 _COMMON_KEYS = ("distribution", "min", "max", "source", "confidence")
 
@@ -149,7 +154,24 @@ def _number(where: str, key: str, value: Any) -> float:
     return float(value)
 
 
-def _parse_entry(where: str, name: str, entry: Any) -> UncertainAssumption:
+def _calibrated(where: str, name: str, lo: float, hi: float,
+                calibration: Mapping[str, Mapping[str, Any]] | None) -> Distribution:
+    est = (calibration or {}).get(name)
+    if est is None:
+        raise UncertaintyError(
+            f"{where}: assumptions.{name}.distribution is 'calibrated' but model/calibration.yaml "
+            "has no estimate for it; allowed: run `plansim calibrate` with it in "
+            "model/calibration-settings.yaml, or give another distribution")
+    mode = min(max(float(est["value"]), lo), hi)
+    sd = float(est.get("se", float("nan")))
+    if est.get("constrained") and math.isfinite(sd) and sd > 0:
+        return Distribution("truncnormal", lo, hi, {"mean": mode, "sd": sd})
+    return Distribution("triangular", lo, hi, {"mode": mode})
+
+
+def _parse_entry(where: str, name: str, entry: Any,
+                 calibration: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> UncertainAssumption:
     if not isinstance(entry, Mapping):
         raise UncertaintyError(f"{where}: assumption '{name}' is {entry!r}; allowed: a mapping")
     kind = entry.get("distribution")
@@ -179,6 +201,8 @@ def _parse_entry(where: str, name: str, entry: Any) -> UncertainAssumption:
             f"{where}: assumptions.{name} has min {lo} >= max {hi}; allowed: min < max"
         )
     params = {k: _number(where, f"assumptions.{name}.{k}", entry[k]) for k in required}
+    dist = (_calibrated(where, name, lo, hi, calibration) if kind == "calibrated"
+            else Distribution(kind, lo, hi, params))
     if kind == "triangular" and not lo <= params["mode"] <= hi:
         raise UncertaintyError(
             f"{where}: assumptions.{name}.mode is {params['mode']}; allowed: within [{lo}, {hi}]"
@@ -210,11 +234,12 @@ def _parse_entry(where: str, name: str, entry: Any) -> UncertainAssumption:
             f"{where}: assumptions.{name}.source is {source!r}; allowed: a non-empty text saying "
             "where the range comes from"
         )
-    return UncertainAssumption(name, Distribution(kind, lo, hi, params), source.strip(), grade)
+    return UncertainAssumption(name, dist, source.strip(), grade)
 
 
 def parse_uncertainty(
-    data: Any, *, path: str = "<dict>", parameters: Any = None
+    data: Any, *, path: str = "<dict>", parameters: Any = None,
+    calibration: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> UncertaintySpec:
     """Validate a parsed uncertainty document and return the :class:`UncertaintySpec`.
 
@@ -239,7 +264,7 @@ def parse_uncertainty(
                 + _suggest(name, list(declared))
                 + f"; allowed: {', '.join(declared)}"
             )
-        item = _parse_entry(path, name, entry)
+        item = _parse_entry(path, name, entry, calibration)
         if declared is not None:
             decl = declared[name]
             d = item.distribution
@@ -271,4 +296,7 @@ def load_uncertainty(path: str | Path | None = None, *, parameters: Any = "auto"
         from sim.model.parameters import load_parameters
 
         parameters = load_parameters()
-    return parse_uncertainty(data, path=str(path), parameters=parameters)
+    from sim.model.calibrated import load_calibration_estimates
+
+    return parse_uncertainty(data, path=str(path), parameters=parameters,
+                             calibration=load_calibration_estimates())

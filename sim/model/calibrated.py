@@ -35,3 +35,24 @@ def load_calibrated_values(path: Path | str | None = None) -> dict[str, float]:
                                    f"[{a.min:g}, {a.max:g}]")
         out[aid] = float(value)
     return out
+
+
+def load_calibration_estimates(path: Path | str | None = None) -> dict[str, dict[str, float]]:
+    """Assumption id -> {value, se, constrained} of the last calibration; empty without a file.
+
+    The uncertainty analysis samples a calibrated assumption around its estimate (see
+    ``distribution: calibrated`` in :mod:`sim.analysis.uncertainty_spec`).
+    """
+    path = Path(path or paths.CALIBRATION_FILE)
+    values = load_calibrated_values(path)
+    if not values:
+        return {}
+    est = read_yaml(path, CalibrationError)["estimates"]
+    out = {}
+    for aid, value in values.items():
+        entry = est[aid] if isinstance(est[aid], dict) else {}
+        se = entry.get("se")
+        out[aid] = {"value": value,
+                    "se": float(se) if is_number(se) and se > 0 else float("nan"),
+                    "constrained": bool(entry.get("constrained", False))}
+    return out
