@@ -74,26 +74,30 @@ class Simulator:
         n = int(round((t1 - t0) / dt))
         return t0 + dt * np.arange(n + 1)
 
+    def _parameter_baseline(self, time_step=None, final_time=None) -> dict[str, np.ndarray]:
+        """The ``.mdl`` trajectory of every lever and assumption variable on the integration
+        grid, from one run without overrides (cached per grid)."""
+        key = (time_step, final_time)
+        cache = self.__dict__.setdefault("_baseline_cache", {})
+        if key not in cache:
+            names = sorted({p.py_name for p in (*self.parameters.levers.values(),
+                                                *self.parameters.assumptions.values())})
+            times = self.step_times(time_step, final_time)
+            ds = self._raw_run({}, 1, names, time_step, final_time,
+                               saveper=times[1] - times[0])
+            cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in names}
+        return cache[key]
+
     def constant_default(self, py_name: str) -> float:
-        """The ``.mdl`` value of a constant (its value at the initial time)."""
-        cache = self.__dict__.setdefault("_constant_cache", {})
-        if py_name not in cache:
-            ds = self._raw_run({}, 1, [py_name], None, None)
-            cache[py_name] = float(ds[py_name].values[0, 0])
-        return cache[py_name]
+        """The ``.mdl`` value of a lever or assumption variable at the initial time."""
+        return float(self._parameter_baseline()[py_name][0])
 
     # -- inputs ------------------------------------------------------------------------------
     def _defaults(self, time_step, final_time) -> dict[str, np.ndarray]:
         """Baseline trajectories of the series levers on the integration grid."""
-        key = (time_step, final_time)
-        cache = self.__dict__.setdefault("_default_cache", {})
-        if key not in cache:
-            series = [lv.py_name for lv in self.parameters.levers.values() if lv.kind == "series"]
-            times = self.step_times(time_step, final_time)
-            ds = self._raw_run({}, 1, series, time_step, final_time,
-                               saveper=times[1] - times[0])
-            cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in series}
-        return cache[key]
+        base = self._parameter_baseline(time_step, final_time)
+        return {lv.py_name: base[lv.py_name] for lv in self.parameters.levers.values()
+                if lv.kind == "series"}
 
     @cached_property
     def calibrated(self) -> dict[str, float]:

@@ -37,14 +37,12 @@ def run(args) -> int:
     say(f"compiling model ({args.engine} engine)")
     sim = Simulator(args.engine)
     check_sector_variables(sectors, set(sim.info.index))
-    from sim.analysis.targets import target_table
-
     for i, sc in enumerate(scenarios, 1):
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
         ds = sim.run(sc)
-        final = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                               history=history, say=say)
+        final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
+                                      history=history, say=say)
         print(f"\n{sc.label(args.lang)} ({sc.id}) -> {final}")
-        print(format_table(target_table(ds, targets), args.lang))
+        print(format_table(table, args.lang))
     say("done")
     return 0

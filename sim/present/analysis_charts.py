@@ -41,6 +41,15 @@ def _start(ax: Axes, lang: str) -> None:
         raise OutputError(f"charts: expected a matplotlib Axes, got {type(ax).__name__}")
 
 
+def _value_axis(ax: Axes, axis: str, title: Any, lang: str) -> None:
+    """Thousands separators and a light grid on the value axis (``"x"`` or ``"y"``); title."""
+    getattr(ax, f"{axis}axis").set_major_formatter(thousands_formatter())
+    ax.grid(True, axis=axis, color="0.88", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if title is not None:
+        ax.set_title(label(title, lang))
+
+
 def _need_columns(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise OutputError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -116,11 +125,7 @@ def tornado(ax: Axes, df: pd.DataFrame, *, base: float, lang: str = "zh",
     ax.axvline(base, color="0.2", linewidth=1.0)
     ax.set_yticks(y, [_name(k, lang, labels) for k in d.index])
     ax.set_xlabel(unit_label(unit, lang))
-    ax.xaxis.set_major_formatter(thousands_formatter())
-    ax.grid(True, axis="x", color="0.88", linewidth=0.6)
-    ax.set_axisbelow(True)
-    if title is not None:
-        ax.set_title(label(title, lang))
+    _value_axis(ax, "x", title, lang)
     ax.legend(fontsize=8, frameon=False)
     return ax
 
@@ -190,11 +195,7 @@ def waterfall(ax: Axes, contributions: pd.Series, start: float, end: float, *,
     names.append(label(end_label, lang) if end_label is not None else text("end", lang))
     ax.set_xticks(np.arange(n + 1), names, rotation=25, ha="right")
     ax.set_ylabel(unit_label(unit, lang))
-    ax.yaxis.set_major_formatter(thousands_formatter())
-    ax.grid(True, axis="y", color="0.88", linewidth=0.6)
-    ax.set_axisbelow(True)
-    if title is not None:
-        ax.set_title(label(title, lang))
+    _value_axis(ax, "y", title, lang)
     return ax
 
 

@@ -47,8 +47,9 @@ def _close(fig) -> None:
 
 def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector],
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
-                   say: Say = _quiet) -> Path:
-    """Write tables, workbook and charts of one run to ``out/<scenario id>/``."""
+                   say: Say = _quiet) -> tuple[Path, pd.DataFrame]:
+    """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
+    directory and the target table."""
     use_cjk_font()
     final = Path(out) / scenario.id
     label = scenario.label(lang)
@@ -72,7 +73,7 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
             fig = sector_figure(ds, list(sector.variables), sector.label, lang=lang)
             save_figure(fig, tmp / f"sector-{sector.id}")
             _close(fig)
-    return final
+    return final, tt
 
 
 def compare_table(runs: Mapping[str, xr.Dataset], targets: Targets, reference: str
