@@ -173,6 +173,11 @@ class ScenarioEvaluator:
         )
 
 
+def shared_simulator(engine: str = "batch"):
+    """The simulator :class:`ScenarioEvaluator` uses in this process (compiled once)."""
+    return ScenarioEvaluator(None, engine=engine).simulator()
+
+
 def timed(func: Callable[[], Any]) -> tuple[Any, float]:
     """Run ``func()`` and return (its result, wall seconds)."""
     t0 = time.perf_counter()

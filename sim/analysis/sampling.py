@@ -149,16 +149,29 @@ def morris(
 
 
 def one_at_a_time(spec: UncertaintySpec, *, low: float = OAT_QUANTILES[0],
-                  high: float = OAT_QUANTILES[1]) -> Design:
-    """Tornado design: row 0 has every assumption at its median; rows 2j+1 and 2j+2 move
-    assumption j alone to its ``low`` and ``high`` quantile. 2D+1 rows."""
+                  high: float = OAT_QUANTILES[1], center: dict[str, float] | None = None
+                  ) -> Design:
+    """Tornado design: row 0 has every assumption at its median, or at ``center`` (values by
+    assumption id, e.g. those of the central run); rows 2j+1 and 2j+2 move assumption j alone
+    to its ``low`` and ``high`` quantile. 2D+1 rows."""
     if not 0 <= low < 0.5 < high <= 1:
         raise UncertaintyError(f"quantiles {low}, {high}; allowed: 0 <= low < 0.5 < high <= 1")
     unit = np.full((2 * spec.dim + 1, spec.dim), 0.5)
     for j in range(spec.dim):
         unit[2 * j + 1, j] = low
         unit[2 * j + 2, j] = high
-    return _design(spec, unit, "oat", None, 1)
+    design = _design(spec, unit, "oat", None, 1)
+    if center is None:
+        return design
+    missing = [n for n in spec.names if n not in center]
+    if missing:
+        raise UncertaintyError(f"tornado centre lacks assumptions {missing}")
+    values = np.tile([float(center[n]) for n in spec.names], (unit.shape[0], 1))
+    moved = np.zeros_like(unit, dtype=bool)
+    for j in range(spec.dim):
+        moved[2 * j + 1: 2 * j + 3, j] = True
+    values[moved] = design.values[moved]
+    return Design(np.where(moved, unit, np.nan), values, spec.names, "oat", None, 1)
 
 
 def sample(spec: UncertaintySpec, n: int, *, method: str = "lhs", seed: int | None = None,

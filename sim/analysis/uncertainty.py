@@ -168,18 +168,32 @@ class UncertaintyResult:
     design: Any                      # sim.analysis.sampling.Design
     results: xr.Dataset              # dims (sample, time)
     percentiles: xr.Dataset          # per indicator, dims (percentile, time)
-    probabilities: pd.DataFrame      # see target_probabilities
+    probabilities: pd.DataFrame      # see target_probabilities (+ ``central`` with a central run)
     first_years: pd.DataFrame        # see first_year_counts
+    central: xr.Dataset | None = None   # the central forecast (the calibrated run)
+    conditioned: Any = None          # sim.analysis.conditioning.Conditioned, if conditioned
 
 
 def analyse(scenario_id: str, design: Any, results: xr.Dataset, targets: Any,
-            q: Iterable[float] = PERCENTILES, until: int = HORIZON) -> UncertaintyResult:
-    """Summarise one ensemble: percentiles, probabilities and first-year counts."""
+            q: Iterable[float] = PERCENTILES, until: int = HORIZON, *,
+            central: xr.Dataset | None = None, conditioned: Any = None) -> UncertaintyResult:
+    """Summarise one ensemble: percentiles, probabilities and first-year counts.
+
+    With ``central`` (the calibrated run, see :func:`sim.analysis.conditioning.central_run`)
+    the probabilities table gets a ``central`` column: the indicator's central value in the
+    target year, the one every command reports.
+    """
+    probs = target_probabilities(results, targets)
+    if central is not None:
+        probs.insert(2, "central", [float(at_year(central[i], targets.year)[0])
+                                    if i in central else np.nan for i in probs.index])
     return UncertaintyResult(
         scenario=scenario_id,
         design=design,
         results=results,
         percentiles=indicator_percentiles(results, targets.indicators, q),
-        probabilities=target_probabilities(results, targets),
+        probabilities=probs,
         first_years=first_year_counts(results, targets, until=until),
+        central=central,
+        conditioned=conditioned,
     )

@@ -250,9 +250,10 @@ def parse_uncertainty(
     if not isinstance(data, Mapping) or not isinstance(data.get("assumptions"), Mapping):
         raise UncertaintyError(f"{path}: top level must be a mapping with key 'assumptions'")
     for key in data:
-        if key not in ("assumptions", "confidence_grades"):
+        if key not in ("assumptions", "confidence_grades", "conditioning"):
             raise UncertaintyError(
-                f"{path}: unknown top-level key '{key}'; allowed: assumptions, confidence_grades"
+                f"{path}: unknown top-level key '{key}'; allowed: assumptions, "
+                "confidence_grades, conditioning (read by sim.analysis.conditioning)"
             )
     declared = getattr(parameters, "assumptions", None) if parameters is not None else None
     items: dict[str, UncertainAssumption] = {}

@@ -8,7 +8,10 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``first_year.csv``: per scenario and indicator, how many samples first reach the target in each
   year (and ``not by 2035``);
 - ``comparison.csv``: P5/P50/P95 in 2028 and probabilities side by side across scenarios;
-- ``samples.csv``: the sampled assumption values (the same draw for every scenario);
+- ``samples.csv``: the sampled assumption values of each scenario's ensemble;
+- ``conditioning.csv``: per scenario, how many prior samples were drawn, passed the history
+  match and were kept; ``history_match.csv``: the history rows compared (see
+  :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: all of the above, one sheet each;
 - ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the five indicators with their targets.
 """
@@ -35,8 +38,11 @@ def add_parser(sub) -> None:
                     "scenario once per sample and write percentiles over time, the probability "
                     "of meeting each 2028 target and all five together (with Monte Carlo "
                     "standard errors), the first year each target is reached, fan charts "
-                    "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. All "
-                    "scenarios use the same sample (common random numbers).")
+                    "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. The "
+                    "ensemble is conditioned on the history (history matching, settings in "
+                    "the conditioning: section of the uncertainty file): prior samples are "
+                    "drawn until N are not ruled out. 'central' is the calibrated run (plansim "
+                    "run). All scenarios draw the same prior samples (common random numbers).")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan baseline)")
     p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
@@ -53,6 +59,8 @@ def add_parser(sub) -> None:
                    help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="samples per engine call (bounds memory; default 4096)")
+    p.add_argument("--unconditioned", action="store_true",
+                   help="sample the prior only, without the history match (for comparison)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -61,22 +69,38 @@ Simulate = Callable[[Any, Any], Any]   # (scenario, design) -> xr.Dataset
 
 
 def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
-            sampling: str, simulate: Simulate, say: Callable[[str], None] = print):
-    """Draw one design and run every scenario on it. Returns (design, [UncertaintyResult])."""
+            sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
+            match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Run every scenario's ensemble; returns [UncertaintyResult].
+
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) each scenario's
+    ensemble is history-conditioned (N survivors); without it one prior design serves every
+    scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
+    """
     from sim.analysis import sampling as smp
+    from sim.analysis.conditioning import condition
     from sim.analysis.uncertainty import analyse
 
-    design = smp.sample(spec, samples, method=sampling, seed=seed)
-    results = []
+    design, results = None, []
     for i, sc in enumerate(scenarios, 1):
-        say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
-        ds = simulate(sc, design)
-        results.append(analyse(sc.id, design, ds, targets))
-    return design, results
+        cond = None
+        if match is None:
+            design = design or smp.sample(spec, samples, method=sampling, seed=seed)
+            say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
+            ds = simulate(sc, design)
+        else:
+            say(f"[{i}/{len(scenarios)}] {sc.id}: history-matching {samples} samples")
+            cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
+                             method=sampling, say=say)
+            design, ds = cond.design, cond.results
+        results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
+                               central=central(sc) if central else None))
+    return results
 
 
-def tables(design: Any, results: Sequence[Any], targets: Any) -> dict[str, pd.DataFrame]:
+def tables(results: Sequence[Any], targets: Any) -> dict[str, pd.DataFrame]:
     """The output tables by name (see the module docstring)."""
+    from sim.analysis.conditioning import summary_table
     from sim.analysis.uncertainty import compare_scenarios
 
     pct, probs, first = [], [], []
@@ -85,6 +109,9 @@ def tables(design: Any, results: Sequence[Any], targets: Any) -> dict[str, pd.Da
             da = r.percentiles[ind]
             wide = pd.DataFrame(da.values.T, index=da["time"].values,
                                 columns=[f"P{int(q)}" for q in da["percentile"].values])
+            if r.central is not None and ind in r.central:
+                wide.insert(0, "central", r.central[ind].isel(sample=0)
+                            .sel(time=wide.index.values).values)
             wide.index.name = "time"
             wide = wide.reset_index()
             wide.insert(0, "indicator", ind)
@@ -95,14 +122,24 @@ def tables(design: Any, results: Sequence[Any], targets: Any) -> dict[str, pd.Da
         fy.index = fy.index.map(str)
         first.append(fy.reset_index().assign(scenario=r.scenario))
     front = ["scenario"]
-    return {
+    comparison = compare_scenarios({r.scenario: r.results for r in results}, targets)
+    comparison.insert(1, "central", [
+        float(r.probabilities.loc[ind, "central"]) if "central" in r.probabilities else None
+        for r in results for ind in r.probabilities.index])
+    out = {
         "percentiles": pd.concat(pct, ignore_index=True),
         "probabilities": _front(pd.concat(probs, ignore_index=True), front),
         "first_year": _front(pd.concat(first, ignore_index=True), front),
-        "comparison": compare_scenarios({r.scenario: r.results for r in results},
-                                        targets).reset_index(),
-        "samples": design.frame().reset_index(),
+        "comparison": comparison.reset_index(),
+        "samples": pd.concat([r.design.frame().reset_index().assign(scenario=r.scenario)
+                              for r in results], ignore_index=True),
     }
+    out["samples"] = _front(out["samples"], front)
+    conds = [r.conditioned for r in results if r.conditioned is not None]
+    if conds:
+        out["conditioning"] = summary_table(conds, conds[0].match.settings)
+        out["history_match"] = conds[0].match.table()
+    return out
 
 
 def _front(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -116,9 +153,17 @@ def fan_figure(result: Any, targets: Any, lang: str, title: str | None = None):
 
     fig, axes = new_figure(2, 3, figsize=(15, 8.5))
     flat = axes.ravel()
+    central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
     for ax, t in zip(flat, targets.items, strict=False):
         da = result.percentiles[t.indicator]
         fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label)
+        if result.central is not None and t.indicator in result.central:
+            c = result.central[t.indicator].isel(sample=0)
+            ax.plot(c["time"].values, c.values, color="black", lw=1.0, ls="--", label=central)
+        if result.conditioned is not None:
+            obs = result.conditioned.match.obs
+            obs = obs[obs["variable"] == t.indicator]
+            ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4)
     for ax in flat[len(targets.items):]:
         ax.set_axis_off()
     if len(flat) > len(targets.items):
@@ -145,14 +190,14 @@ def _probability_panel(ax, result: Any, targets: Any, lang: str) -> None:
             transform=ax.transAxes)
 
 
-def write_outputs(design: Any, results: Sequence[Any], targets: Any, final: Path, *,
+def write_outputs(results: Sequence[Any], targets: Any, final: Path, *,
                   scenario_names: dict[str, dict[str, str]] | None = None,
                   say: Callable[[str], None] = print) -> Path:
     """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
     from sim.present.atomic import atomic_dir, save_figure
     from sim.present.tables import write_csv, write_excel
 
-    frames = tables(design, results, targets)
+    frames = tables(results, targets)
     with atomic_dir(final) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
@@ -161,14 +206,18 @@ def write_outputs(design: Any, results: Sequence[Any], targets: Any, final: Path
             for lang in LANGS:
                 name = (scenario_names or {}).get(r.scenario, {}).get(lang, r.scenario)
                 n = r.results.sizes["sample"]
-                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n})")
+                note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
+                        "en": "history-matched; dashed: central (calibrated run); dots: "
+                              "history"}[lang] if r.conditioned is not None else ""
+                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n}) {note}".strip())
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang}")
                 say(f"{r.scenario}: fan charts ({lang}) written")
     return Path(final)
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
+    from sim.analysis.ensemble import shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
     from sim.present.tables import format_table
@@ -177,24 +226,39 @@ def run(args) -> int:
     say = Progress(args.quiet)
     scenarios = [load_scenario(r) for r in args.scenarios]  # validate all before running any
     spec = load_uncertainty(args.spec)
+    settings = None if args.unconditioned else load_conditioning(args.spec)
     targets = load_targets()
     say(f"{spec.dim} uncertain assumptions, {args.samples} samples ({args.sampling}), "
         f"seed {args.seed}, engine {args.engine}"
-        + (f", scheduler {args.scheduler}" if args.scheduler else ""))
+        + (f", scheduler {args.scheduler}" if args.scheduler else "")
+        + ("" if settings else ", unconditioned (prior only)"))
+    simulator = shared_simulator(args.engine)
+    match = None
     cols = list(targets.indicators)
+    if settings is not None:
+        match = HistoryMatch.from_history(
+            list(simulator.info.index),
+            (simulator.control("initial_time"), simulator.control("final_time")), settings)
+        cols = sorted(set(cols) | set(match.variables))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
                                scheduler=args.scheduler, chunk_size=args.chunk_size,
                                progress=None if not args.quiet else False)
 
-    design, results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
-                              sampling=args.sampling, simulate=simulate, say=say)
-    final = write_outputs(design, results, targets, Path(args.out) / "uncertainty",
+    results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
+                      sampling=args.sampling, simulate=simulate, say=say, match=match,
+                      central=lambda sc: central_run(simulator, sc, cols))
+    final = write_outputs(results, targets, Path(args.out) / "uncertainty",
                           scenario_names={s.id: s.name for s in scenarios}, say=say)
     for r in results:
-        p = r.probabilities[["target", "median", "probability", "mc_se"]]
-        print(f"\n{r.scenario}: P(target met in {targets.year}), N = {r.results.sizes['sample']}")
+        p = r.probabilities[["target", "central", "probability", "mc_se"]]
+        n = r.results.sizes["sample"]
+        c = r.conditioned
+        how = (f"N = {n} history-consistent of {c.drawn} drawn ({c.passed} passed)"
+               if c is not None else f"N = {n}, unconditioned")
+        print(f"\n{r.scenario}: P(target met in {targets.year}), {how}; central = the "
+              "calibrated run")
         print(format_table(p, args.lang))
     print(f"\n-> {final}")
     say("done")

@@ -1,0 +1,331 @@
+"""History-conditioned ensembles: history matching with an implausibility cut-off.
+
+Every ensemble the tool reports (``plansim uncertainty``, ``sensitivity``, ``forecast``) is
+conditioned on Qingdao's history (``model/data/history.csv``): prior samples of the uncertain
+assumptions (``scenarios/uncertainty.yaml``) that the data rule out are dropped.
+
+**Method: history matching** (Craig, Goldstein, Seheult and Smith 1997; Vernon, Goldstein and
+Bower 2010), not likelihood weighting. For each history row ``i`` and sample ``s``::
+
+    I_i(s) = |ln simulated_i(s) - ln observed_i| / sqrt(obs_var_i + discrepancy_var + code_var)
+
+with ``obs_var_i = (observation_sd / weight_i)^2`` (the weight of the row's status, as in the
+calibration: an implied 2023 base has half the weight, so twice the error of a reported
+figure), ``discrepancy_var = discrepancy_sd^2`` (how closely a model of this aggregation can be
+expected to reproduce any series) and ``code_var = 0``: the simulator itself is run for every
+sample (no emulator), so there is no emulator variance. A sample survives when its largest
+implausibility over the rows is at most the cut-off (3, Pukelsheim's three-sigma rule).
+
+Why not likelihood weights with resampling: with 17 observations, 5 of them implied targets,
+the likelihood is dominated by the error model one assumes; importance weights over a 68-D
+prior then collapse onto a handful of samples (a tiny effective sample size), and resampling
+duplicates them. History matching only asks which samples are *not implausible*: it needs the
+same variances but no full likelihood, keeps every survivor with equal weight (so percentiles
+and probabilities are the ordinary ones over the survivors), and says how many survive.
+
+The rows compared, their weights by status, the R&D census break and the rows left out are
+those of the calibration (:func:`sim.analysis.calibration.observations` reading
+``model/calibration-settings.yaml``). The cut-off, variances and the sampling budget are the
+``conditioning:`` section of ``scenarios/uncertainty.yaml``. Sampling: a first round of
+``oversample x N`` prior draws, then top-up rounds sized by the acceptance rate so far, until
+``N`` samples survive (the first ``N`` in draw order are kept) or ``max_draws x N`` have been
+drawn. Round ``r`` is drawn with seed ``(seed, r)``, so a seed fixes the result.
+
+**Central value.** One central forecast: the calibrated run (:func:`central_run`; the same run
+as ``plansim run``: the scenario with the estimates of ``model/calibration.yaml``, every other
+assumption at its ``.mdl`` value). Every command reports it as ``central``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim import paths
+from sim.analysis import calibration as cal
+from sim.analysis.sampling import Design
+from sim.analysis.sampling import sample as draw
+from sim.errors import UncertaintyError
+from sim.model.yamlio import is_number, read_yaml, require_mapping
+
+SECTION = "conditioning"
+Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
+
+#: keys of the section: (allowed minimum, exclusive?) checks, and the meaning for messages
+_KEYS = {
+    "cutoff": "a number > 0 (the implausibility cut-off, e.g. 3)",
+    "observation_sd": "a number >= 0 (relative error of a weight-1 figure)",
+    "discrepancy_sd": "a number >= 0 (relative model discrepancy)",
+    "oversample": "a number >= 1 (first round: oversample x N draws)",
+    "max_draws": "a number >= oversample (cap: max_draws x N draws in all)",
+    "sensitivity_samples": "an integer >= 10 (survivors behind Morris and Sobol designs)",
+}
+
+
+@dataclass(frozen=True)
+class ConditioningSettings:
+    cutoff: float
+    observation_sd: float
+    discrepancy_sd: float
+    oversample: float
+    max_draws: float
+    sensitivity_samples: int
+    source: str = "<dict>"
+
+
+def parse_conditioning(raw: Any, source: str = "<dict>") -> ConditioningSettings:
+    """Validate the ``conditioning:`` mapping; errors name the file, the key and the value."""
+    raw = require_mapping(raw, f"{source}: {SECTION}", UncertaintyError)
+    for key in raw:
+        if key not in _KEYS:
+            raise UncertaintyError(f"{source}: {SECTION}.{key} is not a setting; allowed: "
+                                   f"{', '.join(_KEYS)}")
+    vals = {}
+    for key, allowed in _KEYS.items():
+        v = raw.get(key)
+        if not is_number(v) or not math.isfinite(v):
+            raise UncertaintyError(f"{source}: {SECTION}.{key} is {v!r}; allowed: {allowed}")
+        vals[key] = float(v)
+    bad = {"cutoff": vals["cutoff"] <= 0, "observation_sd": vals["observation_sd"] < 0,
+           "discrepancy_sd": vals["discrepancy_sd"] < 0, "oversample": vals["oversample"] < 1,
+           "max_draws": vals["max_draws"] < vals["oversample"],
+           "sensitivity_samples": vals["sensitivity_samples"] < 10
+           or vals["sensitivity_samples"] != int(vals["sensitivity_samples"])}
+    for key, wrong in bad.items():
+        if wrong:
+            raise UncertaintyError(f"{source}: {SECTION}.{key} is {raw[key]!r}; allowed: "
+                                   f"{_KEYS[key]}")
+    if vals["observation_sd"] == 0 and vals["discrepancy_sd"] == 0:
+        raise UncertaintyError(f"{source}: {SECTION}: observation_sd and discrepancy_sd are "
+                               "both 0; allowed: at least one > 0")
+    return ConditioningSettings(vals["cutoff"], vals["observation_sd"], vals["discrepancy_sd"],
+                                vals["oversample"], vals["max_draws"],
+                                int(vals["sensitivity_samples"]), source)
+
+
+def load_conditioning(path: Path | str | None = None) -> ConditioningSettings:
+    """The ``conditioning:`` section of ``scenarios/uncertainty.yaml`` (or ``path``)."""
+    path = Path(path or paths.UNCERTAINTY_FILE)
+    raw = require_mapping(read_yaml(path, UncertaintyError), str(path), UncertaintyError)
+    if SECTION not in raw:
+        raise UncertaintyError(f"{path}: no '{SECTION}:' section; allowed: a mapping with "
+                               f"{', '.join(_KEYS)}")
+    return parse_conditioning(raw[SECTION], str(path))
+
+
+# -- implausibility -----------------------------------------------------------------------------
+class HistoryMatch:
+    """The history rows compared and their variances; implausibility of any ensemble."""
+
+    def __init__(self, observations: pd.DataFrame, settings: ConditioningSettings):
+        if observations.empty:
+            raise UncertaintyError("conditioning: no history row to compare with")
+        self.obs = observations.reset_index(drop=True)
+        self.settings = settings
+        w = self.obs["weight"].to_numpy(float)
+        self.sd = np.sqrt((settings.observation_sd / w) ** 2 + settings.discrepancy_sd ** 2)
+        self.log_observed = np.log(self.obs["value"].to_numpy(float))
+
+    @classmethod
+    def from_history(cls, variables: Sequence[str], years: tuple[float, float],
+                     settings: ConditioningSettings, *, history_path: Path | str | None = None,
+                     calibration_settings: cal.Settings | None = None) -> HistoryMatch:
+        """Rows as the calibration compares them (its settings, weights, break and exclusions)."""
+        from sim.model.history import load_history
+
+        csettings = calibration_settings or cal.load_settings()
+        obs, _ = cal.observations(load_history(history_path), csettings, variables, years)
+        return cls(obs, settings)
+
+    @property
+    def variables(self) -> list[str]:
+        """Model variables the implausibility needs in the results."""
+        return sorted(set(self.obs["variable"]))
+
+    def implausibility(self, ds: xr.Dataset) -> np.ndarray:
+        """``I`` per sample and row: array (sample, rows). NaN or non-positive runs give inf."""
+        sim = cal.simulated_at(ds, self.obs)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.abs(np.log(sim) - self.log_observed[None, :])
+        dev = np.where(np.isfinite(dev), dev, np.inf)
+        return dev / self.sd[None, :]
+
+    def max_implausibility(self, ds: xr.Dataset) -> np.ndarray:
+        return self.implausibility(ds).max(axis=1)
+
+    def passes(self, ds: xr.Dataset) -> np.ndarray:
+        """Bool (sample,): not ruled out by the history."""
+        return self.max_implausibility(ds) <= self.settings.cutoff
+
+    def table(self) -> pd.DataFrame:
+        """The rows compared with their standard deviation on the log scale."""
+        return self.obs[["indicator", "year", "value", "status", "variable", "weight"]].assign(
+            sd=self.sd)
+
+
+# -- the conditioned ensemble -------------------------------------------------------------------
+@dataclass
+class Conditioned:
+    """The surviving samples of one scenario and how many were drawn to find them."""
+
+    scenario: str
+    design: Design              # the kept samples (rows in draw order)
+    results: xr.Dataset         # their runs, sample = 0..kept-1
+    implausibility: np.ndarray  # (kept,) largest implausibility of each kept sample
+    drawn: int                  # prior samples run
+    passed: int                 # of those, not ruled out
+    rounds: int
+    wanted: int
+    match: HistoryMatch
+
+    @property
+    def kept(self) -> int:
+        return self.design.n
+
+    def summary(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "drawn": self.drawn, "passed": self.passed,
+                "kept": self.kept, "wanted": self.wanted,
+                "acceptance": self.passed / self.drawn if self.drawn else float("nan"),
+                "rounds": self.rounds}
+
+
+def _round_seed(seed: int | None, r: int) -> int | None:
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, r]).generate_state(1)[0])
+
+
+def _round_size(n: int, method: str) -> int:
+    return 1 << max(int(math.ceil(math.log2(max(n, 1)))), 0) if method == "sobol" else n
+
+
+def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: Simulate,
+              match: HistoryMatch, method: str = "lhs",
+              say: Callable[[str], None] | None = None) -> Conditioned:
+    """Draw prior samples of ``spec`` in rounds, run them, keep the first ``n`` survivors.
+
+    ``simulate(scenario, design)`` must return every variable in ``match.variables``.
+    Raises :class:`UncertaintyError` when no sample survives ``max_draws x n`` draws.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise UncertaintyError(f"--samples is {n!r}; allowed: a positive integer")
+    s = match.settings
+    cap = int(math.ceil(s.max_draws * n))
+    size = int(math.ceil(s.oversample * n))
+    sid = str(getattr(scenario, "id", scenario))
+    say = say or (lambda _m: None)
+    units, values, parts, imps = [], [], [], []
+    drawn = passed = rounds = 0
+    while passed < n and drawn < cap:
+        m = _round_size(min(size, cap - drawn), method)
+        design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
+        ds = simulate(scenario, design)
+        imp = match.max_implausibility(ds)
+        ok = np.flatnonzero(imp <= s.cutoff)[: n - passed]
+        passed += int((imp <= s.cutoff).sum())
+        drawn += design.n
+        rounds += 1
+        units.append(design.unit[ok])
+        values.append(design.values[ok])
+        parts.append(ds.isel(sample=ok))
+        imps.append(imp[ok])
+        say(f"{sid}: round {rounds}, {drawn} drawn, {passed} not ruled out by the history")
+        rate = passed / drawn
+        need = n - min(passed, n)
+        size = int(math.ceil(1.2 * need / rate)) if rate > 0 else int(math.ceil(s.oversample * n))
+        size = max(size, 16)
+    kept = int(sum(len(i) for i in imps))
+    if kept == 0:
+        raise UncertaintyError(
+            f"{s.source}: {SECTION}: none of {drawn} prior samples of '{sid}' passes the "
+            f"implausibility cut-off {s.cutoff:g}; allowed: a larger discrepancy_sd or "
+            "observation_sd, a larger cutoff, or a larger max_draws")
+    out = xr.concat(parts, dim="sample", data_vars="all", coords="minimal", compat="override",
+                    join="override", combine_attrs="override")
+    out = out.assign_coords(sample=np.arange(kept))
+    out.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
+                                          f"{drawn} drawn, seed {seed}")
+    kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
+                         method, seed, n)
+    return Conditioned(sid, kept_design, out, np.concatenate(imps), drawn, passed, rounds, n,
+                       match)
+
+
+def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings
+                  ) -> pd.DataFrame:
+    """One row per scenario: drawn, passed, kept, wanted, acceptance, rounds and the settings."""
+    rows = [c.summary() for c in conditioned]
+    return pd.DataFrame(rows).assign(cutoff=settings.cutoff,
+                                     observation_sd=settings.observation_sd,
+                                     discrepancy_sd=settings.discrepancy_sd)
+
+
+# -- conditioned marginals (for Morris and Sobol designs) ---------------------------------------
+@dataclass(frozen=True)
+class EmpiricalSpec:
+    """Independent marginals of a sample: each assumption's empirical quantile function.
+
+    Duck-types :class:`~sim.analysis.uncertainty_spec.UncertaintySpec` for the designs of
+    :mod:`sim.analysis.sampling` (``names``, ``dim``, ``bounds``, ``ppf``).
+    """
+
+    names: list[str]
+    sample: np.ndarray    # (n, D)
+    path: str = "history-conditioned marginals"
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return np.column_stack([self.sample.min(axis=0), self.sample.max(axis=0)])
+
+    def ppf(self, unit: np.ndarray) -> np.ndarray:
+        unit = np.clip(np.asarray(unit, dtype=float), 0.0, 1.0)
+        if unit.ndim != 2 or unit.shape[1] != self.dim:
+            raise UncertaintyError(f"sample has shape {unit.shape}; expected (N, {self.dim})")
+        return np.column_stack([np.quantile(self.sample[:, j], unit[:, j])
+                                for j in range(self.dim)])
+
+
+def marginals(conditioned: Conditioned) -> EmpiricalSpec:
+    """The survivors' marginals, the distribution Morris and Sobol designs are drawn from."""
+    return EmpiricalSpec(list(conditioned.design.names), conditioned.design.values.copy())
+
+
+# -- the central forecast -----------------------------------------------------------------------
+def central_assumptions(simulator: Any, scenario: Any, names: Sequence[str]) -> dict[str, float]:
+    """Values of ``names`` in the calibrated run: the scenario's own, else the calibrated
+    estimate, else the ``.mdl`` value."""
+    own: Mapping[str, Any] = getattr(scenario, "assumptions", {}) or {}
+    out = {}
+    for name in names:
+        if name in own:
+            out[name] = float(own[name])
+        elif name in simulator.calibrated:
+            out[name] = float(simulator.calibrated[name])
+        else:
+            out[name] = simulator.constant_default(
+                simulator.parameters.assumptions[name].py_name)
+    return out
+
+
+def central_run(simulator: Any, scenario: Any, return_columns: Sequence[str] | None = None
+                ) -> xr.Dataset:
+    """The central forecast: the calibrated run of ``scenario`` (what ``plansim run`` shows)."""
+    return simulator.run(scenario, return_columns=return_columns)
+
+
+def central_at(central: xr.Dataset, variables: Sequence[str], year: int) -> pd.Series:
+    """Central values of ``variables`` in ``year`` (index: variable)."""
+    from sim.analysis.uncertainty import at_year
+
+    return pd.Series({v: float(at_year(central[v], year)[0]) for v in variables}, name="central")
