@@ -53,7 +53,7 @@ def test_compute_and_write_indices(tmp_path, method, n):
     assert idx.loc[("fiscal_cost", "boost"), key] > idx.loc[("fiscal_cost", "growth"), key]
     assert list(tables["per_year_platforms"].index) == list(range(2024, 2036))
     torn = tables["tornado_tech_firms"]
-    assert torn.loc["growth", "high"] > torn.loc["growth", "base"] > torn.loc["growth", "low"]
+    assert torn.loc["growth", "high"] > torn.loc["growth", "central"] > torn.loc["growth", "low"]
     assert torn.loc["noise", "swing"] == pytest.approx(0.0)
     assert ("second_order" in tables) == (method == "sobol")
     figs = cli.index_figures(tables, TARGETS, method, "zh", {"growth": {"zh": "增长", "en": "g"}})

@@ -2,7 +2,9 @@
 
 ``--method morris`` (screening) or ``--method sobol`` (variance-based, S1/ST with bootstrap
 confidence intervals, S2 with ``--second-order``) over the assumptions in
-scenarios/uncertainty.yaml; ``--method shapley`` splits the SCENARIO-minus-``--against``
+scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
+history-matched ensemble, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
+each assumption alone around the central run (the calibrated run); ``--method shapley`` splits the SCENARIO-minus-``--against``
 difference in each 2028 indicator among the lever groups of model/parameters.yaml (exact Shapley
 values, 2^G runs). Writes, atomically, ``DIR/sensitivity_<scenario>_<method>/``.
 """
@@ -69,19 +71,30 @@ Simulate = Callable[[Any, Any], Any]   # (scenario, design) -> xr.Dataset
 def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samples: int,
                     seed: int, second_order: bool, simulate: Simulate,
                     cost_variable: str | None = None,
-                    say: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+                    say: Callable[[str], None] = print, match: Any = None,
+                    center: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
     """Run the design and the tornado runs; return the output tables by name.
 
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
+    from the marginals of a history-matched ensemble of the scenario; ``center`` (assumption
+    values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
-    swing, base), ``samples`` (the design).
+    swing, central), ``samples`` (the design), ``conditioning`` (with ``match``).
     """
-    from sim.analysis import sampling, sensitivity
+    from sim.analysis import conditioning, sampling, sensitivity
 
+    dist, cond = spec, None
+    if match is not None:
+        n = match.settings.sensitivity_samples
+        say(f"{scenario.id}: history-matching {n} samples for the conditioned marginals")
+        cond = conditioning.condition(scenario, spec, n, seed=seed, simulate=simulate,
+                                      match=match, say=say)
+        dist = conditioning.marginals(cond)
     if method == "sobol":
-        design = sampling.saltelli(spec, samples, second_order=second_order, seed=seed)
+        design = sampling.saltelli(dist, samples, second_order=second_order, seed=seed)
     else:
-        design = sampling.morris(spec, samples, seed=seed)
+        design = sampling.morris(dist, samples, seed=seed)
     say(f"{scenario.id}: {method} design, {design.n} runs over {spec.dim} assumptions")
     ds = simulate(scenario, design)
     outputs = sensitivity.outputs_at_year(ds, targets, cost_variable=cost_variable)
@@ -93,14 +106,20 @@ def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samp
     for ind in targets.indicators:
         out[f"per_year_{ind}"] = sensitivity.per_year_indices(
             design, ds[ind], YEARS, method=method, seed=seed)
-    oat = sampling.one_at_a_time(spec)
+    oat = sampling.one_at_a_time(dist, center=center)
     say(f"{scenario.id}: tornado, {oat.n} runs")
     oat_out = sensitivity.outputs_at_year(simulate(scenario, oat), targets,
                                           cost_variable=cost_variable)
     for col in oat_out.columns:
         table, base = sensitivity.tornado_table(oat, oat_out[col].to_numpy())
-        out[f"tornado_{col}"] = table.assign(base=base)
+        out[f"tornado_{col}"] = table.assign(central=base)
     out["samples"] = design.frame().reset_index()
+    if cond is not None:
+        consistent = match.passes(ds)
+        out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
+            design_runs=design.n, design_history_consistent=float(consistent.mean()))
+        say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
+            f"{consistent.mean():.0%} of the {method} design is history-consistent")
     return out
 
 
@@ -159,7 +178,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Any, method: str,
     for ax, key in zip(axes, torn, strict=False):
         out = key.removeprefix("tornado_")
         df = tables[key]
-        tornado(ax, df, base=float(df["base"].iloc[0]), lang=lang, labels=labels,
+        tornado(ax, df, base=float(df["central"].iloc[0]), lang=lang, labels=labels,
                 title=titles.get(out, out), max_bars=TOP_BARS)
     figs[f"tornado_{lang}"] = fig
     years = [k for k in tables if k.startswith("per_year_")]
@@ -249,12 +268,18 @@ def run(args) -> int:
         print(f"\n-> {final}")
         return 0
 
+    from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
     from sim.analysis.uncertainty_spec import load_uncertainty
 
     spec = load_uncertainty(args.spec, parameters=params)
     samples = args.samples or DEFAULT_SAMPLES[args.method]
     cost = args.cost_variable
     cols = list(targets.indicators) + fiscal_cost_columns(simulator.info.index, cost)
+    match = HistoryMatch.from_history(
+        list(simulator.info.index),
+        (simulator.control("initial_time"), simulator.control("final_time")),
+        load_conditioning(args.spec))
+    cols = list(dict.fromkeys(cols + match.variables))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
@@ -263,7 +288,8 @@ def run(args) -> int:
 
     tables = compute_indices(scenario, spec, targets, method=args.method, samples=samples,
                              seed=args.seed, second_order=args.second_order,
-                             simulate=simulate, cost_variable=cost, say=say)
+                             simulate=simulate, cost_variable=cost, say=say, match=match,
+                             center=central_assumptions(simulator, scenario, spec.names))
     labels = {k: a.label for k, a in params.assumptions.items()}
     figures = {}
     for lang in LANGS:
@@ -271,8 +297,15 @@ def run(args) -> int:
     write_outputs(tables, figures, final)
     key = "ST" if args.method == "sobol" else "mu_star"
     wide = tables["indices"].pivot(index="parameter", columns="output", values=key)
-    print(f"\n{scenario.id}: {key} by output")
+    cond = tables["conditioning"].iloc[0]
+    print(f"\n{scenario.id}: {key} by output; designs drawn from the marginals of "
+          f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")
     print(format_table(wide, args.lang))
+    central = pd.Series({k.removeprefix("tornado_"): float(df["central"].iloc[0])
+                         for k, df in tables.items() if k.startswith("tornado_")},
+                        name="central")
+    print(f"\n{scenario.id}: central (the calibrated run) in {targets.year}")
+    print(format_table(central.to_frame(), args.lang))
     print(f"\n-> {final}")
     say("done")
     return 0
