@@ -46,3 +46,7 @@ class CalibrationError(PlanSimError):
 
 class OutputError(PlanSimError):
     """Results could not be written."""
+
+
+class ForecastError(PlanSimError):
+    """A forecast vintage or an outturn file to score it against is missing or malformed."""

@@ -14,4 +14,5 @@ CALIBRATION_FILE = MODEL_DIR / "calibration.yaml"
 SCENARIO_DIR = ROOT / "scenarios"
 SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"
+FORECASTS_DIR = ROOT / "forecasts"
 DEFAULT_OUT = Path("out")

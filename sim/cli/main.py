@@ -19,6 +19,8 @@ COMMANDS = {
     "check": "sim.cli.check",
     "uncertainty": "sim.cli.uncertainty",
     "sensitivity": "sim.cli.sensitivity",
+    "forecast": "sim.cli.forecast",
+    "score": "sim.cli.score",
 }
 
 

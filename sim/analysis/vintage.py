@@ -1,0 +1,168 @@
+"""Forecast vintages: the conditioned forecast of a given day, stored to be scored later.
+
+A vintage is a directory ``forecasts/<date>/`` (``YYYY-MM-DD``) holding
+
+- ``forecast.csv``: ``scenario, indicator, year, central, P5, P25, P50, P75, P95``: per
+  scenario (:data:`SCENARIOS`), indicator (the five of ``model/targets.yaml`` and
+  :data:`EXTRA_INDICATORS`) and year (:data:`YEARS`), the central forecast (the calibrated
+  run, :func:`sim.analysis.conditioning.central_run`) and the percentiles of the
+  history-conditioned ensemble (:mod:`sim.analysis.conditioning`);
+- ``meta.yaml``: the date, the tool version, the seed, the samples asked for, per scenario how
+  many prior samples were drawn, passed and kept, the conditioning settings, and the sha256 of
+  the model file, the history data, the calibration and the uncertainty and parameter files.
+
+:func:`make_forecast` builds both; :func:`write_vintage` writes them into a directory (the
+command wraps it in an atomic directory swap); :func:`find_vintage` and :func:`load_vintage`
+read one back for :mod:`sim.analysis.scoring`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim import paths
+from sim.analysis.calibration import data_hash
+from sim.analysis.uncertainty import HORIZON, PERCENTILES, at_year
+from sim.errors import ForecastError
+
+SCENARIOS = ("baseline", "plan")
+EXTRA_INDICATORS = ("high_tech_enterprises", "tech_smes")
+YEARS = tuple(range(2024, HORIZON + 1))
+BANDS = tuple(f"P{q}" for q in PERCENTILES)
+COLUMNS = ("scenario", "indicator", "year", "central", *BANDS)
+FORECAST_FILE = "forecast.csv"
+META_FILE = "meta.yaml"
+NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: files whose sha256 a vintage records (key -> path)
+HASHED = {"model": paths.MODEL_FILE, "history": paths.HISTORY_FILE,
+          "calibration": paths.CALIBRATION_FILE, "uncertainty": paths.UNCERTAINTY_FILE,
+          "parameters": paths.PARAMETERS_FILE}
+
+
+def forecast_indicators(targets: Any) -> list[str]:
+    """The indicators of a vintage: the targets' five, then :data:`EXTRA_INDICATORS`."""
+    return [*targets.indicators, *EXTRA_INDICATORS]
+
+
+def forecast_table(scenario: str, ensemble: Any, central: Any, indicators: Sequence[str],
+                   years: Sequence[int] = YEARS) -> pd.DataFrame:
+    """Rows ``scenario, indicator, year, central, P5..P95`` from an ensemble Dataset
+    ``(sample, time)`` and the central run (sample of length 1)."""
+    rows = []
+    for ind in indicators:
+        for year in years:
+            vals = at_year(ensemble[ind], year)
+            q = np.nanpercentile(vals, PERCENTILES)
+            rows.append({"scenario": scenario, "indicator": ind, "year": int(year),
+                         "central": float(at_year(central[ind], year)[0]),
+                         **{b: float(v) for b, v in zip(BANDS, q, strict=True)}})
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def file_hashes(files: dict[str, Path] | None = None) -> dict[str, str]:
+    """sha256 of each file (``None`` for a missing one, e.g. no calibration yet)."""
+    return {k: (data_hash(p) if Path(p).is_file() else None)
+            for k, p in (files or HASHED).items()}
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("plansim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def make_forecast(scenarios: Sequence[Any], spec: Any, indicators: Sequence[str], *,
+                  samples: int, seed: int, simulate: Callable[[Any, Any], Any],
+                  central: Callable[[Any], Any], match: Any, sampling: str = "lhs",
+                  date: str, say: Callable[[str], None] | None = None
+                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Condition each scenario's ensemble on the history and tabulate it: (table, meta)."""
+    from sim.analysis.conditioning import condition
+
+    say = say or (lambda _m: None)
+    tables, summary = [], {}
+    for sc in scenarios:
+        cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
+                         method=sampling, say=say)
+        tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators))
+        summary[str(sc.id)] = {k: (float(v) if k == "acceptance" else int(v))
+                               for k, v in cond.summary().items() if k != "scenario"}
+    settings = asdict(match.settings)
+    settings.pop("source", None)
+    meta = {"date": date, "tool": "plansim", "version": tool_version(), "seed": int(seed),
+            "samples": int(samples), "sampling": sampling, "survivors": summary,
+            "conditioning": settings, "scenarios": [str(s.id) for s in scenarios],
+            "indicators": list(indicators), "years": [YEARS[0], YEARS[-1]],
+            "sha256": file_hashes()}
+    return pd.concat(tables, ignore_index=True), meta
+
+
+def write_vintage(directory: Path | str, table: pd.DataFrame, meta: dict[str, Any]) -> Path:
+    """Write ``forecast.csv`` and ``meta.yaml`` into ``directory`` (which must exist)."""
+    directory = Path(directory)
+    table.to_csv(directory / FORECAST_FILE, index=False, float_format="%.6g")
+    text = ("# Written by `plansim forecast` (sim/analysis/vintage.py); do not edit by hand.\n"
+            + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+    (directory / META_FILE).write_text(text, encoding="utf-8")
+    return directory
+
+
+@dataclass
+class Vintage:
+    name: str
+    path: Path
+    table: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def find_vintage(root: Path | str | None = None, name: str | None = None) -> Path:
+    """The vintage directory ``name`` (a date under ``root``, or a path), else the latest."""
+    root = Path(root or paths.FORECASTS_DIR)
+    if name:
+        for cand in (Path(name), root / name):
+            if (cand / FORECAST_FILE).is_file():
+                return cand
+        raise ForecastError(f"--vintage {name}: no {FORECAST_FILE} there or under {root}; "
+                            f"allowed: {', '.join(_names(root)) or 'none stored yet'}")
+    names = _names(root)
+    if not names:
+        raise ForecastError(f"{root}: no forecast vintage stored; run `plansim forecast` first")
+    return root / names[-1]
+
+
+def _names(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if NAME.match(p.name) and (p / FORECAST_FILE).is_file())
+
+
+def load_vintage(path: Path | str) -> Vintage:
+    """Read a vintage directory; its table is checked for the columns of :data:`COLUMNS`."""
+    path = Path(path)
+    file = path / FORECAST_FILE
+    try:
+        table = pd.read_csv(file)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ForecastError(f"{file}: cannot be read as CSV ({exc})") from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ForecastError(f"{file}: missing columns {missing}; a vintage has {list(COLUMNS)}")
+    meta: dict[str, Any] = {}
+    if (path / META_FILE).is_file():
+        try:
+            meta = yaml.safe_load((path / META_FILE).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ForecastError(f"{path / META_FILE}: not valid YAML ({exc})") from None
+    return Vintage(path.name, path, table, meta)
