@@ -94,6 +94,7 @@ def test_bad_sample_count_is_one_line_error(capsys):
 
     assert main(["sensitivity", "plan", "--method", "sobol", "--samples", "100", "-q"]) == 2
     assert "power of two (e.g. 64 or 128)" in capsys.readouterr().err
-    assert main(["uncertainty", "plan", "--sampling", "sobol", "--samples", "100", "-q"]) == 2
+    assert main(["uncertainty", "plan", "--sampling", "sobol", "--samples", "100", "-q",
+                 "--unconditioned"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("plansim uncertainty: error: --samples is 100")

@@ -38,8 +38,8 @@ def simulate(sc, design):
 
 def test_compute_and_write(tmp_path):
     scenarios = [SimpleNamespace(id="plan", scale=1.0), SimpleNamespace(id="weak", scale=0.8)]
-    design, results = cli.compute(scenarios, SPEC, TARGETS, samples=64, seed=1,
-                                  sampling="lhs", simulate=simulate, say=lambda m: None)
+    results = cli.compute(scenarios, SPEC, TARGETS, samples=64, seed=1,
+                          sampling="lhs", simulate=simulate, say=lambda m: None)
     assert [r.scenario for r in results] == ["plan", "weak"]
     p_plan = results[0].probabilities.loc["all_targets", "probability"]
     p_weak = results[1].probabilities.loc["all_targets", "probability"]
@@ -49,7 +49,7 @@ def test_compute_and_write(tmp_path):
     out = tmp_path / "uncertainty"
     (tmp_path / "uncertainty").mkdir()
     (out / "stale.csv").write_text("old")
-    cli.write_outputs(design, results, TARGETS, out, say=lambda m: None)
+    cli.write_outputs(results, TARGETS, out, say=lambda m: None)
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names
     for f in ("percentiles.csv", "probabilities.csv", "first_year.csv", "comparison.csv",
@@ -64,6 +64,45 @@ def test_compute_and_write(tmp_path):
     assert set(sheets) >= {"percentiles", "probabilities", "first_year", "comparison", "samples"}
     fy = pd.read_csv(out / "first_year.csv")
     assert fy.groupby("scenario")["tech_firms"].sum().tolist() == [64, 64]
+
+
+def test_compute_conditioned_with_central(tmp_path):
+    """History-matched toy: history 2020 pins growth near 0.15; central shown beside the bands."""
+    from sim.analysis.conditioning import HistoryMatch, parse_conditioning
+
+    def evaluate(ov):
+        g = ov["growth"][:, None]
+        return xr.Dataset({ind: (("sample", "time"), b * (1 + g) ** (YEARS[None, :] - 2023))
+                           for ind, b in BASES.items()}, coords={"time": YEARS})
+
+    obs = pd.DataFrame({"indicator": ["tech_firms"], "year": [2020],
+                        "value": [11000 / 1.15 ** 3], "status": ["sourced"],
+                        "variable": ["tech_firms"], "weight": [1.0]})
+    settings = parse_conditioning({"cutoff": 3, "observation_sd": 0.01, "discrepancy_sd": 0.01,
+                                   "oversample": 2, "max_draws": 50,
+                                   "sensitivity_samples": 100})
+    match = HistoryMatch(obs, settings)
+    central = evaluate({"growth": np.array([0.15])})
+    results = cli.compute([SimpleNamespace(id="plan")], SPEC, TARGETS, samples=50, seed=2,
+                          sampling="lhs", simulate=lambda sc, d: run_ensemble(
+                              evaluate, d, progress=False),
+                          say=lambda m: None, match=match, central=lambda sc: central)
+    r = results[0]
+    g = r.design.values[:, 0]
+    tol = 3 * np.sqrt(2) * 0.01 / 3   # |3 ln((1+g)/1.15)| <= 3 sd
+    assert r.design.n == 50 and np.all(np.abs(np.log((1 + g) / 1.15)) <= tol + 1e-12)
+    assert r.conditioned.drawn >= 100 and r.conditioned.passed >= 50
+    assert r.probabilities.loc["tech_firms", "central"] == pytest.approx(11000 * 1.15 ** 5)
+    frames = cli.tables(results, TARGETS)
+    assert list(frames["percentiles"].columns[:4]) == ["scenario", "indicator", "time",
+                                                       "central"]
+    cond = frames["conditioning"].iloc[0]
+    assert cond["kept"] == 50 and cond["drawn"] == r.conditioned.drawn
+    assert frames["comparison"].set_index(["scenario", "indicator"]).loc[
+        ("plan", "tech_firms"), "central"] == pytest.approx(11000 * 1.15 ** 5)
+    cli.write_outputs(results, TARGETS, tmp_path / "u", say=lambda m: None)
+    assert (tmp_path / "u" / "conditioning.csv").is_file()
+    assert (tmp_path / "u" / "history_match.csv").is_file()
 
 
 def test_parser_defaults_and_help():

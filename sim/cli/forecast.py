@@ -43,8 +43,7 @@ def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.analysis.vintage import (SCENARIOS, forecast_indicators, make_forecast,
-                                      write_vintage)
+    from sim.analysis.vintage import SCENARIOS, forecast_indicators, make_forecast, write_vintage
     from sim.model.targets import load_targets
     from sim.present.atomic import atomic_dir
     from sim.scenarios import load_scenario
