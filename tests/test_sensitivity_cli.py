@@ -98,3 +98,50 @@ def test_bad_sample_count_is_one_line_error(capsys):
                  "--unconditioned"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("plansim uncertainty: error: --samples is 100")
+
+
+def test_conditioned_indices_and_given_data_s1():
+    """With a history match the designs come from the survivors' marginals; the tornado turns
+    around the given centre; given-data S1 comes from the survivors themselves."""
+    from sim.analysis.conditioning import HistoryMatch, parse_conditioning
+
+    def evaluate_hist(ov):
+        ds = evaluate(ov)
+        g = ov["growth"][:, None] + 0.2 * ov["boost"][:, None]
+        ds["tech_firms"] = (("sample", "time"), 11000 * (1 + g) ** (YEARS[None, :] - 2023))
+        return ds
+
+    obs = pd.DataFrame({"indicator": ["tech_firms"], "year": [2020],
+                        "value": [11000 / 1.15 ** 3], "status": ["sourced"],
+                        "variable": ["tech_firms"], "weight": [1.0]})
+    settings = parse_conditioning({"cutoff": 3, "observation_sd": 0.02, "discrepancy_sd": 0.02,
+                                   "oversample": 2, "max_draws": 40,
+                                   "sensitivity_samples": 200})
+    match = HistoryMatch(obs, settings)
+    tables = cli.compute_indices(
+        SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris", samples=10, seed=3,
+        second_order=False, say=lambda m: None, match=match,
+        simulate=lambda sc, d: run_ensemble(evaluate_hist, d, progress=False),
+        center={"growth": 0.12, "boost": 0.1, "noise": 0.5})
+    cond = tables["conditioning"].iloc[0]
+    assert cond["kept"] == 200 and cond["drawn"] >= cond["passed"] >= 200
+    assert 0 < cond["design_history_consistent"] <= 1
+    growth = tables["samples"]["growth"]
+    assert growth.max() - growth.min() < 0.2   # narrower than the prior's 0.05-0.25
+    torn = tables["tornado_tech_firms"]
+    assert torn["central"].iloc[0] == pytest.approx(11000 * 1.14 ** 5)
+    s1 = tables["given_data_S1"].set_index(["output", "parameter"])["S1"]
+    assert s1[("tech_firms", "noise")] < 0.1
+
+
+def test_given_data_first_order_known_answer():
+    from sim.analysis.sensitivity import given_data_first_order
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(4000, 2))
+    design = SimpleNamespace(values=x, names=["a", "b"])
+    out = pd.DataFrame({"y": 2 * x[:, 0] + x[:, 1], "flat": np.ones(4000)})
+    s1 = given_data_first_order(design, out, seed=1)["S1"]
+    assert s1[("y", "a")] == pytest.approx(0.8, abs=0.05)
+    assert s1[("y", "b")] == pytest.approx(0.2, abs=0.05)
+    assert s1[("flat", "a")] == 0.0

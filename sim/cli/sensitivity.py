@@ -80,7 +80,9 @@ def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samp
     values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
-    swing, central), ``samples`` (the design), ``conditioning`` (with ``match``).
+    swing, central), ``samples`` (the design), ``conditioning`` and ``given_data_S1``
+    (with ``match``: first-order indices on the history-matched ensemble itself, a check on
+    the marginals' independence).
     """
     from sim.analysis import conditioning, sampling, sensitivity
 
@@ -120,6 +122,10 @@ def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samp
             design_runs=design.n, design_history_consistent=float(consistent.mean()))
         say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
             f"{consistent.mean():.0%} of the {method} design is history-consistent")
+        cond_out = sensitivity.outputs_at_year(cond.results, targets,
+                                               cost_variable=cost_variable)
+        out["given_data_S1"] = sensitivity.given_data_first_order(
+            cond.design, cond_out, seed=seed).reset_index()
     return out
 
 
