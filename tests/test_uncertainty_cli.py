@@ -91,6 +91,7 @@ def test_compute_conditioned_with_central(tmp_path):
     g = r.design.values[:, 0]
     tol = 3 * np.sqrt(2) * 0.01 / 3   # |3 ln((1+g)/1.15)| <= 3 sd
     assert r.design.n == 50 and np.all(np.abs(np.log((1 + g) / 1.15)) <= tol + 1e-12)
+    assert (r.probabilities["n"] == 50).all()   # P(met) over the survivors only
     assert r.conditioned.drawn >= 100 and r.conditioned.passed >= 50
     assert r.probabilities.loc["tech_firms", "central"] == pytest.approx(11000 * 1.15 ** 5)
     frames = cli.tables(results, TARGETS)

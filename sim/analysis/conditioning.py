@@ -31,6 +31,13 @@ those of the calibration (:func:`sim.analysis.calibration.observations` reading
 ``N`` samples survive (the first ``N`` in draw order are kept) or ``max_draws x N`` have been
 drawn. Round ``r`` is drawn with seed ``(seed, r)``, so a seed fixes the result.
 
+**Morris and Sobol** need structured designs with independent inputs, which a history-matched
+sample is not. ``plansim sensitivity`` therefore draws its designs from :func:`marginals` (each
+assumption's empirical quantile function over the survivors, independent across assumptions),
+reports the share of the design that itself passes the history match, and adds first-order
+indices estimated on the survivors themselves by a given-data method
+(:func:`sim.analysis.sensitivity.given_data_first_order`), where the dependence is kept.
+
 **Central value.** One central forecast: the calibrated run (:func:`central_run`; the same run
 as ``plansim run``: the scenario with the estimates of ``model/calibration.yaml``, every other
 assumption at its ``.mdl`` value). Every command reports it as ``central``.
