@@ -46,3 +46,17 @@ class CalibrationError(PlanSimError):
 
 class OutputError(PlanSimError):
     """Results could not be written."""
+
+
+class DivergenceError(PlanSimError):
+    """A run diverged: NaN, inf, or a stock beyond the explosion bound of ``model/checks.yaml``.
+
+    ``plansim`` exits with :attr:`exit_code` (3, not the 2 of bad input) and writes nothing.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, variable: str = "", year: float | None = None):
+        self.variable = variable
+        self.year = year
+        super().__init__(message)

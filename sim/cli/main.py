@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PlanSimError as exc:
         print(f"plansim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print(f"plansim {args.command}: interrupted; earlier results are untouched", file=sys.stderr)
         return 130
