@@ -60,3 +60,7 @@ class DivergenceError(PlanSimError):
         self.variable = variable
         self.year = year
         super().__init__(message)
+
+
+class DocumentError(PlanSimError):
+    """A Markdown document's generated blocks are malformed or unknown (``plansim docs``)."""

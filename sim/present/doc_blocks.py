@@ -1,0 +1,430 @@
+"""The generated blocks of README.md and model/README.md: each number recomputed by the library.
+
+:class:`DocContext` runs what the blocks need once (every scenario, the uncertainty ensemble,
+the step-halving check, the parsed model) and :func:`generators` maps each stable block name to
+a function returning the block's Markdown. Blocks are computed from whatever the model, the
+scenarios, the data and ``model/calibration.yaml`` are now; a variable a block needs that the
+model no longer has raises :class:`~sim.errors.DocumentError` naming the block.
+
+The ensemble of the documents is fixed here (:data:`ENSEMBLE`) and stated in the text with the
+command that reproduces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim import paths
+from sim.errors import DocumentError
+from sim.present.docs import md_table, percent, signed_percent, wrap
+from sim.present.labels import format_number, label
+
+#: the documents' uncertainty ensemble (the `plansim uncertainty` defaults: Latin hypercube)
+ENSEMBLE = {"samples": 1000, "seed": 20240101, "sampling": "lhs",
+            "scenarios": ("plan", "baseline")}
+#: extreme-condition cases shown in model/README.md: lever overrides on the plan scenario
+EXTREMES = {"budget multiplier 0": {"budget_multiplier": {2024: 0}},
+            "budget multiplier 10": {"budget_multiplier": {2024: 10}}}
+EXTREME_VARIABLES = {"tech_firms": "tech firms", "rd_expenditure": "R&D",
+                     "tech_contract_turnover": "contracts"}
+PLAN_START = 2024
+
+
+def _num(x: float) -> str:
+    return format_number(float(x))
+
+
+class DocContext:
+    """Everything the blocks compute, each piece once (lazily)."""
+
+    def __init__(self, say: Callable[[str], None] = lambda _m: None):
+        self.say = say
+
+    # -- model and inputs ----------------------------------------------------------------------
+    @cached_property
+    def simulator(self):
+        from sim.simulate import Simulator
+
+        return Simulator("batch")
+
+    @cached_property
+    def targets(self):
+        from sim.model.targets import load_targets
+
+        return load_targets()
+
+    @cached_property
+    def scenarios(self) -> list:
+        """Every scenario file: baseline and plan first, then the others by name."""
+        from sim.scenarios import list_scenarios, load_scenario
+
+        ids = [p.stem for p in list_scenarios()]
+        first = [i for i in ("baseline", "plan") if i in ids]
+        return [load_scenario(i) for i in first + [i for i in ids if i not in first]]
+
+    @cached_property
+    def runs(self) -> dict[str, xr.Dataset]:
+        self.say("running every scenario")
+        return {s.id: self.simulator.run(s) for s in self.scenarios}
+
+    @cached_property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from sim.analysis.targets import target_table
+
+        return {sid: target_table(ds, self.targets).set_index("indicator")
+                for sid, ds in self.runs.items()}
+
+    def var(self, sid: str, name: str, block: str) -> xr.DataArray:
+        ds = self.runs[sid]
+        if name not in ds:
+            raise DocumentError(f"block '{block}': the model has no variable '{name}'; update "
+                                "sim/present/doc_blocks.py")
+        return ds[name].isel(sample=0)
+
+    def value(self, sid: str, name: str, year: float, block: str) -> float:
+        return float(self.var(sid, name, block).sel(time=year, method="nearest"))
+
+    @cached_property
+    def final_year(self) -> int:
+        return int(round(self.simulator.control("final_time")))
+
+    @cached_property
+    def pysd_doc(self) -> pd.DataFrame:
+        from sim.model.mdl import load_pysd_model
+
+        model = load_pysd_model(self.simulator.model_path)
+        doc = model.doc.copy()
+        doc["value"] = [
+            getattr(model.components, py)() if kind == "Constant" else np.nan
+            for py, kind in zip(doc["Py Name"], doc["Type"], strict=True)]
+        return doc
+
+    # -- analyses ------------------------------------------------------------------------------
+    @cached_property
+    def spec(self):
+        from sim.analysis.uncertainty_spec import load_uncertainty
+
+        return load_uncertainty()
+
+    @cached_property
+    def uncertainty(self) -> dict:
+        from sim.analysis import sampling
+        from sim.analysis.ensemble import simulate_design
+        from sim.analysis.uncertainty import analyse
+        from sim.scenarios import load_scenario
+
+        design = sampling.sample(self.spec, ENSEMBLE["samples"], method=ENSEMBLE["sampling"],
+                                 seed=ENSEMBLE["seed"])
+        out = {}
+        for sid in ENSEMBLE["scenarios"]:
+            self.say(f"ensemble {sid}: {design.n} runs")
+            ds = simulate_design(load_scenario(sid), design, return_columns=self.targets.indicators,
+                                 progress=False)
+            out[sid] = analyse(sid, design, ds, self.targets)
+        return out
+
+    @cached_property
+    def step_check(self) -> pd.DataFrame:
+        from sim.analysis.timestep import step_halving
+
+        self.say("step-halving check")
+        return step_halving(self.simulator, self.scenarios, self.targets)
+
+    @cached_property
+    def calibration(self) -> dict:
+        from sim.model.yamlio import read_yaml
+
+        return read_yaml(paths.CALIBRATION_FILE, DocumentError) or {}
+
+    def extra_fiscal(self, block: str) -> tuple[float, float]:
+        """Min and max of plan minus baseline fiscal S&T funds over the plan years."""
+        years = np.arange(PLAN_START, self.targets.year + 1)
+        diff = [self.value("plan", "fiscal_st_funds", y, block)
+                - self.value("baseline", "fiscal_st_funds", y, block) for y in years]
+        return min(diff), max(diff)
+
+
+# -- README.md ---------------------------------------------------------------------------------
+def _comparison(c: str) -> str:
+    return {">": ">", ">=": "≥"}.get(c, c)
+
+
+def block_targets(ctx: DocContext) -> str:
+    rows = [{"id": f"`{t.indicator}`", "indicator": f"{t.label['zh']} {t.label['en']}",
+             f"{ctx.targets.year} target": f"{_comparison(t.comparison)} {_num(t.target)} "
+                                            f"{t.unit.replace('/Year', '/yr')}"}
+            for t in ctx.targets]
+    return md_table(pd.DataFrame(rows))
+
+
+def _first_met(table: pd.DataFrame, ind: str, final: int) -> str:
+    y = table.loc[ind, "year_reached"]
+    return f"not by {final}" if pd.isna(y) else str(int(y))
+
+
+def block_forecast(ctx: DocContext) -> str:
+    year = ctx.targets.year
+    unc = ctx.uncertainty
+    from sim.model.yamlio import read_yaml
+
+    raw = (read_yaml(ctx.spec.path, DocumentError) or {}).get("assumptions") or {}
+    calibrated = sum(1 for e in raw.values()
+                     if isinstance(e, dict) and e.get("distribution") == "calibrated")
+    se = max(float(r.probabilities["mc_se"].max()) for r in unc.values())
+    n = ENSEMBLE["samples"]
+    head = (f"Central forecast (calibrated model; `plansim run`) and the probability of meeting "
+            f"each {year} target over the {ctx.spec.dim} uncertain assumptions of "
+            f"`scenarios/uncertainty.yaml`, {calibrated} of them sampled around the estimates of "
+            f"`plansim calibrate` (`plansim uncertainty "
+            f"{' '.join(ENSEMBLE['scenarios'])} --samples {n} --seed {ENSEMBLE['seed']}`, "
+            f"Latin hypercube; Monte Carlo standard error at most {100 * se:.1f} percentage "
+            "points):")
+    rows = []
+    base, plan = ctx.tables["baseline"], ctx.tables["plan"]
+    for t in ctx.targets:
+        ind = t.indicator
+        rows.append({"indicator": f"`{ind}`",
+                     f"baseline {year}": _num(base.loc[ind, f"value_{year}"]),
+                     f"plan {year}": _num(plan.loc[ind, f"value_{year}"]),
+                     "plan: target first met": _first_met(plan, ind, ctx.final_year),
+                     f"P(met {year}) baseline":
+                         percent(unc["baseline"].probabilities.loc[ind, "probability"]),
+                     f"P(met {year}) plan":
+                         percent(unc["plan"].probabilities.loc[ind, "probability"])})
+    rows.append({"indicator": "all five together", f"baseline {year}": "", f"plan {year}": "",
+                 "plan: target first met": "",
+                 f"P(met {year}) baseline":
+                     percent(unc["baseline"].probabilities.loc["all_targets", "probability"]),
+                 f"P(met {year}) plan":
+                     percent(unc["plan"].probabilities.loc["all_targets", "probability"])})
+    return head + "\n\n" + md_table(pd.DataFrame(rows))
+
+
+def _shares(ctx: DocContext, sid: str) -> str:
+    table = ctx.tables[sid]
+    return ", ".join(f"`{t.indicator}` {percent(table.loc[t.indicator, 'ratio'])}"
+                     for t in ctx.targets)
+
+
+def block_plan_money(ctx: DocContext) -> str:
+    year = ctx.targets.year
+    lo, hi = ctx.extra_fiscal("plan-money")
+    base, plan = ctx.tables["baseline"], ctx.tables["plan"]
+    col = f"value_{year}"
+    changes = ", ".join(f"`{t.indicator}` "
+                        f"{signed_percent(plan.loc[t.indicator, col] / base.loc[t.indicator, col] - 1)}"
+                        for t in ctx.targets)
+    rd = plan.loc["rd_expenditure", f"value_{year}"]
+    return (f"The plan against the baseline in {year}: {changes}. Its extra fiscal money "
+            f"({_num(lo)}-{_num(hi)} 亿元 a year in {PLAN_START}-{year}, an assumed figure: the "
+            f"plan says only 大幅提升) compares with {_num(rd)} 亿元 of society-wide R&D in "
+            f"{year}. Share of each target reached under the plan in {year}: "
+            f"{_shares(ctx, 'plan')}.")
+
+
+# -- model/README.md ---------------------------------------------------------------------------
+def block_model_elements(ctx: DocContext) -> str:
+    doc = ctx.pysd_doc
+    counts = doc["Type"].value_counts()
+    stateful = doc[doc["Type"] == "Stateful"]["Subtype"].value_counts()
+    subscripted = doc["Subscripts"].map(lambda s: bool(s)).any()
+    kinds = ", ".join(f"{stateful[k]} {k.upper()}" for k in sorted(stateful.index))
+    return (f"{'A subscripted' if subscripted else 'One unsubscripted'} model, {len(doc)} PySD "
+            f"elements: {counts.get('Constant', 0)} constants (the four time controls among "
+            f"them), {counts.get('Lookup', 0)} lookups, {counts.get('Auxiliary', 0)} "
+            f"auxiliaries, {counts.get('Stateful', 0)} stateful elements ({kinds}).")
+
+
+def block_time_controls(ctx: DocContext) -> str:
+    c = ctx.simulator.control
+    dt = c("time_step")
+    frac = f" (1/{1 / dt:g})" if dt < 1 and float(1 / dt).is_integer() else ""
+    return (f"`INITIAL TIME` {c('initial_time'):g}, `FINAL TIME` {c('final_time'):g}, "
+            f"`SAVEPER` {c('saveper'):g}, `TIME STEP` {dt:g} year{frac}.")
+
+
+def block_timestep_check(ctx: DocContext) -> str:
+    from sim.analysis.timestep import TOLERANCE
+
+    df = ctx.step_check
+    dt = ctx.simulator.control("time_step")
+    ids = [s.id for s in ctx.scenarios]
+    head = (f"**Time-step check** (batch engine, all {len(ids)} scenarios, max relative change "
+            f"of any of the {len(ctx.targets.items)} indicators in {ctx.targets.year} when the "
+            "step is halved):")
+    rows = []
+    for step, r in df.iterrows():
+        bold = "**" if np.isclose(step, dt) else ""
+        rows.append({"step -> half step": f"{bold}{step:g} -> {r['half']:g}{bold}",
+                     **{i: f"{bold}{100 * r[i]:.2f}%{bold}" for i in ids}})
+    own = float(df.loc[np.isclose(df.index, dt), ids].to_numpy().max())
+    coarser = df[df.index > dt * 1.5]
+    verdict = "meets" if own <= TOLERANCE else "fails"
+    text = (f"Halving the model's step {dt:g} moves no indicator by more than {100 * own:.2f}%: "
+            f"it {verdict} the {100 * TOLERANCE:g}% criterion.")
+    if len(coarser):
+        step = float(coarser.index.min())
+        worst = float(coarser.loc[step, ids].max())
+        text += (f" The next coarser step, {step:g}, "
+                 f"{'meets' if worst <= TOLERANCE else 'fails'} it (largest change "
+                 f"{100 * worst:.2f}%).")
+    return head + "\n\n" + md_table(pd.DataFrame(rows)) + "\n\n" + text
+
+
+def block_money_identity(ctx: DocContext) -> str:
+    from sim.analysis.checks import Checks, evaluate_all, load_checks
+
+    checks = load_checks()
+    table = evaluate_all(Checks(conservation=checks.conservation), ctx.runs)
+    worst = float(table["worst"].max()) if len(table) else np.nan
+    return (f"In the batch-engine runs of all {len(ctx.runs)} scenarios the largest relative "
+            f"residual is {worst:.1g}.")
+
+
+def block_scenario_results(ctx: DocContext) -> str:
+    year, final = ctx.targets.year, ctx.final_year
+    ids = list(ctx.tables)
+    rows = []
+    for t in ctx.targets:
+        row = {"indicator (target)": f"{t.indicator} ({t.comparison}{_num(t.target)})"}
+        row.update({f"{sid} {year}": _num(ctx.tables[sid].loc[t.indicator, f"value_{year}"])
+                    for sid in ids})
+        row["first met: " + " / ".join(ids)] = " / ".join(
+            _first_met(ctx.tables[sid], t.indicator, final).replace(f"not by {final}", "never")
+            for sid in ids)
+        rows.append(row)
+    return (f"{year} values and the first year in which each indicator meets its {year} target "
+            f"(\"never\": not by {final}):\n\n" + md_table(pd.DataFrame(rows)))
+
+
+def block_reading(ctx: DocContext) -> str:
+    from sim.model.history import load_history
+
+    year, name = ctx.targets.year, "reading"
+    lo, hi = ctx.extra_fiscal(name)
+    base, plan = ctx.tables["baseline"], ctx.tables["plan"]
+    met_base = [t.indicator for t in ctx.targets if t.met(base.loc[t.indicator, f"value_{year}"])]
+    hist = load_history()
+    turnover = hist[(hist["indicator"] == "tech_contract_turnover")
+                    & (hist["status"] == "sourced")].sort_values("year")
+    first, last = turnover.iloc[0], turnover.iloc[-1]
+    years = [y for y in range(year - 2, year + 1)]
+
+    def mean(sid: str, var: str) -> float:
+        return float(np.mean([ctx.value(sid, var, y, name) for y in years]))
+
+    lines = [
+        f"- Extra fiscal S&T money under the plan (plan minus baseline `fiscal_st_funds`): "
+        f"{_num(lo)}-{_num(hi)} 亿元 a year in {PLAN_START}-{year}, against "
+        f"{_num(plan.loc['rd_expenditure', f'value_{year}'])} 亿元 of society-wide R&D in "
+        f"{year}.",
+        f"- Share of each target reached in {year}: baseline {_shares(ctx, 'baseline')}; plan "
+        f"{_shares(ctx, 'plan')}.",
+        f"- Met already in the baseline in {year}: "
+        f"{', '.join(f'`{i}`' for i in met_base) or 'none'}. Sourced contract-turnover "
+        f"history: {_num(first['value'])} 亿元 ({int(first['year'])}) to {_num(last['value'])} "
+        f"亿元 ({int(last['year'])}); implied {year - 5} base "
+        f"{_num(ctx.targets['tech_contract_turnover'].base)} 亿元.",
+        f"- Payout ratios under the plan, mean of {years[0]}-{years[-1]}: enterprise incentives "
+        f"{mean('plan', 'enterprise_payout_ratio'):.2f} "
+        f"({ctx.value('plan', 'enterprise_payout_ratio', ctx.final_year, name):.2f} in "
+        f"{ctx.final_year}), tech-finance subsidies {mean('plan', 'finance_payout_ratio'):.2f}.",
+        "- Idle equity-fund cash in " + str(year) + ": " + ", ".join(
+            f"{sid} {_num(ctx.value(sid, 'equity_fund_cash', year, name))} 亿元"
+            for sid in ctx.runs if sid != "baseline") + ".",
+    ]
+    return "\n".join(lines)
+
+
+def block_extreme_conditions(ctx: DocContext) -> str:
+    from sim.scenarios import load_scenario
+
+    year, name = ctx.targets.year, "extreme-conditions"
+    stocks = list(ctx.simulator.info.index[ctx.simulator.info["kind"] == "stock"])
+    parts, problems = [], []
+    for case, levers in EXTREMES.items():
+        ds = ctx.simulator.run(load_scenario("plan"), levers=levers)
+        changes = []
+        for var, text in EXTREME_VARIABLES.items():
+            new = float(ds[var].isel(sample=0).sel(time=year, method="nearest"))
+            changes.append(f"{text} {signed_percent(new / ctx.value('plan', var, year, name) - 1)}")
+        first = min(next(iter(lv)) for lv in levers.values())
+        parts.append(f"{case} from {first} ({', '.join(changes)})")
+        negative = [s for s in stocks if s in ds and float(ds[s].min()) < -1e-9]
+        problems += [f"{case}: negative {s}" for s in negative]
+    verdict = ("no stock negative and no NaN or inf in either run (a NaN or inf stops every run, "
+               "see `divergence` in `model/checks.yaml`)" if not problems
+               else "problems: " + "; ".join(problems))
+    return (f"Changes in {year} against the plan: " + "; ".join(parts) + f". {verdict[0].upper()}"
+            f"{verdict[1:]}.")
+
+
+def block_fit(ctx: DocContext) -> str:
+    from sim.present.calibration_report import STAT_LABELS
+    from sim.present.labels import INDICATOR_LABELS
+
+    cal = ctx.calibration
+    fit = cal.get("fit") or {}
+    if not fit:
+        raise DocumentError(f"block 'fit': {paths.CALIBRATION_FILE} has no fit statistics; run "
+                            "plansim calibrate")
+    rows = []
+    for ind, stats in fit.items():
+        row = {"series": f"{ind} {label(INDICATOR_LABELS.get(ind, ind), 'zh')}"}
+        for key, head in STAT_LABELS.items():
+            v = stats.get(key)
+            row[head] = ("-" if v is None else str(int(v)) if key == "n"
+                         else format_number(v) if abs(float(v)) >= 10 else f"{float(v):.3g}")
+        rows.append(row)
+    obj = cal.get("objective") or {}
+    head = (f"Fit of {cal.get('date', '?')}: {obj.get('n_observations', '?')} observations, "
+            f"{len(cal.get('estimates') or {})} estimated assumptions "
+            f"({', '.join(f'`{k}`' for k in cal.get('estimates') or {})}).")
+    return head + "\n\n" + md_table(pd.DataFrame(rows))
+
+
+def block_ensemble_range(ctx: DocContext) -> str:
+    year = ctx.targets.year
+    from sim.analysis.uncertainty import at_year
+
+    v = at_year(ctx.uncertainty["plan"].results["tech_firms"], year)
+    p5, p95 = np.nanpercentile(v, [5, 95])
+    return (f"- The documents' ensemble (README: {ENSEMBLE['samples']} samples of the "
+            f"{ctx.spec.dim} uncertain assumptions) gives tech firms in {year} under the plan a "
+            f"P5-P95 range of {_num(p5)}-{_num(p95)}: the firm-birth elasticities and saturation "
+            "scale are weakly known.")
+
+
+def block_constants(ctx: DocContext) -> str:
+    doc = ctx.pysd_doc
+    doc = doc[doc["Type"].isin(["Constant", "Lookup"])]
+    rows = []
+    for _, r in sorted(doc.iterrows(), key=lambda kv: kv[1]["Real Name"]):
+        value = "lookup" if r["Type"] == "Lookup" else f"{float(r['value']):g}"
+        units = r["Units"] if isinstance(r["Units"], str) else ""
+        comment = r["Comment"] if isinstance(r["Comment"], str) else ""
+        rows.append({"Vensim name": r["Real Name"], "value": value, "units": units,
+                     "source / reasoning": " ".join(comment.split())})
+    return md_table(pd.DataFrame(rows))
+
+
+def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
+    """Block name -> a function computing its Markdown (sharing one :class:`DocContext`)."""
+    ctx = ctx or DocContext()
+    table = {
+        "targets": block_targets, "forecast": block_forecast, "plan-money": block_plan_money,
+        "model-elements": block_model_elements, "time-controls": block_time_controls,
+        "timestep-check": block_timestep_check, "money-identity": block_money_identity,
+        "scenario-results": block_scenario_results, "reading": block_reading,
+        "extreme-conditions": block_extreme_conditions, "fit": block_fit,
+        "ensemble-range": block_ensemble_range, "constants": block_constants,
+    }
+    return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
+
+
+DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md")
