@@ -163,3 +163,14 @@ def test_documents_are_current(capsys):
     fails, run `plansim docs` and commit the documents."""
     code = main(["docs", "--check", "-q"])
     assert code == 0, capsys.readouterr().out
+
+
+def test_pysd_model_loaded_twice_is_a_model():
+    """load_pysd_model returned None on its second call in a process (PySD's reload returns
+    None); the element-count and constants blocks load it after other users."""
+    from sim import paths
+    from sim.model.mdl import load_pysd_model
+
+    first = load_pysd_model(paths.MODEL_FILE)
+    again = load_pysd_model(paths.MODEL_FILE)
+    assert again is not None and len(again.doc) == len(first.doc) > 0
