@@ -212,6 +212,6 @@ def raise_if_diverged(ds: xr.Dataset, rule: DivergenceRule | None = None,
     later = f"; {n_bad} variables are NaN or inf by the end" if n_bad else ""
     source = f" ({rule.source}: {SECTION})" if rule is not None and rule.source else ""
     raise DivergenceError(
-        f"{what} diverges: {found.describe(row)}{source}{samples}{later}; the model's results "
-        "are meaningless for these inputs (bring levers or assumptions back into range)",
+        f"{what} diverges: {found.describe(row)}{source}{samples}{later}; a diverging run is "
+        "not a forecast: change the levers or assumptions that drive it",
         variable=str(r["variable"]), year=float(r["year"]))
