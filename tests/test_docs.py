@@ -174,3 +174,19 @@ def test_pysd_model_loaded_twice_is_a_model():
     first = load_pysd_model(paths.MODEL_FILE)
     again = load_pysd_model(paths.MODEL_FILE)
     assert again is not None and len(again.doc) == len(first.doc) > 0
+
+
+def test_a_block_names_a_variable_the_model_lacks():
+    import numpy as np
+    import xarray as xr
+
+    from sim.present.doc_blocks import DocContext
+
+    ctx = DocContext()
+    ctx.__dict__["runs"] = {"plan": xr.Dataset(
+        {"tech_firms": (("sample", "time"), np.ones((1, 2)))},
+        coords={"sample": [0], "time": [2028.0, 2029.0]})}
+    assert ctx.value("plan", "tech_firms", 2028, "reading") == 1.0
+    with pytest.raises(DocumentError, match="block 'reading': the model has no variable "
+                                            "'fiscal_st_funds'"):
+        ctx.value("plan", "fiscal_st_funds", 2028, "reading")

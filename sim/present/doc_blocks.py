@@ -232,6 +232,12 @@ def block_plan_money(ctx: DocContext) -> str:
             f"{_shares(ctx, 'plan')}.")
 
 
+def block_scenarios(ctx: DocContext) -> str:
+    """The scenario files, each with its English name and description (from the YAML)."""
+    return "\n".join(f"- `{sc.id}`: {sc.name['en']}. {' '.join(sc.description.split())}"
+                     for sc in ctx.scenarios)
+
+
 # -- model/README.md ---------------------------------------------------------------------------
 def block_model_elements(ctx: DocContext) -> str:
     doc = ctx.pysd_doc
@@ -405,6 +411,27 @@ def block_ensemble_range(ctx: DocContext) -> str:
             "scale are weakly known.")
 
 
+def _setting(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}"
+
+
+def block_scenario_levers(ctx: DocContext) -> str:
+    """What each scenario file sets itself (levers and assumptions), and what it extends."""
+    from sim.model.yamlio import read_yaml
+
+    rows = []
+    for sc in ctx.scenarios:
+        raw = read_yaml(sc.source, DocumentError) or {}
+        own = {**(raw.get("levers") or {}), **(raw.get("assumptions") or {})}
+        rows.append({"scenario": f"`{sc.id}`", "extends": f"`{raw['extends']}`"
+                     if raw.get("extends") else "",
+                     "sets": "; ".join(f"`{k}` {_setting(v)}" for k, v in own.items())
+                     or "nothing (the `.mdl` defaults)"})
+    return md_table(pd.DataFrame(rows))
+
+
 def block_constants(ctx: DocContext) -> str:
     doc = ctx.pysd_doc
     doc = doc[doc["Type"].isin(["Constant", "Lookup"])]
@@ -428,6 +455,7 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "scenario-results": block_scenario_results, "reading": block_reading,
         "extreme-conditions": block_extreme_conditions, "fit": block_fit,
         "ensemble-range": block_ensemble_range, "constants": block_constants,
+        "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
