@@ -1,157 +1,31 @@
 """The generated blocks of README.md and model/README.md: each number recomputed by the library.
 
-:class:`DocContext` runs what the blocks need once (every scenario, the uncertainty ensemble,
-the step-halving check, the parsed model) and :func:`generators` maps each stable block name to
-a function returning the block's Markdown. Blocks are computed from whatever the model, the
-scenarios, the data and ``model/calibration.yaml`` are now; a variable a block needs that the
-model no longer has raises :class:`~sim.errors.DocumentError` naming the block.
-
-The ensemble of the documents is fixed here (:data:`ENSEMBLE`) and stated in the text with the
+:func:`generators` maps each stable block name to a function returning the block's Markdown,
+computed (through one shared :class:`~sim.present.doc_context.DocContext`) from whatever the
+model, the scenarios, the data and ``model/calibration.yaml`` are now. The documents'
+ensemble is fixed in :data:`~sim.present.doc_context.ENSEMBLE` and stated in the text with the
 command that reproduces it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from sim import paths
 from sim.errors import DocumentError
+from sim.present.doc_context import (
+    ENSEMBLE,
+    EXTREME_VARIABLES,
+    EXTREMES,
+    PLAN_START,
+    DocContext,
+    num,
+)
 from sim.present.docs import md_table, percent, signed_percent, wrap
 from sim.present.labels import format_number, label
-
-#: the documents' uncertainty ensemble (the `plansim uncertainty` defaults: Latin hypercube)
-ENSEMBLE = {"samples": 1000, "seed": 20240101, "sampling": "lhs",
-            "scenarios": ("plan", "baseline")}
-#: extreme-condition cases shown in model/README.md: lever overrides on the plan scenario
-EXTREMES = {"budget multiplier 0": {"budget_multiplier": {2024: 0}},
-            "budget multiplier 10": {"budget_multiplier": {2024: 10}}}
-EXTREME_VARIABLES = {"tech_firms": "tech firms", "rd_expenditure": "R&D",
-                     "tech_contract_turnover": "contracts"}
-PLAN_START = 2024
-
-
-def _num(x: float) -> str:
-    return format_number(float(x))
-
-
-class DocContext:
-    """Everything the blocks compute, each piece once (lazily)."""
-
-    def __init__(self, say: Callable[[str], None] = lambda _m: None):
-        self.say = say
-
-    # -- model and inputs ----------------------------------------------------------------------
-    @cached_property
-    def simulator(self):
-        from sim.simulate import Simulator
-
-        return Simulator("batch")
-
-    @cached_property
-    def targets(self):
-        from sim.model.targets import load_targets
-
-        return load_targets()
-
-    @cached_property
-    def scenarios(self) -> list:
-        """Every scenario file: baseline and plan first, then the others by name."""
-        from sim.scenarios import list_scenarios, load_scenario
-
-        ids = [p.stem for p in list_scenarios()]
-        first = [i for i in ("baseline", "plan") if i in ids]
-        return [load_scenario(i) for i in first + [i for i in ids if i not in first]]
-
-    @cached_property
-    def runs(self) -> dict[str, xr.Dataset]:
-        self.say("running every scenario")
-        return {s.id: self.simulator.run(s) for s in self.scenarios}
-
-    @cached_property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        from sim.analysis.targets import target_table
-
-        return {sid: target_table(ds, self.targets).set_index("indicator")
-                for sid, ds in self.runs.items()}
-
-    def var(self, sid: str, name: str, block: str) -> xr.DataArray:
-        ds = self.runs[sid]
-        if name not in ds:
-            raise DocumentError(f"block '{block}': the model has no variable '{name}'; update "
-                                "sim/present/doc_blocks.py")
-        return ds[name].isel(sample=0)
-
-    def value(self, sid: str, name: str, year: float, block: str) -> float:
-        return float(self.var(sid, name, block).sel(time=year, method="nearest"))
-
-    @cached_property
-    def final_year(self) -> int:
-        return int(round(self.simulator.control("final_time")))
-
-    @cached_property
-    def pysd_doc(self) -> pd.DataFrame:
-        from sim.model.mdl import load_pysd_model
-
-        model = load_pysd_model(self.simulator.model_path)
-        doc = model.doc.copy()
-        doc["value"] = [
-            getattr(model.components, py)() if kind == "Constant" else np.nan
-            for py, kind in zip(doc["Py Name"], doc["Type"], strict=True)]
-        return doc
-
-    # -- analyses ------------------------------------------------------------------------------
-    @cached_property
-    def spec(self):
-        from sim.analysis.uncertainty_spec import load_uncertainty
-
-        return load_uncertainty()
-
-    @cached_property
-    def uncertainty(self) -> dict:
-        from sim.analysis import sampling
-        from sim.analysis.ensemble import simulate_design
-        from sim.analysis.uncertainty import analyse
-        from sim.scenarios import load_scenario
-
-        design = sampling.sample(self.spec, ENSEMBLE["samples"], method=ENSEMBLE["sampling"],
-                                 seed=ENSEMBLE["seed"])
-        out = {}
-        for sid in ENSEMBLE["scenarios"]:
-            self.say(f"ensemble {sid}: {design.n} runs")
-            scenario = load_scenario(sid)
-
-            def evaluate(overrides, scenario=scenario):   # this context's simulator
-                return self.simulator.run(
-                    scenario, assumptions=overrides, n_samples=len(next(iter(overrides.values()))),
-                    return_columns=self.targets.indicators, check_divergence=False)
-            ds = simulate_design(scenario, design, evaluate=evaluate, progress=False)
-            out[sid] = analyse(sid, design, ds, self.targets)
-        return out
-
-    @cached_property
-    def step_check(self) -> pd.DataFrame:
-        from sim.analysis.timestep import step_halving
-
-        self.say("step-halving check")
-        return step_halving(self.simulator, self.scenarios, self.targets)
-
-    @cached_property
-    def calibration(self) -> dict:
-        from sim.model.yamlio import read_yaml
-
-        return read_yaml(paths.CALIBRATION_FILE, DocumentError) or {}
-
-    def extra_fiscal(self, block: str) -> tuple[float, float]:
-        """Min and max of plan minus baseline fiscal S&T funds over the plan years."""
-        years = np.arange(PLAN_START, self.targets.year + 1)
-        diff = [self.value("plan", "fiscal_st_funds", y, block)
-                - self.value("baseline", "fiscal_st_funds", y, block) for y in years]
-        return min(diff), max(diff)
 
 
 # -- README.md ---------------------------------------------------------------------------------
@@ -161,7 +35,7 @@ def _comparison(c: str) -> str:
 
 def block_targets(ctx: DocContext) -> str:
     rows = [{"id": f"`{t.indicator}`", "indicator": f"{t.label['zh']} {t.label['en']}",
-             f"{ctx.targets.year} target": f"{_comparison(t.comparison)} {_num(t.target)} "
+             f"{ctx.targets.year} target": f"{_comparison(t.comparison)} {num(t.target)} "
                                             f"{t.unit.replace('/Year', '/yr')}"}
             for t in ctx.targets]
     return md_table(pd.DataFrame(rows))
@@ -194,8 +68,8 @@ def block_forecast(ctx: DocContext) -> str:
     for t in ctx.targets:
         ind = t.indicator
         rows.append({"indicator": f"`{ind}`",
-                     f"baseline {year}": _num(base.loc[ind, f"value_{year}"]),
-                     f"plan {year}": _num(plan.loc[ind, f"value_{year}"]),
+                     f"baseline {year}": num(base.loc[ind, f"value_{year}"]),
+                     f"plan {year}": num(plan.loc[ind, f"value_{year}"]),
                      "plan: target first met": _first_met(plan, ind, ctx.final_year),
                      f"P(met {year}) baseline":
                          percent(unc["baseline"].probabilities.loc[ind, "probability"]),
@@ -226,8 +100,8 @@ def block_plan_money(ctx: DocContext) -> str:
                         for t in ctx.targets)
     rd = plan.loc["rd_expenditure", f"value_{year}"]
     return (f"The plan against the baseline in {year}: {changes}. Its extra fiscal money "
-            f"({_num(lo)}-{_num(hi)} 亿元 a year in {PLAN_START}-{year}, an assumed figure: the "
-            f"plan says only 大幅提升) compares with {_num(rd)} 亿元 of society-wide R&D in "
+            f"({num(lo)}-{num(hi)} 亿元 a year in {PLAN_START}-{year}, an assumed figure: the "
+            f"plan says only 大幅提升) compares with {num(rd)} 亿元 of society-wide R&D in "
             f"{year}. Share of each target reached under the plan in {year}: "
             f"{_shares(ctx, 'plan')}.")
 
@@ -302,8 +176,8 @@ def block_scenario_results(ctx: DocContext) -> str:
     ids = list(ctx.tables)
     rows = []
     for t in ctx.targets:
-        row = {"indicator (target)": f"{t.indicator} ({t.comparison}{_num(t.target)})"}
-        row.update({f"{sid} {year}": _num(ctx.tables[sid].loc[t.indicator, f"value_{year}"])
+        row = {"indicator (target)": f"{t.indicator} ({t.comparison}{num(t.target)})"}
+        row.update({f"{sid} {year}": num(ctx.tables[sid].loc[t.indicator, f"value_{year}"])
                     for sid in ids})
         row["first met: " + " / ".join(ids)] = " / ".join(
             _first_met(ctx.tables[sid], t.indicator, final).replace(f"not by {final}", "never")
@@ -331,22 +205,22 @@ def block_reading(ctx: DocContext) -> str:
 
     lines = [
         f"- Extra fiscal S&T money under the plan (plan minus baseline `fiscal_st_funds`): "
-        f"{_num(lo)}-{_num(hi)} 亿元 a year in {PLAN_START}-{year}, against "
-        f"{_num(plan.loc['rd_expenditure', f'value_{year}'])} 亿元 of society-wide R&D in "
+        f"{num(lo)}-{num(hi)} 亿元 a year in {PLAN_START}-{year}, against "
+        f"{num(plan.loc['rd_expenditure', f'value_{year}'])} 亿元 of society-wide R&D in "
         f"{year}.",
         f"- Share of each target reached in {year}: baseline {_shares(ctx, 'baseline')}; plan "
         f"{_shares(ctx, 'plan')}.",
         f"- Met already in the baseline in {year}: "
         f"{', '.join(f'`{i}`' for i in met_base) or 'none'}. Sourced contract-turnover "
-        f"history: {_num(first['value'])} 亿元 ({int(first['year'])}) to {_num(last['value'])} "
+        f"history: {num(first['value'])} 亿元 ({int(first['year'])}) to {num(last['value'])} "
         f"亿元 ({int(last['year'])}); implied {year - 5} base "
-        f"{_num(ctx.targets['tech_contract_turnover'].base)} 亿元.",
+        f"{num(ctx.targets['tech_contract_turnover'].base)} 亿元.",
         f"- Payout ratios under the plan, mean of {years[0]}-{years[-1]}: enterprise incentives "
         f"{mean('plan', 'enterprise_payout_ratio'):.2f} "
         f"({ctx.value('plan', 'enterprise_payout_ratio', ctx.final_year, name):.2f} in "
         f"{ctx.final_year}), tech-finance subsidies {mean('plan', 'finance_payout_ratio'):.2f}.",
         "- Idle equity-fund cash in " + str(year) + ": " + ", ".join(
-            f"{sid} {_num(ctx.value(sid, 'equity_fund_cash', year, name))} 亿元"
+            f"{sid} {num(ctx.value(sid, 'equity_fund_cash', year, name))} 亿元"
             for sid in ctx.runs if sid != "baseline") + ".",
     ]
     return "\n".join(lines)
@@ -407,7 +281,7 @@ def block_ensemble_range(ctx: DocContext) -> str:
     p5, p95 = np.nanpercentile(v, [5, 95])
     return (f"- The documents' ensemble (README: {ENSEMBLE['samples']} samples of the "
             f"{ctx.spec.dim} uncertain assumptions) gives tech firms in {year} under the plan a "
-            f"P5-P95 range of {_num(p5)}-{_num(p95)}: the firm-birth elasticities and saturation "
+            f"P5-P95 range of {num(p5)}-{num(p95)}: the firm-birth elasticities and saturation "
             "scale are weakly known.")
 
 
