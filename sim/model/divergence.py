@@ -179,9 +179,12 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
         who = np.where(better, i, who)
     mask = who >= 0
     rows = []
+    arrays: dict[str, np.ndarray] = {}
     for s in np.flatnonzero(mask):
         name = order[who[s]]
-        values = _values(ds[name])[s, best[s]]
+        if name not in arrays:
+            arrays[name] = _values(ds[name])
+        values = arrays[name][s, best[s]]
         bad = values[~np.isfinite(values)]
         if bad.size:
             value = float(bad[0])
