@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint conformance check benchmark clean
+.PHONY: setup run test lint conformance check docs benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ conformance: setup
 
 check: setup
 	$(BIN)/plansim check
+
+docs: setup
+	$(BIN)/plansim docs
 
 benchmark: setup
 	$(BIN)/python benchmarks/engine_vs_pysd.py

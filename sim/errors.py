@@ -50,3 +50,21 @@ class OutputError(PlanSimError):
 
 class ForecastError(PlanSimError):
     """A forecast vintage or an outturn file to score it against is missing or malformed."""
+
+
+class DivergenceError(PlanSimError):
+    """A run diverged: NaN, inf, or a stock beyond the explosion bound of ``model/checks.yaml``.
+
+    ``plansim`` exits with :attr:`exit_code` (3, not the 2 of bad input) and writes nothing.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, variable: str = "", year: float | None = None):
+        self.variable = variable
+        self.year = year
+        super().__init__(message)
+
+
+class DocumentError(PlanSimError):
+    """A Markdown document's generated blocks are malformed or unknown (``plansim docs``)."""

@@ -18,6 +18,7 @@ import xarray as xr
 
 from sim import paths
 from sim.errors import PlanSimError, ScenarioError
+from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
 from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Scenario, load_scenario
@@ -127,14 +128,22 @@ class Simulator:
     def run(self, scenario: Scenario | str | Path = "baseline", *, levers=None, assumptions=None,
             n_samples: int | None = None, return_columns: Sequence[str] | None = None,
             time_step: float | None = None, final_time: float | None = None,
-            chunk_size: int | None = None, progress: bool = False) -> xr.Dataset:
-        """Run one scenario; ``levers``/``assumptions`` may hold per-sample arrays (sample,)."""
+            chunk_size: int | None = None, progress: bool = False,
+            check_divergence: bool = True) -> xr.Dataset:
+        """Run one scenario; ``levers``/``assumptions`` may hold per-sample arrays (sample,).
+
+        Raises :class:`~sim.errors.DivergenceError` if a sample diverged (NaN, inf, or a stock
+        beyond the bound of ``model/checks.yaml``; see :mod:`sim.model.divergence`), unless
+        ``check_divergence`` is False (ensembles screen their samples themselves)."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         params = self.inputs(scenario, levers, assumptions, time_step, final_time)
         n = n_samples or _infer_samples(params)
         ds = self._raw_run(params, n, return_columns, time_step, final_time,
                            chunk_size=chunk_size, progress=progress)
+        if check_divergence:
+            stocks = self.info.index[self.info["kind"] == "stock"]
+            raise_if_diverged(ds, load_divergence(), stocks, scenario.id)
         return _label(ds, scenario, self.engine)
 
     def run_scenarios(self, scenarios: Sequence[Scenario], *, return_columns=None,

@@ -34,12 +34,14 @@ import xarray as xr
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.divergence import DivergenceRule, parse_divergence
 from sim.model.yamlio import is_number, read_yaml
 
 ALL_STOCKS = "all_stocks"
 BALANCE = "sum(inflows) - sum(accounted)"
 COLUMNS = ["check", "kind", "scenario", "variable", "passed", "worst", "time", "sample",
            "excess"]
+SECTIONS = ("bounds", "conservation", "divergence")
 _BOUND_KEYS = {"name", "description", "variables", "min", "max"}
 _CONS_KEYS = {"name", "description", "inflows", "accounted", "rtol", "atol"}
 
@@ -72,6 +74,7 @@ class Checks:
     bounds: tuple[BoundsCheck, ...] = field(default_factory=tuple)
     conservation: tuple[ConservationCheck, ...] = field(default_factory=tuple)
     source: str = ""
+    divergence: DivergenceRule | None = None   # see sim.model.divergence
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -114,9 +117,8 @@ def parse_checks(raw, source: str = "checks.yaml") -> Checks:
     if not isinstance(raw, dict):
         raise ModelError(f"{source}: expected a mapping with keys 'bounds', 'conservation'")
     for key in raw:
-        if key not in ("bounds", "conservation"):
-            raise ModelError(f"{source}: unknown key '{key}'; allowed keys: "
-                             "['bounds', 'conservation']")
+        if key not in SECTIONS:
+            raise ModelError(f"{source}: unknown key '{key}'; allowed keys: {list(SECTIONS)}")
     bounds, cons = [], []
     for section in ("bounds", "conservation"):
         if not isinstance(raw.get(section) or [], list):
@@ -146,7 +148,8 @@ def parse_checks(raw, source: str = "checks.yaml") -> Checks:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ModelError(f"{source}: check name {dup[0]!r} is used twice; names must be unique")
-    return Checks(tuple(bounds), tuple(cons), source)
+    return Checks(tuple(bounds), tuple(cons), source,
+                  parse_divergence(raw.get("divergence"), source))
 
 
 def load_checks(path: str | Path | None = None) -> Checks:

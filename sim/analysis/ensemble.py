@@ -169,7 +169,7 @@ class ScenarioEvaluator:
         n = len(next(iter(overrides.values())))
         return self.simulator().run(
             self.scenario, assumptions=overrides, levers=self.levers, n_samples=n,
-            return_columns=self.return_columns,
+            return_columns=self.return_columns, check_divergence=False,
         )
 
 

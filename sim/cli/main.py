@@ -21,6 +21,7 @@ COMMANDS = {
     "sensitivity": "sim.cli.sensitivity",
     "forecast": "sim.cli.forecast",
     "score": "sim.cli.score",
+    "docs": "sim.cli.docs",
 }
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except PlanSimError as exc:
         print(f"plansim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print(f"plansim {args.command}: interrupted; earlier results are untouched", file=sys.stderr)
         return 130

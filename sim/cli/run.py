@@ -37,9 +37,11 @@ def run(args) -> int:
     say(f"compiling model ({args.engine} engine)")
     sim = Simulator(args.engine)
     check_sector_variables(sectors, set(sim.info.index))
+    runs = []  # every scenario runs (and is checked for divergence) before any is written
     for i, sc in enumerate(scenarios, 1):
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
-        ds = sim.run(sc)
+        runs.append(sim.run(sc))
+    for sc, ds in zip(scenarios, runs, strict=True):
         final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
                                       history=history, say=say)
         print(f"\n{sc.label(args.lang)} ({sc.id}) -> {final}")

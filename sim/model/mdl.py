@@ -56,8 +56,9 @@ def load_pysd_model(path, data_files=None):
     """Translate and load ``path`` with ``pysd.read_vensim`` in a temp cache directory.
 
     ``data_files``: a path, list of paths, or dict as PySD accepts; relative paths are taken
-    relative to the model's directory. Returns a fresh ``pysd`` Model (cached per content hash
-    and data files within the process; each call returns a reloaded copy).
+    relative to the model's directory. Returns a ``pysd`` Model (cached per content hash and
+    data files within the process; a later call reloads the cached Model in place and returns
+    it).
     """
     import pysd
 
@@ -67,7 +68,8 @@ def load_pysd_model(path, data_files=None):
     key = (hashlib.sha256(content).hexdigest(), repr(files))
     cached = _PYSD_CACHE.get(key)
     if cached is not None:
-        return cached.reload() if hasattr(cached, "reload") else cached
+        cached.reload()   # in place (PySD's reload returns None)
+        return cached
     d = _cache_dir(content)
     target = d / p.name
     if not target.exists() or target.read_bytes() != content:

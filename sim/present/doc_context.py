@@ -1,0 +1,149 @@
+"""What the generated document blocks compute, each piece once: :class:`DocContext`.
+
+Runs every scenario, the documents' uncertainty ensemble (:data:`ENSEMBLE`), the step-halving
+check and the parsed model lazily and caches them, so that the blocks of
+:mod:`sim.present.doc_blocks` share one computation. A variable a block needs that the model no
+longer has raises :class:`~sim.errors.DocumentError` naming the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sim import paths
+from sim.errors import DocumentError
+from sim.present.labels import format_number
+
+#: the documents' uncertainty ensemble (the `plansim uncertainty` defaults: Latin hypercube)
+ENSEMBLE = {"samples": 1000, "seed": 20240101, "sampling": "lhs",
+            "scenarios": ("plan", "baseline")}
+#: extreme-condition cases shown in model/README.md: lever overrides on the plan scenario
+EXTREMES = {"budget multiplier 0": {"budget_multiplier": {2024: 0}},
+            "budget multiplier 10": {"budget_multiplier": {2024: 10}}}
+EXTREME_VARIABLES = {"tech_firms": "tech firms", "rd_expenditure": "R&D",
+                     "tech_contract_turnover": "contracts"}
+PLAN_START = 2024
+
+
+def num(x: float) -> str:
+    return format_number(float(x))
+
+
+class DocContext:
+    """Everything the blocks compute, each piece once (lazily)."""
+
+    def __init__(self, say: Callable[[str], None] = lambda _m: None):
+        self.say = say
+
+    # -- model and inputs ----------------------------------------------------------------------
+    @cached_property
+    def simulator(self):
+        from sim.simulate import Simulator
+
+        return Simulator("batch")
+
+    @cached_property
+    def targets(self):
+        from sim.model.targets import load_targets
+
+        return load_targets()
+
+    @cached_property
+    def scenarios(self) -> list:
+        """Every scenario file: baseline and plan first, then the others by name."""
+        from sim.scenarios import list_scenarios, load_scenario
+
+        ids = [p.stem for p in list_scenarios()]
+        first = [i for i in ("baseline", "plan") if i in ids]
+        return [load_scenario(i) for i in first + [i for i in ids if i not in first]]
+
+    @cached_property
+    def runs(self) -> dict[str, xr.Dataset]:
+        self.say("running every scenario")
+        return {s.id: self.simulator.run(s) for s in self.scenarios}
+
+    @cached_property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from sim.analysis.targets import target_table
+
+        return {sid: target_table(ds, self.targets).set_index("indicator")
+                for sid, ds in self.runs.items()}
+
+    def var(self, sid: str, name: str, block: str) -> xr.DataArray:
+        ds = self.runs[sid]
+        if name not in ds:
+            raise DocumentError(f"block '{block}': the model has no variable '{name}'; update "
+                                "sim/present/doc_blocks.py")
+        return ds[name].isel(sample=0)
+
+    def value(self, sid: str, name: str, year: float, block: str) -> float:
+        return float(self.var(sid, name, block).sel(time=year, method="nearest"))
+
+    @cached_property
+    def final_year(self) -> int:
+        return int(round(self.simulator.control("final_time")))
+
+    @cached_property
+    def pysd_doc(self) -> pd.DataFrame:
+        from sim.model.mdl import load_pysd_model
+
+        model = load_pysd_model(self.simulator.model_path)
+        doc = model.doc.copy()
+        doc["value"] = [
+            getattr(model.components, py)() if kind == "Constant" else np.nan
+            for py, kind in zip(doc["Py Name"], doc["Type"], strict=True)]
+        return doc
+
+    # -- analyses ------------------------------------------------------------------------------
+    @cached_property
+    def spec(self):
+        from sim.analysis.uncertainty_spec import load_uncertainty
+
+        return load_uncertainty()
+
+    @cached_property
+    def uncertainty(self) -> dict:
+        from sim.analysis import sampling
+        from sim.analysis.ensemble import simulate_design
+        from sim.analysis.uncertainty import analyse
+        from sim.scenarios import load_scenario
+
+        design = sampling.sample(self.spec, ENSEMBLE["samples"], method=ENSEMBLE["sampling"],
+                                 seed=ENSEMBLE["seed"])
+        out = {}
+        for sid in ENSEMBLE["scenarios"]:
+            self.say(f"ensemble {sid}: {design.n} runs")
+            scenario = load_scenario(sid)
+
+            def evaluate(overrides, scenario=scenario):   # this context's simulator
+                return self.simulator.run(
+                    scenario, assumptions=overrides, n_samples=len(next(iter(overrides.values()))),
+                    return_columns=self.targets.indicators, check_divergence=False)
+            ds = simulate_design(scenario, design, evaluate=evaluate, progress=False)
+            out[sid] = analyse(sid, design, ds, self.targets)
+        return out
+
+    @cached_property
+    def step_check(self) -> pd.DataFrame:
+        from sim.analysis.timestep import step_halving
+
+        self.say("step-halving check")
+        return step_halving(self.simulator, self.scenarios, self.targets)
+
+    @cached_property
+    def calibration(self) -> dict:
+        from sim.model.yamlio import read_yaml
+
+        return read_yaml(paths.CALIBRATION_FILE, DocumentError) or {}
+
+    def extra_fiscal(self, block: str) -> tuple[float, float]:
+        """Min and max of plan minus baseline fiscal S&T funds over the plan years."""
+        years = np.arange(PLAN_START, self.targets.year + 1)
+        diff = [self.value("plan", "fiscal_st_funds", y, block)
+                - self.value("baseline", "fiscal_st_funds", y, block) for y in years]
+        return min(diff), max(diff)
