@@ -96,12 +96,12 @@ def derive_loops(graph: ModelGraph, decl: LoopDeclarations) -> list[DerivedLoop]
 
 
 # --------------------------------------------------------------------------- link signs
-def link_signs(graph: ModelGraph, links, simulator, scenario) -> pd.DataFrame:
-    """Sign (-1, 0, +1) of each link's partial derivative, per year (rows: years after the
-    initial time; columns: ``"cause -> effect"``), on ``scenario``'s calibrated run."""
+def link_signs(graph: ModelGraph, links, bm, params: dict | None = None) -> pd.DataFrame:
+    """Sign (-1, 0, +1) of each link's partial derivative, per saved time after the initial
+    time (rows) and link (columns ``"cause -> effect"``), on the run of the batch model ``bm``
+    with inputs ``params`` (e.g. ``Simulator().inputs(scenario)``, the calibrated scenario)."""
     links = sorted(set(links))
-    params = simulator.inputs(scenario)
-    bm = simulator.batch
+    params = dict(params or {})
     dt = float(bm.controls["time_step"])
     effects = sorted({b for _, b in links})
     pinned = {b: [d for d in graph[b].deps if graph[d].kind in ("stock", "flow", "aux")]
@@ -175,13 +175,30 @@ class LoopPolarity:
         return int(np.sign(active.iloc[-1]))
 
 
-def loop_polarities(graph: ModelGraph, loops: list[DerivedLoop], simulator, scenario
+def loop_polarities(graph: ModelGraph, loops: list[DerivedLoop], bm, params: dict | None = None
                     ) -> list[LoopPolarity]:
-    """The polarity of every loop, from one set of link-sign runs."""
-    signs = link_signs(graph, [lk for lp in loops for lk in lp.links], simulator, scenario)
+    """The polarity of every loop, from one set of link-sign runs (see :func:`link_signs`)."""
+    signs = link_signs(graph, [lk for lp in loops for lk in lp.links], bm, params)
     out = []
     for lp in loops:
         cols = [f"{a} -> {b}" for a, b in lp.links]
         ls = signs[cols]
         out.append(LoopPolarity(lp, ls.prod(axis=1), ls))
     return out
+
+
+def calibrated_polarities(decl: LoopDeclarations | None = None, graph: ModelGraph | None = None,
+                          simulator=None) -> list[LoopPolarity]:
+    """Derive the declared loops and measure their polarity on the calibrated run of the
+    scenario named by ``polarity_run`` in ``model/loops.yaml``."""
+    from sim.model.graph import load_graph
+    from sim.model.loopspec import load_loops
+    from sim.scenarios.loader import load_scenario
+    from sim.simulate import Simulator
+
+    decl = decl or load_loops()
+    sim = simulator or Simulator()
+    graph = graph or load_graph(sim.model_path)
+    loops = derive_loops(graph, decl)
+    params = sim.inputs(load_scenario(decl.polarity_run))
+    return loop_polarities(graph, loops, sim.batch, params)
