@@ -8,8 +8,11 @@ program; everything that checks whether committed files are current works withou
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 from sim.errors import PlanSimError
 
@@ -32,10 +35,31 @@ def dot_program() -> str:
     return exe
 
 
-def render(source: str, fmt: str) -> bytes:
-    """Run ``dot -T<fmt>`` on ``source`` and return the output bytes."""
+def _fontconfig(font_dirs) -> str:
+    """A fontconfig file adding ``font_dirs`` to the system's fonts (e.g. the CJK font that a
+    Python package ships), so that Graphviz measures and draws Chinese text."""
+    dirs = "".join(f"<dir>{Path(d).resolve()}</dir>" for d in font_dirs)
+    conf = ('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+            '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+            f'{dirs}</fontconfig>')
+    d = Path(tempfile.gettempdir()) / "plansim-fontconfig"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "fonts.conf"
+    if not path.is_file() or path.read_text(encoding="utf-8") != conf:
+        tmp = d / f"fonts.conf.{os.getpid()}"
+        tmp.write_text(conf, encoding="utf-8")
+        tmp.replace(path)
+    return str(path)
+
+
+def render(source: str, fmt: str, font_dirs=()) -> bytes:
+    """Run ``dot -T<fmt>`` on ``source`` and return the output bytes; ``font_dirs``: extra
+    directories of font files for Graphviz to use."""
+    env = dict(os.environ)
+    if font_dirs:
+        env["FONTCONFIG_FILE"] = _fontconfig(font_dirs)
     proc = subprocess.run([dot_program(), f"-T{fmt}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
+                          capture_output=True, check=False, env=env)
     if proc.returncode != 0:
         raise GraphvizError(f"dot -T{fmt} failed: {proc.stderr.decode('utf-8', 'replace')[:500]}")
     return proc.stdout
