@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "sim.cli.check",
     "uncertainty": "sim.cli.uncertainty",
     "sensitivity": "sim.cli.sensitivity",
+    "diagram": "sim.cli.diagram",
 }
 
 

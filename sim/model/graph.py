@@ -172,7 +172,7 @@ def build_graph(abstract_model) -> ModelGraph:
         graph.nodes[py] = Node(py, e.name, kind, tuple(sorted(deps)), tuple(inflows),
                                tuple(outflows), tuple(sorted(init)), e.units or "",
                                (e.documentation or "").strip())
-    for py, (ins, outs) in flow_sets.items():
+    for ins, outs in flow_sets.values():
         for f in (*ins, *outs):
             if graph.nodes[f].kind == "aux":
                 graph.nodes[f].kind = "flow"
