@@ -123,7 +123,7 @@ def test_diagram_command_writes_one_sector_and_the_loops(capsys, tmp_path):
     assert main(["diagram", "--sector", "platforms", "--lang", "en", "--out", str(out),
                  "-q"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{stem}.{ext}" for stem in ("sector-platforms.en", "loops.en")
-                           for ext in ("dot", "svg", "png")) + ["loop-table.en.md"]
+    assert names == sorted([f"{stem}.{ext}" for stem in ("sector-platforms.en", "loops.en")
+                            for ext in ("dot", "svg", "png")] + ["loop-table.en.md"])
     printed = capsys.readouterr().out
     assert "| R1 | Entrepreneurship |" in printed and f"-> {out}" in printed
