@@ -127,3 +127,15 @@ def test_diagram_command_writes_one_sector_and_the_loops(capsys, tmp_path):
                             for ext in ("dot", "svg", "png")] + ["loop-table.en.md"])
     printed = capsys.readouterr().out
     assert "| R1 | Entrepreneurship |" in printed and f"-> {out}" in printed
+
+
+def test_model_readme_shows_the_derived_loop_table_and_every_diagram():
+    text = (paths.MODEL_DIR / "README.md").read_text(encoding="utf-8")
+    start = text.index("<!-- generated: loop-table-en -->\n") + len(
+        "<!-- generated: loop-table-en -->\n")
+    block = text[start:text.index("<!-- /generated -->", start)]
+    committed = (paths.MODEL_DIR / "diagrams" / "loop-table.en.md").read_text(encoding="utf-8")
+    assert block == committed, "model/README.md: the loop table differs from the derived one"
+    for s in load_sectors():
+        assert f"diagrams/sector-{s.id}.en.svg" in text
+    assert "diagrams/loops.en.svg" in text
