@@ -139,3 +139,26 @@ def test_model_readme_shows_the_derived_loop_table_and_every_diagram():
     for s in load_sectors():
         assert f"diagrams/sector-{s.id}.en.svg" in text
     assert "diagrams/loops.en.svg" in text
+
+
+def _outside_generated(text: str) -> str:
+    import re
+
+    return re.sub(r"<!-- generated: [\w-]+ -->.*?<!-- /generated -->", "", text, flags=re.S)
+
+
+def test_chinese_guide_has_the_derived_loop_table_and_no_typed_numbers():
+    import re
+
+    text = (paths.MODEL_DIR / "README.zh.md").read_text(encoding="utf-8")
+    marker = "<!-- generated: loop-table-zh -->\n"
+    start = text.index(marker) + len(marker)
+    block = text[start:text.index("<!-- /generated -->", start)]
+    assert block == (paths.MODEL_DIR / "diagrams" / "loop-table.zh.md").read_text(
+        encoding="utf-8")
+    for s in load_sectors():
+        assert f"diagrams/sector-{s.id}.zh.svg" in text
+    prose = _outside_generated(text)
+    prose = prose.replace("2024—2028", "")                # the plan's title
+    prose = re.sub(r"\b[RB]\d\b", "", prose)               # loop ids
+    assert not re.findall(r"\d", prose), "model/README.zh.md: numbers typed outside a generated block"
