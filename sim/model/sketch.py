@@ -110,9 +110,17 @@ def _half_width(text: str) -> int:
 
 def layout_source(vs: ViewSketch, graph: ModelGraph) -> str:
     """The DOT graph used to place a view's objects (Vensim names as labels)."""
-    lines = ["digraph view {", "  rankdir=LR; nodesep=0.25; ranksep=0.5;",
+    lines = ["digraph view {", "  rankdir=LR; nodesep=0.35; ranksep=0.9;",
              "  node [fontsize=10, fixedsize=true];"]
+    group: dict[str, str] = {}
+    for p in vs.pipes:   # a valve and its clouds in line with the stock it drains or fills
+        stock = next((e for e in (p.source, p.sink) if not e.startswith("c:")), None)
+        if stock is not None:
+            for k in (stock, p.valve, p.source, p.sink):
+                if k == stock or k.startswith("c:") or k == p.valve:
+                    group.setdefault(k, stock)
     for o in vs.objects:
+        extra = f", group={quote(group[o.key])}" if o.key in group else ""
         if o.kind == "stock":
             size = "shape=box, width=1.11, height=0.56"
         elif o.kind == "cloud":
@@ -120,7 +128,7 @@ def layout_source(vs: ViewSketch, graph: ModelGraph) -> str:
         else:
             text = graph[o.name].vensim_name
             size = f"shape=box, width={2 * _half_width(text) / 72:.2f}, height=0.3"
-        lines.append(f"  {quote(o.key)} [{size}];")
+        lines.append(f"  {quote(o.key)} [{size}{extra}];")
     for p in vs.pipes:
         lines.append(f"  {quote(p.source)} -> {quote(p.valve)} [weight=20];")
         lines.append(f"  {quote(p.valve)} -> {quote(p.sink)} [weight=20];")
@@ -133,8 +141,40 @@ def layout_source(vs: ViewSketch, graph: ModelGraph) -> str:
 def positions(vs: ViewSketch, graph: ModelGraph) -> dict[str, tuple[int, int]]:
     """Vensim coordinates (pixels, y down) of every object of the view, from Graphviz."""
     pos, (_, height) = layout(layout_source(vs, graph))
-    return {k: (int(round(x)) + MARGIN, int(round(height - y)) + MARGIN)
-            for k, (x, y) in pos.items()}
+    out = {k: (int(round(x)) + MARGIN, int(round(height - y)) + MARGIN)
+           for k, (x, y) in pos.items()}
+    _straighten_pipes(vs, out)
+    return out
+
+
+def _straighten_pipes(vs: ViewSketch, pos: dict[str, tuple[int, int]]) -> None:
+    """Vensim draws a pipe as a straight line from the valve to each end: put every valve in
+    line with the stock it drains (else the one it fills), horizontally or vertically, whichever
+    moves it less, when that is a small move and no other valve sits there; put its clouds on
+    the same line."""
+    taken = {pos[p.valve] for p in vs.pipes}
+    for p in vs.pipes:
+        stock = next((e for e in (p.source, p.sink) if not e.startswith("c:")), None)
+        vx, vy = pos[p.valve]
+        if stock is not None:
+            sx, sy = pos[stock]
+            cand = (vx, sy) if abs(vx - sx) >= abs(vy - sy) else (sx, vy)
+            if cand != (sx, sy) and min(abs(vx - sx), abs(vy - sy)) <= 60 and all(abs(cand[0] - tx) + abs(cand[1] - ty) > 30
+                                        for tx, ty in taken - {(vx, vy)}):
+                taken.discard((vx, vy))
+                taken.add(cand)
+                vx, vy = pos[p.valve] = cand
+        horizontal = stock is None or abs(pos[stock][1] - vy) <= abs(pos[stock][0] - vx)
+        for end, sign in ((p.source, -1), (p.sink, 1)):
+            if end.startswith("c:"):
+                if stock is not None and end != stock:
+                    sx, sy = pos[stock]
+                    dx = (vx - sx) if horizontal else 0
+                    dy = 0 if horizontal else (vy - sy)
+                    step = 1 if (dx if horizontal else dy) >= 0 else -1
+                    pos[end] = (vx + 60 * step, vy) if horizontal else (vx, vy + 45 * step)
+                else:
+                    pos[end] = (vx + 60 * sign, vy)
 
 
 # --------------------------------------------------------------------------- writing
