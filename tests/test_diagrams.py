@@ -162,3 +162,14 @@ def test_chinese_guide_has_the_derived_loop_table_and_no_typed_numbers():
     prose = prose.replace("2024—2028", "")                # the plan's title
     prose = re.sub(r"\b[RB]\d\b", "", prose)               # loop ids
     assert not re.findall(r"\d", prose), "model/README.zh.md: numbers typed outside a generated block"
+
+
+def test_fill_generated_block():
+    from sim.errors import OutputError
+    from sim.present.diagrams import fill_generated_block
+
+    text = "a\n<!-- generated: t -->\nold\n<!-- /generated -->\nb\n"
+    assert fill_generated_block(text, "t", "new\n") == \
+        "a\n<!-- generated: t -->\nnew\n<!-- /generated -->\nb\n"
+    with pytest.raises(OutputError, match="README.md: no block '<!-- generated: u -->'"):
+        fill_generated_block(text, "u", "x", "README.md")

@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
                     "model/loops.yaml, with the polarity of every link measured on the "
                     "calibrated run; print the loop table derived from the equations. The "
                     "committed copies live in model/diagrams (regenerate: plansim diagram "
-                    "--write-sketch --out model/diagrams).")
+                    "--write-sketch --out model/diagrams, which also refreshes the loop tables "
+                    "of model/README.md and model/README.zh.md).")
     p.add_argument("--lang", choices=("zh", "en"), default=None,
                    help="language of the labels (default: both)")
     p.add_argument("--sector", action="append", default=None, metavar="S",
@@ -55,7 +56,12 @@ def run(args) -> int:
     from sim.model.sectors import load_sectors
     from sim.model.sketch import sketch_is_current, write_sketch
     from sim.present.atomic import atomic_dir
-    from sim.present.diagrams import diagram_sources, diagrams_are_current, write_diagrams
+    from sim.present.diagrams import (
+        diagram_sources,
+        diagrams_are_current,
+        update_model_readmes,
+        write_diagrams,
+    )
     from sim.scenarios.loader import load_scenario
 
     say = Progress(args.quiet)
@@ -90,6 +96,9 @@ def run(args) -> int:
         with atomic_dir(out) as tmp:
             write_diagrams(tmp, sources)
         written = sorted(out.iterdir())
+        if out.resolve() == (paths.MODEL_DIR / "diagrams").resolve():
+            for f in update_model_readmes(sources, paths.MODEL_DIR):
+                say(f"updated the loop table in {f}")
     lang = langs[0]
     print(sources[f"loop-table.{lang}"], end="")
     unconfirmed = [p.loop.spec.id for p in pols if not p.confirmed]

@@ -273,3 +273,34 @@ def diagrams_are_current(out_dir: Path | str, sources: dict[str, str]) -> tuple[
     if extra:
         return False, f"{out_dir}: diagrams of no current sector or loop: {extra}"
     return True, ""
+
+
+README_TABLES = {"README.md": "loop-table.en", "README.zh.md": "loop-table.zh"}
+
+
+def fill_generated_block(text: str, name: str, content: str, where: str = "") -> str:
+    """Replace the body of ``<!-- generated: NAME -->`` ... ``<!-- /generated -->``."""
+    start = f"<!-- generated: {name} -->\n"
+    i = text.find(start)
+    j = text.find("<!-- /generated -->", i + len(start)) if i >= 0 else -1
+    if i < 0 or j < 0:
+        raise OutputError(f"{where}: no block '<!-- generated: {name} -->' ... "
+                          "'<!-- /generated -->'")
+    return text[: i + len(start)] + content + text[j:]
+
+
+def update_model_readmes(sources: dict[str, str], model_dir: Path | str) -> list[Path]:
+    """Put the derived loop tables into the generated blocks ``loop-table-en`` of
+    ``model/README.md`` and ``loop-table-zh`` of ``model/README.zh.md``."""
+    from sim.present.atomic import atomic_write_text
+
+    done = []
+    for name, stem in README_TABLES.items():
+        path = Path(model_dir) / name
+        if stem not in sources or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = fill_generated_block(text, stem.replace(".", "-"), sources[stem], str(path))
+        if new != text:
+            done.append(atomic_write_text(path, new))
+    return done
