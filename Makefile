@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint conformance check docs benchmark clean
+.PHONY: setup system-deps run test lint conformance check docs benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Graphviz (`dot`) lays out the sketch and draws the diagrams (plansim diagram). Installed with
+# apt-get when missing and run as root; otherwise say how to install it (macOS: brew install graphviz).
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "warning: Graphviz 'dot' is missing; plansim diagram and its tests need it: install the system package graphviz (apt-get install graphviz, brew install graphviz)" >&2; \
+	  fi; }
+
+setup: system-deps $(STAMP)
 
 run: setup
 	$(BIN)/plansim run

@@ -22,6 +22,7 @@ COMMANDS = {
     "forecast": "sim.cli.forecast",
     "score": "sim.cli.score",
     "docs": "sim.cli.docs",
+    "diagram": "sim.cli.diagram",
 }
 
 

@@ -1,4 +1,6 @@
-"""The model's sectors, declared in ``model/sectors.yaml``: labels and the variables to chart."""
+"""The model's sectors, declared in ``model/sectors.yaml``: labels, the variables to chart and
+(optionally) further ``members`` placed in the sector's view of the sketch (see
+:mod:`sim.model.views`, which places every other variable automatically)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ class Sector:
     id: str
     label: dict[str, str]
     variables: tuple[str, ...]
+    members: tuple[str, ...] = ()
 
 
 def load_sectors(path: Path | str | None = None) -> list[Sector]:
@@ -33,14 +36,18 @@ def load_sectors(path: Path | str | None = None) -> list[Sector]:
         if not isinstance(variables, list) or not variables or not all(
                 isinstance(v, str) for v in variables):
             raise ModelError(f"{where}.variables: {variables!r} is not a list of variable names")
-        sectors.append(Sector(sid, {"zh": label["zh"], "en": label["en"]}, tuple(variables)))
+        members = entry.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(v, str) for v in members):
+            raise ModelError(f"{where}.members: {members!r} is not a list of variable names")
+        sectors.append(Sector(sid, {"zh": label["zh"], "en": label["en"]}, tuple(variables),
+                              tuple(members)))
     return sectors
 
 
 def check_sector_variables(sectors: list[Sector], known: set[str]) -> None:
     """Raise if a sector names a variable the model does not have."""
     for s in sectors:
-        missing = [v for v in s.variables if v not in known]
+        missing = [v for v in (*s.variables, *s.members) if v not in known]
         if missing:
-            raise ModelError(f"model/sectors.yaml: {s.id}.variables: {missing} are not variables "
-                             "of the model (use Python names such as tech_firms)")
+            raise ModelError(f"model/sectors.yaml: {s.id}.variables/members: {missing} are not "
+                             "variables of the model (use Python names such as tech_firms)")

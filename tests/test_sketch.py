@@ -1,0 +1,245 @@
+"""The generated Vensim sketch: one view per sector, every variable in exactly one view, ghosts
+for links across views, and PySD's split-views check on the real model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+import warnings
+
+import pytest
+
+from sim import paths
+from sim.errors import ModelError
+from sim.model.graph import load_graph
+from sim.model.sectors import load_sectors
+from sim.model.sketch import (
+    SKETCH_MARK,
+    build_sketch,
+    signature,
+    sketch_is_current,
+    sketch_text,
+    split_mdl,
+    write_sketch,
+)
+from sim.model.views import assign_sectors, build_views
+
+TINY_MDL = textwrap.dedent("""\
+    {UTF-8}
+    population=
+    \tINTEG(births - deaths, 100)
+    \t~\tpersons
+    \t~\t|
+
+    births=
+    \tpopulation * birth rate
+    \t~\tpersons/Year
+    \t~\t|
+
+    birth rate=
+    \t0.03
+    \t~\t1/Year
+    \t~\t|
+
+    deaths=
+    \tpopulation / lifetime
+    \t~\tpersons/Year
+    \t~\t|
+
+    lifetime=
+    \t70
+    \t~\tYear
+    \t~\t|
+
+    wealth=
+    \tINTEG(income, 0)
+    \t~\tyuan
+    \t~\t|
+
+    income=
+    \tpopulation * wage
+    \t~\tyuan/Year
+    \t~\t|
+
+    wage=
+    \t2
+    \t~\tyuan/(persons*Year)
+    \t~\t|
+
+    reference population=
+    \tINITIAL(population)
+    \t~\tpersons
+    \t~\t|
+
+    ********************************************************
+    \t.Control
+    ********************************************************~
+    \t\t|
+
+    FINAL TIME  = 10
+    \t~\tYear
+    \t~\t|
+
+    INITIAL TIME  = 0
+    \t~\tYear
+    \t~\t|
+
+    SAVEPER  = 1
+    \t~\tYear
+    \t~\t|
+
+    TIME STEP  = 0.25
+    \t~\tYear
+    \t~\t|
+
+    \\\\\\---/// Sketch information - do not modify anything except names
+    V300  Do not put anything below this section - it will be ignored
+    *View 1
+    $192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|72,72,100,0
+    ///---\\\\\\
+    """)
+
+TINY_SECTORS = textwrap.dedent("""\
+    people:
+      label: {zh: 人口, en: People}
+      variables: [population]
+    money:
+      label: {zh: 财富, en: Money}
+      variables: [wealth]
+    """)
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    mdl = tmp_path / "tiny.mdl"
+    mdl.write_text(TINY_MDL, encoding="utf-8")
+    sec = tmp_path / "sectors.yaml"
+    sec.write_text(TINY_SECTORS, encoding="utf-8")
+    return mdl, sec
+
+
+def test_graph_kinds_flows_and_initial_dependencies(tiny):
+    mdl, _ = tiny
+    g = load_graph(mdl)
+    assert g["population"].kind == "stock"
+    assert g["population"].inflows == ("births",) and g["population"].outflows == ("deaths",)
+    assert g["births"].kind == "flow" and g["income"].kind == "flow"
+    assert g["birth_rate"].kind == "constant"
+    assert g["reference_population"].deps == ()
+    assert g["reference_population"].init_deps == ("population",)
+    assert "final_time" not in g.variables()
+
+
+def test_every_variable_in_exactly_one_view(tiny):
+    mdl, sec = tiny
+    g = load_graph(mdl)
+    views = build_views(g, load_sectors(sec))
+    placed = [v for view in views for v in view.variables]
+    assert sorted(placed) == sorted(g.variables())
+    by = {view.id: view for view in views}
+    assert set(by["people"].variables) == {"population", "births", "birth_rate", "deaths",
+                                           "lifetime", "reference_population"}
+    # income is a flow of wealth, wage is read by income: both go with the money view
+    assert set(by["money"].variables) == {"wealth", "income", "wage"}
+    assert by["money"].ghosts == ("population",)
+
+
+def test_sketch_objects_pipes_ghosts_and_arrows(tiny):
+    mdl, sec = tiny
+    g = load_graph(mdl)
+    people, money = build_sketch(g, load_sectors(sec))
+    kinds = {o.key: o.kind for o in people.objects}
+    assert kinds["v:population"] == "stock" and kinds["v:births"] == "valve"
+    assert kinds["v:birth_rate"] == "aux"
+    pipes = {p.valve: (p.source, p.sink) for p in people.pipes}
+    assert pipes["v:births"][1] == "v:population" and pipes["v:births"][0].startswith("c:")
+    assert pipes["v:deaths"][0] == "v:population" and pipes["v:deaths"][1].startswith("c:")
+    assert ("v:birth_rate", "v:births") in people.arrows
+    assert ("v:population", "v:reference_population") in people.arrows   # initial value
+    assert ("v:births", "v:population") not in people.arrows               # drawn as a pipe
+    assert ("g:population", "v:income") in money.arrows
+    text = sketch_text([people, money], g, with_layout=False)
+    assert text.count(SKETCH_MARK) == 2
+    assert "10,1,population,0,0,40,20,3,3,0,0,0,0,0,0" in text
+    ghost = [ln for ln in text.splitlines() if ln.startswith("10,") and ",population," in ln
+             and ",8,2," in ln]
+    assert len(ghost) == 1
+
+
+def test_write_keeps_the_equations_and_check_detects_staleness(tiny, monkeypatch):
+    mdl, sec = tiny
+    monkeypatch.setattr("sim.model.sketch.load_sectors", lambda: load_sectors(sec))
+    before, _ = split_mdl(mdl.read_text(encoding="utf-8"))
+    assert sketch_is_current(mdl)[0] is False
+    write_sketch(mdl)
+    after, sketch = split_mdl(mdl.read_text(encoding="utf-8"))
+    assert after == before
+    assert sketch_is_current(mdl) == (True, "")
+    # positions do not matter, structure does
+    assert signature(sketch) == signature(sketch.replace("10,1,population,", "10,1,population,"))
+    mdl.write_text(before.replace("population * wage", "population * wage * birth rate")
+                   + sketch, encoding="utf-8")
+    ok, why = sketch_is_current(mdl)
+    assert not ok and "sketch line" in why
+
+
+def test_missing_sketch_section_is_a_named_error(tmp_path):
+    p = tmp_path / "bare.mdl"
+    with pytest.raises(ModelError, match="bare.mdl.*Sketch information"):
+        split_mdl("{UTF-8}\nx=1\n~~|\n", p)
+
+
+def test_sector_declared_twice_is_a_named_error(tiny, tmp_path):
+    mdl, _ = tiny
+    sec = tmp_path / "dup.yaml"
+    sec.write_text("a:\n  label: {zh: 甲, en: A}\n  variables: [population]\n"
+                   "b:\n  label: {zh: 乙, en: B}\n  variables: [population]\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="'population' is declared in both 'a' and 'b'"):
+        assign_sectors(load_graph(mdl), load_sectors(sec))
+
+
+# ------------------------------------------------------------------ the project's model
+def test_committed_sketch_is_current():
+    ok, why = sketch_is_current()
+    assert ok, (f"{paths.MODEL_FILE.name}: {why}; regenerate with "
+                "`python -m sim.model.sketch --write`")
+
+
+def test_model_views_cover_every_variable_once():
+    g = load_graph()
+    views = build_views(g, load_sectors())
+    placed = [v for view in views for v in view.variables]
+    assert len(placed) == len(set(placed))
+    assert set(placed) == set(g.variables())
+    assert [v.id for v in views] == [s.id for s in load_sectors()]
+
+
+def _translate(src, where, split):
+    import pysd
+
+    where.mkdir()
+    target = where / src.name
+    shutil.copyfile(src, target)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="No encoding specified")
+        model = pysd.read_vensim(str(target), split_views=split)
+    return model, target
+
+
+@pytest.mark.slow
+def test_pysd_split_views_one_module_per_sector_same_results(tmp_path):
+    split, target = _translate(paths.MODEL_FILE, tmp_path / "split", True)
+    modules = json.loads((target.parent / f"modules_{target.stem}" / "_modules.json")
+                         .read_text(encoding="utf-8"))
+    sectors = [s.id for s in load_sectors()]
+    assert sorted(modules) == sorted(sectors)
+    g = load_graph()
+    in_modules = [v for names in modules.values() for v in names]
+    assert len(in_modules) == len(set(in_modules))
+    assert set(in_modules) == set(g.variables()), "variables left out of every view"
+    whole, _ = _translate(paths.MODEL_FILE, tmp_path / "whole", False)
+    a, b = split.run(), whole.run()
+    assert sorted(a.columns) == sorted(b.columns)
+    diff = (a[b.columns] - b).abs().to_numpy().max()
+    assert diff == 0.0
