@@ -53,8 +53,8 @@ def test_targets_table_columns(run_out):
 
 
 def test_compare_writes_table_and_chart(tmp_path):
-    out = tmp_path / "cmp"
-    assert main(["compare", "baseline", "plan", "--out", str(out), "--quiet"]) == 0
+    assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "--quiet"]) == 0
+    out = tmp_path / "compare"
     table = pd.read_csv(out / "comparison.csv")
     assert "plan_minus_baseline" in table.columns
     assert "plan_year_reached" in table.columns

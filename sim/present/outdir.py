@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import signal
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +238,8 @@ def claim(root: Path | str, command: str, names: Sequence[str]) -> Session:
 
 def marker_text(command: str | None) -> str:
     return json.dumps({"tool": "plansim", "command": command or "python",
-                       "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")})
+                       "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                       "pid": os.getpid(), "token": uuid.uuid4().hex[:12]})
 
 
 @contextlib.contextmanager
@@ -256,11 +258,22 @@ def owned_dir(final: Path | str) -> Iterator[Path]:
     command = session.command if session else None
     check_target(final, command)
     existed = final.exists()
-    with atomic_dir(final) as tmp:
-        (tmp / MARKER).write_text(marker_text(command), encoding="utf-8")
-        yield tmp
-    if session is not None:
-        (session.replaced if existed else session.created).append(final.name)
+    text = marker_text(command)
+    try:
+        with atomic_dir(final) as tmp:
+            (tmp / MARKER).write_text(text, encoding="utf-8")
+            yield tmp
+    finally:
+        # recorded if the new result is in place, even when a signal came right after the swap
+        if session is not None and _marker_is(final, text):
+            (session.replaced if existed else session.created).append(final.name)
+
+
+def _marker_is(folder: Path, text: str) -> bool:
+    try:
+        return (folder / MARKER).read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _raise_interrupted(signum, _frame) -> None:

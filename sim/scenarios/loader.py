@@ -233,7 +233,7 @@ def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None) -> P
         if c.is_file():
             return c.resolve()
     known = [p.stem for p in list_scenarios()]
-    raise ScenarioError(f"{excerpt(str(ref), quote=False)}: scenario file not found; known "
+    raise ScenarioError(f"{excerpt(str(ref), 300, quote=False)}: scenario file not found; known "
                         f"scenarios: {', '.join(known)}{_suggest(Path(ref).stem, known)}")
 
 
