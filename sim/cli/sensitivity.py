@@ -228,11 +228,11 @@ def run(args) -> int:
     scenario = load_scenario(args.scenario)
     targets = load_targets()
     final = Path(args.out) / f"sensitivity_{scenario.id}_{args.method}"
-    claim(args.out, "sensitivity", [final.name])  # check --out before any work
     if args.method == "sobol" and args.samples is not None:
         from sim.analysis.sampling import check_power_of_two
 
         check_power_of_two(args.samples)  # before compiling the model
+    claim(args.out, "sensitivity", [final.name])  # check --out before any work
     say(f"compiling model ({args.engine} engine)")
     simulator = Simulator(args.engine)
     params = simulator.parameters

@@ -179,6 +179,10 @@ def run(args) -> int:
     say = Progress(args.quiet)
     scenarios = [load_scenario(r) for r in args.scenarios]  # validate all before running any
     check_distinct(scenarios)
+    if args.sampling == "sobol":
+        from sim.analysis.sampling import check_power_of_two
+
+        check_power_of_two(args.samples)
     claim(args.out, "uncertainty", ["uncertainty"])  # check --out before any work
     spec = load_uncertainty(args.spec)
     targets = load_targets()
