@@ -33,6 +33,8 @@ MAX_BYTES = 4 * 1024 * 1024
 MAX_ALIASES = 100
 #: most nodes of the document with every alias expanded
 MAX_NODES = 200_000
+#: deepest nesting of lists and mappings
+MAX_DEPTH = 64
 
 
 class _Limit(yaml.YAMLError):
@@ -104,6 +106,7 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         _Constructor.__init__(self)
         _Resolver.__init__(self)
         self._aliases = 0
+        self._depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -112,7 +115,14 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
                 mark = self.peek_event().start_mark
                 raise _Limit(f"more than {MAX_ALIASES} aliases (*name); aliases are not needed "
                              "in plansim files", mark)
-        return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Limit(f"nested more than {MAX_DEPTH} levels deep",
+                             self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _expanded_size(node, memo: dict[int, int], limit: int) -> int:
