@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         if session is not None and (session.created or session.replaced):
             print(f"plansim {args.command}: {session.summary()}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, outdir.Interrupted) as exc:
+    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGINT/SIGTERM as outdir.Interrupted
         name = str(exc) if isinstance(exc, outdir.Interrupted) else "SIGINT"
         session = outdir.active()
         done = session.summary() if session is not None else "nothing written"

@@ -42,8 +42,9 @@ NAME_PATTERN = re.compile(r"^\w[\w.\-]*$")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[0-9a-f]{12}$")
 
 
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived; raised in the main thread so clean-up runs."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; raised in the main thread so clean-up runs (a
+    KeyboardInterrupt, so libraries treat SIGTERM as they treat Ctrl-C)."""
 
     def __init__(self, signum: int):
         self.signum = signum
