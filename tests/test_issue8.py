@@ -209,6 +209,21 @@ def test_case6_pysd_folder_private_and_unpredictable():
     assert root.name.startswith("plansim-pysd-") and len(root.name) > len("plansim-pysd-") + 4
 
 
+def test_case6_pysd_translation_stays_in_the_private_folder(tmp_path):
+    """The generated .py is written (and imported) only inside this process's 0700 folder,
+    never beside the model nor at a predictable shared path."""
+    from sim.model import mdl
+
+    model = tmp_path / "m.mdl"
+    model.write_text("x = INTEG(1, 0)\n~\n~|\nINITIAL TIME = 0\n~\n~|\nFINAL TIME = 2\n~\n~|\n"
+                     "TIME STEP = 1\n~\n~|\nSAVEPER = 1\n~\n~|\n")
+    m = mdl.load_pysd_model(model)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mdl"]
+    py = Path(m.py_model_file)
+    assert py.resolve().is_relative_to(mdl._private_dir().resolve())
+    assert float(m.run()["x"].iloc[-1]) == 2.0
+
+
 # -- 7. extends naming a file that is not a scenario ---------------------------------------------
 def test_case7_extends_non_scenario_refused_without_echo(tmp_path):
     secret = tmp_path / "passwd"

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -116,3 +117,28 @@ def test_scenario_shaped_documents(doc):
 @given(st.sampled_from(NASTY))
 def test_known_nasty_documents(text):
     assert isinstance(_load(text.encode("utf-8")), PlanSimError | Scenario)
+
+
+PLAN_SCENARIO = load_scenario("plan")
+code_values = st.one_of(scalars, st.dictionaries(st.integers(2000, 2040) | scalars, scalars,
+                                                 max_size=4),
+                        st.lists(st.floats(), max_size=3).map(lambda v: np.array(v, dtype=float)))
+
+
+@FUZZ
+@given(st.one_of(st.none(), st.dictionaries(st.sampled_from(NAMES) | keys, code_values,
+                                            max_size=4), values),
+       st.one_of(st.none(), st.dictionaries(st.sampled_from(NAMES) | keys, code_values,
+                                            max_size=3), values))
+def test_code_overrides_validated_like_files(levers, assumptions):
+    """The API path (sim.run(..., levers=, assumptions=)): validated values or a
+    ScenarioError, never another exception."""
+    from sim.errors import ScenarioError
+    from sim.scenarios.loader import apply_overrides
+
+    try:
+        lev, ass = apply_overrides(PLAN_SCENARIO, levers, assumptions, PARAMS)
+    except ScenarioError as exc:
+        assert len(str(exc)) < 1000
+        return
+    assert set(lev) <= set(PARAMS.levers) and set(ass) <= set(PARAMS.assumptions)

@@ -7,8 +7,8 @@ A command writes into an output folder ``X`` (``--out``) one *result folder* per
 - Every result folder holds a marker file :data:`MARKER` (JSON: tool, command, time). An
   existing folder without the marker, or with another command's marker, is never replaced:
   the command refuses, naming it, before any work.
-- Result names are plain names (no ``.``, ``..``, separators, leading dot); two results with one
-  name in one call are refused before any work.
+- Result names are plain names (:data:`sim.paths.SAFE_NAME`: no ``.``, ``..``, separators,
+  leading dot); two results with one name in one call are refused before any work.
 - :func:`claim` checks all of this up front (``X`` a folder? writable?), takes a lock file in
   ``X`` (:data:`LOCK`) so a concurrent plansim command into the same folder is refused with a
   message, and removes temporary folders left by a killed run (``.<name>.tmp-*``, marked ours).
@@ -33,12 +33,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim import paths
 from sim.errors import OutputError, excerpt
 from sim.present.atomic import atomic_dir, interrupt
 
 MARKER = ".plansim-output"
 LOCK = ".plansim.lock"
-NAME_PATTERN = re.compile(r"^\w[\w.\-]*$")
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[0-9a-f]{12}$")
 
 
@@ -57,9 +57,9 @@ class Interrupted(KeyboardInterrupt):
 
 def check_name(name: str) -> str:
     """``name`` if it can name a result folder inside the output folder."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not paths.SAFE_NAME.match(name) or name in (".", ".."):
         raise OutputError(f"output: {excerpt(name)} cannot name a result folder; allowed: "
-                          "letters, digits, '_', '-' and '.', not starting with '.' or '-'")
+                          f"{paths.SAFE_NAME_RULE}")
     return name
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,6 @@ from sim.model.yamlio import is_number, read_yaml
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
 YEAR_RANGE = (2012, 2035)
-#: a scenario id (the file name without .yaml) names an output folder: letters, digits, '_',
-#: '-' and '.', not starting with '.' or '-'
-ID_PATTERN = re.compile(r"^\w[\w.\-]*$")
 
 
 @dataclass(frozen=True)
@@ -238,11 +234,11 @@ def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None) -> P
 
 
 def check_id(sid: str, path: Path) -> str:
-    """``sid`` if it can name an output folder (see :data:`ID_PATTERN`)."""
-    if not ID_PATTERN.match(sid):
+    """``sid`` if it can name an output folder (see :data:`sim.paths.SAFE_NAME`)."""
+    if not paths.SAFE_NAME.match(sid):
         raise ScenarioError(f"{path}: the scenario id {excerpt(sid)} (the file name without "
-                            ".yaml) cannot name an output folder; allowed: letters, digits, "
-                            "'_', '-' and '.', not starting with '.' or '-'; rename the file")
+                            f".yaml) cannot name an output folder; allowed: "
+                            f"{paths.SAFE_NAME_RULE}; rename the file")
     return sid
 
 
