@@ -68,3 +68,27 @@ class DivergenceError(PlanSimError):
 
 class DocumentError(PlanSimError):
     """A Markdown document's generated blocks are malformed or unknown (``plansim docs``)."""
+
+
+#: longest excerpt of a value shown in a message
+EXCERPT = 60
+#: longest message the command line prints
+MAX_MESSAGE = 600
+
+
+def excerpt(value: object, limit: int = EXCERPT, *, quote: bool = True) -> str:
+    """A short, one-line rendering of ``value`` for messages: ``repr`` (or ``str`` with
+    ``quote=False``) cut to ``limit`` characters with an ellipsis and the full length."""
+    try:
+        text = repr(value) if quote else str(value)
+    except Exception:  # a value whose repr fails still gets a message
+        text = f"<{type(value).__name__}>"
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+def cap(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` cut to ``limit`` characters (one line)."""
+    message = message.replace("\r", " ").replace("\n", " ")
+    return message if len(message) <= limit else f"{message[:limit]}… (message cut)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,3 +17,10 @@ SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"
 FORECASTS_DIR = ROOT / "forecasts"
 DEFAULT_OUT = Path("out")
+
+#: a name that can name a result folder (a scenario id, "compare", ...): letters (any script),
+#: digits, '_', '-', '.' and inner spaces; not starting with '.', '-' or a space, not ending
+#: with a space or '.'; so never '.', '..', a path separator or a hidden name
+SAFE_NAME = re.compile(r"^\w(?:[\w.\- ]*[\w\-])?$")
+SAFE_NAME_RULE = ("letters, digits, '_', '-', '.' and spaces, starting with a letter or digit, "
+                  "not ending with '.' or a space")

@@ -17,11 +17,11 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
-from sim.errors import PlanSimError, ScenarioError
+from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
 from sim.scenarios.inputs import scenario_inputs
-from sim.scenarios.loader import Scenario, load_scenario
+from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
 ENGINES = ("batch", "pysd")
 DIMS = ("sample", "time")
@@ -112,16 +112,12 @@ class Simulator:
 
     def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
                final_time=None) -> dict[str, object]:
-        lev = {**scenario.levers, **(levers or {})}
-        ass = {**self.calibrated, **scenario.assumptions, **(assumptions or {})}
-        for table, kind, where in ((lev, self.parameters.levers, "lever"),
-                                   (ass, self.parameters.assumptions, "assumption")):
-            for k in table:
-                if k not in kind:
-                    raise ScenarioError(f"{scenario.id}: unknown {where} '{k}'")
+        # validated as a scenario file is; a series keeps the scenario's values before it
+        lev, ass = apply_overrides(scenario, levers, assumptions, self.parameters)
+        ass = {**self.calibrated, **ass}
         times = self.step_times(time_step, final_time)
         defaults = self._defaults(time_step, final_time) if any(
-            isinstance(v, dict) for v in lev.values()) else {}
+            isinstance(v, dict | Inherited) for v in lev.values()) else {}
         return scenario_inputs(lev, ass, self.parameters, times, defaults)
 
     # -- running -----------------------------------------------------------------------------

@@ -212,15 +212,21 @@ def test_cli_fits_reports_and_writes_a_loadable_file(tiny, tmp_path, monkeypatch
                       ("HISTORY_FILE", "history.csv"), ("CALIBRATION_FILE", "calibration.yaml")):
         monkeypatch.setattr(paths, key, tmp_path / name)
     monkeypatch.setattr(paths, "SCENARIO_DIR", tmp_path)
-    out = tmp_path / "report"
+    out = tmp_path / "report" / "calibration"
 
     def main(argv):   # only this command: others may read the real model when registered
+        from sim.present.outdir import release_all
+
         parser = argparse.ArgumentParser()
         cli.add_parser(parser.add_subparsers())
         args = parser.parse_args(argv)
-        return args.func(args)
+        try:
+            return args.func(args)
+        finally:
+            release_all()
 
-    argv = ["calibrate", "--out", str(out), "--settings", str(tmp_path / "settings.yaml"), "-q"]
+    argv = ["calibrate", "--out", str(out.parent), "--settings", str(tmp_path / "settings.yaml"),
+            "-q"]
     assert main([*argv, "--no-write"]) == 0
     assert not (tmp_path / "calibration.yaml").exists()
     for name in ("fit_statistics.csv", "estimates.csv", "observations.csv", "skipped.csv",

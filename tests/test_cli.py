@@ -53,8 +53,14 @@ def test_targets_table_columns(run_out):
 
 
 def test_compare_writes_table_and_chart(tmp_path):
-    out = tmp_path / "cmp"
-    assert main(["compare", "baseline", "plan", "--out", str(out), "--quiet"]) == 0
+    # issue 8 case 1: --out holding the user's own files: only DIR/compare/ is written
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "thesis.tex").write_text("thesis")
+    (tmp_path / "baseline").mkdir()
+    assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "--quiet"]) == 0
+    assert (tmp_path / "src" / "thesis.tex").read_text() == "thesis"
+    assert (tmp_path / "baseline").is_dir()
+    out = tmp_path / "compare"
     table = pd.read_csv(out / "comparison.csv")
     assert "plan_minus_baseline" in table.columns
     assert "plan_year_reached" in table.columns

@@ -57,7 +57,8 @@ def test_extends_merges_and_overrides(tiny_parameters, write_scenario):
     ("name: Plan\n", "name: 'Plan' is not allowed"),
     ("name: {zh: 计划}\n", "name:"),
     ("name: {zh: a, en: b, fr: c}\n", "name.fr: unknown key"),
-    (BASE + "description: [1]\n", "is not text"),
+    (BASE.replace("description: on trend\n", "") + "description: [1]\n", "is not text"),
+    (BASE + "description: again\n", "duplicate key 'description'"),
     ("name: {zh: a, en: b}\nlevers:\n  fiscal_budgte: 3\n",
      "levers.fiscal_budgte: unknown lever; did you mean 'fiscal_budget'?"),
     ("name: {zh: a, en: b}\nlevers:\n  crowding_in: 0.2\n",
@@ -124,3 +125,97 @@ def test_with_levers_validates(tiny_parameters, write_scenario):
     assert sc.with_levers({"hte_first_award": 7}).levers == {"hte_first_award": 7.0}
     with pytest.raises(ScenarioError, match="outside the allowed range"):
         sc.with_levers({"hte_first_award": 700})
+
+
+def test_inherited_series_keeps_parent_trajectory_before_its_first_year(tiny_parameters,
+                                                                         write_scenario):
+    """Issue 9 item 9: a series set in a file that extends another keeps the *parent's*
+    trajectory before its first year (not the baseline's), then follows its own points."""
+    from sim.scenarios.inputs import lever_trajectory
+    from sim.scenarios.loader import Inherited
+
+    write_scenario("baseline.yaml", BASE)
+    write_scenario("plan.yaml", """\
+        name: {zh: 计划, en: Plan}
+        extends: baseline.yaml
+        levers:
+          fiscal_budget: {2024: 12, 2028: 20}
+          budget_multiplier: {2024: 2}
+          hte_first_award: 10
+        """)
+    p = write_scenario("child.yaml", """\
+        name: {zh: 子, en: Child}
+        extends: plan.yaml
+        levers:
+          fiscal_budget: {2026: 30}
+          budget_multiplier: {2020: 3}
+        """)
+    sc = load_scenario(p)
+    assert sc.levers["fiscal_budget"] == Inherited({2024: 12.0, 2028: 20.0}, {2026: 30.0})
+    # a child series starting no later than the parent's replaces it whole
+    assert sc.levers["budget_multiplier"] == {2020: 3.0}
+    params = load_parameters()
+    times = np.arange(2020, 2030.01, 0.25)
+    base = np.full(times.shape, 1.0)
+    traj = lever_trajectory(params.levers["fiscal_budget"], sc.levers["fiscal_budget"], times,
+                            base)
+    at = dict(zip(times.tolist(), traj.tolist(), strict=True))
+    assert at[2023.75] == 1.0                       # before the plan: the baseline
+    assert at[2024.0] == 12.0                       # the plan's 2024 value, not the baseline's
+    assert at[2025.0] == pytest.approx(14.0)        # the plan's interpolation 12 -> 20
+    assert at[2025.75] == pytest.approx(15.5)
+    assert at[2026.0] == 30.0 and at[2029.0] == 30.0  # the child's value from 2026, held
+    # a grandchild layers on top in turn
+    g = write_scenario("grandchild.yaml", """\
+        name: {zh: 孙, en: Grandchild}
+        extends: child.yaml
+        levers:
+          fiscal_budget: {2028: 40}
+        """)
+    gtraj = lever_trajectory(params.levers["fiscal_budget"], load_scenario(g).levers[
+        "fiscal_budget"], times, base)
+    gat = dict(zip(times.tolist(), gtraj.tolist(), strict=True))
+    assert gat[2024.0] == 12.0 and gat[2027.0] == 30.0 and gat[2028.0] == 40.0
+
+
+def test_inherited_constant_parent_kept_before_child_series(tiny_parameters, write_scenario):
+    from sim.scenarios.inputs import lever_trajectory
+
+    write_scenario("baseline.yaml", BASE)
+    write_scenario("plan.yaml", "name: {zh: 计划, en: Plan}\nlevers:\n  fiscal_budget: 50\n")
+    p = write_scenario("child.yaml", "name: {zh: 子, en: Child}\nextends: plan.yaml\n"
+                                     "levers:\n  fiscal_budget: {2026: 30}\n")
+    params = load_parameters()
+    times = np.arange(2020, 2030.01, 1.0)
+    traj = lever_trajectory(params.levers["fiscal_budget"], load_scenario(p).levers[
+        "fiscal_budget"], times, np.full(times.shape, 1.0))
+    assert traj.tolist() == [50.0] * 6 + [30.0] * 5
+
+
+def test_code_overrides_layer_like_extends(tiny_parameters, write_scenario):
+    """Levers given in code (sim.run(..., levers=...)) follow the same inheritance rule."""
+    from sim.scenarios.loader import Inherited, apply_overrides
+
+    write_scenario("plan.yaml", "name: {zh: 计划, en: Plan}\nlevers:\n"
+                                "  fiscal_budget: {2024: 12}\n")
+    sc = load_scenario("plan")
+    lev, _ = apply_overrides(sc, {"fiscal_budget": {2026: 30}}, None, load_parameters())
+    assert lev["fiscal_budget"] == Inherited({2024: 12.0}, {2026: 30.0})
+
+
+def test_issue9_trap_plan_value_kept_in_the_real_model(tmp_path):
+    """The issue's example: extends plan.yaml and sets rd_reward_cap from 2025; 2024 keeps the
+    plan's 500, not the baseline's value."""
+    from sim import paths
+    from sim.simulate import Simulator
+
+    child = tmp_path / "child.yaml"
+    child.write_text(f"name: {{zh: 子, en: Child}}\nextends: {paths.SCENARIO_DIR / 'plan.yaml'}\n"
+                     "levers:\n  rd_reward_cap: {2025: 1000}\n", encoding="utf-8")
+    sim = Simulator("batch")
+    lever = sim.parameters.levers["rd_reward_cap"]
+    series = sim.inputs(load_scenario(child))[lever.py_name]
+    base = sim._defaults(None, None)[lever.py_name]
+    assert series.loc[2023.0] == base[sim.step_times() == 2023.0][0]   # the .mdl before 2024
+    assert series.loc[2024.0] == 500.0 and series.loc[2024.5] == 500.0
+    assert series.loc[2025.0] == 1000.0 and series.loc[2030.0] == 1000.0

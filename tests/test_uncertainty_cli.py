@@ -10,7 +10,9 @@ import xarray as xr
 from sim.analysis.ensemble import run_ensemble
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.cli import uncertainty as cli
+from sim.errors import OutputError
 from sim.model.targets import Target, Targets
+from sim.present.outdir import MARKER, marker_text
 
 YEARS = np.arange(2012.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
@@ -49,6 +51,10 @@ def test_compute_and_write(tmp_path):
     out = tmp_path / "uncertainty"
     (tmp_path / "uncertainty").mkdir()
     (out / "stale.csv").write_text("old")
+    with pytest.raises(OutputError, match="not written by plansim"):  # not ours: kept
+        cli.write_outputs(results, TARGETS, out, say=lambda m: None)
+    assert (out / "stale.csv").read_text() == "old"
+    (out / MARKER).write_text(marker_text("uncertainty"))  # an earlier result of ours
     cli.write_outputs(results, TARGETS, out, say=lambda m: None)
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names

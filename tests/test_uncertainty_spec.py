@@ -81,7 +81,7 @@ def test_load_reports_missing_file_and_bad_yaml(tmp_path):
         load_uncertainty(tmp_path / "nope.yaml", parameters=None)
     bad = tmp_path / "u.yaml"
     bad.write_text("assumptions: [1, 2\n")
-    with pytest.raises(UncertaintyError, match="not valid YAML"):
+    with pytest.raises(UncertaintyError, match="malformed YAML"):
         load_uncertainty(bad, parameters=None)
     bad.write_text("assumption: {}\n")
     with pytest.raises(UncertaintyError, match="key 'assumptions'"):

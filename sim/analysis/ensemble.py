@@ -201,3 +201,60 @@ def simulate_design(scenario: Any, design: Any, *, return_columns: list[str] | N
     ds.attrs["scenario"] = str(getattr(scenario, "id", scenario))
     ds.attrs["design"] = f"{design.method} n={design.n} seed={design.seed}"
     return ds
+
+
+#: share of the available memory a run may plan to use
+MEMORY_SHARE = 0.8
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable; else free pages), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def saved_times(engine: str = "batch") -> int:
+    """Number of saved time points of the model (compiled once per process)."""
+    sim = ScenarioEvaluator(None, engine=engine).simulator()
+    t0, t1, dt = (sim.control(k) for k in ("initial_time", "final_time", "saveper"))
+    return int(round((t1 - t0) / dt)) + 1
+
+
+def check_memory(count: int, *, runs_per_count: int, dim: int, columns: int, times: int,
+                 what: str = "--samples", available: int | None = None) -> int:
+    """Refuse, before any work, a run whose arrays would not fit in memory.
+
+    ``count`` (the user's sample count) gives ``count * runs_per_count`` model runs, each
+    keeping ``columns`` outputs at ``times`` points, over a design of ``dim`` assumptions.
+    Returns the estimated bytes; raises :class:`UncertaintyError` with the estimate and the
+    largest count that fits when it exceeds :data:`MEMORY_SHARE` of the available memory.
+    """
+    per = 8 * (runs_per_count * (2 * dim + 2 * columns * times) + dim)
+    need = count * per
+    avail = available_memory() if available is None else available
+    if avail is not None and need > MEMORY_SHARE * avail:
+        fit = int(MEMORY_SHARE * avail // per)
+        raise UncertaintyError(
+            f"{what} {count:,}: the arrays would need about {_size(need)} "
+            f"({count * runs_per_count:,} runs), more than {MEMORY_SHARE:.0%} of the "
+            f"{_size(avail)} available; allowed here: at most about {fit:,}")
+    return need
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy import stats
 
 from sim.errors import UncertaintyError
+from sim.model.yamlio import read_yaml
 from sim.paths import UNCERTAINTY_FILE
 
 CONFIDENCE_GRADES = {
@@ -287,12 +287,7 @@ def load_uncertainty(path: str | Path | None = None, *, parameters: Any = "auto"
     skip them or a ``Parameters`` object to use that one.
     """
     path = Path(path) if path is not None else UNCERTAINTY_FILE
-    if not path.is_file():
-        raise UncertaintyError(f"{path}: file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UncertaintyError(f"{path}: not valid YAML ({exc})") from exc
+    data = read_yaml(path, UncertaintyError)
     if isinstance(parameters, str) and parameters == "auto":
         from sim.model.parameters import load_parameters
 

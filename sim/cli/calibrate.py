@@ -4,7 +4,7 @@ Which assumptions are estimated, the weights by data status and the treatment of
 census break are set in ``model/calibration-settings.yaml``. The estimates are written to
 ``model/calibration.yaml`` (unless ``--no-write``), from where every later run starts; the fit
 report (charts, MAPE, R², Theil statistics, estimates with intervals) goes to
-``DIR/`` (default ``out/calibration``), replaced atomically.
+``DIR/calibration/`` (default ``out/calibration``), replaced atomically.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from sim import paths
 from sim.cli.common import Progress
 
-DEFAULT_OUT = paths.DEFAULT_OUT / "calibration"
+DEFAULT_OUT = paths.DEFAULT_OUT
 HEADER = ("# Written by `plansim calibrate` (sim/analysis/calibration.py); do not edit by hand.\n"
           "# Settings: model/calibration-settings.yaml. Report: out/calibration/report.md.\n"
           "# Only estimates.<id>.value is used to run; the rest documents the fit.\n")
@@ -28,9 +28,10 @@ def add_parser(sub) -> None:
                     "weighted least squares on log values against model/data/history.csv "
                     "(baseline scenario), write model/calibration.yaml and a fit report "
                     "(observed vs simulated charts, MAPE, R², Theil U^M/U^S/U^C, estimates "
-                    "with approximate 95%% intervals) to DIR.")
+                    "with approximate 95%% intervals) to DIR/calibration/.")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"report directory (default: ./{DEFAULT_OUT})")
+                   help=f"output folder; the report goes to DIR/calibration/ (default: "
+                        f"./{DEFAULT_OUT})")
     p.add_argument("--settings", type=Path, default=None,
                    help="calibration settings (default: model/calibration-settings.yaml)")
     p.add_argument("--no-write", action="store_true",
@@ -53,10 +54,12 @@ def run(args) -> int:
     from sim.analysis.calibration import calibrate, calibration_document, load_settings
     from sim.present.atomic import atomic_write_text
     from sim.present.calibration_report import write_report
+    from sim.present.outdir import claim
     from sim.present.tables import format_table
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
+    claim(args.out, "calibrate", ["calibration"])  # check --out before any work
     date = _dt.date.today().isoformat()
     settings = load_settings(args.settings)
     say("compiling model (batch engine, without earlier calibration)")
@@ -68,7 +71,7 @@ def run(args) -> int:
                                assumptions={k: np.array([v]) for k, v in zip(r.ids, x,
                                                                              strict=True)})
             for key, x in (("calibrated", r.x), ("initial", r.x0))}
-    final = write_report(cal, runs, args.out, date)
+    final = write_report(cal, runs, Path(args.out) / "calibration", date)
     say(f"report -> {final}")
     if not args.no_write:
         atomic_write_text(paths.CALIBRATION_FILE, calibration_yaml(

@@ -33,3 +33,52 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
                             help="simulation engine: the compiled batch engine (default) or "
                                  "PySD, to cross-check")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+
+
+def check_distinct(scenarios) -> None:
+    """Refuse, before any work, two scenarios with one id: their results would share a folder."""
+    from sim.errors import ScenarioError
+
+    seen: dict[str, object] = {}
+    for sc in scenarios:
+        if sc.id in seen:
+            first, second = seen[sc.id], sc.source or sc.id
+            what = (f"given twice ({first})" if str(first) == str(second)
+                    else f"is the id of both {first} and {second}")
+            raise ScenarioError(f"scenario '{sc.id}' {what}; each result folder is named by "
+                                "the id, so give each scenario once or rename one file")
+        seen[sc.id] = sc.source or sc.id
+
+
+#: largest count accepted by the --samples, --seed and --chunk-size checks
+MAX_COUNT = 2**31 - 1
+MAX_SEED = 2**32 - 1
+
+
+def _integer(text: str, what: str, lo: int, hi: int) -> int:
+    import argparse
+
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a whole number; allowed: {what} from {lo} to {hi:,}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: {what} from {lo} "
+                                         f"to {hi:,}")
+    return value
+
+
+def sample_count(text: str) -> int:
+    """argparse type of ``--samples``: a whole number >= 1."""
+    return _integer(text, "a number of samples", 1, MAX_COUNT)
+
+
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number 0 .. 2^32-1."""
+    return _integer(text, "a seed", 0, MAX_SEED)
+
+
+def chunk_size(text: str) -> int:
+    """argparse type of ``--chunk-size``: a whole number >= 1."""
+    return _integer(text, "samples per chunk", 1, MAX_COUNT)

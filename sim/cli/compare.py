@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sim import paths
-from sim.cli.common import Progress, add_common
+from sim.cli.common import Progress, add_common, check_distinct
 
 
 def add_parser(sub) -> None:
@@ -11,17 +10,18 @@ def add_parser(sub) -> None:
         "compare", help="compare scenarios: overlay chart and difference table",
         description="Overlay the five indicators of several scenarios (the reference dashed) "
                     "and tabulate 2028 values, differences from the reference and the year "
-                    "each target is reached. The reference is 'baseline' if given, else the "
-                    "first scenario.")
+                    "each target is reached, into DIR/compare/. The reference is 'baseline' if "
+                    "given, else the first scenario.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="two or more scenario files or ids")
-    add_common(p, out_default=paths.DEFAULT_OUT / "compare")
+    add_common(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from sim.errors import ScenarioError
     from sim.model.targets import load_targets
+    from sim.present.outdir import claim
     from sim.present.run_report import write_comparison
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
@@ -32,9 +32,8 @@ def run(args) -> int:
     ids = [s.id for s in scenarios]
     if len(scenarios) < 2:
         raise ScenarioError("compare needs at least two scenarios")
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise ScenarioError(f"scenario {dup[0]!r} given twice; give each scenario once")
+    check_distinct(scenarios)
+    claim(args.out, "compare", ["compare"])  # check --out before any work
     reference = "baseline" if "baseline" in ids else ids[0]
     targets = load_targets()
     say(f"compiling model ({args.engine} engine)")
@@ -43,7 +42,7 @@ def run(args) -> int:
     for i, sc in enumerate(scenarios, 1):
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
         runs[sc.id] = sim.run(sc)
-    out, table = write_comparison(runs, scenarios, targets, args.out, lang=args.lang,
+    out, table = write_comparison(runs, scenarios, targets, args.out / "compare", lang=args.lang,
                                   reference=reference, say=say)
     print(f"\ncomparison against {reference} -> {out}")
     print(format_table(table, args.lang))

@@ -50,18 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.errors import PlanSimError
+    from sim.errors import PlanSimError, cap
+    from sim.present import outdir
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    handlers = outdir.install_signal_handlers()
     try:
         return int(args.func(args) or 0)
     except PlanSimError as exc:
-        print(f"plansim {args.command}: error: {exc}", file=sys.stderr)
+        print(f"plansim {args.command}: error: {cap(str(exc))}", file=sys.stderr)
+        session = outdir.active()
+        if session is not None and (session.created or session.replaced):
+            print(f"plansim {args.command}: {session.summary()}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
-    except KeyboardInterrupt:
-        print(f"plansim {args.command}: interrupted; earlier results are untouched", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGINT/SIGTERM as outdir.Interrupted
+        name = str(exc) if isinstance(exc, outdir.Interrupted) else "SIGINT"
+        session = outdir.active()
+        done = session.summary() if session is not None else "nothing written"
+        print(f"plansim {args.command}: interrupted ({name}); temporary folders removed; "
+              f"{done}", file=sys.stderr)
+        return exc.exit_status if isinstance(exc, outdir.Interrupted) else 130
+    finally:
+        outdir.release_all()
+        outdir.restore_signal_handlers(handlers)
 
 
 if __name__ == "__main__":

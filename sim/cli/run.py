@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.cli.common import Progress, add_common
+from sim.cli.common import Progress, add_common, check_distinct
 
 DEFAULT_SCENARIOS = ("baseline", "plan")
 
@@ -23,6 +23,7 @@ def run(args) -> int:
     from sim.model.history import load_history
     from sim.model.sectors import check_sector_variables, load_sectors
     from sim.model.targets import load_targets
+    from sim.present.outdir import claim
     from sim.present.run_report import write_scenario
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
@@ -31,6 +32,8 @@ def run(args) -> int:
     say = Progress(args.quiet)
     refs = args.scenarios or list(DEFAULT_SCENARIOS)
     scenarios = [load_scenario(r) for r in refs]  # validate all before running any
+    check_distinct(scenarios)
+    claim(args.out, "run", [sc.id for sc in scenarios])  # check --out before any work
     targets = load_targets()
     sectors = load_sectors()
     history = load_history()

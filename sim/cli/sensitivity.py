@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.cli.common import Progress, add_common
+from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
 
 DEFAULT_SEED = 20240101
 DEFAULT_SAMPLES = {"sobol": 256, "morris": 20}
@@ -44,11 +44,11 @@ def add_parser(sub) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--method", choices=("morris", "sobol", "shapley"), default="morris",
                    help="morris (default), sobol or shapley")
-    p.add_argument("--samples", type=int, default=None,
+    p.add_argument("--samples", type=sample_count, default=None,
                    help="sobol: base N, a power of two (default 256; runs N*(D+2), or "
                         "N*(2D+2) with --second-order); morris: trajectories (default 20; "
                         "runs N*(D+1))")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
     p.add_argument("--second-order", action="store_true", help="sobol: also S2 indices")
     p.add_argument("--against", default="baseline", metavar="SCENARIO",
                    help="shapley: the reference scenario (default baseline)")
@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
                         "minus exit proceeds returned to the treasury, 2024-2028")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--chunk-size", type=int, default=None, help="samples per engine call")
+    p.add_argument("--chunk-size", type=chunk_size, default=None, help="samples per engine call")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -226,10 +226,11 @@ def shapley_tables(att: Any) -> dict[str, pd.DataFrame]:
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Any],
                   final: Path) -> Path:
     """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically."""
-    from sim.present.atomic import atomic_dir, save_figure
+    from sim.present.atomic import save_figure
+    from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv, write_excel
 
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
         sheets = {name[:31]: df for name, df in tables.items()}
@@ -240,9 +241,10 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Any]
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.ensemble import check_memory, saved_times, simulate_design
     from sim.analysis.sensitivity import fiscal_cost_columns
     from sim.model.targets import load_targets
+    from sim.present.outdir import claim
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
@@ -255,6 +257,7 @@ def run(args) -> int:
         from sim.analysis.sampling import check_power_of_two
 
         check_power_of_two(args.samples)  # before compiling the model
+    claim(args.out, "sensitivity", [final.name])  # check --out before any work
     say(f"compiling model ({args.engine} engine)")
     simulator = Simulator(args.engine)
     params = simulator.parameters
@@ -286,6 +289,9 @@ def run(args) -> int:
         (simulator.control("initial_time"), simulator.control("final_time")),
         load_conditioning(args.spec))
     cols = list(dict.fromkeys(cols + match.variables))
+    per = {"sobol": spec.dim * (2 if args.second_order else 1) + 2, "morris": spec.dim + 1}
+    check_memory(samples, runs_per_count=per[args.method], dim=spec.dim, columns=len(cols),
+                 times=saved_times(args.engine))  # before drawing the design
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,

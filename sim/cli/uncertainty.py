@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.cli.common import Progress, add_common
+from sim.cli.common import Progress, add_common, check_distinct, chunk_size, sample_count, seed
 
 DEFAULT_SAMPLES = 1000
 DEFAULT_SEED = 20240101
@@ -45,10 +45,10 @@ def add_parser(sub) -> None:
                     "run). All scenarios draw the same prior samples (common random numbers).")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan baseline)")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
                    help=f"number of samples (default {DEFAULT_SAMPLES}; a power of two "
                         "with --sampling sobol)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                    help=f"random seed (default {DEFAULT_SEED}); the same seed gives the same "
                         "numbers, locally or on Dask")
     p.add_argument("--sampling", choices=("lhs", "sobol"), default="lhs",
@@ -57,7 +57,7 @@ def add_parser(sub) -> None:
                    help="uncertainty file (default scenarios/uncertainty.yaml)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
-    p.add_argument("--chunk-size", type=int, default=None,
+    p.add_argument("--chunk-size", type=chunk_size, default=None,
                    help="samples per engine call (bounds memory; default 4096)")
     p.add_argument("--unconditioned", action="store_true",
                    help="sample the prior only, without the history match (for comparison)")
@@ -194,11 +194,12 @@ def write_outputs(results: Sequence[Any], targets: Any, final: Path, *,
                   scenario_names: dict[str, dict[str, str]] | None = None,
                   say: Callable[[str], None] = print) -> Path:
     """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
-    from sim.present.atomic import atomic_dir, save_figure
+    from sim.present.atomic import save_figure
+    from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv, write_excel
 
     frames = tables(results, targets)
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
         write_excel(tmp / "uncertainty.xlsx", frames)
@@ -217,14 +218,21 @@ def write_outputs(results: Sequence[Any], targets: Any, final: Path, *,
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
+    from sim.present.outdir import claim
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
     scenarios = [load_scenario(r) for r in args.scenarios]  # validate all before running any
+    check_distinct(scenarios)
+    if args.sampling == "sobol":
+        from sim.analysis.sampling import check_power_of_two
+
+        check_power_of_two(args.samples)
+    claim(args.out, "uncertainty", ["uncertainty"])  # check --out before any work
     spec = load_uncertainty(args.spec)
     settings = None if args.unconditioned else load_conditioning(args.spec)
     targets = load_targets()
@@ -240,6 +248,8 @@ def run(args) -> int:
             list(simulator.info.index),
             (simulator.control("initial_time"), simulator.control("final_time")), settings)
         cols = sorted(set(cols) | set(match.variables))
+    check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
+                 times=saved_times(args.engine))  # before drawing the design
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,

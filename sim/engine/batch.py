@@ -10,6 +10,7 @@ runs while ``t + 1e-5 * TIME STEP < FINAL TIME`` and the final time is saved aft
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,12 @@ class BatchModel:
             src = mc.build_source()
             ctl_src = mc.build_controls_source()
             ns: dict = {}
-            exec(compile(src + ctl_src, f"<engine:{self.path.name}>", "exec"), ns)  # noqa: S102
+            # a unique name, registered with linecache, so a traceback or an error report
+            # (sim.engine.conformance) can show the generated line that failed
+            fname = f"<engine:{self.path.name}:{len(self._cache)}>"
+            text = src + ctl_src
+            linecache.cache[fname] = (len(text), None, text.splitlines(True), fname)
+            exec(compile(text, fname, "exec"), ns)  # noqa: S102
             hit = (ns["_build"], ns["_ctl"], mc.constants, src)
             self._cache[key] = hit
         return hit

@@ -6,21 +6,35 @@ and one folder per test with the model and the expected output (``.tab`` tab-sep
 subscripted ones as ``var[a,b]``; constant columns may be blank after the first row (filled
 down). Values pass when ``|expected - actual| <= atol + rtol * |actual|`` (PySD's rule), NaN
 equal to NaN. Models are copied to a temp dir before compiling so nothing is written beside them.
+
+The manifest is untrusted input: test names must be plain folder names inside the directory,
+model, expected and data files must lie inside their test folder, tolerances must be numbers;
+anything else is a :class:`~sim.errors.ModelError` naming the manifest, the row and the value.
+A failing model is reported with the user's path (never the temporary copy) and, for an error
+while simulating, the variable whose equation failed.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
+import io
+import linecache
+import math
 import re
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.errors import ModelError, PlanSimError
+from sim.errors import ModelError, PlanSimError, excerpt
+
+MANIFEST_COLUMNS = ("test", "model", "expected", "data_files", "rtol", "atol")
+_PLAIN = re.compile(r"^\w[\w.\-]*$")
 
 
 @dataclass
@@ -35,15 +49,61 @@ class TestResult:
 
 
 def read_manifest(directory) -> list[dict]:
+    """The rows of ``DIR/manifest.csv``, each checked (see the module docstring)."""
     path = Path(directory) / "manifest.csv"
     if not path.is_file():
         raise ModelError(f"conformance directory '{directory}' has no manifest.csv")
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+                         ) from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ModelError(f"{path}: malformed CSV ({exc})") from None
     need = {"test", "model", "expected"}
     if rows and not need <= set(rows[0]):
-        raise ModelError(f"'{path}' must have columns test,model,expected,data_files,rtol,atol")
-    return rows
+        raise ModelError(f"'{path}' must have columns {','.join(MANIFEST_COLUMNS)}")
+    return [_check_row(path, i, r) for i, r in enumerate(rows, start=2)]
+
+
+def _check_row(path: Path, line: int | None, row: dict) -> dict:
+    where = f"{path}, line {line}" if line else f"{path}, test {excerpt(row.get('test'))}"
+    if None in row or any(row.get(k) is None for k in ("test", "model", "expected")):
+        raise ModelError(f"{where}: the row has {'more' if None in row else 'fewer'} fields "
+                         f"than the header; allowed: {','.join(MANIFEST_COLUMNS)}")
+    out = {k: (v or "").strip() for k, v in row.items()}
+    name = out["test"]
+    if not _PLAIN.match(name):
+        raise ModelError(f"{where}: test {excerpt(name)} is not allowed; a test is a plain "
+                         "folder name inside the conformance directory (letters, digits, "
+                         "'_', '-', '.'; no separators, not starting with '.')")
+    for key in ("model", "expected"):
+        if not out[key]:
+            raise ModelError(f"{where}: {key} is empty; give a file inside {name}/")
+    for key in ("rtol", "atol"):
+        if out.get(key):
+            try:
+                value = float(out[key])
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or value < 0:
+                raise ModelError(f"{where}: {key} {excerpt(out[key])} is not allowed; "
+                                 "allowed: a number >= 0 such as 1e-5")
+    return out
+
+
+def _inside(base: Path, name: str, rel: str, where: str, key: str) -> Path:
+    """``base/name/rel``, refused unless it lies inside ``base/name``."""
+    folder = (base / name).resolve()
+    target = (folder / rel).resolve()
+    if not target.is_relative_to(folder):
+        raise ModelError(f"{where}: {key} {excerpt(rel)} is outside the test folder "
+                         f"'{base / name}'; allowed: a file inside it")
+    return target
 
 
 def read_expected(path) -> pd.DataFrame:
@@ -148,27 +208,80 @@ def run_test(directory, row) -> TestResult:
 
     base = Path(directory)
     name = row["test"]
-    model = base / name / row["model"]
+    try:
+        row = _check_row(base / "manifest.csv", None, row) if "_checked" not in row else row
+        where = f"{base / 'manifest.csv'}, test {name}"
+        model = _inside(base, name, row["model"], where, "model")
+        expected_file = _inside(base, name, row["expected"], where, "expected")
+        data = [d.strip() for d in (row.get("data_files") or "").split(";") if d.strip()]
+        for d in data:
+            _inside(base, name, d, where, "data file")
+        if not model.is_file():
+            raise ModelError(f"model file '{base / name / row['model']}' does not exist")
+    except ModelError as exc:
+        return TestResult(name, False, "", np.inf, str(exc))
     rtol = float(row.get("rtol") or 1e-5)
     atol = float(row.get("atol") or 1e-5)
-    data = [d for d in (row.get("data_files") or "").split(";") if d.strip()]
+    shown = base / name / row["model"]   # the user's path, never the temporary copy
+    work = None
     try:
         with tempfile.TemporaryDirectory(prefix="plansim-conf-") as tmp:
             work = Path(tmp) / name
-            shutil.copytree(model.parent, work)
+            shutil.copytree(model.parent, work, symlinks=True)
             bm = compile_model(work / model.name, data_files=data or None)
-            ds = bm.run()
-            expected = read_expected(base / name / row["expected"])
+            try:
+                ds = bm.run()
+            except PlanSimError:
+                raise
+            except Exception as exc:
+                raise ModelError(_engine_failure(exc, shown)) from None
+            expected = read_expected(expected_file)
             worst, ratio, msg = compare(ds, expected, bm, rtol, atol)
-    except PlanSimError as exc:
-        return TestResult(name, False, "", np.inf, str(exc))
     except Exception as exc:  # report, don't crash the whole suite
-        return TestResult(name, False, "", np.inf, f"{type(exc).__name__}: {exc}")
+        text = str(exc) if isinstance(exc, PlanSimError) else f"{type(exc).__name__}: {exc}"
+        if work is not None:
+            text = text.replace(str(work), str(base / name))
+        if str(base / name) not in text:
+            text = f"model '{shown}': {text}"
+        return TestResult(name, False, "", np.inf, excerpt(text, 400, quote=False))
     return TestResult(name, ratio <= 1.0, worst, ratio, msg)
 
 
+def _engine_failure(exc: BaseException, model: Path) -> str:
+    """``exc`` raised while simulating, described by the variable whose equation failed."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith("<engine:")]
+    what = f"{type(exc).__name__}: {exc}"
+    if not frames:
+        return f"model '{model}': {what}"
+    frame = frames[-1]
+    line = (frame.line or "").strip()
+    lines = linecache.getlines(frame.filename)
+    stocks = {m[2]: m[1] for m in (re.match(r"^\s*v_(\w+) = (s\d+)$", x) for x in lines) if m}
+    lhs = line.split("=", 1)[0].strip()
+    if lhs.startswith("v_"):
+        var = lhs[2:]
+    elif lhs.startswith("n_s") and lhs[2:] in stocks:
+        var = f"{stocks[lhs[2:]]} (the stock's rate of change)"
+    else:
+        var = None
+    used = sorted(set(re.findall(r"\bv_(\w+)", line.split("=", 1)[-1])) - {"time_step"})
+    if var:
+        return (f"model '{model}': {what} in the equation of '{var}'"
+                + (f" (uses {', '.join(used)})" if used else ""))
+    return f"model '{model}': {what} in: {excerpt(line, 120, quote=False)}"
+
+
 def run_all(directory, only=None) -> list[TestResult]:
+    """Run every test of the manifest, or those named in ``only`` (each must exist)."""
     rows = read_manifest(directory)
     if only:
+        names = [r["test"] for r in rows]
+        unknown = [t for t in only if t not in names]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ModelError(f"--test {excerpt(unknown[0])}: no such test in "
+                             f"{Path(directory) / 'manifest.csv'}{hint}")
         rows = [r for r in rows if r["test"] in only]
-    return [run_test(directory, r) for r in rows]
+    return [run_test(directory, {**r, "_checked": True}) for r in rows]

@@ -1,15 +1,20 @@
 """Reading a Vensim ``.mdl`` file through PySD, without writing next to the source.
 
 ``load_abstract_model`` parses the file into PySD's abstract model (no files written);
-``load_pysd_model`` translates it with ``pysd.read_vensim`` inside a per-content-hash directory
-under the system temp dir, so the generated ``.py`` never lands beside the source file. Both
-raise :class:`sim.errors.ModelError` naming the file when it is missing or unparseable.
+``load_pysd_model`` translates it with ``pysd.read_vensim`` inside a private folder of this
+process (``tempfile.mkdtemp``: an unpredictable name, mode 0700, removed at exit), so the
+generated ``.py`` never lands beside the source file and nothing another user planted in a
+shared temporary folder is written through or imported. Both raise
+:class:`sim.errors.ModelError` naming the file when it is missing or unparseable.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
 import shutil
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -45,10 +50,27 @@ def load_abstract_model(path, data_files=None):
         raise ModelError(f"model file '{p}' could not be parsed by PySD: {exc}") from exc
 
 
+_PRIVATE: list[Path] = []
+
+
+def _private_dir() -> Path:
+    """This process's own folder for translated models (created once, removed at exit)."""
+    if _PRIVATE and _PRIVATE[0].is_dir():
+        return _PRIVATE[0]
+    d = Path(tempfile.mkdtemp(prefix="plansim-pysd-"))
+    st = os.lstat(d)
+    if os.name == "posix" and (not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                               or st.st_mode & 0o077):
+        raise ModelError(f"temporary folder '{d}' is not private to this user")
+    _PRIVATE[:] = [d]
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
 def _cache_dir(content: bytes) -> Path:
     digest = hashlib.sha256(content).hexdigest()[:16]
-    d = Path(tempfile.gettempdir()) / "plansim-pysd" / digest
-    d.mkdir(parents=True, exist_ok=True)
+    d = _private_dir() / digest
+    d.mkdir(mode=0o700, exist_ok=True)
     return d
 
 

@@ -1,40 +1,215 @@
-"""Reading YAML files with messages that name the file and the line of a syntax error."""
+"""The one YAML reader of plansim: bounded, strict, with messages that name the file and line.
+
+Every YAML file the tool reads (scenarios, parameters, targets, sectors, checks, calibration,
+uncertainty) goes through :func:`read_yaml`, which
+
+- refuses files larger than :data:`MAX_BYTES` and text that is not UTF-8;
+- refuses alias expansion beyond :data:`MAX_ALIASES` aliases or :data:`MAX_NODES` nodes once
+  expanded (a "billion laughs" file is refused before anything is built);
+- refuses duplicate keys in a mapping, naming the key and its line;
+- reads scalars by the YAML 1.2 core schema: ``1e2`` and ``1.5E-3`` are numbers, ``yes``/``no``/
+  ``on``/``off`` stay text, ``0o17``/``0x1F`` are integers, ``1_000`` and ``1:30`` are text.
+
+Errors are the caller's :class:`~sim.errors.PlanSimError` subclass; values in messages are
+shown as short excerpts (:func:`sim.errors.excerpt`).
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from sim.errors import PlanSimError
+from sim.errors import PlanSimError, excerpt
+
+#: largest YAML file read (bytes)
+MAX_BYTES = 4 * 1024 * 1024
+#: most alias references (``*name``) in one file
+MAX_ALIASES = 100
+#: most nodes of the document with every alias expanded
+MAX_NODES = 200_000
+#: deepest nesting of lists and mappings
+MAX_DEPTH = 64
+
+
+class _Limit(yaml.YAMLError):
+    def __init__(self, problem: str, mark=None):
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core schema scalars (plus 1.1 timestamps, which dates in files rely on)."""
+
+
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+                   |[-+]?\.(?:inf|Inf|INF)
+                   |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:timestamp", re.compile(r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+                   (?:[Tt]|[ \t]+)?(?:[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+                   (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)?)$""", re.X),
+    list("0123456789"))
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _Limit(f"a key must be a plain value, got {type(key).__name__}",
+                                 key_node.start_mark) from None
+                if key in seen:
+                    raise _Limit(f"duplicate key {excerpt(key)} (first at line "
+                                 f"{seen[key].line + 1}); give each key once",
+                                 key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        text = self.construct_scalar(node)
+        return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
+
+
+class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+              yaml.composer.Composer, _Constructor, _Resolver):
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Constructor.__init__(self)
+        _Resolver.__init__(self)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise _Limit(f"more than {MAX_ALIASES} aliases (*name); aliases are not needed "
+                             "in plansim files", mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Limit(f"nested more than {MAX_DEPTH} levels deep",
+                             self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size(node, memo: dict[int, int], limit: int) -> int:
+    """Number of nodes of ``node`` with aliases expanded (stops counting above ``limit``)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = limit + 1  # a node reached again while being counted: a recursive alias
+    n = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            n += _expanded_size(child, memo, limit)
+            if n > limit:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            n += _expanded_size(k, memo, limit) + _expanded_size(v, memo, limit)
+            if n > limit:
+                break
+    memo[key] = n
+    return n
+
+
+def loads(text: str) -> Any:
+    """Parse YAML ``text`` with the limits above; raises ``yaml.YAMLError``."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, MAX_NODES) > MAX_NODES:
+            raise _Limit(f"expands to more than {MAX_NODES:,} values through aliases "
+                         "(an alias bomb?)", node.start_mark)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
-    """Parse ``path``; raise ``error`` naming the file (and line) if it is missing or malformed."""
+    """Parse ``path``; raise ``error`` naming the file (and line) if it is missing, too large,
+    not UTF-8, malformed or breaks a limit above."""
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: file not found")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise error(f"{path}: {size:,} bytes is too large for a plansim YAML file; "
+                        f"allowed: at most {MAX_BYTES:,} bytes")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:
+        raise error(f"{path}: too large for a plansim YAML file; allowed: at most "
+                    f"{MAX_BYTES:,} bytes")
     try:
-        return yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}: invalid "
+                    f"{data[exc.start:exc.start + 1]!r}); save the file as UTF-8") from None
+    try:
+        return loads(text)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{path}: malformed YAML{where}: {problem}") from None
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
+        raise error(f"{path}: malformed YAML{where}: {excerpt(problem, 200, quote=False)}"
+                    ) from None
+    except RecursionError:
+        raise error(f"{path}: malformed YAML: nested too deeply") from None
 
 
 def require_mapping(value: Any, where: str, error: type[PlanSimError]) -> dict:
+    """``value`` if it is a mapping; else ``error`` naming its type (never echoing content)."""
     if not isinstance(value, dict):
-        raise error(f"{where}: expected a mapping, got {type(value).__name__} {value!r}")
+        kind = "nothing" if value is None else type(value).__name__
+        raise error(f"{where}: expected a mapping of keys to values, got {kind}")
     return value
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A real number (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_finite_number(value: Any) -> bool:
+    return is_number(value) and math.isfinite(float(value))

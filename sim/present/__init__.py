@@ -8,4 +8,6 @@ Modules (import them directly; this package imports nothing so that it stays che
   uncertainty/sensitivity charts of :mod:`sim.present.analysis_charts`).
 - :mod:`sim.present.tables`: CSV with units sidecar, Excel workbooks, console tables.
 - :mod:`sim.present.atomic`: atomic directories and files, ``save_figure``.
+- :mod:`sim.present.outdir`: result folders plansim owns (marker, lock, stale temporaries,
+  SIGINT/SIGTERM).
 """

@@ -7,6 +7,9 @@
 
 Temporary names start with ``.`` and sit in the same directory as the target (same file
 system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
+
+The renames that swap a result into place run :func:`shielded`: a SIGINT or SIGTERM arriving
+then (see :mod:`sim.present.outdir`) takes effect right after the swap, never halfway.
 """
 
 from __future__ import annotations
@@ -26,6 +29,33 @@ from matplotlib.figure import Figure
 from sim.errors import OutputError
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+_shield = {"depth": 0, "pending": None}
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Defer an interruption signal (one that :func:`interrupt` handles) to the end of the
+    block, so a few renames either all happen or none."""
+    _shield["depth"] += 1
+    try:
+        yield
+    finally:
+        _shield["depth"] -= 1
+    pending = _shield["pending"]
+    if pending is not None and _shield["depth"] == 0:
+        _shield["pending"] = None
+        raise pending
+
+
+def interrupt(exc: BaseException) -> None:
+    """Raise ``exc`` now, or at the end of the current :func:`shielded` block."""
+    if _shield["depth"]:
+        if _shield["pending"] is None:
+            _shield["pending"] = exc
+        return
+    raise exc
 
 
 def _parent(path: Path) -> Path:
@@ -61,21 +91,22 @@ def atomic_dir(final: Path | str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    had_old = final.exists()
-    try:
-        if had_old:
-            os.rename(final, old)
+    with shielded():
+        had_old = final.exists()
         try:
-            os.rename(tmp, final)
-        except OSError:
             if had_old:
-                os.rename(old, final)
-            raise
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"output: cannot move the new '{final}' into place: {exc}") from exc
-    if had_old:
-        shutil.rmtree(old, ignore_errors=True)
+                os.rename(final, old)
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if had_old:
+                    os.rename(old, final)
+                raise
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OutputError(f"output: cannot move the new '{final}' into place: {exc}") from exc
+        if had_old:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:

@@ -20,9 +20,10 @@ import pandas as pd
 import xarray as xr
 from matplotlib.ticker import NullFormatter
 
-from sim.present.atomic import atomic_dir, save_figure
+from sim.present.atomic import save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
 from sim.present.labels import INDICATOR_LABELS, format_number, label, unit_label
+from sim.present.outdir import owned_dir
 from sim.present.tables import write_csv, write_excel
 
 LANGS = ("zh", "en")
@@ -159,7 +160,7 @@ def write_report(cal, runs: Mapping[str, xr.Dataset], final: Path | str, date: s
     tables = {"fit_statistics": stats.reset_index(),
               "estimates": cal.result.table().reset_index(),
               "observations": cal.observations, "skipped": cal.skipped}
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
         write_excel(tmp / "calibration.xlsx", tables)

@@ -1,8 +1,8 @@
 """Everything ``plansim run`` writes for one scenario, and ``plansim compare`` for several.
 
 Each output directory is assembled in a temporary sibling and swapped in at the end
-(:func:`sim.present.atomic.atomic_dir`), so an interrupted or failed run leaves the previous
-results intact and never a half-written file.
+(:func:`sim.present.outdir.owned_dir`), so an interrupted or failed run leaves the previous
+results intact and never a half-written file; only folders plansim wrote are replaced.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import xarray as xr
 from sim.analysis.targets import target_table, year_reached
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
-from sim.present.atomic import atomic_dir, save_figure
+from sim.present.atomic import save_figure
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.fonts import use_cjk_font
+from sim.present.outdir import owned_dir
 from sim.present.tables import write_csv, write_excel
 
 Say = Callable[[str], None]
@@ -53,7 +54,7 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
     use_cjk_font()
     final = Path(out) / scenario.id
     label = scenario.label(lang)
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         say(f"  {scenario.id}: tables")
         ts, units = timeseries_frame(ds)
         write_csv(ts, tmp / "timeseries.csv", units=units)
@@ -106,10 +107,11 @@ def compare_table(runs: Mapping[str, xr.Dataset], targets: Targets, reference: s
 def write_comparison(runs: Mapping[str, xr.Dataset], scenarios: Sequence, targets: Targets,
                      out: Path, *, lang: str = "zh", reference: str,
                      say: Say = _quiet) -> tuple[Path, pd.DataFrame]:
-    """Write the overlay chart and the difference table of several runs to ``out``."""
+    """Write the overlay chart and the difference table of several runs to the result folder
+    ``out`` (the command line passes ``DIR/compare``)."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
-    with atomic_dir(Path(out)) as tmp:
+    with owned_dir(Path(out)) as tmp:
         table = compare_table(runs, targets, reference)
         write_csv(table, tmp / "comparison.csv")
         write_excel(tmp / "comparison.xlsx", {"comparison": table})

@@ -4,26 +4,62 @@ A scenario file holds ``name`` ({zh, en}), ``description``, optional ``extends``
 scenario file, relative to this one), ``levers`` and optional ``assumptions``. A lever value is
 a number or a year-by-year mapping such as ``{2024: 12, 2026: 15}``; an assumption value is a
 number. Every problem raises :class:`~sim.errors.ScenarioError` naming the file, the key, the
-value and what is allowed, with a suggestion for a misspelled name.
+value (a short excerpt) and what is allowed, with a suggestion for a misspelled name.
+
+Inheritance: a series lever set both in a file and in the file it ``extends`` keeps the
+*parent's* trajectory before the child's first year (an :class:`Inherited` value); overrides
+given in code (:func:`apply_overrides`, used by ``sim.run(..., levers=...)``) follow the same
+rule and the same validation as files.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim import paths
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, excerpt
 from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import is_number, read_yaml, require_mapping
+from sim.model.yamlio import is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
 YEAR_RANGE = (2012, 2035)
 
-LeverValue = float | dict[int, float]
+
+@dataclass(frozen=True)
+class Inherited:
+    """A series lever set at two levels: ``over`` (a ``{year: value}`` series) from its first
+    year on, and before it ``under``, the value it overrides (a number, a series, or itself
+    inherited)."""
+
+    under: Any
+    over: dict[int, float]
+
+
+LeverValue = float | dict[int, float] | Inherited
+
+
+def first_year(value: Any) -> float:
+    """The first year a lever value acts (a number acts over the whole run: -inf)."""
+    if isinstance(value, Inherited):
+        return min(first_year(value.under), min(value.over))
+    if isinstance(value, dict):
+        return float(min(value))
+    return -math.inf
+
+
+def overlay(under: Any, over: Any) -> Any:
+    """``over`` applied on top of ``under``: a series keeps ``under`` before its first year."""
+    if under is None or not isinstance(over, dict) or min(over) <= first_year(under):
+        return over
+    return Inherited(under, over)
 
 
 @dataclass(frozen=True)
@@ -42,17 +78,51 @@ class Scenario:
         return self.name.get(lang) or self.id
 
     def with_levers(self, levers: dict[str, LeverValue], *, id: str | None = None) -> Scenario:
-        """A copy with some levers replaced (validated against the declarations)."""
+        """A copy with some levers replaced whole (validated against the declarations)."""
         params = load_parameters()
         where = f"{self.id} (in code)"
-        checked = {k: _lever_value(k, v, params, where) for k, v in levers.items()}
+        checked = {_key(k, "levers", where): _lever_value(k, v, params, where, arrays=False)
+                   for k, v in levers.items()}
         return replace(self, id=id or self.id, levers={**self.levers, **checked})
 
     def with_assumptions(self, assumptions: dict[str, float], *, id: str | None = None):
         params = load_parameters()
         where = f"{self.id} (in code)"
-        checked = {k: _assumption_value(k, v, params, where) for k, v in assumptions.items()}
+        checked = {_key(k, "assumptions", where): _assumption_value(k, v, params, where,
+                                                                    arrays=False)
+                   for k, v in assumptions.items()}
         return replace(self, id=id or self.id, assumptions={**self.assumptions, **checked})
+
+
+def apply_overrides(scenario: Scenario, levers: Any, assumptions: Any,
+                    params: Parameters) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scenario's levers and assumptions with ``levers``/``assumptions`` given in code on
+    top, validated exactly as a scenario file (same errors and messages). Values may also be
+    per-sample 1-D arrays. A series given here keeps the scenario's trajectory before its first
+    year, as a file that ``extends`` another does."""
+    where = f"{scenario.id} (in code)"
+    lev: dict[str, Any] = {_key(k, "levers", where): _lever_value(k, v, params, where)
+                           for k, v in scenario.levers.items()}
+    ass: dict[str, Any] = {_key(k, "assumptions", where): _assumption_value(k, v, params, where)
+                           for k, v in scenario.assumptions.items()}
+    for table, kind in ((levers, "levers"), (assumptions, "assumptions")):
+        if table is not None and not isinstance(table, dict):
+            raise ScenarioError(f"{where}: {kind}: expected a mapping of ids to values, "
+                                f"got {type(table).__name__}")
+    for lid, value in (levers or {}).items():
+        lid = _key(lid, "levers", where)
+        lev[lid] = overlay(lev.get(lid), _lever_value(lid, value, params, where))
+    for aid, value in (assumptions or {}).items():
+        aid = _key(aid, "assumptions", where)
+        ass[aid] = _assumption_value(aid, value, params, where)
+    return lev, ass
+
+
+def _key(key: Any, table: str, where: str) -> str:
+    if not isinstance(key, str):
+        raise ScenarioError(f"{where}: {table}: key {excerpt(key)} is not allowed; keys are "
+                            f"{table[:-1]} ids (text)")
+    return key
 
 
 def _suggest(name: str, allowed) -> str:
@@ -62,15 +132,34 @@ def _suggest(name: str, allowed) -> str:
 
 def _number(value: Any, where: str, lo: float, hi: float, unit_hint: str = "") -> float:
     if not is_number(value):
-        raise ScenarioError(f"{where}: {value!r} is not a number; allowed: a number in "
+        raise ScenarioError(f"{where}: {excerpt(value)} is not a number; allowed: a number in "
                             f"[{lo:g}, {hi:g}]{unit_hint}")
+    if not math.isfinite(float(value)):
+        raise ScenarioError(f"{where}: {excerpt(value)} is not a finite number; allowed: a "
+                            f"number in [{lo:g}, {hi:g}]{unit_hint}")
     if not lo <= value <= hi:
-        raise ScenarioError(f"{where}: {value!r} is outside the allowed range [{lo:g}, {hi:g}]"
-                            f"{unit_hint}")
+        raise ScenarioError(f"{where}: {excerpt(value)} is outside the allowed range "
+                            f"[{lo:g}, {hi:g}]{unit_hint}")
     return float(value)
 
 
-def _lever_value(lid: str, value: Any, params: Parameters, where: str) -> LeverValue:
+def _numbers(value: Any, where: str, lo: float, hi: float) -> Any:
+    """A number, or (in code) a 1-D array of per-sample numbers, each checked as one."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        if value.dtype.kind not in "iuf" or value.size == 0:
+            raise ScenarioError(f"{where}: a per-sample array must hold numbers; got "
+                                f"{value.size} values of type {value.dtype}")
+        arr = value.astype(float)
+        bad = ~np.isfinite(arr) | (arr < lo) | (arr > hi)
+        if bad.any():
+            i = int(np.argmax(bad))
+            _number(float(arr[i]), f"{where}[sample {i}]", lo, hi)
+        return value
+    return _number(value, where, lo, hi)
+
+
+def _lever_value(lid: str, value: Any, params: Parameters, where: str,
+                 arrays: bool = True) -> LeverValue:
     if lid not in params.levers:
         hint = ""
         if lid in params.assumptions:
@@ -79,37 +168,46 @@ def _lever_value(lid: str, value: Any, params: Parameters, where: str) -> LeverV
                             f" (levers are listed in {params.source})")
     lever = params.levers[lid]
     key = f"{where}: levers.{lid}"
+    if isinstance(value, Inherited):
+        return Inherited(_lever_value(lid, value.under, params, where, arrays=False),
+                         _lever_value(lid, value.over, params, where, arrays=False))
     if isinstance(value, dict):
         if lever.kind != "series":
-            raise ScenarioError(f"{key}: {value!r} is a year-by-year series but this lever is a "
-                                f"constant; allowed: one number in [{lever.min:g}, {lever.max:g}]")
+            raise ScenarioError(f"{key}: {excerpt(value)} is a year-by-year series but this "
+                                f"lever is a constant; allowed: one number in "
+                                f"[{lever.min:g}, {lever.max:g}]")
         if not value:
             raise ScenarioError(f"{key}: empty series; give at least one {{year: value}}")
         series: dict[int, float] = {}
         for year, v in value.items():
-            if not isinstance(year, int) or isinstance(year, bool) or not (
-                    YEAR_RANGE[0] <= year <= YEAR_RANGE[1]):
-                raise ScenarioError(f"{key}: year {year!r} is not allowed; years are integers "
-                                    f"from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
-            series[year] = _number(v, f"{key}.{year}", lever.min, lever.max)
+            if not isinstance(year, numbers.Integral) or isinstance(year, bool | np.bool_) or \
+                    not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+                raise ScenarioError(f"{key}: year {excerpt(year)} is not allowed; years are "
+                                    f"integers from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
+            series[int(year)] = _number(v, f"{key}.{year}", lever.min, lever.max)
         return dict(sorted(series.items()))
+    if arrays:
+        return _numbers(value, key, lever.min, lever.max)
     return _number(value, key, lever.min, lever.max)
 
 
-def _assumption_value(aid: str, value: Any, params: Parameters, where: str) -> float:
+def _assumption_value(aid: str, value: Any, params: Parameters, where: str,
+                      arrays: bool = True) -> float:
     if aid not in params.assumptions:
         hint = "; it is a lever: put it under 'levers'" if aid in params.levers else ""
         raise ScenarioError(f"{where}: assumptions.{aid}: unknown assumption"
                             f"{hint or _suggest(aid, params.assumptions)}"
                             f" (assumptions are listed in {params.source})")
     a = params.assumptions[aid]
+    if arrays:
+        return _numbers(value, f"{where}: assumptions.{aid}", a.min, a.max)
     return _number(value, f"{where}: assumptions.{aid}", a.min, a.max)
 
 
 def _name(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
                                             for k in ("zh", "en")):
-        raise ScenarioError(f"{where}: name: {raw!r} is not allowed; give "
+        raise ScenarioError(f"{where}: name: {excerpt(raw)} is not allowed; give "
                             "{zh: <Chinese name>, en: <English name>}")
     extra = set(raw) - {"zh", "en"}
     if extra:
@@ -131,8 +229,17 @@ def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None) -> P
         if c.is_file():
             return c.resolve()
     known = [p.stem for p in list_scenarios()]
-    raise ScenarioError(f"{ref}: scenario file not found; known scenarios: {', '.join(known)}"
-                        f"{_suggest(Path(ref).stem, known)}")
+    raise ScenarioError(f"{excerpt(str(ref), 300, quote=False)}: scenario file not found; known "
+                        f"scenarios: {', '.join(known)}{_suggest(Path(ref).stem, known)}")
+
+
+def check_id(sid: str, path: Path) -> str:
+    """``sid`` if it can name an output folder (see :data:`sim.paths.SAFE_NAME`)."""
+    if not paths.SAFE_NAME.match(sid):
+        raise ScenarioError(f"{path}: the scenario id {excerpt(sid)} (the file name without "
+                            f".yaml) cannot name an output folder; allowed: "
+                            f"{paths.SAFE_NAME_RULE}; rename the file")
+    return sid
 
 
 def list_scenarios(directory: Path | None = None) -> list[Path]:
@@ -143,36 +250,60 @@ def list_scenarios(directory: Path | None = None) -> list[Path]:
 
 def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario:
     """Load and validate a scenario file (a path, or an id such as ``plan``)."""
-    path = resolve_scenario_path(ref, _chain[-1] if _chain else None)
+    if _chain:
+        try:
+            path = resolve_scenario_path(ref, _chain[-1])
+        except ScenarioError as exc:
+            raise ScenarioError(f"{_chain[-1]}: extends: {exc}") from None
+    else:
+        path = resolve_scenario_path(ref)
     if path in _chain:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
+    sid = check_id(path.stem, path)
     raw = read_yaml(path, ScenarioError)
-    raw = require_mapping(raw, str(path), ScenarioError)
+    via = f" (extended by {_chain[-1]})" if _chain else ""
+    if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
+        got = type(raw).__name__ if raw is not None else "an empty file"
+        if isinstance(raw, dict):
+            got = f"a mapping without any of these keys ({len(raw)} other keys)"
+        raise ScenarioError(f"{path}{via}: not a scenario file: expected a mapping with the "
+                            f"keys {', '.join(TOP_KEYS)}; got {got}")
     for key in raw:
         if key not in TOP_KEYS:
-            raise ScenarioError(f"{path}: {key}: unknown key{_suggest(key, TOP_KEYS)}; "
-                                f"allowed keys: {', '.join(TOP_KEYS)}")
+            raise ScenarioError(f"{path}: {excerpt(key, quote=False)}: unknown key"
+                                f"{_suggest(key, TOP_KEYS)}; allowed keys: {', '.join(TOP_KEYS)}")
     name = _name(raw.get("name"), str(path))
     description = raw.get("description", "")
     if not isinstance(description, str):
-        raise ScenarioError(f"{path}: description: {description!r} is not text")
+        raise ScenarioError(f"{path}: description: {excerpt(description)} is not text")
     params = load_parameters()
     levers: dict[str, LeverValue] = {}
     assumptions: dict[str, float] = {}
     extends = raw.get("extends")
     if extends is not None:
-        if not isinstance(extends, str):
-            raise ScenarioError(f"{path}: extends: {extends!r} is not a file name")
+        if not isinstance(extends, str) or not extends.strip():
+            raise ScenarioError(f"{path}: extends: {excerpt(extends)} is not a file name")
         parent = load_scenario(extends, _chain=(*_chain, path))
         levers.update(parent.levers)
         assumptions.update(parent.assumptions)
-    lever_raw = raw.get("levers") or {}
-    lever_raw = require_mapping(lever_raw, f"{path}: levers", ScenarioError)
+    lever_raw = _table(raw, "levers", path)
     for lid, value in lever_raw.items():
-        levers[lid] = _lever_value(str(lid), value, params, str(path))
-    assum_raw = raw.get("assumptions") or {}
-    assum_raw = require_mapping(assum_raw, f"{path}: assumptions", ScenarioError)
+        lid = _key(lid, "levers", str(path))
+        levers[lid] = overlay(levers.get(lid),
+                              _lever_value(lid, value, params, str(path), arrays=False))
+    assum_raw = _table(raw, "assumptions", path)
     for aid, value in assum_raw.items():
-        assumptions[aid] = _assumption_value(str(aid), value, params, str(path))
-    return Scenario(path.stem, name, description, levers, assumptions, path, extends)
+        aid = _key(aid, "assumptions", str(path))
+        assumptions[aid] = _assumption_value(aid, value, params, str(path), arrays=False)
+    return Scenario(sid, name, description, levers, assumptions, path, extends)
+
+
+def _table(raw: dict, key: str, path: Path) -> dict:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{path}: {key}: expected a mapping of ids to values, got "
+                            f"{type(value).__name__} {excerpt(value)}")
+    return value

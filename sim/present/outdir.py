@@ -1,0 +1,296 @@
+"""Output folders plansim owns: it never replaces or deletes what it did not write.
+
+A command writes into an output folder ``X`` (``--out``) one *result folder* per result:
+``X/<scenario>/`` (run), ``X/compare/``, ``X/calibration/``, ``X/uncertainty/``,
+``X/sensitivity_<scenario>_<method>/``. ``X`` itself is never replaced or removed.
+
+- Every result folder holds a marker file :data:`MARKER` (JSON: tool, command, time). An
+  existing folder without the marker, or with another command's marker, is never replaced:
+  the command refuses, naming it, before any work.
+- Result names are plain names (:data:`sim.paths.SAFE_NAME`: no ``.``, ``..``, separators,
+  leading dot); two results with one name in one call are refused before any work.
+- :func:`claim` checks all of this up front (``X`` a folder? writable?), takes a lock file in
+  ``X`` (:data:`LOCK`) so a concurrent plansim command into the same folder is refused with a
+  message, and removes temporary folders left by a killed run (``.<name>.tmp-*``, marked ours).
+- :func:`owned_dir` builds a result in a temporary sibling and swaps it in
+  (:func:`sim.present.atomic.atomic_dir`), recording what it replaced.
+- :func:`install_signal_handlers`: SIGINT and SIGTERM raise :class:`Interrupted`, so temporary
+  folders are removed on the way out; :func:`summary` then says exactly which results were
+  replaced and which not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import signal
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim import paths
+from sim.errors import OutputError, excerpt
+from sim.present.atomic import atomic_dir, interrupt
+
+MARKER = ".plansim-output"
+LOCK = ".plansim.lock"
+_TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-[0-9a-f]{12}$")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; raised in the main thread so clean-up runs (a
+    KeyboardInterrupt, so libraries treat SIGTERM as they treat Ctrl-C)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a result folder inside the output folder."""
+    if not isinstance(name, str) or not paths.SAFE_NAME.match(name) or name in (".", ".."):
+        raise OutputError(f"output: {excerpt(name)} cannot name a result folder; allowed: "
+                          f"{paths.SAFE_NAME_RULE}")
+    return name
+
+
+@dataclass
+class Session:
+    """One command's claim on an output folder (see :func:`claim`)."""
+
+    root: Path
+    command: str
+    names: list[str]
+    created: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed_stale: list[str] = field(default_factory=list)
+    _lock: int | None = None
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def summary(self) -> str:
+        """Which results were replaced or created, and which not (earlier results intact)."""
+        parts = []
+        if self.replaced:
+            parts.append("replaced: " + ", ".join(str(self.path(n)) for n in self.replaced))
+        if self.created:
+            parts.append("created: " + ", ".join(str(self.path(n)) for n in self.created))
+        done = set(self.replaced) | set(self.created)
+        rest = [n for n in self.names if n not in done]
+        if rest:
+            parts.append("not written (any earlier result there is untouched): "
+                         + ", ".join(str(self.path(n)) for n in rest))
+        return "; ".join(parts) if parts else "nothing written"
+
+    def release(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock)
+            self._lock = None
+
+
+_active: list[Session] = []
+
+
+def active() -> Session | None:
+    """The session of the running command, if any."""
+    return _active[-1] if _active else None
+
+
+def release_all() -> None:
+    """Release every claim (the command line calls this when a command ends)."""
+    while _active:
+        _active.pop().release()
+
+
+def _check_root(root: Path) -> None:
+    if root.is_symlink() and not root.exists():
+        raise OutputError(f"output: '{root}' is a broken symbolic link")
+    if root.exists():
+        if not root.is_dir():
+            raise OutputError(f"output: '{root}' exists and is not a folder; give a folder "
+                              "for --out")
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise OutputError(f"output: folder '{root}' is not writable")
+        return
+    parent = root.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"output: cannot create '{root}': '{parent}' is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output: cannot create '{root}': folder '{parent}' is not writable")
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of a result folder, or None if it has none (or an unreadable one)."""
+    marker = folder / MARKER
+    if marker.is_symlink() or not marker.is_file():
+        return None
+    try:
+        doc = json.loads(marker.read_text(encoding="utf-8")[:4096])
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("tool") == "plansim" else None
+
+
+def check_target(target: Path, command: str | None) -> None:
+    """Refuse unless ``target`` is absent or a result folder written by ``command`` (any
+    plansim command if None)."""
+    if target.is_symlink():
+        raise OutputError(f"output: '{target}' is a symbolic link; plansim replaces only "
+                          "folders it wrote: move it away or choose another --out")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise OutputError(f"output: '{target}' exists and is not a folder plansim wrote; "
+                          "move it away or choose another --out")
+    marker = read_marker(target)
+    if marker is None:
+        raise OutputError(f"output: '{target}' exists and was not written by plansim (no "
+                          f"{MARKER} marker); plansim never replaces it: move it away or "
+                          "choose another --out")
+    if command is not None and marker.get("command") != command:
+        raise OutputError(f"output: '{target}' holds a result of `plansim "
+                          f"{excerpt(marker.get('command'), 30, quote=False)}`, not of "
+                          f"`plansim {command}`; choose another --out or another name")
+
+
+def _lock(root: Path, command: str) -> int:
+    path = root / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise OutputError(f"output: cannot create the lock file '{path}': "
+                          f"{exc.strerror or exc}") from None
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; the other checks still apply
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "?"
+        os.close(fd)
+        raise OutputError(f"output: another plansim command is writing into '{root}' "
+                          f"({excerpt(holder, 80, quote=False)}); wait for it to finish or "
+                          "choose another --out") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}: plansim {command}\n".encode(), 0)
+    return fd
+
+
+def _remove_stale(root: Path) -> list[str]:
+    """Remove temporary folders a killed plansim run left in ``root`` (only marked ones); an
+    old result caught halfway through a swap is put back."""
+    removed = []
+    for entry in sorted(root.iterdir()):
+        m = _TEMP.match(entry.name)
+        if not m or entry.is_symlink() or not entry.is_dir() or read_marker(entry) is None:
+            continue
+        final = root / m["name"]
+        if m["kind"] == "old" and not final.exists() and not final.is_symlink():
+            os.rename(entry, final)
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def claim(root: Path | str, command: str, names: Sequence[str]) -> Session:
+    """Check and lock output folder ``root`` for ``command``'s results ``names``, before any
+    work: plain, distinct names; ``root`` a writable folder (created if missing); no other
+    plansim command writing there; every existing result folder among ``names`` written by
+    this command. Stale temporary folders are removed. Raises :class:`OutputError`."""
+    root = Path(root)
+    names = [check_name(n) for n in names]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise OutputError(f"output: two results would be written to '{root / dup[0]}'; give "
+                          "each scenario once, or rename one of the files")
+    _check_root(root)
+    for n in names:
+        check_target(root / n, command)   # before creating anything
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"output: cannot create '{root}': {exc.strerror or exc}") from None
+    session = Session(root, command, names, _lock=_lock(root, command))
+    try:
+        session.removed_stale = _remove_stale(root)
+        for n in names:
+            check_target(root / n, command)   # again, now that the folder is ours
+    except BaseException:
+        session.release()
+        raise
+    _active.append(session)
+    return session
+
+
+def marker_text(command: str | None) -> str:
+    return json.dumps({"tool": "plansim", "command": command or "python",
+                       "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                       "pid": os.getpid(), "token": uuid.uuid4().hex[:12]})
+
+
+@contextlib.contextmanager
+def owned_dir(final: Path | str) -> Iterator[Path]:
+    """Like :func:`~sim.present.atomic.atomic_dir` (build in a temporary sibling, swap in),
+    but only over a folder plansim wrote, and with a marker in the new one. Under a
+    :func:`claim` the result must be one of the claimed names and is recorded."""
+    final = Path(final)
+    session = active()
+    if session is not None and final.parent.resolve() == session.root.resolve():
+        if final.name not in session.names:
+            raise OutputError(f"output: '{final}' was not announced before the run")
+    else:
+        session = None
+    check_name(final.name)
+    command = session.command if session else None
+    check_target(final, command)
+    existed = final.exists()
+    text = marker_text(command)
+    try:
+        with atomic_dir(final) as tmp:
+            (tmp / MARKER).write_text(text, encoding="utf-8")
+            yield tmp
+    finally:
+        # recorded if the new result is in place, even when a signal came right after the swap
+        if session is not None and _marker_is(final, text):
+            (session.replaced if existed else session.created).append(final.name)
+
+
+def _marker_is(folder: Path, text: str) -> bool:
+    try:
+        return (folder / MARKER).read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _raise_interrupted(signum, _frame) -> None:
+    interrupt(Interrupted(signum))
+
+
+def install_signal_handlers() -> dict:
+    """SIGINT and SIGTERM raise :class:`Interrupted` (deferred past a swap in progress).
+    Returns the previous handlers for :func:`restore_signal_handlers`."""
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            old[sig] = signal.signal(sig, _raise_interrupted)
+    return old
+
+
+def restore_signal_handlers(old: dict) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
