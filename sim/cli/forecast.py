@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from sim import paths
-from sim.cli.common import Progress
+from sim.cli.common import Progress, sample_count, seed
 
 DEFAULT_SAMPLES = 1000
 DEFAULT_SEED = 20240101
@@ -27,9 +27,9 @@ def add_parser(sub) -> None:
                     "P5/P25/P50/P75/P95, with the hashes of model, data and calibration, as "
                     "DIR/<date>/forecast.csv and meta.yaml. The same seed gives the same "
                     "numbers.")
-    p.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
                    help=f"history-consistent samples per scenario (default {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                    help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--out", type=Path, default=paths.FORECASTS_DIR,
                    help="directory of vintages (default: forecasts/ at the repository root)")
@@ -45,7 +45,7 @@ def run(args) -> int:
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import SCENARIOS, forecast_indicators, make_forecast, write_vintage
     from sim.model.targets import load_targets
-    from sim.present.atomic import atomic_dir
+    from sim.present.outdir import claim, owned_dir
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -59,6 +59,7 @@ def run(args) -> int:
         (simulator.control("initial_time"), simulator.control("final_time")), settings)
     cols = sorted(set(indicators) | set(match.variables))
     date = dt.datetime.now(dt.UTC).date().isoformat()
+    claim(args.out, "forecast", [date])  # check --out before any work
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
@@ -69,7 +70,7 @@ def run(args) -> int:
                                 central=lambda sc: central_run(simulator, sc, cols),
                                 match=match, date=date, say=say)
     final = Path(args.out) / date
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         write_vintage(tmp, table, meta)
     for sid, s in meta["survivors"].items():
         print(f"{sid}: {s['kept']} history-consistent samples kept, {s['passed']} of "

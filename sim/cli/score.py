@@ -36,16 +36,17 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.scoring import SCORE_COLUMNS, read_outturn, score
     from sim.analysis.vintage import find_vintage, load_vintage
-    from sim.present.atomic import atomic_dir
+    from sim.present.outdir import claim, owned_dir
     from sim.present.tables import format_table, write_csv
 
     say = Progress(args.quiet)
+    claim(args.out, "score", ["score"])  # check --out before any work
     outturn = read_outturn(args.outturn)
     vintage = load_vintage(find_vintage(args.forecasts, args.vintage))
     say(f"scoring {len(outturn)} outturn rows against vintage {vintage.path}")
     result = score(vintage.table, outturn, scenario=args.scenario, vintage=vintage.name)
     final = Path(args.out) / "score"
-    with atomic_dir(final) as tmp:
+    with owned_dir(final) as tmp:
         write_csv(result.table[list(SCORE_COLUMNS)], tmp / "score.csv")
     if len(result.table):
         shown = result.table[["indicator", "year", "value", "central", "P5", "P25", "P75",
