@@ -6,6 +6,11 @@ the integration grid), the state tuple, and one output buffer of shape
 ``t`` starts at INITIAL TIME and grows by TIME STEP (accumulated in floating point), values
 are saved when ``(t - t0)`` is a multiple of SAVEPER within ``1e-5 * TIME STEP``, the loop
 runs while ``t + 1e-5 * TIME STEP < FINAL TIME`` and the final time is saved after it.
+
+That is the ``instant`` reporting mode (the default, and what the conformance tests compare
+with Vensim). ``reporting="calendar"`` instead reports per interval of SAVEPER (see
+:mod:`sim.engine.reporting`): levels at the interval's end, rates as their mean over the
+interval, accumulated inside the time loop (no step is stored).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.engine import reporting as rep
 from sim.engine import runtime
 from sim.engine.compiler import ModelCompiler
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
@@ -224,15 +230,19 @@ class BatchModel:
     # ------------------------------------------------------------------ running
     def run(self, params=None, n_samples=1, *, return_columns=None, initial_time=None,
             final_time=None, time_step=None, saveper=None, chunk_size=None,
-            progress=False) -> xr.Dataset:
+            progress=False, reporting: str = "instant") -> xr.Dataset:
         """Simulate ``n_samples`` parameter sets; see ARCHITECTURE.md "Engine contract".
 
         Returns a Dataset with one variable per returned column (Python names), dims
-        ``("sample", "time", *subscript ranges)``.
+        ``("sample", "time", *subscript ranges)``. ``reporting``: ``"instant"`` (values at the
+        saved instants, as PySD) or ``"calendar"`` (levels at the end of each SAVEPER interval,
+        rates as their mean over it; the row is labelled by the interval's start).
         """
         n = int(n_samples)
         if n < 1:
             raise ModelError(f"n_samples must be >= 1, got {n_samples}")
+        if reporting not in rep.MODES:
+            raise ModelError(f"reporting: {reporting!r} is not one of {rep.MODES}")
         overrides, K, per_sample, series = self._params(params, n)
         if return_columns is None:
             out_vars = [v for v in self._info.vars.values() if v.kind != "lookup"]
@@ -247,6 +257,10 @@ class BatchModel:
         ctl = self._controls(overrides, K, user)
         grid, save = _time_grid(ctl)
         saved_times = grid[save]
+        per = None
+        if reporting == "calendar":
+            per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
+            save, saved_times = per.touched, per.starts
         for v in self._info.vars.values():
             if v.kind == "lookup":
                 K[f"lx_{v.id}"] = np.array(v.table[0])
@@ -272,15 +286,36 @@ class BatchModel:
         K["t0"] = ctl["initial_time"]
         scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
         buffers = None
+        rates = [self.is_rate(v.py_name) for v in out_vars] if per is not None else None
         if scalar:
             try:
-                buffers = self._run_scalar(overrides, outputs, K, grid, save)
+                buffers = self._run_scalar(overrides, outputs, K, grid,
+                                           save if per is None else np.ones(len(grid), bool))
+                if per is not None:
+                    buffers = [rep.aggregate(b[0], per, r)[None]
+                               for b, r in zip(buffers, rates, strict=True)]
             except (*_SCALAR_ERRORS, UnsupportedConstructError):
                 buffers = None
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
-                                       chunk_size, progress, out_vars)
-        return self._dataset(out_vars, buffers, saved_times, ctl, n)
+                                       chunk_size, progress, out_vars, per, rates)
+        ds = self._dataset(out_vars, buffers, saved_times, ctl, n)
+        ds.attrs["reporting"] = reporting
+        return ds
+
+    @property
+    def time_unit(self) -> str:
+        """The model's time unit: the units of TIME STEP (or INITIAL TIME)."""
+        for name in ("time_step", "initial_time"):
+            if name in self.variables and self.variables[name].units:
+                return self.variables[name].units.strip()
+        return ""
+
+    def is_rate(self, name: str) -> bool:
+        """Whether calendar reporting averages ``name`` over each interval (a rate: units per
+        time unit, not a stock) rather than recording it at the interval's end (a level)."""
+        v = self.variable(name)
+        return rep.is_rate(v.units, v.kind, self.time_unit)
 
     def _run_scalar(self, overrides, outputs, K, grid, save):
         build, _, consts, _ = self._compiled(overrides, outputs, True)
@@ -307,11 +342,12 @@ class BatchModel:
         return [arr[:, k][None, :] for k in range(len(outputs))]
 
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
-                    progress, out_vars):
+                    progress, out_vars, per=None, rates=None):
         build, _, consts, _ = self._compiled(overrides, outputs, False)
-        n_save = int(save.sum())
-        buffers = [np.empty((n, n_save) + tuple(len(self._info.range_elements(d))
-                                                for d in v.dims)) for v in out_vars]
+        n_save = int(save.sum()) if per is None else len(per.starts)
+        alloc = np.empty if per is None else np.zeros
+        buffers = [alloc((n, n_save) + tuple(len(self._info.range_elements(d))
+                                             for d in v.dims)) for v in out_vars]
         chunk = n if not chunk_size else max(1, int(chunk_size))
         starts = range(0, n, chunk)
         if progress:
@@ -319,6 +355,9 @@ class BatchModel:
 
             starts = tqdm(starts, desc="samples", unit="chunk")
         save_idx = np.cumsum(save) - 1
+        if per is not None:
+            rate_k = [k for k, r in enumerate(rates) if r]
+            level_k = [k for k, r in enumerate(rates) if not r]
         for lo in starts:
             hi = min(n, lo + chunk)
             Kc = dict(K)
@@ -328,6 +367,9 @@ class BatchModel:
             Kc.update(consts)
             with np.errstate(all="ignore"):
                 states, step = build(Kc, runtime.VECTOR, hi - lo)
+                if per is not None:
+                    _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k)
+                    continue
                 for i in range(len(grid)):
                     out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
                     if out is not None:
@@ -335,6 +377,10 @@ class BatchModel:
                         for buf, val in zip(buffers, out, strict=True):
                             buf[lo:hi, j] = val
                     states = nxt
+        if per is not None:
+            for k in rate_k:
+                b = buffers[k]
+                b /= per.counts.reshape((1, -1) + (1,) * (b.ndim - 2))
         return buffers
 
     def _dataset(self, out_vars, buffers, times, ctl, n):
@@ -359,6 +405,24 @@ class BatchModel:
         ds = xr.Dataset(data, coords=coords)
         ds.attrs.update(attrs)
         return ds
+
+
+def _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
+    """The time loop of calendar reporting for samples ``lo:hi``: rates summed into their
+    interval's row (divided by the step count afterwards), levels written at the interval's
+    end; steps no row needs return nothing."""
+    acc, end, need = per.acc.tolist(), per.end.tolist(), per.touched.tolist()
+    for i in range(len(grid)):
+        out, states = step(i, float(grid[i]), *states, need[i])
+        if out is None:
+            continue
+        a, e = acc[i], end[i]
+        if a >= 0:
+            for k in rate_k:
+                buffers[k][lo:hi, a] += out[k]
+        if e >= 0:
+            for k in level_k:
+                buffers[k][lo:hi, e] = out[k]
 
 
 def _direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:
