@@ -56,6 +56,7 @@ class BatchModel:
         self.subscripts: dict[str, list[str]] = dict(info.ranges)
         self._data = self._load_data(data_files)
         self._cache: dict[tuple, tuple] = {}
+        self._dynamic: dict[tuple, frozenset] = {}
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
     # ------------------------------------------------------------------ metadata
@@ -150,7 +151,14 @@ class BatchModel:
             exec(compile(src + ctl_src, f"<engine:{self.path.name}>", "exec"), ns)  # noqa: S102
             hit = (ns["_build"], ns["_ctl"], mc.constants, src)
             self._cache[key] = hit
+            self._dynamic[key[:2]] = mc.dynamic
         return hit
+
+    def _averaged(self, overrides: dict, outputs: tuple) -> list[bool]:
+        """Per output: averaged over each reporting interval (a rate that changes in time).
+        A rate that is constant in time is recorded like a level: its mean is its value."""
+        dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
+        return [self.is_rate(vid) and vid in dynamic for vid in outputs]
 
     def source(self) -> str:
         """The generated Python source of the default vector simulation (for inspection)."""
@@ -286,19 +294,14 @@ class BatchModel:
         K["t0"] = ctl["initial_time"]
         scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
         buffers = None
-        rates = [self.is_rate(v.py_name) for v in out_vars] if per is not None else None
         if scalar:
             try:
-                buffers = self._run_scalar(overrides, outputs, K, grid,
-                                           save if per is None else np.ones(len(grid), bool))
-                if per is not None:
-                    buffers = [rep.aggregate(b[0], per, r)[None]
-                               for b, r in zip(buffers, rates, strict=True)]
+                buffers = self._run_scalar(overrides, outputs, K, grid, save, per)
             except (*_SCALAR_ERRORS, UnsupportedConstructError):
                 buffers = None
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
-                                       chunk_size, progress, out_vars, per, rates)
+                                       chunk_size, progress, out_vars, per)
         ds = self._dataset(out_vars, buffers, saved_times, ctl, n)
         ds.attrs["reporting"] = reporting
         return ds
@@ -314,10 +317,15 @@ class BatchModel:
     def is_rate(self, name: str) -> bool:
         """Whether calendar reporting averages ``name`` over each interval (a rate: units per
         time unit, not a stock) rather than recording it at the interval's end (a level)."""
-        v = self.variable(name)
-        return rep.is_rate(v.units, v.kind, self.time_unit)
+        rates = self.__dict__.get("_rates")
+        if rates is None:
+            unit = self.time_unit
+            rates = self._rates = {k: rep.is_rate(v.units, v.kind, unit)
+                                   for k, v in self.variables.items()}
+        hit = rates.get(name)
+        return hit if hit is not None else rates[self.variable(name).py_name]
 
-    def _run_scalar(self, overrides, outputs, K, grid, save):
+    def _run_scalar(self, overrides, outputs, K, grid, save, per=None):
         build, _, consts, _ = self._compiled(overrides, outputs, True)
         Ks = {}
         for k, v in K.items():
@@ -339,11 +347,16 @@ class BatchModel:
                 rows.append(out)
             states = nxt
         arr = np.array(rows, dtype=float).reshape(len(rows), len(outputs))
+        if per is not None:   # every touched step was kept (one run: 384 x columns floats)
+            arr = rep.aggregate(arr, rep.Periods(per.starts, per.acc[save], per.end[save],
+                                                 per.counts),
+                                self._averaged(overrides, outputs))
         return [arr[:, k][None, :] for k in range(len(outputs))]
 
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
-                    progress, out_vars, per=None, rates=None):
+                    progress, out_vars, per=None):
         build, _, consts, _ = self._compiled(overrides, outputs, False)
+        rates = self._averaged(overrides, outputs) if per is not None else None
         n_save = int(save.sum()) if per is None else len(per.starts)
         alloc = np.empty if per is None else np.zeros
         buffers = [alloc((n, n_save) + tuple(len(self._info.range_elements(d))
@@ -412,14 +425,17 @@ def _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
     interval's row (divided by the step count afterwards), levels written at the interval's
     end; steps no row needs return nothing."""
     acc, end, need = per.acc.tolist(), per.end.tolist(), per.touched.tolist()
+    current, sums = -1, []
     for i in range(len(grid)):
         out, states = step(i, float(grid[i]), *states, need[i])
         if out is None:
             continue
         a, e = acc[i], end[i]
         if a >= 0:
-            for k in rate_k:
-                buffers[k][lo:hi, a] += out[k]
+            if a != current:   # views into this interval's row, made once per interval
+                current, sums = a, [(buffers[k][lo:hi, a], k) for k in rate_k]
+            for view, k in sums:
+                view += out[k]
         if e >= 0:
             for k in level_k:
                 buffers[k][lo:hi, e] = out[k]

@@ -145,19 +145,23 @@ def periods(grid: np.ndarray, t0: float, dt: float, saveper: float) -> Periods:
     return Periods(starts, acc, end, counts)
 
 
-def aggregate(values: np.ndarray, per: Periods, rate: bool) -> np.ndarray:
-    """Rows from the values at every grid time: ``values`` (n_grid, ...) -> (n_rows, ...),
-    the mean over each interval for a rate, the value at its end for a level."""
+def aggregate(values: np.ndarray, per: Periods, rate) -> np.ndarray:
+    """Rows from the values at every grid time: ``values`` (n_grid, ...) -> (n_rows, ...), the
+    mean over each interval for a rate, the value at its end for a level. ``rate``: a bool, or
+    for ``values`` of shape (n_grid, n_columns) a bool per column."""
     values = np.asarray(values, dtype=float)
-    if not rate:
-        idx = np.full(len(per.starts), -1)
-        hit = per.end >= 0
-        idx[per.end[hit]] = np.nonzero(hit)[0]
-        return values[idx]
-    out = np.zeros((len(per.starts),) + values.shape[1:])
-    for i in np.nonzero(per.acc >= 0)[0]:
-        out[per.acc[i]] += values[i]
-    return out / per.counts.reshape((-1,) + (1,) * (values.ndim - 1))
+    idx = np.full(len(per.starts), -1)
+    hit = per.end >= 0
+    idx[per.end[hit]] = np.nonzero(hit)[0]
+    levels = values[idx]
+    mask = np.asarray(rate, dtype=bool)
+    if not mask.any():
+        return levels
+    used = np.nonzero(per.acc >= 0)[0]          # contiguous blocks, one per interval
+    firsts = np.searchsorted(per.acc[used], np.arange(len(per.starts)))
+    means = np.add.reduceat(values[used], firsts, axis=0)
+    means /= per.counts.reshape((-1,) + (1,) * (values.ndim - 1))
+    return np.where(mask, means, levels) if mask.ndim else means
 
 
 __all__ = ["MODES", "Periods", "aggregate", "is_rate", "periods", "unit_power"]
