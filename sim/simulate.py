@@ -83,6 +83,13 @@ class Simulator:
         _ = self.pysd
         return self._pysd_controls[key]
 
+    def row_years(self) -> tuple[float, float]:
+        """First and last row label of a run: with calendar reporting the years whose whole
+        interval lies inside the run (INITIAL TIME .. FINAL TIME - SAVEPER)."""
+        t0, t1, sp = (self.control(k) for k in ("initial_time", "final_time", "saveper"))
+        last = t0 + sp * np.floor((t1 - t0) / sp + 1e-9)
+        return t0, float(last - sp if self.reporting == "calendar" else last)
+
     def step_times(self, time_step: float | None = None, final_time: float | None = None):
         t0 = self.control("initial_time")
         t1 = final_time if final_time is not None else self.control("final_time")
