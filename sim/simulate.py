@@ -258,6 +258,9 @@ def _run_pysd(model, params, cols, time_step, final_time, saveper) -> xr.Dataset
     with warnings.catch_warnings():
         # replacing a constant by a time series is what a series lever does: not a problem
         warnings.filterwarnings("ignore", message="Replacing a constant value")
+        # a lookup of Time read past its last point holds its last value (Vensim's rule, which
+        # the batch engine follows silently); the calendar rows' last year runs to FINAL TIME
+        warnings.filterwarnings("ignore", message=r"(?s).*extrapolating data (above|below)")
         df = model.run(params=params or None, return_columns=cols, time_step=time_step,
                        final_time=final_time, saveper=saveper, reload=True)
     names = model.namespace
