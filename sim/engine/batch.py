@@ -341,17 +341,35 @@ class BatchModel:
         rows = []
         states, step = build(Ks, runtime.SCALAR, 1)
         n_grid = len(grid)
+        if per is not None:
+            return self._scalar_periods(step, states, grid, per, len(outputs),
+                                        np.array(self._averaged(overrides, outputs), bool))
         for i in range(n_grid):
             out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
             if out is not None:
                 rows.append(out)
             states = nxt
         arr = np.array(rows, dtype=float).reshape(len(rows), len(outputs))
-        if per is not None:   # every touched step was kept (one run: 384 x columns floats)
-            arr = rep.aggregate(arr, rep.Periods(per.starts, per.acc[save], per.end[save],
-                                                 per.counts),
-                                self._averaged(overrides, outputs))
         return [arr[:, k][None, :] for k in range(len(outputs))]
+
+    @staticmethod
+    def _scalar_periods(step, states, grid, per, n_out, rate):
+        """Calendar reporting of one scalar run: the steps of one interval at a time are kept
+        (e.g. 16 x columns floats), averaged for rates at the interval's end, where the levels
+        are read."""
+        rows = np.empty((len(per.starts), n_out))
+        acc, end = per.acc.tolist(), per.end.tolist()
+        block: list = []
+        for i in range(len(grid)):
+            out, states = step(i, float(grid[i]), *states, True)
+            e = end[i]
+            if e >= 0:
+                means = np.array(block, dtype=float).reshape(len(block), n_out).mean(axis=0)
+                rows[e] = np.where(rate, means, np.asarray(out, dtype=float))
+                block = []
+            if acc[i] >= 0:
+                block.append(out)
+        return [rows[:, k][None, :] for k in range(n_out)]
 
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
                     progress, out_vars, per=None):
@@ -421,24 +439,26 @@ class BatchModel:
 
 
 def _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
-    """The time loop of calendar reporting for samples ``lo:hi``: rates summed into their
-    interval's row (divided by the step count afterwards), levels written at the interval's
-    end; steps no row needs return nothing."""
+    """The time loop of calendar reporting for samples ``lo:hi``: rates summed over their
+    interval and written to its row at its end (divided by the step count afterwards), levels
+    written at the interval's end; steps no row needs return nothing."""
     acc, end, need = per.acc.tolist(), per.end.tolist(), per.touched.tolist()
-    current, sums = -1, []
+    # contiguous running sums (a column of the output buffer is strided: slow to add into)
+    sums = [(np.zeros((hi - lo,) + buffers[k].shape[2:]), k) for k in rate_k]
     for i in range(len(grid)):
         out, states = step(i, float(grid[i]), *states, need[i])
         if out is None:
             continue
         a, e = acc[i], end[i]
-        if a >= 0:
-            if a != current:   # views into this interval's row, made once per interval
-                current, sums = a, [(buffers[k][lo:hi, a], k) for k in rate_k]
-            for view, k in sums:
-                view += out[k]
         if e >= 0:
+            for total, k in sums:
+                buffers[k][lo:hi, e] = total
+                total.fill(0.0)
             for k in level_k:
                 buffers[k][lo:hi, e] = out[k]
+        if a >= 0:
+            for total, k in sums:
+                total += out[k]
 
 
 def _direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:
