@@ -104,6 +104,8 @@ def test_instant_reporting_is_unchanged(path):
 def test_pysd_path_gives_the_same_rows(path):
     batch = Simulator("batch", model_path=path, use_calibration=False)
     pysd = Simulator("pysd", model_path=path, use_calibration=False)
+    assert batch.row_years() == (2000, 2003)
+    assert Simulator("batch", model_path=path, reporting="instant").row_years() == (2000, 2004)
     a = batch._raw_run({}, 1, None, None, None)
     b = pysd._raw_run({}, 1, None, None, None)
     np.testing.assert_array_equal(a.time.values, b.time.values)
