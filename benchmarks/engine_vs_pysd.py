@@ -1,6 +1,7 @@
 """Benchmark: PySD running K parameter sets one after another vs the batch engine at once.
 
 Usage: .venv/bin/python benchmarks/engine_vs_pysd.py [--model PATH] [--pysd-budget SECONDS]
+       [--reporting instant|calendar]
 
 Uses model/qingdao_st_plan.mdl when present (else a conformance model, with a message).
 A few constants vary by sample (+-20% around their baseline, seeded). PySD is timed for as many
@@ -75,6 +76,9 @@ def main(argv=None) -> int:
                     help="seconds of PySD runs to measure before extrapolating")
     ap.add_argument("--sizes", default="1,100,1000,10000")
     ap.add_argument("--chunk-size", type=int, default=2000)
+    ap.add_argument("--reporting", choices=("instant", "calendar"), default="calendar",
+                    help="engine reporting mode (calendar: yearly rows, rates averaged over the "
+                         "year inside the time loop; instant: values at the saved instants)")
     args = ap.parse_args(argv)
     path = _pick_model(args.model)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -85,19 +89,21 @@ def main(argv=None) -> int:
     print(f"model: {path.name}  variables: {len(bm.variables)}  "
           f"TIME STEP {bm.time_step}  {bm.initial_time:g}-{bm.final_time:g}")
     print(f"varied constants: {', '.join(n for n, _ in consts)}")
+    print(f"engine reporting mode: {args.reporting}")
+    rmode = {"reporting": args.reporting}
 
     # --- single run (scalar fast path)
-    bm.run(return_columns=["time_step"])
+    bm.run(return_columns=["time_step"], **rmode)
     reps = 50
     t = time.perf_counter()
     for _ in range(reps):
-        bm.run()
+        bm.run(**rmode)
     single_all = (time.perf_counter() - t) / reps
     first_stock = next((n for n, i in bm.variables.items() if i.kind == "stock"), None)
     cols = [first_stock] if first_stock else None
     t = time.perf_counter()
     for _ in range(reps):
-        bm.run(return_columns=cols)
+        bm.run(return_columns=cols, **rmode)
     single_one = (time.perf_counter() - t) / reps
     print(f"engine single run: {single_one * 1e3:.2f} ms (one column), "
           f"{single_all * 1e3:.2f} ms (all {len(base.data_vars)} columns as a Dataset)")
@@ -123,22 +129,22 @@ def main(argv=None) -> int:
           f"{'ratio':>9} {'result MiB':>11} {'peak MiB':>9} {'peak chunked':>13}  note")
     ratio_1000 = None
     for warm in (1, 2):  # compile the scalar and vector flavours once, outside the timings
-        bm.run(_samples(consts, warm), n_samples=warm)
+        bm.run(_samples(consts, warm), n_samples=warm, **rmode)
     for k in sizes:
         params = _samples(consts, k)
         pysd_total = pysd_per_run * k
         note = "measured" if k <= len(times) else "PySD extrapolated"
         t = time.perf_counter()
-        ds = bm.run(params, n_samples=k)
+        ds = bm.run(params, n_samples=k, **rmode)
         eng = time.perf_counter() - t  # timed without tracemalloc, which slows allocation
         result = ds.nbytes / 2**20
         del ds
         tracemalloc.start()
-        bm.run(params, n_samples=k)
+        bm.run(params, n_samples=k, **rmode)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         tracemalloc.start()
-        bm.run(params, n_samples=k, chunk_size=args.chunk_size)
+        bm.run(params, n_samples=k, chunk_size=args.chunk_size, **rmode)
         peak_chunk = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         ratio = pysd_total / eng

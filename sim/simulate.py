@@ -3,6 +3,11 @@
 Both engines receive the same inputs (see :mod:`sim.scenarios.inputs`) and return a Dataset with
 dimensions ``("sample", "time")``; each variable carries ``units``, ``description`` and
 ``vensim_name`` attributes, and the Dataset carries the scenario's id and names.
+
+Rows are calendar years by default (``reporting="calendar"``, ARCHITECTURE.md "Time
+convention"): row ``Y`` holds levels at the end of ``Y`` and rates as their mean over ``Y``. The
+batch engine accumulates them in its time loop; the PySD path runs PySD with SAVEPER = TIME STEP
+and aggregates the steps with the same rule (:func:`sim.engine.reporting.aggregate`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
 ENGINES = ("batch", "pysd")
+REPORTING = ("calendar", "instant")
 DIMS = ("sample", "time")
 
 
@@ -31,9 +37,14 @@ class Simulator:
     """One model, compiled once, run for any number of scenarios and parameter sets."""
 
     def __init__(self, engine: str = "batch", model_path: Path | str | None = None,
-                 parameters: Parameters | None = None, use_calibration: bool = True):
+                 parameters: Parameters | None = None, use_calibration: bool = True,
+                 reporting: str = "calendar"):
         if engine not in ENGINES:
             raise PlanSimError(f"--engine: {engine!r} is not allowed; use one of {ENGINES}")
+        if reporting not in REPORTING:
+            raise PlanSimError(f"reporting: {reporting!r} is not allowed; use one of "
+                               f"{REPORTING}")
+        self.reporting = reporting
         self.engine = engine
         self.model_path = Path(model_path or paths.MODEL_FILE)
         self.parameters = parameters or load_parameters()
@@ -50,7 +61,11 @@ class Simulator:
     def pysd(self):
         from sim.model.mdl import load_pysd_model
 
-        return load_pysd_model(self.model_path)
+        model = load_pysd_model(self.model_path)
+        # PySD keeps the controls of its last run (e.g. SAVEPER = TIME STEP): remember the .mdl's
+        self._pysd_controls = {k: float(getattr(model.components, k)())
+                               for k in ("initial_time", "final_time", "time_step", "saveper")}
+        return model
 
     @cached_property
     def info(self) -> pd.DataFrame:
@@ -66,7 +81,15 @@ class Simulator:
         """A control value of the model: initial_time, final_time, time_step or saveper."""
         if self.engine == "batch":
             return float(self.batch.controls[key])
-        return float(getattr(self.pysd.components, key)())
+        _ = self.pysd
+        return self._pysd_controls[key]
+
+    def row_years(self) -> tuple[float, float]:
+        """First and last row label of a run: with calendar reporting the years whose whole
+        interval lies inside the run (INITIAL TIME .. FINAL TIME - SAVEPER)."""
+        t0, t1, sp = (self.control(k) for k in ("initial_time", "final_time", "saveper"))
+        last = t0 + sp * np.floor((t1 - t0) / sp + 1e-9)
+        return t0, float(last - sp if self.reporting == "calendar" else last)
 
     def step_times(self, time_step: float | None = None, final_time: float | None = None):
         t0 = self.control("initial_time")
@@ -85,7 +108,7 @@ class Simulator:
                                                 *self.parameters.assumptions.values())})
             times = self.step_times(time_step, final_time)
             ds = self._raw_run({}, 1, names, time_step, final_time,
-                               saveper=times[1] - times[0])
+                               saveper=times[1] - times[0], reporting="instant")
             cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in names}
         return cache[key]
 
@@ -158,19 +181,41 @@ class Simulator:
         return ds
 
     def _raw_run(self, params, n, return_columns, time_step, final_time, saveper=None,
-                 chunk_size=None, progress=False) -> xr.Dataset:
+                 chunk_size=None, progress=False, reporting=None) -> xr.Dataset:
         cols = list(return_columns) if return_columns is not None else None
+        reporting = reporting or self.reporting
         if self.engine == "batch":
             return self.batch.run(params, n, return_columns=cols, time_step=time_step,
                                   final_time=final_time, saveper=saveper,
-                                  chunk_size=chunk_size, progress=progress)
+                                  chunk_size=chunk_size, progress=progress, reporting=reporting)
+        fine = reporting == "calendar"
+        dt = time_step if time_step is not None else self.control("time_step")
         runs = []
         for i in range(n):
             p = {k: _pick(v, i) for k, v in params.items()}
-            runs.append(_run_pysd(self.pysd, p, cols, time_step, final_time, saveper))
+            run = _run_pysd(self.pysd, p, cols, time_step, final_time, dt if fine else saveper)
+            runs.append(self._calendar_rows(run, dt, saveper) if fine else run)
         ds = xr.concat(runs, dim="sample") if n > 1 else runs[0]
         ds = ds.assign_coords(sample=np.arange(n))
+        ds.attrs["reporting"] = reporting
         return _attach_info(ds, self.info)
+
+    def _calendar_rows(self, fine: xr.Dataset, dt: float, saveper=None) -> xr.Dataset:
+        """A PySD run saved at every TIME STEP, aggregated to calendar rows with the rule the
+        batch engine applies (rate/level from the batch model's declared units)."""
+        from sim.engine import reporting
+
+        grid = fine.time.values
+        sp = saveper if saveper is not None else self.control("saveper")
+        per = reporting.periods(grid, float(grid[0]), dt, sp)
+        out = {}
+        for v in fine.data_vars:
+            rate = self.batch.is_rate(v) if v in self.batch.variables else False
+            vals = fine[v].values[0]
+            out[v] = (DIMS, reporting.aggregate(vals, per, rate)[None])
+        if "saveper" in out:  # PySD ran with SAVEPER = TIME STEP; the rows are SAVEPER apart
+            out["saveper"] = (DIMS, np.full((1, len(per.starts)), float(sp)))
+        return xr.Dataset(out, coords={"time": per.starts, "sample": [0]})
 
 
 def _infer_samples(params: Mapping[str, object]) -> int:
@@ -218,6 +263,9 @@ def _run_pysd(model, params, cols, time_step, final_time, saveper) -> xr.Dataset
     with warnings.catch_warnings():
         # replacing a constant by a time series is what a series lever does: not a problem
         warnings.filterwarnings("ignore", message="Replacing a constant value")
+        # a lookup of Time read past its last point holds its last value (Vensim's rule, which
+        # the batch engine follows silently); the calendar rows' last year runs to FINAL TIME
+        warnings.filterwarnings("ignore", message=r"(?s).*extrapolating data (above|below)")
         df = model.run(params=params or None, return_columns=cols, time_step=time_step,
                        final_time=final_time, saveper=saveper, reload=True)
     names = model.namespace

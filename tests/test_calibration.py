@@ -67,7 +67,7 @@ def tiny(tmp_path_factory):
 
     def simulate(values):
         n = len(next(iter(values.values())))
-        return bm.run(dict(values), n_samples=n)
+        return bm.run(dict(values), n_samples=n, reporting="calendar")
 
     return bm, simulate
 
@@ -75,7 +75,7 @@ def tiny(tmp_path_factory):
 def _history(bm, seed=3, sigma=0.01):
     """Synthetic gappy history from the true parameters, with multiplicative noise."""
     rng = np.random.default_rng(seed)
-    ds = bm.run({k: v for k, v in TRUE.items()}).isel(sample=0)
+    ds = bm.run({k: v for k, v in TRUE.items()}, reporting="calendar").isel(sample=0)
     rows = []
     for year in (2012, 2014, 2017, 2019, 2022):
         rows.append(("firms", year, float(ds["firms"].sel(time=year)), "sourced"))
@@ -92,7 +92,7 @@ def _history(bm, seed=3, sigma=0.01):
 
 def test_observations_weights_breaks_and_skips(tiny):
     bm, _ = tiny
-    obs, skipped = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2025))
+    obs, skipped = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2024))
     assert len(obs) == 9
     rd = obs[obs["indicator"] == "rd"].set_index("year")["variable"]
     assert rd.to_dict() == {2013: "rd_old_basis", 2016: "rd_old_basis", 2020: "rd", 2023: "rd"}
@@ -107,7 +107,7 @@ def test_observations_weights_breaks_and_skips(tiny):
 
 def test_fit_recovers_known_parameters(tiny):
     bm, simulate = tiny
-    obs, _ = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2025))
+    obs, _ = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2024))
     ids = list(SETTINGS.estimate)
     start = [0.15, 1.0, 0.95]
     res = fit(simulate, obs, ids, start, [BOUNDS[i][0] for i in ids], [BOUNDS[i][1] for i in ids])
@@ -126,7 +126,7 @@ def test_fit_recovers_known_parameters(tiny):
 
 def test_exact_data_give_exact_estimates_and_jacobian_matches(tiny):
     bm, simulate = tiny
-    obs, _ = observations(_history(bm, sigma=0.0), SETTINGS, list(bm.variables), (2012, 2025))
+    obs, _ = observations(_history(bm, sigma=0.0), SETTINGS, list(bm.variables), (2012, 2024))
     ids = list(SETTINGS.estimate)
     res = fit(simulate, obs, ids, [0.2, 3.0, 0.75], [BOUNDS[i][0] for i in ids],
               [BOUNDS[i][1] for i in ids])
@@ -138,7 +138,7 @@ def test_exact_data_give_exact_estimates_and_jacobian_matches(tiny):
 
 def test_unidentified_and_at_bound_parameters_are_flagged(tiny):
     bm, simulate = tiny
-    obs, _ = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2025))
+    obs, _ = observations(_history(bm), SETTINGS, list(bm.variables), (2012, 2024))
     ids = ["birth_rate", "rd_per_firm", "basis_factor", "inert"]
     res = fit(simulate, obs, ids, [0.2, 1.0, 0.9, 1.0], [BOUNDS[i][0] for i in ids],
               [BOUNDS[i][1] for i in ids])
@@ -190,6 +190,8 @@ weights: {sourced: 1.0, implied: 0.5, conflicting: 0}
 exclude: {gdp: exogenous trend}
 breaks:
   - {indicator: rd, before: 2018, variable: rd old basis}
+hindcast: {fit_until: 2017, forecast: [2019, 2024]}
+profile: {points: 5}
 """
 
 
@@ -230,7 +232,9 @@ def test_cli_fits_reports_and_writes_a_loadable_file(tiny, tmp_path, monkeypatch
     assert main([*argv, "--no-write"]) == 0
     assert not (tmp_path / "calibration.yaml").exists()
     for name in ("fit_statistics.csv", "estimates.csv", "observations.csv", "skipped.csv",
-                 "calibration.xlsx", "fit_zh.png", "fit_en.svg", "report.md"):
+                 "calibration.xlsx", "fit_zh.png", "fit_en.svg", "report.md",
+                 "fit_statistics_by_status.csv", "hindcast.csv", "hindcast_rows.csv",
+                 "profile.csv", "profile_curves.csv", "profile_en.png"):
         assert (out / name).stat().st_size > 0, name
     assert main(argv) == 0
     doc = yaml.safe_load((tmp_path / "calibration.yaml").read_text(encoding="utf-8"))
@@ -240,6 +244,10 @@ def test_cli_fits_reports_and_writes_a_loadable_file(tiny, tmp_path, monkeypatch
     np.testing.assert_allclose([values[k] for k in TRUE], list(TRUE.values()), rtol=0.03)
     est = doc["estimates"]["rd_per_firm"]
     assert est["ci_low"] < est["value"] < est["ci_high"] and est["constrained"] is True
+    assert est["profile_low"] < est["value"] < est["profile_high"]
+    assert doc["hindcast"]["fit_until"] == 2017 and doc["hindcast"]["forecast"] == [2019, 2024]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Hindcast: fit up to 2017" in report and "profile likelihood" in report
     stats = pd.read_csv(out / "fit_statistics.csv").set_index(["indicator", "fit"])
     assert stats.loc[("firms", "calibrated"), "mape"] < stats.loc[("firms", "initial"), "mape"]
 
@@ -285,8 +293,8 @@ def test_calibrated_baseline_reproduces_the_reported_fit():
     doc = _real_calibration()
     settings = load_settings()
     simulator = Simulator("batch")                      # applies model/calibration.yaml
-    years = (simulator.control("initial_time"), simulator.control("final_time"))
-    obs, _ = observations(load_history(), settings, list(simulator.info.index), years)
+    obs, _ = observations(load_history(), settings, list(simulator.info.index),
+                          simulator.row_years())
     ds = simulator.run(settings.scenario, return_columns=sorted(set(obs["variable"])))
     stats = series_statistics(obs, simulated_at(ds, obs)[0])
     assert set(stats.index) == set(doc["fit"])

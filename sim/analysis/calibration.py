@@ -73,6 +73,9 @@ class Settings:
     starts: int = 1
     seed: int = 0
     source: Path | None = None
+    hindcast_until: int | None = None           # hindcast: fit rows up to this year ...
+    forecast_years: tuple[int, int] | None = None   # ... and forecast the rows of these years
+    profile_points: int = 0                     # profile-likelihood grid points (0: none)
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
@@ -107,11 +110,35 @@ def load_settings(path: Path | str | None = None) -> Settings:
     level = raw.get("ci_level", 0.95)
     if not is_number(level) or not 0 < level < 1:
         raise CalibrationError(f"{path}: ci_level: {level!r} is not a number in (0, 1)")
+    until, window = _hindcast_settings(raw.get("hindcast"), path)
+    prof = raw.get("profile")
+    prof = {} if prof is None else require_mapping(prof, f"{path}: profile", CalibrationError)
+    points = prof.get("points", 0)
+    if not isinstance(points, int) or isinstance(points, bool) or points < 0 or points == 1:
+        raise CalibrationError(f"{path}: profile.points: {points!r} is not 0 (no profile) or "
+                               "an integer >= 2")
     return Settings(tuple(est), {k: float(v) for k, v in weights.items()},
                     str(raw.get("scenario", "baseline")),
                     dict(raw.get("variables") or {}), dict(raw.get("exclude") or {}),
                     rows, tuple(breaks), float(level), int(raw.get("max_nfev", 200)),
-                    int(raw.get("starts", 1)), int(raw.get("seed", 0)), path)
+                    int(raw.get("starts", 1)), int(raw.get("seed", 0)), path, until, window,
+                    points)
+
+
+def _hindcast_settings(raw, path) -> tuple[int | None, tuple[int, int] | None]:
+    """``hindcast: {fit_until: 2019, forecast: [2020, 2023]}`` -> (2019, (2020, 2023))."""
+    if raw is None:
+        return None, None
+    raw = require_mapping(raw, f"{path}: hindcast", CalibrationError)
+    until, window = raw.get("fit_until"), raw.get("forecast")
+    if not isinstance(until, int) or isinstance(until, bool):
+        raise CalibrationError(f"{path}: hindcast.fit_until: {until!r} is not a year")
+    if (not isinstance(window, list) or len(window) != 2
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in window)
+            or not until < window[0] <= window[1]):
+        raise CalibrationError(f"{path}: hindcast.forecast: {window!r} is not [first, last] "
+                               f"years after fit_until ({until})")
+    return until, (int(window[0]), int(window[1]))
 
 
 # -- observations -------------------------------------------------------------------------------
@@ -166,6 +193,16 @@ def simulated_at(ds: xr.Dataset, obs: pd.DataFrame) -> np.ndarray:
     if not cols:
         return np.zeros((ds.sizes.get("sample", 1), 0))
     return np.stack(cols, axis=-1)
+
+
+def status_statistics(obs: pd.DataFrame, simulated: np.ndarray) -> pd.DataFrame:
+    """Fit statistics per (status, indicator): sourced figures apart from implied points."""
+    sim = np.asarray(simulated, dtype=float).reshape(-1)
+    parts = {status: series_statistics(obs.iloc[idx], sim[idx])
+             for status, idx in obs.groupby("status", sort=True).indices.items()}
+    if not parts:
+        return pd.DataFrame(columns=list(STAT_NAMES))
+    return pd.concat(parts, names=["status", "indicator"])
 
 
 def series_statistics(obs: pd.DataFrame, simulated: np.ndarray) -> pd.DataFrame:
@@ -342,6 +379,13 @@ class Calibration:
     data_file: Path
     scenario: str
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    simulate: Simulate | None = None   # {id: array (S,)} -> Dataset: the fitted model, for
+                                       # the hindcast and the profiles (not saved)
+
+    @property
+    def statistics_by_status(self) -> pd.DataFrame:
+        """Calibrated fit per (status, indicator): sourced rows apart from implied points."""
+        return status_statistics(self.observations, self.observations["simulated"])
 
 
 def data_hash(path: Path | str) -> str:
@@ -371,7 +415,7 @@ def calibrate(settings: Settings | None = None, *, simulator=None,
     history_path = Path(history_path or paths.HISTORY_FILE)
     history = load_history(history_path)
     scenario = load_scenario(settings.scenario)
-    years = (sim.control("initial_time"), sim.control("final_time"))
+    years = sim.row_years()
     obs, skipped = observations(history, settings, list(sim.info.index), years)
     if obs.empty:
         raise CalibrationError(f"{history_path}: no row matches a model variable")
@@ -394,7 +438,7 @@ def calibrate(settings: Settings | None = None, *, simulator=None,
     obs = obs.assign(initial=initial, simulated=result.simulated)
     return Calibration(settings, result, obs, skipped, series_statistics(obs, result.simulated),
                        series_statistics(obs, initial), data_hash(history_path), history_path,
-                       scenario.id, {a.id: a.label for a in ass})
+                       scenario.id, {a.id: a.label for a in ass}, simulate)
 
 
 def _num(v: float, digits: int = 6):

@@ -153,7 +153,7 @@ def fiscal_cost(ds: xr.Dataset, *, end: int, start: int = PLAN_START,
     """Net fiscal cost of years ``start..end`` per sample (亿元), or None if not computable.
 
     Default: the sum over those years of :data:`FISCAL_OUTLAY` minus :data:`FISCAL_REFUNDS`
-    (annual rates saved once a year, so the sum is the money of those years). With
+    (calendar rows hold each year's total, so the sum is the money of those years). With
     ``variable``: a ``cumulative_*`` stock gives its increase from ``start - 1`` to ``end``;
     a flow gives the sum of its annual values.
     """

@@ -1,8 +1,8 @@
 """Check results against the plan's targets: the value in the target year, the ratio to the
 target, and the first year each target is met.
 
-Indicators are read at model time ``Y`` as calendar year ``Y`` (stocks as of that year, flows as
-that year's annual rate). All functions work on every sample at once.
+Indicators are read at the row of year ``Y``: stocks at the end of ``Y``, flows as the total over
+``Y`` (ARCHITECTURE.md, "Time convention"). All functions work on every sample at once.
 """
 
 from __future__ import annotations

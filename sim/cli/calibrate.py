@@ -4,7 +4,9 @@ Which assumptions are estimated, the weights by data status and the treatment of
 census break are set in ``model/calibration-settings.yaml``. The estimates are written to
 ``model/calibration.yaml`` (unless ``--no-write``), from where every later run starts; the fit
 report (charts, MAPE, R², Theil statistics, estimates with intervals) goes to
-``DIR/calibration/`` (default ``out/calibration``), replaced atomically.
+``DIR/calibration/`` (default ``out/calibration``), replaced atomically. With ``hindcast:`` in the settings it
+also fits on the rows up to ``fit_until`` and reports the forecast errors of the later years;
+with ``profile: {points: N}`` the profile-likelihood interval of every estimate.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def add_parser(sub) -> None:
                     "weighted least squares on log values against model/data/history.csv "
                     "(baseline scenario), write model/calibration.yaml and a fit report "
                     "(observed vs simulated charts, MAPE, R², Theil U^M/U^S/U^C, estimates "
-                    "with approximate 95%% intervals) to DIR/calibration/.")
+                    "with approximate 95%% intervals, profile-likelihood intervals, the hindcast "
+                    "fitted on the early years and its forecast errors) to DIR/calibration/.")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"output folder; the report goes to DIR/calibration/ (default: "
                         f"./{DEFAULT_OUT})")
@@ -52,6 +55,8 @@ def run(args) -> int:
     import numpy as np
 
     from sim.analysis.calibration import calibrate, calibration_document, load_settings
+    from sim.analysis.hindcast import hindcast, hindcast_document
+    from sim.analysis.profile_likelihood import profile_document, profile_likelihood
     from sim.present.atomic import atomic_write_text
     from sim.present.calibration_report import write_report
     from sim.present.outdir import claim
@@ -71,17 +76,37 @@ def run(args) -> int:
                                assumptions={k: np.array([v]) for k, v in zip(r.ids, x,
                                                                              strict=True)})
             for key, x in (("calibrated", r.x), ("initial", r.x0))}
-    final = write_report(cal, runs, Path(args.out) / "calibration", date)
+    hind = prof = None
+    if settings.hindcast_until is not None:
+        say(f"hindcast: fitting rows up to {settings.hindcast_until}, forecasting "
+            f"{settings.forecast_years[0]}-{settings.forecast_years[1]}")
+        hind = hindcast(cal)
+    if settings.profile_points:
+        say(f"profile likelihood: {settings.profile_points} points per assumption")
+        prof = profile_likelihood(cal, say=say)
+    final = write_report(cal, runs, Path(args.out) / "calibration", date, hind, prof)
     say(f"report -> {final}")
     if not args.no_write:
-        atomic_write_text(paths.CALIBRATION_FILE, calibration_yaml(
-            calibration_document(cal, date)))
+        doc = calibration_document(cal, date)
+        if prof is not None:
+            for aid, entry in profile_document(prof).items():
+                doc["estimates"][aid].update(entry)
+        if hind is not None:
+            doc["hindcast"] = hindcast_document(hind)
+        atomic_write_text(paths.CALIBRATION_FILE, calibration_yaml(doc))
         say(f"estimates -> {paths.CALIBRATION_FILE}")
-    print(format_table(cal.statistics, args.lang))
+    print(format_table(cal.statistics_by_status, args.lang))
     print()
     print(format_table(r.table().drop(columns=["warning"]), args.lang))
     for aid, warning in zip(r.ids, r.warnings, strict=True):
         if warning:
             print(f"! {aid}: {warning}")
+    if prof is not None:
+        print()
+        print(format_table(prof.table.drop(columns=["note", "max_deviance"]), args.lang))
+    if hind is not None:
+        print(f"\nhindcast: fit up to {hind.until}, forecast {hind.window[0]}-{hind.window[1]}"
+              f" (held at .mdl values: {', '.join(hind.fixed) or 'none'})")
+        print(format_table(hind.statistics, args.lang))
     print(f"\n-> {final}")
     return 0

@@ -6,6 +6,11 @@ the integration grid), the state tuple, and one output buffer of shape
 ``t`` starts at INITIAL TIME and grows by TIME STEP (accumulated in floating point), values
 are saved when ``(t - t0)`` is a multiple of SAVEPER within ``1e-5 * TIME STEP``, the loop
 runs while ``t + 1e-5 * TIME STEP < FINAL TIME`` and the final time is saved after it.
+
+That is the ``instant`` reporting mode (the default, and what the conformance tests compare
+with Vensim). ``reporting="calendar"`` instead reports per interval of SAVEPER (see
+:mod:`sim.engine.reporting`): levels at the interval's end, rates as their mean over the
+interval, accumulated inside the time loop (no step is stored).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.engine import reporting as rep
 from sim.engine import runtime
 from sim.engine.compiler import ModelCompiler
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
@@ -51,6 +57,7 @@ class BatchModel:
         self.subscripts: dict[str, list[str]] = dict(info.ranges)
         self._data = self._load_data(data_files)
         self._cache: dict[tuple, tuple] = {}
+        self._dynamic: dict[tuple, frozenset] = {}
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
     # ------------------------------------------------------------------ metadata
@@ -150,7 +157,14 @@ class BatchModel:
             exec(compile(text, fname, "exec"), ns)  # noqa: S102
             hit = (ns["_build"], ns["_ctl"], mc.constants, src)
             self._cache[key] = hit
+            self._dynamic[key[:2]] = mc.dynamic
         return hit
+
+    def _averaged(self, overrides: dict, outputs: tuple) -> list[bool]:
+        """Per output: averaged over each reporting interval (a rate that changes in time).
+        A rate that is constant in time is recorded like a level: its mean is its value."""
+        dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
+        return [self.is_rate(vid) and vid in dynamic for vid in outputs]
 
     def source(self) -> str:
         """The generated Python source of the default vector simulation (for inspection)."""
@@ -230,15 +244,19 @@ class BatchModel:
     # ------------------------------------------------------------------ running
     def run(self, params=None, n_samples=1, *, return_columns=None, initial_time=None,
             final_time=None, time_step=None, saveper=None, chunk_size=None,
-            progress=False) -> xr.Dataset:
+            progress=False, reporting: str = "instant") -> xr.Dataset:
         """Simulate ``n_samples`` parameter sets; see ARCHITECTURE.md "Engine contract".
 
         Returns a Dataset with one variable per returned column (Python names), dims
-        ``("sample", "time", *subscript ranges)``.
+        ``("sample", "time", *subscript ranges)``. ``reporting``: ``"instant"`` (values at the
+        saved instants, as PySD) or ``"calendar"`` (levels at the end of each SAVEPER interval,
+        rates as their mean over it; the row is labelled by the interval's start).
         """
         n = int(n_samples)
         if n < 1:
             raise ModelError(f"n_samples must be >= 1, got {n_samples}")
+        if reporting not in rep.MODES:
+            raise ModelError(f"reporting: {reporting!r} is not one of {rep.MODES}")
         overrides, K, per_sample, series = self._params(params, n)
         if return_columns is None:
             out_vars = [v for v in self._info.vars.values() if v.kind != "lookup"]
@@ -253,6 +271,10 @@ class BatchModel:
         ctl = self._controls(overrides, K, user)
         grid, save = _time_grid(ctl)
         saved_times = grid[save]
+        per = None
+        if reporting == "calendar":
+            per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
+            save, saved_times = per.touched, per.starts
         for v in self._info.vars.values():
             if v.kind == "lookup":
                 K[f"lx_{v.id}"] = np.array(v.table[0])
@@ -280,15 +302,36 @@ class BatchModel:
         buffers = None
         if scalar:
             try:
-                buffers = self._run_scalar(overrides, outputs, K, grid, save)
+                buffers = self._run_scalar(overrides, outputs, K, grid, save, per)
             except (*_SCALAR_ERRORS, UnsupportedConstructError):
                 buffers = None
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
-                                       chunk_size, progress, out_vars)
-        return self._dataset(out_vars, buffers, saved_times, ctl, n)
+                                       chunk_size, progress, out_vars, per)
+        ds = self._dataset(out_vars, buffers, saved_times, ctl, n)
+        ds.attrs["reporting"] = reporting
+        return ds
 
-    def _run_scalar(self, overrides, outputs, K, grid, save):
+    @property
+    def time_unit(self) -> str:
+        """The model's time unit: the units of TIME STEP (or INITIAL TIME)."""
+        for name in ("time_step", "initial_time"):
+            if name in self.variables and self.variables[name].units:
+                return self.variables[name].units.strip()
+        return ""
+
+    def is_rate(self, name: str) -> bool:
+        """Whether calendar reporting averages ``name`` over each interval (a rate: units per
+        time unit, not a stock) rather than recording it at the interval's end (a level)."""
+        rates = self.__dict__.get("_rates")
+        if rates is None:
+            unit = self.time_unit
+            rates = self._rates = {k: rep.is_rate(v.units, v.kind, unit)
+                                   for k, v in self.variables.items()}
+        hit = rates.get(name)
+        return hit if hit is not None else rates[self.variable(name).py_name]
+
+    def _run_scalar(self, overrides, outputs, K, grid, save, per=None):
         build, _, consts, _ = self._compiled(overrides, outputs, True)
         Ks = {}
         for k, v in K.items():
@@ -304,6 +347,9 @@ class BatchModel:
         rows = []
         states, step = build(Ks, runtime.SCALAR, 1)
         n_grid = len(grid)
+        if per is not None:
+            return self._scalar_periods(step, states, grid, per, len(outputs),
+                                        np.array(self._averaged(overrides, outputs), bool))
         for i in range(n_grid):
             out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
             if out is not None:
@@ -312,12 +358,33 @@ class BatchModel:
         arr = np.array(rows, dtype=float).reshape(len(rows), len(outputs))
         return [arr[:, k][None, :] for k in range(len(outputs))]
 
+    @staticmethod
+    def _scalar_periods(step, states, grid, per, n_out, rate):
+        """Calendar reporting of one scalar run: the steps of one interval at a time are kept
+        (e.g. 16 x columns floats), averaged for rates at the interval's end, where the levels
+        are read."""
+        rows = np.empty((len(per.starts), n_out))
+        acc, end = per.acc.tolist(), per.end.tolist()
+        block: list = []
+        for i in range(len(grid)):
+            out, states = step(i, float(grid[i]), *states, True)
+            e = end[i]
+            if e >= 0:
+                means = np.array(block, dtype=float).reshape(len(block), n_out).mean(axis=0)
+                rows[e] = np.where(rate, means, np.asarray(out, dtype=float))
+                block = []
+            if acc[i] >= 0:
+                block.append(out)
+        return [rows[:, k][None, :] for k in range(n_out)]
+
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
-                    progress, out_vars):
+                    progress, out_vars, per=None):
         build, _, consts, _ = self._compiled(overrides, outputs, False)
-        n_save = int(save.sum())
-        buffers = [np.empty((n, n_save) + tuple(len(self._info.range_elements(d))
-                                                for d in v.dims)) for v in out_vars]
+        rates = self._averaged(overrides, outputs) if per is not None else None
+        n_save = int(save.sum()) if per is None else len(per.starts)
+        alloc = np.empty if per is None else np.zeros
+        buffers = [alloc((n, n_save) + tuple(len(self._info.range_elements(d))
+                                             for d in v.dims)) for v in out_vars]
         chunk = n if not chunk_size else max(1, int(chunk_size))
         starts = range(0, n, chunk)
         if progress:
@@ -325,6 +392,9 @@ class BatchModel:
 
             starts = tqdm(starts, desc="samples", unit="chunk")
         save_idx = np.cumsum(save) - 1
+        if per is not None:
+            rate_k = [k for k, r in enumerate(rates) if r]
+            level_k = [k for k, r in enumerate(rates) if not r]
         for lo in starts:
             hi = min(n, lo + chunk)
             Kc = dict(K)
@@ -334,6 +404,9 @@ class BatchModel:
             Kc.update(consts)
             with np.errstate(all="ignore"):
                 states, step = build(Kc, runtime.VECTOR, hi - lo)
+                if per is not None:
+                    _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k)
+                    continue
                 for i in range(len(grid)):
                     out, nxt = step(i, float(grid[i]), *states, bool(save[i]))
                     if out is not None:
@@ -341,6 +414,10 @@ class BatchModel:
                         for buf, val in zip(buffers, out, strict=True):
                             buf[lo:hi, j] = val
                     states = nxt
+        if per is not None:
+            for k in rate_k:
+                b = buffers[k]
+                b /= per.counts.reshape((1, -1) + (1,) * (b.ndim - 2))
         return buffers
 
     def _dataset(self, out_vars, buffers, times, ctl, n):
@@ -365,6 +442,29 @@ class BatchModel:
         ds = xr.Dataset(data, coords=coords)
         ds.attrs.update(attrs)
         return ds
+
+
+def _loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
+    """The time loop of calendar reporting for samples ``lo:hi``: rates summed over their
+    interval and written to its row at its end (divided by the step count afterwards), levels
+    written at the interval's end; steps no row needs return nothing."""
+    acc, end, need = per.acc.tolist(), per.end.tolist(), per.touched.tolist()
+    # contiguous running sums (a column of the output buffer is strided: slow to add into)
+    sums = [(np.zeros((hi - lo,) + buffers[k].shape[2:]), k) for k in rate_k]
+    for i in range(len(grid)):
+        out, states = step(i, float(grid[i]), *states, need[i])
+        if out is None:
+            continue
+        a, e = acc[i], end[i]
+        if e >= 0:
+            for total, k in sums:
+                buffers[k][lo:hi, e] = total
+                total.fill(0.0)
+            for k in level_k:
+                buffers[k][lo:hi, e] = out[k]
+        if a >= 0:
+            for total, k in sums:
+                total += out[k]
 
 
 def _direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:

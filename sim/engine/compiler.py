@@ -223,6 +223,7 @@ class ModelCompiler(StatefulBuilder):
             if "@time" in d or any(r in dynamic for r in d) or any(
                     r.startswith("S#") and st_by_sid[r].kind != "initial" for r in d):
                 dynamic.add(vid)
+        self.dynamic = frozenset(dynamic)
         slots = [s for st in self.statefuls.values() for s in st.slots]
         h = ["def _build(K, H, _n):"]
         for name in sorted(_HELPER_NAMES):
