@@ -194,3 +194,16 @@ def test_no_constant_is_left_hand_tuned():
             ids = [aid for aid, a in params.assumptions.items() if a.variable == el.name]
             assert ids and ids[0] in estimated, f"{el.name}: says estimated but is not estimated"
             assert el.name in declared
+
+
+def test_run_command_refuses_shares_above_one(tmp_path, capsys):
+    from sim.cli.main import main
+
+    bad = tmp_path / "greedy.yaml"
+    bad.write_text("name: {zh: 超额, en: Greedy}\nextends: " + str(paths.SCENARIO_DIR / "plan.yaml")
+                   + "\nlevers:\n  equity_fund_share: {2025: 0.5}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "equity_fund_share=0.5" in err[0] and "in 2025" in err[0]
+    assert not out.exists()
