@@ -25,6 +25,7 @@ from sim import paths
 from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
+from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
@@ -141,7 +142,10 @@ class Simulator:
         times = self.step_times(time_step, final_time)
         defaults = self._defaults(time_step, final_time) if any(
             isinstance(v, dict | Inherited) for v in lev.values()) else {}
-        return scenario_inputs(lev, ass, self.parameters, times, defaults)
+        out = scenario_inputs(lev, ass, self.parameters, times, defaults)
+        check_inputs(self.parameters, out, lambda: self._defaults(time_step, final_time), times,
+                     scenario.id)
+        return out
 
     # -- running -----------------------------------------------------------------------------
     def run(self, scenario: Scenario | str | Path = "baseline", *, levers=None, assumptions=None,
