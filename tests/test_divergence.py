@@ -134,7 +134,8 @@ def test_simulator_run_raises_and_ensembles_may_opt_out(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "MODEL_DIR", tmp_path)
     monkeypatch.setattr(paths, "SCENARIO_DIR", tmp_path)
     sim = Simulator()
-    with pytest.raises(DivergenceError, match=r"'x' reaches 1e\+09 in 2009"):
+    # the Simulator reports calendar years: row 2008 holds the stock at the end of 2008 (t=2009)
+    with pytest.raises(DivergenceError, match=r"'x' reaches 1e\+09 in 2008"):
         sim.run("baseline", return_columns=["x"])
     ok = sim.run("baseline", assumptions={"growth": 0.5}, return_columns=["x"])
     assert float(ok["x"].max()) < 1e8

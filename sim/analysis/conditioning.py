@@ -14,7 +14,10 @@ calibration: an implied 2023 base has half the weight, so twice the error of a r
 figure), ``discrepancy_var = discrepancy_sd^2`` (how closely a model of this aggregation can be
 expected to reproduce any series) and ``code_var = 0``: the simulator itself is run for every
 sample (no emulator), so there is no emulator variance. A sample survives when its largest
-implausibility over the rows is at most the cut-off (3, Pukelsheim's three-sigma rule).
+implausibility over the rows is at most the cut-off (3, Pukelsheim's three-sigma rule) and
+it passes the behaviour and reality checks of ``model/checks.yaml`` (no divergence, bounds such as
+R&D intensity or turnover against GDP, money conservation: :mod:`sim.analysis.screening`); the
+count of runs within the history but failing a check is reported as ``screened_out``.
 
 Why not likelihood weights with resampling: with 17 observations, 5 of them implied targets,
 the likelihood is dominated by the error model one assumes; importance weights over a 68-D
@@ -57,6 +60,7 @@ import xarray as xr
 
 from sim import paths
 from sim.analysis import calibration as cal
+from sim.analysis.checks import Checks, load_checks, model_stocks, variables_needed
 from sim.analysis.sampling import Design
 from sim.analysis.sampling import sample as draw
 from sim.errors import UncertaintyError
@@ -131,7 +135,8 @@ def load_conditioning(path: Path | str | None = None) -> ConditioningSettings:
 class HistoryMatch:
     """The history rows compared and their variances; implausibility of any ensemble."""
 
-    def __init__(self, observations: pd.DataFrame, settings: ConditioningSettings):
+    def __init__(self, observations: pd.DataFrame, settings: ConditioningSettings,
+                 checks: Checks | None = None, stocks: Sequence[str] = ()):
         if observations.empty:
             raise UncertaintyError("conditioning: no history row to compare with")
         self.obs = observations.reset_index(drop=True)
@@ -139,22 +144,44 @@ class HistoryMatch:
         w = self.obs["weight"].to_numpy(float)
         self.sd = np.sqrt((settings.observation_sd / w) ** 2 + settings.discrepancy_sd ** 2)
         self.log_observed = np.log(self.obs["value"].to_numpy(float))
+        self.checks = checks          # screened per sample too (divergence, bounds, conservation)
+        self.stocks = list(stocks)
 
     @classmethod
     def from_history(cls, variables: Sequence[str], years: tuple[float, float],
                      settings: ConditioningSettings, *, history_path: Path | str | None = None,
-                     calibration_settings: cal.Settings | None = None) -> HistoryMatch:
-        """Rows as the calibration compares them (its settings, weights, break and exclusions)."""
+                     calibration_settings: cal.Settings | None = None,
+                     checks: Checks | None | str = "model") -> HistoryMatch:
+        """Rows as the calibration compares them (its settings, weights, break and exclusions).
+
+        ``checks``: the behaviour and reality checks every kept sample must also pass
+        (``"model"``: ``model/checks.yaml`` with the model's stocks; ``None``: history only)."""
         from sim.model.history import load_history
 
         csettings = calibration_settings or cal.load_settings()
         obs, _ = cal.observations(load_history(history_path), csettings, variables, years)
-        return cls(obs, settings)
+        stocks: list[str] = []
+        if isinstance(checks, str):
+            known = set(variables)
+            stocks = [s for s in model_stocks() if s in known]
+            checks = load_checks()
+        return cls(obs, settings, checks, stocks)
 
     @property
     def variables(self) -> list[str]:
-        """Model variables the implausibility needs in the results."""
-        return sorted(set(self.obs["variable"]))
+        """Model variables the implausibility and the checks need in the results."""
+        names = set(self.obs["variable"])
+        if self.checks is not None:
+            names |= set(variables_needed(self.checks, self.stocks))
+        return sorted(names)
+
+    def plausible(self, ds: xr.Dataset) -> np.ndarray:
+        """Bool (sample,): not diverged and passing every check (all True without checks)."""
+        from sim.analysis.screening import screen
+
+        if self.checks is None:
+            return np.ones(ds.sizes["sample"], dtype=bool)
+        return screen(ds, self.checks, self.stocks).keep
 
     def implausibility(self, ds: xr.Dataset) -> np.ndarray:
         """``I`` per sample and row: array (sample, rows). NaN or non-positive runs give inf."""
@@ -168,8 +195,8 @@ class HistoryMatch:
         return self.implausibility(ds).max(axis=1)
 
     def passes(self, ds: xr.Dataset) -> np.ndarray:
-        """Bool (sample,): not ruled out by the history."""
-        return self.max_implausibility(ds) <= self.settings.cutoff
+        """Bool (sample,): not ruled out by the history nor by the checks."""
+        return (self.max_implausibility(ds) <= self.settings.cutoff) & self.plausible(ds)
 
     def table(self) -> pd.DataFrame:
         """The rows compared with their standard deviation on the log scale."""
@@ -191,6 +218,7 @@ class Conditioned:
     rounds: int
     wanted: int
     match: HistoryMatch
+    screened_out: int = 0       # runs within the history but diverged or failing a check
 
     @property
     def kept(self) -> int:
@@ -198,7 +226,7 @@ class Conditioned:
 
     def summary(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "drawn": self.drawn, "passed": self.passed,
-                "kept": self.kept, "wanted": self.wanted,
+                "kept": self.kept, "wanted": self.wanted, "screened_out": self.screened_out,
                 "acceptance": self.passed / self.drawn if self.drawn else float("nan"),
                 "rounds": self.rounds}
 
@@ -229,14 +257,17 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
     sid = str(getattr(scenario, "id", scenario))
     say = say or (lambda _m: None)
     units, values, parts, imps = [], [], [], []
-    drawn = passed = rounds = 0
+    drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
         ds = simulate(scenario, design)
         imp = match.max_implausibility(ds)
-        ok = np.flatnonzero(imp <= s.cutoff)[: n - passed]
-        passed += int((imp <= s.cutoff).sum())
+        within = imp <= s.cutoff
+        good = within & match.plausible(ds)
+        screened += int((within & ~good).sum())
+        ok = np.flatnonzero(good)[: n - passed]
+        passed += int(good.sum())
         drawn += design.n
         rounds += 1
         units.append(design.unit[ok])
@@ -262,7 +293,7 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
     kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
                          method, seed, n)
     return Conditioned(sid, kept_design, out, np.concatenate(imps), drawn, passed, rounds, n,
-                       match)
+                       match, screened)
 
 
 def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings
