@@ -10,6 +10,9 @@ File format (``scenarios/uncertainty.yaml``)::
         mode: 0.3                  # triangular: mode; truncnormal: mean, sd;
                                    # lognormal: median, sigma (sd of the log), truncated to bounds;
                                    # calibrated: around model/calibration.yaml's estimate
+                                   #   (normal with its standard error where the data
+                                   #   constrain it, else a triangle over its profile-
+                                   #   likelihood interval, else over the bounds)
         source: literature, ...    # where the range comes from
         confidence: B              # A | B | C (see CONFIDENCE_GRADES)
 
@@ -166,6 +169,12 @@ def _calibrated(where: str, name: str, lo: float, hi: float,
     sd = float(est.get("se", float("nan")))
     if est.get("constrained") and math.isfinite(sd) and sd > 0:
         return Distribution("truncnormal", lo, hi, {"mean": mode, "sd": sd})
+    if "profile_low" in est:
+        # not constrained by the linearised interval: the data still rule out the values
+        # outside the profile-likelihood interval, so the triangle spans that interval only
+        plo, phi = max(lo, est["profile_low"]), min(hi, est["profile_high"])
+        if plo <= mode <= phi and plo < phi:
+            return Distribution("triangular", plo, phi, {"mode": mode})
     return Distribution("triangular", lo, hi, {"mode": mode})
 
 

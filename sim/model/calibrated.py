@@ -38,7 +38,8 @@ def load_calibrated_values(path: Path | str | None = None) -> dict[str, float]:
 
 
 def load_calibration_estimates(path: Path | str | None = None) -> dict[str, dict[str, float]]:
-    """Assumption id -> {value, se, constrained} of the last calibration; empty without a file.
+    """Assumption id -> {value, se, constrained[, profile_low, profile_high]} of the last
+    calibration; empty without a file.
 
     The uncertainty analysis samples a calibrated assumption around its estimate (see
     ``distribution: calibrated`` in :mod:`sim.analysis.uncertainty_spec`).
@@ -55,4 +56,7 @@ def load_calibration_estimates(path: Path | str | None = None) -> dict[str, dict
         out[aid] = {"value": value,
                     "se": float(se) if is_number(se) and se > 0 else float("nan"),
                     "constrained": bool(entry.get("constrained", False))}
+        lo, hi = entry.get("profile_low"), entry.get("profile_high")
+        if is_number(lo) and is_number(hi) and lo < hi:
+            out[aid].update(profile_low=float(lo), profile_high=float(hi))
     return out
