@@ -64,7 +64,7 @@ def test_loop_diagram_and_table_carry_measured_signs(tiny):
     assert '"deaths" -> "population"' in src and 'headlabel="−"' in src
     assert 'label="B1 Deaths"' in src
     table = loop_table(pols, _labels(g), "zh")
-    assert "| B1 | 死亡 | L<population> → L<deaths> → L<population> | 调节 | 调节 | 1-10 |" in table
+    assert "| B1 | 死亡 | L<population> → L<deaths> → L<population> | 调节 | 调节 | 0-9 |" in table
 
 
 def test_written_files_are_stamped_and_checked(tiny, tmp_path):
