@@ -136,6 +136,21 @@ class DocContext:
         return step_halving(self.simulator, self.scenarios, self.targets)
 
     @cached_property
+    def loop_graph(self):
+        from sim.model.graph import load_graph
+
+        return load_graph(self.simulator.model_path)
+
+    @cached_property
+    def loop_polarities(self) -> list:
+        """The loops of ``model/loops.yaml``, derived and measured on the calibrated run (as
+        ``plansim diagram`` does)."""
+        from sim.analysis.loops import calibrated_polarities
+
+        self.say("deriving the feedback loops and measuring their polarity")
+        return calibrated_polarities(graph=self.loop_graph, simulator=self.simulator)
+
+    @cached_property
     def calibration(self) -> dict:
         from sim.model.yamlio import read_yaml
 
