@@ -86,7 +86,8 @@ class DocContext:
 
     @cached_property
     def final_year(self) -> int:
-        return int(round(self.simulator.control("final_time")))
+        """The last row of a run (with calendar reporting the year ending at FINAL TIME)."""
+        return int(round(self.simulator.row_years()[1]))
 
     @cached_property
     def pysd_doc(self) -> pd.DataFrame:
