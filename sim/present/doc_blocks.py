@@ -1,4 +1,5 @@
-"""The generated blocks of README.md and model/README.md: each number recomputed by the library.
+"""The generated blocks of README.md and model/README.md: each number recomputed by the library
+(the Chinese blocks of model/README.zh.md and the loop tables: :mod:`sim.present.doc_blocks_zh`).
 
 :func:`generators` maps each stable block name to a function returning the block's Markdown,
 computed (through one shared :class:`~sim.present.doc_context.DocContext`) from whatever the
@@ -331,7 +332,11 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "ensemble-range": block_ensemble_range, "constants": block_constants,
         "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
+    from sim.present.doc_blocks_zh import BLOCKS
+
+    table.update(BLOCKS)
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
 
-DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md")
+DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md",
+             paths.MODEL_DIR / "README.zh.md")

@@ -86,7 +86,8 @@ class DocContext:
 
     @cached_property
     def final_year(self) -> int:
-        return int(round(self.simulator.control("final_time")))
+        """The last row of a run (with calendar reporting the year ending at FINAL TIME)."""
+        return int(round(self.simulator.row_years()[1]))
 
     @cached_property
     def pysd_doc(self) -> pd.DataFrame:
@@ -134,6 +135,21 @@ class DocContext:
 
         self.say("step-halving check")
         return step_halving(self.simulator, self.scenarios, self.targets)
+
+    @cached_property
+    def loop_graph(self):
+        from sim.model.graph import load_graph
+
+        return load_graph(self.simulator.model_path)
+
+    @cached_property
+    def loop_polarities(self) -> list:
+        """The loops of ``model/loops.yaml``, derived and measured on the calibrated run (as
+        ``plansim diagram`` does)."""
+        from sim.analysis.loops import calibrated_polarities
+
+        self.say("deriving the feedback loops and measuring their polarity")
+        return calibrated_polarities(graph=self.loop_graph, simulator=self.simulator)
 
     @cached_property
     def calibration(self) -> dict:
