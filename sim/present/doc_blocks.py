@@ -47,6 +47,11 @@ def _first_met(table: pd.DataFrame, ind: str, final: int) -> str:
     return f"not by {final}" if pd.isna(y) else str(int(y))
 
 
+def _cutoff(unc) -> str:
+    return next(f"{r.conditioned.match.settings.cutoff:g}" for r in unc.values()
+                if r.conditioned is not None)
+
+
 def block_forecast(ctx: DocContext) -> str:
     year = ctx.targets.year
     unc = ctx.uncertainty
@@ -63,7 +68,11 @@ def block_forecast(ctx: DocContext) -> str:
             f"`plansim calibrate` (`plansim uncertainty "
             f"{' '.join(ENSEMBLE['scenarios'])} --samples {n} --seed {ENSEMBLE['seed']}`, "
             f"Latin hypercube; Monte Carlo standard error at most {100 * se:.1f} percentage "
-            "points):")
+            "points). The ensemble is conditioned on the history: prior samples that "
+            "`model/data/history.csv` rules out (implausibility above "
+            f"{_cutoff(unc)}) or that fail a check of `model/checks.yaml` are dropped; "
+            + "; ".join(f"{sid}: {r.conditioned.kept:,} kept of {r.conditioned.drawn:,} drawn"
+                        for sid, r in unc.items() if r.conditioned is not None) + ":")
     rows = []
     base, plan = ctx.tables["baseline"], ctx.tables["plan"]
     for t in ctx.targets:

@@ -109,25 +109,32 @@ class DocContext:
 
     @cached_property
     def uncertainty(self) -> dict:
-        from sim.analysis import sampling
+        """The history-conditioned ensembles of ``plansim uncertainty`` (same library call,
+        sample count, seed and sampling as the command the documents quote)."""
+        from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
         from sim.analysis.ensemble import simulate_design
-        from sim.analysis.uncertainty import analyse
+        from sim.analysis.uncertainty import compute
         from sim.scenarios import load_scenario
 
-        design = sampling.sample(self.spec, ENSEMBLE["samples"], method=ENSEMBLE["sampling"],
-                                 seed=ENSEMBLE["seed"])
-        out = {}
-        for sid in ENSEMBLE["scenarios"]:
-            self.say(f"ensemble {sid}: {design.n} runs")
-            scenario = load_scenario(sid)
+        sim = self.simulator
+        match = HistoryMatch.from_history(
+            list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")),
+            load_conditioning())
+        cols = sorted(set(self.targets.indicators) | set(match.variables))
 
-            def evaluate(overrides, scenario=scenario):   # this context's simulator
-                return self.simulator.run(
-                    scenario, assumptions=overrides, n_samples=len(next(iter(overrides.values()))),
-                    return_columns=self.targets.indicators, check_divergence=False)
-            ds = simulate_design(scenario, design, evaluate=evaluate, progress=False)
-            out[sid] = analyse(sid, design, ds, self.targets)
-        return out
+        def simulate(scenario, design):   # this context's simulator
+            def evaluate(overrides):
+                return sim.run(scenario, assumptions=overrides,
+                               n_samples=len(next(iter(overrides.values()))),
+                               return_columns=cols, check_divergence=False)
+            return simulate_design(scenario, design, evaluate=evaluate, progress=False)
+
+        scenarios = [load_scenario(sid) for sid in ENSEMBLE["scenarios"]]
+        results = compute(scenarios, self.spec, self.targets, samples=ENSEMBLE["samples"],
+                          seed=ENSEMBLE["seed"], sampling=ENSEMBLE["sampling"],
+                          simulate=simulate, say=self.say, match=match,
+                          central=lambda sc: central_run(sim, sc, cols))
+        return {r.scenario: r for r in results}
 
     @cached_property
     def step_check(self) -> pd.DataFrame:
