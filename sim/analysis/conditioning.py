@@ -249,22 +249,41 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
     ``simulate(scenario, design)`` must return every variable in ``match.variables``.
     Raises :class:`UncertaintyError` when no sample survives ``max_draws x n`` draws.
     """
+    return condition_all([scenario], spec, n, seed=seed, simulate=simulate, match=match,
+                         method=method, say=say)[0]
+
+
+def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | None,
+                  simulate: Simulate, match: HistoryMatch, method: str = "lhs",
+                  say: Callable[[str], None] | None = None) -> list[Conditioned]:
+    """:func:`condition` for several scenarios on ONE set of samples (common random numbers).
+
+    A prior sample is kept when it is history-consistent and passes the checks in *every*
+    scenario (the scenarios share the history before their levers differ, but a check may
+    fail later in one of them), so differences between scenarios are differences of policy,
+    not of which samples happened to survive. Returns one :class:`Conditioned` per scenario,
+    with the same kept samples in the same order.
+    """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise UncertaintyError(f"--samples is {n!r}; allowed: a positive integer")
+        raise UncertaintyError(f"the sample count is {n!r}; allowed: a positive integer")
+    if not scenarios:
+        raise UncertaintyError("no scenario to condition; allowed: one or more scenarios")
     s = match.settings
     cap = int(math.ceil(s.max_draws * n))
     size = int(math.ceil(s.oversample * n))
-    sid = str(getattr(scenario, "id", scenario))
+    sids = [str(getattr(sc, "id", sc)) for sc in scenarios]
     say = say or (lambda _m: None)
-    units, values, parts, imps = [], [], [], []
+    units, values = [], []
+    parts: list[list[xr.Dataset]] = [[] for _ in scenarios]
+    imps: list[list[np.ndarray]] = [[] for _ in scenarios]
     drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        ds = simulate(scenario, design)
-        imp = match.max_implausibility(ds)
-        within = imp <= s.cutoff
-        good = within & match.plausible(ds)
+        runs = [simulate(sc, design) for sc in scenarios]
+        imp = [match.max_implausibility(ds) for ds in runs]
+        within = np.logical_and.reduce([i <= s.cutoff for i in imp])
+        good = within & np.logical_and.reduce([match.plausible(ds) for ds in runs])
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -272,28 +291,33 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
         rounds += 1
         units.append(design.unit[ok])
         values.append(design.values[ok])
-        parts.append(ds.isel(sample=ok))
-        imps.append(imp[ok])
-        say(f"{sid}: round {rounds}, {drawn} drawn, {passed} not ruled out by the history")
+        for k, ds in enumerate(runs):
+            parts[k].append(ds.isel(sample=ok))
+            imps[k].append(imp[k][ok])
+        say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
+            "history or the checks")
         rate = passed / drawn
         need = n - min(passed, n)
         size = int(math.ceil(1.2 * need / rate)) if rate > 0 else int(math.ceil(s.oversample * n))
         size = max(size, 16)
-    kept = int(sum(len(i) for i in imps))
+    kept = int(sum(len(u) for u in units))
     if kept == 0:
         raise UncertaintyError(
-            f"{s.source}: {SECTION}: none of {drawn} prior samples of '{sid}' passes the "
-            f"implausibility cut-off {s.cutoff:g}; allowed: a larger discrepancy_sd or "
-            "observation_sd, a larger cutoff, or a larger max_draws")
-    out = xr.concat(parts, dim="sample", data_vars="all", coords="minimal", compat="override",
-                    join="override", combine_attrs="override")
-    out = out.assign_coords(sample=np.arange(kept))
-    out.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
-                                          f"{drawn} drawn, seed {seed}")
+            f"{s.source}: {SECTION}: none of {drawn} prior samples of '{', '.join(sids)}' "
+            f"passes the implausibility cut-off {s.cutoff:g} and the checks; allowed: a larger "
+            "discrepancy_sd or observation_sd, a larger cutoff, or a larger max_draws")
     kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
                          method, seed, n)
-    return Conditioned(sid, kept_design, out, np.concatenate(imps), drawn, passed, rounds, n,
-                       match, screened)
+    out = []
+    for k, sid in enumerate(sids):
+        ds = xr.concat(parts[k], dim="sample", data_vars="all", coords="minimal",
+                       compat="override", join="override", combine_attrs="override")
+        ds = ds.assign_coords(sample=np.arange(kept))
+        ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
+                                             f"{drawn} drawn, seed {seed}")
+        out.append(Conditioned(sid, kept_design, ds, np.concatenate(imps[k]), drawn, passed,
+                               rounds, n, match, screened))
+    return out
 
 
 def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings

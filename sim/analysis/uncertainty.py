@@ -206,24 +206,25 @@ def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, 
             match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
 
-    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) each scenario's
-    ensemble is history-conditioned (N survivors); without it one prior design serves every
-    scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are
+    history-conditioned on one shared set of N survivors (common random numbers across the
+    scenarios); without it one prior design serves every scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
     """
     from sim.analysis import sampling as smp
-    from sim.analysis.conditioning import condition
+    from sim.analysis.conditioning import condition_all
 
+    conditioned: list[Any] = [None] * len(scenarios)
+    if match is not None:   # one set of history-consistent samples for every scenario
+        say(f"{', '.join(str(sc.id) for sc in scenarios)}: history-matching {samples} samples")
+        conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
+                                    match=match, method=sampling, say=say)
     design, results = None, []
-    for i, sc in enumerate(scenarios, 1):
-        cond = None
-        if match is None:
+    for i, (sc, cond) in enumerate(zip(scenarios, conditioned, strict=True), 1):
+        if cond is None:
             design = design or smp.sample(spec, samples, method=sampling, seed=seed)
             say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
             ds = simulate(sc, design)
         else:
-            say(f"[{i}/{len(scenarios)}] {sc.id}: history-matching {samples} samples")
-            cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
-                             method=sampling, say=say)
             design, ds = cond.design, cond.results
         results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
                                central=central(sc) if central else None))

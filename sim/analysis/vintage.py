@@ -87,14 +87,15 @@ def make_forecast(scenarios: Sequence[Any], spec: Any, indicators: Sequence[str]
                   central: Callable[[Any], Any], match: Any, sampling: str = "lhs",
                   date: str, say: Callable[[str], None] | None = None
                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Condition each scenario's ensemble on the history and tabulate it: (table, meta)."""
-    from sim.analysis.conditioning import condition
+    """Condition the scenarios' ensembles on the history (one shared set of samples) and
+    tabulate them: (table, meta)."""
+    from sim.analysis.conditioning import condition_all
 
     say = say or (lambda _m: None)
     tables, summary = [], {}
-    for sc in scenarios:
-        cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
-                         method=sampling, say=say)
+    conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
+                                match=match, method=sampling, say=say)
+    for sc, cond in zip(scenarios, conditioned, strict=True):
         tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators))
         summary[str(sc.id)] = {k: (float(v) if k == "acceptance" else int(v))
                                for k, v in cond.summary().items() if k != "scenario"}
