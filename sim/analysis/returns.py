@@ -62,7 +62,8 @@ def returns_table(ensemble: Any, amount: float = DEFAULT_AMOUNT,
     for group, mix in group_mixes(ensemble.base, amount).items():
         ds = ensemble.run(mix)
         spend = money.extra_money(ds, ensemble.reference, ensemble.base.years)
-        say(f"returns: {group} ({', '.join(l for l, v in zip(ensemble.base.lines, mix, strict=True) if v > 0)})")
+        used = [lid for lid, v in zip(ensemble.base.lines, mix, strict=True) if v > 0]
+        say(f"returns: {group} ({', '.join(used)})")
         for t in targets.items:
             r = (at_year(ds[t.indicator], targets.year)
                  - at_year(zero[t.indicator], targets.year)) / spend

@@ -42,8 +42,12 @@ def _money(text: str) -> float:
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.what_it_takes import (DEFAULT_BUDGET_MAX, DEFAULT_PROBABILITIES,
-                                            DEFAULT_SAMPLES, DEFAULT_SEED)
+    from sim.analysis.what_it_takes import (
+        DEFAULT_BUDGET_MAX,
+        DEFAULT_PROBABILITIES,
+        DEFAULT_SAMPLES,
+        DEFAULT_SEED,
+    )
 
     p = sub.add_parser(
         "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
@@ -72,8 +76,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import (DEFAULT_PROBABILITIES, scenario_name,
-                                            scenario_text, target_columns, what_it_takes)
+    from sim.analysis.what_it_takes import (
+        DEFAULT_PROBABILITIES,
+        scenario_name,
+        scenario_text,
+        target_columns,
+        what_it_takes,
+    )
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
