@@ -16,7 +16,10 @@ cannot work on it directly. Instead:
 2. *Bisection.* On each of those directions the least total with ``P >= p`` is found by
    bisection between the last grid point below ``p`` and the first at or above it (assumes
    ``P`` does not fall with more money along a direction: the curves show where it does).
-3. *Local refinement.* From the best direction, :func:`scipy.optimize.minimize` (SLSQP)
+3. *Mixes.* When no single line nor the even split reaches ``p``, SLSQP raises the smooth
+   surrogate below (within ``budget_max``) from the best mix seen; if the mix it finds
+   reaches ``p``, the least total along its direction is found by bisection as in 2.
+4. *Local refinement.* From the best direction, :func:`scipy.optimize.minimize` (SLSQP)
    minimises ``sum(x)`` subject to a smooth surrogate of the constraint: the ``k``-th largest
    margin ``m_(k)(x) >= 0`` with ``k = ceil(p N)`` and ``m = log(value / target)`` (for all
    targets, each sample's smallest margin); ``P >= p`` exactly when ``m_(k) > 0``. The result
@@ -140,18 +143,42 @@ def _least_along(problem: Problem, d: np.ndarray, c: int | None, p: float,
     return hi
 
 
+def _surrogate(problem: Problem, c: int | None, p: float) -> Callable[[np.ndarray], float]:
+    """``x -> m_(k)(x)``: the k-th largest margin, k = ceil(p N); P >= p where it is > 0."""
+    n_samples = problem(np.zeros(len(problem.lines))).margins.shape[0]
+    k = max(int(math.ceil(p * n_samples - 1e-9)), 1)
+
+    def surrogate(x):
+        m = np.sort(problem(x).column(c)[1])[::-1]
+        return float(np.clip(m[k - 1], -1e3, 1e3))
+
+    return surrogate
+
+
+def _push(problem: Problem, x0: np.ndarray, c: int | None, p: float, budget_max: float,
+          maxiter: int) -> np.ndarray | None:
+    """SLSQP raising the surrogate within ``sum(x) <= budget_max`` from ``x0`` (used when no
+    line and not the even split reaches ``p``: a mix of lines may)."""
+    from scipy.optimize import minimize
+
+    surrogate = _surrogate(problem, c, p)
+    scale = max(float(budget_max), 1.0)
+    res = minimize(lambda x: -surrogate(x), x0, method="SLSQP",
+                   bounds=list(zip(np.zeros_like(x0), problem.upper, strict=True)),
+                   constraints=[{"type": "ineq", "fun": lambda x: budget_max - np.sum(x)}],
+                   options={"maxiter": maxiter, "eps": 0.01 * scale, "ftol": 1e-6})
+    x = np.clip(res.x, 0.0, problem.upper)
+    if not np.all(np.isfinite(x)) or x.sum() > budget_max * (1 + 1e-9):
+        return None
+    return x
+
+
 def _refine(problem: Problem, x0: np.ndarray, c: int | None, p: float, budget_max: float,
             maxiter: int) -> np.ndarray | None:
     """SLSQP on the smooth surrogate (k-th largest margin >= 0) from ``x0``."""
     from scipy.optimize import minimize
 
-    n_samples = problem(x0).margins.shape[0]
-    k = max(int(math.ceil(p * n_samples - 1e-9)), 1)
-
-    def surrogate(x):
-        m = np.sort(problem(x).column(c)[1])[::-1]
-        return float(m[k - 1])
-
+    surrogate = _surrogate(problem, c, p)
     scale = max(float(x0.sum()), 1.0)
     res = minimize(lambda x: float(np.sum(x)) / scale, x0, method="SLSQP",
                    jac=lambda x: np.ones_like(x) / scale,
@@ -189,6 +216,18 @@ def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
         total = _least_along(problem, d, c, p, grid)
         if total is not None and total < best_total:
             best_x, best_total = total * d, total
+    if best_x is None and refine_iter > 0:   # no line alone nor the even split: try mixes
+        keys = [np.array(k) for k in problem._cache if sum(k) <= budget_max + 1e-9]
+        start = max(keys, key=lambda k: (problem.probability(k, c), -k.sum()))
+        if start.sum() == 0:
+            start = np.full(len(problem.lines), budget_max / len(problem.lines))
+        x = _push(problem, start, c, p, budget_max, refine_iter)
+        if x is not None and x.sum() > 0 and problem.probability(x, c) >= p:
+            d = x / x.sum()
+            grid = np.linspace(0.0, float(x.sum()), grid_points)
+            total = _least_along(problem, d, c, p, grid)
+            if total is not None:
+                best_x, best_total = total * d, total
     if best_x is not None and best_total > 0 and refine_iter > 0:
         x = _refine(problem, best_x, c, p, budget_max, refine_iter)
         if x is not None and x.sum() < best_total and problem.probability(x, c) >= p:
