@@ -181,3 +181,35 @@ def test_returns_and_discover_commands(tmp_path):
     row = boxes[boxes["target"] == "all"].iloc[0]
     if row["cases"] == 0:
         assert pd.isna(row["box"])                   # never met: no fake box
+
+
+# line 1 pays 0.2 per 亿元 up to 5 亿元, line 2 pays 0.05 per 亿元 without limit
+SATURATING = """
+out = a * (1 + 0.2 * MIN(x1, 5) + 0.05 * x2)
+~ widgets ~~|
+a = 1
+~ widgets ~~|
+x1 = 0
+~ yi ~~|
+x2 = 0
+~ yi ~~|
+"""
+
+
+def test_mix_beats_every_single_line_and_the_even_split(tmp_path):
+    bm = compile_model(write_model(tmp_path, SATURATING))
+    a = np.full(4, 1.0)
+    # need a gain of 1.5 (out > 2.5): best is x1 = 5 (gain 1), x2 = 10 (gain 0.5): 15 亿元;
+    # line 2 alone needs 30, the even split 20, line 1 alone never gets there
+    target = 2.5
+
+    def evaluate(x):
+        ds = bm.run({"a": a, "x1": float(x[0]), "x2": float(x[1])}, n_samples=len(a),
+                    return_columns=["out"])
+        v = ds["out"].isel(time=-1).values
+        return Outcome(np.log(v / target)[:, None], (v > target)[:, None], float(np.sum(x)))
+
+    problem = Problem(["x1", "x2"], ["out"], np.array([100.0, 100.0]), evaluate)
+    r = least_budget(problem, 0, 0.5, budget_max=40.0)
+    assert r.reachable and r.achieved == 1.0
+    assert 15 - 1e-9 <= r.extra_budget <= 16

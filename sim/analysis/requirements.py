@@ -16,9 +16,10 @@ cannot work on it directly. Instead:
 2. *Bisection.* On each of those directions the least total with ``P >= p`` is found by
    bisection between the last grid point below ``p`` and the first at or above it (assumes
    ``P`` does not fall with more money along a direction: the curves show where it does).
-3. *Mixes.* When no single line nor the even split reaches ``p``, SLSQP raises the smooth
-   surrogate below (within ``budget_max``) from the best mix seen; if the mix it finds
-   reaches ``p``, the least total along its direction is found by bisection as in 2.
+3. *Mixes (marginal analysis).* From zero, ``budget_max / 8`` at a time goes to the line that
+   raises the smooth surrogate below the most, until ``P >= p``; the last increment is
+   bisected. This is optimal when the lines' effects are separable and concave (lines that
+   saturate, as the demand-driven award lines do) and finds mixes no single direction gives.
 4. *Local refinement.* From the best direction, :func:`scipy.optimize.minimize` (SLSQP)
    minimises ``sum(x)`` subject to a smooth surrogate of the constraint: the ``k``-th largest
    margin ``m_(k)(x) >= 0`` with ``k = ceil(p N)`` and ``m = log(value / target)`` (for all
@@ -45,6 +46,7 @@ from sim.errors import UncertaintyError
 
 ALL = "all"
 GRID_POINTS = 9          # totals 0 .. budget_max along each direction
+GREEDY_STEPS = 8         # increments of budget_max / 8 in the marginal analysis
 BISECT_STEPS = 8         # halvings of the bracketing interval (1/256 of a grid step)
 
 
@@ -155,22 +157,40 @@ def _surrogate(problem: Problem, c: int | None, p: float) -> Callable[[np.ndarra
     return surrogate
 
 
-def _push(problem: Problem, x0: np.ndarray, c: int | None, p: float, budget_max: float,
-          maxiter: int) -> np.ndarray | None:
-    """SLSQP raising the surrogate within ``sum(x) <= budget_max`` from ``x0`` (used when no
-    line and not the even split reaches ``p``: a mix of lines may)."""
-    from scipy.optimize import minimize
-
+def _greedy(problem: Problem, c: int | None, p: float, budget_max: float,
+            steps: int) -> np.ndarray | None:
+    """Marginal analysis: add ``budget_max / steps`` at a time to the line that raises the
+    surrogate most, until P >= p; then bisect along the last step. Optimal for separable
+    concave returns (lines that saturate); None if P never reaches ``p``."""
     surrogate = _surrogate(problem, c, p)
-    scale = max(float(budget_max), 1.0)
-    res = minimize(lambda x: -surrogate(x), x0, method="SLSQP",
-                   bounds=list(zip(np.zeros_like(x0), problem.upper, strict=True)),
-                   constraints=[{"type": "ineq", "fun": lambda x: budget_max - np.sum(x)}],
-                   options={"maxiter": maxiter, "eps": 0.01 * scale, "ftol": 1e-6})
-    x = np.clip(res.x, 0.0, problem.upper)
-    if not np.all(np.isfinite(x)) or x.sum() > budget_max * (1 + 1e-9):
+    step = budget_max / steps
+    x = np.zeros(len(problem.lines))
+    prev = x
+    for _ in range(steps):
+        if problem.probability(x, c) >= p:
+            break
+        best = None
+        for i in range(len(x)):
+            y = x.copy()
+            y[i] = min(y[i] + step, problem.upper[i])
+            if y[i] <= x[i]:
+                continue
+            score = (surrogate(y), problem.probability(y, c))
+            if best is None or score > best[0]:
+                best = (score, y)
+        if best is None:
+            break
+        prev, x = x, best[1]
+    if problem.probability(x, c) < p:
         return None
-    return x
+    lo, hi = 0.0, 1.0
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        if problem.probability(prev + mid * (x - prev), c) >= p:
+            hi = mid
+        else:
+            lo = mid
+    return prev + hi * (x - prev)
 
 
 def _refine(problem: Problem, x0: np.ndarray, c: int | None, p: float, budget_max: float,
@@ -203,7 +223,8 @@ class Requirement:
 
 
 def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
-                 grid_points: int = GRID_POINTS, refine_iter: int = 15) -> Requirement:
+                 grid_points: int = GRID_POINTS, refine_iter: int = 15,
+                 greedy_steps: int = GREEDY_STEPS) -> Requirement:
     """The least extra money meeting column ``c`` (None: all targets) with P >= ``p``."""
     if not 0 < p <= 1:
         raise UncertaintyError(f"--probability {p!r}: allowed: a number in (0, 1]")
@@ -216,18 +237,10 @@ def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
         total = _least_along(problem, d, c, p, grid)
         if total is not None and total < best_total:
             best_x, best_total = total * d, total
-    if best_x is None and refine_iter > 0:   # no line alone nor the even split: try mixes
-        keys = [np.array(k) for k in problem._cache if sum(k) <= budget_max + 1e-9]
-        start = max(keys, key=lambda k: (problem.probability(k, c), -k.sum()))
-        if start.sum() == 0:
-            start = np.full(len(problem.lines), budget_max / len(problem.lines))
-        x = _push(problem, start, c, p, budget_max, refine_iter)
-        if x is not None and x.sum() > 0 and problem.probability(x, c) >= p:
-            d = x / x.sum()
-            grid = np.linspace(0.0, float(x.sum()), grid_points)
-            total = _least_along(problem, d, c, p, grid)
-            if total is not None:
-                best_x, best_total = total * d, total
+    if greedy_steps > 0 and (best_x is None or best_total > 0):   # mixes of lines
+        x = _greedy(problem, c, p, budget_max, greedy_steps)
+        if x is not None and x.sum() < best_total:
+            best_x, best_total = x, float(x.sum())
     if best_x is not None and best_total > 0 and refine_iter > 0:
         x = _refine(problem, best_x, c, p, budget_max, refine_iter)
         if x is not None and x.sum() < best_total and problem.probability(x, c) >= p:
