@@ -210,6 +210,18 @@ def _refine(problem: Problem, x0: np.ndarray, c: int | None, p: float, budget_ma
     return x if np.all(np.isfinite(x)) else None
 
 
+def cheapest_seen(problem: Problem, c: int | None, p: float, below: float = math.inf
+                  ) -> np.ndarray | None:
+    """The cheapest mix evaluated so far (for any target) with P >= p costing less than
+    ``below``, or None: every run on the common samples is a valid candidate."""
+    best = None
+    for key in problem._cache:
+        total = float(sum(key))
+        if total < below - 1e-9 and problem.probability(np.array(key), c) >= p:
+            best, below = np.array(key), total
+    return best
+
+
 @dataclass(frozen=True)
 class Requirement:
     target: str
@@ -245,6 +257,9 @@ def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
         x = _refine(problem, best_x, c, p, budget_max, refine_iter)
         if x is not None and x.sum() < best_total and problem.probability(x, c) >= p:
             best_x = x
+    cheaper = cheapest_seen(problem, c, p, best_total)
+    if cheaper is not None:
+        best_x = cheaper
     if best_x is None:   # unreachable: report the best P seen on any evaluated mix
         keys = [k for k in problem._cache if sum(k) <= budget_max + 1e-9]
         probs = [problem.probability(np.array(k), c) for k in keys]
