@@ -179,8 +179,8 @@ def test_returns_and_discover_commands(tmp_path):
     boxes = pd.read_csv(tmp_path / "discover_plan" / "boxes.csv")
     assert set(boxes["target"]) == {"all", "tech_brokers"}
     row = boxes[boxes["target"] == "all"].iloc[0]
-    if row["cases"] == 0:
-        assert pd.isna(row["box"])                   # never met: no fake box
+    if row["cases"] < 10:
+        assert pd.isna(row["box"])                   # (almost) never met: no fake box
 
 
 # line 1 pays 0.2 per 亿元 up to 5 亿元, line 2 pays 0.05 per 亿元 without limit

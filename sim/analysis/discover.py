@@ -3,8 +3,8 @@ all of them) likely, found with PRIM (:mod:`sim.analysis.prim`).
 
 Inputs are the surviving samples' assumption values (:mod:`sim.analysis.conditioning`); the
 outcome is whether a sample meets the target (or all targets, ``all``) in the targets' year.
-A target no sample meets has no box: it is reported as never met, with the count, rather than
-given an empty or made-up box.
+A target met by fewer than :data:`MIN_CASES` samples (or by none) has no box: it is reported
+with its count, rather than given an empty or made-up box.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import pandas as pd
 
 from sim.analysis import prim
 from sim.analysis.requirements import ALL
+
+#: fewest cases (samples meeting the target) PRIM is run on; fewer give no box
+MIN_CASES = 10
 
 
 @dataclass
@@ -39,7 +42,7 @@ def outcomes(ensemble: Any, x: Sequence[float] | None = None) -> pd.DataFrame:
     return frame
 
 
-def discover(ensemble: Any, targets: Sequence[str] = (ALL,), *, boxes: int = 2,
+def discover(ensemble: Any, targets: Sequence[str] = (ALL,), *, boxes: int = 1,
              alpha: float = prim.ALPHA, min_coverage: float = prim.MIN_COVERAGE,
              say: Callable[[str], None] | None = None) -> list[Discovery]:
     """PRIM boxes per target over the ensemble's assumption samples."""
@@ -53,9 +56,10 @@ def discover(ensemble: Any, targets: Sequence[str] = (ALL,), *, boxes: int = 2,
     out = []
     for t in targets:
         y = met[t].to_numpy(bool)
-        if not y.any():
-            say(f"{t}: never met in {len(y)} samples; no box")
-            out.append(Discovery(t, 0, len(y), [], [], prim.box_table([], x, names)))
+        if y.sum() < MIN_CASES:
+            say(f"{t}: met in {int(y.sum())} of {len(y)} samples, fewer than {MIN_CASES}; "
+                "no box")
+            out.append(Discovery(t, int(y.sum()), len(y), [], [], prim.box_table([], x, names)))
             continue
         chosen, traj = prim.cover(x, y, boxes=boxes, alpha=alpha, min_coverage=min_coverage)
         say(f"{t}: {int(y.sum())} of {len(y)} samples met; {len(chosen)} box(es)")

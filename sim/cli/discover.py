@@ -2,8 +2,8 @@
 
 PRIM (:mod:`sim.analysis.prim`) over SCENARIO's history-conditioned ensemble. Writes,
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
-density, mass, assumption, lower, upper, range_min, range_max; a target no sample meets has one
-row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
+density, mass, assumption, lower, upper, range_min, range_max; a target met by fewer than 10
+samples has one row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
 cases (``prim_<target>_<zh|en>.png/.svg``).
 """
 
@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.discover import boxes_frame, discover, trajectory_frame
+    from sim.analysis.discover import MIN_CASES, boxes_frame, discover, trajectory_frame
     from sim.analysis.requirements import ALL
     from sim.analysis.what_it_takes import conditioned_ensemble, target_columns
     from sim.model.targets import load_targets
@@ -76,7 +76,8 @@ def run(args) -> int:
           f"{time.perf_counter() - t0:.0f} s")
     for d in found:
         if not d.boxes:
-            print(f"{d.target}: never met in {d.n} samples; no box")
+            print(f"\n{d.target}: met in {d.cases} of {d.n} samples, fewer than {MIN_CASES}; "
+                  "no box")
             continue
         print(f"\n{d.target}: met in {d.cases} of {d.n} samples")
         print(format_table(d.table[["box", "coverage", "density", "mass", "assumption",

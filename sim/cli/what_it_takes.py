@@ -104,6 +104,8 @@ def run(args) -> int:
                       samples=args.samples, seed=args.seed, say=say)
     final = Path(args.out) / name
     names = {t.indicator: t.label for t in targets.items}
+    params = w.ensemble.simulator.parameters
+    lines = {lid: params.levers[lid].label for lid in w.lines}
     with owned_dir(final) as tmp:
         write_csv(w.table, tmp / "requirements.csv")
         write_csv(w.curves, tmp / "curves.csv")
@@ -117,7 +119,8 @@ def run(args) -> int:
                 label = names.get(t, {}).get(lang, t) if t != ALL else (
                     "五项全部" if lang == "zh" else "all five")
                 probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
-                                   requirements=w.table, title=f"{sc.id}: {label}")
+                                   requirements=w.table, names=lines,
+                                   title=f"{sc.id}: {label}")
                 save_figure(fig, tmp / f"p_{t}_{lang}")
     print(f"\n{sc.id}: least extra money 2024-2028 (亿元) for P(met in {targets.year}) >= P, "
           f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
