@@ -54,12 +54,13 @@ def run(args) -> int:
     ens = conditioned_ensemble(sc, samples=args.samples, seed=args.seed, say=say)
     table = returns_table(ens, args.amount, say=say)
     final = Path(args.out) / name
+    groups = ens.simulator.parameters.groups
     with owned_dir(final) as tmp:
         write_csv(table, tmp / "returns.csv")
         for t in load_targets().items:
             for lang in ("zh", "en"):
                 fig, axes = new_figure(1, 1, figsize=(8, 4.5))
-                return_bars(axes[0, 0], table, t.indicator, lang=lang,
+                return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
                             title=f"{sc.id}: {t.label.get(lang, t.indicator)}")
                 save_figure(fig, tmp / f"returns_{t.indicator}_{lang}")
     print(f"\n{sc.id}: change in the 2028 indicator per 亿元 spent over 2024-2028 "
