@@ -7,7 +7,8 @@ The notebook API (``sim.run``, ``sim.load_scenario``, ``sim.targets_table`` ...)
 from __future__ import annotations
 
 __version__ = "0.1.0"
-_API = ("history", "load_scenario", "plot_indicators", "run", "scenario_ids", "simulator", "targets", "targets_table")
+_API = ("discover", "history", "load_scenario", "plot_indicators", "returns", "run",
+        "scenario_ids", "simulator", "targets", "targets_table", "what_it_takes")
 
 
 def __getattr__(name: str):

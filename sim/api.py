@@ -69,3 +69,35 @@ def scenario_ids() -> list[str]:
 
 __all__ = ["history", "load_scenario", "plot_indicators", "run", "scenario_ids", "simulator", "targets",
            "targets_table"]
+
+
+def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
+    """Least extra money 2024-2028 (and its split across the allocation lines) meeting each
+    target and all five with the chosen probabilities; see
+    :func:`sim.analysis.what_it_takes.what_it_takes` (``targets``, ``probabilities``,
+    ``budget_max``, ``samples``, ``seed``). ``.table`` is ``requirements.csv``."""
+    from sim.analysis.what_it_takes import what_it_takes as _wit
+
+    return _wit(scenario, **kwargs)
+
+
+def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
+            samples: int = 200, seed: int = 20240101) -> pd.DataFrame:
+    """Change in each 2028 indicator per 亿元 by lever group (see :mod:`sim.analysis.returns`)."""
+    from sim.analysis.returns import returns_table
+    from sim.analysis.what_it_takes import conditioned_ensemble
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return returns_table(conditioned_ensemble(sc, samples=samples, seed=seed), amount)
+
+
+def discover(scenario: Scenario | str | Path = "plan", targets: tuple[str, ...] = ("all",), *,
+             samples: int = 500, seed: int = 20240101) -> pd.DataFrame:
+    """PRIM boxes (``boxes.csv`` of ``plansim discover``) for ``targets`` ('all' or ids)."""
+    from sim.analysis.discover import boxes_frame
+    from sim.analysis.discover import discover as _discover
+    from sim.analysis.what_it_takes import conditioned_ensemble
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return boxes_frame(_discover(conditioned_ensemble(sc, samples=samples, seed=seed),
+                                 targets))

@@ -23,6 +23,9 @@ COMMANDS = {
     "score": "sim.cli.score",
     "docs": "sim.cli.docs",
     "diagram": "sim.cli.diagram",
+    "what-it-takes": "sim.cli.what_it_takes",
+    "returns": "sim.cli.returns",
+    "discover": "sim.cli.discover",
 }
 
 

@@ -1,0 +1,206 @@
+"""``what it takes`` on the model: the conditioned ensemble, mixes as lever overrides, and the
+scenario files that reproduce a requirement.
+
+The ensemble is conditioned once (:func:`sim.analysis.conditioning.condition`: one set of
+surviving assumption samples) and every mix is run on that same set (common random numbers):
+``Simulator.run(scenario, levers=mix_levers(...), assumptions=<per-sample arrays>)``. The
+money routing is :mod:`sim.analysis.money`, the search :mod:`sim.analysis.requirements`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis import money
+from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
+from sim.errors import UncertaintyError
+
+DEFAULT_SAMPLES = 200
+DEFAULT_SEED = 20240101
+DEFAULT_BUDGET_MAX = 200.0
+DEFAULT_PROBABILITIES = (0.5, 0.8)
+
+
+@dataclass
+class Ensemble:
+    """A conditioned ensemble of one scenario ready to evaluate mixes on."""
+
+    scenario: Any
+    simulator: Any
+    base: money.MoneyBase
+    assumptions: dict[str, np.ndarray]   # per-sample values of the surviving samples
+    targets: Any                         # sim.model.targets.Targets
+    conditioned: Any = None              # sim.analysis.conditioning.Conditioned
+    reference: Any = None                # the scenario's own run (for the measured money)
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.assumptions.values())))
+
+    def run(self, x: Sequence[float], columns: Sequence[str] = ()) -> Any:
+        cols = sorted({*self.targets.indicators, money.FUNDS, *columns})
+        levers = money.mix_levers(self.base, x) if np.any(np.asarray(x) > 0) else None
+        return self.simulator.run(self.scenario, levers=levers, assumptions=self.assumptions,
+                                  n_samples=self.n, return_columns=cols,
+                                  check_divergence=False)
+
+    def outcome(self, x: Sequence[float]) -> Outcome:
+        ds = self.run(x)
+        return outcome_of(ds, self.targets, money.extra_money(ds, self.reference,
+                                                              self.base.years))
+
+
+def outcome_of(ds: Any, targets: Any, spend: float) -> Outcome:
+    """Margins and met flags of every target in the targets' year."""
+    from sim.analysis.uncertainty import at_year
+
+    margins, met = [], []
+    for t in targets.items:
+        v = at_year(ds[t.indicator], targets.year)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.log(np.where(v > 0, v, np.nan) / t.target)
+        ok = np.asarray(t.met(v), bool) & np.isfinite(v)
+        margins.append(np.where(np.isfinite(m), m, -np.inf))
+        met.append(ok)
+    return Outcome(np.column_stack(margins), np.column_stack(met), spend)
+
+
+def conditioned_ensemble(scenario: Any, *, samples: int = DEFAULT_SAMPLES,
+                         seed: int = DEFAULT_SEED, simulator: Any = None,
+                         say: Callable[[str], None] | None = None) -> Ensemble:
+    """History-condition ``scenario`` once (``scenarios/uncertainty.yaml``) and wrap it."""
+    from sim.analysis.conditioning import HistoryMatch, condition, load_conditioning
+    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.model.targets import load_targets
+
+    simulator = simulator or shared_simulator()
+    spec, settings, targets = load_uncertainty(), load_conditioning(), load_targets()
+    match = HistoryMatch.from_history(
+        list(simulator.info.index),
+        (simulator.control("initial_time"), simulator.control("final_time")), settings)
+    cols = sorted(set(targets.indicators) | set(match.variables))
+
+    def simulate(sc, design):
+        return simulate_design(sc, design, return_columns=cols, progress=False)
+
+    cond = condition(scenario, spec, samples, seed=seed, simulate=simulate, match=match,
+                     say=say)
+    base = money.money_base(simulator, scenario, end=targets.year)
+    reference = simulator.run(scenario, return_columns=[money.FUNDS])
+    return Ensemble(scenario, simulator, base, cond.design.overrides(), targets, cond,
+                    reference)
+
+
+def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None) -> Problem:
+    return Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
+                   ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None))
+
+
+def target_columns(requested: Sequence[str], targets: Any) -> list[int | None]:
+    """Column indices for target ids (``all`` -> None, meaning all targets together)."""
+    known = list(targets.indicators)
+    out: list[int | None] = []
+    for t in requested:
+        if t == ALL:
+            out.append(None)
+        elif t in known:
+            out.append(known.index(t))
+        else:
+            raise UncertaintyError(f"--target {t!r}: allowed: {', '.join([*known, ALL])}")
+    return out
+
+
+@dataclass
+class WhatItTakes:
+    scenario: str
+    requirements: list[Requirement]
+    table: pd.DataFrame
+    curves: pd.DataFrame
+    lines: list[str]
+    ensemble: Ensemble
+    runs: int
+
+
+def what_it_takes(scenario: Any, *, targets: Sequence[str] = (), probabilities:
+                  Sequence[float] = DEFAULT_PROBABILITIES, budget_max: float =
+                  DEFAULT_BUDGET_MAX, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                  refine_iter: int = 6, say: Callable[[str], None] | None = None
+                  ) -> WhatItTakes:
+    """Least extra money per target and probability (see :mod:`sim.analysis.requirements`)."""
+    from sim.analysis.requirements import requirements_table
+    from sim.model.targets import load_targets
+    from sim.scenarios import Scenario, load_scenario
+
+    say = say or (lambda _m: None)
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    for p in probabilities:
+        if not (isinstance(p, int | float) and 0 < p <= 1):
+            raise UncertaintyError(f"--probability {p!r}: allowed: a number in (0, 1]")
+    if not (math.isfinite(budget_max) and budget_max > 0):
+        raise UncertaintyError(f"--budget-max {budget_max!r}: allowed: a number > 0 (亿元)")
+    cols = target_columns(list(targets) or [*load_targets().indicators, ALL], load_targets())
+    ens = conditioned_ensemble(scenario, samples=samples, seed=seed, say=say)
+    problem = problem_of(ens, say)
+    budget = min(budget_max, float(problem.upper.max()))
+    curve = curves(problem, budget)
+    reqs = []
+    for c in cols:
+        for p in probabilities:
+            r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter)
+            reqs.append(r)
+            say(f"{r.target} at P >= {p:g}: " + (f"{r.extra_budget:.1f} 亿元" if r.reachable
+                                                  else f"unreachable (best P {r.achieved:.2f})")
+                + f" ({problem.runs} runs so far)")
+    reqs = [_recheck(problem, r, c) for r, c in zip(reqs, [c for c in cols for _ in
+                                                          probabilities], strict=True)]
+    return WhatItTakes(scenario.id, reqs, requirements_table(reqs, problem.lines), curve,
+                       list(problem.lines), ens, problem.runs)
+
+
+def _recheck(problem: Problem, r: Requirement, c: int | None) -> Requirement:
+    """A cheaper mix meeting ``r`` that a later search evaluated (same samples) replaces it."""
+    from sim.analysis.requirements import cheapest_seen
+
+    x = cheapest_seen(problem, c, r.probability,
+                      float(r.mix.sum()) if r.reachable else math.inf)
+    if x is None:
+        return r
+    out = problem(x)
+    q = float(out.column(c)[0].mean())
+    return Requirement(r.target, r.probability, True, x, out.spend + 0.0, q,
+                       math.sqrt(q * (1 - q) / r.n), r.n)
+
+
+def scenario_name(req: Requirement) -> str:
+    """File stem of a requirement's scenario: ``<target>-p<P>`` (e.g. ``rd_expenditure-p0.8``)."""
+    return f"{req.target}-p{req.probability:g}"
+
+
+def scenario_text(ens: Ensemble, req: Requirement, extends: str) -> str:
+    """A scenario file extending ``extends`` with the requirement's mix (YAML)."""
+    import yaml
+
+    levers = money.mix_levers(ens.base, req.mix)
+    doc = {
+        "name": {"zh": f"{req.target} 达标概率≥{req.probability:g} 所需追加资金",
+                 "en": f"{req.target} met with P >= {req.probability:g}: least extra money"},
+        "description": (
+            f"Written by plansim what-it-takes: scenario '{ens.scenario.id}' plus "
+            f"{req.extra_budget:.3f} 亿元 over {ens.base.years[0]}-{ens.base.years[-1]} split "
+            "across the allocation lines ("
+            + ", ".join(f"{lid} {v:.3f}" for lid, v in zip(ens.base.lines, req.mix, strict=True))
+            + f" 亿元); P = {req.achieved:.3f} +/- {req.mc_se:.3f} over {req.n} "
+            "history-conditioned samples."),
+        "extends": extends,
+        "levers": {k: {int(y): float(v) for y, v in s.items()} for k, s in levers.items()},
+    }
+    head = "# yaml-language-server: $schema=./schema.json\n"
+    return head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)

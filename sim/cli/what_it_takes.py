@@ -1,0 +1,132 @@
+"""``plansim what-it-takes``: the least extra money, and its split across the allocation lines,
+that meets each target (and all five) in 2028 with a chosen probability.
+
+Writes, atomically, ``DIR/what-it-takes_<scenario>/``: ``requirements.csv`` (target,
+probability, reachable, extra_budget_2024_2028, achieved_probability, mc_se, n, one column per
+line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even split), one
+scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
+chart of P against extra money (``p_<target>_<zh|en>.png/.svg``). Method and limits:
+:mod:`sim.analysis.requirements`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sim.cli.common import Progress, add_common, sample_count, seed
+
+
+def _probability(text: str) -> float:
+    import argparse
+
+    try:
+        p = float(text)
+    except ValueError:
+        p = float("nan")
+    if not 0 < p <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a number in (0, 1]")
+    return p
+
+
+def _money(text: str) -> float:
+    import argparse
+
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not (x > 0 and x < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a number > 0 (亿元)")
+    return x
+
+
+def add_parser(sub) -> None:
+    from sim.analysis.what_it_takes import (
+        DEFAULT_BUDGET_MAX,
+        DEFAULT_PROBABILITIES,
+        DEFAULT_SAMPLES,
+        DEFAULT_SEED,
+    )
+
+    p = sub.add_parser(
+        "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
+        description="Condition SCENARIO's ensemble on the history once, then search the least "
+                    "extra fiscal money over 2024-2028 (beyond SCENARIO's own), split across "
+                    "the allocation lines, that meets each target and all five in 2028 with "
+                    "probability at least P over that same ensemble (common random numbers). "
+                    "Writes requirements.csv, the P curves, a scenario file per reachable row "
+                    "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
+    p.add_argument("--target", action="append", default=None, metavar="ID",
+                   help="target indicator id or 'all' (repeatable; default: each and all)")
+    p.add_argument("--probability", action="append", type=_probability, default=None,
+                   metavar="P", help="probability to reach (repeatable; default "
+                   + " and ".join(f"{x:g}" for x in DEFAULT_PROBABILITIES) + ")")
+    p.add_argument("--budget-max", type=_money, default=DEFAULT_BUDGET_MAX, metavar="X",
+                   help=f"most extra money considered, 亿元 over 2024-2028 (default "
+                        f"{DEFAULT_BUDGET_MAX:g})")
+    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
+                   help=f"history-consistent samples (default {DEFAULT_SAMPLES})")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
+                   help=f"random seed (default {DEFAULT_SEED})")
+    add_common(p, lang=True, engine=False)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from sim.analysis.requirements import ALL
+    from sim.analysis.what_it_takes import (
+        DEFAULT_PROBABILITIES,
+        scenario_name,
+        scenario_text,
+        target_columns,
+        what_it_takes,
+    )
+    from sim.model.targets import load_targets
+    from sim.present.atomic import save_figure
+    from sim.present.chartutil import new_figure
+    from sim.present.outdir import claim, owned_dir
+    from sim.present.requirement_charts import probability_curves
+    from sim.present.tables import format_table, write_csv
+    from sim.scenarios import load_scenario
+
+    say = Progress(args.quiet)
+    sc = load_scenario(args.scenario)
+    targets = load_targets()
+    wanted = args.target or [*targets.indicators, ALL]
+    target_columns(wanted, targets)                  # bad ids: one line, before any work
+    probs = args.probability or list(DEFAULT_PROBABILITIES)
+    name = f"what-it-takes_{sc.id}"
+    claim(args.out, "what-it-takes", [name])
+    t0 = time.perf_counter()
+    w = what_it_takes(sc, targets=wanted, probabilities=probs, budget_max=args.budget_max,
+                      samples=args.samples, seed=args.seed, say=say)
+    final = Path(args.out) / name
+    names = {t.indicator: t.label for t in targets.items}
+    params = w.ensemble.simulator.parameters
+    lines = {lid: params.levers[lid].label for lid in w.lines}
+    with owned_dir(final) as tmp:
+        write_csv(w.table, tmp / "requirements.csv")
+        write_csv(w.curves, tmp / "curves.csv")
+        for r in w.requirements:
+            if r.reachable:
+                (tmp / f"{scenario_name(r)}.yaml").write_text(
+                    scenario_text(w.ensemble, r, str(sc.source)), encoding="utf-8")
+        for t in wanted:
+            for lang in ("zh", "en"):
+                fig, axes = new_figure(1, 1, figsize=(8, 5))
+                label = names.get(t, {}).get(lang, t) if t != ALL else (
+                    "五项全部" if lang == "zh" else "all five")
+                probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
+                                   requirements=w.table, names=lines,
+                                   title=f"{sc.id}: {label}")
+                save_figure(fig, tmp / f"p_{t}_{lang}")
+    print(f"\n{sc.id}: least extra money 2024-2028 (亿元) for P(met in {targets.year}) >= P, "
+          f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
+          f"{time.perf_counter() - t0:.0f} s")
+    cols = ["target", "probability", "reachable", "extra_budget_2024_2028",
+            "achieved_probability", "mc_se", *w.lines]
+    print(format_table(w.table[cols].round(3), args.lang))
+    print(f"\n-> {final}")
+    return 0

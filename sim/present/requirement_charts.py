@@ -1,0 +1,114 @@
+"""Charts of ``what-it-takes``, ``returns`` and ``discover`` (Axes in, Axes out; zh and en)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from sim.errors import OutputError
+from sim.present.fonts import use_cjk_font
+
+_TEXT = {
+    "money": {"zh": "2024-2028年追加财政资金(亿元)", "en": "Extra fiscal money 2024-2028 (亿元)"},
+    "prob": {"zh": "2028年达标概率", "en": "P(target met in 2028)"},
+    "even": {"zh": "平均分配", "en": "even split"},
+    "need": {"zh": "所需", "en": "required"},
+    "per": {"zh": "每亿元变化(中位数, P5-P95)", "en": "change per 亿元 (median, P5-P95)"},
+    "coverage": {"zh": "覆盖率", "en": "coverage"},
+    "density": {"zh": "密度", "en": "density"},
+    "chosen": {"zh": "选定的盒", "en": "chosen box"},
+    "all": {"zh": "五项全部", "en": "all five"},
+}
+
+
+def _start(ax: Any, lang: str) -> None:
+    if lang not in ("zh", "en"):
+        raise OutputError(f"charts: language {lang!r}; allowed: zh, en")
+    if not isinstance(ax, Axes):
+        raise OutputError(f"charts: expected a matplotlib Axes, got {type(ax).__name__}")
+    use_cjk_font()
+
+
+def _name(key: str, lang: str, names: Mapping[str, Mapping[str, str]] | None) -> str:
+    if key in _TEXT:
+        return _TEXT[key][lang]
+    if names and key in names:
+        return names[key].get(lang) or key
+    return key
+
+
+def probability_curves(ax: Axes, curves: pd.DataFrame, target: str, *, lang: str = "zh",
+                       probabilities: Sequence[float] = (), requirements: pd.DataFrame | None
+                       = None, names: Mapping[str, Mapping[str, str]] | None = None,
+                       title: str | None = None) -> Axes:
+    """P(``target`` met) against extra money along each direction; chosen P and the least
+    money found marked."""
+    _start(ax, lang)
+    if target not in curves.columns:
+        raise OutputError(f"charts: no column {target!r} in the curves")
+    for direction, df in curves.groupby("direction", sort=False):
+        if df[target].max() - df[target].min() < 1e-12 and direction != "even":
+            continue   # a line that changes nothing would only add clutter
+        ax.plot(df["spend"], df[target], marker=".",
+                ls="--" if direction == "even" else "-", label=_name(direction, lang, names))
+    for p in probabilities:
+        ax.axhline(p, color="0.5", lw=0.8, ls=":")
+    if requirements is not None:
+        rows = requirements[(requirements["target"] == target) & requirements["reachable"]]
+        ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
+                label=_TEXT["need"][lang])
+    ax.set_xlabel(_TEXT["money"][lang])
+    ax.set_ylabel(_TEXT["prob"][lang])
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, color="0.9")
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def return_bars(ax: Axes, table: pd.DataFrame, indicator: str, *, lang: str = "zh",
+                names: Mapping[str, Mapping[str, str]] | None = None,
+                title: str | None = None) -> Axes:
+    """Median return per 亿元 of each lever group for ``indicator``, with its P5-P95 interval."""
+    _start(ax, lang)
+    df = table[table["indicator"] == indicator]
+    if df.empty:
+        raise OutputError(f"charts: no returns for {indicator!r}")
+    y = np.arange(len(df))
+    med = df["median"].to_numpy(float)
+    err = np.vstack([med - df["P5"].to_numpy(float), df["P95"].to_numpy(float) - med])
+    ax.barh(y, med, xerr=np.clip(err, 0, None), color="tab:blue", alpha=0.8, capsize=3)
+    ax.set_yticks(y, [_name(g, lang, names) for g in df["group"]])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{_TEXT['per'][lang]} [{df['unit'].iloc[0]}]")
+    ax.grid(True, axis="x", color="0.9")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def prim_trajectory(ax: Axes, trajectory: pd.DataFrame, target: str, *, lang: str = "zh",
+                    chosen: Sequence[tuple[float, float]] = (), title: str | None = None
+                    ) -> Axes:
+    """PRIM peeling trajectory: density against coverage per box; chosen boxes starred."""
+    _start(ax, lang)
+    df = trajectory[trajectory["target"] == target]
+    for box, part in df.groupby("box"):
+        ax.plot(part["coverage"], part["density"], marker=".", label=f"box {box}")
+    for cov, dens in chosen:
+        ax.plot([cov], [dens], "k*", ms=12)
+    ax.set_xlabel(_TEXT["coverage"][lang])
+    ax.set_ylabel(_TEXT["density"][lang])
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, color="0.9")
+    if len(df):
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,215 @@
+"""what-it-takes, returns, discover: the least-budget search, PRIM and the written scenarios."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_engine_helpers import write_model
+
+from sim.analysis import prim
+from sim.analysis.requirements import Outcome, Problem, least_budget
+from sim.engine import compile_model
+
+# out = a (1 + e1 x1 + e2 x2): line 1 gives twice what line 2 gives per 亿元
+BODY = """
+out = a * (1 + 0.5 * x1 + 0.25 * x2)
+~ widgets ~~|
+a = 1
+~ widgets ~~|
+x1 = 0
+~ yi ~~|
+x2 = 0
+~ yi ~~|
+"""
+TARGET = 2.0
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return compile_model(write_model(tmp_path_factory.mktemp("wit"), BODY))
+
+
+def _problem(bm, a):
+    def evaluate(x):
+        ds = bm.run({"a": a, "x1": float(x[0]), "x2": float(x[1])}, n_samples=len(a),
+                    return_columns=["out"])
+        v = ds["out"].isel(time=-1).values
+        with np.errstate(divide="ignore"):
+            margin = np.log(v / TARGET)
+        return Outcome(margin[:, None], (v > TARGET)[:, None], float(np.sum(x)))
+
+    return Problem(["x1", "x2"], ["out"], np.array([100.0, 100.0]), evaluate)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.8, 0.95])
+def test_least_budget_known_answer(tiny, p):
+    n = 20
+    a = np.arange(1, n + 1) / n                      # a_(k) = (n - k + 1) / n
+    k = math.ceil(p * n)
+    exact = (TARGET / ((n - k + 1) / n) - 1) / 0.5   # all on line 1, the better one
+    r = least_budget(_problem(tiny, a), 0, p, budget_max=100.0)
+    assert r.reachable
+    assert exact - 1e-9 <= r.extra_budget <= exact + 0.1
+    assert r.mix[0] >= r.mix.sum() - 0.1             # (almost) all on the better line
+    assert r.achieved >= p and r.achieved == pytest.approx(k / n)
+
+
+def test_already_met_costs_nothing(tiny):
+    a = np.full(10, 3.0)
+    r = least_budget(_problem(tiny, a), 0, 0.9, budget_max=100.0)
+    assert r.reachable and r.extra_budget == 0 and r.achieved == 1.0
+
+
+def test_unreachable_is_reported_not_faked(tiny):
+    a = np.array([0.0, 0.0, 0.5, 1.0])               # two samples can never meet the target
+    r = least_budget(_problem(tiny, a), 0, 0.8, budget_max=100.0)
+    assert not r.reachable
+    assert r.achieved == 0.5 and r.achieved < 0.8
+    assert r.mc_se == pytest.approx(math.sqrt(0.25 / 4))
+
+
+def test_prim_finds_a_known_box():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(size=(3000, 3))
+    y = (x[:, 0] > 0.6) & (x[:, 1] < 0.3)
+    boxes, traj = prim.cover(x, y, boxes=1)
+    b = boxes[0]
+    assert b.lower[0] == pytest.approx(0.6, abs=0.05)
+    assert b.upper[1] == pytest.approx(0.3, abs=0.05)
+    assert list(np.flatnonzero(b.restricted(x))) == [0, 1]   # x2 is irrelevant
+    assert b.density > 0.9 and b.coverage > 0.8
+    table = prim.box_table(boxes, x, ["x0", "x1", "x2"])
+    assert list(table["assumption"]) == ["x0", "x1"]
+    assert traj[0][0].coverage == 1.0 and traj[0][0].mass == 1.0
+
+
+def test_prim_refuses_mismatched_input():
+    from sim.errors import UncertaintyError
+
+    with pytest.raises(UncertaintyError):
+        prim.peel(np.zeros((3, 2)), np.zeros(4, bool))
+
+
+def test_money_routing_is_measured_and_conserves_shares():
+    from sim.analysis.ensemble import shared_simulator
+    from sim.analysis.money import FUNDS, extra_money, mix_levers, money_base
+    from sim.scenarios import load_scenario
+
+    sim, sc = shared_simulator(), load_scenario("plan")
+    base = money_base(sim, sc)
+    x = np.arange(1.0, len(base.lines) + 1)
+    levers = mix_levers(base, x)
+    for y in base.years:
+        assert sum(levers[lid][y] for lid in base.lines) <= 1 + 1e-12
+    run = sim.run(sc, levers=levers, return_columns=[FUNDS])
+    assert extra_money(run, sim.run(sc, return_columns=[FUNDS]), base.years) == \
+        pytest.approx(x.sum(), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    from sim.analysis.what_it_takes import what_it_takes
+
+    return what_it_takes("plan", targets=["tech_contract_turnover"], probabilities=[0.65],
+                         samples=60, budget_max=100.0)
+
+
+def test_written_scenario_reproduces_with_another_seed(contracts, tmp_path):
+    from sim.analysis.what_it_takes import conditioned_ensemble, scenario_name, scenario_text
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    r = contracts.requirements[0]
+    assert r.reachable and r.extra_budget > 0 and r.achieved >= 0.65
+    path = tmp_path / f"{scenario_name(r)}.yaml"
+    path.write_text(scenario_text(contracts.ensemble, r, str(load_scenario("plan").source)),
+                    encoding="utf-8")
+    sc = load_scenario(path)
+    assert Simulator().run(sc, return_columns=["tech_contract_turnover"]).sizes["time"] > 0
+    other = conditioned_ensemble(sc, samples=60, seed=99)
+    q = float(other.outcome(np.zeros(len(other.base.lines))).met[:, 3].mean())
+    se = math.sqrt(r.mc_se ** 2 + q * (1 - q) / other.n)
+    assert abs(q - r.achieved) <= 3 * se
+
+
+def test_table_columns(contracts):
+    t = contracts.table
+    assert list(t.columns[:6]) == ["target", "probability", "reachable",
+                                   "extra_budget_2024_2028", "achieved_probability", "mc_se"]
+    assert set(contracts.lines) <= set(t.columns)
+    assert set(contracts.curves["direction"]) == {*contracts.lines, "even"}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("args", [
+    ["what-it-takes", "plan", "--target", "nonsense"],
+    ["discover", "plan", "--target", "nonsense"],
+])
+def test_bad_target_one_line(args, tmp_path):
+    res = _cli(*args, "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "nonsense" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_probability_exit_2(tmp_path):
+    res = _cli("what-it-takes", "plan", "--probability", "1.5", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "1.5" in res.stderr
+
+
+def test_returns_and_discover_commands(tmp_path):
+    from sim.cli.main import main
+
+    assert main(["returns", "plan", "--samples", "30", "--out", str(tmp_path), "-q"]) == 0
+    table = pd.read_csv(tmp_path / "returns_plan" / "returns.csv")
+    assert {"group", "indicator", "median", "P5", "P95", "rests_on"} <= set(table.columns)
+    assert (table["P5"] <= table["median"] + 1e-12).all()
+    assert (tmp_path / "returns_plan" / "returns_rd_expenditure_zh.png").is_file()
+    assert main(["discover", "plan", "--samples", "60", "--target", "all", "--target",
+                 "tech_brokers", "--out", str(tmp_path), "-q"]) == 0
+    boxes = pd.read_csv(tmp_path / "discover_plan" / "boxes.csv")
+    assert set(boxes["target"]) == {"all", "tech_brokers"}
+    row = boxes[boxes["target"] == "all"].iloc[0]
+    if row["cases"] < 10:
+        assert pd.isna(row["box"])                   # (almost) never met: no fake box
+
+
+# line 1 pays 0.2 per 亿元 up to 5 亿元, line 2 pays 0.05 per 亿元 without limit
+SATURATING = """
+out = a * (1 + 0.2 * MIN(x1, 5) + 0.05 * x2)
+~ widgets ~~|
+a = 1
+~ widgets ~~|
+x1 = 0
+~ yi ~~|
+x2 = 0
+~ yi ~~|
+"""
+
+
+def test_mix_beats_every_single_line_and_the_even_split(tmp_path):
+    bm = compile_model(write_model(tmp_path, SATURATING))
+    a = np.full(4, 1.0)
+    # need a gain of 1.5 (out > 2.5): best is x1 = 5 (gain 1), x2 = 10 (gain 0.5): 15 亿元;
+    # line 2 alone needs 30, the even split 20, line 1 alone never gets there
+    target = 2.5
+
+    def evaluate(x):
+        ds = bm.run({"a": a, "x1": float(x[0]), "x2": float(x[1])}, n_samples=len(a),
+                    return_columns=["out"])
+        v = ds["out"].isel(time=-1).values
+        return Outcome(np.log(v / target)[:, None], (v > target)[:, None], float(np.sum(x)))
+
+    problem = Problem(["x1", "x2"], ["out"], np.array([100.0, 100.0]), evaluate)
+    r = least_budget(problem, 0, 0.5, budget_max=40.0)
+    assert r.reachable and r.achieved == 1.0
+    assert 15 - 1e-9 <= r.extra_budget <= 16
