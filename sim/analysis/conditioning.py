@@ -364,6 +364,6 @@ def central_run(simulator: Any, scenario: Any, return_columns: Sequence[str] | N
 
 def central_at(central: xr.Dataset, variables: Sequence[str], year: int) -> pd.Series:
     """Central values of ``variables`` in ``year`` (index: variable)."""
-    from sim.analysis.uncertainty import at_year
+    from sim.analysis.targets import at_year
 
     return pd.Series({v: float(at_year(central[v], year)[0]) for v in variables}, name="central")

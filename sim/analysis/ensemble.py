@@ -121,7 +121,7 @@ def _run_dask(evaluate: Evaluate, blocks, sizes, scheduler, bar) -> list[xr.Data
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise PlanSimError(
-                f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
+                f"scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
                 "allowed: the address of a running dask scheduler, e.g. tcp://127.0.0.1:8786"
             ) from exc
     else:
@@ -232,7 +232,7 @@ def saved_times(engine: str = "batch") -> int:
 
 
 def check_memory(count: int, *, runs_per_count: int, dim: int, columns: int, times: int,
-                 what: str = "--samples", available: int | None = None) -> int:
+                 what: str = "samples", available: int | None = None) -> int:
     """Refuse, before any work, a run whose arrays would not fit in memory.
 
     ``count`` (the user's sample count) gives ``count * runs_per_count`` model runs, each

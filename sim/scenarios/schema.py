@@ -13,7 +13,7 @@ import json
 
 from sim import paths
 from sim.model.parameters import Parameters, load_parameters
-from sim.scenarios.loader import YEAR_RANGE
+from sim.scenarios.loader import year_range
 
 
 def _lever_schema(lever) -> dict:
@@ -40,11 +40,12 @@ def build_schema(params: Parameters) -> dict:
         "required": ["zh", "en"],
         "additionalProperties": False,
     }
+    first, last = year_range()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "plansim scenario",
         "description": "Overrides of the baseline: policy levers and uncertain assumptions. "
-                       f"Years run from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}. "
+                       f"Years run from {first} to {last}. "
                        "Generated from model/parameters.yaml by "
                        "`python -m sim.scenarios.schema --write`.",
         "type": "object",
