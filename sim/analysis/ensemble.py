@@ -9,7 +9,6 @@ it ran locally, in other chunk sizes, or on Dask: the randomness is all in the d
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -176,13 +175,6 @@ class ScenarioEvaluator:
 def shared_simulator(engine: str = "batch"):
     """The simulator :class:`ScenarioEvaluator` uses in this process (compiled once)."""
     return ScenarioEvaluator(None, engine=engine).simulator()
-
-
-def timed(func: Callable[[], Any]) -> tuple[Any, float]:
-    """Run ``func()`` and return (its result, wall seconds)."""
-    t0 = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - t0
 
 
 def simulate_design(scenario: Any, design: Any, *, return_columns: list[str] | None = None,

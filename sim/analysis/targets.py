@@ -56,7 +56,10 @@ def target_table(ds: xr.Dataset, targets: Targets) -> pd.DataFrame:
         da = ds[t.indicator]
         if "sample" in da.dims:
             if da.sizes["sample"] != 1:
-                raise ValueError("target_table takes one run; use target_summary for ensembles")
+                raise UncertaintyError(
+                    f"target_table takes one run; '{t.indicator}' has {da.sizes['sample']} "
+                    "samples (for ensembles use "
+                    "sim.analysis.uncertainty.target_probabilities)")
             da = da.isel(sample=0)
         value = float(at_year(da, t.year))
         reached = float(year_reached(da, t))
