@@ -26,7 +26,7 @@ import numpy as np
 from sim import paths
 from sim.errors import ScenarioError, excerpt
 from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import is_number, read_yaml
+from sim.model.yamlio import LANGS, is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
@@ -216,10 +216,10 @@ def _assumption_value(aid: str, value: Any, params: Parameters, where: str,
 
 def _name(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
-                                            for k in ("zh", "en")):
+                                            for k in LANGS):
         raise ScenarioError(f"{where}: name: {excerpt(raw)} is not allowed; give "
                             "{zh: <Chinese name>, en: <English name>}")
-    extra = set(raw) - {"zh", "en"}
+    extra = set(raw) - set(LANGS)
     if extra:
         raise ScenarioError(f"{where}: name.{sorted(extra)[0]}: unknown key; allowed: zh, en")
     return {"zh": raw["zh"], "en": raw["en"]}
