@@ -116,7 +116,8 @@ def test_polarity_signs_and_inactive_links(tiny):
     r, b, c = loop_polarities(g, loops, bm, {})
     assert (r.derived, b.derived, c.derived) == ("reinforcing", "balancing", "balancing")
     assert r.confirmed and b.confirmed and c.confirmed
-    assert r.active_years == [1, 2, 3, 4, 5]
+    # the sign at the end of each period labels the period (calendar reporting): rows 0..4
+    assert r.active_years == [0, 1, 2, 3, 4]
     assert c.segment_sign(0) == 1 and c.segment_sign(1) == -1
     # the birth cap binds: births no longer respond to the population, the loop is inactive
     capped = loop_polarities(g, loops[:1], bm, {"birth_cap": 1.0})[0]

@@ -97,12 +97,15 @@ def derive_loops(graph: ModelGraph, decl: LoopDeclarations) -> list[DerivedLoop]
 
 # --------------------------------------------------------------------------- link signs
 def link_signs(graph: ModelGraph, links, bm, params: dict | None = None) -> pd.DataFrame:
-    """Sign (-1, 0, +1) of each link's partial derivative, per saved time after the initial
-    time (rows) and link (columns ``"cause -> effect"``), on the run of the batch model ``bm``
-    with inputs ``params`` (e.g. ``Simulator().inputs(scenario)``, the calibrated scenario)."""
+    """Sign (-1, 0, +1) of each link's partial derivative, per reporting year (rows) and link
+    (columns ``"cause -> effect"``), on the run of the batch model ``bm`` with inputs ``params``
+    (e.g. ``Simulator().inputs(scenario)``, the calibrated scenario). The sign measured at the
+    end of a year (model time ``Y + SAVEPER``) is the row of year ``Y``, as in calendar
+    reporting (ARCHITECTURE.md, "Time convention")."""
     links = sorted(set(links))
     params = dict(params or {})
     dt = float(bm.controls["time_step"])
+    sp = float(bm.controls["saveper"])
     effects = sorted({b for _, b in links})
     pinned = {b: [d for d in graph[b].deps if graph[d].kind in ("stock", "flow", "aux")]
               for b in effects}
@@ -131,7 +134,7 @@ def link_signs(graph: ModelGraph, links, bm, params: dict | None = None) -> pd.D
         for i, a in enumerate(causes):
             diff = vals[1 + 2 * i] - vals[2 + 2 * i]
             sign = np.where(np.abs(diff) > ZERO * ref, np.sign(diff), 0.0)
-            out[f"{a} -> {b}"] = pd.Series(sign[1:], index=years[1:])
+            out[f"{a} -> {b}"] = pd.Series(sign[1:], index=years[1:] - sp)
     return pd.DataFrame(out).astype(int)
 
 

@@ -9,7 +9,7 @@ Latin hypercube).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from sim.model.targets import Target, Targets
 
 if TYPE_CHECKING:
     from sim.analysis.sampling import Design
+
+Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
 
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
 
@@ -165,3 +167,32 @@ def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targ
         central=central,
         conditioned=conditioned,
     )
+
+
+def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
+            sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
+            match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
+    """Run every scenario's ensemble; returns [UncertaintyResult].
+
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) each scenario's
+    ensemble is history-conditioned (N survivors); without it one prior design serves every
+    scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
+    """
+    from sim.analysis import sampling as smp
+    from sim.analysis.conditioning import condition
+
+    design, results = None, []
+    for i, sc in enumerate(scenarios, 1):
+        cond = None
+        if match is None:
+            design = design or smp.sample(spec, samples, method=sampling, seed=seed)
+            say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
+            ds = simulate(sc, design)
+        else:
+            say(f"[{i}/{len(scenarios)}] {sc.id}: history-matching {samples} samples")
+            cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
+                             method=sampling, say=say)
+            design, ds = cond.design, cond.results
+        results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
+                               central=central(sc) if central else None))
+    return results

@@ -1,4 +1,5 @@
-"""``plansim docs``: recompute the generated blocks of README.md and model/README.md.
+"""``plansim docs``: recompute the generated blocks of README.md, model/README.md and
+model/README.zh.md.
 
 Every number the documents show sits in a block marked ``<!-- generated: NAME -->`` ...
 ``<!-- /generated -->`` and is recomputed here by the library (see
@@ -17,12 +18,13 @@ STALE_EXIT = 1
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "docs", help="regenerate the numbers in README.md and model/README.md",
+        "docs", help="regenerate the numbers in README.md, model/README.md and model/README.zh.md",
         description="Recompute every generated block (<!-- generated: NAME --> ... "
                     "<!-- /generated -->) of the documents and rewrite them atomically. With "
                     "--check, write nothing and exit 1 if a block is stale, listing it.")
     p.add_argument("documents", nargs="*", type=Path, metavar="FILE",
-                   help="Markdown files (default: README.md and model/README.md)")
+                   help="Markdown files (default: README.md, model/README.md and "
+                        "model/README.zh.md)")
     p.add_argument("--check", action="store_true",
                    help="only check: exit 1 and list the stale blocks")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.uncertainty import compute  # noqa: F401  (the library function this command runs)
 from sim.cli.common import Progress, add_common, check_distinct, chunk_size, sample_count, seed
 
 DEFAULT_SAMPLES = 1000
@@ -69,37 +70,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-Simulate = Callable[[Any, Any], Any]   # (scenario, design) -> xr.Dataset
-
-
-def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
-            sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
-            match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
-    """Run every scenario's ensemble; returns [UncertaintyResult].
-
-    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) each scenario's
-    ensemble is history-conditioned (N survivors); without it one prior design serves every
-    scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
-    """
-    from sim.analysis import sampling as smp
-    from sim.analysis.conditioning import condition
-    from sim.analysis.uncertainty import analyse
-
-    design, results = None, []
-    for i, sc in enumerate(scenarios, 1):
-        cond = None
-        if match is None:
-            design = design or smp.sample(spec, samples, method=sampling, seed=seed)
-            say(f"[{i}/{len(scenarios)}] {sc.id}: {design.n} runs")
-            ds = simulate(sc, design)
-        else:
-            say(f"[{i}/{len(scenarios)}] {sc.id}: history-matching {samples} samples")
-            cond = condition(sc, spec, samples, seed=seed, simulate=simulate, match=match,
-                             method=sampling, say=say)
-            design, ds = cond.design, cond.results
-        results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
-                               central=central(sc) if central else None))
-    return results
 
 
 def tables(results: Sequence[Any], targets: Any) -> dict[str, pd.DataFrame]:

@@ -1,4 +1,5 @@
-"""The generated blocks of README.md and model/README.md: each number recomputed by the library.
+"""The generated blocks of README.md and model/README.md: each number recomputed by the library
+(the Chinese blocks of model/README.zh.md and the loop tables: :mod:`sim.present.doc_blocks_zh`).
 
 :func:`generators` maps each stable block name to a function returning the block's Markdown,
 computed (through one shared :class:`~sim.present.doc_context.DocContext`) from whatever the
@@ -44,6 +45,11 @@ def _first_met(table: pd.DataFrame, ind: str, final: int) -> str:
     return f"not by {final}" if pd.isna(y) else str(int(y))
 
 
+def _cutoff(unc) -> str:
+    return next(f"{r.conditioned.match.settings.cutoff:g}" for r in unc.values()
+                if r.conditioned is not None)
+
+
 def block_forecast(ctx: DocContext) -> str:
     year = ctx.targets.year
     unc = ctx.uncertainty
@@ -60,7 +66,11 @@ def block_forecast(ctx: DocContext) -> str:
             f"`plansim calibrate` (`plansim uncertainty "
             f"{' '.join(ENSEMBLE['scenarios'])} --samples {n} --seed {ENSEMBLE['seed']}`, "
             f"Latin hypercube; Monte Carlo standard error at most {100 * se:.1f} percentage "
-            "points):")
+            "points). The ensemble is conditioned on the history: prior samples that "
+            "`model/data/history.csv` rules out (implausibility above "
+            f"{_cutoff(unc)}) or that fail a check of `model/checks.yaml` are dropped; "
+            + "; ".join(f"{sid}: {r.conditioned.kept:,} kept of {r.conditioned.drawn:,} drawn"
+                        for sid, r in unc.items() if r.conditioned is not None) + ":")
     rows = []
     base, plan = ctx.tables["baseline"], ctx.tables["plan"]
     for t in ctx.targets:
@@ -331,7 +341,11 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "ensemble-range": block_ensemble_range, "constants": block_constants,
         "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
+    from sim.present.doc_blocks_zh import BLOCKS
+
+    table.update(BLOCKS)
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
 
-DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md")
+DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md",
+             paths.MODEL_DIR / "README.zh.md")

@@ -93,7 +93,8 @@ class DocContext:
 
     @cached_property
     def final_year(self) -> int:
-        return int(round(self.simulator.control("final_time")))
+        """The last row of a run (with calendar reporting the year ending at FINAL TIME)."""
+        return int(round(self.simulator.row_years()[1]))
 
     @cached_property
     def pysd_doc(self) -> pd.DataFrame:
@@ -115,25 +116,32 @@ class DocContext:
 
     @cached_property
     def uncertainty(self) -> dict:
-        from sim.analysis import sampling
+        """The history-conditioned ensembles of ``plansim uncertainty`` (same library call,
+        sample count, seed and sampling as the command the documents quote)."""
+        from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
         from sim.analysis.ensemble import simulate_design
-        from sim.analysis.uncertainty import analyse
+        from sim.analysis.uncertainty import compute
         from sim.scenarios import load_scenario
 
-        design = sampling.sample(self.spec, ENSEMBLE["samples"], method=ENSEMBLE["sampling"],
-                                 seed=ENSEMBLE["seed"])
-        out = {}
-        for sid in ENSEMBLE["scenarios"]:
-            self.say(f"ensemble {sid}: {design.n} runs")
-            scenario = load_scenario(sid)
+        sim = self.simulator
+        match = HistoryMatch.from_history(
+            list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")),
+            load_conditioning())
+        cols = sorted(set(self.targets.indicators) | set(match.variables))
 
-            def evaluate(overrides, scenario=scenario):   # this context's simulator
-                return self.simulator.run(
-                    scenario, assumptions=overrides, n_samples=len(next(iter(overrides.values()))),
-                    return_columns=self.targets.indicators, check_divergence=False)
-            ds = simulate_design(scenario, design, evaluate=evaluate, progress=False)
-            out[sid] = analyse(sid, design, ds, self.targets)
-        return out
+        def simulate(scenario, design):   # this context's simulator
+            def evaluate(overrides):
+                return sim.run(scenario, assumptions=overrides,
+                               n_samples=len(next(iter(overrides.values()))),
+                               return_columns=cols, check_divergence=False)
+            return simulate_design(scenario, design, evaluate=evaluate, progress=False)
+
+        scenarios = [load_scenario(sid) for sid in ENSEMBLE["scenarios"]]
+        results = compute(scenarios, self.spec, self.targets, samples=ENSEMBLE["samples"],
+                          seed=ENSEMBLE["seed"], sampling=ENSEMBLE["sampling"],
+                          simulate=simulate, say=self.say, match=match,
+                          central=lambda sc: central_run(sim, sc, cols))
+        return {r.scenario: r for r in results}
 
     @cached_property
     def step_check(self) -> pd.DataFrame:
@@ -141,6 +149,21 @@ class DocContext:
 
         self.say("step-halving check")
         return step_halving(self.simulator, self.scenarios, self.targets)
+
+    @cached_property
+    def loop_graph(self):
+        from sim.model.graph import load_graph
+
+        return load_graph(self.simulator.model_path)
+
+    @cached_property
+    def loop_polarities(self) -> list:
+        """The loops of ``model/loops.yaml``, derived and measured on the calibrated run (as
+        ``plansim diagram`` does)."""
+        from sim.analysis.loops import calibrated_polarities
+
+        self.say("deriving the feedback loops and measuring their polarity")
+        return calibrated_polarities(graph=self.loop_graph, simulator=self.simulator)
 
     @cached_property
     def calibration(self) -> dict:

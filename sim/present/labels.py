@@ -23,6 +23,7 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "persons": {"zh": "人", "en": "persons"},
     "person": {"zh": "人", "en": "person"},
     "contracts": {"zh": "项", "en": "contracts"},
+    "projects": {"zh": "项", "en": "projects"},
     "labs": {"zh": "家", "en": "labs"},
     "亿元": {"zh": "亿元", "en": "100 million yuan"},
     "100 million yuan": {"zh": "亿元", "en": "100 million yuan"},
