@@ -85,7 +85,7 @@ def test_run_and_compare_carry_a_sixth_indicator(six, tmp_path):
 
 
 def test_uncertainty_tables_and_fans_carry_a_sixth_indicator(six, tmp_path):
-    from sim.analysis.uncertainty import ALL_TARGETS
+    from sim.analysis.uncertainty import ALL_TARGETS, compute
     from sim.cli import uncertainty as cli
 
     spec = parse_uncertainty({"assumptions": {"growth": {
@@ -99,7 +99,7 @@ def test_uncertainty_tables_and_fans_carry_a_sixth_indicator(six, tmp_path):
                                for t in six}, coords={"time": years})
         return run_ensemble(evaluate, design, progress=False)
 
-    results = cli.compute([SimpleNamespace(id="plan")], spec, six, samples=32, seed=1,
+    results = compute([SimpleNamespace(id="plan")], spec, six, samples=32, seed=1,
                           sampling="lhs", simulate=simulate, say=lambda m: None)
     tables = cli.tables(results, six)
     assert tables["probabilities"]["indicator"].tolist() == [*six.indicators, ALL_TARGETS]

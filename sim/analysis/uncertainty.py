@@ -169,7 +169,7 @@ def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targ
     )
 
 
-def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
+def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: int, seed: int,
             sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
             match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
