@@ -130,11 +130,16 @@ class Targets:
     def reported_indicators(self) -> list[str]:
         return [r.indicator for r in self.reported]
 
+    def indicator_labels(self) -> dict[str, dict[str, str]]:
+        """Label ``{zh, en}`` of every indicator and reported indicator (model variables)."""
+        out = {t.indicator: dict(t.label) for t in self.items}
+        out.update({r.indicator: dict(r.label) for r in self.reported})
+        return out
+
     def labels(self) -> dict[str, dict[str, str]]:
         """Display label ``{zh, en}`` of every indicator, reported indicator and derived
         outcome, by id."""
-        out = {t.indicator: dict(t.label) for t in self.items}
-        out.update({r.indicator: dict(r.label) for r in self.reported})
+        out = self.indicator_labels()
         out.update({d.id: {lang: self.fill(d.label[lang], lang) for lang in LANGS}
                     for d in self.derived})
         return out

@@ -114,7 +114,7 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
                    attrs: Mapping[str, Any] | None = None) -> str:
     """Display name of a model variable.
 
-    Looks in ``labels`` (variable -> label), then the indicators and outcomes declared in
+    Looks in ``labels`` (variable -> label), then the indicators declared in
     model/targets.yaml, then the ``description`` attr (English only; used in ``en``, or in ``zh`` when nothing else exists),
     and finally the variable name itself.
     """
@@ -131,10 +131,10 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
 
 
 def declared_labels() -> dict[str, dict[str, str]]:
-    """Labels of the indicators and outcomes of model/targets.yaml, by id."""
+    """Labels of the indicators (with a target or reported) of model/targets.yaml, by id."""
     from sim.model.targets import load_targets
 
-    return load_targets().labels()
+    return load_targets().indicator_labels()
 
 
 def count_text(key: str, lang: str, n: int, **fmt: Any) -> str:
