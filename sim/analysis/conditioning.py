@@ -250,7 +250,7 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
     Raises :class:`UncertaintyError` when no sample survives ``max_draws x n`` draws.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise UncertaintyError(f"--samples is {n!r}; allowed: a positive integer")
+        raise UncertaintyError(f"samples is {n!r}; allowed: a positive integer")
     s = match.settings
     cap = int(math.ceil(s.max_draws * n))
     size = int(math.ceil(s.oversample * n))

@@ -138,7 +138,7 @@ def find_vintage(root: Path | str | None = None, name: str | None = None) -> Pat
         for cand in (Path(name), root / name):
             if (cand / FORECAST_FILE).is_file():
                 return cand
-        raise ForecastError(f"--vintage {name}: no {FORECAST_FILE} there or under {root}; "
+        raise ForecastError(f"vintage {name}: no {FORECAST_FILE} there or under {root}; "
                             f"allowed: {', '.join(_names(root)) or 'none stored yet'}")
     names = _names(root)
     if not names:

@@ -46,6 +46,7 @@ def add_engine(parser, help: str = "simulation engine (default: batch)") -> None
 
 #: library parameter names in error messages -> the command-line flag that sets them
 FLAGS = {"engine": "--engine", "samples": "--samples", "method": "--method",
+         "vintage": "--vintage",
          "cost_variable": "--cost-variable", "scheduler": "--scheduler", "sector": "--sector",
          "test": "--test", "chunk_size": "--chunk-size"}
 _LEADING = re.compile(r"^([a-z_]+)\b")

@@ -156,11 +156,13 @@ def series_of(run: xr.Dataset | xr.DataArray, variable: str) -> xr.DataArray:
 def value_at(da: xr.DataArray, year: float) -> float:
     """The (median over samples) value of a ``("sample", "time")`` series at ``year``; NaN if
     that year is not in the time coordinate."""
-    times = np.asarray(da["time"].values, dtype=float)
-    hit = np.nonzero(np.isclose(times, float(year)))[0]
-    if hit.size == 0:
+    from sim.analysis.targets import at_year
+    from sim.errors import UncertaintyError
+
+    try:
+        return float(np.nanmedian(at_year(da, year)))
+    except UncertaintyError:
         return float("nan")
-    return float(np.nanmedian(da.isel(time=int(hit[0])).values))
 
 
 def draw_series(ax: Axes, da: xr.DataArray, label: str | None, **kw: Any) -> Any:

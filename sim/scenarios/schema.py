@@ -16,6 +16,12 @@ from sim.model.parameters import Parameters, load_parameters
 from sim.scenarios.loader import year_range
 
 
+def _year_pattern() -> str:
+    """A pattern matching exactly the years of :func:`sim.scenarios.loader.year_range`."""
+    first, last = year_range()
+    return "^(" + "|".join(str(y) for y in range(first, last + 1)) + ")$"
+
+
 def _lever_schema(lever) -> dict:
     number = {"type": "number", "minimum": lever.min, "maximum": lever.max}
     desc = f"{lever.label['zh']} / {lever.label['en']} (.mdl variable '{lever.variable}')"
@@ -25,7 +31,7 @@ def _lever_schema(lever) -> dict:
         "type": "object",
         "description": "year-by-year values, "
                        f"{'interpolated linearly' if lever.interpolation == 'linear' else 'stepped'}",
-        "propertyNames": {"pattern": "^(20[1-3][0-9])$"},
+        "propertyNames": {"pattern": _year_pattern()},
         "additionalProperties": number,
         "minProperties": 1,
     }
