@@ -1,4 +1,5 @@
-"""plansim: simulate what Qingdao's 2024-2028 S&T action plan will achieve.
+"""plansim: simulate what Qingdao's S&T action plan will achieve (its years, indicators and
+targets: model/targets.yaml).
 
 The notebook API (``sim.run``, ``sim.load_scenario``, ``sim.targets_table`` ...) lives in
 :mod:`sim.api` and is loaded on first use, so that the command line starts quickly.

@@ -2,7 +2,7 @@
 
 >>> import sim
 >>> ds = sim.run("plan")                     # dims: time; units in ds[var].attrs["units"]
->>> sim.targets_table(ds)                    # the five targets in 2028
+>>> sim.targets_table(ds)                    # each target in the target year
 """
 
 from __future__ import annotations
@@ -37,18 +37,19 @@ def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
 
 
 def targets() -> Targets:
-    """The plan's five 2028 targets."""
+    """The plan's outcomes as declared in model/targets.yaml: years, indicators, targets."""
     return load_targets()
 
 
 def targets_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Target, value in 2028, ratio and year reached for each indicator of one run."""
+    """Target, value in the target year, ratio and year reached for each indicator of one
+    run."""
     return target_table(ds, load_targets())
 
 
 def plot_indicators(runs: dict[str, xr.Dataset], *, lang: str = "zh", history: bool = True):
-    """A five-panel figure of the indicators of ``runs`` ({label: Dataset}) with each 2028
-    target drawn; returns the matplotlib Figure."""
+    """One panel per indicator of ``runs`` ({label: Dataset}) with its target drawn;
+    returns the matplotlib Figure."""
     from sim.present.charts import indicator_figure
     from sim.present.fonts import use_cjk_font
 

@@ -24,7 +24,7 @@ class UnsupportedConstructError(ModelError):
         msg = f"variable '{variable}': construct '{construct}' is not supported by the batch engine"
         if detail:
             msg += f" ({detail})"
-        msg += "; run it with --engine pysd"
+        msg += "; run it with the pysd engine"
         super().__init__(msg)
 
 

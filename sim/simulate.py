@@ -41,7 +41,7 @@ class Simulator:
                  parameters: Parameters | None = None, use_calibration: bool = True,
                  reporting: str = "calendar"):
         if engine not in ENGINES:
-            raise PlanSimError(f"--engine: {engine!r} is not allowed; use one of {ENGINES}")
+            raise PlanSimError(f"engine: {engine!r} is not allowed; use one of {ENGINES}")
         if reporting not in REPORTING:
             raise PlanSimError(f"reporting: {reporting!r} is not allowed; use one of "
                                f"{REPORTING}")

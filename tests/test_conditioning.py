@@ -166,14 +166,13 @@ def test_marginals_and_tornado_centre():
 def real():
     from sim.analysis.ensemble import simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.analysis.vintage import EXTRA_INDICATORS
     from sim.model.targets import load_targets
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     sim = Simulator()
     targets = load_targets()
-    inds = [*targets.indicators, *EXTRA_INDICATORS]
+    inds = [*targets.indicators, *targets.reported_indicators]
     s = hm.load_conditioning()
     match = hm.HistoryMatch.from_history(
         list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")), s)

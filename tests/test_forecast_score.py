@@ -9,6 +9,7 @@ import yaml
 
 from sim.analysis import scoring, vintage
 from sim.errors import ForecastError
+from sim.model.targets import load_targets
 
 YEARS = np.arange(2012.0, 2036.0)
 
@@ -47,7 +48,7 @@ def test_write_find_load(tmp_path):
     assert vintage.find_vintage(tmp_path).name == "2027-03-01"
     assert vintage.find_vintage(tmp_path, "2026-11-28").name == "2026-11-28"
     v = vintage.load_vintage(vintage.find_vintage(tmp_path))
-    assert v.meta["seed"] == 1 and len(v.table) == 2 * len(vintage.YEARS)
+    assert v.meta["seed"] == 1 and len(v.table) == 2 * len(load_targets().plan.years)
     with pytest.raises(ForecastError, match="allowed: 2026-11-28, 2027-03-01"):
         vintage.find_vintage(tmp_path, "2020-01-01")
     with pytest.raises(ForecastError, match="no forecast vintage stored"):

@@ -11,12 +11,13 @@ import pytest
 from sim import paths
 from sim.model.mdl import load_abstract_model
 from sim.model.parameters import load_parameters
-from sim.model.targets import INDICATORS
+from sim.model.targets import load_targets
 from sim.scenarios import list_scenarios, load_scenario
 from sim.simulate import Simulator
 
 CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
 SCENARIOS = [p.stem for p in list_scenarios()]
+INDICATORS = load_targets().indicators
 SOURCE_TAG = re.compile(r"plan|data|literature|assumption|calibrat|history|definition|"
                         r"行动计划|unit conversion", re.I)
 
@@ -37,7 +38,10 @@ def test_default_scenarios_exist():
 
 def test_indicator_and_stock_names(simulator):
     names = set(simulator.info.index)
-    assert set(INDICATORS) | {"high_tech_enterprises", "tech_smes"} <= names
+    declared = load_targets()
+    assert set(INDICATORS) | set(declared.reported_indicators) <= names
+    for d in declared.derived:   # every model variable a derived outcome names exists
+        assert {*d.add, *d.subtract, *([d.variable] if d.variable else [])} <= names, d.id
 
 
 def test_every_lever_and_assumption_names_a_model_variable(simulator):

@@ -168,18 +168,26 @@ RANGE = re.compile(r"range\s+(-?\d[\d,]*\.?\d*)\s*-\s*(-?\d[\d,]*\.?\d*)", re.I)
 
 
 def test_assumption_ranges_agree_between_mdl_parameters_and_uncertainty():
-    """model/parameters.yaml holds each assumption's range; a range written in the .mdl comment
-    or in scenarios/uncertainty.yaml must be the same one."""
+    """model/parameters.yaml holds each assumption's range, once: scenarios/uncertainty.yaml
+    repeats none (its distributions take that range), and a range written in the .mdl comment
+    or in a source text must be the same one."""
+    from sim.analysis.uncertainty_spec import load_uncertainty
+
     params = load_parameters()
     docs = {el.name: el.documentation or "" for s in load_abstract_model(paths.MODEL_FILE).sections
             for el in s.elements}
     spec = yaml.safe_load(paths.UNCERTAINTY_FILE.read_text(encoding="utf-8"))["assumptions"]
+    loaded = load_uncertainty()
     wrong = []
     for aid, a in params.assumptions.items():
         u = spec[aid]
-        if (u["min"], u["max"]) != (a.min, a.max):
-            wrong.append(f"{aid}: uncertainty.yaml [{u['min']}, {u['max']}] vs "
-                         f"parameters.yaml [{a.min:g}, {a.max:g}]")
+        if {"min", "max"} & set(u):
+            wrong.append(f"{aid}: uncertainty.yaml repeats a range; it is declared in "
+                         "parameters.yaml")
+        d = loaded.items[aid].distribution
+        if u["distribution"] != "calibrated" and (d.lower, d.upper) != (a.min, a.max):
+            wrong.append(f"{aid}: sampled over [{d.lower}, {d.upper}] vs parameters.yaml "
+                         f"[{a.min:g}, {a.max:g}]")
         for where, text in ((".mdl", docs[a.variable]), ("uncertainty.yaml source", u["source"])):
             for lo, hi in RANGE.findall(text):
                 if (float(lo.replace(",", "")), float(hi.replace(",", ""))) != (a.min, a.max):

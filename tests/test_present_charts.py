@@ -128,7 +128,7 @@ def test_plot_indicator_on_pyplot_axes(no_leak):
         assert lines["2028年目标"].get_xydata().tolist() == [[2028.0, 22000.0]]
         assert lines["推算基数"].get_markerfacecolor() == "none"
         assert "统计数据" not in lines  # no sourced tech_firms rows in HISTORY
-        assert ax.get_title() == "科技型企业数量"
+        assert ax.get_title() == "科技型企业数量"  # the label of model/targets.yaml
         render_clean(fig)
     finally:
         plt.close(fig)

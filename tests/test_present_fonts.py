@@ -15,7 +15,7 @@ from matplotlib.text import Text
 
 from sim.errors import OutputError
 from sim.present import fonts
-from sim.present.labels import INDICATOR_LABELS, TEXT, UNIT_LABELS
+from sim.present.labels import TEXT, UNIT_LABELS, declared_labels
 
 
 def test_font_file_comes_from_mplfonts():
@@ -87,7 +87,7 @@ def test_missing_glyph_would_be_detected():
 
 
 def test_every_label_character_is_covered():
-    texts = [v for table in (TEXT, INDICATOR_LABELS, UNIT_LABELS)
+    texts = [v for table in (TEXT, declared_labels(), UNIT_LABELS)
              for entry in table.values() for v in entry.values()]
     texts += list(UNIT_LABELS)
     assert fonts.missing_glyphs("".join(texts)) == set()

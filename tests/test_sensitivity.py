@@ -6,8 +6,10 @@ import pytest
 import xarray as xr
 
 from sim.analysis import sampling, sensitivity
+from sim.analysis.targets import derived_value, derived_variables
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.errors import UncertaintyError
+from sim.model.targets import Target, Targets, load_targets
 
 
 def uniform_spec(names, lo, hi):
@@ -78,14 +80,13 @@ def test_constant_output_gives_zero_indices_and_checks_inputs():
         sensitivity.sobol_indices(design, y)
 
 
-class _Targets:
-    year = 2028
-
-    def __init__(self):
-        from types import SimpleNamespace
-        self.items = [SimpleNamespace(indicator="a", target=1.0, met=lambda v: v > 1.0),
-                      SimpleNamespace(indicator="b", target=0.0, met=lambda v: v > 0.0)]
-        self.indicators = ["a", "b"]
+def _targets():
+    """Two indicators ``a > 1`` and ``b > 0`` with the declared plan years and derived
+    outcomes of model/targets.yaml."""
+    declared = load_targets()
+    items = (Target("a", 1.0, ">", "u", {"zh": "a", "en": "a"}, declared.year),
+             Target("b", 0.0, ">", "u", {"zh": "b", "en": "b"}, declared.year))
+    return Targets(declared.plan, items, declared.derived)
 
 
 def test_outputs_and_per_year_indices_on_a_dataset():
@@ -99,7 +100,7 @@ def test_outputs_and_per_year_indices_on_a_dataset():
     ds = xr.Dataset({"a": (("sample", "time"), a), "b": (("sample", "time"), b),
                      "annual_fiscal_outlay": (("sample", "time"), 1 + 0 * a)},
                     coords={"time": years.astype(float)})
-    out = sensitivity.outputs_at_year(ds, _Targets())
+    out = sensitivity.outputs_at_year(ds, _targets())
     assert list(out.columns) == ["a", "b", "all_targets", "fiscal_cost"]
     np.testing.assert_array_equal(out["all_targets"], ((a[:, 4] > 1) & (b[:, 4] > 0)) * 1.0)
     long, second = sensitivity.analyse_outputs(design, out, method="sobol", seed=0)
@@ -120,9 +121,16 @@ def test_fiscal_cost_nets_refunds_and_reads_cumulative_stocks():
                      "exit_proceeds_to_treasury": (("sample", "time"), ones * [[1], [2]]),
                      "cumulative_x": (("sample", "time"), np.cumsum(3 * ones, axis=1))},
                     coords={"time": years})
-    np.testing.assert_allclose(sensitivity.fiscal_cost(ds, end=2028), [45.0, 40.0])
-    np.testing.assert_allclose(sensitivity.fiscal_cost(ds, end=2028, variable="cumulative_x"),
+    targets = load_targets()
+    (cost,) = [d for d in targets.derived if d.id == "fiscal_cost"]
+    assert targets.plan.period == (2024, 2028)
+    np.testing.assert_allclose(derived_value(ds, cost, targets), [45.0, 40.0])
+    np.testing.assert_allclose(derived_value(ds, cost, targets, cost_variable="cumulative_x"),
                                [15.0, 15.0])
-    assert sensitivity.fiscal_cost(ds[["cumulative_x"]], end=2028) is None
-    with pytest.raises(UncertaintyError, match="--cost-variable 'nope'"):
-        sensitivity.fiscal_cost(ds, end=2028, variable="nope")
+    assert derived_value(ds[["cumulative_x"]], cost, targets) is None
+    with pytest.raises(UncertaintyError, match="cost_variable 'nope'"):
+        derived_value(ds, cost, targets, cost_variable="nope")
+    with pytest.raises(UncertaintyError, match="cost_variable 'nope'"):
+        derived_variables(targets, ds.data_vars, "nope")
+    assert derived_variables(targets, ds.data_vars) == ["annual_fiscal_outlay",
+                                                        "exit_proceeds_to_treasury"]

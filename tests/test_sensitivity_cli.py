@@ -11,13 +11,15 @@ from sim.analysis.attribution import Attribution
 from sim.analysis.ensemble import run_ensemble
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.cli import sensitivity as cli
-from sim.model.targets import Target, Targets
+from sim.model.targets import Target, Targets, load_targets
 
 YEARS = np.arange(2020.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
          "tech_contract_turnover": 600, "tech_brokers": 1700}
-TARGETS = Targets(2028, tuple(Target(ind, 2.0 * b, ">", "u", {"zh": ind, "en": ind})
-                              for ind, b in BASES.items()))
+DECLARED = load_targets()   # the plan years and derived outcomes of model/targets.yaml
+TARGETS = Targets(DECLARED.plan, tuple(Target(ind, 2.0 * b, ">", "u", {"zh": ind, "en": ind},
+                                              DECLARED.year) for ind, b in BASES.items()),
+                  DECLARED.derived)
 SPEC = parse_uncertainty({"assumptions": {
     "growth": {"distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t",
                "confidence": "C"},

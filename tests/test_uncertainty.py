@@ -23,7 +23,8 @@ def target(ind, value, comparison=">"):
 
 
 TARGETS = SimpleNamespace(year=2028, items=[target("a", 200.0), target("b", 50.0, ">=")],
-                          indicators=["a", "b"])
+                          indicators=["a", "b"],
+                          plan=SimpleNamespace(start=2024, target_year=2028, horizon=2035))
 
 
 def model(ov):

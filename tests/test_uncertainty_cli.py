@@ -8,18 +8,20 @@ import pytest
 import xarray as xr
 
 from sim.analysis.ensemble import run_ensemble
+from sim.analysis.sampling import DEFAULT_SEED
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.cli import uncertainty as cli
 from sim.errors import OutputError
-from sim.model.targets import Target, Targets
+from sim.model.targets import Target, Targets, load_targets
 from sim.present.outdir import MARKER, marker_text
 
 YEARS = np.arange(2012.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
          "tech_contract_turnover": 600, "tech_brokers": 1700}
-TARGETS = Targets(2028, tuple(
-    Target(ind, 2.0 * b, ">", "u", {"zh": f"指标{i}", "en": f"indicator {i}"})
-    for i, (ind, b) in enumerate(BASES.items())))
+DECLARED = load_targets()   # the plan years and derived outcomes of model/targets.yaml
+TARGETS = Targets(DECLARED.plan, tuple(
+    Target(ind, 2.0 * b, ">", "u", {"zh": f"指标{i}", "en": f"indicator {i}"}, DECLARED.year)
+    for i, (ind, b) in enumerate(BASES.items())), DECLARED.derived)
 SPEC = parse_uncertainty({"assumptions": {
     "growth": {"distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t",
                "confidence": "C"}}})
@@ -117,4 +119,4 @@ def test_parser_defaults_and_help():
 
     args = build_parser().parse_args(["uncertainty", "plan", "baseline", "--samples", "50"])
     assert args.scenarios == ["plan", "baseline"] and args.samples == 50
-    assert args.seed == cli.DEFAULT_SEED and args.sampling == "lhs" and args.scheduler is None
+    assert args.seed == DEFAULT_SEED and args.sampling == "lhs" and args.scheduler is None

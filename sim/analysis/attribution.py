@@ -126,7 +126,7 @@ def attribute(baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
-    from sim.analysis.uncertainty import at_year
+    from sim.analysis.targets import at_year
 
     groups = lever_groups(baseline, plan, parameters)
     pairs = coalition_scenarios(baseline, plan, groups)

@@ -265,7 +265,7 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
     with the same kept samples in the same order.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise UncertaintyError(f"the sample count is {n!r}; allowed: a positive integer")
+        raise UncertaintyError(f"samples is {n!r}; allowed: a positive integer")
     if not scenarios:
         raise UncertaintyError("no scenario to condition; allowed: one or more scenarios")
     s = match.settings
@@ -388,6 +388,6 @@ def central_run(simulator: Any, scenario: Any, return_columns: Sequence[str] | N
 
 def central_at(central: xr.Dataset, variables: Sequence[str], year: int) -> pd.Series:
     """Central values of ``variables`` in ``year`` (index: variable)."""
-    from sim.analysis.uncertainty import at_year
+    from sim.analysis.targets import at_year
 
     return pd.Series({v: float(at_year(central[v], year)[0]) for v in variables}, name="central")

@@ -9,7 +9,6 @@ it ran locally, in other chunk sizes, or on Dask: the randomness is all in the d
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -121,7 +120,7 @@ def _run_dask(evaluate: Evaluate, blocks, sizes, scheduler, bar) -> list[xr.Data
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise PlanSimError(
-                f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
+                f"scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
                 "allowed: the address of a running dask scheduler, e.g. tcp://127.0.0.1:8786"
             ) from exc
     else:
@@ -178,13 +177,6 @@ def shared_simulator(engine: str = "batch"):
     return ScenarioEvaluator(None, engine=engine).simulator()
 
 
-def timed(func: Callable[[], Any]) -> tuple[Any, float]:
-    """Run ``func()`` and return (its result, wall seconds)."""
-    t0 = time.perf_counter()
-    out = func()
-    return out, time.perf_counter() - t0
-
-
 def simulate_design(scenario: Any, design: Any, *, return_columns: list[str] | None = None,
                     engine: str = "batch", evaluate: Evaluate | None = None,
                     scheduler: Any = None, chunk_size: int | None = None,
@@ -232,7 +224,7 @@ def saved_times(engine: str = "batch") -> int:
 
 
 def check_memory(count: int, *, runs_per_count: int, dim: int, columns: int, times: int,
-                 what: str = "--samples", available: int | None = None) -> int:
+                 what: str = "samples", available: int | None = None) -> int:
     """Refuse, before any work, a run whose arrays would not fit in memory.
 
     ``count`` (the user's sample count) gives ``count * runs_per_count`` model runs, each

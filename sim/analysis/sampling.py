@@ -21,6 +21,9 @@ from scipy.stats import qmc
 from sim.analysis.uncertainty_spec import UncertaintySpec
 from sim.errors import UncertaintyError
 
+#: the seed of every command's default draw (the same seed gives the same numbers)
+DEFAULT_SEED = 20240101
+
 METHODS = ("lhs", "sobol", "saltelli", "morris")
 #: quantiles of the low and high values in a one-at-a-time (tornado) design
 OAT_QUANTILES = (0.05, 0.95)
@@ -86,7 +89,7 @@ def salib_problem(spec: UncertaintySpec) -> dict:
 
 def _check_n(n: int, what: str = "samples") -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise UncertaintyError(f"--{what} is {n!r}; allowed: a positive integer")
+        raise UncertaintyError(f"{what} is {n!r}; allowed: a positive integer")
     return int(n)
 
 
@@ -96,7 +99,7 @@ def check_power_of_two(n: int) -> int:
     if n & (n - 1):
         lo = 1 << (n.bit_length() - 1)
         raise UncertaintyError(
-            f"--samples is {n}; a Sobol design needs a power of two (e.g. {lo} or {lo * 2})"
+            f"samples is {n}; a Sobol design needs a power of two (e.g. {lo} or {lo * 2})"
         )
     return n
 

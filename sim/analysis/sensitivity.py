@@ -9,8 +9,8 @@ Two methods, both on a :class:`~sim.analysis.sampling.Design` drawn in the unit 
   bootstrap confidence half-widths (``*_conf``, at ``conf_level``), and second-order ``S2``
   when the design was drawn with ``second_order=True``.
 
-Outputs analysed (:func:`outputs_at_year`): each 2028 indicator, ``all_targets`` (1 when all five
-targets are met, else 0) and the net fiscal cost of the plan years (:func:`fiscal_cost`).
+Outputs analysed (:func:`outputs_at_year`): each indicator in the target year and the derived
+outcomes, all as declared in model/targets.yaml.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ import os
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.uncertainty import ALL_TARGETS, at_year, met_matrix
+from sim.analysis.targets import at_year, derived_value
 from sim.errors import UncertaintyError
+from sim.model.targets import Targets
 
-#: the municipal budget's cash outlay per year (亿元/Year): programmes plus equity capital
-FISCAL_OUTLAY = "annual_fiscal_outlay"
-#: flows returned to the treasury (亿元/Year), netted out of the cost
-FISCAL_REFUNDS = ("exit_proceeds_to_treasury",)
-FISCAL_COST = "fiscal_cost"
-PLAN_START = 2024
+if TYPE_CHECKING:
+    from sim.analysis.sampling import Design
+
 METHODS = ("morris", "sobol")
 # samples x parameters above which Sobol outputs are analysed in parallel processes
 PARALLEL_MIN = 2_000_000
@@ -47,7 +45,7 @@ class SobolResult(NamedTuple):
     second_order: pd.DataFrame | None
 
 
-def _check(design: Any, y: np.ndarray, method: str) -> np.ndarray:
+def _check(design: Design, y: np.ndarray, method: str) -> np.ndarray:
     want = {"morris": "morris", "sobol": "saltelli"}[method]
     if design.method != want:
         raise UncertaintyError(
@@ -66,7 +64,7 @@ def _constant(y: np.ndarray) -> bool:
     return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())))
 
 
-def morris_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
+def morris_indices(design: Design, y: np.ndarray, *, num_resamples: int = 200,
                    conf_level: float = 0.95, seed: int | None = None) -> pd.DataFrame:
     """Morris screening of output ``y`` (N,) on a Morris design.
 
@@ -90,7 +88,7 @@ def morris_indices(design: Any, y: np.ndarray, *, num_resamples: int = 200,
                         index=pd.Index(names, name="parameter"))
 
 
-def sobol_indices(design: Any, y: np.ndarray, *, num_resamples: int = 100,
+def sobol_indices(design: Design, y: np.ndarray, *, num_resamples: int = 100,
                   conf_level: float = 0.95, seed: int | None = None) -> SobolResult:
     """Sobol S1/ST (and S2 if the design has it) of output ``y`` (N,) on a Saltelli design.
 
@@ -124,7 +122,7 @@ def sobol_indices(design: Any, y: np.ndarray, *, num_resamples: int = 100,
     return SobolResult(first, second)
 
 
-def tornado_table(design: Any, y: np.ndarray) -> tuple[pd.DataFrame, float]:
+def tornado_table(design: Design, y: np.ndarray) -> tuple[pd.DataFrame, float]:
     """From a one-at-a-time design (:func:`sim.analysis.sampling.one_at_a_time`) and its output
     ``y`` (2D+1,): DataFrame (parameter x low, high, swing) and the base value (all medians)."""
     y = np.asarray(y, dtype=float).ravel()
@@ -136,52 +134,22 @@ def tornado_table(design: Any, y: np.ndarray) -> tuple[pd.DataFrame, float]:
     return frame, float(y[0])
 
 
-def fiscal_cost_columns(known: Iterable[str], variable: str | None = None) -> list[str]:
-    """Model variables needed for the fiscal cost, given the model's variable names."""
-    known = set(known)
-    if variable is not None:
-        if variable not in known:
-            raise UncertaintyError(f"--cost-variable {variable!r} is not a model variable")
-        return [variable]
-    if FISCAL_OUTLAY not in known:
-        return []
-    return [FISCAL_OUTLAY, *(v for v in FISCAL_REFUNDS if v in known)]
-
-
-def fiscal_cost(ds: xr.Dataset, *, end: int, start: int = PLAN_START,
-                variable: str | None = None) -> np.ndarray | None:
-    """Net fiscal cost of years ``start..end`` per sample (亿元), or None if not computable.
-
-    Default: the sum over those years of :data:`FISCAL_OUTLAY` minus :data:`FISCAL_REFUNDS`
-    (calendar rows hold each year's total, so the sum is the money of those years). With
-    ``variable``: a ``cumulative_*`` stock gives its increase from ``start - 1`` to ``end``;
-    a flow gives the sum of its annual values.
-    """
-    names = fiscal_cost_columns(ds.data_vars, variable)
-    if not names:
-        return None
-    if variable is not None and variable.startswith("cumulative"):
-        return at_year(ds[variable], end) - at_year(ds[variable], start - 1)
-    total = sum(at_year(ds[names[0]], y) for y in range(start, end + 1))
-    for refund in names[1:]:
-        total = total - sum(at_year(ds[refund], y) for y in range(start, end + 1))
-    return np.asarray(total, dtype=float)
-
-
-def outputs_at_year(ds: xr.Dataset, targets: Any, *, year: int | None = None,
+def outputs_at_year(ds: xr.Dataset, targets: Targets, *, year: int | None = None,
                     cost_variable: str | None = None) -> pd.DataFrame:
-    """The scalar outputs per sample: DataFrame (sample x output).
+    """The scalar outcomes per sample: DataFrame (sample x output).
 
-    Columns: the five indicators in ``year`` (default the targets' year), ``all_targets``
-    (1.0 if all are met, else 0.0) and ``fiscal_cost`` (:func:`fiscal_cost` of 2024..``year``,
-    if the results hold what it needs).
+    Columns: each indicator of ``targets`` in ``year`` (default the target year), then each
+    derived outcome of model/targets.yaml (``all_targets``, the fiscal cost of the plan years
+    up to ``year``, ...) that the results hold what it needs for
+    (:func:`sim.analysis.targets.derived_value`; ``cost_variable`` replaces the fiscal cost's
+    variables).
     """
     year = targets.year if year is None else year
     out = pd.DataFrame({ind: at_year(ds[ind], year) for ind in targets.indicators})
-    out[ALL_TARGETS] = met_matrix(ds, targets, year)[ALL_TARGETS].astype(float).to_numpy()
-    cost = fiscal_cost(ds, end=year, variable=cost_variable)
-    if cost is not None:
-        out[FISCAL_COST] = cost
+    for d in targets.derived:
+        value = derived_value(ds, d, targets, year=year, cost_variable=cost_variable)
+        if value is not None:
+            out[d.id] = value
     out.index.name = "sample"
     return out
 
@@ -195,7 +163,7 @@ def _analyse_one(args):
                          seed=seed)
 
 
-def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
+def analyse_outputs(design: Design, outputs: pd.DataFrame, *, method: str,
                     num_resamples: int = 100, conf_level: float = 0.95,
                     seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Indices of every column of ``outputs`` (N x outputs).
@@ -203,7 +171,7 @@ def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
     Returns (long table indexed by (output, parameter), second-order table or None).
     """
     if method not in METHODS:
-        raise UncertaintyError(f"--method is {method!r}; allowed: {', '.join(METHODS)}")
+        raise UncertaintyError(f"method is {method!r}; allowed: {', '.join(METHODS)}")
     tables, seconds = {}, {}
     cols = list(outputs.columns)
     args = [(method, design, outputs[c].to_numpy(), num_resamples, conf_level, seed)
@@ -227,7 +195,7 @@ def analyse_outputs(design: Any, outputs: pd.DataFrame, *, method: str,
     return long, second
 
 
-def per_year_indices(design: Any, da: xr.DataArray, years: Iterable[int], *, method: str,
+def per_year_indices(design: Design, da: xr.DataArray, years: Iterable[int], *, method: str,
                      num_resamples: int = 100, seed: int | None = None) -> pd.DataFrame:
     """Index of each parameter on ``da`` in each year: DataFrame (year x parameter).
 
@@ -250,7 +218,7 @@ def per_year_indices(design: Any, da: xr.DataArray, years: Iterable[int], *, met
     return frame
 
 
-def given_data_first_order(design: Any, outputs: pd.DataFrame, *, num_resamples: int = 100,
+def given_data_first_order(design: Design, outputs: pd.DataFrame, *, num_resamples: int = 100,
                            conf_level: float = 0.95, seed: int | None = None) -> pd.DataFrame:
     """First-order indices from any sample (RBD-FAST / EASI given-data estimator, SALib).
 

@@ -1,5 +1,5 @@
-"""Check results against the plan's targets: the value in the target year, the ratio to the
-target, and the first year each target is met.
+"""Check results against the plan's outcomes (model/targets.yaml): the value in the target
+year, the ratio to the target, the first year each target is met, and the derived outcomes.
 
 Indicators are read at the row of year ``Y``: stocks at the end of ``Y``, flows as the total over
 ``Y`` (ARCHITECTURE.md, "Time convention"). All functions work on every sample at once.
@@ -7,15 +7,28 @@ Indicators are read at the row of year ``Y``: stocks at the end of ``Y``, flows 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.model.targets import Target, Targets
+from sim.errors import UncertaintyError
+from sim.model.targets import Derived, Target, Targets
+
+#: the row/column of "every target met together" in probability tables
+ALL_TARGETS = "all_targets"
 
 
-def _at_year(da: xr.DataArray, year: float) -> xr.DataArray:
-    return da.sel(time=year, method="nearest", tolerance=1e-6)
+def at_year(da: xr.DataArray, year: float) -> np.ndarray:
+    """Values of ``da`` at saved time ``year`` (every other dimension kept): array."""
+    times = np.asarray(da["time"].values, dtype=float)
+    hit = np.flatnonzero(np.isclose(times, year, atol=1e-6))
+    if not hit.size:
+        raise UncertaintyError(
+            f"year {year} is not among the saved times {times.min()}..{times.max()}"
+        )
+    return np.asarray(da.isel(time=int(hit[0])).values, dtype=float)
 
 
 def year_reached(da: xr.DataArray, target: Target, from_year: float | None = None) -> np.ndarray:
@@ -43,9 +56,12 @@ def target_table(ds: xr.Dataset, targets: Targets) -> pd.DataFrame:
         da = ds[t.indicator]
         if "sample" in da.dims:
             if da.sizes["sample"] != 1:
-                raise ValueError("target_table takes one run; use target_summary for ensembles")
+                raise UncertaintyError(
+                    f"target_table takes one run; '{t.indicator}' has {da.sizes['sample']} "
+                    "samples (for ensembles use "
+                    "sim.analysis.uncertainty.target_probabilities)")
             da = da.isel(sample=0)
-        value = float(_at_year(da, t.year))
+        value = float(at_year(da, t.year))
         reached = float(year_reached(da, t))
         rows.append({
             "indicator": t.indicator,
@@ -59,12 +75,78 @@ def target_table(ds: xr.Dataset, targets: Targets) -> pd.DataFrame:
     return df
 
 
-def met_matrix(ds: xr.Dataset, targets: Targets) -> xr.Dataset:
-    """Per sample and indicator: whether the target is met in the target year (bool)."""
-    return xr.Dataset({t.indicator: t.met(_at_year(ds[t.indicator], t.year)) for t in targets})
+def met_matrix(ds: xr.Dataset, targets: Targets, year: int | None = None) -> pd.DataFrame:
+    """Whether each sample meets each target in ``year`` (default the targets' year).
+
+    DataFrame (sample x indicator) of bools, plus column :data:`ALL_TARGETS`.
+    """
+    year = targets.year if year is None else year
+    cols = {}
+    for t in targets.items:
+        if t.indicator not in ds:
+            raise UncertaintyError(f"the results have no variable '{t.indicator}' (an indicator "
+                                   "of model/targets.yaml)")
+        v = at_year(ds[t.indicator], year)
+        cols[t.indicator] = np.asarray(t.met(v), dtype=bool) & ~np.isnan(v)
+    frame = pd.DataFrame(cols)
+    frame[ALL_TARGETS] = frame.all(axis=1)
+    frame.index.name = "sample"
+    return frame
 
 
-def all_met(ds: xr.Dataset, targets: Targets) -> xr.DataArray:
-    """Per sample: whether all targets are met together in the target year."""
-    met = met_matrix(ds, targets)
-    return xr.concat([met[v] for v in met.data_vars], dim="indicator").all("indicator")
+def derived_variables(targets: Targets, known: Iterable[str],
+                      cost_variable: str | None = None) -> list[str]:
+    """Model variables the derived outcomes need, of those in ``known`` (the model's names).
+
+    ``cost_variable`` replaces the variables of the ``plan_sum`` outcomes (the fiscal cost).
+    """
+    known = set(known)
+    if cost_variable is not None and cost_variable not in known:
+        raise UncertaintyError(f"cost_variable {cost_variable!r} is not a model variable")
+    names: list[str] = []
+    for d in targets.derived:
+        if d.kind == "plan_sum":
+            if cost_variable is not None:
+                names.append(cost_variable)
+            elif all(v in known for v in d.add):
+                names += [*d.add, *(v for v in d.subtract if v in known)]
+        elif d.kind == "at_target_year" and d.variable in known:
+            names.append(d.variable)
+    return list(dict.fromkeys(names))
+
+
+def plan_sum(ds: xr.Dataset, add: Iterable[str], subtract: Iterable[str] = (), *,
+             start: int, end: int) -> np.ndarray:
+    """Sum over years ``start..end`` of the ``add`` variables minus the ``subtract`` ones, per
+    sample (calendar rows hold each year's total, so the sum is the money of those years)."""
+    years = range(start, end + 1)
+    total = sum(at_year(ds[v], y) for v in add for y in years)
+    for v in subtract:
+        total = total - sum(at_year(ds[v], y) for y in years)
+    return np.asarray(total, dtype=float)
+
+
+def derived_value(ds: xr.Dataset, d: Derived, targets: Targets, *, year: int | None = None,
+                  cost_variable: str | None = None) -> np.ndarray | None:
+    """The derived outcome ``d`` per sample in ``year`` (default the target year), or None
+    when the results lack what it needs.
+
+    ``plan_sum`` sums the plan years ``start..year``; with ``cost_variable`` a
+    ``cumulative_*`` stock gives its increase from ``start - 1`` to ``year`` and a flow the sum
+    of its annual values.
+    """
+    year = targets.year if year is None else year
+    start = targets.plan.start
+    if d.kind == "all_met":
+        return met_matrix(ds, targets, year)[ALL_TARGETS].astype(float).to_numpy()
+    if d.kind == "at_target_year":
+        return at_year(ds[d.variable], year) if d.variable in ds else None
+    if cost_variable is not None:
+        if cost_variable not in ds:
+            raise UncertaintyError(f"cost_variable {cost_variable!r} is not in the results")
+        if cost_variable.startswith("cumulative"):
+            return at_year(ds[cost_variable], year) - at_year(ds[cost_variable], start - 1)
+        return plan_sum(ds, [cost_variable], start=start, end=year)
+    if not all(v in ds for v in d.add):
+        return None
+    return plan_sum(ds, d.add, [v for v in d.subtract if v in ds], start=start, end=year)

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.targets import ALL_TARGETS, at_year, met_matrix, year_reached
 from sim.errors import UncertaintyError
+from sim.model.targets import Target, Targets
+
+if TYPE_CHECKING:
+    from sim.analysis.sampling import Design
 
 Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
 
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
-ALL_TARGETS = "all_targets"
-HORIZON = 2035
 
 
 def percentiles(da: xr.DataArray, q: Iterable[float] = PERCENTILES) -> xr.DataArray:
@@ -56,34 +59,7 @@ def _var(ds: xr.Dataset, name: str) -> xr.DataArray:
     return ds[name]
 
 
-def at_year(da: xr.DataArray, year: float) -> np.ndarray:
-    """Values at model time ``year``: array (sample,)."""
-    times = np.asarray(da["time"].values, dtype=float)
-    hit = np.flatnonzero(np.isclose(times, year, atol=1e-6))
-    if not hit.size:
-        raise UncertaintyError(
-            f"year {year} is not among the saved times {times.min()}..{times.max()}"
-        )
-    return np.asarray(da.isel(time=int(hit[0])).values, dtype=float)
-
-
-def met_matrix(ds: xr.Dataset, targets: Any, year: int | None = None) -> pd.DataFrame:
-    """Whether each sample meets each target in ``year`` (default the targets' year).
-
-    DataFrame (sample x indicator) of bools, plus column :data:`ALL_TARGETS`.
-    """
-    year = targets.year if year is None else year
-    cols = {}
-    for t in targets.items:
-        v = at_year(_var(ds, t.indicator), year)
-        cols[t.indicator] = np.asarray(t.met(v), dtype=bool) & ~np.isnan(v)
-    frame = pd.DataFrame(cols)
-    frame[ALL_TARGETS] = frame.all(axis=1)
-    frame.index.name = "sample"
-    return frame
-
-
-def target_probabilities(ds: xr.Dataset, targets: Any, year: int | None = None) -> pd.DataFrame:
+def target_probabilities(ds: xr.Dataset, targets: Targets, year: int | None = None) -> pd.DataFrame:
     """Probability of meeting each target in ``year`` and all of them together.
 
     Index: indicators then :data:`ALL_TARGETS`. Columns: ``target``, ``comparison``, ``median``
@@ -107,31 +83,23 @@ def target_probabilities(ds: xr.Dataset, targets: Any, year: int | None = None) 
     return out
 
 
-def first_year(da: xr.DataArray, target: Any) -> np.ndarray:
+def first_year(da: xr.DataArray, target: Target) -> np.ndarray:
     """First model year in which ``da`` meets ``target``: array (sample,), NaN if never."""
-    try:
-        from sim.analysis.targets import year_reached
-    except ImportError:  # the targets module is optional for this layer
-        year_reached = None
-    if year_reached is not None:
-        return np.asarray(year_reached(da, target), dtype=float)
-    values = da.transpose("sample", "time").values
-    times = np.asarray(da["time"].values, dtype=float)
-    ok = np.asarray(target.met(values), dtype=bool) & ~np.isnan(values)
-    first = np.where(ok.any(axis=1), times[np.argmax(ok, axis=1)], np.nan)
-    return first
+    return np.asarray(year_reached(da.transpose("sample", "time"), target), dtype=float)
 
 
-def first_year_counts(ds: xr.Dataset, targets: Any, *, start: int | None = None,
-                      until: int = HORIZON) -> pd.DataFrame:
+def first_year_counts(ds: xr.Dataset, targets: Targets, *, start: int | None = None,
+                      until: int | None = None) -> pd.DataFrame:
     """How many samples first reach each target in each year.
 
-    Index: years ``start..until`` (default: from the first saved year after 2023) and
-    ``'not by {until}'``; columns: the indicators. Each column sums to N. Samples that meet a
-    target already in ``start`` or earlier are counted in ``start``.
+    Index: years ``start..until`` (default: from the plan's start, or the first saved year if
+    later, to the declared horizon) and ``'not by {until}'``; columns: the indicators. Each
+    column sums to N. Samples that meet a target already in ``start`` or earlier are counted
+    in ``start``.
     """
     times = np.asarray(ds["time"].values, dtype=float)
-    start = int(start if start is not None else max(times.min(), 2024))
+    start = int(start if start is not None else max(times.min(), targets.plan.start))
+    until = targets.plan.horizon if until is None else until
     years = list(range(start, until + 1))
     labels: list[Any] = [*years, f"not by {until}"]
     counts = {}
@@ -144,7 +112,7 @@ def first_year_counts(ds: xr.Dataset, targets: Any, *, start: int | None = None,
     return pd.DataFrame(counts, index=pd.Index(labels, name="first_year", dtype=object))
 
 
-def compare_scenarios(results: Mapping[str, xr.Dataset], targets: Any,
+def compare_scenarios(results: Mapping[str, xr.Dataset], targets: Targets,
                       year: int | None = None) -> pd.DataFrame:
     """One row per (scenario, indicator or all_targets): P5, P50, P95 in ``year``, probability
     of meeting the target and its standard error."""
@@ -167,7 +135,7 @@ class UncertaintyResult:
     """Everything one scenario's uncertainty run produced."""
 
     scenario: str
-    design: Any                      # sim.analysis.sampling.Design
+    design: Design
     results: xr.Dataset              # dims (sample, time)
     percentiles: xr.Dataset          # per indicator, dims (percentile, time)
     probabilities: pd.DataFrame      # see target_probabilities (+ ``central`` with a central run)
@@ -176,8 +144,8 @@ class UncertaintyResult:
     conditioned: Any = None          # sim.analysis.conditioning.Conditioned, if conditioned
 
 
-def analyse(scenario_id: str, design: Any, results: xr.Dataset, targets: Any,
-            q: Iterable[float] = PERCENTILES, until: int = HORIZON, *,
+def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targets,
+            q: Iterable[float] = PERCENTILES, until: int | None = None, *,
             central: xr.Dataset | None = None, conditioned: Any = None) -> UncertaintyResult:
     """Summarise one ensemble: percentiles, probabilities and first-year counts.
 
@@ -201,7 +169,7 @@ def analyse(scenario_id: str, design: Any, results: xr.Dataset, targets: Any,
     )
 
 
-def compute(scenarios: Sequence[Any], spec: Any, targets: Any, *, samples: int, seed: int,
+def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: int, seed: int,
             sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
             match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
     """Run every scenario's ensemble; returns [UncertaintyResult].

@@ -5,8 +5,9 @@ File format (``scenarios/uncertainty.yaml``)::
     assumptions:
       crowding_in:                 # an assumption id from model/parameters.yaml
         distribution: triangular   # uniform | triangular | truncnormal | lognormal | calibrated
-        min: -0.2                  # bounds: required for every distribution, inside the
-        max: 0.8                   #   assumption's min/max in parameters.yaml
+        min: -0.2                  # bounds: optional, default the assumption's range in
+        max: 0.8                   #   model/parameters.yaml (declared once there); given, they
+                                   #   narrow it (required without parameters.yaml)
         mode: 0.3                  # triangular: mode; truncnormal: mean, sd;
                                    # lognormal: median, sigma (sd of the log), truncated to bounds;
                                    # calibrated: around model/calibration.yaml's estimate
@@ -179,8 +180,8 @@ def _calibrated(where: str, name: str, lo: float, hi: float,
 
 
 def _parse_entry(where: str, name: str, entry: Any,
-                 calibration: Mapping[str, Mapping[str, Any]] | None = None
-                 ) -> UncertainAssumption:
+                 calibration: Mapping[str, Mapping[str, Any]] | None = None,
+                 declared: tuple[float, float] | None = None) -> UncertainAssumption:
     if not isinstance(entry, Mapping):
         raise UncertaintyError(f"{where}: assumption '{name}' is {entry!r}; allowed: a mapping")
     kind = entry.get("distribution")
@@ -197,6 +198,8 @@ def _parse_entry(where: str, name: str, entry: Any,
                 f"{where}: assumptions.{name}.{key} is not a key of a {kind} distribution; "
                 f"allowed: {', '.join(sorted(allowed))}" + _suggest(str(key), sorted(allowed))
             )
+    if declared is not None:   # the range declared in model/parameters.yaml, unless narrowed
+        entry = {"min": declared[0], "max": declared[1], **entry}
     for key in ("min", "max", *required):
         if key not in entry:
             raise UncertaintyError(
@@ -253,8 +256,9 @@ def parse_uncertainty(
     """Validate a parsed uncertainty document and return the :class:`UncertaintySpec`.
 
     ``parameters`` (a :class:`sim.model.parameters.Parameters`, or any object with an
-    ``assumptions`` mapping id -> object with ``min``/``max``) enables the cross-checks: every id
-    must be a declared assumption and its bounds must lie inside the declared min/max.
+    ``assumptions`` mapping id -> object with ``min``/``max``) supplies each assumption's range
+    (an entry without ``min``/``max`` takes the declared one) and enables the cross-checks:
+    every id must be a declared assumption and its bounds must lie inside the declared range.
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("assumptions"), Mapping):
         raise UncertaintyError(f"{path}: top level must be a mapping with key 'assumptions'")
@@ -274,9 +278,10 @@ def parse_uncertainty(
                 + _suggest(name, list(declared))
                 + f"; allowed: {', '.join(declared)}"
             )
-        item = _parse_entry(path, name, entry, calibration)
-        if declared is not None:
-            decl = declared[name]
+        decl = declared[name] if declared is not None else None
+        item = _parse_entry(path, name, entry, calibration,
+                            None if decl is None else (float(decl.min), float(decl.max)))
+        if decl is not None:
             d = item.distribution
             if d.lower < float(decl.min) or d.upper > float(decl.max):
                 raise UncertaintyError(

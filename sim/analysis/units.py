@@ -366,24 +366,13 @@ def _constant(node: object) -> float | None:
 
 
 def load_abstract(path: str | Path):
-    """PySD's abstract model of ``path`` (through ``sim.model.mdl`` when it exists)."""
+    """PySD's abstract model of ``path`` (:func:`sim.model.mdl.load_abstract_model`)."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
-    try:
-        from sim.model.mdl import load_abstract_model
-    except ImportError:
-        load_abstract_model = None
-    if load_abstract_model is not None:
-        return load_abstract_model(path)
-    from pysd.translators.vensim.vensim_file import VensimFile
+    from sim.model.mdl import load_abstract_model
 
-    try:
-        vf = VensimFile(path)
-        vf.parse()
-        return vf.get_abstract_model()
-    except Exception as exc:  # PySD raises bare exceptions on syntax errors
-        raise ModelError(f"{path}: cannot be parsed by PySD ({exc})") from exc
+    return load_abstract_model(path)
 
 
 def check_abstract_model(model) -> list[Finding]:

@@ -3,9 +3,9 @@
 A vintage is a directory ``forecasts/<date>/`` (``YYYY-MM-DD``) holding
 
 - ``forecast.csv``: ``scenario, indicator, year, central, P5, P25, P50, P75, P95``: per
-  scenario (:data:`SCENARIOS`), indicator (the five of ``model/targets.yaml`` and
-  :data:`EXTRA_INDICATORS`) and year (:data:`YEARS`), the central forecast (the calibrated
-  run, :func:`sim.analysis.conditioning.central_run`) and the percentiles of the
+  scenario (:data:`SCENARIOS`), indicator (those of ``model/targets.yaml``, targets and
+  reported) and year (the plan's start to the horizon, model/targets.yaml), the central
+  forecast (the calibrated run, :func:`sim.analysis.conditioning.central_run`) and the percentiles of the
   history-conditioned ensemble (:mod:`sim.analysis.conditioning`);
 - ``meta.yaml``: the date, the tool version, the seed, the samples asked for, per scenario how
   many prior samples were drawn, passed and kept, the conditioning settings, and the sha256 of
@@ -30,12 +30,12 @@ import yaml
 
 from sim import paths
 from sim.analysis.calibration import data_hash
-from sim.analysis.uncertainty import HORIZON, PERCENTILES, at_year
+from sim.analysis.targets import at_year
+from sim.analysis.uncertainty import PERCENTILES
 from sim.errors import ForecastError
+from sim.model.targets import Targets, load_targets
 
 SCENARIOS = ("baseline", "plan")
-EXTRA_INDICATORS = ("high_tech_enterprises", "tech_smes")
-YEARS = tuple(range(2024, HORIZON + 1))
 BANDS = tuple(f"P{q}" for q in PERCENTILES)
 COLUMNS = ("scenario", "indicator", "year", "central", *BANDS)
 FORECAST_FILE = "forecast.csv"
@@ -47,15 +47,18 @@ HASHED = {"model": paths.MODEL_FILE, "history": paths.HISTORY_FILE,
           "parameters": paths.PARAMETERS_FILE}
 
 
-def forecast_indicators(targets: Any) -> list[str]:
-    """The indicators of a vintage: the targets' five, then :data:`EXTRA_INDICATORS`."""
-    return [*targets.indicators, *EXTRA_INDICATORS]
+def forecast_indicators(targets: Targets) -> list[str]:
+    """The indicators of a vintage: the targets' indicators, then the reported ones (both
+    declared in model/targets.yaml)."""
+    return [*targets.indicators, *targets.reported_indicators]
 
 
 def forecast_table(scenario: str, ensemble: Any, central: Any, indicators: Sequence[str],
-                   years: Sequence[int] = YEARS) -> pd.DataFrame:
+                   years: Sequence[int] | None = None) -> pd.DataFrame:
     """Rows ``scenario, indicator, year, central, P5..P95`` from an ensemble Dataset
-    ``(sample, time)`` and the central run (sample of length 1)."""
+    ``(sample, time)`` and the central run (sample of length 1), for ``years`` (default: the
+    declared plan start to the horizon)."""
+    years = load_targets().plan.years if years is None else years
     rows = []
     for ind in indicators:
         for year in years:
@@ -92,11 +95,13 @@ def make_forecast(scenarios: Sequence[Any], spec: Any, indicators: Sequence[str]
     from sim.analysis.conditioning import condition_all
 
     say = say or (lambda _m: None)
+    years = load_targets().plan.years
     tables, summary = [], {}
     conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
                                 match=match, method=sampling, say=say)
     for sc, cond in zip(scenarios, conditioned, strict=True):
-        tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators))
+        tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators,
+                                     years))
         summary[str(sc.id)] = {k: (float(v) if k == "acceptance" else int(v))
                                for k, v in cond.summary().items() if k != "scenario"}
     settings = asdict(match.settings)
@@ -104,7 +109,7 @@ def make_forecast(scenarios: Sequence[Any], spec: Any, indicators: Sequence[str]
     meta = {"date": date, "tool": "plansim", "version": tool_version(), "seed": int(seed),
             "samples": int(samples), "sampling": sampling, "survivors": summary,
             "conditioning": settings, "scenarios": [str(s.id) for s in scenarios],
-            "indicators": list(indicators), "years": [YEARS[0], YEARS[-1]],
+            "indicators": list(indicators), "years": [years[0], years[-1]],
             "sha256": file_hashes()}
     return pd.concat(tables, ignore_index=True), meta
 
@@ -134,7 +139,7 @@ def find_vintage(root: Path | str | None = None, name: str | None = None) -> Pat
         for cand in (Path(name), root / name):
             if (cand / FORECAST_FILE).is_file():
                 return cand
-        raise ForecastError(f"--vintage {name}: no {FORECAST_FILE} there or under {root}; "
+        raise ForecastError(f"vintage {name}: no {FORECAST_FILE} there or under {root}; "
                             f"allowed: {', '.join(_names(root)) or 'none stored yet'}")
     names = _names(root)
     if not names:

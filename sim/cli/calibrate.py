@@ -39,8 +39,10 @@ def add_parser(sub) -> None:
                    help="calibration settings (default: model/calibration-settings.yaml)")
     p.add_argument("--no-write", action="store_true",
                    help="fit and report without replacing model/calibration.yaml")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh",
-                   help="language of the console table (default: zh)")
+    from sim.model.yamlio import LANGS
+
+    p.add_argument("--lang", choices=LANGS, default=LANGS[0],
+                   help=f"language of the console table (default: {LANGS[0]})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim import paths
-from sim.cli.common import Progress
+from sim.cli.common import Progress, add_engine
 
 UNITS_CHECK = "dimensional consistency"
 
@@ -28,8 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--checks", type=Path, default=None,
                    help="behaviour checks file (default: model/checks.yaml)")
     p.add_argument("--units-only", action="store_true", help="only the units check")
-    p.add_argument("--engine", choices=("batch", "pysd"), default="batch",
-                   help="simulation engine (default: batch)")
+    add_engine(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,13 +27,38 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     parser.add_argument("--out", type=Path, default=out_default or paths.DEFAULT_OUT,
                         help=f"output directory (default: ./{out_default or paths.DEFAULT_OUT})")
     if lang:
-        parser.add_argument("--lang", choices=("zh", "en"), default="zh",
-                            help="language of chart labels (default: zh)")
+        from sim.model.yamlio import LANGS
+
+        parser.add_argument("--lang", choices=LANGS, default=LANGS[0],
+                            help=f"language of chart labels (default: {LANGS[0]})")
     if engine:
-        parser.add_argument("--engine", choices=("batch", "pysd"), default="batch",
-                            help="simulation engine: the compiled batch engine (default) or "
-                                 "PySD, to cross-check")
+        add_engine(parser, help="simulation engine: the compiled batch engine (default) or "
+                                "PySD, to cross-check")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+
+
+def add_engine(parser, help: str = "simulation engine (default: batch)") -> None:
+    """``--engine``, its choices those of :data:`sim.simulate.ENGINES`."""
+    from sim.simulate import ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default=ENGINES[0], help=help)
+
+
+#: library parameter names in error messages -> the command-line flag that sets them
+FLAGS = {"engine": "--engine", "samples": "--samples", "method": "--method",
+         "vintage": "--vintage",
+         "cost_variable": "--cost-variable", "scheduler": "--scheduler", "sector": "--sector",
+         "test": "--test", "chunk_size": "--chunk-size"}
+_LEADING = re.compile(r"^([a-z_]+)\b")
+
+
+def flag_message(message: str) -> str:
+    """A library message that starts with a parameter name, with the name as its flag
+    (``samples is 3; ...`` -> ``--samples is 3; ...``)."""
+    m = _LEADING.match(message)
+    if m and m.group(1) in FLAGS:
+        return FLAGS[m.group(1)] + message[m.end():]
+    return message
 
 
 def check_distinct(scenarios) -> None:

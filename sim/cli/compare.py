@@ -8,8 +8,8 @@ from sim.cli.common import Progress, add_common, check_distinct
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "compare", help="compare scenarios: overlay chart and difference table",
-        description="Overlay the five indicators of several scenarios (the reference dashed) "
-                    "and tabulate 2028 values, differences from the reference and the year "
+        description="Overlay the indicators of several scenarios (the reference dashed) "
+                    "and tabulate target-year values, differences from the reference and the year "
                     "each target is reached, into DIR/compare/. The reference is 'baseline' if "
                     "given, else the first scenario.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",

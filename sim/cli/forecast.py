@@ -1,7 +1,7 @@
 """``plansim forecast``: store today's history-conditioned forecast as a dated vintage.
 
 Writes, atomically, ``DIR/<date>/`` (default ``forecasts/`` at the repository root):
-``forecast.csv`` (scenario, indicator, year 2024-2035, central, P5, P25, P50, P75, P95) and
+``forecast.csv`` (scenario, indicator, year from the plan's start to the horizon, central, P5, P25, P50, P75, P95) and
 ``meta.yaml`` (hashes of model, data and calibration, seed, samples, survivors, date, version);
 see :mod:`sim.analysis.vintage`. Score it later with ``plansim score``.
 """
@@ -12,18 +12,19 @@ import datetime as dt
 from pathlib import Path
 
 from sim import paths
-from sim.cli.common import Progress, sample_count, seed
+from sim.cli.common import Progress, add_engine, sample_count, seed
 
 DEFAULT_SAMPLES = 1000
-DEFAULT_SEED = 20240101
 
 
 def add_parser(sub) -> None:
+    from sim.analysis.sampling import DEFAULT_SEED
+
     p = sub.add_parser(
         "forecast", help="store a dated forecast vintage (central and conditioned bands)",
         description="Run the history-conditioned ensemble of the baseline and plan scenarios "
-                    "and store, per indicator (the five targets, high-tech enterprises and "
-                    "tech SMEs) and year 2024-2035, the central value (the calibrated run) and "
+                    "and store, per indicator (the targets and the reported indicators of "
+                    "model/targets.yaml) and year (the plan's start to the horizon), the central value (the calibrated run) and "
                     "P5/P25/P50/P75/P95, with the hashes of model, data and calibration, as "
                     "DIR/<date>/forecast.csv and meta.yaml. The same seed gives the same "
                     "numbers.")
@@ -33,8 +34,7 @@ def add_parser(sub) -> None:
                    help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--out", type=Path, default=paths.FORECASTS_DIR,
                    help="directory of vintages (default: forecasts/ at the repository root)")
-    p.add_argument("--engine", choices=("batch", "pysd"), default="batch",
-                   help="simulation engine (default: the compiled batch engine)")
+    add_engine(p, help="simulation engine (default: the compiled batch engine)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 

@@ -43,7 +43,8 @@ def _available() -> dict[str, object]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plansim",
-        description="Simulate Qingdao's 2024-2028 S&T action plan (青岛科技强市行动计划).",
+        description="Simulate Qingdao's S&T action plan (青岛科技强市行动计划; its years and "
+                    "targets in model/targets.yaml).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sim.cli.common import flag_message
     from sim.errors import PlanSimError, cap
     from sim.present import outdir
 
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PlanSimError as exc:
-        print(f"plansim {args.command}: error: {cap(str(exc))}", file=sys.stderr)
+        print(f"plansim {args.command}: error: {cap(flag_message(str(exc)))}",
+              file=sys.stderr)
         session = outdir.active()
         if session is not None and (session.created or session.replaced):
             print(f"plansim {args.command}: {session.summary()}", file=sys.stderr)

@@ -5,8 +5,9 @@ confidence intervals, S2 with ``--second-order``) over the assumptions in
 scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
 history-matched ensemble, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
 each assumption alone around the central run (the calibrated run); ``--method shapley`` splits the SCENARIO-minus-``--against``
-difference in each 2028 indicator among the lever groups of model/parameters.yaml (exact Shapley
-values, 2^G runs). Writes, atomically, ``DIR/sensitivity_<scenario>_<method>/``.
+difference in each indicator in the target year among the lever groups of model/parameters.yaml
+(exact Shapley values, 2^G runs). Writes, atomically, ``DIR/sensitivity_<scenario>_<method>/``.
+Indicators, derived outcomes and years: model/targets.yaml.
 """
 
 from __future__ import annotations
@@ -20,24 +21,24 @@ import pandas as pd
 
 from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
 
-DEFAULT_SEED = 20240101
 DEFAULT_SAMPLES = {"sobol": 256, "morris": 20}
-YEARS = range(2024, 2036)
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
 TOP_LINES = 6
-LANGS = ("zh", "en")
 
 
 def add_parser(sub) -> None:
+    from sim.analysis.sampling import DEFAULT_SEED
+
     p = sub.add_parser(
         "sensitivity", help="Morris / Sobol sensitivity, Shapley attribution to lever groups",
         description="--method morris|sobol: sample the uncertain assumptions and write "
-                    "sensitivity indices (with bootstrap confidence intervals) for each 2028 "
-                    "indicator, for 'all targets met' (0/1) and for the total fiscal cost, "
-                    "indices per year 2024-2035, tornado (one at a time, P5/P95) and bar "
+                    "sensitivity indices (with bootstrap confidence intervals) for each "
+                    "indicator in the target year and each derived outcome ('all targets "
+                    "met', the fiscal cost, ...; model/targets.yaml), indices per year from "
+                    "the plan's start to the horizon, tornado (one at a time, P5/P95) and bar "
                     "charts, CSV and Excel. --method shapley: attribute SCENARIO minus the "
-                    "--against scenario (default baseline) in each 2028 indicator to the lever "
+                    "--against scenario (default baseline) in each indicator to the lever "
                     "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
                     "add up to the total difference) with waterfall charts. Output: "
                     "DIR/sensitivity_<scenario>_<method>/.")
@@ -56,8 +57,8 @@ def add_parser(sub) -> None:
                    help="uncertainty file (default scenarios/uncertainty.yaml)")
     p.add_argument("--cost-variable", default=None,
                    help="model variable for the fiscal cost: a cumulative_* stock (its rise "
-                        "2023-2028) or a flow (summed 2024-2028); default: annual fiscal outlay "
-                        "minus exit proceeds returned to the treasury, 2024-2028")
+                        "over the plan years) or a flow (summed over the plan years); default: "
+                        "the fiscal cost declared in model/targets.yaml")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="run on a dask.distributed cluster, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=chunk_size, default=None, help="samples per engine call")
@@ -104,10 +105,11 @@ def compute_indices(scenario: Any, spec: Any, targets: Any, *, method: str, samp
     out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
     if second is not None:
         out["second_order"] = second.reset_index()
-    say(f"{scenario.id}: indices per year {YEARS.start}-{YEARS.stop - 1}")
+    years = targets.plan.years
+    say(f"{scenario.id}: indices per year {years[0]}-{years[-1]}")
     for ind in targets.indicators:
         out[f"per_year_{ind}"] = sensitivity.per_year_indices(
-            design, ds[ind], YEARS, method=method, seed=seed)
+            design, ds[ind], years, method=method, seed=seed)
     oat = sampling.one_at_a_time(dist, center=center)
     say(f"{scenario.id}: tornado, {oat.n} runs")
     oat_out = sensitivity.outputs_at_year(simulate(scenario, oat), targets,
@@ -141,13 +143,6 @@ def _grid(n: int):
     return fig, flat
 
 
-def _titles(targets: Any) -> dict[str, Any]:
-    titles: dict[str, Any] = {t.indicator: t.label for t in targets.items}
-    titles["all_targets"] = {"zh": "五项目标全部完成", "en": "All five targets met"}
-    titles["fiscal_cost"] = {"zh": "财政总成本", "en": "Total fiscal cost"}
-    return titles
-
-
 def _morris_bars(ax, df: pd.DataFrame, lang: str, labels, title) -> None:
     from sim.present.labels import label
 
@@ -165,12 +160,12 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Any, method: str,
     """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
     from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
 
-    titles = _titles(targets)
+    titles = targets.labels()
     long = tables["indices"].set_index(["output", "parameter"])
     outputs = list(dict.fromkeys(long.index.get_level_values("output")))
     figs = {}
     fig, axes = _grid(len(outputs))
-    for ax, out in zip(axes, outputs, strict=False):
+    for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
         df = long.loc[out]
         df = df.loc[df["ST" if method == "sobol" else "mu_star"].abs()
                     .sort_values(ascending=False).index[:TOP_BARS]]
@@ -181,7 +176,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Any, method: str,
     figs[f"indices_{lang}"] = fig
     torn = [k for k in tables if k.startswith("tornado_")]
     fig, axes = _grid(len(torn))
-    for ax, key in zip(axes, torn, strict=False):
+    for ax, key in zip(axes[:len(torn)], torn, strict=True):
         out = key.removeprefix("tornado_")
         df = tables[key]
         tornado(ax, df, base=float(df["central"].iloc[0]), lang=lang, labels=labels,
@@ -189,14 +184,14 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Any, method: str,
     figs[f"tornado_{lang}"] = fig
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = _grid(len(years))
-    for ax, key in zip(axes, years, strict=False):
+    for ax, key in zip(axes[:len(years)], years, strict=True):
         ind = key.removeprefix("per_year_")
         ylabel = ({"zh": "总效应指数 ST", "en": "Total-order ST"} if method == "sobol"
                   else {"zh": "μ*（相对）", "en": "μ* (relative)"})
         df = tables[key]
         df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
         lines_over_time(ax, df, lang=lang, labels=labels, ylabel=ylabel,
-                        title=titles.get(ind, ind), plan_period=(2024, 2028))
+                        title=titles.get(ind, ind), plan_period=targets.plan.period)
     figs[f"per_year_{lang}"] = fig
     return figs
 
@@ -206,7 +201,7 @@ def shapley_figure(att: Any, targets: Any, lang: str, labels: Mapping[str, Any])
 
     fig, axes = _grid(len(targets.items))
     names = {"zh": ("基准情景", "行动计划"), "en": ("Baseline", "Plan")}[lang]
-    for ax, t in zip(axes, targets.items, strict=False):
+    for ax, t in zip(axes[:len(targets.items)], targets.items, strict=True):
         waterfall(ax, att.shapley[t.indicator], float(att.baseline[t.indicator]),
                   float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
                   unit=t.unit, start_label=names[0], end_label=names[1])
@@ -242,8 +237,9 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Any]
 
 def run(args) -> int:
     from sim.analysis.ensemble import check_memory, saved_times, simulate_design
-    from sim.analysis.sensitivity import fiscal_cost_columns
+    from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
+    from sim.present.labels import LANGS
     from sim.present.outdir import claim
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
@@ -283,7 +279,7 @@ def run(args) -> int:
     spec = load_uncertainty(args.spec, parameters=params)
     samples = args.samples or DEFAULT_SAMPLES[args.method]
     cost = args.cost_variable
-    cols = list(targets.indicators) + fiscal_cost_columns(simulator.info.index, cost)
+    cols = list(targets.indicators) + derived_variables(targets, simulator.info.index, cost)
     match = HistoryMatch.from_history(
         list(simulator.info.index),
         (simulator.control("initial_time"), simulator.control("final_time")),

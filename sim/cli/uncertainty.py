@@ -3,17 +3,20 @@
 Writes, atomically, ``DIR/uncertainty/``:
 
 - ``percentiles.csv``: scenario, indicator, time, P5, P25, P50, P75, P95;
-- ``probabilities.csv``: per scenario the probability of meeting each 2028 target and all five
-  together, with its Monte Carlo standard error;
+- ``probabilities.csv``: per scenario the probability of meeting each target in the target year
+  and all of them together, with its Monte Carlo standard error;
 - ``first_year.csv``: per scenario and indicator, how many samples first reach the target in each
-  year (and ``not by 2035``);
-- ``comparison.csv``: P5/P50/P95 in 2028 and probabilities side by side across scenarios;
+  year (and ``not by <horizon>``);
+- ``comparison.csv``: P5/P50/P95 in the target year and probabilities side by side across
+  scenarios;
 - ``samples.csv``: the sampled assumption values of each scenario's ensemble;
 - ``conditioning.csv``: per scenario, how many prior samples were drawn, passed the history
   match and were kept; ``history_match.csv``: the history rows compared (see
   :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: all of the above, one sheet each;
-- ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the five indicators with their targets.
+- ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
+
+Indicators, targets and years: model/targets.yaml.
 """
 
 from __future__ import annotations
@@ -28,16 +31,17 @@ from sim.analysis.uncertainty import compute  # noqa: F401  (the library functio
 from sim.cli.common import Progress, add_common, check_distinct, chunk_size, sample_count, seed
 
 DEFAULT_SAMPLES = 1000
-DEFAULT_SEED = 20240101
-LANGS = ("zh", "en")
 
 
 def add_parser(sub) -> None:
+    from sim.analysis.sampling import DEFAULT_SEED
+
     p = sub.add_parser(
         "uncertainty", help="Monte Carlo: percentiles, probability of meeting the targets",
         description="Sample the uncertain assumptions (scenarios/uncertainty.yaml), run each "
                     "scenario once per sample and write percentiles over time, the probability "
-                    "of meeting each 2028 target and all five together (with Monte Carlo "
+                    "of meeting each target of model/targets.yaml and all of them together "
+                    "(with Monte Carlo "
                     "standard errors), the first year each target is reached, fan charts "
                     "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. The "
                     "ensemble is conditioned on the history (history matching, settings in "
@@ -117,16 +121,21 @@ def _front(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 
 def fan_figure(result: Any, targets: Any, lang: str, title: str | None = None):
-    """A 2x3 figure of fan charts, one panel per indicator, targets drawn."""
+    """Fan charts, one panel per indicator (targets drawn) and a panel of probabilities, in a
+    grid of three columns sized from the number of indicators."""
+    import math
+
     from sim.present.analysis_charts import fan_chart
     from sim.present.chartutil import new_figure
 
-    fig, axes = new_figure(2, 3, figsize=(15, 8.5))
+    nrows = math.ceil((len(targets.items) + 1) / 3)
+    fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows))
     flat = axes.ravel()
     central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
-    for ax, t in zip(flat, targets.items, strict=False):
+    for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
         da = result.percentiles[t.indicator]
-        fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label)
+        fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,
+                  plan_period=targets.plan.period)
         if result.central is not None and t.indicator in result.central:
             c = result.central[t.indicator].isel(sample=0)
             ax.plot(c["time"].values, c.values, color="black", lw=1.0, ls="--", label=central)
@@ -136,8 +145,7 @@ def fan_figure(result: Any, targets: Any, lang: str, title: str | None = None):
             ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4)
     for ax in flat[len(targets.items):]:
         ax.set_axis_off()
-    if len(flat) > len(targets.items):
-        _probability_panel(flat[len(targets.items)], result, targets, lang)
+    _probability_panel(flat[len(targets.items)], result, targets, lang)
     if title:
         fig.suptitle(title)
     return fig
@@ -154,7 +162,8 @@ def _probability_panel(ax, result: Any, targets: Any, lang: str) -> None:
         p = probs.loc[t.indicator]
         lines.append(f"{label(t.label, lang)}: {p['probability']:.0%} ± {p['mc_se']:.0%}")
     p = probs.loc["all_targets"]
-    every = {"zh": "五项全部达标", "en": "All five"}[lang]
+    every = {"zh": f"{targets.count_word('zh')}项全部达标",
+             "en": f"All {targets.count_word('en')}"}[lang]
     lines += ["", f"{every}: {p['probability']:.0%} ± {p['mc_se']:.0%}"]
     ax.text(0.02, 0.95, "\n".join(lines), va="top", ha="left", fontsize=11,
             transform=ax.transAxes)
@@ -165,6 +174,7 @@ def write_outputs(results: Sequence[Any], targets: Any, final: Path, *,
                   say: Callable[[str], None] = print) -> Path:
     """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
     from sim.present.atomic import save_figure
+    from sim.present.labels import LANGS
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv, write_excel
 

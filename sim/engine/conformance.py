@@ -281,7 +281,7 @@ def run_all(directory, only=None) -> list[TestResult]:
         if unknown:
             close = difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ModelError(f"--test {excerpt(unknown[0])}: no such test in "
+            raise ModelError(f"test {excerpt(unknown[0])}: no such test in "
                              f"{Path(directory) / 'manifest.csv'}{hint}")
         rows = [r for r in rows if r["test"] in only]
     return [run_test(directory, {**r, "_checked": True}) for r in rows]

@@ -116,10 +116,6 @@ def _extrapolate(x, yy, flat):
     return y0 + w * (y1 - y0)
 
 
-def _v_reduce(func, x, axes):
-    return func(x, axis=axes)
-
-
 VECTOR = {
     "_np": np,
     "_if": _v_if,

@@ -14,11 +14,10 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ParameterError
-from sim.model.yamlio import is_number, read_yaml, require_mapping
+from sim.model.yamlio import LANGS, is_number, read_yaml, require_mapping
 
 LEVER_KINDS = ("constant", "series")
 INTERPOLATIONS = ("linear", "step")
-LANGS = ("zh", "en")
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,6 @@ class Parameters:
     assumptions: dict[str, Assumption]
     groups: dict[str, dict[str, str]] = field(default_factory=dict)
     source: Path | None = None
-
-    def all_ids(self) -> list[str]:
-        return [*self.levers, *self.assumptions]
 
 
 def python_name(vensim_name: str) -> str:

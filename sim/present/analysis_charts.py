@@ -21,7 +21,14 @@ import xarray as xr
 from matplotlib.axes import Axes
 
 from sim.errors import OutputError
-from sim.present.chartutil import as_target, draw_target, style_time_axis, thousands_formatter
+from sim.present.chartutil import (
+    DECLARED,
+    PlanPeriod,
+    as_target,
+    draw_target,
+    style_time_axis,
+    thousands_formatter,
+)
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import axis_label, check_lang, format_number, label, text, unit_label
 
@@ -61,9 +68,9 @@ def _need_columns(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 
 
 def fan_chart(ax: Axes, percentiles: xr.DataArray, *, target: Any = None,
-              target_year: int = 2028, lang: str = "zh", title: Any = None,
+              target_year: int | None = None, lang: str = "zh", title: Any = None,
               unit: str | None = None, color: str = "tab:blue",
-              plan_period: tuple[float, float] | None = (2024, 2028)) -> Axes:
+              plan_period: PlanPeriod = DECLARED) -> Axes:
     """Fan chart of one output.
 
     ``percentiles``: DataArray with dims ``("percentile", "time")`` whose ``percentile``
@@ -101,7 +108,7 @@ def fan_chart(ax: Axes, percentiles: xr.DataArray, *, target: Any = None,
     ax.set_ylabel(unit_label(unit or da.attrs.get("units") or (spec.unit if spec else None),
                              lang))
     style_time_axis(ax, lang, plan_period)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
     return ax
 
 
@@ -203,7 +210,7 @@ def lines_over_time(ax: Axes, df: pd.DataFrame, *, lang: str = "zh",
                     labels: Mapping[str, Any] | None = None, ylabel: Any = None,
                     unit: str | None = None, title: Any = None,
                     bands: pd.DataFrame | None = None,
-                    plan_period: tuple[float, float] | None = None) -> Axes:
+                    plan_period: PlanPeriod = None) -> Axes:
     """One line per column of ``df`` against its index (years), e.g. sensitivity indices per
     year. ``bands``: optional table of the same shape with half-widths, drawn as shading.
     Y label: ``ylabel`` (text or ``{zh, en}``; default "敏感性指数"/"Sensitivity index"),

@@ -27,11 +27,10 @@ from matplotlib.ticker import NullFormatter
 
 from sim.present.atomic import save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
-from sim.present.labels import INDICATOR_LABELS, format_number, label, unit_label
+from sim.present.labels import LANGS, declared_labels, format_number, label, unit_label
 from sim.present.outdir import owned_dir
 from sim.present.tables import write_csv, write_excel
 
-LANGS = ("zh", "en")
 STAT_LABELS = {"n": "n", "mape": "MAPE (%)", "r2": "R²", "mse": "MSE", "rmse": "RMSE",
                "rmspe": "RMSPE (%)", "um": "U^M", "us": "U^S", "uc": "U^C"}
 WORDS = {
@@ -51,7 +50,7 @@ WORDS = {
 
 
 def _series_label(ind: str, lang: str) -> str:
-    return label(INDICATOR_LABELS.get(ind, ind), lang)
+    return label(declared_labels().get(ind, ind), lang)
 
 
 def fit_figure(observations: pd.DataFrame, runs: Mapping[str, xr.Dataset], lang: str,

@@ -35,6 +35,8 @@ from sim.present.analysis_charts import (  # noqa: F401  (re-exported)
     waterfall,
 )
 from sim.present.chartutil import (
+    DECLARED,
+    PlanPeriod,
     as_target,
     dedupe_legend,
     draw_series,
@@ -42,13 +44,14 @@ from sim.present.chartutil import (
     new_figure,
     series_of,
     style_time_axis,
+    target_year_of,
     targets_by_indicator,
     value_at,
 )
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import (
-    INDICATORS,
     check_lang,
+    count_text,
     format_number,
     label,
     text,
@@ -57,7 +60,6 @@ from sim.present.labels import (
 )
 
 Run = xr.Dataset | xr.DataArray
-PLAN_PERIOD = (2024, 2028)
 HISTORY_STATUSES = ("sourced", "implied", "conflicting")
 
 
@@ -101,17 +103,18 @@ def _draw_history(ax: Axes, rows: pd.DataFrame, lang: str) -> None:
 
 
 def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target: Any = None,
-                   target_year: int = 2028, lang: str = "zh",
+                   target_year: int | None = None, lang: str = "zh",
                    history: pd.DataFrame | None = None,
                    styles: Mapping[str, Mapping[str, Any]] | None = None,
                    title: Any = None, legend: bool = True,
-                   plan_period: tuple[float, float] | None = PLAN_PERIOD) -> Axes:
+                   plan_period: PlanPeriod = DECLARED) -> Axes:
     """Time series of one indicator for several runs, with its target and history.
 
     - ``runs``: ``{scenario label: Dataset or DataArray}``; each is drawn as a line.
-    - ``target``: a number (the value in ``target_year``) or a target record with fields
-      ``target``, ``year`` (and optionally ``label``, ``unit``): a dotted horizontal line and a
-      star at the target year, labelled "2028年目标" / "2028 target", the value annotated.
+    - ``target``: a number (the value in ``target_year``, default the declared target year)
+      or a target record with fields ``target``, ``year`` (and optionally ``label``,
+      ``unit``): a dotted horizontal line and a star at the target year, labelled
+      "<year>年目标" / "<year> target", the value annotated.
     - ``history``: DataFrame with columns ``year, value, status`` (and optionally
       ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled
       circles, "implied" hollow circles, "conflicting" hollow squares.
@@ -142,7 +145,7 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
     ax.set_ylabel(unit_label(unit, lang))
     style_time_axis(ax, lang, plan_period)
     if legend:
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
     return ax
 
 
@@ -170,38 +173,45 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
 def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
                      history: pd.DataFrame | None = None,
                      styles: Mapping[str, Mapping[str, Any]] | None = None,
-                     title: Any = None, target_year: int = 2028,
-                     indicators: Sequence[str] = INDICATORS) -> Figure:
-    """The five headline indicators in a 2x3 grid; the 6th panel holds the legend and a table
-    of target attainment (value in the target year / target, median over samples).
+                     title: Any = None, target_year: int | None = None,
+                     indicators: Sequence[str] | None = None, ncols: int = 3) -> Figure:
+    """One panel per indicator (a grid of ``ncols`` columns sized from their count) and one
+    more panel with the legend and a table of target attainment (value in the target year /
+    target, median over samples).
 
     ``targets``: list of records with fields ``indicator, target, unit, label, year`` (or a
-    mapping indicator -> record or number); indicators without a target are drawn without one.
+    mapping indicator -> record or number); ``indicators`` (default: those of ``targets``, in
+    order) without a target are drawn without one.
     """
     check_lang(lang)
     _check_runs(runs)
-    specs = targets_by_indicator(targets, target_year)
-    fig, axes = new_figure(2, 3, figsize=(15, 8.5))
+    year = target_year_of(target_year)
+    specs = targets_by_indicator(targets, year)
+    indicators = list(specs) if indicators is None else list(indicators)
+    if not indicators:
+        raise OutputError("indicator_figure: no indicator to draw; give targets or indicators")
+    ncols = max(1, min(ncols, len(indicators) + 1))
+    nrows = math.ceil((len(indicators) + 1) / ncols)
+    fig, axes = new_figure(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows))
     flat = list(axes.ravel())
-    for ax, ind in zip(flat, indicators, strict=False):
-        plot_indicator(ax, runs, ind, target=specs.get(ind), target_year=target_year,
+    for ax, ind in zip(flat[:len(indicators)], indicators, strict=True):
+        plot_indicator(ax, runs, ind, target=specs.get(ind), target_year=year,
                        lang=lang, history=history, styles=styles, legend=False)
     for ax in flat[len(indicators):]:
         ax.axis("off")
-    if len(indicators) < len(flat):
-        side = flat[-1]
-        handles, names = dedupe_legend(flat[:len(indicators)])
-        side.legend(handles, names, loc="upper left", frameon=False, fontsize=9,
-                    title=text("legend", lang))
-        _attainment_table(side, runs, specs, indicators, lang, target_year)
-    fig.suptitle(label(title, lang) if title is not None else text("indicators_title", lang))
+    side = flat[len(indicators)]
+    handles, names = dedupe_legend(flat[:len(indicators)])
+    side.legend(handles, names, loc="upper left", frameon=False, fontsize=9,
+                title=text("legend", lang))
+    _attainment_table(side, runs, specs, indicators, lang, year)
+    fig.suptitle(label(title, lang) if title is not None
+                 else count_text("indicators_title", lang, len(indicators)))
     return fig
 
 
 def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: Any, *,
                   lang: str = "zh", labels: Mapping[str, Any] | None = None,
-                  ncols: int = 3, plan_period: tuple[float, float] | None = PLAN_PERIOD
-                  ) -> Figure:
+                  ncols: int = 3, plan_period: PlanPeriod = DECLARED) -> Figure:
     """One panel per variable (grid of ``ncols`` columns).
 
     ``ds`` is one results Dataset or a mapping ``{scenario label: Dataset}`` (one line each).
@@ -217,7 +227,7 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
     nrows = math.ceil(len(variables) / ncols)
     fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 0.6))
     flat = list(axes.ravel())
-    for ax, var in zip(flat, variables, strict=False):
+    for ax, var in zip(flat[:len(variables)], variables, strict=True):
         attrs: dict[str, Any] = {}
         for name, run in runs.items():
             da = series_of(run, var)
@@ -227,7 +237,7 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
         ax.set_ylabel(unit_label(attrs.get("units"), lang))
         style_time_axis(ax, lang, plan_period)
         if len(runs) > 1:
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(fontsize=7, frameon=False, loc="upper left")
     for ax in flat[len(variables):]:
         ax.axis("off")
     fig.suptitle(label(title, lang))
@@ -238,26 +248,29 @@ _OTHER_STYLES = ("-", "-.", ":", (0, (5, 1, 1, 1)))
 
 
 def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
-                   baseline_key: str, title: Any = None, target_year: int = 2028,
-                   indicators: Sequence[str] = INDICATORS,
-                   plan_period: tuple[float, float] | None = PLAN_PERIOD) -> Figure:
+                   baseline_key: str, title: Any = None, target_year: int | None = None,
+                   indicators: Sequence[str] | None = None,
+                   plan_period: PlanPeriod = DECLARED) -> Figure:
     """Scenarios compared on all indicators at once, each as a share of its target.
 
     Left: every indicator (one colour each) as % of its target over time, the baseline run
     dashed and the other runs solid (then dash-dot, dotted); a line at 100 %.
     Right: grouped bars of attainment in the target year per indicator and run (baseline
-    hatched). Only indicators with a non-zero target are shown.
+    hatched). Only indicators with a non-zero target are shown; ``indicators`` defaults to
+    those of ``targets``.
     """
     check_lang(lang)
     _check_runs(runs)
     if baseline_key not in runs:
         raise OutputError(f"compare_figure: baseline_key {baseline_key!r} not in runs; "
                           f"available: {', '.join(map(str, runs))}")
+    target_year = target_year_of(target_year)
     specs = targets_by_indicator(targets, target_year)
+    indicators = list(specs) if indicators is None else list(indicators)
     shown = [i for i in indicators if i in specs and specs[i].value != 0]
     if not shown:
         raise OutputError("compare_figure: no target given for any of the indicators "
-                          f"{', '.join(indicators)}")
+                          f"{', '.join(indicators) or '(none)'}")
     order = [baseline_key] + [k for k in runs if k != baseline_key]
     dashes = {baseline_key: "--"}
     dashes.update({k: _OTHER_STYLES[i % len(_OTHER_STYLES)] for i, k in enumerate(order[1:])})
@@ -276,7 +289,7 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     handles = [Line2D([], [], color=c, linewidth=2) for c in colors]
     handles += [Line2D([], [], color="0.3", linestyle=dashes[k]) for k in order]
     left.legend(handles, [names[i] for i in shown] + [str(k) for k in order], fontsize=8,
-                frameon=False, ncols=2)
+                frameon=False, ncols=2, loc="upper left")
     width = 0.8 / len(order)
     x = np.arange(len(shown))
     for j, key in enumerate(order):
@@ -291,7 +304,7 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     right.set_xticks(x, [names[i] for i in shown], rotation=20, ha="right")
     right.set_ylabel(text("attainment", lang))
     right.set_title(text("attainment_in", lang, year=target_year))
-    right.legend(fontsize=8, frameon=False)
+    right.legend(fontsize=8, frameon=False, loc="upper left")
     right.grid(True, axis="y", color="0.88", linewidth=0.6)
     right.set_axisbelow(True)
     fig.suptitle(label(title, lang) if title is not None else text("compare_title", lang))

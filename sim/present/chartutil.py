@@ -49,6 +49,32 @@ def field(obj: Any, name: str, default: Any = _MISSING) -> Any:
     return default
 
 
+#: the default ``plan_period`` of the time charts: the plan period of model/targets.yaml
+DECLARED = "declared"
+PlanPeriod = tuple[float, float] | None | str
+
+
+def plan_period_of(period: PlanPeriod) -> tuple[float, float] | None:
+    """``period``, or the declared plan period (model/targets.yaml) for :data:`DECLARED`."""
+    if isinstance(period, str):
+        if period != DECLARED:
+            raise OutputError(f"plan_period: {period!r}; allowed: (start, end), None or "
+                              f"{DECLARED!r}")
+        from sim.model.targets import load_targets
+
+        return load_targets().plan.period
+    return period
+
+
+def target_year_of(year: int | None) -> int:
+    """``year``, or the declared target year (model/targets.yaml) when None."""
+    if year is None:
+        from sim.model.targets import load_targets
+
+        return load_targets().year
+    return int(year)
+
+
 @dataclass(frozen=True)
 class TargetSpec:
     """A plotted target: ``value`` of ``indicator`` in ``year`` (unit as in the results)."""
@@ -60,13 +86,15 @@ class TargetSpec:
     label: Any = None
 
 
-def as_target(obj: Any, target_year: int = 2028, indicator: str | None = None) -> TargetSpec:
+def as_target(obj: Any, target_year: int | None = None,
+              indicator: str | None = None) -> TargetSpec:
     """Normalise a target given as a number or as a record with fields
-    ``indicator, target, unit, label, year`` (mapping or object)."""
+    ``indicator, target, unit, label, year`` (mapping or object); a number, or a record
+    without a year, is a target in ``target_year`` (default the declared target year)."""
     if isinstance(obj, TargetSpec):
         return obj
     if isinstance(obj, int | float | np.number):
-        return TargetSpec(indicator, float(obj), int(target_year))
+        return TargetSpec(indicator, float(obj), target_year_of(target_year))
     value = field(obj, "target")
     try:
         value = float(value)
@@ -75,13 +103,14 @@ def as_target(obj: Any, target_year: int = 2028, indicator: str | None = None) -
     return TargetSpec(
         indicator=field(obj, "indicator", indicator),
         value=value,
-        year=int(field(obj, "year", target_year) or target_year),
+        year=int(field(obj, "year", None) or target_year_of(target_year)),
         unit=field(obj, "unit", None),
         label=field(obj, "label", None),
     )
 
 
-def targets_by_indicator(targets: Any, target_year: int = 2028) -> dict[str, TargetSpec]:
+def targets_by_indicator(targets: Any, target_year: int | None = None
+                         ) -> dict[str, TargetSpec]:
     """A list of target records (or a mapping indicator -> record/number) keyed by indicator."""
     if targets is None:
         return {}
@@ -127,11 +156,13 @@ def series_of(run: xr.Dataset | xr.DataArray, variable: str) -> xr.DataArray:
 def value_at(da: xr.DataArray, year: float) -> float:
     """The (median over samples) value of a ``("sample", "time")`` series at ``year``; NaN if
     that year is not in the time coordinate."""
-    times = np.asarray(da["time"].values, dtype=float)
-    hit = np.nonzero(np.isclose(times, float(year)))[0]
-    if hit.size == 0:
+    from sim.analysis.targets import at_year
+    from sim.errors import UncertaintyError
+
+    try:
+        return float(np.nanmedian(at_year(da, year)))
+    except UncertaintyError:
         return float("nan")
-    return float(np.nanmedian(da.isel(time=int(hit[0])).values))
 
 
 def draw_series(ax: Axes, da: xr.DataArray, label: str | None, **kw: Any) -> Any:
@@ -150,7 +181,7 @@ def draw_series(ax: Axes, da: xr.DataArray, label: str | None, **kw: Any) -> Any
 def draw_target(ax: Axes, target: TargetSpec, lang: str, *, color: str = "tab:red",
                 annotate: bool = True) -> None:
     """A dotted horizontal line at the target and a star at (year, value) labelled
-    "2028年目标" / "2028 target"; the value is written next to the star."""
+    "<year>年目标" / "<year> target"; the value is written next to the star."""
     ax.axhline(target.value, color=color, linestyle=":", linewidth=1.0, zorder=1)
     ax.plot([target.year], [target.value], marker="*", markersize=12, color=color,
             linestyle="none", zorder=4, label=text("target", lang, year=target.year))
@@ -159,9 +190,10 @@ def draw_target(ax: Axes, target: TargetSpec, lang: str, *, color: str = "tab:re
                     xytext=(6, 4), textcoords="offset points", fontsize=8, color=color)
 
 
-def style_time_axis(ax: Axes, lang: str, plan_period: tuple[float, float] | None) -> None:
+def style_time_axis(ax: Axes, lang: str, plan_period: PlanPeriod) -> None:
     """Integer year ticks, a "年份"/"Year" x label, plain y tick labels with thousands
-    separators, a light grid, and the plan period shaded."""
+    separators, a light grid, and the plan period shaded (:func:`plan_period_of`)."""
+    plan_period = plan_period_of(plan_period)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.yaxis.set_major_formatter(thousands_formatter())
     ax.set_xlabel(text("year", lang))

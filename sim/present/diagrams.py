@@ -22,7 +22,7 @@ from pathlib import Path
 from sim.errors import OutputError
 from sim.model.dot import quote, render
 from sim.model.graph import ModelGraph
-from sim.present.labels import INDICATOR_LABELS, check_lang, label
+from sim.present.labels import check_lang, declared_labels, label
 
 FORMATS = ("svg", "png")
 FONT = "Noto Sans CJK SC"
@@ -62,7 +62,7 @@ def variable_labels(graph: ModelGraph, lang: str) -> dict[str, str]:
             if p.py_name in out:
                 out[p.py_name] = label(p.label, "zh")
         out.update({k: v for k, v in load_zh_labels().items() if k in out})
-    for k, v in INDICATOR_LABELS.items():
+    for k, v in declared_labels().items():
         if k in out:
             out[k] = label(v, lang)
     return out
@@ -207,7 +207,7 @@ def diagram_sources(langs: Sequence[str] = ("zh", "en"), sectors: Sequence[str] 
     known = [vs.view.id for vs in sketch]
     for s in sectors or ():
         if s not in known:
-            raise OutputError(f"--sector: {s!r} is not a sector of model/sectors.yaml; "
+            raise OutputError(f"sector: {s!r} is not a sector of model/sectors.yaml; "
                               f"allowed: {', '.join(known)}")
     levers = {p.py_name for p in load_parameters().levers.values()}
     out = {}

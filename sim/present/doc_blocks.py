@@ -20,8 +20,6 @@ from sim.errors import DocumentError
 from sim.present.doc_context import (
     ENSEMBLE,
     EXTREME_VARIABLES,
-    EXTREMES,
-    PLAN_START,
     DocContext,
     num,
 )
@@ -85,7 +83,8 @@ def block_forecast(ctx: DocContext) -> str:
                          percent(unc["baseline"].probabilities.loc[ind, "probability"]),
                      f"P(met {year}) plan":
                          percent(unc["plan"].probabilities.loc[ind, "probability"])})
-    rows.append({"indicator": "all five together", f"baseline {year}": "", f"plan {year}": "",
+    rows.append({"indicator": f"all {ctx.targets.count_word('en')} together",
+                 f"baseline {year}": "", f"plan {year}": "",
                  "plan: target first met": "",
                  f"P(met {year}) baseline":
                      percent(unc["baseline"].probabilities.loc["all_targets", "probability"]),
@@ -110,7 +109,8 @@ def block_plan_money(ctx: DocContext) -> str:
                         for t in ctx.targets)
     rd = plan.loc["rd_expenditure", f"value_{year}"]
     return (f"The plan against the baseline in {year}: {changes}. Its extra fiscal money "
-            f"({num(lo)}-{num(hi)} 亿元 a year in {PLAN_START}-{year}, an assumed figure: the "
+            f"({num(lo)}-{num(hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, an assumed "
+            "figure: the "
             f"plan says only 大幅提升) compares with {num(rd)} 亿元 of society-wide R&D in "
             f"{year}. Share of each target reached under the plan in {year}: "
             f"{_shares(ctx, 'plan')}.")
@@ -215,7 +215,7 @@ def block_reading(ctx: DocContext) -> str:
 
     lines = [
         f"- Extra fiscal S&T money under the plan (plan minus baseline `fiscal_st_funds`): "
-        f"{num(lo)}-{num(hi)} 亿元 a year in {PLAN_START}-{year}, against "
+        f"{num(lo)}-{num(hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, against "
         f"{num(plan.loc['rd_expenditure', f'value_{year}'])} 亿元 of society-wide R&D in "
         f"{year}.",
         f"- Share of each target reached in {year}: baseline {_shares(ctx, 'baseline')}; plan "
@@ -242,7 +242,7 @@ def block_extreme_conditions(ctx: DocContext) -> str:
     year, name = ctx.targets.year, "extreme-conditions"
     stocks = list(ctx.simulator.info.index[ctx.simulator.info["kind"] == "stock"])
     parts, problems = [], []
-    for case, levers in EXTREMES.items():
+    for case, levers in ctx.extremes.items():
         ds = ctx.simulator.run(load_scenario("plan"), levers=levers)
         changes = []
         for var, text in EXTREME_VARIABLES.items():
@@ -261,7 +261,7 @@ def block_extreme_conditions(ctx: DocContext) -> str:
 
 def block_fit(ctx: DocContext) -> str:
     from sim.present.calibration_report import STAT_LABELS
-    from sim.present.labels import INDICATOR_LABELS
+    from sim.present.labels import declared_labels
 
     cal = ctx.calibration
     fit = cal.get("fit") or {}
@@ -270,7 +270,7 @@ def block_fit(ctx: DocContext) -> str:
                             "plansim calibrate")
     rows = []
     for ind, stats in fit.items():
-        row = {"series": f"{ind} {label(INDICATOR_LABELS.get(ind, ind), 'zh')}"}
+        row = {"series": f"{ind} {label(declared_labels().get(ind, ind), 'zh')}"}
         for key, head in STAT_LABELS.items():
             v = stats.get(key)
             row[head] = ("-" if v is None else str(int(v)) if key == "n"

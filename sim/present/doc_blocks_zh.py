@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DocumentError
-from sim.present.doc_context import ENSEMBLE, PLAN_START, DocContext, num
+from sim.present.doc_context import ENSEMBLE, DocContext, num
 from sim.present.docs import md_table, percent
-from sim.present.labels import INDICATOR_LABELS, format_number, label, unit_label
+from sim.present.labels import declared_labels, format_number, label, unit_label
 
 COMPARISON_ZH = {">": "超过", ">=": "不少于"}
 SERIES_ZH = {"rd_business": "企业研发经费"}   # fitted series that are not indicators
@@ -61,20 +61,20 @@ def block_plan_levers_zh(ctx: DocContext) -> str:
     raw = read_yaml(plan.source, DocumentError) or {}
     params = load_parameters()
     doc = ctx.pysd_doc.set_index("Py Name")
-    rows = []
+    rows, start = [], ctx.targets.plan.start
     for lid, value in (raw.get("levers") or {}).items():
         lever = params.levers.get(lid)
         if lever is None:
             raise DocumentError(f"block 'plan-lever-values-zh': {plan.source}: lever {lid!r} is "
                                 "not in model/parameters.yaml")
         units = doc.loc[lever.py_name, "Units"] if lever.py_name in doc.index else ""
-        base = ctx.value("baseline", lever.py_name, PLAN_START, "plan-lever-values-zh") \
+        base = ctx.value("baseline", lever.py_name, start, "plan-lever-values-zh") \
             if lever.py_name in ctx.runs["baseline"] else np.nan
         rows.append({"杠杆": f"`{lid}` {label(lever.label, 'zh')}",
                      "单位": unit_label(units, "zh") if isinstance(units, str) else "",
-                     f"基准情景（{PLAN_START}年）": format_number(base),
+                     f"基准情景（{start}年）": format_number(base),
                      "行动计划情景": _setting_zh(value)})
-    head = (f"“行动计划”情景（`scenarios/plan.yaml`）从{PLAN_START}年起改变的杠杆及其取值"
+    head = (f"“行动计划”情景（`scenarios/plan.yaml`）从{start}年起改变的杠杆及其取值"
             "（“某年起”的取值从该年起保持；逐年给出的取值在最后一年之后保持；基准情景为模型文件中的"
             "默认值）：")
     return head + "\n\n" + md_table(pd.DataFrame(rows))
@@ -99,7 +99,7 @@ def block_calibration_zh(ctx: DocContext) -> str:
                       "说明": note})
     frows = []
     for ind, s in fit.items():
-        frows.append({"序列": label(INDICATOR_LABELS.get(ind, SERIES_ZH.get(ind, ind)), "zh"),
+        frows.append({"序列": label(declared_labels().get(ind, SERIES_ZH.get(ind, ind)), "zh"),
                       "观测个数": str(int(s["n"])),
                       "平均绝对百分比误差": f"{float(s['mape']):.3g}%"})
     obj = cal.get("objective") or {}
@@ -127,7 +127,7 @@ def block_results_zh(ctx: DocContext) -> str:
     head = (f"校准后模型的中心估计（`plansim run`）和在 {ctx.spec.dim} 个不确定假设的取值范围内"
             f"抽样 {ENSEMBLE['samples']} 次得到的{year}年达标概率（`plansim uncertainty "
             f"{' '.join(ENSEMBLE['scenarios'])} --samples {ENSEMBLE['samples']} --seed "
-            f"{ENSEMBLE['seed']}`）。五项同时达标的概率：" + "，".join(
+            f"{ENSEMBLE['seed']}`）。{ctx.targets.count_word('zh')}项同时达标的概率：" + "，".join(
                 f"{names[sid]} {percent(unc[sid].probabilities.loc['all_targets', 'probability'])}"
                 for sid in ENSEMBLE["scenarios"]) + "。")
     return head + "\n\n" + md_table(pd.DataFrame(rows))

@@ -16,18 +16,18 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
+from sim.analysis.sampling import DEFAULT_SEED
 from sim.errors import DocumentError
 from sim.present.labels import format_number
 
 #: the documents' uncertainty ensemble (the `plansim uncertainty` defaults: Latin hypercube)
-ENSEMBLE = {"samples": 1000, "seed": 20240101, "sampling": "lhs",
+ENSEMBLE = {"samples": 1000, "seed": DEFAULT_SEED, "sampling": "lhs",
             "scenarios": ("plan", "baseline")}
-#: extreme-condition cases shown in model/README.md: lever overrides on the plan scenario
-EXTREMES = {"budget multiplier 0": {"budget_multiplier": {2024: 0}},
-            "budget multiplier 10": {"budget_multiplier": {2024: 10}}}
+#: extreme-condition cases shown in model/README.md: the budget multiplier from the plan's
+#: first year on (a lever override on the plan scenario), see :attr:`DocContext.extremes`
+EXTREME_MULTIPLIERS = {"budget multiplier 0": 0, "budget multiplier 10": 10}
 EXTREME_VARIABLES = {"tech_firms": "tech firms", "rd_expenditure": "R&D",
                      "tech_contract_turnover": "contracts"}
-PLAN_START = 2024
 
 
 def num(x: float) -> str:
@@ -52,6 +52,13 @@ class DocContext:
         from sim.model.targets import load_targets
 
         return load_targets()
+
+    @property
+    def extremes(self) -> dict[str, dict[str, dict[int, float]]]:
+        """Extreme-condition cases: lever overrides of the plan scenario by case name."""
+        start = self.targets.plan.start
+        return {case: {"budget_multiplier": {start: m}}
+                for case, m in EXTREME_MULTIPLIERS.items()}
 
     @cached_property
     def scenarios(self) -> list:
@@ -166,7 +173,7 @@ class DocContext:
 
     def extra_fiscal(self, block: str) -> tuple[float, float]:
         """Min and max of plan minus baseline fiscal S&T funds over the plan years."""
-        years = np.arange(PLAN_START, self.targets.year + 1)
+        years = np.arange(self.targets.plan.start, self.targets.year + 1)
         diff = [self.value("plan", "fiscal_st_funds", y, block)
                 - self.value("baseline", "fiscal_st_funds", y, block) for y in years]
         return min(diff), max(diff)

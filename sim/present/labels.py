@@ -12,20 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim.errors import OutputError
-
-LANGS = ("zh", "en")
-
-INDICATORS = ("tech_firms", "rd_expenditure", "platforms", "tech_contract_turnover", "tech_brokers")
-
-INDICATOR_LABELS: dict[str, dict[str, str]] = {
-    "tech_firms": {"zh": "科技型企业数量", "en": "Technology-based firms"},
-    "rd_expenditure": {"zh": "全社会研发经费", "en": "R&D expenditure"},
-    "platforms": {"zh": "省级以上科创平台", "en": "Provincial+ S&T platforms"},
-    "tech_contract_turnover": {"zh": "技术合同成交额", "en": "Technology contract turnover"},
-    "tech_brokers": {"zh": "技术经纪人", "en": "Technology brokers"},
-    "high_tech_enterprises": {"zh": "高新技术企业", "en": "High-tech enterprises"},
-    "tech_smes": {"zh": "科技型中小企业", "en": "Tech-based SMEs"},
-}
+from sim.model.yamlio import LANGS
 
 # Unit words (as written in the .mdl, in targets.yaml or in the history file) -> display text.
 UNIT_LABELS: dict[str, dict[str, str]] = {
@@ -74,7 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
     "total_order": {"zh": "总效应指数 ST", "en": "Total-order ST"},
     "sensitivity_index": {"zh": "敏感性指数", "en": "Sensitivity index"},
     "legend": {"zh": "图例", "en": "Legend"},
-    "indicators_title": {"zh": "五项核心指标", "en": "Five headline indicators"},
+    "indicators_title": {"zh": "{n}项核心指标", "en": "{N} headline indicators"},
     "compare_title": {"zh": "情景对比", "en": "Scenario comparison"},
     "scenario": {"zh": "情景", "en": "Scenario"},
     "indicator": {"zh": "指标", "en": "Indicator"},
@@ -117,7 +104,7 @@ def label(obj: Any, lang: str) -> str:
 
 
 def text(key: str, lang: str, **fmt: Any) -> str:
-    """A fixed chart word from :data:`TEXT`, formatted with ``fmt`` (e.g. ``year=2028``)."""
+    """A fixed chart word from :data:`TEXT`, formatted with ``fmt`` (e.g. ``year=...``)."""
     if key not in TEXT:
         raise OutputError(f"text: unknown key {key!r}; known keys: {', '.join(sorted(TEXT))}")
     return label(TEXT[key], lang).format(**fmt)
@@ -127,19 +114,35 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
                    attrs: Mapping[str, Any] | None = None) -> str:
     """Display name of a model variable.
 
-    Looks in ``labels`` (variable -> label), then :data:`INDICATOR_LABELS`, then the
-    ``description`` attr (English only; used in ``en``, or in ``zh`` when nothing else exists),
+    Looks in ``labels`` (variable -> label), then the indicators declared in
+    model/targets.yaml, then the ``description`` attr (English only; used in ``en``, or in ``zh`` when nothing else exists),
     and finally the variable name itself.
     """
     check_lang(lang)
     if labels and name in labels:
         return label(labels[name], lang)
-    if name in INDICATOR_LABELS:
-        return label(INDICATOR_LABELS[name], lang)
+    declared = declared_labels()
+    if name in declared:
+        return label(declared[name], lang)
     description = str((attrs or {}).get("description") or "").strip()
     if description:
         return description.splitlines()[0]
     return name
+
+
+def declared_labels() -> dict[str, dict[str, str]]:
+    """Labels of the indicators (with a target or reported) of model/targets.yaml, by id."""
+    from sim.model.targets import load_targets
+
+    return load_targets().indicator_labels()
+
+
+def count_text(key: str, lang: str, n: int, **fmt: Any) -> str:
+    """:func:`text` with ``{n}`` (``n`` as a word) and ``{N}`` (capitalised) filled in."""
+    from sim.model.targets import number_word
+
+    word = number_word(n, lang)
+    return text(key, lang, n=word, N=word[:1].upper() + word[1:], **fmt)
 
 
 def unit_label(unit: str | None, lang: str) -> str:

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.targets import target_table, year_reached
+from sim.analysis.targets import at_year, target_table, year_reached
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
 from sim.present.atomic import save_figure
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.fonts import use_cjk_font
+from sim.present.labels import LANGS
 from sim.present.outdir import owned_dir
 from sim.present.tables import write_csv, write_excel
 
@@ -64,9 +65,11 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
                     {"timeseries": ts.reset_index(), "targets": tt},
                     units={"timeseries": units})
         say(f"  {scenario.id}: indicator chart")
+        n = {lang: targets.count_word(lang) for lang in LANGS}
         fig = indicator_figure({label: ds}, list(targets), lang=lang, history=history,
-                               title={"zh": f"五大指标:{scenario.name['zh']}",
-                                      "en": f"Five indicators: {scenario.name['en']}"})
+                               title={"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
+                                      "en": f"{n['en'].capitalize()} indicators: "
+                                            f"{scenario.name['en']}"})
         save_figure(fig, tmp / "indicators")
         _close(fig)
         for sector in sectors:
@@ -84,11 +87,9 @@ def compare_table(runs: Mapping[str, xr.Dataset], targets: Targets, reference: s
     rows = []
     for t in targets:
         row: dict[str, object] = {"indicator": t.indicator, "target": t.target}
-        ref = float(runs[reference][t.indicator].isel(sample=0).sel(
-            time=t.year, method="nearest"))
+        ref = float(at_year(runs[reference][t.indicator].isel(sample=0), t.year))
         for sid, ds in runs.items():
-            da = ds[t.indicator].isel(sample=0)
-            v = float(da.sel(time=t.year, method="nearest"))
+            v = float(at_year(ds[t.indicator].isel(sample=0), t.year))
             row[f"{sid}_{t.year}"] = v
             if sid != reference:
                 row[f"{sid}_minus_{reference}"] = v - ref

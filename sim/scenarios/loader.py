@@ -2,7 +2,7 @@
 
 A scenario file holds ``name`` ({zh, en}), ``description``, optional ``extends`` (another
 scenario file, relative to this one), ``levers`` and optional ``assumptions``. A lever value is
-a number or a year-by-year mapping such as ``{2024: 12, 2026: 15}``; an assumption value is a
+a number or a year-by-year mapping such as ``{2025: 12, 2027: 15}``; an assumption value is a
 number. Every problem raises :class:`~sim.errors.ScenarioError` naming the file, the key, the
 value (a short excerpt) and what is allowed, with a suggestion for a misspelled name.
 
@@ -26,11 +26,20 @@ import numpy as np
 from sim import paths
 from sim.errors import ScenarioError, excerpt
 from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import is_number, read_yaml
+from sim.model.yamlio import LANGS, is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
-YEAR_RANGE = (2012, 2035)
+#: first year a lever series may name (the model's first simulated year)
+FIRST_YEAR = 2012
+
+
+def year_range() -> tuple[int, int]:
+    """Years a lever series may name: :data:`FIRST_YEAR` to the declared horizon
+    (model/targets.yaml)."""
+    from sim.model.targets import load_targets
+
+    return (FIRST_YEAR, load_targets().plan.horizon)
 
 
 @dataclass(frozen=True)
@@ -179,11 +188,12 @@ def _lever_value(lid: str, value: Any, params: Parameters, where: str,
         if not value:
             raise ScenarioError(f"{key}: empty series; give at least one {{year: value}}")
         series: dict[int, float] = {}
+        first, last = year_range()
         for year, v in value.items():
             if not isinstance(year, numbers.Integral) or isinstance(year, bool | np.bool_) or \
-                    not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+                    not first <= year <= last:
                 raise ScenarioError(f"{key}: year {excerpt(year)} is not allowed; years are "
-                                    f"integers from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
+                                    f"integers from {first} to {last}")
             series[int(year)] = _number(v, f"{key}.{year}", lever.min, lever.max)
         return dict(sorted(series.items()))
     if arrays:
@@ -206,10 +216,10 @@ def _assumption_value(aid: str, value: Any, params: Parameters, where: str,
 
 def _name(raw: Any, where: str) -> dict[str, str]:
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) and raw.get(k)
-                                            for k in ("zh", "en")):
+                                            for k in LANGS):
         raise ScenarioError(f"{where}: name: {excerpt(raw)} is not allowed; give "
                             "{zh: <Chinese name>, en: <English name>}")
-    extra = set(raw) - {"zh", "en"}
+    extra = set(raw) - set(LANGS)
     if extra:
         raise ScenarioError(f"{where}: name.{sorted(extra)[0]}: unknown key; allowed: zh, en")
     return {"zh": raw["zh"], "en": raw["en"]}

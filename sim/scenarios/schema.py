@@ -13,7 +13,13 @@ import json
 
 from sim import paths
 from sim.model.parameters import Parameters, load_parameters
-from sim.scenarios.loader import YEAR_RANGE
+from sim.scenarios.loader import year_range
+
+
+def _year_pattern() -> str:
+    """A pattern matching exactly the years of :func:`sim.scenarios.loader.year_range`."""
+    first, last = year_range()
+    return "^(" + "|".join(str(y) for y in range(first, last + 1)) + ")$"
 
 
 def _lever_schema(lever) -> dict:
@@ -25,7 +31,7 @@ def _lever_schema(lever) -> dict:
         "type": "object",
         "description": "year-by-year values, "
                        f"{'interpolated linearly' if lever.interpolation == 'linear' else 'stepped'}",
-        "propertyNames": {"pattern": "^(20[1-3][0-9])$"},
+        "propertyNames": {"pattern": _year_pattern()},
         "additionalProperties": number,
         "minProperties": 1,
     }
@@ -40,11 +46,12 @@ def build_schema(params: Parameters) -> dict:
         "required": ["zh", "en"],
         "additionalProperties": False,
     }
+    first, last = year_range()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "plansim scenario",
         "description": "Overrides of the baseline: policy levers and uncertain assumptions. "
-                       f"Years run from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}. "
+                       f"Years run from {first} to {last}. "
                        "Generated from model/parameters.yaml by "
                        "`python -m sim.scenarios.schema --write`.",
         "type": "object",
