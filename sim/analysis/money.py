@@ -3,7 +3,7 @@
 The money levers are the allocation shares of the fiscal S&T budget: the levers of the sum
 constraint in ``model/parameters.yaml`` (``constraints:``, see
 :mod:`sim.scenarios.constraints`). A *mix* ``x`` gives, per line, the extra money (亿元) spent
-through that line over the plan years (``2024..2028``, the targets' year), an equal amount each
+through that line over the plan years (the plan's start to the targets' year), an equal amount each
 year. It is turned into lever values of the scenario, nothing else changes:
 
 - ``budget multiplier`` (a step lever) scales the scenario's fiscal S&T funds ``F_y`` so that
@@ -11,7 +11,7 @@ year. It is turned into lever values of the scenario, nothing else changes:
 - each share becomes ``s'_g = (s_g F_y + x_g / years) / (F_y + X_y)``, so the line receives its
   old allocation plus its extra money, and the shares still sum to at most 1 (money is
   conserved; the declared constraint holds);
-- from the year after the plan the scenario's own values return (no extra money after 2028).
+- from the year after the plan the scenario's own values return (no extra money after the targets' year).
 
 ``F_y`` is the scenario's own ``fiscal ST funds`` row for year ``y`` (rows are calendar years,
 flows annual totals; ARCHITECTURE.md "Time convention"). The extra money is *measured* from the
@@ -32,7 +32,6 @@ from sim.errors import UncertaintyError
 
 FUNDS = "fiscal_st_funds"
 MULTIPLIER = "budget_multiplier"
-START = 2024
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,16 @@ class MoneyBase:
         return np.full(len(self.lines), max(room, 0.0) * self.n_years)
 
 
-def money_base(simulator: Any, scenario: Any, *, start: int = START, end: int | None = None
-               ) -> MoneyBase:
+def money_base(simulator: Any, scenario: Any, *, start: int | None = None,
+               end: int | None = None) -> MoneyBase:
     """The allocation lines and the scenario's funds, multiplier and shares in ``start..end``
-    (default: the targets' year)."""
+    (default: the plan's first year to the targets' year, as declared in model/targets.yaml)."""
     from sim.model.targets import load_targets
     from sim.scenarios.constraints import load_constraints
 
-    end = int(end if end is not None else load_targets().year)
+    targets = load_targets()
+    start = int(start if start is not None else targets.plan.start)
+    end = int(end if end is not None else targets.year)
     params = simulator.parameters
     sums = [c for c in load_constraints(params) if c.max_sum == 1]
     if not sums:

@@ -19,10 +19,10 @@ import pandas as pd
 
 from sim.analysis import money
 from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
+from sim.analysis.sampling import DEFAULT_SEED
 from sim.errors import UncertaintyError
 
 DEFAULT_SAMPLES = 200
-DEFAULT_SEED = 20240101
 DEFAULT_BUDGET_MAX = 200.0
 DEFAULT_PROBABILITIES = (0.5, 0.8)
 
