@@ -37,6 +37,14 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
 
 
+def add_ensemble(parser, samples: int, seed_default: int) -> None:
+    """``--samples`` (history-consistent samples) and ``--seed`` of an ensemble command."""
+    parser.add_argument("--samples", type=sample_count, default=samples,
+                        help=f"history-consistent samples (default {samples})")
+    parser.add_argument("--seed", type=seed, default=seed_default,
+                        help=f"random seed (default {seed_default})")
+
+
 def add_engine(parser, help: str = "simulation engine (default: batch)") -> None:
     """``--engine``, its choices those of :data:`sim.simulate.ENGINES`."""
     from sim.simulate import ENGINES

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.cli.common import Progress, add_common, sample_count, seed
+from sim.cli.common import Progress, add_common, add_ensemble
 
 DEFAULT_SAMPLES = 500
 
@@ -28,10 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
                    help="target indicator id or 'all' (repeatable; default: all, then each)")
-    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"history-consistent samples (default {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
+    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 

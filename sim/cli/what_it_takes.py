@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.cli.common import Progress, add_common, sample_count, seed
+from sim.cli.common import Progress, add_common, add_ensemble
 
 
 def _probability(text: str) -> float:
@@ -66,10 +66,7 @@ def add_parser(sub) -> None:
     p.add_argument("--budget-max", type=_money, default=DEFAULT_BUDGET_MAX, metavar="X",
                    help=f"most extra money considered, 亿元 over 2024-2028 (default "
                         f"{DEFAULT_BUDGET_MAX:g})")
-    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"history-consistent samples (default {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
+    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 
