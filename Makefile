@@ -13,15 +13,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Graphviz (`dot`) lays out the sketch and draws the diagrams (plansim diagram). Installed with
-# apt-get when missing and run as root; otherwise say how to install it (macOS: brew install graphviz).
+# Graphviz (`dot`) lays out the sketch and draws the diagrams (plansim diagram); Pango and
+# HarfBuzz-subset are the libraries WeasyPrint prints the briefing PDF with (plansim brief).
+# Installed with apt-get when missing and run as root; otherwise say how to install them
+# (macOS: brew install graphviz pango).
+APT_DEPS := graphviz libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else \
-	    echo "warning: Graphviz 'dot' is missing; plansim diagram and its tests need it: install the system package graphviz (apt-get install graphviz, brew install graphviz)" >&2; \
-	  fi; }
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  missing=$$(for p in $(APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	else \
+	  command -v dot >/dev/null 2>&1 || echo "warning: Graphviz 'dot' is missing; plansim diagram and its tests need it: install the system package graphviz (apt-get install graphviz, brew install graphviz)" >&2; \
+	  echo "note: the briefing PDF (plansim brief) needs the Pango and HarfBuzz-subset libraries (apt-get install $(APT_DEPS); brew install pango)" >&2; \
+	fi
 
 setup: system-deps $(STAMP)
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "what-it-takes": "sim.cli.what_it_takes",
     "returns": "sim.cli.returns",
     "discover": "sim.cli.discover",
+    "brief": "sim.cli.brief",
 }
 
 
