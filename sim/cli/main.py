@@ -27,6 +27,8 @@ COMMANDS = {
     "returns": "sim.cli.returns",
     "discover": "sim.cli.discover",
     "brief": "sim.cli.brief",
+    "levers": "sim.cli.levers",
+    "assumptions": "sim.cli.assumptions",
 }
 
 

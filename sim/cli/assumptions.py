@@ -1,0 +1,30 @@
+"""``plansim assumptions``: the catalogue of uncertain assumptions (model/parameters.yaml) with
+their units, ranges, the values the runs use and their distributions; see
+:mod:`sim.present.catalogue`."""
+
+from __future__ import annotations
+
+from sim.cli.common import add_engine
+
+
+def add_parser(sub) -> None:
+    from sim.model.yamlio import LANGS
+
+    p = sub.add_parser(
+        "assumptions", help="catalogue of the uncertain assumptions",
+        description="List every assumption of model/parameters.yaml: id, name, unit (from the "
+                    ".mdl), allowed range, the value the runs use (calibrated where "
+                    "model/calibration.yaml estimates it), whether it is calibrated, and its "
+                    "distribution in scenarios/uncertainty.yaml.")
+    p.add_argument("--lang", choices=LANGS, default=LANGS[0],
+                   help=f"language of names and headers (default: {LANGS[0]})")
+    add_engine(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from sim.present.catalogue import assumption_table
+    from sim.simulate import Simulator
+
+    print(assumption_table(args.lang, simulator=Simulator(args.engine)).to_string(index=False))
+    return 0
