@@ -280,7 +280,7 @@ table { border-collapse: collapse; margin: 4pt 0; page-break-inside: avoid; font
 th, td { border: 1px solid #bbb; padding: 2pt 5pt; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #eee; }
-.note { color: #444; font-size: 8.5pt; }
+.note { color: #444; font-size: 8.5pt; page-break-after: avoid; }
 .chart svg { width: 100%; height: auto; }
 .chart { page-break-inside: avoid; }
 code { font-size: 8pt; word-break: break-all; }
