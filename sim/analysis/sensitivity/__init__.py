@@ -7,31 +7,36 @@
 - :mod:`.study`: a whole study of one scenario (:func:`compute_indices`).
 
 Adding a method is one new module here, a :class:`Method` subclass decorated with
-:func:`register`, imported below.
+:func:`register`: every module of this package is imported below, which registers it.
 """
 
-from sim.analysis.sensitivity import given_data, morris, shapley, sobol  # noqa: F401  (register)
+import importlib
+import pkgutil
+
 from sim.analysis.sensitivity.base import (
-                                           KINDS,
-                                           REGISTRY,
-                                           Indices,
-                                           Method,
-                                           cli_methods,
-                                           get_method,
-                                           is_constant,
-                                           register,
+    KINDS,
+    REGISTRY,
+    Indices,
+    Method,
+    cli_methods,
+    get_method,
+    is_constant,
+    register,
 )
 from sim.analysis.sensitivity.core import (
-                                           PARALLEL_MIN,
-                                           analyse_outputs,
-                                           outputs_at_year,
-                                           per_year_indices,
-                                           tornado_table,
+    PARALLEL_MIN,
+    analyse_outputs,
+    outputs_at_year,
+    per_year_indices,
+    tornado_table,
 )
 from sim.analysis.sensitivity.given_data import given_data_first_order
 from sim.analysis.sensitivity.morris import morris_indices
 from sim.analysis.sensitivity.sobol import SobolResult, sobol_indices
 from sim.analysis.sensitivity.study import compute_indices
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 #: the design methods (analysed by :func:`analyse_outputs`)
 METHODS = tuple(k for k, m in REGISTRY.items() if m.kind == "design")
