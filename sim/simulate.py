@@ -118,7 +118,7 @@ class Simulator:
         return float(self._parameter_baseline()[py_name][0])
 
     # -- inputs ------------------------------------------------------------------------------
-    def _defaults(self, time_step, final_time) -> dict[str, np.ndarray]:
+    def default_values(self, time_step, final_time) -> dict[str, np.ndarray]:
         """Baseline trajectories of the series levers on the integration grid."""
         base = self._parameter_baseline(time_step, final_time)
         return {lv.py_name: base[lv.py_name] for lv in self.parameters.levers.values()
@@ -140,10 +140,10 @@ class Simulator:
         lev, ass = apply_overrides(scenario, levers, assumptions, self.parameters)
         ass = {**self.calibrated, **ass}
         times = self.step_times(time_step, final_time)
-        defaults = self._defaults(time_step, final_time) if any(
+        defaults = self.default_values(time_step, final_time) if any(
             isinstance(v, dict | Inherited) for v in lev.values()) else {}
         out = scenario_inputs(lev, ass, self.parameters, times, defaults)
-        check_inputs(self.parameters, out, lambda: self._defaults(time_step, final_time), times,
+        check_inputs(self.parameters, out, lambda: self.default_values(time_step, final_time), times,
                      scenario.id)
         return out
 
@@ -250,7 +250,7 @@ def _stack_inputs(per: list[dict], sim: Simulator, time_step, final_time) -> dic
         if any(isinstance(v, pd.Series) for v in vals):
             base = None
             if any(v is None for v in vals):
-                base = sim._defaults(time_step, final_time)[k]
+                base = sim.default_values(time_step, final_time)[k]
             rows = [np.asarray(v.values if isinstance(v, pd.Series) else
                                (np.full(len(times), v) if v is not None else base), float)
                     for v in vals]

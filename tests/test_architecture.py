@@ -39,3 +39,61 @@ def test_no_upward_import(path):
     upward = [m for m in _imports(path)
               if (lay := _layer(m)) is not None and RANK[lay] > RANK[own]]
     assert not upward, f"{rel} ({own}) imports higher layers: {upward}"
+
+
+#: the module-size rule of ARCHITECTURE.md: commands parse, call the library and print
+MAX_CLI_LINES = 150
+MAX_LINES = 450
+
+
+def _lines(path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_module_sizes():
+    rel = {str(p.relative_to(paths.ROOT)): _lines(p) for p in MODULES}
+    big = {k: n for k, n in rel.items() if n > MAX_LINES}
+    fat = {k: n for k, n in rel.items() if k.startswith("sim/cli/") and n > MAX_CLI_LINES}
+    assert not big, f"modules over {MAX_LINES} lines: {big}"
+    assert not fat, f"commands over {MAX_CLI_LINES} lines (move analysis to sim/analysis, " \
+                    f"figures to sim/present): {fat}"
+
+
+def test_size_rule_catches_a_long_module(tmp_path):
+    long = tmp_path / "long.py"
+    long.write_text("x = 1\n" * (MAX_LINES + 1), encoding="utf-8")
+    assert _lines(long) > MAX_LINES
+
+
+def _private_uses(path):
+    """``from sim.x import _name`` and ``module._name`` (``module`` imported from sim)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim"):
+            for a in node.names:
+                if a.name.startswith("_") and not a.name.startswith("__"):
+                    yield f"{node.module}.{a.name}"
+                modules.add(a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            modules.update((a.asname or a.name).split(".")[0] for a in node.names
+                           if a.name.startswith("sim"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            yield f"{node.value.id}.{node.attr}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(paths.ROOT)) for p in MODULES])
+def test_no_private_member_across_modules(path):
+    used = sorted(set(_private_uses(path)))
+    assert not used, f"{path.relative_to(paths.ROOT)} uses private members of other modules: " \
+                     f"{used} (give them public names)"
+
+
+def test_private_rule_catches_a_private_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from sim.engine import runtime\nfrom sim.x import _y\n"
+                   "runtime._hidden(1)\n", encoding="utf-8")
+    assert sorted(_private_uses(bad)) == ["runtime._hidden", "sim.x._y"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis import attribution
+from sim.analysis.sensitivity import shapley as attribution
 from sim.errors import UncertaintyError
 
 

@@ -116,7 +116,7 @@ def test_direct_dataset_identical_to_public_constructor(bm, monkeypatch, n):
     from sim.engine import batch
 
     fast = bm.run({}, n)
-    monkeypatch.setattr(batch, "_direct_dataset", lambda *args: None)
+    monkeypatch.setattr(batch, "direct_dataset", lambda *args: None)
     public = bm.run({}, n)
     xr.testing.assert_identical(fast, public)
     assert list(fast.dims) == ["sample", "time"]

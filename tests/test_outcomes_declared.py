@@ -85,8 +85,8 @@ def test_run_and_compare_carry_a_sixth_indicator(six, tmp_path):
 
 
 def test_uncertainty_tables_and_fans_carry_a_sixth_indicator(six, tmp_path):
-    from sim.analysis.uncertainty import ALL_TARGETS, compute
-    from sim.cli import uncertainty as cli
+    from sim.analysis.uncertainty import ALL_TARGETS, compute, tables
+    from sim.present.uncertainty_report import fan_figure
 
     spec = parse_uncertainty({"assumptions": {"growth": {
         "distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t", "confidence": "C"}}})
@@ -101,12 +101,12 @@ def test_uncertainty_tables_and_fans_carry_a_sixth_indicator(six, tmp_path):
 
     results = compute([SimpleNamespace(id="plan")], spec, six, samples=32, seed=1,
                           sampling="lhs", simulate=simulate, say=lambda m: None)
-    tables = cli.tables(results, six)
+    tables = tables(results, six)
     assert tables["probabilities"]["indicator"].tolist() == [*six.indicators, ALL_TARGETS]
     assert set(tables["percentiles"]["indicator"]) == set(six.indicators)
     assert SIXTH in tables["first_year"].columns
     assert SIXTH in set(tables["comparison"]["indicator"])
-    fig = cli.fan_figure(results[0], six, "en")
+    fig = fan_figure(results[0], six, "en")
     assert [ax.get_title() for ax in fig.axes[:6]][-1] == "High-tech enterprises"
     texts = " ".join(t.get_text() for t in fig.axes[6].texts)
     assert "High-tech enterprises" in texts and "All six" in texts

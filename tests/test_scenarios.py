@@ -215,7 +215,7 @@ def test_issue9_trap_plan_value_kept_in_the_real_model(tmp_path):
     sim = Simulator("batch")
     lever = sim.parameters.levers["rd_reward_cap"]
     series = sim.inputs(load_scenario(child))[lever.py_name]
-    base = sim._defaults(None, None)[lever.py_name]
+    base = sim.default_values(None, None)[lever.py_name]
     assert series.loc[2023.0] == base[sim.step_times() == 2023.0][0]   # the .mdl before 2024
     assert series.loc[2024.0] == 500.0 and series.loc[2024.5] == 500.0
     assert series.loc[2025.0] == 1000.0 and series.loc[2030.0] == 1000.0

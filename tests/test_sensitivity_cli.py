@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis.attribution import Attribution
 from sim.analysis.ensemble import run_ensemble
+from sim.analysis.sensitivity import compute_indices
+from sim.analysis.sensitivity.shapley import Attribution, shapley_tables
 from sim.analysis.uncertainty_spec import parse_uncertainty
-from sim.cli import sensitivity as cli
 from sim.model.targets import Target, Targets, load_targets
+from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
 
 YEARS = np.arange(2020.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
@@ -44,7 +45,7 @@ def simulate(sc, design):
 
 @pytest.mark.parametrize("method, n", [("sobol", 64), ("morris", 10)])
 def test_compute_and_write_indices(tmp_path, method, n):
-    tables = cli.compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method=method,
+    tables = compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method=method,
                                  samples=n, seed=3, second_order=(method == "sobol"),
                                  simulate=simulate, say=lambda m: None)
     idx = tables["indices"].set_index(["output", "parameter"])
@@ -58,11 +59,11 @@ def test_compute_and_write_indices(tmp_path, method, n):
     assert torn.loc["growth", "high"] > torn.loc["growth", "central"] > torn.loc["growth", "low"]
     assert torn.loc["noise", "swing"] == pytest.approx(0.0)
     assert ("second_order" in tables) == (method == "sobol")
-    figs = cli.index_figures(tables, TARGETS, method, "zh", {"growth": {"zh": "增长", "en": "g"}})
+    figs = index_figures(tables, TARGETS, method, "zh", {"growth": {"zh": "增长", "en": "g"}})
     assert set(figs) == {"indices_zh", "tornado_zh", "per_year_zh"}
     if method == "morris":  # rendering is slow: write the files once, for sobol
         return
-    out = cli.write_outputs(tables, figs, tmp_path / "s")
+    out = write_outputs(tables, figs, tmp_path / "s")
     names = {p.name for p in out.iterdir()}
     assert {"indices.csv", "second_order.csv", "sensitivity.xlsx", "indices_zh.png",
             "tornado_zh.svg", "per_year_zh.png"} <= names
@@ -74,11 +75,11 @@ def test_shapley_report(tmp_path):
     base = pd.Series(BASES, dtype=float)
     att = Attribution(2028, shap, base, base + 3 * base, {"fiscal": ["a"], "brokers": ["b"]},
                       pd.DataFrame([base, base + 3 * base]))
-    tables = cli.shapley_tables(att)
+    tables = shapley_tables(att)
     totals = tables["totals"]
     np.testing.assert_allclose(totals.loc["difference"], totals.loc["sum_of_shapley"])
-    figs = {f"waterfall_{lang}": cli.shapley_figure(att, TARGETS, lang, {}) for lang in ("zh", "en")}
-    out = cli.write_outputs(tables, figs, tmp_path / "shap")
+    figs = {f"waterfall_{lang}": shapley_figure(att, TARGETS, lang, {}) for lang in ("zh", "en")}
+    out = write_outputs(tables, figs, tmp_path / "shap")
     assert (out / "waterfall_en.svg").is_file() and (out / "shapley.csv").is_file()
 
 
@@ -120,7 +121,7 @@ def test_conditioned_indices_and_given_data_s1():
                                    "oversample": 2, "max_draws": 40,
                                    "sensitivity_samples": 200})
     match = HistoryMatch(obs, settings)
-    tables = cli.compute_indices(
+    tables = compute_indices(
         SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris", samples=10, seed=3,
         second_order=False, say=lambda m: None, match=match,
         simulate=lambda sc, d: run_ensemble(evaluate_hist, d, progress=False),

@@ -9,11 +9,12 @@ import xarray as xr
 
 from sim.analysis.ensemble import run_ensemble
 from sim.analysis.sampling import DEFAULT_SEED
+from sim.analysis.uncertainty import compute, tables
 from sim.analysis.uncertainty_spec import parse_uncertainty
-from sim.cli import uncertainty as cli
 from sim.errors import OutputError
 from sim.model.targets import Target, Targets, load_targets
 from sim.present.outdir import MARKER, marker_text
+from sim.present.uncertainty_report import write_outputs
 
 YEARS = np.arange(2012.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
@@ -42,7 +43,7 @@ def simulate(sc, design):
 
 def test_compute_and_write(tmp_path):
     scenarios = [SimpleNamespace(id="plan", scale=1.0), SimpleNamespace(id="weak", scale=0.8)]
-    results = cli.compute(scenarios, SPEC, TARGETS, samples=64, seed=1,
+    results = compute(scenarios, SPEC, TARGETS, samples=64, seed=1,
                           sampling="lhs", simulate=simulate, say=lambda m: None)
     assert [r.scenario for r in results] == ["plan", "weak"]
     p_plan = results[0].probabilities.loc["all_targets", "probability"]
@@ -54,10 +55,10 @@ def test_compute_and_write(tmp_path):
     (tmp_path / "uncertainty").mkdir()
     (out / "stale.csv").write_text("old")
     with pytest.raises(OutputError, match="not written by plansim"):  # not ours: kept
-        cli.write_outputs(results, TARGETS, out, say=lambda m: None)
+        write_outputs(results, TARGETS, out, say=lambda m: None)
     assert (out / "stale.csv").read_text() == "old"
     (out / MARKER).write_text(marker_text("uncertainty"))  # an earlier result of ours
-    cli.write_outputs(results, TARGETS, out, say=lambda m: None)
+    write_outputs(results, TARGETS, out, say=lambda m: None)
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names
     for f in ("percentiles.csv", "probabilities.csv", "first_year.csv", "comparison.csv",
@@ -91,7 +92,7 @@ def test_compute_conditioned_with_central(tmp_path):
                                    "sensitivity_samples": 100})
     match = HistoryMatch(obs, settings)
     central = evaluate({"growth": np.array([0.15])})
-    results = cli.compute([SimpleNamespace(id="plan")], SPEC, TARGETS, samples=50, seed=2,
+    results = compute([SimpleNamespace(id="plan")], SPEC, TARGETS, samples=50, seed=2,
                           sampling="lhs", simulate=lambda sc, d: run_ensemble(
                               evaluate, d, progress=False),
                           say=lambda m: None, match=match, central=lambda sc: central)
@@ -102,14 +103,14 @@ def test_compute_conditioned_with_central(tmp_path):
     assert (r.probabilities["n"] == 50).all()   # P(met) over the survivors only
     assert r.conditioned.drawn >= 100 and r.conditioned.passed >= 50
     assert r.probabilities.loc["tech_firms", "central"] == pytest.approx(11000 * 1.15 ** 5)
-    frames = cli.tables(results, TARGETS)
+    frames = tables(results, TARGETS)
     assert list(frames["percentiles"].columns[:4]) == ["scenario", "indicator", "time",
                                                        "central"]
     cond = frames["conditioning"].iloc[0]
     assert cond["kept"] == 50 and cond["drawn"] == r.conditioned.drawn
     assert frames["comparison"].set_index(["scenario", "indicator"]).loc[
         ("plan", "tech_firms"), "central"] == pytest.approx(11000 * 1.15 ** 5)
-    cli.write_outputs(results, TARGETS, tmp_path / "u", say=lambda m: None)
+    write_outputs(results, TARGETS, tmp_path / "u", say=lambda m: None)
     assert (tmp_path / "u" / "conditioning.csv").is_file()
     assert (tmp_path / "u" / "history_match.csv").is_file()
 

@@ -34,12 +34,16 @@ import xarray as xr
 from scipy import optimize, stats
 
 from sim import paths
+from sim.analysis.calibration_settings import (  # noqa: F401  (re-exported)
+    SETTINGS_FILE,
+    Break,
+    Settings,
+    load_settings,
+)
 from sim.analysis.fit_stats import STAT_NAMES, fit_stats
 from sim.errors import CalibrationError
 from sim.model.parameters import python_name
-from sim.model.yamlio import is_number, read_yaml, require_mapping
 
-SETTINGS_FILE = paths.MODEL_DIR / "calibration-settings.yaml"
 LOG_FLOOR = 1e-9          # simulated values at or below zero are compared as this (log undefined)
 NULL_EIG_RTOL = 1e-8      # eigenvalues of JᵀJ below this x the largest span a near-null direction
 NULL_LOADING = 0.3        # |eigenvector component| above which a parameter is in that direction
@@ -47,98 +51,6 @@ BOUND_TOL = 1e-3          # within this fraction of the range of a bound = "at t
 FD_STEP = 1e-4            # forward-difference step, as a fraction of the parameter's range
 
 Simulate = Callable[[Mapping[str, np.ndarray]], xr.Dataset]
-
-
-@dataclass(frozen=True)
-class Break:
-    """Rows of ``indicator`` before ``before`` are compared with ``variable`` instead."""
-
-    indicator: str
-    before: int
-    variable: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Settings:
-    estimate: tuple[str, ...]
-    weights: dict[str, float]
-    scenario: str = "baseline"
-    variables: dict[str, str] = field(default_factory=dict)
-    exclude: dict[str, str] = field(default_factory=dict)
-    exclude_rows: dict[tuple[str, int], str] = field(default_factory=dict)
-    breaks: tuple[Break, ...] = ()
-    ci_level: float = 0.95
-    max_nfev: int = 200
-    starts: int = 1
-    seed: int = 0
-    source: Path | None = None
-    hindcast_until: int | None = None           # hindcast: fit rows up to this year ...
-    forecast_years: tuple[int, int] | None = None   # ... and forecast the rows of these years
-    profile_points: int = 0                     # profile-likelihood grid points (0: none)
-
-
-def load_settings(path: Path | str | None = None) -> Settings:
-    """Read and validate the calibration settings (``model/calibration-settings.yaml``)."""
-    path = Path(path or SETTINGS_FILE)
-    raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
-    est = raw.get("estimate")
-    if not isinstance(est, list) or not est or not all(isinstance(e, str) for e in est):
-        raise CalibrationError(f"{path}: estimate: {est!r} is not a non-empty list of "
-                               "assumption ids")
-    weights = require_mapping(raw.get("weights"), f"{path}: weights", CalibrationError)
-    for k, w in weights.items():
-        if not is_number(w) or w < 0:
-            raise CalibrationError(f"{path}: weights.{k}: {w!r} is not a number >= 0")
-    breaks = []
-    for i, b in enumerate(raw.get("breaks") or []):
-        b = require_mapping(b, f"{path}: breaks[{i}]", CalibrationError)
-        try:
-            breaks.append(Break(str(b["indicator"]), int(b["before"]), str(b["variable"]),
-                                str(b.get("note", ""))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CalibrationError(f"{path}: breaks[{i}]: needs indicator, before (a year) and "
-                                   f"variable ({exc})") from None
-    rows = {}
-    for i, e in enumerate(raw.get("exclude_rows") or []):
-        e = require_mapping(e, f"{path}: exclude_rows[{i}]", CalibrationError)
-        try:
-            rows[(str(e["indicator"]), int(e["year"]))] = str(e.get("reason", ""))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CalibrationError(f"{path}: exclude_rows[{i}]: needs indicator, year and "
-                                   f"reason ({exc})") from None
-    level = raw.get("ci_level", 0.95)
-    if not is_number(level) or not 0 < level < 1:
-        raise CalibrationError(f"{path}: ci_level: {level!r} is not a number in (0, 1)")
-    until, window = _hindcast_settings(raw.get("hindcast"), path)
-    prof = raw.get("profile")
-    prof = {} if prof is None else require_mapping(prof, f"{path}: profile", CalibrationError)
-    points = prof.get("points", 0)
-    if not isinstance(points, int) or isinstance(points, bool) or points < 0 or points == 1:
-        raise CalibrationError(f"{path}: profile.points: {points!r} is not 0 (no profile) or "
-                               "an integer >= 2")
-    return Settings(tuple(est), {k: float(v) for k, v in weights.items()},
-                    str(raw.get("scenario", "baseline")),
-                    dict(raw.get("variables") or {}), dict(raw.get("exclude") or {}),
-                    rows, tuple(breaks), float(level), int(raw.get("max_nfev", 200)),
-                    int(raw.get("starts", 1)), int(raw.get("seed", 0)), path, until, window,
-                    points)
-
-
-def _hindcast_settings(raw, path) -> tuple[int | None, tuple[int, int] | None]:
-    """``hindcast: {fit_until: 2019, forecast: [2020, 2023]}`` -> (2019, (2020, 2023))."""
-    if raw is None:
-        return None, None
-    raw = require_mapping(raw, f"{path}: hindcast", CalibrationError)
-    until, window = raw.get("fit_until"), raw.get("forecast")
-    if not isinstance(until, int) or isinstance(until, bool):
-        raise CalibrationError(f"{path}: hindcast.fit_until: {until!r} is not a year")
-    if (not isinstance(window, list) or len(window) != 2
-            or not all(isinstance(y, int) and not isinstance(y, bool) for y in window)
-            or not until < window[0] <= window[1]):
-        raise CalibrationError(f"{path}: hindcast.forecast: {window!r} is not [first, last] "
-                               f"years after fit_until ({until})")
-    return until, (int(window[0]), int(window[1]))
 
 
 # -- observations -------------------------------------------------------------------------------
@@ -250,7 +162,7 @@ class FitResult:
                             index=pd.Index(self.ids, name="assumption"))
 
 
-class _Objective:
+class Objective:
     """Residuals in the rescaled box z in [0, 1]^P, with cached batch evaluations."""
 
     def __init__(self, simulate: Simulate, obs: pd.DataFrame, ids, lower, upper):
@@ -306,7 +218,7 @@ def fit(simulate: Simulate, obs: pd.DataFrame, ids: Sequence[str], x0, lower, up
         raise CalibrationError(f"calibration: assumptions {bad} have no range (min >= max)")
     if len(obs) == 0:
         raise CalibrationError("calibration: no observation to fit")
-    f = _Objective(simulate, obs, ids, lower, upper)
+    f = Objective(simulate, obs, ids, lower, upper)
     rng = np.random.default_rng(seed)
     z0s = [(x0 - lower) / (upper - lower),
            *rng.uniform(0.05, 0.95, size=(max(starts, 1) - 1, len(ids)))]

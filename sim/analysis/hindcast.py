@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.calibration import Calibration, FitResult, _Objective, fit, simulated_at
+from sim.analysis.calibration import Calibration, FitResult, Objective, fit, simulated_at
 from sim.errors import CalibrationError
 
 SENSITIVITY_FLOOR = 1e-10   # |d residual / d z| below this everywhere = the rows do not respond
@@ -51,7 +51,7 @@ class Hindcast:
 
 def _informed(simulate, obs, ids, x0, lower, upper) -> np.ndarray:
     """Per assumption: whether the rows respond to it at ``x0`` (bool array (P,))."""
-    f = _Objective(simulate, obs, ids, lower, upper)
+    f = Objective(simulate, obs, ids, lower, upper)
     z0 = (np.asarray(x0, float) - lower) / (upper - lower)
     jac = f.jac(z0)
     return np.abs(jac).max(axis=0) > SENSITIVITY_FLOOR

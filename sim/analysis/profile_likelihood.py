@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 from scipy import optimize, stats
 
-from sim.analysis.calibration import Calibration, _Objective
+from sim.analysis.calibration import Calibration, Objective
 from sim.errors import CalibrationError
 
 REFIT_NFEV = 60            # function evaluations per re-optimisation along a profile
@@ -70,7 +70,7 @@ def _crossing(values: np.ndarray, dev: np.ndarray, q: float) -> float | None:
 
 def _refit(simulate, obs, ids, z0, lower, upper) -> tuple[float, np.ndarray]:
     """Minimum weighted SSR over ``ids`` (rescaled start ``z0``) and the minimiser (z)."""
-    f = _Objective(simulate, obs, ids, lower, upper)
+    f = Objective(simulate, obs, ids, lower, upper)
     if not ids:
         r = f(np.zeros(0))
         return float(r @ r), np.zeros(0)

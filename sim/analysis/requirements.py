@@ -239,7 +239,7 @@ def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
                  greedy_steps: int = GREEDY_STEPS) -> Requirement:
     """The least extra money meeting column ``c`` (None: all targets) with P >= ``p``."""
     if not 0 < p <= 1:
-        raise UncertaintyError(f"--probability {p!r}: allowed: a number in (0, 1]")
+        raise UncertaintyError(f"probability {p!r}: allowed: a number in (0, 1]")
     name = ALL if c is None else problem.targets[c]
     zero = np.zeros(len(problem.lines))
     n = problem(zero).met.shape[0]

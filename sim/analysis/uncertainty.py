@@ -197,3 +197,52 @@ def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: i
         results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
                                central=central(sc) if central else None))
     return results
+
+
+def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, pd.DataFrame]:
+    """The output tables of ``plansim uncertainty`` by name: ``percentiles`` (scenario,
+    indicator, time, central, P..), ``probabilities``, ``first_year``, ``comparison``,
+    ``samples``, and with conditioning ``conditioning`` and ``history_match``."""
+    from sim.analysis.conditioning import summary_table
+
+    pct, probs, first = [], [], []
+    for r in results:
+        for ind in r.percentiles.data_vars:
+            da = r.percentiles[ind]
+            wide = pd.DataFrame(da.values.T, index=da["time"].values,
+                                columns=[f"P{int(q)}" for q in da["percentile"].values])
+            if r.central is not None and ind in r.central:
+                wide.insert(0, "central", r.central[ind].isel(sample=0)
+                            .sel(time=wide.index.values).values)
+            wide.index.name = "time"
+            wide = wide.reset_index()
+            wide.insert(0, "indicator", ind)
+            wide.insert(0, "scenario", r.scenario)
+            pct.append(wide)
+        probs.append(r.probabilities.reset_index().assign(scenario=r.scenario))
+        fy = r.first_years.copy()
+        fy.index = fy.index.map(str)
+        first.append(fy.reset_index().assign(scenario=r.scenario))
+    front = ["scenario"]
+    comparison = compare_scenarios({r.scenario: r.results for r in results}, targets)
+    comparison.insert(1, "central", [
+        float(r.probabilities.loc[ind, "central"]) if "central" in r.probabilities else None
+        for r in results for ind in r.probabilities.index])
+    out = {
+        "percentiles": pd.concat(pct, ignore_index=True),
+        "probabilities": _front(pd.concat(probs, ignore_index=True), front),
+        "first_year": _front(pd.concat(first, ignore_index=True), front),
+        "comparison": comparison.reset_index(),
+        "samples": pd.concat([r.design.frame().reset_index().assign(scenario=r.scenario)
+                              for r in results], ignore_index=True),
+    }
+    out["samples"] = _front(out["samples"], front)
+    conds = [r.conditioned for r in results if r.conditioned is not None]
+    if conds:
+        out["conditioning"] = summary_table(conds, conds[0].match.settings)
+        out["history_match"] = conds[0].match.table()
+    return out
+
+
+def _front(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df[cols + [c for c in df.columns if c not in cols]]

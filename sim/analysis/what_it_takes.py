@@ -113,7 +113,7 @@ def target_columns(requested: Sequence[str], targets: Any) -> list[int | None]:
         elif t in known:
             out.append(known.index(t))
         else:
-            raise UncertaintyError(f"--target {t!r}: allowed: {', '.join([*known, ALL])}")
+            raise UncertaintyError(f"target {t!r}: allowed: {', '.join([*known, ALL])}")
     return out
 
 
@@ -143,9 +143,9 @@ def what_it_takes(scenario: Any, *, targets: Sequence[str] = (), probabilities:
         scenario = load_scenario(scenario)
     for p in probabilities:
         if not (isinstance(p, int | float) and 0 < p <= 1):
-            raise UncertaintyError(f"--probability {p!r}: allowed: a number in (0, 1]")
+            raise UncertaintyError(f"probability {p!r}: allowed: a number in (0, 1]")
     if not (math.isfinite(budget_max) and budget_max > 0):
-        raise UncertaintyError(f"--budget-max {budget_max!r}: allowed: a number > 0 (亿元)")
+        raise UncertaintyError(f"budget_max {budget_max!r}: allowed: a number > 0 (亿元)")
     cols = target_columns(list(targets) or [*load_targets().indicators, ALL], load_targets())
     ens = conditioned_ensemble(scenario, samples=samples, seed=seed, say=say)
     problem = problem_of(ens, say)

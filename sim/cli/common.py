@@ -116,3 +116,16 @@ def seed(text: str) -> int:
 def chunk_size(text: str) -> int:
     """argparse type of ``--chunk-size``: a whole number >= 1."""
     return _integer(text, "samples per chunk", 1, MAX_COUNT)
+
+
+def money(text: str) -> float:
+    """argparse type: an amount of money > 0 (亿元)."""
+    import argparse
+
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not (x > 0 and x < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a number > 0 (亿元)")
+    return x

@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.cli.common import Progress, add_common, add_ensemble
+from sim.cli.common import Progress, add_common, add_ensemble, money
 
 
 def add_parser(sub) -> None:
     from sim.analysis.returns import DEFAULT_AMOUNT
     from sim.analysis.what_it_takes import DEFAULT_SAMPLES, DEFAULT_SEED
-    from sim.cli.what_it_takes import _money
 
     p = sub.add_parser(
         "returns", help="change in each 2028 indicator per 亿元, by lever group",
@@ -25,7 +24,7 @@ def add_parser(sub) -> None:
                     "over the history-conditioned ensemble (median, P5-P95), with the "
                     "assumption each return rests on most (largest rank correlation).")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
-    p.add_argument("--amount", type=_money, default=DEFAULT_AMOUNT, metavar="X",
+    p.add_argument("--amount", type=money, default=DEFAULT_AMOUNT, metavar="X",
                    help=f"extra 亿元 over 2024-2028 per group (default {DEFAULT_AMOUNT:g})")
     add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
     add_common(p, lang=True, engine=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.cli.common import Progress, add_common, add_ensemble
+from sim.cli.common import Progress, add_common, add_ensemble, money
 
 
 def _probability(text: str) -> float:
@@ -27,18 +27,6 @@ def _probability(text: str) -> float:
     if not 0 < p <= 1:
         raise argparse.ArgumentTypeError(f"{text!r}; allowed: a number in (0, 1]")
     return p
-
-
-def _money(text: str) -> float:
-    import argparse
-
-    try:
-        x = float(text)
-    except ValueError:
-        x = float("nan")
-    if not (x > 0 and x < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a number > 0 (亿元)")
-    return x
 
 
 def add_parser(sub) -> None:
@@ -63,7 +51,7 @@ def add_parser(sub) -> None:
     p.add_argument("--probability", action="append", type=_probability, default=None,
                    metavar="P", help="probability to reach (repeatable; default "
                    + " and ".join(f"{x:g}" for x in DEFAULT_PROBABILITIES) + ")")
-    p.add_argument("--budget-max", type=_money, default=DEFAULT_BUDGET_MAX, metavar="X",
+    p.add_argument("--budget-max", type=money, default=DEFAULT_BUDGET_MAX, metavar="X",
                    help=f"most extra money considered, 亿元 over 2024-2028 (default "
                         f"{DEFAULT_BUDGET_MAX:g})")
     add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)

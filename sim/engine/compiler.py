@@ -19,7 +19,7 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from sim.engine.expr import ExprCompiler
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
-from sim.engine.statefuls import _STATEFUL, StatefulBuilder, _Stateful
+from sim.engine.statefuls import STATEFUL_TYPES, Stateful, StatefulBuilder
 from sim.errors import ModelError, UnsupportedConstructError
 
 
@@ -39,7 +39,7 @@ class ModelCompiler(StatefulBuilder):
         self.vars: dict[str, Var] = dict(info.vars)
         self.ctxs = dict(info.ctxs)
         self.constants: dict[str, object] = {}
-        self.statefuls: dict[tuple, _Stateful] = {}
+        self.statefuls: dict[tuple, Stateful] = {}
         self.macro_instances: dict[tuple, str] = {}
         self.code_init: dict[str, tuple[list[str], set]] = {}
         self.code_run: dict[str, tuple[list[str], set]] = {}
@@ -79,7 +79,7 @@ class ModelCompiler(StatefulBuilder):
     def stateful_expression(self, ec: ExprCompiler, node):
         if isinstance(node, ae.CallStructure):
             return None
-        if not isinstance(node, _STATEFUL):
+        if not isinstance(node, STATEFUL_TYPES):
             return None
         key = (ec.var.id, ec.comp_index, id(node))
         st = self.statefuls.get(key)

@@ -289,7 +289,7 @@ def _bc(x, k):
     return x
 
 
-def _fb(x, sizes):
+def full_broadcast(x, sizes):
     """Broadcast ``x`` (float, (S|1,) or (S|1, ...)) to shape (S|1, *sizes)."""
     x = np.asarray(x, dtype=float)
     if x.ndim == 0:
@@ -350,7 +350,7 @@ def _fixed_order(delay_time, dt, name):
 
 
 for _flavour in (VECTOR, SCALAR):
-    _flavour.update({"_bc": _bc, "_fb": _fb, "_alloc": _alloc, "_stack": _stack,
+    _flavour.update({"_bc": _bc, "_fb": full_broadcast, "_alloc": _alloc, "_stack": _stack,
                      "_shift_in": _shift_in, "_check_order": _check_order,
                      "_delayn_order": _delayn_order, "_fixed_order": _fixed_order,
                      "_uniform": _uniform})

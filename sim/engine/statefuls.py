@@ -1,6 +1,6 @@
 """Code for the hidden stocks of INTEG, SMOOTH*, DELAY*, DELAY N, DELAY FIXED and INITIAL.
 
-Each stateful becomes a :class:`_Stateful` holding the lines that initialise it (evaluated at
+Each stateful becomes a :class:`Stateful` holding the lines that initialise it (evaluated at
 INITIAL TIME, in dependency order), its state slots, the expression of its output during the
 run and the lines computing its next state. The formulas follow ``pysd.py_backend.statefuls``:
 Delay stores ``value * delay_time`` per stage and outputs ``stage[-1] / delay_time``; DelayN
@@ -17,11 +17,11 @@ from pysd.translators.structures import abstract_expressions as ae
 from sim.engine.expr import ExprCompiler
 from sim.errors import UnsupportedConstructError
 
-_STATEFUL = (ae.IntegStructure, ae.DelayStructure, ae.DelayNStructure, ae.DelayFixedStructure,
+STATEFUL_TYPES = (ae.IntegStructure, ae.DelayStructure, ae.DelayNStructure, ae.DelayFixedStructure,
              ae.SmoothStructure, ae.SmoothNStructure, ae.InitialStructure)
 
 
-class _Stateful:
+class Stateful:
     def __init__(self, n, kind, labels):
         self.sid = f"S#{n}"
         self.name = f"s{n}"
@@ -43,7 +43,7 @@ class StatefulBuilder:
         code, labels = sub.compile(node)
         return sub.align(code, labels, ec.lhs), sub.refs
 
-    def _make_stateful(self, ec, node) -> _Stateful:
+    def _make_stateful(self, ec, node) -> Stateful:
         n = len(self.statefuls)
         vname = ec.var.vensim_name
         labels = ec.lhs
@@ -51,7 +51,7 @@ class StatefulBuilder:
             if labels else "{}"
         dt = "v_time_step"
         if isinstance(node, ae.IntegStructure):
-            st = _Stateful(n, "integ", labels)
+            st = Stateful(n, "integ", labels)
             init, r = self._sub(ec, "init", node.initial)
             flow, _ = self._sub(ec, "run", node.flow)
             s = st.name
@@ -65,7 +65,7 @@ class StatefulBuilder:
             st.update_lines = [f"n_{s} = {nxt}"]
             return st
         if isinstance(node, ae.InitialStructure):
-            st = _Stateful(n, "initial", labels)
+            st = Stateful(n, "initial", labels)
             init, r = self._sub(ec, "init", node.initial)
             st.init_lines = [f"{st.name}_v = {init}"]
             st.init_refs = r
@@ -77,7 +77,7 @@ class StatefulBuilder:
                 return self._smooth_n(ec, node, n, labels, full, dt)
             k = int(order)
             is_delay = isinstance(node, ae.DelayStructure)
-            st = _Stateful(n, "delay" if is_delay else "smooth", labels)
+            st = Stateful(n, "delay" if is_delay else "smooth", labels)
             s = st.name
             init, r1 = self._sub(ec, "init", node.initial)
             time_node = node.delay_time if is_delay else node.smooth_time
@@ -115,9 +115,9 @@ class StatefulBuilder:
             return self._delay_fixed(ec, node, n, labels, full)
         raise UnsupportedConstructError(vname, type(node).__name__)
 
-    def _smooth_n(self, ec, node, n, labels, full, dt) -> _Stateful:
+    def _smooth_n(self, ec, node, n, labels, full, dt) -> Stateful:
         """SMOOTH N with an order given by an expression: stages on axis 0 (PySD's Smooth)."""
-        st = _Stateful(n, "smoothn", labels)
+        st = Stateful(n, "smoothn", labels)
         s = st.name
         init, r1 = self._sub(ec, "init", node.initial)
         oinit, r2 = self._sub(ec, "init", node.order)
@@ -134,10 +134,10 @@ class StatefulBuilder:
         st.update_lines = [f"n_{s} = {s} + (_shift_in({inp}, {s}) - {s}) * {s}_k / ({trun}) * {dt}"]
         return st
 
-    def _delay_n(self, ec, node, n, labels, full, dt) -> _Stateful:
+    def _delay_n(self, ec, node, n, labels, full, dt) -> Stateful:
         """DELAY N: stages on axis 0, order fixed at initialisation (PySD's DelayN)."""
         vname = ec.var.vensim_name
-        st = _Stateful(n, "delayn", labels)
+        st = Stateful(n, "delayn", labels)
         s = st.name
         init, r1 = self._sub(ec, "init", node.initial)
         tinit, r2 = self._sub(ec, "init", node.delay_time)
@@ -161,10 +161,10 @@ class StatefulBuilder:
         ]
         return st
 
-    def _delay_fixed(self, ec, node, n, labels, full) -> _Stateful:
+    def _delay_fixed(self, ec, node, n, labels, full) -> Stateful:
         """DELAY FIXED: a pipeline of round(delay/dt) values (PySD's DelayFixed)."""
         vname = ec.var.vensim_name
-        st = _Stateful(n, "delayfixed", labels)
+        st = Stateful(n, "delayfixed", labels)
         s = st.name
         init, r1 = self._sub(ec, "init", node.initial)
         tinit, r2 = self._sub(ec, "init", node.delay_time)

@@ -9,7 +9,8 @@ target year, each group's Shapley value is
 and the values add up to v(all groups) - v(no group) = plan minus baseline (efficiency). All 2^G
 coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios``.
 Only groups in which the plan changes at least one lever are players; the others have zero value
-by the dummy axiom and are left out.
+by the dummy axiom and are left out. Registered as the ``shapley`` method (kind
+``attribution``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.sensitivity.base import Method, register
 from sim.errors import UncertaintyError
 
 MAX_GROUPS = 8
@@ -138,3 +140,30 @@ def attribute(baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
         columns=list(indicators), index=pd.Index([], name="group"), dtype=float)
     values.index.name = "coalition"
     return Attribution(year, shap, values.iloc[0], values.iloc[-1], groups, values)
+
+
+def shapley_tables(att: Attribution) -> dict[str, pd.DataFrame]:
+    """The report's tables: Shapley values, totals (with their sum, a check of efficiency),
+    coalition values and the levers of each group."""
+    total = pd.DataFrame([att.baseline, att.plan, att.total, att.shapley.sum(axis=0)],
+                         index=pd.Index(["baseline", "plan", "difference", "sum_of_shapley"],
+                                        name="row"))
+    groups = pd.DataFrame([(g, lid) for g, ls in att.groups.items() for lid in ls],
+                          columns=["group", "lever"])
+    return {"shapley": att.shapley, "totals": total, "coalitions": att.coalition_values,
+            "groups": groups}
+
+
+@register
+class Shapley(Method):
+    name = "shapley"
+    kind = "attribution"
+    help = "exact Shapley attribution of a scenario difference to lever groups"
+
+    def attribute(self, baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
+                  indicators: Sequence[str], year: int) -> Attribution:
+        return attribute(baseline, plan, simulator=simulator, parameters=parameters,
+                         indicators=indicators, year=year)
+
+    def tables(self, att: Attribution) -> dict[str, pd.DataFrame]:
+        return shapley_tables(att)

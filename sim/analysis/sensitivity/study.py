@@ -1,0 +1,87 @@
+"""A sensitivity study of one scenario by a design method: draw the design (from the
+history-conditioned marginals when a history match is given), run it, analyse every outcome and
+every plan year, run the tornado; the output tables by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import xarray as xr
+
+from sim.analysis.sensitivity.base import get_method
+from sim.analysis.sensitivity.core import (
+    analyse_outputs,
+    outputs_at_year,
+    per_year_indices,
+    tornado_table,
+)
+from sim.analysis.sensitivity.given_data import given_data_first_order
+from sim.model.targets import Targets
+
+if TYPE_CHECKING:
+    from sim.analysis.conditioning import HistoryMatch
+    from sim.analysis.sampling import Design
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+
+#: (scenario, design) -> results Dataset (sample, time)
+Simulate = Callable[[Any, "Design"], xr.Dataset]
+
+
+def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, method: str,
+                    samples: int, seed: int, second_order: bool, simulate: Simulate,
+                    cost_variable: str | None = None,
+                    say: Callable[[str], None] = print, match: HistoryMatch | None = None,
+                    center: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+    """Run the design and the tornado runs; return the output tables by name.
+
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
+    from the marginals of a history-matched ensemble of the scenario; ``center`` (assumption
+    values of the central run) is the tornado's centre (default: the medians).
+    Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
+    ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
+    swing, central), ``samples`` (the design), ``conditioning`` and ``given_data_S1``
+    (with ``match``: first-order indices on the history-matched ensemble itself, a check on
+    the marginals' independence).
+    """
+    from sim.analysis import conditioning, sampling
+
+    m = get_method(method, ("design",))
+    dist, cond = spec, None
+    if match is not None:
+        n = match.settings.sensitivity_samples
+        say(f"{scenario.id}: history-matching {n} samples for the conditioned marginals")
+        cond = conditioning.condition(scenario, spec, n, seed=seed, simulate=simulate,
+                                      match=match, say=say)
+        dist = conditioning.marginals(cond)
+    design = m.design(dist, samples, seed=seed, second_order=second_order)
+    say(f"{scenario.id}: {method} design, {design.n} runs over {spec.dim} assumptions")
+    ds = simulate(scenario, design)
+    outputs = outputs_at_year(ds, targets, cost_variable=cost_variable)
+    long, second = analyse_outputs(design, outputs, method=method, seed=seed)
+    out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
+    if second is not None:
+        out["second_order"] = second.reset_index()
+    years = targets.plan.years
+    say(f"{scenario.id}: indices per year {years[0]}-{years[-1]}")
+    for ind in targets.indicators:
+        out[f"per_year_{ind}"] = per_year_indices(design, ds[ind], years, method=method,
+                                                  seed=seed)
+    oat = sampling.one_at_a_time(dist, center=center)
+    say(f"{scenario.id}: tornado, {oat.n} runs")
+    oat_out = outputs_at_year(simulate(scenario, oat), targets, cost_variable=cost_variable)
+    for col in oat_out.columns:
+        table, base = tornado_table(oat, oat_out[col].to_numpy())
+        out[f"tornado_{col}"] = table.assign(central=base)
+    out["samples"] = design.frame().reset_index()
+    if cond is not None:
+        consistent = match.passes(ds)
+        out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
+            design_runs=design.n, design_history_consistent=float(consistent.mean()))
+        say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
+            f"{consistent.mean():.0%} of the {method} design is history-consistent")
+        cond_out = outputs_at_year(cond.results, targets, cost_variable=cost_variable)
+        out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
+                                                      seed=seed).reset_index()
+    return out

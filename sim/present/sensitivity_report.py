@@ -1,0 +1,119 @@
+"""The ``plansim sensitivity`` report: index, tornado and per-year figures of a design method,
+the Shapley waterfalls, and the atomic write of tables and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.analysis.sensitivity import get_method
+from sim.analysis.sensitivity.shapley import Attribution
+from sim.model.targets import Targets
+
+#: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
+TOP_BARS = 12
+TOP_LINES = 6
+
+
+def grid(n: int) -> tuple[Figure, np.ndarray]:
+    """A figure with ``n`` panels, three to a row when more than four; the rest switched off."""
+    from sim.present.chartutil import new_figure
+
+    cols = 3 if n > 4 else max(n, 1)
+    rows = int(np.ceil(n / cols))
+    fig, axes = new_figure(rows, cols, figsize=(6.0 * cols, 5.0 * rows))
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.set_axis_off()
+    return fig, flat
+
+
+def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str], lang: str,
+               labels: Mapping[str, Any], title: Any) -> Axes:
+    """Horizontal bars of one index column with its ``<column>_conf`` error bars."""
+    from sim.present.labels import label
+
+    d = df.sort_values(column)
+    y = np.arange(len(d))
+    ax.barh(y, d[column], xerr=d.get(f"{column}_conf"), color="tab:blue",
+            error_kw={"linewidth": 0.8})
+    ax.set_yticks(y, [label(labels.get(k, k), lang) for k in d.index])
+    ax.set_xlabel(xlabel.get(lang, column))
+    ax.set_title(label(title, lang))
+    return ax
+
+
+def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
+                  labels: Mapping[str, Any]) -> dict[str, Figure]:
+    """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
+    from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
+
+    m = get_method(method, ("design",))
+    titles = targets.labels()
+    long = tables["indices"].set_index(["output", "parameter"])
+    outputs = list(dict.fromkeys(long.index.get_level_values("output")))
+    figs = {}
+    fig, axes = grid(len(outputs))
+    for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
+        df = long.loc[out]
+        df = df.loc[df[m.main_index].abs().sort_values(ascending=False).index[:TOP_BARS]]
+        if {"S1", "ST"} <= set(df.columns):
+            bar_indices(ax, df, lang=lang, labels=labels, title=titles.get(out, out))
+        else:
+            index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out))
+    figs[f"indices_{lang}"] = fig
+    torn = [k for k in tables if k.startswith("tornado_")]
+    fig, axes = grid(len(torn))
+    for ax, key in zip(axes[:len(torn)], torn, strict=True):
+        out = key.removeprefix("tornado_")
+        df = tables[key]
+        tornado(ax, df, base=float(df["central"].iloc[0]), lang=lang, labels=labels,
+                title=titles.get(out, out), max_bars=TOP_BARS)
+    figs[f"tornado_{lang}"] = fig
+    years = [k for k in tables if k.startswith("per_year_")]
+    fig, axes = grid(len(years))
+    for ax, key in zip(axes[:len(years)], years, strict=True):
+        ind = key.removeprefix("per_year_")
+        df = tables[key]
+        df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
+        lines_over_time(ax, df, lang=lang, labels=labels, ylabel=m.per_year_label,
+                        title=titles.get(ind, ind), plan_period=targets.plan.period)
+    figs[f"per_year_{lang}"] = fig
+    return figs
+
+
+def shapley_figure(att: Attribution, targets: Targets, lang: str,
+                   labels: Mapping[str, Any]) -> Figure:
+    """One waterfall per indicator: baseline, each lever group's Shapley value, plan."""
+    from sim.present.analysis_charts import waterfall
+
+    fig, axes = grid(len(targets.items))
+    names = {"zh": ("基准情景", "行动计划"), "en": ("Baseline", "Plan")}[lang]
+    for ax, t in zip(axes[:len(targets.items)], targets.items, strict=True):
+        waterfall(ax, att.shapley[t.indicator], float(att.baseline[t.indicator]),
+                  float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
+                  unit=t.unit, start_label=names[0], end_label=names[1])
+    return fig
+
+
+def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
+                  final: Path) -> Path:
+    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically."""
+    from sim.present.atomic import save_figure
+    from sim.present.outdir import owned_dir
+    from sim.present.tables import write_csv, write_excel
+
+    with owned_dir(final) as tmp:
+        for name, df in tables.items():
+            write_csv(df, tmp / f"{name}.csv")
+        sheets = {name[:31]: df for name, df in tables.items()}
+        write_excel(tmp / "sensitivity.xlsx", sheets)
+        for stem, fig in figures.items():
+            save_figure(fig, tmp / stem)
+    return Path(final)

@@ -1,0 +1,92 @@
+"""The ``plansim uncertainty`` report: fan charts of each scenario's indicators with a panel of
+target probabilities, and the atomic write of the tables (:func:`sim.analysis.uncertainty.tables`)
+and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim.analysis.uncertainty import UncertaintyResult, tables
+from sim.model.targets import Targets
+
+
+def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
+               title: str | None = None) -> Figure:
+    """Fan charts, one panel per indicator (targets drawn) and a panel of probabilities, in a
+    grid of three columns sized from the number of indicators."""
+    import math
+
+    from sim.present.analysis_charts import fan_chart
+    from sim.present.chartutil import new_figure
+
+    nrows = math.ceil((len(targets.items) + 1) / 3)
+    fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows))
+    flat = axes.ravel()
+    central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
+    for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
+        da = result.percentiles[t.indicator]
+        fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,
+                  plan_period=targets.plan.period)
+        if result.central is not None and t.indicator in result.central:
+            c = result.central[t.indicator].isel(sample=0)
+            ax.plot(c["time"].values, c.values, color="black", lw=1.0, ls="--", label=central)
+        if result.conditioned is not None:
+            obs = result.conditioned.match.obs
+            obs = obs[obs["variable"] == t.indicator]
+            ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4)
+    for ax in flat[len(targets.items):]:
+        ax.set_axis_off()
+    probability_panel(flat[len(targets.items)], result, targets, lang)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lang: str) -> Axes:
+    """Text panel: probability (± Monte Carlo standard error) of meeting each target."""
+    from sim.present.labels import label
+
+    probs = result.probabilities
+    head = {"zh": f"{targets.year}年达标概率", "en": f"P(target met in {targets.year})"}[lang]
+    lines = [head, ""]
+    for t in targets.items:
+        p = probs.loc[t.indicator]
+        lines.append(f"{label(t.label, lang)}: {p['probability']:.0%} ± {p['mc_se']:.0%}")
+    p = probs.loc["all_targets"]
+    every = {"zh": f"{targets.count_word('zh')}项全部达标",
+             "en": f"All {targets.count_word('en')}"}[lang]
+    lines += ["", f"{every}: {p['probability']:.0%} ± {p['mc_se']:.0%}"]
+    ax.text(0.02, 0.95, "\n".join(lines), va="top", ha="left", fontsize=11,
+            transform=ax.transAxes)
+    return ax
+
+
+def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final: Path, *,
+                  scenario_names: dict[str, dict[str, str]] | None = None,
+                  say: Callable[[str], None] = print) -> Path:
+    """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
+    from sim.present.atomic import save_figure
+    from sim.present.labels import LANGS
+    from sim.present.outdir import owned_dir
+    from sim.present.tables import write_csv, write_excel
+
+    frames = tables(results, targets)
+    with owned_dir(final) as tmp:
+        for name, df in frames.items():
+            write_csv(df, tmp / f"{name}.csv")
+        write_excel(tmp / "uncertainty.xlsx", frames)
+        for r in results:
+            for lang in LANGS:
+                name = (scenario_names or {}).get(r.scenario, {}).get(lang, r.scenario)
+                n = r.results.sizes["sample"]
+                note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
+                        "en": "history-matched; dashed: central (calibrated run); dots: "
+                              "history"}[lang] if r.conditioned is not None else ""
+                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n}) {note}".strip())
+                save_figure(fig, tmp / f"fan_{r.scenario}_{lang}")
+                say(f"{r.scenario}: fan charts ({lang}) written")
+    return Path(final)
