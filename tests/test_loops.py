@@ -11,6 +11,7 @@ from sim.engine import compile_model
 from sim.errors import ModelError
 from sim.model.graph import load_graph
 from sim.model.loopspec import LoopSpec, load_loops
+from tests.inline_mdl import control_section
 
 TINY = textwrap.dedent("""\
     {UTF-8}
@@ -49,33 +50,7 @@ TINY = textwrap.dedent("""\
     \t~\tDmnl
     \t~\t|
 
-    ********************************************************
-    \t.Control
-    ********************************************************~
-    \t\t|
-
-    FINAL TIME  = 5
-    \t~\tYear
-    \t~\t|
-
-    INITIAL TIME  = 0
-    \t~\tYear
-    \t~\t|
-
-    SAVEPER  = 1
-    \t~\tYear
-    \t~\t|
-
-    TIME STEP  = 0.25
-    \t~\tYear
-    \t~\t|
-
-    \\\\\\---/// Sketch information - do not modify anything except names
-    V300  Do not put anything below this section - it will be ignored
-    *View 1
-    $192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|72,72,100,0
-    ///---\\\\\\
-    """)
+    """) + control_section(5)
 
 
 def _spec(lid, pol, variables):

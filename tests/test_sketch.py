@@ -24,6 +24,7 @@ from sim.model.sketch import (
     write_sketch,
 )
 from sim.model.views import assign_sectors, build_views
+from tests.inline_mdl import control_section
 
 TINY_MDL = textwrap.dedent("""\
     {UTF-8}
@@ -72,33 +73,7 @@ TINY_MDL = textwrap.dedent("""\
     \t~\tpersons
     \t~\t|
 
-    ********************************************************
-    \t.Control
-    ********************************************************~
-    \t\t|
-
-    FINAL TIME  = 10
-    \t~\tYear
-    \t~\t|
-
-    INITIAL TIME  = 0
-    \t~\tYear
-    \t~\t|
-
-    SAVEPER  = 1
-    \t~\tYear
-    \t~\t|
-
-    TIME STEP  = 0.25
-    \t~\tYear
-    \t~\t|
-
-    \\\\\\---/// Sketch information - do not modify anything except names
-    V300  Do not put anything below this section - it will be ignored
-    *View 1
-    $192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|72,72,100,0
-    ///---\\\\\\
-    """)
+    """) + control_section(10)
 
 TINY_SECTORS = textwrap.dedent("""\
     people:
