@@ -24,6 +24,7 @@ NaN anywhere in a checked variable fails the check (worst = NaN at its first tim
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +35,9 @@ import xarray as xr
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.divergence import DivergenceRule, parse_divergence
+from sim.model.divergence import ALL_STOCKS, DivergenceRule, parse_divergence
 from sim.model.yamlio import is_number, read_yaml
 
-ALL_STOCKS = "all_stocks"
 BALANCE = "sum(inflows) - sum(accounted)"
 COLUMNS = ["check", "kind", "scenario", "variable", "passed", "worst", "time", "sample",
            "excess"]
@@ -159,13 +159,25 @@ def load_checks(path: str | Path | None = None) -> Checks:
 
 
 def model_stocks(model_path: str | Path | None = None) -> list[str]:
-    """Python names of the model's stocks (elements defined by ``INTEG``), in file order."""
+    """Python names of the model's stocks (elements defined by ``INTEG``), in file order.
+
+    Parsed once per model file and modification time (every ensemble command asks)."""
+    from sim.analysis.units import load_abstract
+
+    path = Path(model_path or paths.MODEL_FILE).resolve()
+    if not path.is_file():
+        load_abstract(path)   # raises the named error for a missing model
+    return list(_model_stocks(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _model_stocks(path: Path, mtime_ns: int) -> tuple[str, ...]:
     from pysd.builders.python.namespace import NamespaceManager
     from pysd.translators.structures.abstract_expressions import IntegStructure
 
     from sim.analysis.units import load_abstract
 
-    model = load_abstract(model_path or paths.MODEL_FILE)
+    model = load_abstract(path)
     namespace = NamespaceManager()
     stocks = []
     for section in model.sections[:1]:
@@ -173,7 +185,7 @@ def model_stocks(model_path: str | Path | None = None) -> list[str]:
             py = namespace.make_python_identifier(element.name, add_to_namespace=True)
             if any(isinstance(c.ast, IntegStructure) for c in element.components):
                 stocks.append(py)
-    return stocks
+    return tuple(stocks)
 
 
 # -- evaluating -----------------------------------------------------------------------------------

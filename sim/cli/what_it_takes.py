@@ -101,13 +101,13 @@ def run(args) -> int:
         for t in wanted:
             for lang in ("zh", "en"):
                 fig, axes = new_figure(1, 1, figsize=(8, 5))
-                label = names.get(t, {}).get(lang, t) if t != ALL else (
-                    "五项全部" if lang == "zh" else "all five")
+                label = (names.get(t, {}).get(lang, t) if t != ALL
+                         else targets.labels()["all_targets"][lang])
                 probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
                                    requirements=w.table, names=lines,
                                    title=f"{sc.id}: {label}")
                 save_figure(fig, tmp / f"p_{t}_{lang}")
-    print(f"\n{sc.id}: least extra money 2024-2028 (亿元) for P(met in {targets.year}) >= P, "
+    print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
           f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
           f"{time.perf_counter() - t0:.0f} s")
     cols = ["target", "probability", "reachable", "extra_budget_2024_2028",

@@ -13,15 +13,14 @@ from sim.errors import OutputError
 from sim.present.fonts import use_cjk_font
 
 _TEXT = {
-    "money": {"zh": "2024-2028年追加财政资金(亿元)", "en": "Extra fiscal money 2024-2028 (亿元)"},
-    "prob": {"zh": "2028年达标概率", "en": "P(target met in 2028)"},
+    "money": {"zh": "{start}-{year}年追加财政资金(亿元)", "en": "Extra fiscal money {start}-{year} (亿元)"},
+    "prob": {"zh": "{year}年达标概率", "en": "P(target met in {year})"},
     "even": {"zh": "平均分配", "en": "even split"},
     "need": {"zh": "所需", "en": "required"},
     "per": {"zh": "每亿元变化(中位数, P5-P95)", "en": "change per 亿元 (median, P5-P95)"},
     "coverage": {"zh": "覆盖率", "en": "coverage"},
     "density": {"zh": "密度", "en": "density"},
     "chosen": {"zh": "选定的盒", "en": "chosen box"},
-    "all": {"zh": "五项全部", "en": "all five"},
 }
 
 
@@ -33,9 +32,20 @@ def _start(ax: Any, lang: str) -> None:
     use_cjk_font()
 
 
+def _text(key: str, lang: str) -> str:
+    """A chart text, with the plan years (and ``all``: the all-targets label) of
+    ``model/targets.yaml``."""
+    from sim.model.targets import load_targets
+
+    targets = load_targets()
+    if key == "all":
+        return targets.labels()["all_targets"][lang]
+    return targets.fill(_TEXT[key][lang], lang)
+
+
 def _name(key: str, lang: str, names: Mapping[str, Mapping[str, str]] | None) -> str:
-    if key in _TEXT:
-        return _TEXT[key][lang]
+    if key in _TEXT or key == "all":
+        return _text(key, lang)
     if names and key in names:
         return names[key].get(lang) or key
     return key
@@ -61,8 +71,8 @@ def probability_curves(ax: Axes, curves: pd.DataFrame, target: str, *, lang: str
         rows = requirements[(requirements["target"] == target) & requirements["reachable"]]
         ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
                 label=_TEXT["need"][lang])
-    ax.set_xlabel(_TEXT["money"][lang])
-    ax.set_ylabel(_TEXT["prob"][lang])
+    ax.set_xlabel(_text("money", lang))
+    ax.set_ylabel(_text("prob", lang))
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, color="0.9")
     ax.legend(fontsize=8, loc="best")
