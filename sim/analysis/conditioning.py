@@ -63,6 +63,7 @@ from sim.analysis import calibration as cal
 from sim.analysis.checks import Checks, load_checks, model_stocks, variables_needed
 from sim.analysis.sampling import Design
 from sim.analysis.sampling import sample as draw
+from sim.dims import SAMPLE, SCENARIO, scenario_runs, stack_scenarios
 from sim.errors import UncertaintyError
 from sim.model.yamlio import is_number, read_yaml, require_mapping
 
@@ -274,16 +275,19 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
     sids = [str(getattr(sc, "id", sc)) for sc in scenarios]
     say = say or (lambda _m: None)
     units, values = [], []
-    parts: list[list[xr.Dataset]] = [[] for _ in scenarios]
-    imps: list[list[np.ndarray]] = [[] for _ in scenarios]
+    parts: list[xr.Dataset] = []          # survivors of each round, dims (scenario, sample, time)
+    imps: list[xr.DataArray] = []         # their largest implausibility, (scenario, sample)
     drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        runs = [simulate(sc, design) for sc in scenarios]
-        imp = [match.max_implausibility(ds) for ds in runs]
-        within = np.logical_and.reduce([i <= s.cutoff for i in imp])
-        good = within & np.logical_and.reduce([match.plausible(ds) for ds in runs])
+        runs = stack_scenarios({sid: simulate(sc, design) for sid, sc in zip(sids, scenarios,
+                                                                             strict=True)})
+        per = scenario_runs(runs)
+        imp = _per_scenario(match.max_implausibility, per)
+        # shared survivors: history-consistent and passing the checks in every scenario
+        within = (imp <= s.cutoff).all(SCENARIO).values
+        good = within & _per_scenario(match.plausible, per).all(SCENARIO).values
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -291,9 +295,8 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
         rounds += 1
         units.append(design.unit[ok])
         values.append(design.values[ok])
-        for k, ds in enumerate(runs):
-            parts[k].append(ds.isel(sample=ok))
-            imps[k].append(imp[k][ok])
+        parts.append(runs.isel({SAMPLE: ok}))
+        imps.append(imp.isel({SAMPLE: ok}))
         say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
             "history or the checks")
         rate = passed / drawn
@@ -308,16 +311,37 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
             "discrepancy_sd or observation_sd, a larger cutoff, or a larger max_draws")
     kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
                          method, seed, n)
+    ens = xr.concat(parts, dim=SAMPLE, data_vars="all", coords="minimal", compat="override",
+                    join="override", combine_attrs="override")
+    ens = ens.assign_coords({SAMPLE: np.arange(kept)})
+    imp_all = xr.concat(imps, dim=SAMPLE).values                     # (scenario, kept)
     out = []
-    for k, sid in enumerate(sids):
-        ds = xr.concat(parts[k], dim="sample", data_vars="all", coords="minimal",
-                       compat="override", join="override", combine_attrs="override")
-        ds = ds.assign_coords(sample=np.arange(kept))
+    for k, (sid, ds) in enumerate(scenario_runs(ens).items()):
         ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
                                              f"{drawn} drawn, seed {seed}")
-        out.append(Conditioned(sid, kept_design, ds, np.concatenate(imps[k]), drawn, passed,
+        out.append(Conditioned(sid, kept_design, ds, imp_all[k], drawn, passed,
                                rounds, n, match, screened))
     return out
+
+
+def _per_scenario(measure: Callable[[xr.Dataset], np.ndarray],
+                  runs: Mapping[str, xr.Dataset]) -> xr.DataArray:
+    """``measure`` (one value per sample) of each scenario's run: DataArray (scenario, sample)."""
+    return xr.DataArray(np.stack([measure(ds) for ds in runs.values()]), dims=(SCENARIO, SAMPLE),
+                        coords={SCENARIO: np.array(list(runs), dtype=object)})
+
+
+def ensemble(conditioned: Sequence[Conditioned]) -> xr.Dataset:
+    """The kept runs of :func:`condition_all` as one Dataset with dims ``(scenario, sample,
+    time)`` (the same samples in every scenario), with coordinate ``implausibility``
+    (scenario, sample) and the counts ``drawn``, ``passed``, ``kept`` as attrs."""
+    ds = stack_scenarios({c.scenario: c.results for c in conditioned})
+    ds = ds.assign_coords(implausibility=((SCENARIO, SAMPLE),
+                                          np.stack([c.implausibility for c in conditioned])))
+    first = conditioned[0]
+    ds.attrs.update(drawn=first.drawn, passed=first.passed, kept=first.kept,
+                    wanted=first.wanted, screened_out=first.screened_out)
+    return ds
 
 
 def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings

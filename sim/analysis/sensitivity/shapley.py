@@ -7,7 +7,7 @@ target year, each group's Shapley value is
     phi_g = sum over S not containing g of  |S|! (G-|S|-1)! / G!  * (v(S + g) - v(S))
 
 and the values add up to v(all groups) - v(no group) = plan minus baseline (efficiency). All 2^G
-coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios``.
+coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios`` (one Dataset, dim ``scenario``).
 Only groups in which the plan changes at least one lever are players; the others have zero value
 by the dummy axiom and are left out. Registered as the ``shapley`` method (kind
 ``attribution``).
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.sensitivity.base import Method, register
+from sim.dims import SCENARIO
 from sim.errors import UncertaintyError
 
 MAX_GROUPS = 8
@@ -128,13 +129,15 @@ def attribute(baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
-    from sim.analysis.targets import at_year
+    from sim.analysis.targets import value_at
 
     groups = lever_groups(baseline, plan, parameters)
     pairs = coalition_scenarios(baseline, plan, groups)
     ds = simulator.run_scenarios([sc for _, sc in pairs], return_columns=list(indicators))
-    values = pd.DataFrame({ind: at_year(ds[ind], year) for ind in indicators},
-                          index=["+".join(sorted(s)) or "(baseline)" for s, _ in pairs])
+    # one run per coalition: dims (scenario, sample=1, time) -> the target year's values
+    at = {ind: value_at(ds[ind], year).isel(sample=0).transpose(SCENARIO).values
+          for ind in indicators}
+    values = pd.DataFrame(at, index=["+".join(sorted(s)) or "(baseline)" for s, _ in pairs])
     by_set = {s: values.iloc[i] for i, (s, _) in enumerate(pairs)}
     shap = shapley_values(list(groups), by_set) if groups else pd.DataFrame(
         columns=list(indicators), index=pd.Index([], name="group"), dtype=float)
