@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 _API = ("compare", "discover", "history", "levers", "load_scenario", "percentiles",
         "plot_compare", "plot_fan", "plot_indicators", "probabilities", "returns", "run",
         "run_scenarios", "scenario_ids", "sensitivity", "simulator", "targets", "targets_table",
-        "uncertainty", "what_it_takes")
+        "uncertainty", "use_cjk_font", "what_it_takes")
 
 
 def __getattr__(name: str):

@@ -194,7 +194,8 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     tables = compute_indices(sc, spec, tg, method=method, samples=samples or m.default_samples,
                              seed=seed, second_order=False, simulate=simulate,
                              say=lambda _m: None, match=match,
-                             center=cond.central_assumptions(sim_, sc, spec.names))
+                             center=cond.central_assumptions(sim_, sc, spec.names),
+                             given_data=False)
     return tables["indices"]
 
 
@@ -269,6 +270,14 @@ def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: 
     return fan_figure(result, tg, lang, title=f"{name} (N = {one.sizes[SAMPLE]})")
 
 
+def use_cjk_font() -> str:
+    """Make matplotlib draw Chinese labels (the CJK font plansim's charts use); call it before
+    drawing your own charts with Chinese text. Returns the font's name."""
+    from sim.present.fonts import use_cjk_font as _use
+
+    return _use()
+
+
 def history() -> pd.DataFrame:
     """Observed figures with status and source."""
     return load_history()
@@ -282,7 +291,7 @@ def scenario_ids() -> list[str]:
 __all__ = ["compare", "discover", "history", "levers", "load_scenario", "percentiles",
            "plot_compare", "plot_fan", "plot_indicators", "probabilities", "returns", "run",
            "run_scenarios", "scenario_ids", "sensitivity", "simulator", "targets",
-           "targets_table", "uncertainty", "what_it_takes"]
+           "targets_table", "uncertainty", "use_cjk_font", "what_it_takes"]
 
 
 def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):

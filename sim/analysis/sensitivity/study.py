@@ -33,7 +33,8 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
                     samples: int, seed: int, second_order: bool, simulate: Simulate,
                     cost_variable: str | None = None,
                     say: Callable[[str], None] = print, match: HistoryMatch | None = None,
-                    center: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+                    center: dict[str, float] | None = None,
+                    given_data: bool = True) -> dict[str, pd.DataFrame]:
     """Run the design and the tornado runs; return the output tables by name.
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
@@ -43,7 +44,7 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
     swing, central), ``samples`` (the design), ``conditioning`` and ``given_data_S1``
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
-    the marginals' independence).
+    the marginals' independence; skipped with ``given_data=False``).
     """
     from sim.analysis import conditioning, sampling
 
@@ -81,6 +82,7 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
             design_runs=design.n, design_history_consistent=float(consistent.mean()))
         say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
             f"{consistent.mean():.0%} of the {method} design is history-consistent")
+    if cond is not None and given_data:
         cond_out = outputs_at_year(cond.results, targets, cost_variable=cost_variable)
         out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
                                                       seed=seed).reset_index()
