@@ -52,7 +52,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -67,8 +67,15 @@ from sim.dims import SAMPLE, SCENARIO, scenario_runs, stack_scenarios
 from sim.errors import UncertaintyError
 from sim.model.yamlio import is_number, read_yaml, require_mapping
 
+if TYPE_CHECKING:
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
+
 SECTION = "conditioning"
-Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
+#: what designs are drawn from: the prior, or the survivors' marginals (:class:`EmpiricalSpec`)
+Spec: TypeAlias = "UncertaintySpec | EmpiricalSpec"
+Simulate = Callable[["Scenario", Design], xr.Dataset]   # (scenario, design) -> Dataset
 
 #: keys of the section: (allowed minimum, exclusive?) checks, and the meaning for messages
 _KEYS = {
@@ -242,7 +249,7 @@ def _round_size(n: int, method: str) -> int:
     return 1 << max(int(math.ceil(math.log2(max(n, 1)))), 0) if method == "sobol" else n
 
 
-def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: Simulate,
+def condition(scenario: Scenario, spec: Spec, n: int, *, seed: int | None, simulate: Simulate,
               match: HistoryMatch, method: str = "lhs",
               say: Callable[[str], None] | None = None) -> Conditioned:
     """Draw prior samples of ``spec`` in rounds, run them, keep the first ``n`` survivors.
@@ -254,7 +261,7 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
                          method=method, say=say)[0]
 
 
-def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | None,
+def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: int | None,
                   simulate: Simulate, match: HistoryMatch, method: str = "lhs",
                   say: Callable[[str], None] | None = None) -> list[Conditioned]:
     """:func:`condition` for several scenarios on ONE set of samples (common random numbers).
@@ -388,10 +395,11 @@ def marginals(conditioned: Conditioned) -> EmpiricalSpec:
 
 
 # -- the central forecast -----------------------------------------------------------------------
-def central_assumptions(simulator: Any, scenario: Any, names: Sequence[str]) -> dict[str, float]:
+def central_assumptions(simulator: Simulator, scenario: Scenario, names: Sequence[str]
+                        ) -> dict[str, float]:
     """Values of ``names`` in the calibrated run: the scenario's own, else the calibrated
     estimate, else the ``.mdl`` value."""
-    own: Mapping[str, Any] = getattr(scenario, "assumptions", {}) or {}
+    own: Mapping[str, float] = getattr(scenario, "assumptions", {}) or {}
     out = {}
     for name in names:
         if name in own:
@@ -404,7 +412,7 @@ def central_assumptions(simulator: Any, scenario: Any, names: Sequence[str]) -> 
     return out
 
 
-def central_run(simulator: Any, scenario: Any, return_columns: Sequence[str] | None = None
+def central_run(simulator: Simulator, scenario: Scenario, return_columns: Sequence[str] | None = None
                 ) -> xr.Dataset:
     """The central forecast: the calibrated run of ``scenario`` (what ``plansim run`` shows)."""
     return simulator.run(scenario, return_columns=return_columns)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,12 @@ from sim.errors import UncertaintyError
 from sim.model.targets import Target, Targets
 
 if TYPE_CHECKING:
+    from sim.analysis.conditioning import Conditioned, HistoryMatch
     from sim.analysis.sampling import Design
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
 
-Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
+Simulate = Callable[["Scenario", "Design"], xr.Dataset]   # (scenario, design) -> Dataset
 
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
 
@@ -110,7 +113,7 @@ def first_year_counts(ds: xr.Dataset, targets: Targets, *, start: int | None = N
     start = int(start if start is not None else max(times.min(), targets.plan.start))
     until = targets.plan.horizon if until is None else until
     years = list(range(start, until + 1))
-    labels: list[Any] = [*years, f"not by {until}"]
+    labels: list[int | str] = [*years, f"not by {until}"]
     counts = {}
     for t in targets.items:
         fy = first_year(_var(ds, t.indicator), t)
@@ -155,12 +158,13 @@ class UncertaintyResult:
     probabilities: pd.DataFrame      # see target_probabilities (+ ``central`` with a central run)
     first_years: pd.DataFrame        # see first_year_counts
     central: xr.Dataset | None = None   # the central forecast (the calibrated run)
-    conditioned: Any = None          # sim.analysis.conditioning.Conditioned, if conditioned
+    conditioned: Conditioned | None = None   # the history-matched survivors, if conditioned
 
 
 def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targets,
             q: Iterable[float] = PERCENTILES, until: int | None = None, *,
-            central: xr.Dataset | None = None, conditioned: Any = None) -> UncertaintyResult:
+            central: xr.Dataset | None = None, conditioned: Conditioned | None = None
+            ) -> UncertaintyResult:
     """Summarise one ensemble: percentiles, probabilities and first-year counts.
 
     With ``central`` (the calibrated run, see :func:`sim.analysis.conditioning.central_run`)
@@ -183,9 +187,11 @@ def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targ
     )
 
 
-def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: int, seed: int,
+def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targets, *, samples: int, seed: int,
             sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
-            match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
+            match: HistoryMatch | None = None,
+            central: Callable[[Scenario], xr.Dataset] | None = None
+            ) -> list[UncertaintyResult]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are
@@ -195,7 +201,7 @@ def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: i
     from sim.analysis import sampling as smp
     from sim.analysis.conditioning import condition_all
 
-    conditioned: list[Any] = [None] * len(scenarios)
+    conditioned: list[Conditioned | None] = [None] * len(scenarios)
     if match is not None:   # one set of history-consistent samples for every scenario
         say(f"{', '.join(str(sc.id) for sc in scenarios)}: history-matching {samples} samples")
         conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,

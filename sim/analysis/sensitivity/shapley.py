@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,11 @@ import pandas as pd
 from sim.analysis.sensitivity.base import Method, register
 from sim.dims import SCENARIO
 from sim.errors import UncertaintyError
+
+if TYPE_CHECKING:
+    from sim.model.parameters import Parameters
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
 
 MAX_GROUPS = 8
 
@@ -66,13 +71,14 @@ def shapley_values(players: Sequence[str],
     return pd.DataFrame(phi, index=pd.Index(players, name="group"), columns=columns)
 
 
-def _lever_differs(a: Any, b: Any) -> bool:
+def _lever_differs(a: object, b: object) -> bool:
     if isinstance(a, Mapping) or isinstance(b, Mapping):
         return dict(a or {}) != dict(b or {})
     return a != b
 
 
-def lever_groups(baseline: Any, plan: Any, parameters: Any) -> dict[str, list[str]]:
+def lever_groups(baseline: Scenario, plan: Scenario, parameters: Parameters
+                 ) -> dict[str, list[str]]:
     """Group -> the levers of that group which the plan sets differently from the baseline.
 
     Groups in which the plan changes nothing are left out. Order follows ``parameters.groups``.
@@ -86,8 +92,9 @@ def lever_groups(baseline: Any, plan: Any, parameters: Any) -> dict[str, list[st
                        if kv[0] in order else len(order)))
 
 
-def coalition_scenarios(baseline: Any, plan: Any,
-                        groups: Mapping[str, Sequence[str]]) -> list[tuple[frozenset, Any]]:
+def coalition_scenarios(baseline: Scenario, plan: Scenario,
+                        groups: Mapping[str, Sequence[str]]
+                        ) -> list[tuple[frozenset, Scenario]]:
     """(coalition, scenario) for every coalition of ``groups``; the scenario is the baseline
     with the coalition's levers taken from the plan."""
     players = list(groups)
@@ -125,7 +132,8 @@ class Attribution:
         return self.plan - self.baseline
 
 
-def attribute(baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
+def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
+              parameters: Parameters,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
@@ -163,7 +171,8 @@ class Shapley(Method):
     kind = "attribution"
     help = "exact Shapley attribution of a scenario difference to lever groups"
 
-    def attribute(self, baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
+    def attribute(self, baseline: Scenario, plan: Scenario, *, simulator: Simulator,
+                  parameters: Parameters,
                   indicators: Sequence[str], year: int) -> Attribution:
         return attribute(baseline, plan, simulator=simulator, parameters=parameters,
                          indicators=indicators, year=year)

@@ -5,7 +5,7 @@ every plan year, run the tornado; the output tables by name."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import xarray as xr
@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     from sim.analysis.conditioning import HistoryMatch
     from sim.analysis.sampling import Design
     from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
 
 #: (scenario, design) -> results Dataset (sample, time)
-Simulate = Callable[[Any, "Design"], xr.Dataset]
+Simulate = Callable[["Scenario", "Design"], xr.Dataset]
 
 
-def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, method: str,
+def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets, *, method: str,
                     samples: int, seed: int, second_order: bool, simulate: Simulate,
                     cost_variable: str | None = None,
                     say: Callable[[str], None] = print, match: HistoryMatch | None = None,
