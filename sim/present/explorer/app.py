@@ -62,10 +62,12 @@ class Explorer:
         self.lang_switch = pn.widgets.RadioButtonGroup(
             options={"中文": "zh", "English": "en"}, value=lang, button_type="default",
             width=160, css_classes=["lang-switch"])
+        from sim.scenarios import load_scenario
         from sim.scenarios.loader import list_scenarios
 
-        self.scenario_ids = [path.stem for path in list_scenarios()]
-        self.reset_select = pn.widgets.Select(options=self.scenario_ids, width=230,
+        self.scenarios = {path.stem: load_scenario(path) for path in list_scenarios()}
+        self.scenario_ids = list(self.scenarios)
+        self.reset_select = pn.widgets.Select(options=self.scenario_ids, width=300,
                                               value=session.base.id if session.base.id in
                                               self.scenario_ids else self.scenario_ids[0])
         self.reset_button = pn.widgets.Button(name="", button_type="primary", width=90)
@@ -115,7 +117,7 @@ class Explorer:
                  for title, f in zip(self.figure_titles, self.figures, strict=True)]
         grid = pn.GridBox(*cells, ncols=3, sizing_mode="stretch_width")
         side = pn.Column(self.levers_title, self.marks_note,
-                         pn.Row(self.reset_select, self.reset_button),
+                         pn.Row(self.reset_select, self.reset_button, align="end"),
                          self.tabs, width=470)
         main = pn.Column(pn.Row(self.title, self.lang_switch, sizing_mode="stretch_width"),
                          self.status, self.message, self.fiscal,
@@ -243,7 +245,15 @@ class Explorer:
                 f"<b>{html.escape(label(lever.label, lang))}</b> "
                 f"<small>[{html.escape(unit)}; {rng}]</small>")
         names = [label(s.params.groups[g], lang) for g in self.group_columns]
-        self.tabs._names = names
+        active = self.tabs.active
+        self.tabs[:] = list(zip(names, self.group_columns.values(), strict=True))
+        self.tabs.active = active
+        self._quiet = True
+        chosen = self.reset_select.value
+        self.reset_select.options = {sc.label(lang): sid
+                                     for sid, sc in self.scenarios.items()}
+        self.reset_select.value = chosen
+        self._quiet = False
         for title, item in zip(self.figure_titles, s.targets.items, strict=True):
             title.object = (f"<b>{html.escape(label(item.label, lang))}</b> "
                             f"（{html.escape(unit_label(item.unit, lang))}）" if lang == "zh" else
@@ -266,7 +276,7 @@ class Explorer:
         if out is None:
             return
         p = s.targets.plan
-        refs = {k: format_number(s.fiscal_cost(v)) for k, v in s.references.items()}
+        refs = {k: format_number(v) for k, v in s.reference_costs.items()}
         self.fiscal.object = (
             f'<span data-testid="fiscal" data-value="{out.fiscal_cost!r}">'
             + word("fiscal", lang, start=p.start, end=p.target_year,

@@ -134,6 +134,31 @@ class Session:
                 for sid in ("baseline", "plan")}
 
     @cached_property
+    def reference_values(self) -> dict[str, pd.Series]:
+        """Each reference's indicator values in the target year."""
+        from sim.analysis.targets import target_table
+
+        col = f"value_{self.targets.year}"
+        return {sid: target_table(ds, self.targets).set_index("indicator")[col]
+                for sid, ds in self.references.items()}
+
+    @cached_property
+    def reference_costs(self) -> dict[str, float]:
+        return {sid: self.fiscal_cost(ds) for sid, ds in self.references.items()}
+
+    def _sane(self, ds: xr.Dataset) -> bool:
+        """No NaN or inf and no bounded stock beyond the divergence bound (the quick test;
+        :func:`~sim.model.divergence.raise_if_diverged` names what went wrong)."""
+        values = np.stack([ds[v].values.ravel() for v in ds.data_vars])
+        if not np.isfinite(values).all():
+            return False
+        rule = self.divergence
+        if rule is None:
+            return True
+        bounded = rule.bounded(list(ds.data_vars), self.stocks)
+        return all(np.abs(ds[v].values).max() <= rule.max_abs for v in bounded)
+
+    @cached_property
     def marks(self) -> dict[str, dict[str, dict[int, float]]]:
         """``{"baseline"|"plan": {lever: {year: value}}}``: the slider marks."""
         from sim.scenarios import load_scenario
@@ -262,11 +287,10 @@ class Session:
         sc = self.scenario()
         ds = self.sim.run(sc, levers=self.edits() or None, return_columns=self.columns + [
             s for s in self.stocks if s not in self.columns], check_divergence=False)
-        raise_if_diverged(ds, self.divergence, self.stocks, self.file_name[:-5])
+        if not self._sane(ds):   # the library's message, naming the variable and the year
+            raise_if_diverged(ds, self.divergence, self.stocks, self.file_name[:-5])
         table = target_table(ds, self.targets).set_index("indicator")
-        plan = target_table(self.references["plan"], self.targets).set_index("indicator")
-        col = f"value_{self.targets.year}"
-        table["plan"] = plan[col]
+        table["plan"] = self.reference_values["plan"]
         out = Outcome(ds[self.columns], table, self.fiscal_cost(ds))
         if self.band_on:
             out.band, out.probabilities = self.ensemble_run()

@@ -27,7 +27,7 @@ WORDS: dict[str, dict[str, str]] = {
                "en": "Fiscal cost {start}-{end}: <b>{value}</b> 亿元"},
     "fiscal_refs": {"zh": "（基准 {base}，计划 {plan}）", "en": " (baseline {base}, plan {plan})"},
     "scenario": {"zh": "当前设置：基于“{name}”{moved}", "en": "Settings: from '{name}'{moved}"},
-    "moved": {"zh": "，已调整 {n} 个杠杆", "en": ", {n} levers moved"},
+    "moved": {"zh": "，已调整 {n} 个杠杆", "en": "; levers moved: {n}"},
     "indicator": {"zh": "指标", "en": "Indicator"},
     "target": {"zh": "{year}年目标", "en": "{year} target"},
     "value": {"zh": "{year}年值", "en": "{year} value"},
