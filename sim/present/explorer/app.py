@@ -60,7 +60,7 @@ class Explorer:
         t, p = session.targets, session.targets.plan
         self.title = pn.pane.HTML("", sizing_mode="stretch_width")
         self.lang_switch = pn.widgets.RadioButtonGroup(
-            options={"中文": "zh", "English": "en"}, value=lang, button_type="default",
+            options={"中文": "zh", "English": "en"}, value=lang,
             width=160, css_classes=["lang-switch"])
         from sim.scenarios import load_scenario
         from sim.scenarios.loader import list_scenarios
@@ -70,12 +70,12 @@ class Explorer:
         self.reset_select = pn.widgets.Select(options=self.scenario_ids, width=300,
                                               value=session.base.id if session.base.id in
                                               self.scenario_ids else self.scenario_ids[0])
-        self.reset_button = pn.widgets.Button(name="", button_type="primary", width=90)
+        self.reset_button = pn.widgets.Button(label="", width=90)
         self.download = pn.widgets.FileDownload(callback=self._download, filename="scenario",
-                                                button_type="success", width=230)
+                                                width=230)
         self.upload_label = pn.pane.HTML("")
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml", width=230, multiple=False)
-        self.band_switch = pn.widgets.Checkbox(name="", value=False)
+        self.band_switch = pn.widgets.Checkbox(label="", value=False, css_classes=["band-switch"])
         self.message = pn.pane.HTML("", sizing_mode="stretch_width",
                                     stylesheets=[TABLE_CSS])
         self.fiscal = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -93,7 +93,7 @@ class Explorer:
             row = [head]
             for y in session.years:
                 sl = pn.widgets.FloatSlider(
-                    name=str(y), start=lever.min, end=lever.max,
+                    label=str(y), start=lever.min, end=lever.max,
                     step=step_of(lever.min, lever.max), value=session.values[lid][y],
                     sizing_mode="stretch_width", margin=(0, 10),
                     css_classes=[f"lever-{lid}-{y}"],
@@ -231,11 +231,11 @@ class Explorer:
                                     f"{word('levers', lang, start=p.start, end=p.target_year)}"
                                     f"</h3><div>{word('intro', lang, year=s.targets.year)}</div>")
         self.marks_note.object = f"<small>{word('marks', lang)}</small>"
-        self.reset_button.name = word("reset", lang)
-        self.reset_select.name = word("reset_to", lang)
+        self.reset_button.label = word("reset", lang)
+        self.reset_select.label = word("reset_to", lang)
         self.download.label = word("save", lang)
         self.upload_label.object = f"<small>{word('upload', lang)}</small>"
-        self.band_switch.name = word("band", lang, n=s.samples)
+        self.band_switch.label = word("band", lang, n=s.samples)
         info = s.sim.info
         for lid, lever in s.params.levers.items():
             units = info.loc[lever.py_name, "units"] if lever.py_name in info.index else ""

@@ -30,8 +30,7 @@ class IndicatorFigure:
 
     def __init__(self, target: Any, history: Any, references: dict[str, Any],
                  plan_period: tuple[int, int], years: tuple[float, float]):
-        from bokeh.models import (BoxAnnotation, ColumnDataSource, NumeralTickFormatter,
-                                  Span)
+        from bokeh.models import BoxAnnotation, ColumnDataSource, NumeralTickFormatter, Span
         from bokeh.plotting import figure
 
         self.target = target
