@@ -99,7 +99,9 @@ def test_page_shows_a_broken_constraint_and_switches_language(simulator):
     app.set_lang("en")
     assert "Technology-based firms" in app.table.object
     assert "Fiscal cost" in app.fiscal.object
-    assert app.tabs._names[0] == "Fiscal S&T programmes"
+    assert "Fiscal S&T programmes" in app.group_select.options
+    app.group_select.value = "finance"
+    assert app.group_view.objects[0] is app.group_columns["finance"]
     app.reset("baseline")
     assert app.s.base.id == "baseline" and not app.s.moved
 

@@ -192,6 +192,8 @@ def test_language_switch_and_chinese_font(page):
     page.get_by_text("English").click()
     page.get_by_text("Technology-based firms").first.wait_for()
     assert page.get_by_text("Policy levers").first.is_visible()
+    page.locator(".lever-group select").select_option(label="Technology finance")
+    page.get_by_text("Loan interest and guarantee subsidy").first.wait_for()
     page.get_by_text("中文").click()
     page.get_by_text("政策杠杆").first.wait_for()
 

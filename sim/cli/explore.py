@@ -26,7 +26,7 @@ def _port(text: str) -> int:
 def add_parser(sub) -> None:
     from sim.analysis.sampling import DEFAULT_SEED
     from sim.model.yamlio import LANGS
-    from sim.present.explorer.session import DEFAULT_SAMPLES
+    from sim.present.explorer.server import DEFAULT_SAMPLES
 
     p = sub.add_parser(
         "explore", help="live explorer in the browser: move levers, see the targets at once",

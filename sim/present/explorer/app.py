@@ -105,8 +105,11 @@ class Explorer:
             groups[lever.group].append(pn.Column(*row, sizing_mode="stretch_width"))
         self.group_columns = {g: pn.Column(*rows, sizing_mode="stretch_width", scroll=True,
                                            height=640) for g, rows in groups.items() if rows}
-        self.tabs = pn.Tabs(*[(g, col) for g, col in self.group_columns.items()],
-                            dynamic=True, sizing_mode="stretch_width")
+        first = next(iter(self.group_columns))
+        self.group_select = pn.widgets.Select(options=list(self.group_columns), value=first,
+                                              width=440, css_classes=["lever-group"])
+        self.group_view = pn.Column(self.group_columns[first], sizing_mode="stretch_width")
+        self.group_select.param.watch(self._show_group, "value")
         refs = session.references
         years = (float(refs["plan"]["time"].values[0]), float(refs["plan"]["time"].values[-1]))
         self.figures = [IndicatorFigure(item, session.history, refs, p.period, years)
@@ -118,7 +121,7 @@ class Explorer:
         grid = pn.GridBox(*cells, ncols=3, sizing_mode="stretch_width")
         side = pn.Column(self.levers_title, self.marks_note,
                          pn.Row(self.reset_select, self.reset_button, align="end"),
-                         self.tabs, width=470)
+                         self.group_select, self.group_view, width=470)
         main = pn.Column(pn.Row(self.title, self.lang_switch, sizing_mode="stretch_width"),
                          self.status, self.message, self.fiscal,
                          pn.Row(self.download, pn.Column(self.upload_label, self.upload)),
@@ -167,6 +170,10 @@ class Explorer:
                 self.s.set_value(lever, year, float(event.new))
                 self.refresh()
         return moved
+
+    def _show_group(self, event) -> None:
+        if event.new in self.group_columns:
+            self.group_view.objects = [self.group_columns[event.new]]
 
     def _uploaded(self, event) -> None:
         if self._quiet or not event.new:
@@ -233,6 +240,7 @@ class Explorer:
         self.marks_note.object = f"<small>{word('marks', lang)}</small>"
         self.reset_button.label = word("reset", lang)
         self.reset_select.label = word("reset_to", lang)
+        self.group_select.label = word("group", lang)
         self.download.label = word("save", lang)
         self.upload_label.object = f"<small>{word('upload', lang)}</small>"
         self.band_switch.label = word("band", lang, n=s.samples)
@@ -245,10 +253,10 @@ class Explorer:
                 f"<b>{html.escape(label(lever.label, lang))}</b> "
                 f"<small>[{html.escape(unit)}; {rng}]</small>")
         names = [label(s.params.groups[g], lang) for g in self.group_columns]
-        active = self.tabs.active
-        self.tabs[:] = list(zip(names, self.group_columns.values(), strict=True))
-        self.tabs.active = active
         self._quiet = True
+        group = self.group_select.value
+        self.group_select.options = dict(zip(names, self.group_columns, strict=True))
+        self.group_select.value = group
         chosen = self.reset_select.value
         self.reset_select.options = {sc.label(lang): sid
                                      for sid, sc in self.scenarios.items()}

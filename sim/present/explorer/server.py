@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 FONT_ROUTE = "plansim-fonts"
+#: history-matched samples behind the band and P(met)
+DEFAULT_SAMPLES = 300
 
 
 def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = None,
@@ -20,7 +22,7 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
     import panel as pn
 
     from sim.present.explorer.app import Explorer
-    from sim.present.explorer.session import DEFAULT_SAMPLES, Session
+    from sim.present.explorer.session import Session
     from sim.present.labels import check_lang
 
     check_lang(lang)

@@ -33,9 +33,9 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import PlanSimError, ScenarioError
+from sim.present.explorer.server import DEFAULT_SAMPLES
 from sim.scenarios.loader import Inherited
 
-DEFAULT_SAMPLES = 300
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
 _ENSEMBLE_LOCK = threading.Lock()
 

@@ -13,6 +13,7 @@ WORDS: dict[str, dict[str, str]] = {
     "levers": {"zh": "政策杠杆（{start}—{end}年逐年取值）",
                "en": "Policy levers (a value per year, {start}-{end})"},
     "reset_to": {"zh": "重置为情景", "en": "Reset to scenario"},
+    "group": {"zh": "杠杆类别", "en": "Lever group"},
     "reset": {"zh": "重置", "en": "Reset"},
     "save": {"zh": "保存情景（YAML）", "en": "Save scenario (YAML)"},
     "upload": {"zh": "载入情景文件（YAML）：", "en": "Load a scenario file (YAML):"},
