@@ -196,6 +196,10 @@ def test_language_switch_and_chinese_font(page):
     page.get_by_text("Loan interest and guarantee subsidy").first.wait_for()
     page.get_by_text("中文").click()
     page.get_by_text("政策杠杆").first.wait_for()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("targets")).to_contain_text("科技型企业数量")
+    expect(page.get_by_test_id("fiscal")).to_contain_text("财政成本")
 
 
 def test_band_adds_probabilities(page):

@@ -149,19 +149,21 @@ class Explorer:
 
     def set_lang(self, lang: str) -> None:
         self.lang = lang
-        if self.lang_switch.value != lang:
-            self.lang_switch.value = lang
-        self._retext()
-        self._render()
+        with self.pn.io.hold():   # one message to the page, not one per change
+            if self.lang_switch.value != lang:
+                self.lang_switch.value = lang
+            self._retext()
+            self._render()
 
     def refresh(self) -> None:
         """Re-run the current settings and redraw; a library error is shown on the page."""
-        try:
-            self.outcome = self.s.run()
-            self._error(None)
-        except PlanSimError as exc:
-            self._error(str(exc))
-        self._render()
+        with self.pn.io.hold():
+            try:
+                self.outcome = self.s.run()
+                self._error(None)
+            except PlanSimError as exc:
+                self._error(str(exc))
+            self._render()
 
     # -- widget callbacks ---------------------------------------------------------------------
     def _slider_event(self, lever: str, year: int):
