@@ -35,6 +35,15 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
     return Explorer(session, lang)
 
 
+def origins(host: str, port: int) -> list[str]:
+    """Browser origins the server accepts: this machine's names, or with ``--host`` that
+    address (any origin when listening on every address)."""
+    if host in ("0.0.0.0", "::"):
+        return ["*"]
+    local = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    return local if host in ("127.0.0.1", "localhost") else [f"{host}:{port}"]
+
+
 def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.1",
           port: int = 5006, show: bool = True, samples: int | None = None,
           seed: int | None = None, say: Callable[[str], None] = print) -> None:
@@ -64,10 +73,9 @@ def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.
                                                samples=samples, seed=seed)
         return app.layout
 
-    origins = [f"{host}:{port}", f"localhost:{port}"] if host == "127.0.0.1" else None
     server = pn.serve({"/": page}, address=host, port=port, show=False, start=False,
                       title="plansim explore", static_dirs={FONT_ROUTE: str(font.parent)},
-                      websocket_origin=origins or [f"{host}:{port}"], threaded=False)
+                      websocket_origin=origins(host, port), threaded=False)
     url = f"http://{host}:{port}/"
     say(f"serving at {url} (Ctrl-C stops)")
     if show:
