@@ -1,0 +1,127 @@
+"""Levers and assumptions declared once (model/parameters.yaml): every one has a short bilingual
+description, the loader refuses a missing or empty one with one line naming the file and the
+key, and the scenario schema carries label, description, unit, baseline and plan value so that an
+editor tooltip explains each lever."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from sim import paths
+from sim.errors import ParameterError
+from sim.model.parameters import load_parameters, parse_parameters
+from sim.scenarios import schema as sch
+
+
+def test_every_lever_and_assumption_has_a_bilingual_description():
+    params = load_parameters()
+    for p in [*params.levers.values(), *params.assumptions.values()]:
+        assert set(p.description) == {"zh", "en"}
+        zh, en = p.description["zh"], p.description["en"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), f"{p.id}: zh is not Chinese"
+        assert en.isascii() or "元" in en, f"{p.id}: en description {en!r}"
+        assert 10 <= len(zh) <= 120 and 30 <= len(en) <= 220, p.id   # short
+        assert zh != en
+
+
+def test_fiscal_budget_labels_carry_the_unit_in_both_languages():
+    lever = load_parameters().levers["fiscal_budget"]
+    assert "亿元/年" in lever.label["zh"] and "亿元/yr" in lever.label["en"]
+
+
+def _declaration(tmp_path, **assumption):
+    raw = yaml.safe_load(paths.PARAMETERS_FILE.read_text(encoding="utf-8"))
+    raw["assumptions"]["crowding_in"].update(assumption)
+    for k, v in assumption.items():
+        if v is None:
+            del raw["assumptions"]["crowding_in"][k]
+    path = tmp_path / "parameters.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return raw, path
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"description": None}, "assumptions.crowding_in.description: missing"),
+    ({"description": {"zh": "挤入", "en": "  "}}, "assumptions.crowding_in.description: "
+                                                  "missing en text"),
+    ({"description": {"en": "Crowding in"}}, "missing zh text"),
+    ({"description": "just text"}, "assumptions.crowding_in.description: expected a mapping"),
+])
+def test_missing_or_empty_description_is_one_clear_error(tmp_path, change, says):
+    raw, path = _declaration(tmp_path, **change)
+    with pytest.raises(ParameterError) as err:
+        parse_parameters(raw, path)
+    msg = str(err.value)
+    assert str(path) in msg and says in msg and "\n" not in msg
+
+
+def test_command_reports_a_missing_description_with_exit_2(tmp_path, monkeypatch, capsys):
+    from sim.cli.main import main
+
+    _, path = _declaration(tmp_path, description=None)
+    monkeypatch.setattr(paths, "PARAMETERS_FILE", path)
+    assert main(["levers", "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "crowding_in.description: missing" in err and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def schema():
+    params = load_parameters()
+    return params, sch.build_schema(params, sch.declared_values(params))
+
+
+def test_schema_tooltips_explain_every_lever_and_assumption(schema):
+    params, s = schema
+    levers = s["properties"]["levers"]["properties"]
+    assumptions = s["properties"]["assumptions"]["properties"]
+    plan = yaml.safe_load((paths.SCENARIO_DIR / "plan.yaml").read_text(encoding="utf-8"))
+    for table, props in ((params.levers, levers), (params.assumptions, assumptions)):
+        for pid, p in table.items():
+            prop = props[pid]
+            assert prop["title"] == f"{p.label['zh']} / {p.label['en']}"
+            assert p.description["zh"] in prop["description"]
+            assert p.description["en"] in prop["description"]
+            assert prop["x-description"] == p.description and prop["x-unit"]
+            assert isinstance(prop["default"], float) and p.min <= prop["default"] <= p.max
+    for lid, value in plan["levers"].items():
+        shown = ({str(k): float(v) for k, v in value.items()} if isinstance(value, dict)
+                 else float(value))
+        assert levers[lid]["examples"] == [shown] and levers[lid]["x-plan"] == shown
+    assert "examples" not in levers["budget_multiplier"]   # the plan leaves it at baseline
+    assert levers["fiscal_budget"]["x-unit"] == "亿元/Year"
+
+
+def test_schema_defaults_are_the_catalogue_baseline_values(schema):
+    """The same numbers as `plansim levers` (the calibrated baseline in the plan's first year)
+    and `plansim assumptions` (the value the runs use)."""
+    from sim.present.catalogue import assumption_table, lever_table
+    from sim.present.labels import format_number
+
+    _, s = schema
+    levers = lever_table("en").set_index("id")
+    base_col = next(c for c in levers.columns if c.startswith("Baseline"))
+    for lid, prop in s["properties"]["levers"]["properties"].items():
+        assert format_number(prop["default"]) == levers.loc[lid, base_col], lid
+    used = assumption_table("en").set_index("id")["value used"]
+    for aid, prop in s["properties"]["assumptions"]["properties"].items():
+        assert format_number(prop["default"]) == used[aid], aid
+
+
+def test_committed_schema_is_current_and_every_scenario_validates(schema):
+    params, s = schema
+    committed = json.loads(paths.SCENARIO_SCHEMA.read_text(encoding="utf-8"))
+    assert committed == json.loads(json.dumps(s, ensure_ascii=False)), (
+        "scenarios/schema.json is stale: run `python -m sim.scenarios.schema --write`")
+    validator = jsonschema.Draft202012Validator(committed)
+    for path in sorted(paths.SCENARIO_DIR.glob("*.yaml")):
+        if path.name == "uncertainty.yaml":
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = json.loads(json.dumps(doc))    # year keys as text, as an editor sees them
+        errors = [e.message for e in validator.iter_errors(doc)]
+        assert not errors, f"{path.name}: {errors}"
