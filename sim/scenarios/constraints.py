@@ -41,6 +41,7 @@ class SumConstraint:
     levers: tuple[str, ...]
     max_sum: float
     source: str = "model/parameters.yaml"
+    label: Mapping[str, str] | None = None   # {zh, en}, when declared
 
 
 def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstraint, ...]:
@@ -64,7 +65,9 @@ def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstrai
         if not is_number(max_sum) or not np.isfinite(max_sum):
             raise ParameterError(f"{where}.max_sum: {max_sum!r} is not allowed; expected a "
                                  "finite number")
-        out.append(SumConstraint(str(cid), tuple(levers), float(max_sum), source))
+        text = entry.get("label")
+        out.append(SumConstraint(str(cid), tuple(levers), float(max_sum), source,
+                                 dict(text) if isinstance(text, Mapping) else None))
     return tuple(out)
 
 
