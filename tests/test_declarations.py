@@ -125,3 +125,44 @@ def test_committed_schema_is_current_and_every_scenario_validates(schema):
         doc = json.loads(json.dumps(doc))    # year keys as text, as an editor sees them
         errors = [e.message for e in validator.iter_errors(doc)]
         assert not errors, f"{path.name}: {errors}"
+
+
+def test_one_range_declaration_drives_schema_spec_and_docs():
+    """Change a range in model/parameters.yaml alone: the scenario schema, the uncertainty spec
+    and the documents' table of assumptions all follow."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim.analysis.uncertainty_spec import parse_uncertainty
+    from sim.model.calibrated import load_calibration_estimates
+    from sim.present.doc_ranges import block_assumption_ranges
+
+    raw = yaml.safe_load(paths.PARAMETERS_FILE.read_text(encoding="utf-8"))
+    raw["assumptions"]["crowding_in"].update(min=-0.25, max=1.25)
+    raw["levers"]["fiscal_budget"]["max"] = 150
+    params = parse_parameters(raw, paths.PARAMETERS_FILE)
+    spec_raw = yaml.safe_load(paths.UNCERTAINTY_FILE.read_text(encoding="utf-8"))
+    assert "min" not in spec_raw["assumptions"]["crowding_in"]   # the spec types no range
+
+    s = sch.build_schema(params)
+    prop = s["properties"]["assumptions"]["properties"]["crowding_in"]
+    assert (prop["minimum"], prop["maximum"]) == (-0.25, 1.25)
+    assert s["properties"]["levers"]["properties"]["fiscal_budget"]["oneOf"][0]["maximum"] == 150
+
+    spec = parse_uncertainty(spec_raw, path=str(paths.UNCERTAINTY_FILE), parameters=params,
+                             calibration=load_calibration_estimates())
+    d = spec.items["crowding_in"].distribution
+    assert (d.lower, d.upper) == (-0.25, 1.25)
+    assert spec.items["crowding_in"].source == "the .mdl comment of " \
+                                               "'public RD crowding in coefficient'"
+
+    info = pd.DataFrame({"units": {a.py_name: "Dmnl" for a in params.assumptions.values()}})
+    ctx = SimpleNamespace(simulator=SimpleNamespace(parameters=params, info=info), spec=spec)
+    for lang, head in (("en", "range"), ("zh", "取值范围")):
+        text = block_assumption_ranges(ctx, lang)
+        row = next(line for line in text.splitlines() if line.startswith("| `crowding_in`"))
+        cols = [c.strip() for c in text.splitlines()[2].strip("|").split("|")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[cols.index(head)] == "-0.25–1.25"
+        assert params.assumptions["crowding_in"].description[lang] in row

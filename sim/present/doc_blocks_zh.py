@@ -95,7 +95,9 @@ def block_calibration_zh(ctx: DocContext) -> str:
         name = label(by_id[aid].label, "zh") if aid in by_id else aid
         note = "在取值范围的边界上" if "bound" in str(e.get("warning", "")) else ""
         erows.append({"估计的参数": f"`{aid}` {name}", "估计值": format_number(e["value"]),
-                      "允许范围": f"{format_number(e['min'])}–{format_number(e['max'])}",
+                      "允许范围": (f"{format_number(by_id[aid].min)}–"   # the declaration
+                                   f"{format_number(by_id[aid].max)}" if aid in by_id else
+                                   f"{format_number(e['min'])}–{format_number(e['max'])}"),
                       "说明": note})
     frows = []
     for ind, s in fit.items():
