@@ -106,7 +106,8 @@ def test_shares_of_one_budget_across_groups_are_one_player():
     assert next(iter(groups)) == "allocation_shares"
     assert set(groups["allocation_shares"]) == shares & set(plan.levers)
     assert all(not shares & set(ls) for g, ls in groups.items() if g != "allocation_shares")
-    assert player_labels(params)["allocation_shares"]["zh"].startswith("财政科技资金分配比例")
+    assert player_labels(params)["allocation_shares"] == {"zh": "资金分配比例",
+                                                          "en": "Budget allocation shares"}
     for _s, sc in coalition_scenarios(base, plan, groups):   # every coalition: all or none
         taken = shares & set(sc.levers)
         assert taken in (set(), set(groups["allocation_shares"]))

@@ -112,7 +112,8 @@ def _constrained_players(groups: dict[str, list[str]], parameters: Any) -> dict[
 def player_labels(parameters: Any) -> dict[str, Any]:
     """Bilingual labels of every possible player: the lever groups and the sum constraints."""
     labels: dict[str, Any] = dict(getattr(parameters, "groups", {}) or {})
-    labels.update({c.id: c.label for c in _constraints(parameters) if c.label})
+    labels.update({c.id: c.attribution_label or c.label for c in _constraints(parameters)
+                   if c.attribution_label or c.label})
     return labels
 
 
