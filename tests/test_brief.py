@@ -101,8 +101,33 @@ def test_page_carries_the_waterfall_section(computed, lang):
     assert section.index("<svg") < section.index(html.escape(br.word("influence", lang)))
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
+    """The caveats section holds every caveat of model/caveats.yaml in the page's language
+    (Markdown bold and code rendered), and none in the other language."""
+    from sim.model.caveats import load_caveats
+
+    page = br.render_html(computed, lang)
+    head = html.escape(br.word("caveats", lang))
+    section = page[page.index(head):page.index(html.escape(br.word("sources", lang)))]
+    declared = load_caveats()
+    other = "en" if lang == "zh" else "zh"
+    assert section.count("<li>") == len(declared) >= 10
+    for c in declared:
+        assert f"<li>{br.inline_html(c[lang])}</li>" in section
+        assert br.inline_html(c[other]) not in page
+    assert "**" not in section and "<strong>" in section
+    if lang == "zh":
+        assert "<strong>数据少</strong>" in section
+
+
+def test_caveat_markup_is_escaped_then_rendered():
+    assert br.inline_html("**A & B**: see `x<y`") == \
+        "<strong>A &amp; B</strong>: see <code>x&lt;y</code>"
+
+
 def test_caveats_and_sources_from_the_model_files():
-    assert len(br.caveats()) >= 3
+    assert br.caveats("zh") != br.caveats("en") and len(br.caveats("zh")) >= 10
     src = br.sources()
     assert src["rows"].sum() > 20 and not src["source"].isna().any()
 

@@ -166,3 +166,40 @@ def test_one_range_declaration_drives_schema_spec_and_docs():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[cols.index(head)] == "-0.25–1.25"
         assert params.assumptions["crowding_in"].description[lang] in row
+
+
+# -- the model's key caveats (model/caveats.yaml) -----------------------------------------------
+def test_every_declared_caveat_has_chinese_and_english_text():
+    from sim.model.caveats import load_caveats
+
+    caveats = load_caveats()
+    assert len(caveats) >= 10 and len({c.id for c in caveats}) == len(caveats)
+    for c in caveats:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in c["zh"]), c.id
+        assert sum("\u4e00" <= ch <= "\u9fff" for ch in c["en"]) == 0, c.id
+        assert c["zh"].startswith("**") and c["en"].startswith("**"), c.id
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("caveats:\n  a: {zh: 甲}\n", "caveats.a.en: needs a non-empty text, got nothing"),
+    ("caveats:\n  a: {zh: 甲, en: ''}\n", "caveats.a.en: needs a non-empty text, got ''"),
+    ("caveats:\n  a: {zh: 甲, en: [x]}\n", "caveats.a.en: needs a non-empty text, got ['x']"),
+    ("caveats:\n  a: {zh: 甲, en: A, fr: B}\n", "caveats.a: unknown key 'fr'; allowed: zh, en"),
+    ("caveats:\n  Big One: {zh: 甲, en: A}\n", "caveats: id 'Big One' is not allowed"),
+    ("caveats:\n  a: {zh: 甲, en: A}\n  a: {zh: 乙, en: B}\n", "duplicate key 'a'"),
+    ("caveats:\n  a: text\n", "caveats.a: expected a mapping"),
+    ("caveats: {}\n", "caveats: declares no caveat"),
+    ("caveat:\n  a: {zh: 甲, en: A}\n", "unknown key 'caveat'; allowed: caveats"),
+    ("caveats:\n  a:\n    zh: 甲\n    en: |\n      one\n      two\n", "caveats.a.en: one paragraph"),
+    ("caveats:\n  a: {zh: 甲, en: " + "x" * 700 + "}\n", "caveats.a.en: 700 characters"),
+])
+def test_a_bad_caveat_is_one_line_naming_the_file_and_key(tmp_path, body, message):
+    from sim.errors import ModelError
+    from sim.model.caveats import load_caveats
+
+    path = tmp_path / "caveats.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ModelError) as err:
+        load_caveats(path)
+    text = str(err.value)
+    assert message in text and str(path) in text and "\n" not in text

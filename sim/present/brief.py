@@ -12,8 +12,8 @@ Monte Carlo standard error, the year reached, the change against the reference),
 cost of the plan years (the ``plan_sum`` derived outcome of model/targets.yaml) and the change
 in each indicator per 亿元 of extra money, the indicator chart with 5-95 % bands, the lever
 attribution waterfalls (the figure of ``plansim sensitivity --method shapley``), the
-assumptions most rank-correlated with the indicators (:mod:`sim.analysis.influence`), the model's open doubts
-(model/README.md), the data sources (model/data/history.csv) and the sha256 of the model, data
+assumptions most rank-correlated with the indicators (:mod:`sim.analysis.influence`), the
+model's key caveats in the page's language (model/caveats.yaml), the data sources (model/data/history.csv) and the sha256 of the model, data
 and calibration files with the date.
 """
 
@@ -72,7 +72,8 @@ WORDS = {
               "values over the history-matched ensemble of {scenario}; sorted by the largest "
               "absolute value."},
     "assumption": {"zh": "假设", "en": "Assumption"},
-    "caveats": {"zh": "主要局限（模型说明原文，英文）", "en": "Key caveats (model/README.md)"},
+    "caveats": {"zh": "模型的主要局限（model/caveats.yaml）",
+                "en": "Key caveats of the model (model/caveats.yaml)"},
     "sources": {"zh": "数据来源（model/data/history.csv）",
                 "en": "Data sources (model/data/history.csv)"},
     "rows": {"zh": "行数", "en": "rows"},
@@ -265,15 +266,20 @@ def influence_table(brief: Brief, sid: str, lang: str, top: int = TOP_ASSUMPTION
     return rho.reset_index()
 
 
-def caveats() -> list[str]:
-    """The bullets of the "Open doubts" section of model/README.md (generated blocks too)."""
-    text = (paths.MODEL_DIR / "README.md").read_text(encoding="utf-8")
-    m = re.search(r"^## Open doubts\n(.*?)(?=^## )", text, flags=re.S | re.M)
-    if not m:
-        return []
-    body = re.sub(r"<!--.*?-->", "", m.group(1))
-    items = re.split(r"^- ", body, flags=re.M)[1:]
-    return [" ".join(i.split()) for i in items]
+def caveats(lang: str) -> list[str]:
+    """The model's key caveats in ``lang`` (Markdown paragraphs), as model/caveats.yaml declares
+    them."""
+    from sim.model.caveats import load_caveats
+
+    check_lang(lang)
+    return [c[lang] for c in load_caveats()]
+
+
+def inline_html(markdown: str) -> str:
+    """One paragraph of the caveats' Markdown as HTML: escaped, ``**bold**`` and ```code```."""
+    text = html.escape(markdown, quote=False)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def sources() -> pd.DataFrame:
@@ -377,7 +383,7 @@ def render_html(brief: Brief, lang: str) -> str:
               f"<p class='note'>{esc(word('influence_note', lang, scenario=brief.scenarios[0].label(lang), year=t.year))}</p>",  # noqa: E501
               _table(influence_table(brief, brief.ids[0], lang)),
               f"<h2>{esc(word('caveats', lang))}</h2><ul>"]
-    parts += [f"<li>{esc(c)}</li>" for c in caveats()]
+    parts += [f"<li>{inline_html(c)}</li>" for c in caveats(lang)]
     parts += ["</ul>", f"<h2>{esc(word('sources', lang))}</h2>", _table(sources()),
               f"<h2>{esc(word('version', lang))}</h2><table>"]
     parts += [f"<tr><td>{esc(k)}</td><td><code>{esc(v or '-')}</code></td></tr>"

@@ -342,10 +342,12 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
     from sim.present.doc_blocks_zh import BLOCKS
+    from sim.present.doc_caveats import BLOCKS as CAVEAT_BLOCKS
     from sim.present.doc_ranges import BLOCKS as RANGE_BLOCKS
 
     table.update(BLOCKS)
     table.update(RANGE_BLOCKS)
+    table.update(CAVEAT_BLOCKS)
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
 
