@@ -42,6 +42,7 @@ def test_assumption_table_marks_calibrated_values(sim):
         assert t.loc[aid, "calibrated"] == "yes"
         assert t.loc[aid, "value used"] == format_number(value)
     assert (t["calibrated"] == "no").sum() == len(t) - len(calibrated)
+    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.numtext.format_range
 
 
 def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):
@@ -64,14 +65,14 @@ def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):
 @pytest.mark.parametrize("width", [12, 30, 100])
 def test_wrap_text_counts_wide_characters_twice_and_loses_nothing(width):
     text = ("每年安排的市级财政科技专项资金总额，基准情景按历史趋势增长。Municipal fiscal S&T "
-            "special fund appropriated each year (亿元/年), 0.8\u00a0–\u00a03.")
+            "special fund appropriated each year (亿元/年), 0.8–3.")
     lines = cat.wrap_text(text, width, indent="  ")
     assert all(display_width(line) <= width for line in lines)
     assert all(line.startswith("  ") for line in lines)
     assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
     assert not any(line.strip()[0] in "，。" for line in lines)  # no line starts with ，or 。
     if width >= 30:
-        assert any("0.8\u00a0–\u00a03." in line for line in lines)  # a range is not broken
+        assert any("0.8–3." in line for line in lines)  # a range is not broken
 
 
 def test_levers_unknown_scenario_exits_2(capsys):

@@ -166,6 +166,7 @@ def test_one_range_declaration_drives_schema_spec_and_docs():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[cols.index(head)] == "-0.25–1.25"
         assert params.assumptions["crowding_in"].description[lang] in row
+    assert "范围 range: -0.25–1.25" in prop["description"]
 
 
 # -- the model's key caveats (model/caveats.yaml) -----------------------------------------------
@@ -203,3 +204,38 @@ def test_a_bad_caveat_is_one_line_naming_the_file_and_key(tmp_path, body, messag
         load_caveats(path)
     text = str(err.value)
     assert message in text and str(path) in text and "\n" not in text
+
+
+# -- one way of writing a range ------------------------------------------------------------------
+@pytest.mark.parametrize(("lo", "hi", "text"), [
+    (10.0, 40.0, "10–40"), (0, 10.0, "0–10"), (0.15, 0.5, "0.15–0.5"), (500, 40000, "500–40,000"),
+    (12.5, 20, "12.5–20"), (-0.5, 1.5, "-0.5–1.5"), (0.01, 0.05, "0.01–0.05"),
+    (0.123456, 99.96, "0.123–100"), (16043.4, 25733.6, "16,043–25,734"), (4, 16.0, "4–16"),
+])
+def test_a_range_is_written_one_way(lo, hi, text):
+    from sim.model.numtext import format_range
+
+    assert format_range(lo, hi) == text
+
+
+def test_schema_and_documents_write_a_declared_range_alike():
+    """The editor text of the schema and the documents' table show a range the same way."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.present.doc_ranges import block_assumption_ranges
+
+    params = load_parameters()
+    a = params.assumptions["private_venture_2012"]
+    assert (a.min, a.max) == (10, 40)
+    s = sch.build_schema(params)
+    desc = s["properties"]["assumptions"]["properties"]["private_venture_2012"]["description"]
+    assert "范围 range: 10–40" in desc
+    info = pd.DataFrame({"units": {x.py_name: "Dmnl" for x in params.assumptions.values()}})
+    ctx = SimpleNamespace(simulator=SimpleNamespace(parameters=params, info=info),
+                          spec=load_uncertainty())
+    row = next(line for line in block_assumption_ranges(ctx, "en").splitlines()
+               if line.startswith("| `private_venture_2012`"))
+    assert "| 10–40 |" in row and "mode 20 " in row and ".0" not in row.split("|")[4]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.model.numtext import format_range
 from sim.present.labels import check_lang, format_number, label, unit_label
 from sim.present.tables import display_width
 
@@ -56,11 +57,6 @@ def _value(ds: Any, name: str, year: float) -> float:
     return float(da.sel(time=year, method="nearest"))
 
 
-def _range(lo: float, hi: float) -> str:
-    """``lo – hi``, joined by no-break spaces so that a wrapped line never splits it."""
-    return f"{format_number(lo)}\u00a0–\u00a0{format_number(hi)}"
-
-
 def _unit(info: pd.DataFrame, py_name: str, lang: str) -> str:
     if py_name not in info.index:
         return ""
@@ -94,7 +90,7 @@ def lever_table(lang: str = "zh", scenario: Any = None, reference: Any = None,
         row = {_h("id", lang): lid, _h("label", lang): label(lever.label, lang),
                _h("unit", lang): _unit(sim.info, lever.py_name, lang),
                _h("group", lang): label(params.groups.get(lever.group, lever.group), lang),
-               _h("range", lang): _range(lever.min, lever.max)}
+               _h("range", lang): format_range(lever.min, lever.max)}
         for sid, year in columns:
             row[_h("value_in", lang, scenario=names[sid], year=year)] = format_number(
                 _value(runs[sid], lever.py_name, year))
@@ -127,11 +123,11 @@ def assumption_table(lang: str = "zh", simulator: Any = None) -> pd.DataFrame:
         rows.append({
             _h("id", lang): aid, _h("label", lang): label(a.label, lang),
             _h("unit", lang): _unit(sim.info, a.py_name, lang),
-            _h("range", lang): _range(a.min, a.max),
+            _h("range", lang): format_range(a.min, a.max),
             _h("used", lang): format_number(_value(base, a.py_name, year)),
             _h("calibrated", lang): _h("yes" if aid in calibrated else "no", lang),
             _h("distribution", lang): (
-                f"{dist.distribution.kind} {_range(dist.distribution.lower, dist.distribution.upper)}"
+                f"{dist.distribution.kind} {format_range(dist.distribution.lower, dist.distribution.upper)}"
                 if dist is not None else ""),
             _h("description", lang): label(a.description, lang),
         })

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.model.numtext import format_range, trimmed
 from sim.present.docs import md_table
-from sim.present.labels import format_number, label, unit_label
+from sim.present.labels import label, unit_label
 
 HEAD = {
     "zh": {"id": "编号", "name": "假设", "unit": "单位", "range": "取值范围",
@@ -46,15 +47,11 @@ INTRO = {
 }
 
 
-def _range(lo: float, hi: float) -> str:
-    return f"{format_number(lo)}–{format_number(hi)}"
-
-
 def _distribution(kind: str, dist: Any, lang: str) -> str:
     """The declared kind with the sampled distribution's shape (and its own bounds when they
     narrow the declared range, as a calibrated one does)."""
     text = KINDS[lang][kind]
-    shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {format_number(v)}"
+    shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
                       for k, v in dist.params.items() if k in SHAPE)
     if kind == "calibrated":
         inner = KINDS[lang][dist.kind] + (f" {shape}" if shape else "")
@@ -78,9 +75,9 @@ def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
         rows.append({
             h["id"]: f"`{aid}`", h["name"]: label(a.label, lang),
             h["unit"]: unit_label(units(a.py_name), lang),
-            h["range"]: _range(a.min, a.max),
+            h["range"]: format_range(a.min, a.max),
             h["dist"]: "" if dist is None else _distribution(kinds.get(aid, dist.kind), dist, lang)
-            + (f" {_range(dist.lower, dist.upper)}" if narrowed else ""),
+            + (f" {format_range(dist.lower, dist.upper)}" if narrowed else ""),
             h["grade"]: "" if item is None else item.confidence,
             h["cal"]: YES[lang][0] if aid in calibrated else YES[lang][1],
             h["desc"]: label(a.description, lang),

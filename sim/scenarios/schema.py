@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim import paths
+from sim.model.numtext import format_range
 from sim.model.parameters import Parameters, load_parameters
 from sim.scenarios.loader import year_range
 
@@ -45,7 +46,7 @@ def _shown(value: Any) -> str:
 def _tooltip(p: Any, values: Mapping[str, Any] | None) -> dict:
     """title, description, default, examples and the x- fields of one lever or assumption."""
     v = values or {}
-    facts = [f"范围 range: {p.min:g} – {p.max:g}"]
+    facts = [f"范围 range: {format_range(p.min, p.max)}"]
     if v.get("unit"):
         facts.insert(0, f"单位 unit: {v['unit']}")
     if "baseline" in v:
