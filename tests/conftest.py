@@ -24,6 +24,7 @@ levers:
     max: 500
     group: fiscal
     label: {zh: 市级财政科技专项资金, en: Municipal fiscal S&T budget}
+    description: {zh: 测试用说明, en: A test declaration}
   budget_multiplier:
     variable: budget multiplier
     kind: series
@@ -32,6 +33,7 @@ levers:
     max: 10
     group: fiscal
     label: {zh: 预算系数, en: Budget multiplier}
+    description: {zh: 测试用说明, en: A test declaration}
   hte_first_award:
     variable: HTE first award
     kind: constant
@@ -39,12 +41,14 @@ levers:
     max: 100
     group: fiscal
     label: {zh: 首次认定高企奖补, en: First-time HTE award}
+    description: {zh: 测试用说明, en: A test declaration}
 assumptions:
   crowding_in:
     variable: crowding in coefficient
     min: -0.5
     max: 1.5
     label: {zh: 挤入系数, en: Crowding-in coefficient}
+    description: {zh: 测试用说明, en: A test declaration}
 """
 
 

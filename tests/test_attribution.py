@@ -90,3 +90,29 @@ def test_attribute_runs_one_batch_and_is_efficient():
     # v: {}=15, f=25, a=20, fa=35 -> phi_f = (10 + 15)/2, phi_a = (5 + 10)/2
     np.testing.assert_allclose(res.shapley["tech_firms"], [12.5, 7.5])
     assert res.coalition_values.shape == (4, 1)
+
+
+def test_shares_of_one_budget_across_groups_are_one_player():
+    """The allocation shares (one sum constraint) that the plan changes in several groups move
+    together: taken group by group, a coalition would break the constraint."""
+    from sim.analysis.sensitivity.shapley import coalition_scenarios, lever_groups, player_labels
+    from sim.model.parameters import load_parameters
+    from sim.scenarios import load_scenario
+    from sim.scenarios.constraints import load_constraints
+
+    params = load_parameters()
+    base, plan = load_scenario("baseline"), load_scenario("plan")
+    shares = set(load_constraints(params)[0].levers)
+    groups = lever_groups(base, plan, params)
+    assert next(iter(groups)) == "allocation_shares"
+    assert set(groups["allocation_shares"]) == shares & set(plan.levers)
+    assert all(not shares & set(ls) for g, ls in groups.items() if g != "allocation_shares")
+    assert player_labels(params)["allocation_shares"] == {"zh": "资金分配比例",
+                                                          "en": "Budget allocation shares"}
+    for _s, sc in coalition_scenarios(base, plan, groups):   # every coalition: all or none
+        taken = shares & set(sc.levers)
+        assert taken in (set(), set(groups["allocation_shares"]))
+    # a plan changing the shares of one group only keeps them in that group
+    one = base.with_levers({"equity_fund_share": {2024: 0.1}, "equity_ticket_cap": 500})
+    assert lever_groups(base, one, params) == {"equity_fund": ["equity_fund_share",
+                                                               "equity_ticket_cap"]}

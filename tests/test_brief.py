@@ -66,13 +66,68 @@ def test_fiscal_cost_and_per_yuan(computed):
 
 
 def test_influence_table_sorted_by_largest_correlation(computed):
+    from sim.analysis.influence import rank_influence
+
     t = br.influence_table(computed, "plan", "en", top=5)
     strength = t.drop(columns=t.columns[0]).abs().max(axis=1).to_list()
     assert len(t) == 5 and strength == sorted(strength, reverse=True)
+    rho = rank_influence(computed.uncertainty["plan"], computed.targets)   # the library's
+    assert len(rho) == computed.uncertainty["plan"].design.frame().shape[1]
+    assert all(f"({a})" in row for a, row in zip(rho.index[:5], t.iloc[:, 0], strict=True))
+    assert t.iloc[:, 1:].to_numpy().tolist() == rho.iloc[:5].round(2).to_numpy().tolist()
+
+
+def test_attribution_is_the_library_call_and_adds_up_to_the_central_change(computed):
+    """The waterfall's ends are the headline's central values; its steps add up (efficiency)."""
+    att = computed.attributions["plan"]
+    probs = {sid: computed.uncertainty[sid].probabilities for sid in ("plan", "baseline")}
+    for ind in computed.targets.indicators:
+        assert att.plan[ind] == pytest.approx(float(probs["plan"].loc[ind, "central"]), rel=1e-9)
+        assert att.baseline[ind] == pytest.approx(float(probs["baseline"].loc[ind, "central"]),
+                                                  rel=1e-9)
+        assert att.shapley[ind].sum() == pytest.approx(att.total[ind], rel=1e-6, abs=1e-9)
+    # the allocation shares span several groups: one player, labelled from the constraint
+    assert "allocation_shares" in att.shapley.index
+    assert "allocation_shares" in computed.groups
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_carries_the_waterfall_section(computed, lang):
+    page = br.render_html(computed, lang)
+    ref = computed.reference.label(lang)
+    head = br.word("waterfall", lang, scenario=computed.scenarios[0].label(lang), ref=ref)
+    assert html.escape(head) in page
+    section = page[page.index(html.escape(head)):]
+    assert section.index("<svg") < section.index(html.escape(br.word("influence", lang)))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
+    """The caveats section holds every caveat of model/caveats.yaml in the page's language
+    (Markdown bold and code rendered), and none in the other language."""
+    from sim.model.caveats import load_caveats
+
+    page = br.render_html(computed, lang)
+    head = html.escape(br.word("caveats", lang))
+    section = page[page.index(head):page.index(html.escape(br.word("sources", lang)))]
+    declared = load_caveats()
+    other = "en" if lang == "zh" else "zh"
+    assert section.count("<li>") == len(declared) >= 10
+    for c in declared:
+        assert f"<li>{br.inline_html(c[lang])}</li>" in section
+        assert br.inline_html(c[other]) not in page
+    assert "**" not in section and "<strong>" in section
+    if lang == "zh":
+        assert "<strong>数据少</strong>" in section
+
+
+def test_caveat_markup_is_escaped_then_rendered():
+    assert br.inline_html("**A & B**: see `x<y`") == \
+        "<strong>A &amp; B</strong>: see <code>x&lt;y</code>"
 
 
 def test_caveats_and_sources_from_the_model_files():
-    assert len(br.caveats()) >= 3
+    assert br.caveats("zh") != br.caveats("en") and len(br.caveats("zh")) >= 10
     src = br.sources()
     assert src["rows"].sum() > 20 and not src["source"].isna().any()
 
@@ -89,6 +144,9 @@ def test_pdf_text_carries_names_and_probabilities(computed, tmp_path):
         names, figures = expected_strings(computed, lang)
         for s in names + figures:
             assert s in text, s
+        head = br.word("waterfall", lang, scenario=computed.scenarios[0].label(lang),
+                       ref=computed.reference.label(lang))
+        assert " ".join(head.split()) in " ".join(text.split()), head
 
 
 def test_command_writes_the_page(tmp_path, capsys):
@@ -97,6 +155,8 @@ def test_command_writes_the_page(tmp_path, capsys):
     files = {p.name for p in (tmp_path / "brief").iterdir()}
     assert "brief_en.html" in files
     assert ("brief_en.pdf" in files) == br.pdf_available()
+    page = (tmp_path / "brief" / "brief_en.html").read_text(encoding="utf-8")
+    assert "What each lever group adds" not in page   # no reference, no attribution
 
 
 def test_command_bad_reference_exits_2(tmp_path, capsys):

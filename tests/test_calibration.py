@@ -179,9 +179,12 @@ TINY_PARAMS = """
 groups: {}
 levers: {}
 assumptions:
-  birth_rate: {variable: birth rate, min: 0.05, max: 0.6, label: {zh: 出生率, en: Birth rate}}
-  rd_per_firm: {variable: rd per firm, min: 0.5, max: 5, label: {zh: 户均研发, en: R&D per firm}}
-  basis_factor: {variable: basis factor, min: 0.7, max: 1, label: {zh: 口径系数, en: Basis}}
+  birth_rate: {variable: birth rate, min: 0.05, max: 0.6, label: {zh: 出生率, en: Birth rate},
+    description: {zh: 测试用说明, en: A test declaration}}
+  rd_per_firm: {variable: rd per firm, min: 0.5, max: 5, label: {zh: 户均研发, en: R&D per firm},
+    description: {zh: 测试用说明, en: A test declaration}}
+  basis_factor: {variable: basis factor, min: 0.7, max: 1, label: {zh: 口径系数, en: Basis},
+    description: {zh: 测试用说明, en: A test declaration}}
 """
 TINY_SETTINGS = """
 scenario: baseline

@@ -8,6 +8,7 @@ from sim.model.calibrated import load_calibrated_values
 from sim.model.parameters import load_parameters
 from sim.present import catalogue as cat
 from sim.present.labels import format_number, label
+from sim.present.tables import display_width
 from sim.scenarios import load_scenario
 from sim.simulate import Simulator
 
@@ -26,10 +27,11 @@ def test_lever_table_rows_labels_and_values(sim, lang):
     plan = sim.run(load_scenario("plan"))
     lever = params.levers["fiscal_budget"]
     expected = format_number(float(plan[lever.py_name].isel(sample=0).sel(time=2028)))
-    assert t.set_index(t.columns[0]).loc["fiscal_budget"].iloc[-1] == expected
-    # the plan changes the budget from the baseline
     row = t.set_index(t.columns[0]).loc["fiscal_budget"]
-    assert row.iloc[-3] != row.iloc[-2]
+    assert row.iloc[-1] == label(lever.description, lang)  # what it means, last
+    assert row.iloc[-2] == expected
+    # the plan changes the budget from the baseline
+    assert row.iloc[-4] != row.iloc[-3]
 
 
 def test_assumption_table_marks_calibrated_values(sim):
@@ -40,14 +42,37 @@ def test_assumption_table_marks_calibrated_values(sim):
         assert t.loc[aid, "calibrated"] == "yes"
         assert t.loc[aid, "value used"] == format_number(value)
     assert (t["calibrated"] == "no").sum() == len(t) - len(calibrated)
+    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.numtext.format_range
 
 
-def test_commands_print_the_tables(capsys):
+def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):
+    params = load_parameters()
     assert main(["levers", "--lang", "en", "--scenario", "plan"]) == 0
     out = capsys.readouterr().out
     assert "fiscal_budget" in out and "Plan fully carried out" in out
+    flat = " ".join(out.split())
+    assert all(" ".join(lv.description["en"].split()) in flat for lv in params.levers.values())
+    assert max(display_width(line) for line in out.splitlines()) <= cat.CONSOLE_WIDTH
     assert main(["assumptions", "--lang", "zh"]) == 0
-    assert "是否校准" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "是否校准" in out
+    assert max(display_width(line) for line in out.splitlines()) <= cat.CONSOLE_WIDTH
+    joined = "".join(line.strip() for line in out.splitlines())
+    assert all("".join(a.description["zh"].split()) in joined.replace(" ", "")
+               for a in params.assumptions.values())
+
+
+@pytest.mark.parametrize("width", [12, 30, 100])
+def test_wrap_text_counts_wide_characters_twice_and_loses_nothing(width):
+    text = ("每年安排的市级财政科技专项资金总额，基准情景按历史趋势增长。Municipal fiscal S&T "
+            "special fund appropriated each year (亿元/年), 0.8–3.")
+    lines = cat.wrap_text(text, width, indent="  ")
+    assert all(display_width(line) <= width for line in lines)
+    assert all(line.startswith("  ") for line in lines)
+    assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+    assert not any(line.strip()[0] in "，。" for line in lines)  # no line starts with ，or 。
+    if width >= 30:
+        assert any("0.8–3." in line for line in lines)  # a range is not broken
 
 
 def test_levers_unknown_scenario_exits_2(capsys):

@@ -122,7 +122,8 @@ def test_simulator_run_raises_and_ensembles_may_opt_out(tmp_path, monkeypatch):
         "divergence: {max_abs: 1.0e+8, reason: tiny test}\n", encoding="utf-8")
     (tmp_path / "parameters.yaml").write_text(
         "groups: {g: {zh: 组, en: G}}\nlevers: {}\nassumptions:\n  growth:\n"
-        "    variable: growth\n    min: 0\n    max: 20\n    label: {zh: 增长, en: Growth}\n",
+        "    variable: growth\n    min: 0\n    max: 20\n    label: {zh: 增长, en: Growth}\n"
+        "    description: {zh: 增长率, en: Growth rate}\n",
         encoding="utf-8")
     (tmp_path / "baseline.yaml").write_text(
         "name: {zh: 基准, en: Baseline}\ndescription: tiny\nlevers: {}\n", encoding="utf-8")

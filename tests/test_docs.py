@@ -204,3 +204,45 @@ def test_the_chinese_guide_is_a_generated_document_with_known_blocks():
     assert {"targets-table-zh", "plan-lever-values-zh", "calibration-summary-zh",
             "results-table-zh", "loop-table-zh"} <= names
     assert names <= set(generators())
+
+
+def test_caveats_declared_once_drive_both_readmes(tmp_path, monkeypatch):
+    """Change model/caveats.yaml alone: the caveats blocks of model/README.md (en) and
+    model/README.zh.md (zh) both follow; the rest of each document stays as it was."""
+    import yaml
+
+    from sim import paths
+    from sim.present.doc_blocks import generators
+
+    raw = yaml.safe_load(paths.CAVEATS_FILE.read_text(encoding="utf-8"))
+    raw["caveats"]["scarce-data"] = {"zh": "**新的局限**：只是一个测试。",
+                                     "en": "**A new caveat**: only a test."}
+    raw["caveats"]["extra-one"] = {"zh": "再加一条。", "en": "One more."}
+    changed = tmp_path / "caveats.yaml"
+    changed.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                       encoding="utf-8")
+    monkeypatch.setattr(paths, "CAVEATS_FILE", changed)
+    real = generators()
+    docs, gens = [], {}
+    for name in ("README.md", "README.zh.md"):
+        doc = tmp_path / name
+        text = (paths.MODEL_DIR / name).read_text(encoding="utf-8")
+        doc.write_text(text, encoding="utf-8")
+        docs.append((doc, text))
+        for b in find_blocks(text, name):   # every other block: kept as it is
+            body = b.body(text)
+            gens[b.name] = lambda body=body: body
+    gens.update({"caveats": real["caveats"], "caveats-zh": real["caveats-zh"]})
+    stale = update_documents([d for d, _ in docs], gens)
+    assert sorted((s.path.name, s.name) for s in stale) == [("README.md", "caveats"),
+                                                            ("README.zh.md", "caveats-zh")]
+    for (doc, old), (lang, other) in zip(docs, (("en", "zh"), ("zh", "en")), strict=True):
+        new = doc.read_text(encoding="utf-8")
+        body = next(b for b in find_blocks(new) if b.name.startswith("caveats")).body(new)
+        bullets = [line for line in body.splitlines() if line.startswith("- ")]
+        assert bullets[0] == "- " + raw["caveats"]["scarce-data"][lang]
+        assert bullets[-1] == "- " + raw["caveats"]["extra-one"][lang]
+        assert len(bullets) == len(raw["caveats"])
+        assert raw["caveats"]["scarce-data"][other] not in new
+        assert new.replace(body, "") == old.replace(
+            next(b for b in find_blocks(old) if b.name.startswith("caveats")).body(old), "")

@@ -23,9 +23,12 @@ PARAMS = """
 groups: {}
 levers: {}
 assumptions:
-  birth_rate: {variable: birth rate, min: 0.05, max: 0.6, label: {zh: 出生率, en: Birth rate}}
-  rd_per_firm: {variable: rd per firm, min: 0.5, max: 5, label: {zh: 户均研发, en: R&D per firm}}
-  inert: {variable: inert, min: 0, max: 2, label: {zh: 无关, en: Inert}}
+  birth_rate: {variable: birth rate, min: 0.05, max: 0.6, label: {zh: 出生率, en: Birth rate},
+    description: {zh: 测试用说明, en: A test declaration}}
+  rd_per_firm: {variable: rd per firm, min: 0.5, max: 5, label: {zh: 户均研发, en: R&D per firm},
+    description: {zh: 测试用说明, en: A test declaration}}
+  inert: {variable: inert, min: 0, max: 2, label: {zh: 无关, en: Inert},
+    description: {zh: 测试用说明, en: A test declaration}}
 """
 SETTINGS = """
 scenario: baseline

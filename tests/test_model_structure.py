@@ -188,7 +188,8 @@ def test_assumption_ranges_agree_between_mdl_parameters_and_uncertainty():
         if u["distribution"] != "calibrated" and (d.lower, d.upper) != (a.min, a.max):
             wrong.append(f"{aid}: sampled over [{d.lower}, {d.upper}] vs parameters.yaml "
                          f"[{a.min:g}, {a.max:g}]")
-        for where, text in ((".mdl", docs[a.variable]), ("uncertainty.yaml source", u["source"])):
+        for where, text in ((".mdl", docs[a.variable]),
+                            ("uncertainty.yaml source", u.get("source", ""))):
             for lo, hi in RANGE.findall(text):
                 if (float(lo.replace(",", "")), float(hi.replace(",", ""))) != (a.min, a.max):
                     wrong.append(f"{aid}: {where} says range {lo}-{hi}, parameters.yaml "

@@ -33,6 +33,15 @@ def doc(**over):
     return {"assumptions": entries}
 
 
+def test_source_left_out_cites_the_mdl_comment_of_the_declared_variable():
+    params = SimpleNamespace(assumptions={
+        **PARAMS.assumptions,
+        "crowding_in": SimpleNamespace(min=-0.5, max=1.5, variable="crowding in coefficient")})
+    spec = parse_uncertainty(doc(crowding_in__source=None), path="u.yaml", parameters=params)
+    assert spec.items["crowding_in"].source == "the .mdl comment of 'crowding in coefficient'"
+    assert spec.items["exit_multiple"].source == "VC studies"
+
+
 def test_valid_spec_parses_with_grades_normalised():
     spec = parse_uncertainty(doc(), path="u.yaml", parameters=PARAMS)
     assert spec.names == ["crowding_in", "exit_multiple", "accreditation_delay"]
@@ -52,6 +61,7 @@ def test_valid_spec_parses_with_grades_normalised():
     ({"exit_multiple__median": -1}, ["exit_multiple.median", "> 0"]),
     ({"exit_multiple__confidence": "D"}, ["confidence", "'D'", "A (high)"]),
     ({"exit_multiple__source": ""}, ["exit_multiple.source", "non-empty"]),
+    ({"exit_multiple__source": None}, ["exit_multiple.source", "None", ".mdl comment"]),
     ({"crowding_in__max": 2.0}, ["crowding_in", "[-0.2, 2.0]", "within [-0.5, 1.5]"]),
 ])
 def test_bad_entries_name_file_key_value_and_allowed(over, words):

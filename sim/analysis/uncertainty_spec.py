@@ -14,11 +14,14 @@ File format (``scenarios/uncertainty.yaml``)::
                                    #   (normal with its standard error where the data
                                    #   constrain it, else a triangle over its profile-
                                    #   likelihood interval, else over the bounds)
-        source: literature, ...    # where the range comes from
+        source: literature, ...    # optional: where the range comes from; left out, it is the
+                                   #   .mdl comment of the assumption's variable (the one free
+                                   #   text; needs parameters.yaml)
         confidence: B              # A | B | C (see CONFIDENCE_GRADES)
 
-The unit of each assumption lives in the ``.mdl`` (and in the simulator's dataset attrs); this file
-holds only the distribution. Loading validates every entry and raises
+The unit of each assumption lives in the ``.mdl`` (and in the simulator's dataset attrs), its
+range in ``model/parameters.yaml``, its reasoning and source in the ``.mdl`` comment; this file
+holds only the distribution's shape and the confidence grade. Loading validates every entry and raises
 :class:`sim.errors.UncertaintyError` naming the file, the key, the value and what is allowed.
 """
 
@@ -181,7 +184,8 @@ def _calibrated(where: str, name: str, lo: float, hi: float,
 
 def _parse_entry(where: str, name: str, entry: Any,
                  calibration: Mapping[str, Mapping[str, Any]] | None = None,
-                 declared: tuple[float, float] | None = None) -> UncertainAssumption:
+                 declared: tuple[float, float] | None = None,
+                 variable: str | None = None) -> UncertainAssumption:
     if not isinstance(entry, Mapping):
         raise UncertaintyError(f"{where}: assumption '{name}' is {entry!r}; allowed: a mapping")
     kind = entry.get("distribution")
@@ -241,10 +245,13 @@ def _parse_entry(where: str, name: str, entry: Any,
             "A (high), B (medium), C (low)"
         )
     source = entry.get("source")
+    if source is None and variable is not None:   # the .mdl comment is the one free text
+        source = f"the .mdl comment of '{variable}'"
     if not isinstance(source, str) or not source.strip():
         raise UncertaintyError(
             f"{where}: assumptions.{name}.source is {source!r}; allowed: a non-empty text saying "
-            "where the range comes from"
+            "where the range comes from (or none, citing the .mdl comment of an assumption "
+            "declared in model/parameters.yaml)"
         )
     return UncertainAssumption(name, dist, source.strip(), grade)
 
@@ -280,7 +287,8 @@ def parse_uncertainty(
             )
         decl = declared[name] if declared is not None else None
         item = _parse_entry(path, name, entry, calibration,
-                            None if decl is None else (float(decl.min), float(decl.max)))
+                            None if decl is None else (float(decl.min), float(decl.max)),
+                            getattr(decl, "variable", None))
         if decl is not None:
             d = item.distribution
             if d.lower < float(decl.min) or d.upper > float(decl.max):

@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
         description="List every assumption of model/parameters.yaml: id, name, unit (from the "
                     ".mdl), allowed range, the value the runs use (calibrated where "
                     "model/calibration.yaml estimates it), whether it is calibrated, and its "
-                    "distribution in scenarios/uncertainty.yaml.")
+                    "distribution in scenarios/uncertainty.yaml, and what it means (its "
+                    "description in model/parameters.yaml); wrapped to 100 columns.")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of names and headers (default: {LANGS[0]})")
     add_engine(p)
@@ -23,8 +24,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.catalogue import assumption_table
+    from sim.present.catalogue import assumption_table, catalogue_text
     from sim.simulate import Simulator
 
-    print(assumption_table(args.lang, simulator=Simulator(args.engine)).to_string(index=False))
+    print(catalogue_text(assumption_table(args.lang, simulator=Simulator(args.engine)),
+                         args.lang))
     return 0

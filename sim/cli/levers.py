@@ -13,7 +13,9 @@ def add_parser(sub) -> None:
         "levers", help="catalogue of the policy levers",
         description="List every lever of model/parameters.yaml: id, name, unit (from the "
                     ".mdl), group, allowed range, and its value in the baseline and in "
-                    "SCENARIO (default plan) in the plan's first and target years.")
+                    "SCENARIO (default plan) in the plan's first and target years, and what "
+                    "it means (its description in model/parameters.yaml); one entry per lever, "
+                    "wrapped to 100 columns.")
     p.add_argument("--scenario", default="plan", metavar="S",
                    help="scenario file or id whose values to show (default plan)")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
@@ -23,11 +25,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.catalogue import lever_table
+    from sim.present.catalogue import catalogue_text, lever_table
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     scenario = load_scenario(args.scenario)
-    print(lever_table(args.lang, scenario, simulator=Simulator(args.engine))
-          .to_string(index=False))
+    print(catalogue_text(lever_table(args.lang, scenario, simulator=Simulator(args.engine)),
+                         args.lang))
     return 0

@@ -85,12 +85,14 @@ def run(args) -> int:
     simulator = Simulator(args.engine)
     params = simulator.parameters
     if method.kind == "attribution":
+        from sim.analysis.sensitivity.shapley import player_labels
+
         against = load_scenario(args.against)
         att = method.attribute(against, scenario, simulator=simulator, parameters=params,
                         indicators=targets.indicators, year=targets.year)
         say(f"{len(att.groups)} lever groups differ, {2 ** len(att.groups)} runs")
         tables = method.tables(att)
-        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, params.groups)
+        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, player_labels(params))
                    for lang in LANGS}
         write_outputs(tables, figures, final)
         print(format_table(att.shapley, args.lang,

@@ -2,8 +2,10 @@
 
 A *lever* is something the city decides (a budget series, an award amount); an *assumption* is
 something nobody decides but the forecast depends on (a delay, an elasticity). Each names the
-``.mdl`` variable it sets and its allowed range. Units, descriptions and sources are read from
-the ``.mdl`` itself (its units strings and comments), so they are declared exactly once.
+``.mdl`` variable it sets, its allowed range, a bilingual label and a short bilingual
+``description`` (what it means, for the catalogues ``plansim levers``/``assumptions`` and the
+editor tooltips of the scenario schema). Units and the full reasoning with its sources are read
+from the ``.mdl`` itself (its units strings and comments), so they are declared exactly once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Lever:
     max: float
     group: str
     label: dict[str, str]
+    description: dict[str, str]
     interpolation: str = "linear"
 
     @property
@@ -43,6 +46,7 @@ class Assumption:
     min: float
     max: float
     label: dict[str, str]
+    description: dict[str, str]
 
     @property
     def py_name(self) -> str:
@@ -64,12 +68,21 @@ def python_name(vensim_name: str) -> str:
     return NamespaceManager().make_python_identifier(vensim_name)
 
 
-def _label(raw, where: str) -> dict[str, str]:
+def _label(raw, where: str, what: str = "a label") -> dict[str, str]:
     raw = require_mapping(raw, where, ParameterError)
-    missing = [lang for lang in LANGS if not isinstance(raw.get(lang), str) or not raw.get(lang)]
+    missing = [lang for lang in LANGS
+               if not isinstance(raw.get(lang), str) or not raw.get(lang).strip()]
     if missing:
-        raise ParameterError(f"{where}: missing {', '.join(missing)} text; a label needs zh and en")
-    return {lang: raw[lang] for lang in LANGS}
+        raise ParameterError(f"{where}: missing {', '.join(missing)} text; {what} needs zh and en")
+    return {lang: raw[lang].strip() for lang in LANGS}
+
+
+def _description(entry: dict, where: str) -> dict[str, str]:
+    """The required short bilingual description (what the lever or assumption means)."""
+    if entry.get("description") is None:
+        raise ParameterError(f"{where}.description: missing; allowed: a mapping with a short "
+                             "zh and en text saying what it means")
+    return _label(entry["description"], f"{where}.description", "a description")
 
 
 def _bounds(entry: dict, where: str) -> tuple[float, float]:
@@ -98,7 +111,8 @@ def _lever(lid: str, entry, groups: dict, where: str) -> Lever:
         raise ParameterError(f"{where}.variable: {entry.get('variable')!r} is not a variable name")
     lo, hi = _bounds(entry, where)
     return Lever(lid, entry["variable"], kind, lo, hi, group,
-                 _label(entry.get("label"), f"{where}.label"), interp)
+                 _label(entry.get("label"), f"{where}.label"), _description(entry, where),
+                 interp)
 
 
 def _assumption(aid: str, entry, where: str) -> Assumption:
@@ -106,7 +120,8 @@ def _assumption(aid: str, entry, where: str) -> Assumption:
     if not isinstance(entry.get("variable"), str):
         raise ParameterError(f"{where}.variable: {entry.get('variable')!r} is not a variable name")
     lo, hi = _bounds(entry, where)
-    return Assumption(aid, entry["variable"], lo, hi, _label(entry.get("label"), f"{where}.label"))
+    return Assumption(aid, entry["variable"], lo, hi, _label(entry.get("label"), f"{where}.label"),
+                      _description(entry, where))
 
 
 def parse_parameters(raw, source: Path) -> Parameters:

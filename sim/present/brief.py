@@ -2,16 +2,18 @@
 
 :func:`compute_brief` runs the calibrated (central) run of each scenario and the
 history-conditioned ensemble through the same library call as ``plansim uncertainty``
-(:func:`sim.analysis.uncertainty.compute` with :mod:`sim.analysis.conditioning`), and gathers
-what the page shows; :func:`render_html` lays it out in one language (charts inline as SVG, no
+(:func:`sim.analysis.uncertainty.compute` with :mod:`sim.analysis.conditioning`), and, with a
+reference, the Shapley attribution of each scenario's change to the lever groups through the
+library call of ``plansim sensitivity --method shapley``; it gathers what the page shows; :func:`render_html` lays it out in one language (charts inline as SVG, no
 external resource); :func:`write_pdf` prints the HTML with WeasyPrint when it is installed.
 
 Contents: the headline table (per target: central value in the target year, P(met) with its
 Monte Carlo standard error, the year reached, the change against the reference), the fiscal
 cost of the plan years (the ``plan_sum`` derived outcome of model/targets.yaml) and the change
-in each indicator per 亿元 of extra money, the indicator chart with 5-95 % bands, the
-assumptions most rank-correlated with the indicators, the model's open doubts
-(model/README.md), the data sources (model/data/history.csv) and the sha256 of the model, data
+in each indicator per 亿元 of extra money, the indicator chart with 5-95 % bands, the lever
+attribution waterfalls (the figure of ``plansim sensitivity --method shapley``), the
+assumptions most rank-correlated with the indicators (:mod:`sim.analysis.influence`), the
+model's key caveats in the page's language (model/caveats.yaml), the data sources (model/data/history.csv) and the sha256 of the model, data
 and calibration files with the date.
 """
 
@@ -22,7 +24,7 @@ import html
 import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,15 @@ WORDS = {
     "per": {"zh": "每亿元新增投入带来的{year}年变化", "en": "Change in {year} per 亿元 extra"},
     "chart": {"zh": "指标走势（中位数与5%–95%区间，历史匹配集合）",
               "en": "Indicators (median and 5-95% band, history-matched ensemble)"},
+    "waterfall": {"zh": "各类政策对变化的贡献：{scenario}较{ref}",
+                  "en": "What each lever group adds: {scenario} against {ref}"},
+    "waterfall_note": {
+        "zh": "{year}年各指标从{ref}到{scenario}的变化，按{n}类政策杠杆分解（Shapley值：逐一"
+              "加入各类杠杆的平均边际贡献，各项之和等于总变化）；校准后的中心运行。",
+        "en": "The change in each indicator in {year} from {ref} to {scenario}, split among the "
+              "{n} lever groups (Shapley values: the average gain from adding a group, over "
+              "every order of adding them; they sum to the total change); calibrated central "
+              "runs."},
     "influence": {"zh": "影响最大的假设", "en": "Most influential assumptions"},
     "influence_note": {
         "zh": "{scenario}情景历史匹配集合中，各假设取值与{year}年指标值的Spearman秩相关系数；"
@@ -61,7 +72,8 @@ WORDS = {
               "values over the history-matched ensemble of {scenario}; sorted by the largest "
               "absolute value."},
     "assumption": {"zh": "假设", "en": "Assumption"},
-    "caveats": {"zh": "主要局限（模型说明原文，英文）", "en": "Key caveats (model/README.md)"},
+    "caveats": {"zh": "模型的主要局限（model/caveats.yaml）",
+                "en": "Key caveats of the model (model/caveats.yaml)"},
     "sources": {"zh": "数据来源（model/data/history.csv）",
                 "en": "Data sources (model/data/history.csv)"},
     "rows": {"zh": "行数", "en": "rows"},
@@ -92,6 +104,8 @@ class Brief:
     samples: int
     date: str
     hashes: dict[str, str | None]
+    attributions: dict[str, Any] = field(default_factory=dict)  # scenario id -> Attribution
+    groups: dict[str, Any] = field(default_factory=dict)  # attribution player -> labels
 
     @property
     def ids(self) -> list[str]:
@@ -106,6 +120,7 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import simulate_design
     from sim.analysis.sampling import DEFAULT_SEED
+    from sim.analysis.sensitivity.shapley import player_labels
     from sim.analysis.uncertainty import compute
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import file_hashes
@@ -129,9 +144,20 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     results = compute(every, load_uncertainty(), targets, samples=samples, seed=seed,
                       sampling="lhs", simulate=simulate, say=say, match=match,
                       central=lambda sc: central_run(sim, sc, cols))
+    attributions = {}
+    if reference is not None:   # the library call of `plansim sensitivity --method shapley`
+        from sim.analysis.sensitivity import get_method
+
+        shapley = get_method("shapley")
+        for sc in scenarios:
+            say(f"attribution of {sc.id} against {reference.id}")
+            attributions[sc.id] = shapley.attribute(
+                reference, sc, simulator=sim, parameters=sim.parameters,
+                indicators=targets.indicators, year=targets.year)
     return Brief(list(scenarios), reference, targets, runs,
                  {r.scenario: r for r in results}, seed, samples,
-                 dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), file_hashes())
+                 dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), file_hashes(),
+                 attributions, player_labels(sim.parameters))
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -225,38 +251,35 @@ def fiscal_table(brief: Brief, lang: str) -> pd.DataFrame | None:
 
 def influence_table(brief: Brief, sid: str, lang: str, top: int = TOP_ASSUMPTIONS
                     ) -> pd.DataFrame:
-    """Spearman rank correlation of each assumption with each indicator in the target year
-    over the conditioned ensemble of ``sid``; the ``top`` assumptions by largest |rho|."""
-    from sim.analysis.returns import spearman
-    from sim.analysis.targets import at_year
+    """The ``top`` assumptions most rank-correlated with the indicators in the target year
+    over the conditioned ensemble of ``sid`` (:func:`sim.analysis.influence.rank_influence`),
+    labelled in ``lang``."""
+    from sim.analysis.influence import rank_influence
     from sim.model.parameters import load_parameters
 
-    r = brief.uncertainty[sid]
-    samples = r.design.frame()
+    rho = rank_influence(brief.uncertainty[sid], brief.targets, top).round(2)
     assumptions = load_parameters().assumptions
-    cols = {}
-    for item in brief.targets.items:
-        y = at_year(r.results[item.indicator], brief.targets.year)
-        cols[label(item.label, lang)] = [spearman(samples[a].to_numpy(), y)
-                                         for a in samples.columns]
-    rho = pd.DataFrame(cols, index=samples.columns)
-    order = rho.abs().max(axis=1).sort_values(ascending=False).index[:top]
-    out = rho.loc[order].round(2)
-    out.index = [f"{label(assumptions[a].label, lang)} ({a})" if a in assumptions else a
-                 for a in order]
-    out.index.name = word("assumption", lang)
-    return out.reset_index()
+    rho.columns = [label(item.label, lang) for item in brief.targets.items]
+    rho.index = [f"{label(assumptions[a].label, lang)} ({a})" if a in assumptions else a
+                 for a in rho.index]
+    rho.index.name = word("assumption", lang)
+    return rho.reset_index()
 
 
-def caveats() -> list[str]:
-    """The bullets of the "Open doubts" section of model/README.md (generated blocks too)."""
-    text = (paths.MODEL_DIR / "README.md").read_text(encoding="utf-8")
-    m = re.search(r"^## Open doubts\n(.*?)(?=^## )", text, flags=re.S | re.M)
-    if not m:
-        return []
-    body = re.sub(r"<!--.*?-->", "", m.group(1))
-    items = re.split(r"^- ", body, flags=re.M)[1:]
-    return [" ".join(i.split()) for i in items]
+def caveats(lang: str) -> list[str]:
+    """The model's key caveats in ``lang`` (Markdown paragraphs), as model/caveats.yaml declares
+    them."""
+    from sim.model.caveats import load_caveats
+
+    check_lang(lang)
+    return [c[lang] for c in load_caveats()]
+
+
+def inline_html(markdown: str) -> str:
+    """One paragraph of the caveats' Markdown as HTML: escaped, ``**bold**`` and ```code```."""
+    text = html.escape(markdown, quote=False)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def sources() -> pd.DataFrame:
@@ -293,11 +316,6 @@ def _table(df: pd.DataFrame) -> str:
 
 def chart_svg(brief: Brief, lang: str) -> str:
     """The indicator chart of the conditioned ensembles (bands) as inline SVG text."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from sim.model.history import load_history
     from sim.present.charts import indicator_figure
 
@@ -305,6 +323,24 @@ def chart_svg(brief: Brief, lang: str) -> str:
             for s in brief.scenarios + ([brief.reference] if brief.reference else [])}
     fig = indicator_figure(runs, list(brief.targets), lang=lang, history=load_history(),
                            title=word("chart", lang))
+    return _svg(fig)
+
+
+def waterfall_svg(brief: Brief, sid: str, lang: str) -> str:
+    """The lever attribution of ``sid`` against the reference, one waterfall per indicator
+    (the figure of ``plansim sensitivity --method shapley``), as inline SVG text."""
+    from sim.present.sensitivity_report import shapley_figure
+
+    return _svg(shapley_figure(brief.attributions[sid], brief.targets, lang, brief.groups))
+
+
+def _svg(fig: Any) -> str:
+    """A figure as inline SVG text (text as paths: no font needed), the figure closed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "path"}):
         fig.savefig(buf, format="svg", bbox_inches="tight")
@@ -335,12 +371,19 @@ def render_html(brief: Brief, lang: str) -> str:
     if fiscal is not None:
         parts += [f"<h2>{esc(word('fiscal', lang))}</h2>", _table(fiscal)]
     parts += [f"<h2>{esc(word('chart', lang))}</h2>",
-              f"<div class='chart'>{chart_svg(brief, lang)}</div>",
-              f"<h2>{esc(word('influence', lang))}</h2>",
+              f"<div class='chart'>{chart_svg(brief, lang)}</div>"]
+    for sc in brief.scenarios:
+        if sc.id not in brief.attributions:
+            continue
+        ref = brief.reference.label(lang)
+        parts += [f"<h2>{esc(word('waterfall', lang, scenario=sc.label(lang), ref=ref))}</h2>",
+                  f"<p class='note'>{esc(word('waterfall_note', lang, ref=ref, year=t.year, scenario=sc.label(lang), n=len(brief.attributions[sc.id].groups)))}</p>",  # noqa: E501
+                  f"<div class='chart'>{waterfall_svg(brief, sc.id, lang)}</div>"]
+    parts += [f"<h2>{esc(word('influence', lang))}</h2>",
               f"<p class='note'>{esc(word('influence_note', lang, scenario=brief.scenarios[0].label(lang), year=t.year))}</p>",  # noqa: E501
               _table(influence_table(brief, brief.ids[0], lang)),
               f"<h2>{esc(word('caveats', lang))}</h2><ul>"]
-    parts += [f"<li>{esc(c)}</li>" for c in caveats()]
+    parts += [f"<li>{inline_html(c)}</li>" for c in caveats(lang)]
     parts += ["</ul>", f"<h2>{esc(word('sources', lang))}</h2>", _table(sources()),
               f"<h2>{esc(word('version', lang))}</h2><table>"]
     parts += [f"<tr><td>{esc(k)}</td><td><code>{esc(v or '-')}</code></td></tr>"

@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 from matplotlib.ticker import NullFormatter
 
+from sim.model.numtext import format_range
 from sim.present.atomic import save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
 from sim.present.labels import LANGS, declared_labels, format_number, label, unit_label
@@ -198,7 +199,7 @@ def _profile_section(p) -> list[str]:
         "linearised interval": [f"[{format_number(lo)}, {format_number(hi)}]"
                                 for lo, hi in zip(t["linear_low"], t["linear_high"],
                                                   strict=True)],
-        "declared range": [f"[{format_number(lo)}, {format_number(hi)}]"
+        "declared range": [format_range(lo, hi)
                            for lo, hi in zip(t["min"], t["max"], strict=True)],
         "status": t["status"]}, index=t.index)
     notes = [f"- `{a}`: {n}" for a, n in t["note"].items() if n]

@@ -3,20 +3,28 @@
 ``.mdl`` and the values of the calibrated runs.
 
 Levers: id, label in the chosen language, unit, group, allowed range, the value in the
-reference run (baseline) and in the chosen scenario in the plan's first and target years.
+reference run (baseline) and in the chosen scenario in the plan's first and target years, and
+what it means (its ``description`` in model/parameters.yaml).
 Assumptions: id, label, unit, allowed range, the value the runs use (calibrated where
-model/calibration.yaml estimates it, else the ``.mdl`` value), whether it is calibrated, and
-its distribution in the uncertainty file.
+model/calibration.yaml estimates it, else the ``.mdl`` value), whether it is calibrated, its
+distribution in the uncertainty file, and what it means.
+:func:`catalogue_text` prints either table for a console of :data:`CONSOLE_WIDTH` columns
+(a Chinese character takes two): one entry per row, the description wrapped beneath it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.model.numtext import format_range
 from sim.present.labels import check_lang, format_number, label, unit_label
+from sim.present.tables import display_width
+
+CONSOLE_WIDTH = 100
 
 HEAD = {
     "id": {"zh": "编号", "en": "id"},
@@ -30,6 +38,7 @@ HEAD = {
     "distribution": {"zh": "不确定性分布", "en": "uncertainty"},
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
+    "description": {"zh": "含义", "en": "meaning"},
 }
 
 
@@ -46,10 +55,6 @@ def _value(ds: Any, name: str, year: float) -> float:
     if "time" not in da.dims:
         return float(np.asarray(da.values).ravel()[0])
     return float(da.sel(time=year, method="nearest"))
-
-
-def _range(lo: float, hi: float) -> str:
-    return f"{format_number(lo)} – {format_number(hi)}"
 
 
 def _unit(info: pd.DataFrame, py_name: str, lang: str) -> str:
@@ -85,10 +90,11 @@ def lever_table(lang: str = "zh", scenario: Any = None, reference: Any = None,
         row = {_h("id", lang): lid, _h("label", lang): label(lever.label, lang),
                _h("unit", lang): _unit(sim.info, lever.py_name, lang),
                _h("group", lang): label(params.groups.get(lever.group, lever.group), lang),
-               _h("range", lang): _range(lever.min, lever.max)}
+               _h("range", lang): format_range(lever.min, lever.max)}
         for sid, year in columns:
             row[_h("value_in", lang, scenario=names[sid], year=year)] = format_number(
                 _value(runs[sid], lever.py_name, year))
+        row[_h("description", lang)] = label(lever.description, lang)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -117,11 +123,77 @@ def assumption_table(lang: str = "zh", simulator: Any = None) -> pd.DataFrame:
         rows.append({
             _h("id", lang): aid, _h("label", lang): label(a.label, lang),
             _h("unit", lang): _unit(sim.info, a.py_name, lang),
-            _h("range", lang): _range(a.min, a.max),
+            _h("range", lang): format_range(a.min, a.max),
             _h("used", lang): format_number(_value(base, a.py_name, year)),
             _h("calibrated", lang): _h("yes" if aid in calibrated else "no", lang),
             _h("distribution", lang): (
-                f"{dist.distribution.kind} {_range(dist.distribution.lower, dist.distribution.upper)}"
+                f"{dist.distribution.kind} {format_range(dist.distribution.lower, dist.distribution.upper)}"
                 if dist is not None else ""),
+            _h("description", lang): label(a.description, lang),
         })
     return pd.DataFrame(rows)
+
+
+# -- console -----------------------------------------------------------------------------------
+_CLOSING = set("，。、；：！？）》」』】,.;:!?)%")
+
+
+def _tokens(text: str) -> list[str]:
+    """Break opportunities: a word of non-wide characters, a space, or one wide character
+    (with the closing punctuation after it, which must not start a line)."""
+    out: list[str] = []
+    for ch in text:
+        wide = display_width(ch) == 2
+        if out and ch in _CLOSING:
+            out[-1] += ch
+        elif ch == " " or wide or not out or out[-1] == " " or display_width(out[-1][-1]) == 2:
+            out.append(ch)
+        else:
+            out[-1] += ch
+    return out
+
+
+def wrap_text(text: str, width: int = CONSOLE_WIDTH, indent: str = "") -> list[str]:
+    """``text`` in lines of at most ``width`` terminal columns (wide characters count two),
+    each starting with ``indent``; breaks between words and between Chinese characters."""
+    lines: list[str] = []
+    line, used = indent, display_width(indent)
+    for tok in _tokens(re.sub(r"[ \t\r\n]+", " ", str(text)).strip()):
+        w = display_width(tok)
+        if used + w > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = indent, display_width(indent)
+            if tok == " ":
+                continue
+        while used + w > width:   # a single word longer than the line: cut it
+            room = width - used
+            cut = next(i for i in range(len(tok), -1, -1) if display_width(tok[:i]) <= room)
+            lines.append(line + tok[:cut])
+            tok, line, used = tok[cut:], indent, display_width(indent)
+            w = display_width(tok)
+        line += tok
+        used += w
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def catalogue_text(table: pd.DataFrame, lang: str = "zh", width: int = CONSOLE_WIDTH) -> str:
+    """A lever or assumption table (:func:`lever_table`, :func:`assumption_table`) for the
+    console: per row the id and name, then ``header value`` pairs, then the description, each
+    wrapped to ``width`` columns."""
+    check_lang(lang)
+    cols = list(table.columns)
+    id_col, name_col, desc_col = cols[0], cols[1], _h("description", lang)
+    sep = "；" if lang == "zh" else "; "
+    blocks = []
+    for _, row in table.iterrows():
+        lines = wrap_text(f"{row[id_col]}  {row[name_col]}", width)
+        colon = "：" if lang == "zh" else ": "
+        facts = [f"{c}{colon}{row[c]}" for c in cols if c not in (id_col, name_col, desc_col)
+                 and str(row[c]) != ""]
+        lines += wrap_text(sep.join(facts), width, "    ")
+        if desc_col in table.columns:
+            lines += wrap_text(str(row[desc_col]), width, "    ")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sim import paths
 from sim.errors import DocumentError
+from sim.model.numtext import format_range
 from sim.present.doc_context import (
     ENSEMBLE,
     EXTREME_VARIABLES,
@@ -109,7 +110,7 @@ def block_plan_money(ctx: DocContext) -> str:
                         for t in ctx.targets)
     rd = plan.loc["rd_expenditure", f"value_{year}"]
     return (f"The plan against the baseline in {year}: {changes}. Its extra fiscal money "
-            f"({num(lo)}-{num(hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, an assumed "
+            f"({format_range(lo, hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, an assumed "
             "figure: the "
             f"plan says only 大幅提升) compares with {num(rd)} 亿元 of society-wide R&D in "
             f"{year}. Share of each target reached under the plan in {year}: "
@@ -215,7 +216,7 @@ def block_reading(ctx: DocContext) -> str:
 
     lines = [
         f"- Extra fiscal S&T money under the plan (plan minus baseline `fiscal_st_funds`): "
-        f"{num(lo)}-{num(hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, against "
+        f"{format_range(lo, hi)} 亿元 a year in {ctx.targets.plan.start}-{year}, against "
         f"{num(plan.loc['rd_expenditure', f'value_{year}'])} 亿元 of society-wide R&D in "
         f"{year}.",
         f"- Share of each target reached in {year}: baseline {_shares(ctx, 'baseline')}; plan "
@@ -291,7 +292,7 @@ def block_ensemble_range(ctx: DocContext) -> str:
     p5, p95 = np.nanpercentile(v, [5, 95])
     return (f"- The documents' ensemble (README: {ENSEMBLE['samples']} samples of the "
             f"{ctx.spec.dim} uncertain assumptions) gives tech firms in {year} under the plan a "
-            f"P5-P95 range of {num(p5)}-{num(p95)}: the firm-birth elasticities and saturation "
+            f"P5-P95 range of {format_range(p5, p95)}: the firm-birth elasticities and saturation "
             "scale are weakly known.")
 
 
@@ -342,8 +343,12 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
     from sim.present.doc_blocks_zh import BLOCKS
+    from sim.present.doc_caveats import BLOCKS as CAVEAT_BLOCKS
+    from sim.present.doc_ranges import BLOCKS as RANGE_BLOCKS
 
     table.update(BLOCKS)
+    table.update(RANGE_BLOCKS)
+    table.update(CAVEAT_BLOCKS)
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
 

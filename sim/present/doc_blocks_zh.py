@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import DocumentError
+from sim.model.numtext import format_range
 from sim.present.doc_context import ENSEMBLE, DocContext, num
 from sim.present.docs import md_table, percent
 from sim.present.labels import declared_labels, format_number, label, unit_label
@@ -95,7 +96,8 @@ def block_calibration_zh(ctx: DocContext) -> str:
         name = label(by_id[aid].label, "zh") if aid in by_id else aid
         note = "在取值范围的边界上" if "bound" in str(e.get("warning", "")) else ""
         erows.append({"估计的参数": f"`{aid}` {name}", "估计值": format_number(e["value"]),
-                      "允许范围": f"{format_number(e['min'])}–{format_number(e['max'])}",
+                      "允许范围": (format_range(by_id[aid].min, by_id[aid].max)  # declared
+                                   if aid in by_id else format_range(e["min"], e["max"])),
                       "说明": note})
     frows = []
     for ind, s in fit.items():

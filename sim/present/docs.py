@@ -157,12 +157,20 @@ def md_table(df: pd.DataFrame, *, index: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _chinese(line: str) -> bool:
+    """Mostly Chinese text (more CJK characters than ASCII letters)."""
+    cjk = sum(1 for ch in line if "\u4e00" <= ch <= "\u9fff")
+    return cjk > sum(1 for ch in line if ch.isascii() and ch.isalpha())
+
+
 def wrap(markdown: str, width: int = 100) -> str:
     """Fill prose lines and ``- `` bullets to ``width`` (tables, headings and blank lines are
-    kept as they are; numbers such as ``7.5-13.6`` are never split)."""
+    kept as they are; numbers such as ``7.5-13.6`` are never split; a mostly Chinese line is
+    kept whole: it has no spaces to break at, and a break inside it reads as a space)."""
     out = []
     for line in markdown.split("\n"):
-        if not line.strip() or line.lstrip().startswith(("|", "#", "<!--")) or len(line) <= width:
+        if (not line.strip() or line.lstrip().startswith(("|", "#", "<!--"))
+                or len(line) <= width or _chinese(line)):
             out.append(line)
             continue
         bullet = line.startswith("- ")

@@ -13,6 +13,7 @@ File format::
         levers: [industry_share, platform_award_share, ...]   # lever ids
         max_sum: 1
         label: {zh: ..., en: ...}
+        attribution_label: {zh: ..., en: ...}   # optional: these levers as one Shapley player
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class SumConstraint:
     levers: tuple[str, ...]
     max_sum: float
     source: str = "model/parameters.yaml"
+    label: Mapping[str, str] | None = None   # {zh, en}, when declared
+    attribution_label: Mapping[str, str] | None = None   # the levers as one attribution player
 
 
 def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstraint, ...]:
@@ -64,7 +67,10 @@ def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstrai
         if not is_number(max_sum) or not np.isfinite(max_sum):
             raise ParameterError(f"{where}.max_sum: {max_sum!r} is not allowed; expected a "
                                  "finite number")
-        out.append(SumConstraint(str(cid), tuple(levers), float(max_sum), source))
+        text, player = entry.get("label"), entry.get("attribution_label")
+        out.append(SumConstraint(str(cid), tuple(levers), float(max_sum), source,
+                                 dict(text) if isinstance(text, Mapping) else None,
+                                 dict(player) if isinstance(player, Mapping) else None))
     return tuple(out)
 
 

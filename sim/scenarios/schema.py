@@ -2,7 +2,12 @@
 
 Editors (VS Code with the YAML extension, PyCharm) validate a scenario file against
 ``scenarios/schema.json`` when its first line names it. The schema is derived from the lever and
-assumption declarations so that editors also complete and check lever names and ranges;
+assumption declarations so that editors also complete and check lever names and ranges, and
+explain each one in a tooltip: ``title`` is its bilingual label, ``description`` its bilingual
+description (model/parameters.yaml) with its unit (the ``.mdl``), range, baseline and plan
+values; ``default`` is the baseline value (the calibrated baseline run in the plan's first year:
+what a scenario that leaves it out uses) and ``examples`` the value ``scenarios/plan.yaml`` gives
+it; ``x-label``, ``x-description``, ``x-unit`` and ``x-plan`` hold the same as data.
 ``python -m sim.scenarios.schema --write`` regenerates it, and a test checks it is current.
 """
 
@@ -10,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from sim import paths
+from sim.model.numtext import format_range
 from sim.model.parameters import Parameters, load_parameters
 from sim.scenarios.loader import year_range
 
@@ -22,11 +30,49 @@ def _year_pattern() -> str:
     return "^(" + "|".join(str(y) for y in range(first, last + 1)) + ")$"
 
 
-def _lever_schema(lever) -> dict:
+def _rounded(value: Any) -> Any:
+    """Numbers to 6 significant digits (a stable file); mappings keyed by year as text."""
+    if isinstance(value, Mapping):
+        return {str(k): _rounded(v) for k, v in value.items()}
+    return float(f"{float(value):.6g}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items()) + "}"
+    return f"{value:g}"
+
+
+def _tooltip(p: Any, values: Mapping[str, Any] | None) -> dict:
+    """title, description, default, examples and the x- fields of one lever or assumption."""
+    v = values or {}
+    facts = [f"范围 range: {format_range(p.min, p.max)}"]
+    if v.get("unit"):
+        facts.insert(0, f"单位 unit: {v['unit']}")
+    if "baseline" in v:
+        facts.append(f"基准 baseline ({v['year']}): {_shown(v['baseline'])}")
+    if "plan" in v:
+        facts.append(f"计划 plan: {_shown(v['plan'])}")
+    facts.append(f".mdl: '{p.variable}'")
+    out: dict[str, Any] = {
+        "title": f"{p.label['zh']} / {p.label['en']}",
+        "description": f"{p.description['zh']}\n\n{p.description['en']}\n\n" + "; ".join(facts),
+        "x-label": dict(p.label), "x-description": dict(p.description)}
+    if v.get("unit"):
+        out["x-unit"] = v["unit"]
+    if "baseline" in v:
+        out["default"] = v["baseline"]
+    if "plan" in v:
+        out["examples"] = [v["plan"]]
+        out["x-plan"] = v["plan"]
+    return out
+
+
+def _lever_schema(lever, values: Mapping[str, Any] | None = None) -> dict:
     number = {"type": "number", "minimum": lever.min, "maximum": lever.max}
-    desc = f"{lever.label['zh']} / {lever.label['en']} (.mdl variable '{lever.variable}')"
+    tip = _tooltip(lever, values)
     if lever.kind == "constant":
-        return {**number, "description": desc}
+        return {**tip, **number}
     series = {
         "type": "object",
         "description": "year-by-year values, "
@@ -35,10 +81,44 @@ def _lever_schema(lever) -> dict:
         "additionalProperties": number,
         "minProperties": 1,
     }
-    return {"description": desc, "oneOf": [number, series]}
+    return {**tip, "oneOf": [number, series]}
 
 
-def build_schema(params: Parameters) -> dict:
+def declared_values(params: Parameters, plan: str = "plan") -> dict[str, dict[str, Any]]:
+    """Per lever and assumption id: its ``.mdl`` unit, its baseline value (the calibrated
+    baseline run, row of the plan's first year, as ``plansim levers`` shows it) and the value the
+    ``plan`` scenario gives it (as written; a series inherited from a parent: its own part)."""
+    from sim.engine import compile_model
+    from sim.model.calibrated import load_calibrated_values
+    from sim.model.targets import load_targets
+    from sim.scenarios.loader import Inherited, load_scenario
+
+    year = load_targets().plan.start
+    model = compile_model(paths.MODEL_FILE)
+    every = {**params.levers, **params.assumptions}
+    calibrated = {params.assumptions[a].py_name: v for a, v in load_calibrated_values().items()}
+    ds = model.run(calibrated, return_columns=sorted({p.py_name for p in every.values()}),
+                   reporting="calendar")
+    scenario = load_scenario(plan)
+    given = {**scenario.levers, **scenario.assumptions}
+    out: dict[str, dict[str, Any]] = {}
+    for pid, p in every.items():
+        da = ds[p.py_name].isel(sample=0)
+        value = float(da.sel(time=year)) if "time" in da.dims else float(da)
+        entry: dict[str, Any] = {"year": year, "baseline": _rounded(value),
+                                 "unit": model.variables[p.py_name].units or ""}
+        if pid in given:
+            g = given[pid]
+            entry["plan"] = _rounded(g.over if isinstance(g, Inherited) else g)
+        out[pid] = entry
+    return out
+
+
+def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> dict:
+    """The scenario schema; ``values`` (:func:`declared_values`) adds units, the baseline as
+    ``default`` and the plan's value as ``examples`` to each lever and assumption."""
+    values = values or {}
     label = {
         "type": "object",
         "properties": {"zh": {"type": "string", "minLength": 1},
@@ -61,14 +141,15 @@ def build_schema(params: Parameters) -> dict:
             "extends": {"type": "string", "pattern": r"\.ya?ml$"},
             "levers": {
                 "type": ["object", "null"],
-                "properties": {lid: _lever_schema(lv) for lid, lv in params.levers.items()},
+                "properties": {lid: _lever_schema(lv, values.get(lid))
+                               for lid, lv in params.levers.items()},
                 "additionalProperties": False,
             },
             "assumptions": {
                 "type": ["object", "null"],
                 "properties": {
-                    aid: {"type": "number", "minimum": a.min, "maximum": a.max,
-                          "description": f"{a.label['zh']} / {a.label['en']}"}
+                    aid: {**_tooltip(a, values.get(aid)), "type": "number",
+                          "minimum": a.min, "maximum": a.max}
                     for aid, a in params.assumptions.items()},
                 "additionalProperties": False,
             },
@@ -79,7 +160,9 @@ def build_schema(params: Parameters) -> dict:
 
 
 def schema_text(params: Parameters | None = None) -> str:
-    schema = build_schema(params or load_parameters())
+    """The text of ``scenarios/schema.json``, with the declared values."""
+    params = params or load_parameters()
+    schema = build_schema(params, declared_values(params))
     return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
 
 

@@ -9,7 +9,12 @@ target year, each group's Shapley value is
 and the values add up to v(all groups) - v(no group) = plan minus baseline (efficiency). All 2^G
 coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios`` (one Dataset, dim ``scenario``).
 Only groups in which the plan changes at least one lever are players; the others have zero value
-by the dummy axiom and are left out. Registered as the ``shapley`` method (kind
+by the dummy axiom and are left out. Levers of one sum constraint (``constraints:`` in
+model/parameters.yaml, e.g. the allocation shares of the budget, summing to at most 1) that the
+plan changes in more than one group form one player of their own, named by the constraint:
+taken group by group they would make coalitions that break the constraint (a plan line's share
+taken while the baseline's other shares stay), so they move together, and the groups keep their
+other levers (award amounts, caps, targets). Registered as the ``shapley`` method (kind
 ``attribution``).
 """
 
@@ -88,8 +93,35 @@ def lever_groups(baseline: Scenario, plan: Scenario, parameters: Parameters
         if lid in plan.levers and _lever_differs(plan.levers[lid], baseline.levers.get(lid)):
             groups.setdefault(lever.group, []).append(lid)
     order = list(getattr(parameters, "groups", {}) or {})
-    return dict(sorted(groups.items(), key=lambda kv: order.index(kv[0])
-                       if kv[0] in order else len(order)))
+    groups = dict(sorted(groups.items(), key=lambda kv: order.index(kv[0])
+                         if kv[0] in order else len(order)))
+    return _constrained_players(groups, parameters)
+
+
+def _constraints(parameters: Any) -> tuple:
+    from sim.scenarios.constraints import load_constraints
+
+    return load_constraints(parameters) if getattr(parameters, "source", None) else ()
+
+
+def _constrained_players(groups: dict[str, list[str]], parameters: Any) -> dict[str, list[str]]:
+    """Pull the changed levers of a sum constraint spanning several groups into one player
+    (first, named by the constraint id); groups left without a lever drop out."""
+    for c in _constraints(parameters):
+        changed = [lid for ls in groups.values() for lid in ls if lid in c.levers]
+        if len({parameters.levers[lid].group for lid in changed}) < 2:
+            continue
+        rest = {g: [lid for lid in ls if lid not in changed] for g, ls in groups.items()}
+        groups = {c.id: changed, **{g: ls for g, ls in rest.items() if ls}}
+    return groups
+
+
+def player_labels(parameters: Any) -> dict[str, Any]:
+    """Bilingual labels of every possible player: the lever groups and the sum constraints."""
+    labels: dict[str, Any] = dict(getattr(parameters, "groups", {}) or {})
+    labels.update({c.id: c.attribution_label or c.label for c in _constraints(parameters)
+                   if c.attribution_label or c.label})
+    return labels
 
 
 def coalition_scenarios(baseline: Scenario, plan: Scenario,

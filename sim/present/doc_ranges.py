@@ -1,0 +1,108 @@
+"""The documents' tables of uncertain assumptions (blocks ``assumption-ranges`` of model/README.md
+and ``assumption-ranges-zh`` of model/README.zh.md), derived from the one declaration of each
+range (model/parameters.yaml) and the distribution sampled within it (scenarios/uncertainty.yaml,
+through :func:`sim.analysis.uncertainty_spec.load_uncertainty`, which takes the range from that
+declaration): id, name, unit, range, distribution, confidence grade, whether ``plansim
+calibrate`` estimates it, and what it means (the declared description). The reasoning and the
+sources of each value stay in the ``.mdl`` comment (the table of constants).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from sim.model.numtext import format_range, trimmed
+from sim.present.docs import md_table
+from sim.present.labels import label, unit_label
+
+HEAD = {
+    "zh": {"id": "编号", "name": "假设", "unit": "单位", "range": "取值范围",
+           "dist": "抽样分布", "grade": "可信度", "cal": "校准估计", "desc": "含义"},
+    "en": {"id": "id", "name": "assumption", "unit": "unit", "range": "range",
+           "dist": "distribution", "grade": "grade", "cal": "calibrated", "desc": "what it means"},
+}
+KINDS = {
+    "zh": {"uniform": "均匀", "triangular": "三角", "truncnormal": "截断正态",
+           "lognormal": "截断对数正态", "calibrated": "围绕校准估计"},
+    "en": {"uniform": "uniform", "triangular": "triangular", "truncnormal": "truncated normal",
+           "lognormal": "truncated lognormal", "calibrated": "around the estimate"},
+}
+SHAPE = {"mode": {"zh": "众数", "en": "mode"}, "mean": {"zh": "均值", "en": "mean"},
+         "sd": {"zh": "标准差", "en": "sd"}, "median": {"zh": "中位数", "en": "median"},
+         "sigma": {"zh": "对数标准差", "en": "sigma"}}
+YES = {"zh": ("是", ""), "en": ("yes", "")}
+INTRO = {
+    "zh": "共 {n} 个不确定假设。每个假设的取值范围只在 `model/parameters.yaml` 中声明一次，"
+          "情景文件的校验规则（`scenarios/schema.json`）、不确定性分析的抽样分布"
+          "（`scenarios/uncertainty.yaml` 只写分布形状）和本表都由它生成。可信度：A 高（有青岛"
+          "数据或行动计划数字支持），B 中（文献、可比城市或历史数据校准），C 低（建模者判断）。",
+    "en": "{n} uncertain assumptions. Each range is declared once, in `model/parameters.yaml`; "
+          "the scenario schema (`scenarios/schema.json`), the distributions of the uncertainty "
+          "analysis (`scenarios/uncertainty.yaml` gives only their shape) and this table follow "
+          "from it. Grade: A high (Qingdao data or a figure in the plan), B medium (literature, "
+          "comparable cities or calibrated to history), C low (the modeller's judgement).",
+}
+
+
+def _distribution(kind: str, dist: Any, lang: str) -> str:
+    """The declared kind with the sampled distribution's shape (and its own bounds when they
+    narrow the declared range, as a calibrated one does)."""
+    text = KINDS[lang][kind]
+    shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
+                      for k, v in dist.params.items() if k in SHAPE)
+    if kind == "calibrated":
+        inner = KINDS[lang][dist.kind] + (f" {shape}" if shape else "")
+        text += f"（{inner}）" if lang == "zh" else f" ({inner})"
+    elif shape:
+        text += f"，{shape}" if lang == "zh" else f", {shape}"
+    return text
+
+
+def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
+                           calibrated: set[str], units: Callable[[str], str | None],
+                           lang: str) -> pd.DataFrame:
+    """One row per declared assumption. ``kinds``: id -> declared distribution name;
+    ``units``: Python name -> ``.mdl`` units."""
+    h = HEAD[lang]
+    rows = []
+    for aid, a in params.assumptions.items():
+        item = spec.items.get(aid)
+        dist = item.distribution if item is not None else None
+        narrowed = dist is not None and (dist.lower, dist.upper) != (a.min, a.max)
+        rows.append({
+            h["id"]: f"`{aid}`", h["name"]: label(a.label, lang),
+            h["unit"]: unit_label(units(a.py_name), lang),
+            h["range"]: format_range(a.min, a.max),
+            h["dist"]: "" if dist is None else _distribution(kinds.get(aid, dist.kind), dist, lang)
+            + (f" {format_range(dist.lower, dist.upper)}" if narrowed else ""),
+            h["grade"]: "" if item is None else item.confidence,
+            h["cal"]: YES[lang][0] if aid in calibrated else YES[lang][1],
+            h["desc"]: label(a.description, lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def block_assumption_ranges(ctx: Any, lang: str = "en") -> str:
+    from sim.errors import DocumentError
+    from sim.model.calibrated import load_calibrated_values
+    from sim.model.yamlio import read_yaml
+
+    params = ctx.simulator.parameters
+    raw = (read_yaml(ctx.spec.path, DocumentError) or {}).get("assumptions") or {}
+    kinds = {k: e.get("distribution") for k, e in raw.items() if isinstance(e, dict)}
+    info = ctx.simulator.info
+
+    def units(py: str) -> str | None:
+        u = info["units"].get(py) if py in info.index else None
+        return u if isinstance(u, str) else None
+
+    table = assumption_range_table(params, ctx.spec, kinds, set(load_calibrated_values()),
+                                   units, lang)
+    return INTRO[lang].format(n=len(table)) + "\n\n" + md_table(table)
+
+
+BLOCKS = {"assumption-ranges": lambda ctx: block_assumption_ranges(ctx, "en"),
+          "assumption-ranges-zh": lambda ctx: block_assumption_ranges(ctx, "zh")}
