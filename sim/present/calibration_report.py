@@ -127,7 +127,7 @@ def profile_figure(profiles, labels: Mapping[str, Mapping[str, str]], lang: str)
         ax.set_title(f"{aid}\n{label(labels.get(aid, aid), lang)} ({row['status']})", fontsize=9)
         ax.set_ylabel(label(WORDS["deviance"], lang))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center")
     fig.suptitle(label(WORDS["profile_title"], lang))
     return fig
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
 
 from sim.errors import OutputError
 from sim.present.fonts import use_cjk_font
@@ -69,13 +70,15 @@ def probability_curves(ax: Axes, curves: pd.DataFrame, target: str, *, lang: str
         ax.axhline(p, color="0.5", lw=0.8, ls=":")
     if requirements is not None:
         rows = requirements[(requirements["target"] == target) & requirements["reachable"]]
-        ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
-                label=_TEXT["need"][lang])
+        if len(rows):
+            ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
+                    label=_TEXT["need"][lang])
     ax.set_xlabel(_text("money", lang))
     ax.set_ylabel(_text("prob", lang))
     ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(True, color="0.9")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title)
     return ax
@@ -118,7 +121,7 @@ def prim_trajectory(ax: Axes, trajectory: pd.DataFrame, target: str, *, lang: st
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, color="0.9")
     if len(df):
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower left")
     if title:
         ax.set_title(title)
     return ax
