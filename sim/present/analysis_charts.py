@@ -133,6 +133,8 @@ def _digits(span: float) -> int:
 
 def _fmt(v: float, digits: int, signed: bool = False) -> str:
     out = f"{abs(v):,.{digits}f}"
+    if signed and float(out.replace(",", "")) == 0:
+        return "≈0"
     if signed:
         return ("+" if v >= 0 else "−") + out
     return ("−" if v < 0 and float(out.replace(",", "")) != 0 else "") + out

@@ -188,7 +188,9 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
                       for r in runs.values()])
     if not rows:
         return
-    heads = [_wrap(str(k), lang, 7 if lang == "zh" else 12) for k in runs]
+    per = max(1, len(runs))   # characters per header line, from the width of a column
+    heads = [_wrap(str(k), lang, max(5, 14 // per) if lang == "zh" else max(10, 28 // per))
+             for k in runs]
     rows = [_wrap(r, lang, 9 if lang == "zh" else 18) for r in rows]
     lines = max(h.count("\n") + 1 for h in heads)
     tall = [r.count("\n") + 1 for r in rows]

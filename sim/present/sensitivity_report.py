@@ -51,6 +51,7 @@ def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str
     """Horizontal bars of one index column (in the output's ``unit``, values times ``scale``)
     with its ``<column>_conf`` interval, clipped at 0 (the index is not negative)."""
     from sim.present.analysis_charts import interval
+    from sim.present.chartutil import thousands_formatter
     from sim.present.labels import axis_label, label
 
     d = df.sort_values(column)
@@ -61,6 +62,7 @@ def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str
             color="tab:blue", error_kw={"linewidth": 0.8})
     ax.set_yticks(y, [label(labels.get(k, k), lang) for k in d.index])
     ax.set_xlim(left=0)
+    ax.xaxis.set_major_formatter(thousands_formatter())
     name = axis_label(xlabel.get(lang, column), unit, lang)
     ax.set_xlabel(textwrap.fill(name, 20 if lang == "zh" else 36, break_long_words=False))
     ax.set_title(label(title, lang))
@@ -80,8 +82,11 @@ NOTES = {
 }
 
 
-def _note(fig: Figure, key: str, lang: str, **fmt: Any) -> None:
-    fig.supxlabel(NOTES[key][lang].format(**fmt), fontsize=9, color="0.3")
+def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> None:
+    """The notes ``keys`` of :data:`NOTES` under the figure, one per line."""
+    keys = (keys,) if isinstance(keys, str) else keys
+    fig.supxlabel("\n".join(NOTES[k][lang].format(**fmt) for k in keys), fontsize=9,
+                  color="0.3")
 
 
 def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
@@ -122,12 +127,9 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         if i == 0:
             fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2,
                        frameon=False, fontsize=9)
-    names = "、".join if lang == "zh" else ", ".join
-    if flat:
-        _note(fig, "flat", lang, names=names(label(titles.get(k.removeprefix("tornado_"), k),
-                                                   lang) for k in flat))
-    else:
-        _note(fig, "oat", lang)
+    join = "、".join if lang == "zh" else ", ".join
+    names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
+    _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
     figs[f"tornado_{lang}"] = fig
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))

@@ -41,10 +41,12 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
             obs = obs[obs["variable"] == t.indicator]
             ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4,
                     label={"zh": "历史数据", "en": "history"}[lang])
-        ax.legend(fontsize=8, frameon=False, loc="upper left")
     for ax in flat[len(targets.items):]:
         ax.set_axis_off()
-    probability_panel(flat[len(targets.items)], result, targets, lang)
+    side = flat[len(targets.items)]
+    probability_panel(side, result, targets, lang)
+    side.legend(*flat[0].get_legend_handles_labels(), loc="lower left", frameon=False,
+                fontsize=9, ncols=2)   # one legend for every panel
     if title:
         fig.suptitle(title)
     return fig
