@@ -95,9 +95,10 @@ def _styles(runs: Mapping[str, Any], styles: Mapping[str, Style] | None) -> dict
 
 
 def _wrap(s: str, lang: str, width: int | None = None) -> str:
-    """``s`` wrapped to lines of about ``width`` characters (default 8 in zh, 16 in en)."""
+    """``s`` wrapped to lines of at most ``width`` characters (default 8 in zh, 16 in en)."""
     width = width or (8 if lang == "zh" else 16)
-    if lang == "zh":
+    if lang == "zh":   # lines of equal length, no orphan character
+        width = math.ceil(len(s) / max(1, math.ceil(len(s) / width)))
         return "\n".join(s[i:i + width] for i in range(0, len(s), width))
     return textwrap.fill(s, width, break_long_words=False)
 
