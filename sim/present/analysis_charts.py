@@ -292,5 +292,8 @@ def lines_over_time(ax: Axes, df: pd.DataFrame, *, lang: str = "zh",
     ax.set_ylabel(axis_label(name, unit, lang))
     if title is not None:
         ax.set_title(label(title, lang))
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    lo, hi = ax.get_ylim()
+    rows = len(df.columns)   # headroom above the lines for the legend
+    ax.set_ylim(lo, hi + (hi - lo) * min(0.9, 0.08 * rows))
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2 if rows > 3 else 1)
     return ax
