@@ -64,7 +64,8 @@ def test_indicator_chart_is_sized_from_the_declaration(six):
     assert len(drawn) == 6 and drawn[-1].get_title() == "High-tech enterprises"
     side = fig.axes[6]                      # the panel after the last indicator: legend, table
     assert side.get_legend() is not None and side.tables
-    rows = {c.get_text().get_text() for c in side.tables[0].get_celld().values()}
+    rows = {c.get_text().get_text().replace("\n", " ")
+            for c in side.tables[0].get_celld().values()}
     assert "High-tech enterprises" in rows
     assert fig._suptitle.get_text() == "Six headline indicators"
     fig = compare_figure(runs, list(six), lang="zh", baseline_key="base")

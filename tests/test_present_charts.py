@@ -183,7 +183,7 @@ def test_analysis_charts_render(lang, no_leak):
     assert [t.get_text() for t in ax[2].get_yticklabels()] == ["x", "y"]
     assert charts.waterfall(ax[3], pd.Series({"p": 3000.0, "q": -500.0}), 16000, 20000,
                             lang=lang) is ax[3]
-    names = [t.get_text() for t in ax[3].get_xticklabels()]
+    names = [t.get_text() for t in ax[3].get_yticklabels()]
     assert len(names) == 5 and names[3] == ("交互作用" if lang == "zh" else "Interaction")
     per_year = pd.DataFrame({"a": np.linspace(0.1, 0.5, 6), "b": np.linspace(0.6, 0.2, 6)},
                             index=np.arange(2024, 2030))
@@ -195,7 +195,7 @@ def test_analysis_charts_render(lang, no_leak):
 def test_waterfall_without_gap_has_no_residual_bar():
     ax = Figure().subplots()
     charts.waterfall(ax, pd.Series({"p": 3000.0, "q": 1000.0}), 16000, 20000, lang="en")
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["Start", "p", "q", "End"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Start", "p", "q", "End"]
 
 
 def test_analysis_chart_input_errors():
@@ -207,5 +207,7 @@ def test_analysis_chart_input_errors():
         charts.tornado(ax, pd.DataFrame({"low": [1.0]}), base=0)
     with pytest.raises(OutputError, match="ST_conf"):
         charts.bar_indices(ax, pd.DataFrame({"S1": [1.0], "S1_conf": [0.1], "ST": [1.0]}))
-    with pytest.raises(OutputError, match="non-empty"):
-        charts.waterfall(ax, pd.Series(dtype=float), 0, 1)
+    with pytest.raises(OutputError, match="pandas Series"):
+        charts.waterfall(ax, {"a": 1.0}, 0, 1)
+    charts.waterfall(ax, pd.Series(dtype=float), 0, 0)   # nothing differs: the two ends only
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["起点", "终点"]

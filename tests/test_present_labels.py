@@ -58,8 +58,22 @@ def test_units_and_axis_labels():
 def test_variable_label_lookup_order():
     assert variable_label("x", "zh", {"x": {"zh": "甲", "en": "A"}}) == "甲"
     assert variable_label("tech_brokers", "en") == "Technology brokers"
-    assert variable_label("y", "en", attrs={"description": "Some stock\nmore"}) == "Some stock"
+    # a model comment is never a label; the Vensim name is the last resort before the id
+    assert variable_label("y", "en", attrs={"description": "Some stock\nmore"}) == "y"
+    assert variable_label("y", "zh", attrs={"vensim_name": "some stock"}) == "Some stock"
+    assert variable_label("rd_intensity", "zh") == "研发投入强度"     # model/labels.yaml
+    assert variable_label("rd_intensity", "en") == "R&D intensity"
     assert variable_label("y", "en") == "y"
+
+
+def test_display_units_and_shares():
+    from sim.present.labels import display_unit
+
+    assert display_unit("rd_intensity", "Dmnl") == ("share", 100.0)
+    assert unit_label("share", "zh") == "%"
+    assert display_unit("rd_per_hte", "万元/(firms*Year)") == ("万元/(firms*Year)", 1.0)
+    assert unit_label("万元/(firms*Year)", "zh") == "万元/家/年"
+    assert unit_label("亿元/Year", "en") == "100 million yuan/yr"
 
 
 def test_text_and_numbers():

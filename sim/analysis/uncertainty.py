@@ -229,7 +229,8 @@ def ensemble(results: Sequence[UncertaintyResult]) -> xr.Dataset:
 
 def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, pd.DataFrame]:
     """The output tables of ``plansim uncertainty`` by name: ``percentiles`` (scenario,
-    indicator, time, central, P..), ``probabilities``, ``first_year``, ``comparison``,
+    indicator, time, central, P..), ``probabilities``, ``first_year`` (the share of the
+    samples first meeting each target in each year), ``comparison``,
     ``samples``, and with conditioning ``conditioning`` and ``history_match``."""
     from sim.analysis.conditioning import summary_table
 
@@ -248,7 +249,7 @@ def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, 
             wide.insert(0, "scenario", r.scenario)
             pct.append(wide)
         probs.append(r.probabilities.reset_index().assign(scenario=r.scenario))
-        fy = r.first_years.copy()
+        fy = r.first_years / r.first_years.sum(axis=0).replace(0, np.nan)   # shares
         fy.index = fy.index.map(str)
         first.append(fy.reset_index().assign(scenario=r.scenario))
     front = ["scenario"]

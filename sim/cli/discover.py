@@ -64,10 +64,13 @@ def run(args) -> int:
             if not d.boxes:
                 continue
             for lang in ("zh", "en"):
+                names = {k: v[lang] for k, v in targets.labels().items()}
+                names[ALL] = names.get("all_targets", ALL)
                 fig, axes = new_figure(1, 1, figsize=(6, 5))
                 prim_trajectory(axes[0, 0], traj, d.target, lang=lang,
                                 chosen=[(b.coverage, b.density) for b in d.boxes],
-                                title=f"{sc.id}: {d.target} ({d.cases}/{d.n})")
+                                title=f"{sc.label(lang)}: {names.get(d.target, d.target)} "
+                                      f"({d.cases}/{d.n})")
                 save_figure(fig, tmp / f"prim_{d.target}_{lang}")
     print(f"\n{sc.id}: PRIM boxes over N = {ens.n} history-consistent samples, "
           f"{time.perf_counter() - t0:.0f} s")

@@ -57,7 +57,7 @@ def run(args) -> int:
             for lang in ("zh", "en"):
                 fig, axes = new_figure(1, 1, figsize=(8, 4.5))
                 return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
-                            title=f"{sc.id}: {t.label.get(lang, t.indicator)}")
+                            title=f"{sc.label(lang)}: {t.label.get(lang, t.indicator)}")
                 save_figure(fig, tmp / f"returns_{t.indicator}_{lang}")
     print(f"\n{sc.id}: change in the 2028 indicator per 亿元 spent over 2024-2028 "
           f"({args.amount:g} 亿元 per group), N = {ens.n}, {time.perf_counter() - t0:.0f} s")

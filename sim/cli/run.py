@@ -25,6 +25,7 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
     from sim.present.run_report import write_scenario
+    from sim.present.styles import scenario_styles
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
@@ -44,9 +45,10 @@ def run(args) -> int:
     for i, sc in enumerate(scenarios, 1):
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
         runs.append(sim.run(sc))
+    styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
     for sc, ds in zip(scenarios, runs, strict=True):
         final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                                      history=history, say=say)
+                                      history=history, say=say, style=styles[sc.id])
         print(f"\n{sc.label(args.lang)} ({sc.id}) -> {final}")
         print(format_table(table, args.lang))
     say("done")

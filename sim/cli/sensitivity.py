@@ -92,7 +92,8 @@ def run(args) -> int:
                         indicators=targets.indicators, year=targets.year)
         say(f"{len(att.groups)} lever groups differ, {2 ** len(att.groups)} runs")
         tables = method.tables(att)
-        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, player_labels(params))
+        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, player_labels(params),
+                                                       names=(against.name, scenario.name))
                    for lang in LANGS}
         write_outputs(tables, figures, final)
         print(format_table(att.shapley, args.lang,

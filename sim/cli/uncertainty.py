@@ -5,8 +5,8 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``percentiles.csv``: scenario, indicator, time, P5, P25, P50, P75, P95;
 - ``probabilities.csv``: per scenario the probability of meeting each target in the target year
   and all of them together, with its Monte Carlo standard error;
-- ``first_year.csv``: per scenario and indicator, how many samples first reach the target in each
-  year (and ``not by <horizon>``);
+- ``first_year.csv``: per scenario and indicator, the share of the samples (0-1) that first
+  reach the target in each year (and ``not by <horizon>``);
 - ``comparison.csv``: P5/P50/P95 in the target year and probabilities side by side across
   scenarios;
 - ``samples.csv``: the sampled assumption values of each scenario's ensemble;

@@ -105,7 +105,7 @@ def run(args) -> int:
                          else targets.labels()["all_targets"][lang])
                 probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
                                    requirements=w.table, names=lines,
-                                   title=f"{sc.id}: {label}")
+                                   title=f"{sc.label(lang)}: {label}")
                 save_figure(fig, tmp / f"p_{t}_{lang}")
     print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
           f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "

@@ -1,9 +1,13 @@
-"""Chinese labels of model variables, declared in ``model/labels.yaml`` (the English label of a
-variable is its Vensim name; see :func:`sim.present.diagrams.variable_labels` for the order in
-which the project's other bilingual labels are used)."""
+"""Labels of model variables, declared in ``model/labels.yaml``: the Chinese label of every
+variable (``zh``), the English label of the charted ones (``en``; otherwise the Vensim name), and
+the variables and outcomes whose dimensionless value is a share (``shares``, shown in per cent).
+See :func:`sim.present.diagrams.variable_labels` and :func:`sim.present.labels.variable_label`
+for the order in which the project's other bilingual labels are used."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sim import paths
@@ -11,11 +15,37 @@ from sim.errors import ModelError
 from sim.model.yamlio import read_yaml, require_mapping
 
 
-def load_zh_labels(path: Path | str | None = None) -> dict[str, str]:
-    path = Path(path or paths.MODEL_DIR / "labels.yaml")
-    raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
-    zh = require_mapping(raw.get("zh"), f"{path}: zh", ModelError)
-    bad = {k: v for k, v in zh.items() if not isinstance(v, str) or not v.strip()}
+@dataclass(frozen=True)
+class VariableLabels:
+    zh: dict[str, str]
+    en: dict[str, str]
+    shares: frozenset[str]
+
+
+def _texts(raw, key: str, path: Path, required: bool) -> dict[str, str]:
+    if raw.get(key) is None and not required:
+        return {}
+    entries = require_mapping(raw.get(key), f"{path}: {key}", ModelError)
+    bad = {k: v for k, v in entries.items() if not isinstance(v, str) or not v.strip()}
     if bad:
-        raise ModelError(f"{path}: zh: {bad!r} are not texts")
-    return {str(k): v.strip() for k, v in zh.items()}
+        raise ModelError(f"{path}: {key}: {bad!r} are not texts")
+    return {str(k): v.strip() for k, v in entries.items()}
+
+
+def load_labels(path: Path | str | None = None) -> VariableLabels:
+    path = Path(path or paths.MODEL_DIR / "labels.yaml")
+    return _load(path, path.stat().st_mtime if path.exists() else 0.0)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, _mtime: float) -> VariableLabels:
+    raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
+    shares = raw.get("shares") or []
+    if not isinstance(shares, list) or not all(isinstance(s, str) for s in shares):
+        raise ModelError(f"{path}: shares: {shares!r} is not a list of variable names")
+    return VariableLabels(_texts(raw, "zh", path, True), _texts(raw, "en", path, False),
+                          frozenset(shares))
+
+
+def load_zh_labels(path: Path | str | None = None) -> dict[str, str]:
+    return dict(load_labels(path).zh)

@@ -12,6 +12,7 @@ shown as they are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,7 @@ def _need_columns(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
 def fan_chart(ax: Axes, percentiles: xr.DataArray, *, target: Any = None,
               target_year: int | None = None, lang: str = "zh", title: Any = None,
               unit: str | None = None, color: str = "tab:blue",
-              plan_period: PlanPeriod = DECLARED) -> Axes:
+              plan_period: PlanPeriod = DECLARED, legend: bool = True) -> Axes:
     """Fan chart of one output.
 
     ``percentiles``: DataArray with dims ``("percentile", "time")`` whose ``percentile``
@@ -108,32 +109,81 @@ def fan_chart(ax: Axes, percentiles: xr.DataArray, *, target: Any = None,
     ax.set_ylabel(unit_label(unit or da.attrs.get("units") or (spec.unit if spec else None),
                              lang))
     style_time_axis(ax, lang, plan_period)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    if legend:
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
     return ax
+
+
+def interval(values: Any, half: Any) -> np.ndarray | None:
+    """Error-bar extents (2, n) of ``values`` ± ``half`` with the lower end clipped at 0, for
+    indices that cannot be negative (μ*, S1, ST); None without ``half``."""
+    if half is None:
+        return None
+    v = np.asarray(values, dtype=float)
+    h = np.nan_to_num(np.asarray(half, dtype=float))
+    return np.vstack([np.clip(np.minimum(h, v), 0, None), h])
+
+
+def _digits(span: float) -> int:
+    """Decimals that show a number to about 1/100 of ``span`` (0 to 3)."""
+    if not span or not math.isfinite(span):
+        return 0
+    return int(min(3, max(0, 2 - math.floor(math.log10(abs(span))))))
+
+
+def _fmt(v: float, digits: int, signed: bool = False) -> str:
+    out = f"{abs(v):,.{digits}f}"
+    if signed and float(out.replace(",", "")) == 0:
+        return "≈0"
+    if signed:
+        return ("+" if v >= 0 else "−") + out
+    return ("−" if v < 0 and float(out.replace(",", "")) != 0 else "") + out
 
 
 def tornado(ax: Axes, df: pd.DataFrame, *, base: float, lang: str = "zh",
             labels: Mapping[str, Any] | None = None, unit: str | None = None,
-            title: Any = None, max_bars: int | None = None) -> Axes:
+            title: Any = None, max_bars: int | None = None, legend: bool = True) -> Axes:
     """Tornado chart: for each parameter (``df`` index) the output with the parameter at its
-    low (column ``low``) and high (column ``high``) value, as bars from ``base``.
+    low (column ``low``) and high (column ``high``) value, as two bars from ``base``, each
+    labelled with the output value at its end; the x axis in ``unit``.
 
-    Bars are sorted by swing ``|high - low|``, largest at the top; ``max_bars`` keeps the top n.
+    With columns ``value_low``/``value_high`` (the parameter's low and high values) the
+    parameter's name carries them: ``"name (low–high)"``. Bars are sorted by swing
+    ``|high - low|``, largest at the top; ``max_bars`` keeps the top n.
     """
     _start(ax, lang)
     _need_columns(df, ("low", "high"), "tornado")
-    d = df[["low", "high"]].astype(float)
+    d = df.copy()
+    d[["low", "high"]] = d[["low", "high"]].astype(float)
     d = d.assign(_swing=(d["high"] - d["low"]).abs()).sort_values("_swing", ascending=True)
     if max_bars is not None:
         d = d.iloc[-max_bars:]
     y = np.arange(len(d))
-    ax.barh(y, d["low"] - base, left=base, color="tab:blue", label=text("low", lang))
-    ax.barh(y, d["high"] - base, left=base, color="tab:orange", label=text("high", lang))
+    h = 0.38
+    ax.barh(y - h / 2, d["low"] - base, h, left=base, color="tab:blue", label=text("low", lang))
+    ax.barh(y + h / 2, d["high"] - base, h, left=base, color="tab:orange",
+            label=text("high", lang))
+    ends = np.concatenate([d["low"].to_numpy(), d["high"].to_numpy(), [base]])
+    span = float(np.nanmax(ends) - np.nanmin(ends)) or max(abs(base), 1.0) * 0.1
+    digits = _digits(span)
+    for col, off in (("low", -h / 2), ("high", h / 2)):
+        for yi, v in zip(y, d[col], strict=True):
+            right = v >= base
+            ax.annotate(_fmt(v, digits), (v, yi + off), xytext=(3 if right else -3, 0),
+                        textcoords="offset points", ha="left" if right else "right",
+                        va="center", fontsize=6.5)
+    ax.set_xlim(np.nanmin(ends) - 0.35 * span, np.nanmax(ends) + 0.35 * span)
     ax.axvline(base, color="0.2", linewidth=1.0)
-    ax.set_yticks(y, [_name(k, lang, labels) for k in d.index])
+    names = [_name(k, lang, labels) for k in d.index]
+    if {"value_low", "value_high"} <= set(d.columns):
+        names = [f"{n} ({format_number(lo)}–{format_number(hi)})" for n, lo, hi in
+                 zip(names, d["value_low"], d["value_high"], strict=True)]
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.7, len(d) - 0.3)
     ax.set_xlabel(unit_label(unit, lang))
     _value_axis(ax, "x", title, lang)
-    ax.legend(fontsize=8, frameon=False)
+    if legend:
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
 
 
@@ -149,9 +199,9 @@ def bar_indices(ax: Axes, df: pd.DataFrame, *, lang: str = "zh",
     d = df.astype(float).sort_values("ST", ascending=True)
     y = np.arange(len(d))
     h = 0.38
-    ax.barh(y + h / 2, d["ST"], h, xerr=d["ST_conf"], color="tab:orange",
+    ax.barh(y + h / 2, d["ST"], h, xerr=interval(d["ST"], d["ST_conf"]), color="tab:orange",
             label=text("total_order", lang), error_kw={"linewidth": 0.8})
-    ax.barh(y - h / 2, d["S1"], h, xerr=d["S1_conf"], color="tab:blue",
+    ax.barh(y - h / 2, d["S1"], h, xerr=interval(d["S1"], d["S1_conf"]), color="tab:blue",
             label=text("first_order", lang), error_kw={"linewidth": 0.8})
     ax.set_yticks(y, [_name(k, lang, labels) for k in d.index])
     ax.set_xlabel(text("sensitivity_index", lang))
@@ -160,7 +210,7 @@ def bar_indices(ax: Axes, df: pd.DataFrame, *, lang: str = "zh",
     ax.set_axisbelow(True)
     if title is not None:
         ax.set_title(label(title, lang))
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
 
 
@@ -168,41 +218,52 @@ def waterfall(ax: Axes, contributions: pd.Series, start: float, end: float, *,
               lang: str = "zh", labels: Mapping[str, Any] | None = None,
               unit: str | None = None, title: Any = None, start_label: Any = None,
               end_label: Any = None, rtol: float = 1e-9) -> Axes:
-    """Waterfall from ``start`` to ``end`` through ``contributions`` (index: names).
+    """Horizontal waterfall from ``start`` (top) to ``end`` (bottom) through ``contributions``
+    (index: names; may be empty when nothing differs).
 
     Positive contributions green, negative red, the ends grey. If ``start + sum`` differs from
     ``end`` by more than ``rtol * max(1, |end|)``, a hatched "交互作用"/"Interaction" bar closes
-    the gap. Each bar is annotated with its signed value.
+    the gap. The value axis (in ``unit``) spans the ends and the running total, not 0, so the
+    steps are visible; each bar carries its value (the steps signed) beside its end, inside
+    the axes, to a precision set by the size of the change.
     """
     _start(ax, lang)
-    if not isinstance(contributions, pd.Series) or contributions.empty:
-        raise OutputError("waterfall: 'contributions' must be a non-empty pandas Series")
+    if not isinstance(contributions, pd.Series):
+        raise OutputError("waterfall: 'contributions' must be a pandas Series")
     steps = [(_name(k, lang, labels), float(v), False) for k, v in contributions.items()]
     gap = float(end) - float(start) - float(contributions.sum())
     if abs(gap) > rtol * max(1.0, abs(float(end))):
         steps.append((text("residual", lang), gap, True))
+    levels = np.cumsum([float(start)] + [v for _, v, _ in steps])
+    lo, hi = float(min(levels.min(), end)), float(max(levels.max(), end))
+    span = hi - lo or max(abs(float(end)), 1.0) * 0.05
+    left, right = lo - 0.8 * span, hi + 0.55 * span
+    digits = _digits(span)
+
+    def note(x: float, y: float, s: str) -> None:
+        ax.annotate(s, (x, y), xytext=(3, 0), textcoords="offset points", ha="left",
+                    va="center", fontsize=8)
+
     names = [label(start_label, lang) if start_label is not None else text("start", lang)]
-    ax.bar(0, start, color="0.6")
-    ax.annotate(format_number(start), (0, start), ha="center", va="bottom", fontsize=8,
-                xytext=(0, 2), textcoords="offset points")
+    ax.barh(0, start - left, left=left, color="0.6", height=0.6)
+    note(start, 0, _fmt(start, digits))
     level = float(start)
     for i, (name, v, hatched) in enumerate(steps, start=1):
-        ax.bar(i, v, bottom=level, color="tab:green" if v >= 0 else "tab:red",
-               hatch="//" if hatched else None, edgecolor="0.3", linewidth=0.5)
-        ax.plot([i - 1.4, i + 0.4], [level, level], color="0.5", linewidth=0.6)
-        sign = "+" if v >= 0 else "-"
-        ax.annotate(f"{sign}{format_number(abs(v))}", (i, level + max(v, 0)), ha="center",
-                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        ax.barh(i, v, left=level, height=0.6, color="tab:green" if v >= 0 else "tab:red",
+                hatch="//" if hatched else None, edgecolor="0.3", linewidth=0.5)
+        ax.plot([level, level], [i - 1.3, i + 0.3], color="0.5", linewidth=0.6)
+        note(max(level, level + v), i, _fmt(v, digits, signed=True))
         level += v
         names.append(name)
     n = len(steps) + 1
-    ax.bar(n, end, color="0.45")
-    ax.annotate(format_number(end), (n, end), ha="center", va="bottom", fontsize=8,
-                xytext=(0, 2), textcoords="offset points")
+    ax.barh(n, end - left, left=left, color="0.45", height=0.6)
+    note(end, n, _fmt(end, digits))
     names.append(label(end_label, lang) if end_label is not None else text("end", lang))
-    ax.set_xticks(np.arange(n + 1), names, rotation=25, ha="right")
-    ax.set_ylabel(unit_label(unit, lang))
-    _value_axis(ax, "y", title, lang)
+    ax.set_xlim(left, right)
+    ax.set_yticks(np.arange(n + 1), names)
+    ax.set_ylim(n + 0.6, -0.6)   # start at the top
+    ax.set_xlabel(unit_label(unit, lang))
+    _value_axis(ax, "x", title, lang)
     return ax
 
 
@@ -231,5 +292,8 @@ def lines_over_time(ax: Axes, df: pd.DataFrame, *, lang: str = "zh",
     ax.set_ylabel(axis_label(name, unit, lang))
     if title is not None:
         ax.set_title(label(title, lang))
-    ax.legend(fontsize=8, frameon=False)
+    lo, hi = ax.get_ylim()
+    rows = len(df.columns)   # headroom above the lines for the legend
+    ax.set_ylim(lo, hi + (hi - lo) * min(0.9, 0.08 * rows))
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2 if rows > 3 else 1)
     return ax

@@ -48,6 +48,10 @@ WORDS = {
     "estimate": {"zh": "估计值", "en": "Estimate"},
     "profile_title": {"zh": "参数可识别性：剖面似然", "en": "Identifiability: profile likelihood"},
 }
+#: identification status of sim.analysis.profile_likelihood, as shown in the charts
+STATUS = {"identified": {"zh": "可识别", "en": "identified"},
+          "bounded on one side only": {"zh": "仅单侧有界", "en": "bounded on one side only"},
+          "not identified": {"zh": "不可识别", "en": "not identified"}}
 
 
 def _series_label(ind: str, lang: str) -> str:
@@ -125,10 +129,11 @@ def profile_figure(profiles, labels: Mapping[str, Mapping[str, str]], lang: str)
         ax.axhline(profiles.threshold, color="tab:red", ls="--", lw=1,
                    label=label(WORDS["threshold"], lang))
         ax.axvline(row["estimate"], color="0.4", ls=":", lw=1, label=label(WORDS["estimate"], lang))
-        ax.set_title(f"{aid}\n{label(labels.get(aid, aid), lang)} ({row['status']})", fontsize=9)
+        status = label(STATUS.get(row["status"], row["status"]), lang)
+        ax.set_title(f"{label(labels.get(aid, aid), lang)}\n({status})", fontsize=9)
         ax.set_ylabel(label(WORDS["deviance"], lang))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center")
     fig.suptitle(label(WORDS["profile_title"], lang))
     return fig
 

@@ -16,6 +16,7 @@ function calls ``plt.show()``. The chart functions for the uncertainty and sensi
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,12 +53,16 @@ from sim.present.fonts import use_cjk_font
 from sim.present.labels import (
     check_lang,
     count_text,
+    display_unit,
     format_number,
     label,
     text,
     unit_label,
     variable_label,
 )
+from sim.present.styles import ScenarioStyle, scenario_styles
+
+Style = ScenarioStyle | Mapping[str, Any]
 
 Run = xr.Dataset | xr.DataArray
 HISTORY_STATUSES = ("sourced", "implied", "conflicting")
@@ -68,14 +73,34 @@ def _check_runs(runs: Mapping[str, Run]) -> None:
         raise OutputError("charts: 'runs' must be a non-empty mapping {scenario label: Dataset}")
 
 
-def _line_style(style: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Matplotlib line kwargs from a run style; ``{"baseline": True}`` means dashed grey."""
+def _line_style(style: Style | None) -> dict[str, Any]:
+    """Matplotlib line kwargs from a run style: a :class:`~sim.present.styles.ScenarioStyle`,
+    or line kwargs (``{"baseline": True}`` means the reference style, dashed grey)."""
+    if isinstance(style, ScenarioStyle):
+        return style.line()
     style = dict(style or {})
     kw: dict[str, Any] = {"linewidth": 1.8}
     if style.pop("baseline", False):
-        kw.update(linestyle="--", color="0.35")
+        from sim.present.styles import REFERENCE_STYLE
+
+        kw.update(REFERENCE_STYLE.line())
     kw.update(style)
     return kw
+
+
+def _styles(runs: Mapping[str, Any], styles: Mapping[str, Style] | None) -> dict[str, Style]:
+    """Each run's style: those given, the others from :func:`scenario_styles` in run order."""
+    default = scenario_styles([str(k) for k in runs], reference=None)
+    return {k: (styles or {}).get(k, default[str(k)]) for k in runs}
+
+
+def _wrap(s: str, lang: str, width: int | None = None) -> str:
+    """``s`` wrapped to lines of at most ``width`` characters (default 8 in zh, 16 in en)."""
+    width = width or (8 if lang == "zh" else 16)
+    if lang == "zh":   # lines of equal length, no orphan character
+        width = math.ceil(len(s) / max(1, math.ceil(len(s) / width)))
+        return "\n".join(s[i:i + width] for i in range(0, len(s), width))
+    return textwrap.fill(s, width, break_long_words=False)
 
 
 def _history_rows(history: pd.DataFrame, indicator: str) -> pd.DataFrame:
@@ -105,7 +130,7 @@ def _draw_history(ax: Axes, rows: pd.DataFrame, lang: str) -> None:
 def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target: Any = None,
                    target_year: int | None = None, lang: str = "zh",
                    history: pd.DataFrame | None = None,
-                   styles: Mapping[str, Mapping[str, Any]] | None = None,
+                   styles: Mapping[str, Style] | None = None,
                    title: Any = None, legend: bool = True,
                    plan_period: PlanPeriod = DECLARED) -> Axes:
     """Time series of one indicator for several runs, with its target and history.
@@ -118,8 +143,9 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
     - ``history``: DataFrame with columns ``year, value, status`` (and optionally
       ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled
       circles, "implied" hollow circles, "conflicting" hollow squares.
-    - ``styles``: ``{scenario label: matplotlib line kwargs}``; ``{"baseline": True}`` draws
-      the run dashed grey.
+    - ``styles``: ``{scenario label: ScenarioStyle or line kwargs}`` (default: one per run
+      from :func:`sim.present.styles.scenario_styles`); ``{"baseline": True}`` draws the run
+      as the reference, dashed grey.
     - ``title``: text or ``{zh, en}``; default: the target's label, else the known indicator
       name. The y axis shows the unit (attr ``units`` of the series, else the target's unit).
     """
@@ -128,10 +154,11 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
     _check_runs(runs)
     spec = as_target(target, target_year, indicator) if target is not None else None
     unit = None
+    styles = _styles(runs, styles)
     for name, run in runs.items():
         da = series_of(run, indicator)
         unit = unit or da.attrs.get("units")
-        draw_series(ax, da, str(name), **_line_style((styles or {}).get(name)))
+        draw_series(ax, da, str(name), **_line_style(styles[name]))
     if spec is not None:
         unit = unit or spec.unit
         draw_target(ax, spec, lang)
@@ -162,17 +189,26 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
                       for r in runs.values()])
     if not rows:
         return
-    table = ax.table(cellText=cells, rowLabels=rows, colLabels=[str(k) for k in runs],
-                     loc="lower center", cellLoc="center", bbox=[0.42, 0.0, 0.58, 0.5])
+    per = max(1, len(runs))   # characters per header line, from the width of a column
+    heads = [_wrap(str(k), lang, max(5, 14 // per) if lang == "zh" else max(10, 28 // per))
+             for k in runs]
+    rows = [_wrap(r, lang, 9 if lang == "zh" else 18) for r in rows]
+    lines = max(h.count("\n") + 1 for h in heads)
+    tall = [r.count("\n") + 1 for r in rows]
+    height = min(0.62, 0.075 * (lines + sum(tall)))
+    table = ax.table(cellText=cells, rowLabels=rows, colLabels=heads, cellLoc="center",
+                     bbox=[0.45, 0.0, 0.55, height])
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    ax.text(0.42, 0.53, text("attainment_in", lang, year=year), transform=ax.transAxes,
-            fontsize=9)
+    for (r, _c), cell in table.get_celld().items():   # rows as tall as their lines of text
+        cell.set_height(cell.get_height() * (lines if r == 0 else tall[r - 1]))
+    ax.text(0.45, height + 0.03, text("attainment_in", lang, year=year),
+            transform=ax.transAxes, fontsize=9)
 
 
 def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
                      history: pd.DataFrame | None = None,
-                     styles: Mapping[str, Mapping[str, Any]] | None = None,
+                     styles: Mapping[str, Style] | None = None,
                      title: Any = None, target_year: int | None = None,
                      indicators: Sequence[str] | None = None, ncols: int = 3) -> Figure:
     """One panel per indicator (a grid of ``ncols`` columns sized from their count) and one
@@ -194,6 +230,7 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     nrows = math.ceil((len(indicators) + 1) / ncols)
     fig, axes = new_figure(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows))
     flat = list(axes.ravel())
+    styles = _styles(runs, styles)
     for ax, ind in zip(flat[:len(indicators)], indicators, strict=True):
         plot_indicator(ax, runs, ind, target=specs.get(ind), target_year=year,
                        lang=lang, history=history, styles=styles, legend=False)
@@ -201,8 +238,8 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         ax.axis("off")
     side = flat[len(indicators)]
     handles, names = dedupe_legend(flat[:len(indicators)])
-    side.legend(handles, names, loc="upper left", frameon=False, fontsize=9,
-                title=text("legend", lang))
+    side.legend(handles, [_wrap(n, lang, 16 if lang == "zh" else 36) for n in names],
+                loc="upper left", frameon=False, fontsize=9, title=text("legend", lang))
     _attainment_table(side, runs, specs, indicators, lang, year)
     fig.suptitle(label(title, lang) if title is not None
                  else count_text("indicators_title", lang, len(indicators)))
@@ -211,12 +248,15 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
 
 def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: Any, *,
                   lang: str = "zh", labels: Mapping[str, Any] | None = None,
-                  ncols: int = 3, plan_period: PlanPeriod = DECLARED) -> Figure:
+                  ncols: int = 3, plan_period: PlanPeriod = DECLARED,
+                  styles: Mapping[str, Style] | None = None) -> Figure:
     """One panel per variable (grid of ``ncols`` columns).
 
-    ``ds`` is one results Dataset or a mapping ``{scenario label: Dataset}`` (one line each).
-    Panel titles: ``labels[variable]`` (``{zh, en}``), else the known indicator name, else the
-    variable's ``description`` attr, else its name; units on the y axis from attr ``units``.
+    ``ds`` is one results Dataset or a mapping ``{scenario label: Dataset}`` (one line each,
+    styled by ``styles`` as in :func:`plot_indicator`). Panel titles: ``labels[variable]``
+    (``{zh, en}``), else the declared labels (:func:`sim.present.labels.variable_label`);
+    units on the y axis in the reader's form (:func:`sim.present.labels.display_unit`: shares
+    in per cent).
     """
     check_lang(lang)
     if not variables:
@@ -227,14 +267,18 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
     nrows = math.ceil(len(variables) / ncols)
     fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 0.6))
     flat = list(axes.ravel())
+    styles = _styles(runs, styles)
     for ax, var in zip(flat[:len(variables)], variables, strict=True):
         attrs: dict[str, Any] = {}
         for name, run in runs.items():
             da = series_of(run, var)
             attrs = attrs or dict(da.attrs)
-            draw_series(ax, da, str(name) or None, linewidth=1.6)
-        ax.set_title(variable_label(var, lang, labels, attrs), fontsize=10)
-        ax.set_ylabel(unit_label(attrs.get("units"), lang))
+            unit, scale = display_unit(var, attrs.get("units"))
+            draw_series(ax, da * scale, str(name) or None,
+                        **{**_line_style(styles[name]), "linewidth": 1.6})
+        ax.set_title(_wrap(variable_label(var, lang, labels, attrs), lang,
+                           20 if lang == "zh" else 40), fontsize=10)
+        ax.set_ylabel(unit_label(unit, lang))
         style_time_axis(ax, lang, plan_period)
         if len(runs) > 1:
             ax.legend(fontsize=7, frameon=False, loc="upper left")
@@ -244,20 +288,19 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
     return fig
 
 
-_OTHER_STYLES = ("-", "-.", ":", (0, (5, 1, 1, 1)))
-
-
 def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
                    baseline_key: str, title: Any = None, target_year: int | None = None,
                    indicators: Sequence[str] | None = None,
-                   plan_period: PlanPeriod = DECLARED) -> Figure:
+                   plan_period: PlanPeriod = DECLARED,
+                   styles: Mapping[str, ScenarioStyle] | None = None) -> Figure:
     """Scenarios compared on all indicators at once, each as a share of its target.
 
-    Left: every indicator (one colour each) as % of its target over time, the baseline run
-    dashed and the other runs solid (then dash-dot, dotted); a line at 100 %.
-    Right: grouped bars of attainment in the target year per indicator and run (baseline
-    hatched). Only indicators with a non-zero target are shown; ``indicators`` defaults to
-    those of ``targets``.
+    Left: every indicator (one colour each) as % of its target over time, each run in its
+    scenario's line style; a line at 100 %. Right: grouped bars of attainment in the target
+    year per indicator and run, in the scenario's colour and hatch. ``styles``: by run label
+    (default :func:`sim.present.styles.scenario_styles` with ``baseline_key`` the reference).
+    Only indicators with a non-zero target are shown; ``indicators`` defaults to those of
+    ``targets``.
     """
     check_lang(lang)
     _check_runs(runs)
@@ -272,8 +315,8 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         raise OutputError("compare_figure: no target given for any of the indicators "
                           f"{', '.join(indicators) or '(none)'}")
     order = [baseline_key] + [k for k in runs if k != baseline_key]
-    dashes = {baseline_key: "--"}
-    dashes.update({k: _OTHER_STYLES[i % len(_OTHER_STYLES)] for i, k in enumerate(order[1:])})
+    styles = {**scenario_styles(list(runs), reference=baseline_key), **(styles or {})}
+    dashes = {k: styles[k].linestyle for k in order}
     fig, axes = new_figure(1, 2, figsize=(15, 6), width_ratios=[1.25, 1])
     left, right = axes[0]
     colors = [f"C{i}" for i in range(len(shown))]
@@ -288,23 +331,24 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     style_time_axis(left, lang, plan_period)
     handles = [Line2D([], [], color=c, linewidth=2) for c in colors]
     handles += [Line2D([], [], color="0.3", linestyle=dashes[k]) for k in order]
-    left.legend(handles, [names[i] for i in shown] + [str(k) for k in order], fontsize=8,
-                frameon=False, ncols=2, loc="upper left")
+    left.legend(handles, [names[i] for i in shown]
+                + [_wrap(str(k), lang, 14 if lang == "zh" else 28) for k in order],
+                fontsize=8, frameon=False, ncols=2, loc="upper left")
     width = 0.8 / len(order)
     x = np.arange(len(shown))
     for j, key in enumerate(order):
         vals = [100 * value_at(series_of(runs[key], i), specs[i].year) / specs[i].value
                 for i in shown]
         bars = right.bar(x + (j - (len(order) - 1) / 2) * width, vals, width,
-                         label=str(key), hatch="//" if key == baseline_key else None,
-                         color="0.75" if key == baseline_key else f"C{j - 1 + len(shown)}",
-                         edgecolor="0.3", linewidth=0.5)
-        right.bar_label(bars, labels=[format_number(v, 0) for v in vals], fontsize=7)
+                         label=str(key), **styles[key].bar())
+        right.bar_label(bars, labels=[format_number(v, 0) for v in vals], fontsize=7,
+                        rotation=90 if len(order) > 3 else 0, padding=2)
     right.axhline(100, color="tab:red", linestyle=":", linewidth=1.0)
-    right.set_xticks(x, [names[i] for i in shown], rotation=20, ha="right")
+    right.set_xticks(x, [_wrap(names[i], lang, 6 if lang == "zh" else 14) for i in shown])
     right.set_ylabel(text("attainment", lang))
     right.set_title(text("attainment_in", lang, year=target_year))
-    right.legend(fontsize=8, frameon=False, loc="upper left")
+    right.set_ylim(0, max(right.get_ylim()[1], 100) * 1.22)   # room for the legend
+    right.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
     right.grid(True, axis="y", color="0.88", linewidth=0.6)
     right.set_axisbelow(True)
     fig.suptitle(label(title, lang) if title is not None else text("compare_title", lang))

@@ -14,7 +14,11 @@ from typing import Any
 from sim.errors import OutputError
 from sim.model.yamlio import LANGS
 
-# Unit words (as written in the .mdl, in targets.yaml or in the history file) -> display text.
+# How a model unit is shown to a reader, declared once: its text in each language
+# (UNIT_LABELS: whole units as written in the .mdl, targets.yaml or the history file, matched
+# case-insensitively, then single words of a composite unit) and the factor its values are
+# multiplied by (UNIT_SCALE; 1 when absent). Variables and outcomes declared under `shares:` in
+# model/labels.yaml are shown in the unit "share" (per cent). See display_unit.
 UNIT_LABELS: dict[str, dict[str, str]] = {
     "firms": {"zh": "家", "en": "firms"},
     "firm": {"zh": "家", "en": "firm"},
@@ -27,15 +31,24 @@ UNIT_LABELS: dict[str, dict[str, str]] = {
     "labs": {"zh": "家", "en": "labs"},
     "亿元": {"zh": "亿元", "en": "100 million yuan"},
     "100 million yuan": {"zh": "亿元", "en": "100 million yuan"},
+    "万元": {"zh": "万元", "en": "10,000 yuan"},
     "yuan": {"zh": "元", "en": "yuan"},
     "year": {"zh": "年", "en": "year"},
     "years": {"zh": "年", "en": "years"},
+    "亿元/year": {"zh": "亿元/年", "en": "100 million yuan/yr"},
+    "firms/year": {"zh": "家/年", "en": "firms/yr"},
+    "platforms/year": {"zh": "家/年", "en": "platforms/yr"},
+    "persons/year": {"zh": "人/年", "en": "persons/yr"},
+    "万元/(firms*year)": {"zh": "万元/家/年", "en": "10,000 yuan per firm/yr"},
     "dmnl": {"zh": "无量纲", "en": "dimensionless"},
     "dimensionless": {"zh": "无量纲", "en": "dimensionless"},
     "%": {"zh": "%", "en": "%"},
+    "share": {"zh": "%", "en": "%"},
     "% of gdp": {"zh": "占GDP比重（%）", "en": "% of GDP"},
     "x": {"zh": "倍", "en": "x"},
 }
+UNIT_SCALE: dict[str, float] = {"share": 100.0}
+SHARE = "share"
 
 # Fixed words used by the charts and tables.
 TEXT: dict[str, dict[str, str]] = {
@@ -112,11 +125,12 @@ def text(key: str, lang: str, **fmt: Any) -> str:
 
 def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None,
                    attrs: Mapping[str, Any] | None = None) -> str:
-    """Display name of a model variable.
+    """Display name of a model variable or outcome, from declared labels only.
 
-    Looks in ``labels`` (variable -> label), then the indicators declared in
-    model/targets.yaml, then the ``description`` attr (English only; used in ``en``, or in ``zh`` when nothing else exists),
-    and finally the variable name itself.
+    Looks in ``labels`` (variable -> label), then the indicators and outcomes declared in
+    model/targets.yaml, then ``model/labels.yaml`` (``zh`` / ``en``), then the lever and
+    assumption labels of model/parameters.yaml, then the Vensim name (attr ``vensim_name``),
+    and finally the variable name itself. A model comment (attr ``description``) is never used.
     """
     check_lang(lang)
     if labels and name in labels:
@@ -124,9 +138,20 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
     declared = declared_labels()
     if name in declared:
         return label(declared[name], lang)
-    description = str((attrs or {}).get("description") or "").strip()
-    if description:
-        return description.splitlines()[0]
+    from sim.model.varlabels import load_labels
+
+    own = getattr(load_labels(), lang)
+    if name in own:
+        return own[name]
+    from sim.model.parameters import load_parameters
+
+    params = load_parameters()
+    for p in (*params.levers.values(), *params.assumptions.values()):
+        if p.py_name == name:
+            return label(p.label, lang)
+    vensim = str((attrs or {}).get("vensim_name") or "").strip()
+    if vensim:
+        return vensim[:1].upper() + vensim[1:]
     return name
 
 
@@ -135,6 +160,13 @@ def declared_labels() -> dict[str, dict[str, str]]:
     from sim.model.targets import load_targets
 
     return load_targets().indicator_labels()
+
+
+def outcome_labels() -> dict[str, dict[str, str]]:
+    """Labels of every outcome of model/targets.yaml (indicators and derived), by id."""
+    from sim.model.targets import load_targets
+
+    return load_targets().labels()
 
 
 def count_text(key: str, lang: str, n: int, **fmt: Any) -> str:
@@ -161,6 +193,37 @@ def unit_label(unit: str | None, lang: str) -> str:
         return whole[lang]
     parts = [p.strip() for p in unit.split("/")]
     return "/".join(UNIT_LABELS.get(p.lower(), {}).get(lang, p) for p in parts)
+
+
+def display_unit(name: str | None, unit: str | None) -> tuple[str | None, float]:
+    """The unit a variable or outcome ``name`` is shown in and the factor its values are
+    multiplied by: ``("share", 100)`` for the shares declared in model/labels.yaml, else the
+    model ``unit`` and its :data:`UNIT_SCALE` (1 by default)."""
+    from sim.model.varlabels import load_labels
+
+    if name is not None and name in load_labels().shares:
+        return SHARE, UNIT_SCALE[SHARE]
+    key = str(unit).strip().lower() if unit is not None else ""
+    return unit, UNIT_SCALE.get(key, 1.0)
+
+
+def format_share(p: float, se: float | None = None) -> str:
+    """A probability or share for a reader: ``"37%"``; ``"<1%"`` / ``">99%"`` near the ends
+    (never ``"0%"``/``"100%"`` from a finite sample); with ``se`` a ``" ± 4%"`` only where the
+    standard error rounds to at least 1%. NaN prints as ``"-"``."""
+    if p is None or math.isnan(float(p)):
+        return "-"
+    p = float(p)
+    if p < 0.005:
+        shown = "<1%"
+    elif p > 0.995:
+        shown = ">99%"
+    else:
+        shown = f"{p:.0%}"
+    if se is not None and not math.isnan(float(se)) and float(se) >= 0.005 \
+            and 0.005 <= p <= 0.995:
+        shown += f" ± {float(se):.0%}"
+    return shown
 
 
 def axis_label(name: str, unit: str | None, lang: str) -> str:

@@ -8,19 +8,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
 
 from sim.errors import OutputError
 from sim.present.fonts import use_cjk_font
+from sim.present.labels import unit_label
 
 _TEXT = {
-    "money": {"zh": "{start}-{year}年追加财政资金(亿元)", "en": "Extra fiscal money {start}-{year} (亿元)"},
+    "money": {"zh": "{start}-{year}年追加财政资金（亿元）",
+              "en": "Extra fiscal money {start}-{year} (100 million yuan)"},
     "prob": {"zh": "{year}年达标概率", "en": "P(target met in {year})"},
     "even": {"zh": "平均分配", "en": "even split"},
     "need": {"zh": "所需", "en": "required"},
-    "per": {"zh": "每亿元变化(中位数, P5-P95)", "en": "change per 亿元 (median, P5-P95)"},
+    "per": {"zh": "每亿元的变化（中位数，P5-P95）",
+            "en": "change per 100 million yuan (median, P5-P95)"},
     "coverage": {"zh": "覆盖率", "en": "coverage"},
     "density": {"zh": "密度", "en": "density"},
     "chosen": {"zh": "选定的盒", "en": "chosen box"},
+    "box": {"zh": "盒 {box}", "en": "box {box}"},
 }
 
 
@@ -69,13 +74,15 @@ def probability_curves(ax: Axes, curves: pd.DataFrame, target: str, *, lang: str
         ax.axhline(p, color="0.5", lw=0.8, ls=":")
     if requirements is not None:
         rows = requirements[(requirements["target"] == target) & requirements["reachable"]]
-        ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
-                label=_TEXT["need"][lang])
+        if len(rows):
+            ax.plot(rows["extra_budget_2024_2028"], rows["probability"], "k*", ms=12,
+                    label=_TEXT["need"][lang])
     ax.set_xlabel(_text("money", lang))
     ax.set_ylabel(_text("prob", lang))
     ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(True, color="0.9")
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title)
     return ax
@@ -95,7 +102,7 @@ def return_bars(ax: Axes, table: pd.DataFrame, indicator: str, *, lang: str = "z
     ax.barh(y, med, xerr=np.clip(err, 0, None), color="tab:blue", alpha=0.8, capsize=3)
     ax.set_yticks(y, [_name(g, lang, names) for g in df["group"]])
     ax.invert_yaxis()
-    ax.set_xlabel(f"{_TEXT['per'][lang]} [{df['unit'].iloc[0]}]")
+    ax.set_xlabel(f"{_TEXT['per'][lang]} [{unit_label(df['unit'].iloc[0], lang)}]")
     ax.grid(True, axis="x", color="0.9")
     if title:
         ax.set_title(title)
@@ -109,7 +116,8 @@ def prim_trajectory(ax: Axes, trajectory: pd.DataFrame, target: str, *, lang: st
     _start(ax, lang)
     df = trajectory[trajectory["target"] == target]
     for box, part in df.groupby("box"):
-        ax.plot(part["coverage"], part["density"], marker=".", label=f"box {box}")
+        ax.plot(part["coverage"], part["density"], marker=".",
+                label=_TEXT["box"][lang].format(box=box))
     for cov, dens in chosen:
         ax.plot([cov], [dens], "k*", ms=12)
     ax.set_xlabel(_TEXT["coverage"][lang])
@@ -118,7 +126,7 @@ def prim_trajectory(ax: Axes, trajectory: pd.DataFrame, target: str, *, lang: st
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, color="0.9")
     if len(df):
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower left")
     if title:
         ax.set_title(title)
     return ax

@@ -24,6 +24,7 @@ from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import LANGS
 from sim.present.outdir import owned_dir
+from sim.present.styles import ScenarioStyle, relabel, scenario_styles
 from sim.present.tables import write_csv, write_excel
 
 Say = Callable[[str], None]
@@ -50,10 +51,13 @@ def _close(fig) -> None:
 
 def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector],
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
-                   say: Say = _quiet) -> tuple[Path, pd.DataFrame]:
+                   say: Say = _quiet, style: ScenarioStyle | None = None
+                   ) -> tuple[Path, pd.DataFrame]:
     """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
-    directory and the target table."""
+    directory and the target table. ``style``: the scenario's style among the run's
+    (:func:`sim.present.styles.scenario_styles`; default: its style alone)."""
     use_cjk_font()
+    style = style or scenario_styles([scenario.id])[scenario.id]
     final = Path(out) / scenario.id
     label = scenario.label(lang)
     with owned_dir(final) as tmp:
@@ -68,14 +72,15 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         say(f"  {scenario.id}: indicator chart")
         n = {lang: targets.count_word(lang) for lang in LANGS}
         fig = indicator_figure({label: ds}, list(targets), lang=lang, history=history,
-                               title={"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
+                               styles={label: style}, title={"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
                                       "en": f"{n['en'].capitalize()} indicators: "
                                             f"{scenario.name['en']}"})
         save_figure(fig, tmp / "indicators")
         _close(fig)
         for sector in sectors:
             say(f"  {scenario.id}: sector chart {sector.id}")
-            fig = sector_figure(ds, list(sector.variables), sector.label, lang=lang)
+            fig = sector_figure(ds, list(sector.variables), sector.label, lang=lang,
+                                styles={"": style})
             save_figure(fig, tmp / f"sector-{sector.id}")
             _close(fig)
     return final, tt
@@ -96,12 +101,13 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
         write_excel(tmp / "comparison.xlsx", {"comparison": table})
         say("  overlay chart")
         by_label = {labels[k]: v for k, v in scenario_runs(runs).items()}
-        styles = {labels[reference]: {"linestyle": "--"}}
+        styles = relabel(scenario_styles(list(scenario_runs(runs)), reference), labels)
         fig = indicator_figure(by_label, list(targets), lang=lang, styles=styles,
                                title={"zh": "情景比较", "en": "Scenario comparison"})
         save_figure(fig, tmp / "indicators")
         _close(fig)
-        fig = compare_figure(by_label, list(targets), lang=lang, baseline_key=labels[reference])
+        fig = compare_figure(by_label, list(targets), lang=lang, baseline_key=labels[reference],
+                             styles=styles)
         save_figure(fig, tmp / "attainment")
         _close(fig)
     return Path(out), table

@@ -3,6 +3,7 @@ the Shapley waterfalls, and the atomic write of tables and figures."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,25 +35,65 @@ def grid(n: int) -> tuple[Figure, np.ndarray]:
     return fig, flat
 
 
+def outcome_unit(targets: Targets, output: str) -> tuple[str | None, float]:
+    """The unit an outcome of model/targets.yaml is shown in and its factor
+    (:func:`sim.present.labels.display_unit`)."""
+    from sim.present.labels import display_unit
+
+    units = {t.indicator: t.unit for t in targets.items}
+    units.update({d.id: d.unit for d in targets.derived})
+    return display_unit(output, units.get(output))
+
+
 def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str], lang: str,
-               labels: Mapping[str, Any], title: Any) -> Axes:
-    """Horizontal bars of one index column with its ``<column>_conf`` error bars."""
-    from sim.present.labels import label
+               labels: Mapping[str, Any], title: Any, unit: str | None = None,
+               scale: float = 1.0) -> Axes:
+    """Horizontal bars of one index column (in the output's ``unit``, values times ``scale``)
+    with its ``<column>_conf`` interval, clipped at 0 (the index is not negative)."""
+    from sim.present.analysis_charts import interval
+    from sim.present.chartutil import thousands_formatter
+    from sim.present.labels import axis_label, label
 
     d = df.sort_values(column)
     y = np.arange(len(d))
-    ax.barh(y, d[column], xerr=d.get(f"{column}_conf"), color="tab:blue",
-            error_kw={"linewidth": 0.8})
+    conf = d.get(f"{column}_conf")
+    ax.barh(y, d[column] * scale,
+            xerr=interval(d[column] * scale, None if conf is None else conf * scale),
+            color="tab:blue", error_kw={"linewidth": 0.8})
     ax.set_yticks(y, [label(labels.get(k, k), lang) for k in d.index])
-    ax.set_xlabel(xlabel.get(lang, column))
+    ax.set_xlim(left=0)
+    ax.xaxis.set_major_formatter(thousands_formatter())
+    name = axis_label(xlabel.get(lang, column), unit, lang)
+    ax.set_xlabel(textwrap.fill(name, 20 if lang == "zh" else 36, break_long_words=False))
     ax.set_title(label(title, lang))
     return ax
+
+
+#: notes under the figures, by language
+NOTES = {
+    "conf": {"zh": "横线：95%自助法置信区间（下端截于0，指数不为负）",
+             "en": "Whiskers: 95% bootstrap interval (lower end clipped at 0: the index is "
+                   "not negative)"},
+    "flat": {"zh": "各假设单独取上下限时结果不变，未绘出：{names}",
+             "en": "Not drawn, unchanged when any assumption alone moves: {names}"},
+    "oat": {"zh": "每个假设单独取P5与P95（括号内），其余取中心值；条末数字为结果值",
+            "en": "Each assumption alone at its P5 and P95 (in brackets), the others at the "
+                  "centre; numbers: the outcome at each bar's end"},
+}
+
+
+def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> None:
+    """The notes ``keys`` of :data:`NOTES` under the figure, one per line."""
+    keys = (keys,) if isinstance(keys, str) else keys
+    fig.supxlabel("\n".join(NOTES[k][lang].format(**fmt) for k in keys), fontsize=9,
+                  color="0.3")
 
 
 def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
                   labels: Mapping[str, Any]) -> dict[str, Figure]:
     """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
     from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
+    from sim.present.labels import label
 
     m = get_method(method, ("design",))
     titles = targets.labels()
@@ -66,15 +107,29 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         if {"S1", "ST"} <= set(df.columns):
             bar_indices(ax, df, lang=lang, labels=labels, title=titles.get(out, out))
         else:
-            index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out))
+            unit, scale = outcome_unit(targets, out)
+            index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out),
+                       unit=unit, scale=scale)
+    _note(fig, "conf", lang)
     figs[f"indices_{lang}"] = fig
     torn = [k for k in tables if k.startswith("tornado_")]
+    flat = [k for k in torn if not np.any(tables[k]["low"].to_numpy(float)
+                                          != tables[k]["high"].to_numpy(float))]
+    torn = [k for k in torn if k not in flat]
     fig, axes = grid(len(torn))
-    for ax, key in zip(axes[:len(torn)], torn, strict=True):
+    for i, (ax, key) in enumerate(zip(axes[:len(torn)], torn, strict=True)):
         out = key.removeprefix("tornado_")
-        df = tables[key]
-        tornado(ax, df, base=float(df["central"].iloc[0]), lang=lang, labels=labels,
-                title=titles.get(out, out), max_bars=TOP_BARS)
+        unit, scale = outcome_unit(targets, out)
+        df = tables[key].copy()
+        df[["low", "high"]] = df[["low", "high"]].astype(float) * scale
+        tornado(ax, df, base=float(df["central"].iloc[0]) * scale, lang=lang, labels=labels,
+                title=titles.get(out, out), max_bars=TOP_BARS, unit=unit, legend=False)
+        if i == 0:
+            fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2,
+                       frameon=False, fontsize=9)
+    join = "、".join if lang == "zh" else ", ".join
+    names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
+    _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
     figs[f"tornado_{lang}"] = fig
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))
@@ -89,16 +144,21 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
 
 
 def shapley_figure(att: Attribution, targets: Targets, lang: str,
-                   labels: Mapping[str, Any]) -> Figure:
-    """One waterfall per indicator: baseline, each lever group's Shapley value, plan."""
+                   labels: Mapping[str, Any],
+                   names: tuple[Any, Any] | None = None) -> Figure:
+    """One waterfall per indicator: the reference, each lever group's Shapley value, the
+    scenario. ``names``: the labels (text or ``{zh, en}``) of the reference and the scenario
+    (default: their ids, ``att.reference`` and ``att.scenario``)."""
     from sim.present.analysis_charts import waterfall
 
     fig, axes = grid(len(targets.items))
-    names = {"zh": ("基准情景", "行动计划"), "en": ("Baseline", "Plan")}[lang]
+    ref, sc = names or (att.reference, att.scenario)
     for ax, t in zip(axes[:len(targets.items)], targets.items, strict=True):
-        waterfall(ax, att.shapley[t.indicator], float(att.baseline[t.indicator]),
+        contributions = (att.shapley[t.indicator] if t.indicator in att.shapley
+                         else pd.Series(dtype=float))
+        waterfall(ax, contributions, float(att.baseline[t.indicator]),
                   float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
-                  unit=t.unit, start_label=names[0], end_label=names[1])
+                  unit=t.unit, start_label=ref, end_label=sc)
     return fig
 
 

@@ -15,9 +15,10 @@ from sim.model.targets import Targets
 
 
 def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
-               title: str | None = None) -> Figure:
+               title: str | None = None, color: str | None = None) -> Figure:
     """Fan charts, one panel per indicator (targets drawn) and a panel of probabilities, in a
-    grid of three columns sized from the number of indicators."""
+    grid of three columns sized from the number of indicators; ``color``: the scenario's
+    (:func:`sim.present.styles.scenario_styles`)."""
     import math
 
     from sim.present.analysis_charts import fan_chart
@@ -30,36 +31,41 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
         da = result.percentiles[t.indicator]
         fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,
-                  plan_period=targets.plan.period)
+                  plan_period=targets.plan.period, legend=False,
+                  **({"color": color} if color else {}))
         if result.central is not None and t.indicator in result.central:
             c = result.central[t.indicator].isel(sample=0)
             ax.plot(c["time"].values, c.values, color="black", lw=1.0, ls="--", label=central)
         if result.conditioned is not None:
             obs = result.conditioned.match.obs
             obs = obs[obs["variable"] == t.indicator]
-            ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4)
+            ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4,
+                    label={"zh": "历史数据", "en": "history"}[lang])
     for ax in flat[len(targets.items):]:
         ax.set_axis_off()
-    probability_panel(flat[len(targets.items)], result, targets, lang)
+    side = flat[len(targets.items)]
+    probability_panel(side, result, targets, lang)
+    side.legend(*flat[0].get_legend_handles_labels(), loc="lower left", frameon=False,
+                fontsize=9, ncols=2)   # one legend for every panel
     if title:
         fig.suptitle(title)
     return fig
 
 
 def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lang: str) -> Axes:
-    """Text panel: probability (± Monte Carlo standard error) of meeting each target."""
-    from sim.present.labels import label
+    """Text panel: probability of meeting each target, with its Monte Carlo standard error
+    where that is at least 1% (:func:`sim.present.labels.format_share`: "<1%", ">99%")."""
+    from sim.present.labels import format_share, label
 
     probs = result.probabilities
     head = {"zh": f"{targets.year}年达标概率", "en": f"P(target met in {targets.year})"}[lang]
     lines = [head, ""]
     for t in targets.items:
         p = probs.loc[t.indicator]
-        lines.append(f"{label(t.label, lang)}: {p['probability']:.0%} ± {p['mc_se']:.0%}")
+        lines.append(f"{label(t.label, lang)}: {format_share(p['probability'], p['mc_se'])}")
     p = probs.loc["all_targets"]
-    every = {"zh": f"{targets.count_word('zh')}项全部达标",
-             "en": f"All {targets.count_word('en')}"}[lang]
-    lines += ["", f"{every}: {p['probability']:.0%} ± {p['mc_se']:.0%}"]
+    every = label(targets.labels()["all_targets"], lang)
+    lines += ["", f"{every}: {format_share(p['probability'], p['mc_se'])}"]
     ax.text(0.02, 0.95, "\n".join(lines), va="top", ha="left", fontsize=11,
             transform=ax.transAxes)
     return ax
@@ -72,9 +78,11 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     from sim.present.atomic import save_figure
     from sim.present.labels import LANGS
     from sim.present.outdir import owned_dir
+    from sim.present.styles import scenario_styles
     from sim.present.tables import write_csv, write_excel
 
     frames = tables(results, targets)
+    styles = scenario_styles([r.scenario for r in results])
     with owned_dir(final) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
@@ -86,7 +94,8 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                 note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
                         "en": "history-matched; dashed: central (calibrated run); dots: "
                               "history"}[lang] if r.conditioned is not None else ""
-                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n}) {note}".strip())
+                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n}) {note}".strip(),
+                                 color=styles[r.scenario].color)
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang}")
                 say(f"{r.scenario}: fan charts ({lang}) written")
     return Path(final)

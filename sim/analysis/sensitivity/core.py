@@ -31,12 +31,16 @@ PARALLEL_MIN = 2_000_000
 
 def tornado_table(design: Design, y: np.ndarray) -> tuple[pd.DataFrame, float]:
     """From a one-at-a-time design (:func:`sim.analysis.sampling.one_at_a_time`) and its output
-    ``y`` (2D+1,): DataFrame (parameter x low, high, swing) and the base value (all medians)."""
+    ``y`` (2D+1,): DataFrame (parameter x low, high, swing: the output; value_low, value_high:
+    the parameter's values) and the base value (all medians)."""
     y = np.asarray(y, dtype=float).ravel()
     if design.method != "oat" or y.shape[0] != 2 * len(design.names) + 1:
         raise UncertaintyError("tornado_table needs a one-at-a-time design and its 2D+1 outputs")
     low, high = y[1::2], y[2::2]
-    frame = pd.DataFrame({"low": low, "high": high, "swing": np.abs(high - low)},
+    j = np.arange(len(design.names))
+    values = np.asarray(design.values, dtype=float)
+    frame = pd.DataFrame({"low": low, "high": high, "swing": np.abs(high - low),
+                          "value_low": values[2 * j + 1, j], "value_high": values[2 * j + 2, j]},
                          index=pd.Index(design.names, name="parameter"))
     return frame, float(y[0])
 

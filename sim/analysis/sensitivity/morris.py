@@ -28,7 +28,7 @@ class Morris(Method):
     default_samples = 20
     per_year_label = {"zh": "μ*（相对）", "en": "μ* (relative)"}
     per_year_measure = "mu_star (normalised)"
-    index_label = {"zh": "μ*（Morris 筛选）", "en": "μ* (Morris)"}
+    index_label = {"zh": "μ*：基本效应绝对值的均值", "en": "μ*: mean absolute elementary effect"}
 
     def runs_per_sample(self, dim: int, *, second_order: bool = False) -> int:
         return dim + 1

@@ -149,7 +149,8 @@ class Attribution:
 
     ``shapley``: DataFrame (group x indicator); ``baseline``/``plan``: Series (indicator) of
     v(no group) and v(all groups); ``groups``: group -> levers; ``coalition_values``:
-    DataFrame (coalition label x indicator).
+    DataFrame (coalition label x indicator); ``reference``/``scenario``: the ids of the two
+    scenarios compared (v(no group) is the reference's).
     """
 
     year: int
@@ -158,6 +159,8 @@ class Attribution:
     plan: pd.Series
     groups: dict[str, list[str]]
     coalition_values: pd.DataFrame
+    reference: str = "baseline"
+    scenario: str = "plan"
 
     @property
     def total(self) -> pd.Series:
@@ -182,15 +185,18 @@ def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
     shap = shapley_values(list(groups), by_set) if groups else pd.DataFrame(
         columns=list(indicators), index=pd.Index([], name="group"), dtype=float)
     values.index.name = "coalition"
-    return Attribution(year, shap, values.iloc[0], values.iloc[-1], groups, values)
+    return Attribution(year, shap, values.iloc[0], values.iloc[-1], groups, values,
+                       reference=str(baseline.id), scenario=str(plan.id))
 
 
 def shapley_tables(att: Attribution) -> dict[str, pd.DataFrame]:
-    """The report's tables: Shapley values, totals (with their sum, a check of efficiency),
-    coalition values and the levers of each group."""
-    total = pd.DataFrame([att.baseline, att.plan, att.total, att.shapley.sum(axis=0)],
-                         index=pd.Index(["baseline", "plan", "difference", "sum_of_shapley"],
-                                        name="row"))
+    """The report's tables: Shapley values, totals (rows named by the reference and scenario
+    ids, their difference and the sum of the Shapley values, a check of efficiency), coalition
+    values and the levers of each group."""
+    total = pd.DataFrame([att.baseline, att.plan, att.total,
+                          att.shapley.sum(axis=0).reindex(att.total.index, fill_value=0.0)],
+                         index=pd.Index([att.reference, att.scenario, "difference",
+                                         "sum_of_shapley"], name="row"))
     groups = pd.DataFrame([(g, lid) for g, ls in att.groups.items() for lid in ls],
                           columns=["group", "lever"])
     return {"shapley": att.shapley, "totals": total, "coalitions": att.coalition_values,

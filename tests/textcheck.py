@@ -1,0 +1,91 @@
+"""Test helper: every text a figure draws, its window extent, and the overlaps and clipping.
+
+:func:`text_problems` draws a figure (Agg, its own layout engine), collects the text artists that
+are drawn (figure titles and notes, axes titles, axis labels and offset texts, tick labels of
+the ticks in view, annotations and texts, legend texts and titles, table cells) and returns a
+list of problems: a pair of texts whose boxes overlap, or a text not wholly inside the figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+#: overlaps and overhangs up to this many pixels are ignored (antialiasing, font bearings)
+TOLERANCE_PX = 1.0
+
+
+def _ticks_in_view(axis, lo: float, hi: float) -> list[Text]:
+    lo, hi = min(lo, hi), max(lo, hi)
+    eps = 1e-9 * max(1.0, abs(lo), abs(hi))
+    out = []
+    for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+        if not lo - eps <= tick.get_loc() <= hi + eps:
+            continue
+        for lab in (tick.label1, tick.label2):
+            if lab.get_visible():
+                out.append(lab)
+    return out
+
+
+def _legend_texts(legend) -> list[Text]:
+    if legend is None or not legend.get_visible():
+        return []
+    return [*legend.get_texts(), legend.get_title()]
+
+
+def drawn_texts(fig: Figure) -> list[Text]:
+    """The text artists of ``fig`` that are drawn (visible, not empty)."""
+    texts: list[Text] = list(fig.texts)
+    for legend in fig.legends:
+        texts += _legend_texts(legend)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        if ax.axison:
+            for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+                if axis.get_visible():
+                    texts += [axis.label, axis.get_offset_text(),
+                              *_ticks_in_view(axis, lo, hi)]
+        texts += _legend_texts(ax.get_legend())
+        for table in ax.tables:
+            texts += [cell.get_text() for cell in table.get_celld().values()]
+    seen, out = set(), []
+    for t in texts:
+        if id(t) in seen or not t.get_visible() or not t.get_text().strip():
+            continue
+        seen.add(id(t))
+        out.append(t)
+    return out
+
+
+def text_problems(fig: Figure, tol: float = TOLERANCE_PX) -> list[str]:
+    """Overlapping pairs of drawn texts and texts outside the canvas, as readable lines."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    texts = drawn_texts(fig)
+    boxes = np.array([t.get_window_extent(renderer).extents for t in texts]).reshape(-1, 4)
+    width, height = fig.bbox.width, fig.bbox.height
+    problems = []
+    for t, (x0, y0, x1, y1) in zip(texts, boxes, strict=True):
+        if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
+            problems.append(f"outside the figure: {t.get_text()!r} at "
+                            f"({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}) of {width:.0f}x{height:.0f}")
+    if len(texts) > 1:
+        dx = np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - \
+            np.maximum(boxes[:, None, 0], boxes[None, :, 0])
+        dy = np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - \
+            np.maximum(boxes[:, None, 1], boxes[None, :, 1])
+        hit = np.triu((dx > tol) & (dy > tol), k=1)
+        for i, j in zip(*np.nonzero(hit), strict=True):
+            problems.append(f"overlap: {texts[i].get_text()!r} and {texts[j].get_text()!r}")
+    return problems
+
+
+def assert_text_clean(fig: Figure) -> None:
+    problems = text_problems(fig)
+    assert not problems, f"{len(problems)} text problems:\n" + "\n".join(problems[:25])
