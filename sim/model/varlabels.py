@@ -4,6 +4,7 @@ which the project's other bilingual labels are used)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from sim import paths
@@ -19,3 +20,28 @@ def load_zh_labels(path: Path | str | None = None) -> dict[str, str]:
     if bad:
         raise ModelError(f"{path}: zh: {bad!r} are not texts")
     return {str(k): v.strip() for k, v in zh.items()}
+
+
+def variable_labels(vensim_names: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Bilingual label ``{zh, en}`` of each model variable (PySD name -> Vensim name given).
+
+    In order of precedence: the indicators of model/targets.yaml; the levers and assumptions
+    of model/parameters.yaml; in Chinese ``model/labels.yaml``; else the Vensim name (the
+    English label of every other variable, and the Chinese one when none is declared).
+    """
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+
+    zh = load_zh_labels()
+    out = {}
+    for name, vensim in vensim_names.items():
+        en = str(vensim or name)
+        out[name] = {"zh": zh.get(name, en), "en": en[:1].upper() + en[1:]}
+    params = load_parameters()
+    for p in (*params.levers.values(), *params.assumptions.values()):
+        if p.py_name in out:
+            out[p.py_name] = dict(p.label)
+    for name, lab in load_targets().indicator_labels().items():
+        if name in out:
+            out[name] = dict(lab)
+    return out
