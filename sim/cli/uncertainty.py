@@ -70,11 +70,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
+    from sim.analysis.targets import derived_variables
     from sim.analysis.uncertainty import compute
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
-    from sim.analysis.targets import derived_variables
     from sim.present.tables import format_tables
     from sim.present.uncertainty_report import summary_tables, write_outputs
     from sim.scenarios import load_scenario

@@ -19,8 +19,8 @@ from sim.analysis.targets import at_year, year_reached
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
 from sim.present.atomic import save_figure
-from sim.present.columns import Table
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
+from sim.present.columns import Table
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import LANGS
 from sim.present.outdir import owned_dir

@@ -224,7 +224,7 @@ def uncertainty_summary(result: Any, comparison: pd.DataFrame, targets: Targets,
 # -- sensitivity -------------------------------------------------------------------------------
 def sensitivity_summary(central: xr.Dataset, indices: pd.DataFrame, index: str,
                         targets: Targets, lang: str, name: str,
-                        labels: Mapping[str, Any]) -> Table:
+                        labels: Mapping[str, Any], index_label: Any = None) -> Table:
     """Per target: the central run's value, share and year met (:func:`run_summary`) and the
     assumption with the largest ``index`` for that indicator (the ``indices`` table)."""
     t = run_summary(central, targets, lang)
@@ -242,7 +242,8 @@ def sensitivity_summary(central: xr.Dataset, indices: pd.DataFrame, index: str,
     t.frame["top"] = tops
     t.frame["top_value"] = vals
     t.cols["top"] = Col(WORDS["top"], kind="text")
-    t.cols["top_value"] = Col(_words("top_value", index=index))
+    shown = label(index_label or index, lang)
+    t.cols["top_value"] = Col({lang: word("top_value", lang, index=shown)})
     t.title = f"{name}: {word('sensitivity_title', lang, year=targets.year)}"
     return t
 
@@ -275,3 +276,33 @@ def shapley_summary(att: Any, targets: Targets, lang: str, names: Mapping[str, s
                 largest=Col(WORDS["largest"], kind="text"), its_share=Col(WORDS["its_share"]))
     return Table(pd.DataFrame(data), cols,
                  word("shapley_title", lang, year=att.year, sc=sc, ref=ref))
+
+
+def sensitivity_tables(central: xr.Dataset, tables: Mapping[str, pd.DataFrame], index: str,
+                       targets: Targets, lang: str, name: str, labels: Mapping[str, Any],
+                       sid: str = "", index_label: Any = None) -> list[Table]:
+    """The summary of ``plansim sensitivity --method morris|sobol``: the targets of the
+    central run with the most influential assumption (:func:`sensitivity_summary`), then the
+    central run's fiscal cost."""
+    out = [sensitivity_summary(central, tables["indices"], index, targets, lang, name, labels,
+                               index_label)]
+    fiscal = fiscal_table({sid or name: central}, targets, lang, {sid or name: name})
+    return out + ([fiscal] if fiscal is not None else [])
+
+
+def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targets, lang: str,
+                  labels: Mapping[str, Any], index_label: Any = None) -> Table:
+    """``index`` of each assumption (rows, by label, the largest relative to each output's
+    largest first) for each output (columns, by label)."""
+    wide = tables["indices"].pivot(index="parameter", columns="output", values=index)
+    order = [o for o in [*targets.indicators, *(d.id for d in targets.derived)]
+             if o in wide.columns]
+    wide = wide[order + [c for c in wide.columns if c not in order]]
+    scaled = wide.abs() / wide.abs().max().replace(0, 1)      # rank on each output's own scale
+    wide = wide.loc[scaled.max(axis=1).sort_values(ascending=False).index]
+    names = targets.labels()
+    frame = wide.reset_index()
+    frame["parameter"] = [label(labels.get(k, k), lang) for k in frame["parameter"]]
+    cols = {"parameter": Col({"zh": "假设", "en": "Assumption"}, kind="text")}
+    cols.update({o: Col(names.get(o, o)) for o in wide.columns})
+    return Table(frame, cols, label(index_label or index, lang))

@@ -97,6 +97,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     from sim.present.labels import LANGS
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv
+    from sim.present.labels import label
     from sim.present.workbook import HEADERS, fits_excel, indicators_grid, write_workbook
 
     frames = tables(results, targets)
@@ -105,7 +106,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
         summary = summary_tables(results, targets, lang, names, frames)
     stats = {}
     for r in results:
-        by = {} if r.central is None else {"central": r.central}
+        by = {} if r.central is None else {label(HEADERS["central"], lang): r.central}
         for q in r.percentiles["percentile"].values:
             by[f"P{int(q)}"] = r.percentiles.sel(percentile=q)
         stats[names.get(r.scenario, r.scenario)] = by

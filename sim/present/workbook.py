@@ -45,6 +45,22 @@ SHEETS = {
     "indicators": {"zh": "指标逐年", "en": "Indicators by year"},
     "variables": {"zh": "全部变量", "en": "All variables"},
     "units": {"zh": "单位与说明", "en": "Units"},
+    "percentiles": {"zh": "百分位数", "en": "Percentiles"},
+    "probabilities": {"zh": "达标概率", "en": "Probabilities"},
+    "first_year": {"zh": "首次达标年份", "en": "First year met"},
+    "comparison": {"zh": "情景对比", "en": "Comparison"},
+    "samples": {"zh": "样本", "en": "Samples"},
+    "conditioning": {"zh": "历史匹配筛选", "en": "Conditioning"},
+    "history_match": {"zh": "历史数据比较", "en": "History match"},
+    "indices": {"zh": "敏感性指数", "en": "Indices"},
+    "second_order": {"zh": "二阶指数", "en": "Second order"},
+    "given_data_S1": {"zh": "集合一阶指数", "en": "Ensemble S1"},
+    "shapley": {"zh": "Shapley分解", "en": "Shapley values"},
+    "totals": {"zh": "合计", "en": "Totals"},
+    "coalitions": {"zh": "政策组组合", "en": "Coalitions"},
+    "groups": {"zh": "政策组", "en": "Lever groups"},
+    "per_year_": {"zh": "逐年指数 ", "en": "Per year "},
+    "tornado_": {"zh": "单因素 ", "en": "Tornado "},
 }
 WORDS = {
     "year": {"zh": "年份", "en": "Year"},
@@ -93,8 +109,15 @@ def word(key: str, lang: str) -> str:
 
 
 def sheet_name(key: str, lang: str, suffix: str = "") -> str:
-    """A sheet's name in the language (at most 31 characters, none of ``[]:*?/\\``)."""
+    """A sheet's name in the language (at most 31 characters, none of ``[]:*?/\\``);
+    ``per_year_<outcome>`` and ``tornado_<outcome>`` are named by the outcome's label."""
     name = SHEETS[key][lang] if key in SHEETS else key
+    for prefix in ("per_year_", "tornado_"):
+        if key.startswith(prefix) and key not in SHEETS:
+            from sim.model.targets import load_targets
+
+            rest = key.removeprefix(prefix)
+            name = SHEETS[prefix][lang] + label(load_targets().labels().get(rest, rest), lang)
     name = f"{name} {suffix}".strip() if suffix else name
     for ch in "[]:*?/\\":
         name = name.replace(ch, " ")
@@ -338,8 +361,36 @@ def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence
     for suffix, grid in (variables or {}).items():
         _grid_sheet(wb, sheet_name("variables", lang, suffix), grid, lang)
     for name, df in (tables or {}).items():
-        _frame_sheet(wb, sheet_name(name, lang), df, lang, headers or {})
+        sheet = sheet_name(name, lang)
+        while sheet in wb.sheetnames:
+            sheet = sheet[:28] + f" {len(wb.sheetnames)}"
+        _frame_sheet(wb, sheet, df, lang, headers or {})
     _units_sheet(wb, info or {}, lang)
     buf = io.BytesIO()
     wb.save(buf)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def contents(tables: Mapping[str, pd.DataFrame], lang: str) -> Table:
+    """A summary listing the tables (for reports without a summary of their own)."""
+    return Table(pd.DataFrame({"table": list(tables), "rows": [len(v) for v in tables.values()]}),
+                 {"table": Col(WORDS["table"], kind="text"), "rows": Col(WORDS["rows"])})
+
+
+def book_parts(tables: Mapping[str, pd.DataFrame], summary: Sequence[Table], central: Any,
+               targets: Any, lang: str) -> dict[str, Any]:
+    """The keyword arguments of :func:`write_workbook` for a report of ``tables`` with a
+    ``summary`` (default: the list of tables) and the ``central`` run (or None): its
+    indicators and variables; tables too long for a workbook listed as CSV only."""
+    parts: dict[str, Any] = {
+        "summary": list(summary) or [contents(tables, lang)],
+        "tables": {k: v for k, v in tables.items() if fits_excel(v)},
+        "csv_only": {k: len(v) for k, v in tables.items() if not fits_excel(v)},
+        "headers": HEADERS}
+    if central is not None:
+        info = run_variables(central)
+        parts["info"] = info
+        parts["variables"] = {"": variables_grid(central, lang, info)}
+        if targets is not None:
+            parts["indicators"] = indicators_grid({"": central}, targets, lang)
+    return parts
