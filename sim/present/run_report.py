@@ -65,13 +65,8 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         ts, units = timeseries_frame(ds)
         write_csv(ts, tmp / "timeseries.csv", units=units)
         write_csv(target_table(ds, targets), tmp / "targets.csv")
-        summary = [run_summary(ds, targets, lang, label)]
-        fiscal = fiscal_table({scenario.id: ds}, targets, lang, {scenario.id: label})
-        summary += [fiscal] if fiscal is not None else []
-        info = run_variables(ds)
-        write_workbook(tmp / f"{scenario.id}.xlsx", lang, title=label, summary=summary,
-                       indicators=indicators_grid({label: ds}, targets, lang),
-                       variables={"": variables_grid(ds, lang, info)}, info=info)
+        summary = scenario_workbook(tmp / f"{scenario.id}.xlsx", ds, targets, lang, label,
+                                    scenario.id)
         say(f"  {scenario.id}: indicator chart")
         n = {lang: targets.count_word(lang) for lang in LANGS}
         fig = indicator_figure({label: ds}, list(targets), lang=lang, history=history,
@@ -86,6 +81,19 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
             save_figure(fig, tmp / f"sector-{sector.id}")
             _close(fig)
     return final, summary[0]
+
+
+def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, name: str,
+                      sid: str) -> list[Table]:
+    """The workbook of one run (:mod:`sim.present.workbook`); returns its summary tables."""
+    summary = [run_summary(ds, targets, lang, name)]
+    fiscal = fiscal_table({sid: ds}, targets, lang, {sid: name})
+    summary += [fiscal] if fiscal is not None else []
+    info = run_variables(ds)
+    write_workbook(path, lang, title=name, summary=summary,
+                   indicators=indicators_grid({name: ds}, targets, lang),
+                   variables={"": variables_grid(ds, lang, info)}, info=info)
+    return summary
 
 
 def compare_table(runs: Mapping[str, xr.Dataset], targets: Targets,

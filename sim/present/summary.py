@@ -197,7 +197,8 @@ def uncertainty_summary(result: Any, comparison: pd.DataFrame, targets: Targets,
     data, cols = _indicator_cols(targets, lang)
     central = result.central
     inds = targets.indicators
-    cval = [float(rows.loc[i, "central"]) if "central" in rows else np.nan for i in inds]
+    cval = [float(rows.loc[i, "central"]) if "central" in rows
+            and rows.loc[i, "central"] is not None else np.nan for i in inds]
     data["central"] = cval
     data["share"] = [v / t.target for v, t in zip(cval, targets, strict=True)]
     data["reached"] = [float(year_reached(central[t.indicator].isel(sample=0), t))

@@ -94,10 +94,9 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     in ``lang`` with ``summary`` first, default :func:`summary_tables`) and the fan charts into
     ``final`` atomically. Tables too long for a workbook go to CSV only."""
     from sim.present.atomic import save_figure
-    from sim.present.labels import LANGS
+    from sim.present.labels import LANGS, label
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv
-    from sim.present.labels import label
     from sim.present.workbook import HEADERS, fits_excel, indicators_grid, write_workbook
 
     frames = tables(results, targets)
