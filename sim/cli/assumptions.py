@@ -24,7 +24,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.present.catalogue import assumption_table
+    from sim.present.tables import format_table
     from sim.simulate import Simulator
 
-    print(assumption_table(args.lang, simulator=Simulator(args.engine)).to_string(index=False))
+    print(format_table(assumption_table(args.lang, simulator=Simulator(args.engine)),
+                       args.lang))
     return 0

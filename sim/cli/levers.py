@@ -24,10 +24,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.present.catalogue import lever_table
+    from sim.present.tables import format_table
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     scenario = load_scenario(args.scenario)
-    print(lever_table(args.lang, scenario, simulator=Simulator(args.engine))
-          .to_string(index=False))
+    print(format_table(lever_table(args.lang, scenario, simulator=Simulator(args.engine)),
+                       args.lang))
     return 0

@@ -13,7 +13,8 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``conditioning.csv``: per scenario, how many prior samples were drawn, passed the history
   match and were kept; ``history_match.csv``: the history rows compared (see
   :mod:`sim.analysis.conditioning`);
-- ``uncertainty.xlsx``: all of the above, one sheet each;
+- ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
+  percentiles), then the tables above (those over 5,000 rows in CSV only) and units;
 - ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.

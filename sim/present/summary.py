@@ -307,3 +307,43 @@ def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targe
     cols = {"parameter": Col({"zh": "假设", "en": "Assumption"}, kind="text")}
     cols.update({o: Col(names.get(o, o)) for o in wide.columns})
     return Table(frame, cols, label(index_label or index, lang))
+
+
+def known_labels() -> dict[str, Any]:
+    """Bilingual labels of every id a console table may show: the indicators and derived
+    outcomes (model/targets.yaml), levers, assumptions and lever groups
+    (model/parameters.yaml), and the usual column names."""
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+    from sim.present.workbook import HEADERS
+
+    params = load_parameters()
+    out: dict[str, Any] = dict(HEADERS)
+    out.update({k: v.label for k, v in params.assumptions.items()})
+    out.update({k: v.label for k, v in params.levers.items()})
+    out.update(params.groups)
+    out.update(load_targets().labels())
+    out.update({k: v for k, v in COLUMN_WORDS.items()})
+    return out
+
+
+#: console headers of the columns of the analysis commands' tables
+COLUMN_WORDS: dict[str, dict[str, str]] = {
+    "reachable": {"zh": "可达", "en": "Reachable"},
+    "extra_budget_2024_2028": {"zh": "新增资金（亿元）", "en": "Extra money (亿元)"},
+    "achieved_probability": {"zh": "达到的概率", "en": "P achieved"},
+    "median": {"zh": "中位数", "en": "Median"},
+    "rests_on": {"zh": "主要依赖的假设", "en": "Rests on"},
+    "rank_correlation": {"zh": "秩相关", "en": "Rank corr."},
+    "box": {"zh": "盒", "en": "Box"},
+    "coverage": {"zh": "覆盖率", "en": "Coverage"},
+    "density": {"zh": "密度", "en": "Density"},
+    "mass": {"zh": "质量", "en": "Mass"},
+    "assumption": {"zh": "假设", "en": "Assumption"},
+    "lower": {"zh": "下限", "en": "Lower"},
+    "upper": {"zh": "上限", "en": "Upper"},
+    "value": {"zh": "实际值", "en": "Value"},
+    "error_pct": {"zh": "误差", "en": "Error"},
+    "inside_50": {"zh": "在50%区间内", "en": "In 50% band"},
+    "inside_90": {"zh": "在90%区间内", "en": "In 90% band"},
+}

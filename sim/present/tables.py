@@ -1,4 +1,5 @@
-"""Tables: CSV with a units sidecar, Excel workbooks, fixed-width console tables.
+"""Tables: CSV with a units sidecar and fixed-width console tables (workbooks:
+:mod:`sim.present.workbook`).
 
 Units are given as ``{column: unit}`` or ``{column: {"unit": ..., "description": ...}}`` (or a
 ``(unit, description)`` pair); :func:`units_from_dataset` builds that mapping from a results
@@ -7,8 +8,6 @@ Dataset's attrs. Every file is written atomically (:mod:`sim.present.atomic`).
 
 from __future__ import annotations
 
-import io
-import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,15 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from openpyxl.utils import get_column_letter
 
 from sim.errors import OutputError
-from sim.present.atomic import atomic_write_bytes, atomic_write_text
+from sim.present.atomic import atomic_write_text
 from sim.present.columns import Table, cell_text
 from sim.present.labels import check_lang, label
-
-UNITS_SHEET = "units"
-_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
 def units_from_dataset(ds: xr.Dataset, variables: Sequence[str] | None = None
@@ -101,76 +96,16 @@ def display_width(s: str) -> int:
     return width
 
 
-def _check_sheet(name: Any) -> str:
-    name = str(name)
-    if not name or len(name) > 31 or _BAD_SHEET_CHARS.search(name) or name == UNITS_SHEET:
-        raise OutputError(f"write_excel: sheet name {name!r} not allowed; names are 1-31 "
-                          f"characters without []:*?/\\ and not '{UNITS_SHEET}'")
-    return name
-
-
-def _fit_columns(ws: Any) -> None:
-    for i, col in enumerate(ws.iter_cols(), start=1):
-        width = max((display_width(_cell_text(c.value)) for c in col), default=8)
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-
-
-def _cell_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:,.4g}"
-    return str(v)
-
-
-def write_excel(path: Path | str, sheets: Mapping[str, pd.DataFrame],
-                units: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
-    """Write an ``.xlsx`` workbook (openpyxl): one sheet per DataFrame, header row frozen
-    (and the index column when written), columns sized to their content.
-
-    ``units``: ``{sheet: {column: unit or {unit, description}}}``; listed in a final sheet
-    ``units`` with columns ``sheet, column, unit, description`` so the data sheets read back
-    unchanged with ``pd.read_excel``.
-    """
-    path = Path(path)
-    if not sheets:
-        raise OutputError(f"write_excel '{path}': no sheets given")
-    unit_rows: list[tuple[str, str, str, str]] = []
-    for sheet, spec in (units or {}).items():
-        if sheet not in sheets:
-            raise OutputError(f"write_excel '{path}': units given for sheet '{sheet}', which "
-                              f"is not written; sheets: {', '.join(map(str, sheets))}")
-        unit_rows += [(str(sheet), *row) for row in
-                      _unit_rows(sheets[sheet], spec, f"write_excel '{path}' sheet '{sheet}'")]
-    for name, df in sheets.items():
-        _check_sheet(name)
-        if not isinstance(df, pd.DataFrame):
-            raise OutputError(f"write_excel '{path}': sheet '{name}' is a "
-                              f"{type(df).__name__}, expected a DataFrame")
-    buf = io.BytesIO()
-    try:
-        with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-            for name, df in sheets.items():
-                with_index = _use_index(df)
-                df.to_excel(writer, sheet_name=name, index=with_index)
-                ws = writer.sheets[name]
-                ws.freeze_panes = "B2" if with_index and df.index.nlevels == 1 else "A2"
-                _fit_columns(ws)
-            if unit_rows:
-                table = pd.DataFrame(unit_rows, columns=["sheet", "column", "unit",
-                                                         "description"])
-                table.to_excel(writer, sheet_name=UNITS_SHEET, index=False)
-                writer.sheets[UNITS_SHEET].freeze_panes = "A2"
-                _fit_columns(writer.sheets[UNITS_SHEET])
-    except (ValueError, NotImplementedError, TypeError) as exc:
-        raise OutputError(f"write_excel '{path}': {exc}") from exc
-    return atomic_write_bytes(path, buf.getvalue())
-
-
 #: columns of the terminal every console table fits in (CJK characters count two)
 WIDTH = 100
 #: a header wraps to lines of at most this many columns (or its column's widest cell)
 HEADER_WRAP = 14
+#: a text cell wider than this wraps onto more lines
+CELL_WRAP = 40
+#: how a DataFrame column is shown, by its name (else a number, or a year for year columns)
+KIND_BY_NAME = {"ratio": "share", "probability": "probability", "mc_se": "probability",
+                "achieved_probability": "probability", "coverage": "share",
+                "density": "share", "mass": "share", "error_pct": "change"}
 GAP = "  "
 
 
@@ -296,8 +231,15 @@ def format_table(df: pd.DataFrame | Table, lang: str = "zh", *,
         if table is not None:
             return table.col(key).kind
         k = str(key)
+        if k in KIND_BY_NAME:
+            return KIND_BY_NAME[k]
         return "year" if k == "year" or k.startswith("year_") or k.endswith("year_reached") \
             else "number"
+
+    def cell(v: Any) -> Any:      # an id among the labels is shown by its label
+        if table is None and labels and isinstance(v, str) and v in labels:
+            return label(labels[v], lang)
+        return v
 
     show_index = _use_index(df)
     shown = df if max_rows is None else df.head(max_rows)
@@ -306,11 +248,14 @@ def format_table(df: pd.DataFrame | Table, lang: str = "zh", *,
     kinds = [kind(c) for c in df.columns]
     body: list[list[tuple[str, bool]]] = []
     for idx, row in zip(shown.index, shown.itertuples(index=False), strict=True):
-        cells = [(str(idx), False)] if show_index else []
-        cells += [_fmt(v, digits, k) for v, k in zip(row, kinds, strict=True)]
+        cells = [(str(cell(idx)), False)] if show_index else []
+        cells += [_fmt(cell(v), digits, k) for v, k in zip(row, kinds, strict=True)]
         body.append(cells)
     right = [any(r[j][1] for r in body) if body else False for j in range(len(header))]
-    cell_w = [max([0] + [display_width(r[j][0]) for r in body]) for j in range(len(header))]
+    cell_w = [min(max([0] + [display_width(r[j][0]) for r in body]), CELL_WRAP)
+              for j in range(len(header))]
+    cells_of = [[wrap(c, cell_w[j]) if display_width(c) > cell_w[j] else [c]
+                 for j, (c, _num) in enumerate(row)] for row in body]
     wrapped = [wrap(h, max(cell_w[j], min(display_width(h), HEADER_WRAP)))
                for j, h in enumerate(header)]
     widths = [max([cell_w[j], 1] + [display_width(x) for x in wrapped[j]])
@@ -326,9 +271,11 @@ def format_table(df: pd.DataFrame | Table, lang: str = "zh", *,
                 _pad(wrapped[j][i - depth + len(wrapped[j])] if i >= depth - len(wrapped[j])
                      else "", widths[j], right[j]) for j in cols))
         lines.append(GAP.join("-" * widths[j] for j in cols))
-        for cells in body:
-            lines.append(GAP.join(_pad(cells[j][0], widths[j], right[j] and cells[j][1])
-                                  for j in cols))
+        for cells, texts in zip(body, cells_of, strict=True):
+            for k in range(max(len(texts[j]) for j in cols)):
+                lines.append(GAP.join(
+                    _pad(texts[j][k] if k < len(texts[j]) else "", widths[j],
+                         right[j] and cells[j][1]) for j in cols))
         if max_rows is not None and len(df) > max_rows:
             lines.append(f"... ({len(df) - max_rows} more)")
         out.append("\n".join(line.rstrip() for line in lines))
