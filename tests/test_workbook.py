@@ -223,3 +223,38 @@ def test_a_sixth_declared_indicator_reaches_the_workbook(tmp_path, monkeypatch):
     cells = [r[0] for r in sheet_rows(wb["Summary"])]
     assert "High-tech enterprises" in cells
     assert fiscal_table({"plan": ds}, six, "en", {"plan": "Plan"}).frame["met"][0].endswith("/6")
+
+
+def test_ids_show_by_label_and_long_cells_wrap():
+    from sim.present.summary import known_labels
+
+    df = pd.DataFrame({"target": ["tech_firms", "all_targets"], "probability": [0.5, 0.004],
+                       "note": ["word " * 30, "short"]})
+    text = format_table(df, "zh", labels=known_labels())
+    assert "tech_firms" not in text and TARGETS["tech_firms"].label["zh"] in text
+    assert "50%" in text and "<1%" in text
+    assert max(display_width(x) for x in text.splitlines()) <= WIDTH
+    assert len(text.splitlines()) > 4            # the long note wrapped onto several lines
+
+
+def test_workbook_columns_fit_chinese_text(tmp_path):
+    ds = run(0.14)
+    scenario_workbook(tmp_path / "p.xlsx", ds, TARGETS, "zh", "计划", "plan")
+    ws = openpyxl.load_workbook(tmp_path / "p.xlsx")["摘要"]
+    longest = max(display_width(t.label["zh"]) for t in TARGETS)
+    assert ws.column_dimensions["A"].width >= longest + 2     # a Chinese character counts 2
+
+
+def test_compare_command_console(capsys, tmp_path):
+    from sim.cli.main import main
+
+    assert main(["compare", "baseline", "plan", "late-start", "--against", "baseline", "plan",
+                 "--out", str(tmp_path), "-q", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert max(display_width(x) for x in out.splitlines()) <= WIDTH
+    assert "tech_firms" not in out and "科技型企业数量" in out
+    assert "财政总成本" in out and "亿元" in out and "%" in out
+    table = pd.read_csv(tmp_path / "compare" / "comparison.csv")
+    assert {"late-start_minus_baseline", "late-start_minus_plan"} <= set(table.columns)
+    wb = openpyxl.load_workbook(tmp_path / "compare" / "comparison.xlsx")
+    assert wb.sheetnames[0] == "摘要" and wb.sheetnames[-1] == "单位与说明"
