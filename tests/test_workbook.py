@@ -160,7 +160,8 @@ def test_percentages_years_and_wrapping():
     assert cell_text(3.614, "change") == "+3.6%"
     assert cell_text(2029.0, "year") == "2029"
     assert cell_text(np.nan, "number") == "-"
-    assert excel_format("number", [0.0123, 0.05]) == "#,##0.000"
+    assert excel_format("number", [0.0225]) == "#,##0.0000"      # three significant digits
+    assert excel_format("number", [0.5, 0.7]) == "#,##0.000"
     assert excel_format("number", [21318.7]) == "#,##0"
     assert excel_format("probability") == "0.0%"
     for text, width in (("财政总成本 2024—2028年（亿元）", 14),
@@ -226,7 +227,7 @@ def test_a_sixth_declared_indicator_reaches_the_workbook(tmp_path, monkeypatch):
 
 
 def test_ids_show_by_label_and_long_cells_wrap():
-    from sim.present.summary import known_labels
+    from sim.present.columns import known_labels
 
     df = pd.DataFrame({"target": ["tech_firms", "all_targets"], "probability": [0.5, 0.004],
                        "note": ["word " * 30, "short"]})

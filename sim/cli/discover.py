@@ -40,9 +40,9 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.requirement_charts import prim_trajectory
-    from sim.present.summary import known_labels
     from sim.present.tables import format_table, write_csv
     from sim.scenarios import load_scenario
 

@@ -36,8 +36,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.scoring import SCORE_COLUMNS, read_outturn, score
     from sim.analysis.vintage import find_vintage, load_vintage
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
-    from sim.present.summary import known_labels
     from sim.present.tables import format_table, write_csv
 
     say = Progress(args.quiet)

@@ -101,20 +101,15 @@ def cell_text(v: Any, kind: str, digits: int | None = None) -> str:
 
 
 def decimals(values: Iterable[Any]) -> int:
-    """Decimals that show a column's numbers to about three significant digits (0 from 100 up,
-    1 from 10, 2 from 1, 3 below), from the median magnitude of its non-zero values."""
+    """Decimals that show a column's numbers to three significant digits (0 from 100 up, 1
+    from 10, 2 from 1, 3 from 0.1, ... at most 6), from the median magnitude of its non-zero
+    values."""
     mags = [abs(float(v)) for v in values if not is_missing(v) and not isinstance(v, str)
             and float(v) != 0 and math.isfinite(float(v))]
     if not mags:
         return 0
     m = float(np.median(mags))
-    if m >= 100:
-        return 0
-    if m >= 10:
-        return 1
-    if m >= 1:
-        return 2
-    return 3 if m >= 0.01 else 4
+    return int(min(max(2 - math.floor(math.log10(m)), 0), 6))
 
 
 def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
@@ -150,3 +145,67 @@ def excel_value(v: Any) -> Any:
 def labels_of(cols: Mapping[str, Col], lang: str) -> dict[str, str]:
     """``{column id: header}`` of a set of columns."""
     return {k: c.header(lang) for k, c in cols.items()}
+
+
+#: labels of the columns of the commands' own tables (CSV names -> workbook headers)
+HEADERS: dict[str, dict[str, str]] = {
+    "scenario": {"zh": "情景", "en": "Scenario"},
+    "indicator": {"zh": "指标", "en": "Indicator"},
+    "time": {"zh": "年份", "en": "Year"},
+    "year": {"zh": "年份", "en": "Year"},
+    "target": {"zh": "目标", "en": "Target"},
+    "central": {"zh": "中心预测", "en": "Central"},
+    "probability": {"zh": "达标概率", "en": "P(met)"},
+    "mc_se": {"zh": "蒙特卡洛标准误", "en": "Monte Carlo s.e."},
+    "n": {"zh": "样本数", "en": "Samples"},
+    "sample": {"zh": "样本", "en": "Sample"},
+    "parameter": {"zh": "假设", "en": "Assumption"},
+    "output": {"zh": "输出", "en": "Output"},
+    "low": {"zh": "取下限", "en": "At low value"},
+    "high": {"zh": "取上限", "en": "At high value"},
+    "swing": {"zh": "摆幅", "en": "Swing"},
+    "group": {"zh": "政策组", "en": "Lever group"},
+    "lever": {"zh": "政策杠杆", "en": "Lever"},
+    "drawn": {"zh": "抽样数", "en": "Drawn"},
+    "passed": {"zh": "通过历史匹配", "en": "Passed"},
+    "kept": {"zh": "保留", "en": "Kept"},
+}
+
+
+def known_labels() -> dict[str, Any]:
+    """Bilingual labels of every id a console table may show: the indicators and derived
+    outcomes (model/targets.yaml), levers, assumptions and lever groups
+    (model/parameters.yaml), and the usual column names."""
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+
+    params = load_parameters()
+    out: dict[str, Any] = dict(HEADERS)
+    out.update({k: v.label for k, v in params.assumptions.items()})
+    out.update({k: v.label for k, v in params.levers.items()})
+    out.update(params.groups)
+    out.update(load_targets().labels())
+    out.update({k: v for k, v in COLUMN_WORDS.items()})
+    return out
+
+
+#: console headers of the columns of the analysis commands' tables
+COLUMN_WORDS: dict[str, dict[str, str]] = {
+    "reachable": {"zh": "可达", "en": "Reachable"},
+    "extra_budget_2024_2028": {"zh": "新增资金（亿元）", "en": "Extra money (亿元)"},
+    "achieved_probability": {"zh": "达到的概率", "en": "P achieved"},
+    "median": {"zh": "中位数", "en": "Median"},
+    "rests_on": {"zh": "主要依赖的假设", "en": "Rests on"},
+    "rank_correlation": {"zh": "秩相关", "en": "Rank corr."},
+    "box": {"zh": "盒", "en": "Box"},
+    "coverage": {"zh": "覆盖率", "en": "Coverage"},
+    "density": {"zh": "密度", "en": "Density"},
+    "mass": {"zh": "质量", "en": "Mass"},
+    "assumption": {"zh": "假设", "en": "Assumption"},
+    "lower": {"zh": "下限", "en": "Lower"},
+    "upper": {"zh": "上限", "en": "Upper"},
+    "value": {"zh": "实际值", "en": "Value"},
+    "error_pct": {"zh": "误差", "en": "Error"},
+    "inside_50": {"zh": "在50%区间内", "en": "In 50% band"},
+    "inside_90": {"zh": "在90%区间内", "en": "In 90% band"},
+}

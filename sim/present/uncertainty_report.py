@@ -94,10 +94,11 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     in ``lang`` with ``summary`` first, default :func:`summary_tables`) and the fan charts into
     ``final`` atomically. Tables too long for a workbook go to CSV only."""
     from sim.present.atomic import save_figure
+    from sim.present.columns import HEADERS
     from sim.present.labels import LANGS, label
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv
-    from sim.present.workbook import HEADERS, fits_excel, indicators_grid, write_workbook
+    from sim.present.workbook import fits_excel, indicators_grid, write_workbook
 
     frames = tables(results, targets)
     names = {sid: n.get(lang, sid) for sid, n in (scenario_names or {}).items()}
@@ -118,7 +119,6 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                                               for r in results),
                        summary=summary, indicators=indicators_grid({}, targets, lang, stats),
                        tables={k: v for k, v in frames.items() if fits_excel(v)},
-                       headers=HEADERS,
                        csv_only={k: len(v) for k, v in frames.items() if not fits_excel(v)})
         for r in results:
             for lang_ in LANGS:

@@ -31,9 +31,9 @@ from openpyxl.utils import get_column_letter
 
 from sim.errors import OutputError
 from sim.present.atomic import atomic_write_bytes
-from sim.present.columns import Col, Table, excel_format, excel_value
+from sim.present.columns import Col, Table, excel_format, excel_value, known_labels
 from sim.present.labels import check_lang, label, unit_label
-from sim.present.tables import display_width
+from sim.present.tables import KIND_BY_NAME, display_width
 
 #: the most rows a table may have to go into a workbook (larger ones are written as CSV)
 MAX_ROWS = 5000
@@ -74,29 +74,6 @@ WORDS = {
     "table": {"zh": "表", "en": "Table"},
     "rows": {"zh": "行数", "en": "Rows"},
     "file": {"zh": "文件", "en": "File"},
-}
-#: labels of the columns of the commands' own tables (CSV names -> workbook headers)
-HEADERS: dict[str, dict[str, str]] = {
-    "scenario": {"zh": "情景", "en": "Scenario"},
-    "indicator": {"zh": "指标", "en": "Indicator"},
-    "time": {"zh": "年份", "en": "Year"},
-    "year": {"zh": "年份", "en": "Year"},
-    "target": {"zh": "目标", "en": "Target"},
-    "central": {"zh": "中心预测", "en": "Central"},
-    "probability": {"zh": "达标概率", "en": "P(met)"},
-    "mc_se": {"zh": "蒙特卡洛标准误", "en": "Monte Carlo s.e."},
-    "n": {"zh": "样本数", "en": "Samples"},
-    "sample": {"zh": "样本", "en": "Sample"},
-    "parameter": {"zh": "假设", "en": "Assumption"},
-    "output": {"zh": "输出", "en": "Output"},
-    "low": {"zh": "取下限", "en": "At low value"},
-    "high": {"zh": "取上限", "en": "At high value"},
-    "swing": {"zh": "摆幅", "en": "Swing"},
-    "group": {"zh": "政策组", "en": "Lever group"},
-    "lever": {"zh": "政策杠杆", "en": "Lever"},
-    "drawn": {"zh": "抽样数", "en": "Drawn"},
-    "passed": {"zh": "通过历史匹配", "en": "Passed"},
-    "kept": {"zh": "保留", "en": "Kept"},
 }
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=13)
@@ -299,16 +276,25 @@ def _grid_sheet(wb: Workbook, name: str, grid: Grid, lang: str) -> None:
     _fit(ws, widths)
 
 
+def _kind(name: str, values: pd.Series) -> str:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return "text"
+    if name in ("time", "year") or name.startswith("year") or name.endswith("_year"):
+        return "year"
+    return KIND_BY_NAME.get(name, "number")
+
+
 def _frame_sheet(wb: Workbook, name: str, df: pd.DataFrame, lang: str,
                  headers: Mapping[str, Any]) -> None:
+    """A command's table: headers and id cells by their labels, number formats per column."""
     ws = wb.create_sheet(name)
     df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df.copy()
-    table = Table(df, {str(c): Col(headers.get(str(c), str(c)),
-                                   kind="number" if pd.api.types.is_numeric_dtype(df[c])
-                                   and not str(c).startswith("year") else
-                                   ("year" if pd.api.types.is_numeric_dtype(df[c]) else "text"))
-                       for c in df.columns})
-    table.frame.columns = [str(c) for c in df.columns]
+    df.columns = [str(c) for c in df.columns]
+    for c in df.columns:
+        if _kind(c, df[c]) == "text":
+            df[c] = [label(headers[v], lang) if isinstance(v, str) and v in headers else v
+                     for v in df[c]]
+    table = Table(df, {c: Col(headers.get(c, c), kind=_kind(c, df[c])) for c in df.columns})
     widths: dict[int, int] = {}
     _write_table(ws, 1, table, lang, widths)
     ws.freeze_panes = "B2"
@@ -344,7 +330,8 @@ def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence
     ``variables``: sheet suffix (e.g. the scenario, or "") -> every variable of a run;
     ``tables``: further sheets by name (each at most :data:`MAX_ROWS` rows; larger ones are an
     error, the caller writes them as CSV and lists them in ``csv_only``: name -> rows);
-    ``headers``: bilingual labels of those tables' columns; ``info``: the units sheet's rows.
+    ``headers``: bilingual labels of those tables' columns and id cells (default
+    :func:`sim.present.columns.known_labels`); ``info``: the units sheet's rows.
     """
     check_lang(lang)
     path = Path(path)
@@ -360,11 +347,12 @@ def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence
         _grid_sheet(wb, sheet_name("indicators", lang), indicators, lang)
     for suffix, grid in (variables or {}).items():
         _grid_sheet(wb, sheet_name("variables", lang, suffix), grid, lang)
+    headers = headers if headers is not None else known_labels()
     for name, df in (tables or {}).items():
         sheet = sheet_name(name, lang)
         while sheet in wb.sheetnames:
             sheet = sheet[:28] + f" {len(wb.sheetnames)}"
-        _frame_sheet(wb, sheet, df, lang, headers or {})
+        _frame_sheet(wb, sheet, df, lang, headers)
     _units_sheet(wb, info or {}, lang)
     buf = io.BytesIO()
     wb.save(buf)
@@ -385,8 +373,7 @@ def book_parts(tables: Mapping[str, pd.DataFrame], summary: Sequence[Table], cen
     parts: dict[str, Any] = {
         "summary": list(summary) or [contents(tables, lang)],
         "tables": {k: v for k, v in tables.items() if fits_excel(v)},
-        "csv_only": {k: len(v) for k, v in tables.items() if not fits_excel(v)},
-        "headers": HEADERS}
+        "csv_only": {k: len(v) for k, v in tables.items() if not fits_excel(v)}}
     if central is not None:
         info = run_variables(central)
         parts["info"] = info
