@@ -99,7 +99,7 @@ def display_width(s: str) -> int:
 #: columns of the terminal every console table fits in (CJK characters count two)
 WIDTH = 100
 #: a header wraps to lines of at most this many columns (or its column's widest cell)
-HEADER_WRAP = 14
+HEADER_WRAP = 16
 #: a text cell wider than this wraps onto more lines
 CELL_WRAP = 40
 #: how a DataFrame column is shown, by its name (else a number, or a year for year columns)
@@ -154,6 +154,27 @@ def _chunks(text: str) -> list[str]:
             word += ch
     if word:
         out.append(word)
+    return _keep_brackets(out)
+
+
+def _keep_brackets(pieces: list[str], most: int = 12) -> list[str]:
+    """A short bracketed part (``（亿元）``) kept as one piece."""
+    out: list[str] = []
+    i = 0
+    while i < len(pieces):
+        p = pieces[i]
+        if p and p[0] in _OPEN:
+            j, joined = i, p
+            while j + 1 < len(pieces) and joined.rstrip()[-1:] not in _CLOSE \
+                    and display_width(joined + pieces[j + 1]) <= most:
+                j += 1
+                joined += pieces[j]
+            if joined.rstrip()[-1:] in _CLOSE:
+                out.append(joined)
+                i = j + 1
+                continue
+        out.append(p)
+        i += 1
     return out
 
 
