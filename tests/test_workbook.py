@@ -162,6 +162,7 @@ def test_percentages_years_and_wrapping():
     assert cell_text(np.nan, "number") == "-"
     assert excel_format("number", [0.0225]) == "#,##0.0000"      # three significant digits
     assert excel_format("number", [0.5, 0.7]) == "#,##0.000"
+    assert excel_format("number", [17, 30.0]) == "#,##0"           # counts: no decimals
     assert excel_format("number", [21318.7]) == "#,##0"
     assert excel_format("probability") == "0.0%"
     for text, width in (("财政总成本 2024—2028年（亿元）", 14),

@@ -126,7 +126,7 @@ def run(args) -> int:
         c = r.conditioned
         how = (f"N = {n} history-consistent of {c.drawn} drawn ({c.passed} passed)"
                if c is not None else f"N = {n}, unconditioned")
-        print(f"{names[r.scenario]}: {how}; central = the calibrated run")
+        print(f"{names[r.scenario]}:\n  {how}; central = the calibrated run")
     print("\n" + format_tables(summary, args.lang))
     print(f"\n-> {final}")
     say("done")

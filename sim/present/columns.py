@@ -114,7 +114,8 @@ def decimals(values: Iterable[Any]) -> int:
 
 def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
     """Excel number format of a column: thousands separators and the decimals of
-    :func:`decimals`; percentages for shares and probabilities; years as plain integers."""
+    :func:`decimals` (none for whole numbers); percentages for shares and probabilities;
+    years as plain integers."""
     if kind == "share":
         return "0%"
     if kind == "probability":
@@ -125,6 +126,9 @@ def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
         return '+0.0"%";-0.0"%";0.0"%"'
     if kind == "text":
         return "@"
+    values = [v for v in values if not is_missing(v) and not isinstance(v, str)]
+    if values and all(float(v).is_integer() for v in values):
+        return "#,##0"                              # counts and whole numbers
     d = decimals(values)
     return "#,##0" if d == 0 else "#,##0." + "0" * d
 
