@@ -145,13 +145,14 @@ def test_case4_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkey
     import sim.model.sectors
     import sim.present.run_report
     import sim.simulate
+    from sim.present.columns import Table
 
     def write(ds, sc, targets, sectors, out, **kwargs):
         with owned_dir(Path(out) / sc.id) as tmp:
             (tmp / "timeseries.csv").write_text("new")
             if sc.id == "plan":
                 os.kill(os.getpid(), signum)
-        return Path(out) / sc.id, pd.DataFrame({"value": [1.0]})
+        return Path(out) / sc.id, Table(pd.DataFrame({"value": [1.0]}))
 
     monkeypatch.setattr(sim.simulate, "Simulator", FakeSimulator)
     monkeypatch.setattr(sim.model.sectors, "check_sector_variables", lambda *a: None)

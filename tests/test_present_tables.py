@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import openpyxl
 import pandas as pd
 import pytest
 import xarray as xr
@@ -14,7 +13,6 @@ from sim.present.tables import (
     format_table,
     units_from_dataset,
     write_csv,
-    write_excel,
 )
 
 TS = pd.DataFrame({"tech_firms": [11000.0, 12500.5, 14100.25],
@@ -53,37 +51,6 @@ def test_csv_units_for_unknown_column_is_an_error(tmp_path):
     with pytest.raises(OutputError, match="'nope'"):
         write_csv(TS, tmp_path / "t.csv", units={"nope": "firms"})
     assert list(tmp_path.iterdir()) == []
-
-
-def test_excel_round_trip(tmp_path):
-    path = write_excel(tmp_path / "plan.xlsx", {"timeseries": TS, "targets": TARGETS},
-                       units={"timeseries": UNITS})
-    sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["timeseries", "targets", "units"]
-    pd.testing.assert_frame_equal(sheets["timeseries"].set_index("time"), TS,
-                                  check_index_type=False)
-    pd.testing.assert_frame_equal(sheets["targets"], TARGETS)
-    units = sheets["units"].fillna("")
-    assert units.to_dict("records")[0] == {"sheet": "timeseries", "column": "tech_firms",
-                                           "unit": "firms", "description": "科技型企业数量"}
-    wb = openpyxl.load_workbook(path)
-    assert wb["timeseries"].freeze_panes == "B2"
-    assert wb["targets"].freeze_panes == "A2"
-    widths = wb["targets"].column_dimensions
-    assert widths["B"].width >= display_width("科技型企业数量") + 2  # Chinese counted double
-    assert widths["D"].width == 8
-
-
-@pytest.mark.parametrize("bad", ["units", "a/b", "x" * 32, ""])
-def test_excel_bad_sheet_name_writes_nothing(tmp_path, bad):
-    with pytest.raises(OutputError, match="sheet name"):
-        write_excel(tmp_path / "x.xlsx", {bad: TARGETS})
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_excel_units_for_unknown_sheet(tmp_path):
-    with pytest.raises(OutputError, match="sheet 'other'"):
-        write_excel(tmp_path / "x.xlsx", {"targets": TARGETS}, units={"other": {}})
 
 
 def test_format_table_aligns_chinese():

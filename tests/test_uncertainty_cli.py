@@ -70,7 +70,21 @@ def test_compute_and_write(tmp_path):
                                  "P95"]
     assert (pct["P5"] <= pct["P95"]).all() and len(pct) == 2 * 5 * len(YEARS)
     sheets = pd.read_excel(out / "uncertainty.xlsx", sheet_name=None, engine="openpyxl")
-    assert set(sheets) >= {"percentiles", "probabilities", "first_year", "comparison", "samples"}
+    assert list(sheets)[:2] == ["摘要", "指标逐年"] and list(sheets)[-1] == "单位与说明"
+    assert {"百分位数", "达标概率", "首次达标年份", "情景对比", "样本"} <= set(sheets)
+    import openpyxl
+
+    from sim.present.tables import WIDTH, display_width, format_tables
+    from sim.present.uncertainty_report import summary_tables
+
+    summary = summary_tables(results, TARGETS, "zh")
+    assert max(display_width(x) for x in format_tables(summary, "zh").splitlines()) <= WIDTH
+    rows = list(openpyxl.load_workbook(out / "uncertainty.xlsx")["摘要"].iter_rows(
+        values_only=True))
+    head = next(i for i, r in enumerate(rows) if r[0] == "指标")
+    assert rows[head][9] == "达标概率"
+    for i, r in enumerate(results[0].probabilities["probability"]):   # the library's P(met)
+        assert rows[head + 1 + i][9] == pytest.approx(r)
     fy = pd.read_csv(out / "first_year.csv")
     np.testing.assert_allclose(fy.groupby("scenario")["tech_firms"].sum(), [1.0, 1.0])
     assert fy["tech_firms"].between(0, 1).all()   # shares, not counts

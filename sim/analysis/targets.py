@@ -180,3 +180,17 @@ def derived_value(ds: xr.Dataset, d: Derived, targets: Targets, *, year: int | N
     if not all(v in ds for v in d.add):
         return None
     return plan_sum(ds, d.add, [v for v in d.subtract if v in ds], start=start, end=year)
+
+
+def fiscal_cost(ds: xr.Dataset, targets: Targets) -> np.ndarray | None:
+    """The fiscal cost of the plan years per sample (亿元): the ``plan_sum`` derived outcome of
+    model/targets.yaml, or None when none is declared or the results lack its variables."""
+    for d in targets.derived:
+        if d.kind == "plan_sum":
+            return derived_value(ds, d, targets)
+    return None
+
+
+def fiscal_cost_outcome(targets: Targets) -> Derived | None:
+    """The declared ``plan_sum`` outcome (the fiscal cost), whose label and unit tables show."""
+    return next((d for d in targets.derived if d.kind == "plan_sum"), None)

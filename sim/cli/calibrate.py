@@ -86,7 +86,8 @@ def run(args) -> int:
     if settings.profile_points:
         say(f"profile likelihood: {settings.profile_points} points per assumption")
         prof = profile_likelihood(cal, say=say)
-    final = write_report(cal, runs, Path(args.out) / "calibration", date, hind, prof)
+    final = write_report(cal, runs, Path(args.out) / "calibration", date, hind, prof,
+                         lang=args.lang)
     say(f"report -> {final}")
     if not args.no_write:
         doc = calibration_document(cal, date)

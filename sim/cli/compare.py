@@ -11,9 +11,12 @@ def add_parser(sub) -> None:
         description="Overlay the indicators of several scenarios (the reference dashed) "
                     "and tabulate target-year values, differences from the reference and the year "
                     "each target is reached, into DIR/compare/. The reference is 'baseline' if "
-                    "given, else the first scenario.")
+                    "given, else the first scenario; --against names one or more references.")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="two or more scenario files or ids")
+    p.add_argument("--against", nargs="+", metavar="REF", default=None,
+                   help="reference scenario(s) the differences are taken against (ids or "
+                        "files; each is run too if not among the scenarios)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -24,18 +27,22 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
     from sim.present.run_report import write_comparison
-    from sim.present.tables import format_table
+    from sim.present.tables import format_tables
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
     scenarios = [load_scenario(r) for r in args.scenarios]
+    refs = [load_scenario(r) for r in args.against or []]
+    ids = [s.id for s in scenarios]
+    scenarios += [r for r in refs if r.id not in ids]
     ids = [s.id for s in scenarios]
     if len(scenarios) < 2:
         raise ScenarioError("compare needs at least two scenarios")
     check_distinct(scenarios)
     claim(args.out, "compare", ["compare"])  # check --out before any work
-    reference = "baseline" if "baseline" in ids else ids[0]
+    references = (list(dict.fromkeys(r.id for r in refs)) if refs
+                  else ["baseline" if "baseline" in ids else ids[0]])
     targets = load_targets()
     say(f"compiling model ({args.engine} engine)")
     sim = Simulator(args.engine)
@@ -44,9 +51,9 @@ def run(args) -> int:
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
         runs.append(sim.run(sc))
     runs = stack_scenarios(runs)
-    out, table = write_comparison(runs, scenarios, targets, args.out / "compare", lang=args.lang,
-                                  reference=reference, say=say)
-    print(f"\ncomparison against {reference} -> {out}")
-    print(format_table(table, args.lang))
+    out, tables = write_comparison(runs, scenarios, targets, args.out / "compare",
+                                   lang=args.lang, references=references, say=say)
+    print(f"\n-> {out}\n")
+    print(format_tables(tables, args.lang))
     say("done")
     return 0

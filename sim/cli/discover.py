@@ -40,6 +40,7 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.requirement_charts import prim_trajectory
     from sim.present.tables import format_table, write_csv
@@ -81,6 +82,7 @@ def run(args) -> int:
             continue
         print(f"\n{d.target}: met in {d.cases} of {d.n} samples")
         print(format_table(d.table[["box", "coverage", "density", "mass", "assumption",
-                                    "lower", "upper"]].round(3), args.lang))
+                                    "lower", "upper"]].round(3), args.lang,
+                           labels=known_labels()))
     print(f"\n-> {final}")
     return 0

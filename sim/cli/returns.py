@@ -37,6 +37,7 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.requirement_charts import return_bars
     from sim.present.tables import format_table, write_csv
@@ -62,6 +63,6 @@ def run(args) -> int:
     print(f"\n{sc.id}: change in the 2028 indicator per 亿元 spent over 2024-2028 "
           f"({args.amount:g} 亿元 per group), N = {ens.n}, {time.perf_counter() - t0:.0f} s")
     cols = ["group", "indicator", "median", "P5", "P95", "rests_on", "rank_correlation"]
-    print(format_table(table[cols].round(3), args.lang))
+    print(format_table(table[cols].round(3), args.lang, labels=known_labels()))
     print(f"\n-> {final}")
     return 0

@@ -26,6 +26,7 @@ def run(args) -> int:
     from sim.present.outdir import claim
     from sim.present.run_report import write_scenario
     from sim.present.styles import scenario_styles
+    from sim.present.summary import fiscal_table
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
@@ -49,7 +50,13 @@ def run(args) -> int:
     for sc, ds in zip(scenarios, runs, strict=True):
         final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
                                       history=history, say=say, style=styles[sc.id])
-        print(f"\n{sc.label(args.lang)} ({sc.id}) -> {final}")
+        print(f"\n{table.title} -> {final}")
         print(format_table(table, args.lang))
+    names = {sc.id: sc.label(args.lang) for sc in scenarios}
+    fiscal = fiscal_table({sc.id: ds for sc, ds in zip(scenarios, runs, strict=True)},
+                          targets, args.lang, names, [scenarios[0].id])
+    if fiscal is not None:
+        print(f"\n{fiscal.title}")
+        print(format_table(fiscal, args.lang))
     say("done")
     return 0

@@ -36,6 +36,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.scoring import SCORE_COLUMNS, read_outturn, score
     from sim.analysis.vintage import find_vintage, load_vintage
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.tables import format_table, write_csv
 
@@ -51,7 +52,7 @@ def run(args) -> int:
     if len(result.table):
         shown = result.table[["indicator", "year", "value", "central", "P5", "P25", "P75",
                               "P95", "error_pct", "inside_50", "inside_90"]]
-        print(format_table(shown.set_index("indicator"), args.lang))
+        print(format_table(shown.set_index("indicator"), args.lang, labels=known_labels()))
     for r in result.skipped.to_dict("records"):
         print(f"skipped: {r['indicator']} {r['year']} (line {r['line']}): {r['reason']}")
     print(result.summary())

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
+
+TOP = 15    # assumptions printed (all of them in the CSV and the workbook)
 
 
 def add_parser(sub) -> None:
@@ -69,7 +69,8 @@ def run(args) -> int:
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
     from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
-    from sim.present.tables import format_table
+    from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
+    from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
@@ -95,9 +96,11 @@ def run(args) -> int:
         figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, player_labels(params),
                                                        names=(against.name, scenario.name))
                    for lang in LANGS}
-        write_outputs(tables, figures, final)
-        print(format_table(att.shapley, args.lang,
-                           labels={t.indicator: t.label for t in targets.items}))
+        names = {"reference": against.label(args.lang), "scenario": scenario.label(args.lang)}
+        summary = [shapley_summary(att, targets, args.lang, names, params.groups)]
+        write_outputs(tables, figures, final, lang=args.lang, summary=summary,
+                      central=simulator.run(scenario), targets=targets, title=summary[0].title)
+        print(format_tables(summary, args.lang))
         print(f"\n-> {final}")
         return 0
 
@@ -130,18 +133,18 @@ def run(args) -> int:
     figures = {}
     for lang in LANGS:
         figures.update(index_figures(tables, targets, args.method, lang, labels))
-    write_outputs(tables, figures, final)
-    key = method.main_index
-    wide = tables["indices"].pivot(index="parameter", columns="output", values=key)
+    key, name = method.main_index, scenario.label(args.lang)
+    central = simulator.run(scenario)
+    summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
+                                 scenario.id, method.index_label)
+    write_outputs(tables, figures, final, lang=args.lang, summary=summary, central=central,
+                  targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
-    print(f"\n{scenario.id}: {key} by output; designs drawn from the marginals of "
+    print(f"\n{name}: {key} by output; designs drawn from the marginals of "
           f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")
-    print(format_table(wide, args.lang))
-    central = pd.Series({k.removeprefix("tornado_"): float(df["central"].iloc[0])
-                         for k, df in tables.items() if k.startswith("tornado_")},
-                        name="central")
-    print(f"\n{scenario.id}: central (the calibrated run) in {targets.year}")
-    print(format_table(central.to_frame(), args.lang))
+    print(format_table(indices_table(tables, key, targets, args.lang, labels,
+                                     method.index_label), args.lang, max_rows=TOP))
+    print("\n" + format_tables(summary, args.lang))
     print(f"\n-> {final}")
     say("done")
     return 0

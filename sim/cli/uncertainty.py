@@ -13,7 +13,8 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``conditioning.csv``: per scenario, how many prior samples were drawn, passed the history
   match and were kept; ``history_match.csv``: the history rows compared (see
   :mod:`sim.analysis.conditioning`);
-- ``uncertainty.xlsx``: all of the above, one sheet each;
+- ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
+  percentiles), then the tables above (those over 5,000 rows in CSV only) and units;
 - ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.
@@ -70,12 +71,13 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
+    from sim.analysis.targets import derived_variables
     from sim.analysis.uncertainty import compute
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
-    from sim.present.tables import format_table
-    from sim.present.uncertainty_report import write_outputs
+    from sim.present.tables import format_tables
+    from sim.present.uncertainty_report import summary_tables, write_outputs
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -101,6 +103,7 @@ def run(args) -> int:
             list(simulator.info.index),
             (simulator.control("initial_time"), simulator.control("final_time")), settings)
         cols = sorted(set(cols) | set(match.variables))
+    costs = derived_variables(targets, simulator.info.index)   # the central runs' fiscal cost
     check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
                  times=saved_times(args.engine))  # before drawing the design
 
@@ -111,18 +114,20 @@ def run(args) -> int:
 
     results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
                       sampling=args.sampling, simulate=simulate, say=say, match=match,
-                      central=lambda sc: central_run(simulator, sc, cols))
+                      central=lambda sc: central_run(simulator, sc,
+                                                     list(dict.fromkeys(cols + costs))))
+    names = {s.id: s.label(args.lang) for s in scenarios}
+    summary = summary_tables(results, targets, args.lang, names)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
-                          scenario_names={s.id: s.name for s in scenarios}, say=say)
+                          scenario_names={s.id: s.name for s in scenarios}, say=say,
+                          lang=args.lang, summary=summary)
     for r in results:
-        p = r.probabilities[["target", "central", "probability", "mc_se"]]
         n = r.results.sizes["sample"]
         c = r.conditioned
         how = (f"N = {n} history-consistent of {c.drawn} drawn ({c.passed} passed)"
                if c is not None else f"N = {n}, unconditioned")
-        print(f"\n{r.scenario}: P(target met in {targets.year}), {how}; central = the "
-              "calibrated run")
-        print(format_table(p, args.lang))
+        print(f"{names[r.scenario]}:\n  {how}; central = the calibrated run")
+    print("\n" + format_tables(summary, args.lang))
     print(f"\n-> {final}")
     say("done")
     return 0

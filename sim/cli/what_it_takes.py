@@ -71,6 +71,7 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
+    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.requirement_charts import probability_curves
     from sim.present.tables import format_table, write_csv
@@ -112,6 +113,6 @@ def run(args) -> int:
           f"{time.perf_counter() - t0:.0f} s")
     cols = ["target", "probability", "reachable", "extra_budget_2024_2028",
             "achieved_probability", "mc_se", *w.lines]
-    print(format_table(w.table[cols].round(3), args.lang))
+    print(format_table(w.table[cols].round(3), args.lang, labels=known_labels()))
     print(f"\n-> {final}")
     return 0

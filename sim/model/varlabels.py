@@ -6,6 +6,7 @@ for the order in which the project's other bilingual labels are used."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,3 +50,29 @@ def _load(path: Path, _mtime: float) -> VariableLabels:
 
 def load_zh_labels(path: Path | str | None = None) -> dict[str, str]:
     return dict(load_labels(path).zh)
+
+
+def variable_labels(vensim_names: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Bilingual label ``{zh, en}`` of each model variable (PySD name -> Vensim name given).
+
+    In order of precedence: the indicators of model/targets.yaml; the levers and assumptions
+    of model/parameters.yaml; ``model/labels.yaml`` (``zh:``, ``en:``); else the Vensim name
+    (the English label of every other variable, and the Chinese one when none is declared).
+    """
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+
+    declared = load_labels()
+    out = {}
+    for name, vensim in vensim_names.items():
+        en = str(vensim or name)
+        en = declared.en.get(name, en[:1].upper() + en[1:])
+        out[name] = {"zh": declared.zh.get(name, en), "en": en}
+    params = load_parameters()
+    for p in (*params.levers.values(), *params.assumptions.values()):
+        if p.py_name in out:
+            out[p.py_name] = dict(p.label)
+    for name, lab in load_targets().indicator_labels().items():
+        if name in out:
+            out[name] = dict(lab)
+    return out

@@ -30,7 +30,7 @@ from sim.present.atomic import save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
 from sim.present.labels import LANGS, declared_labels, format_number, label, unit_label
 from sim.present.outdir import owned_dir
-from sim.present.tables import write_csv, write_excel
+from sim.present.tables import write_csv
 
 STAT_LABELS = {"n": "n", "mape": "MAPE (%)", "r2": "R²", "mse": "MSE", "rmse": "RMSE",
                "rmspe": "RMSPE (%)", "um": "U^M", "us": "U^S", "uc": "U^C"}
@@ -260,8 +260,11 @@ def markdown_report(cal, date: str, hindcast=None, profiles=None) -> str:
 
 
 def write_report(cal, runs: Mapping[str, xr.Dataset], final: Path | str, date: str,
-                 hindcast=None, profiles=None) -> Path:
-    """Charts, tables and ``report.md`` into ``final`` (replaced atomically)."""
+                 hindcast=None, profiles=None, lang: str = "zh") -> Path:
+    """Charts, tables, the workbook (in ``lang``, the layout of :mod:`sim.present.workbook`)
+    and ``report.md`` into ``final`` (replaced atomically)."""
+    from sim.present.workbook import book_parts, write_workbook
+
     stats = statistics_table(cal.statistics, cal.statistics_initial)
     tables = {"fit_statistics": stats.reset_index(),
               "fit_statistics_by_status": cal.statistics_by_status.reset_index(),
@@ -276,7 +279,9 @@ def write_report(cal, runs: Mapping[str, xr.Dataset], final: Path | str, date: s
     with owned_dir(final) as tmp:
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
-        write_excel(tmp / "calibration.xlsx", tables)
+        title = {"zh": f"模型校准 {date}", "en": f"Calibration {date}"}[lang]
+        write_workbook(tmp / "calibration.xlsx", lang, title=title,
+                       **book_parts(tables, (), None, None, lang))
         for lang in LANGS:
             save_figure(fit_figure(cal.observations, runs, lang), tmp / f"fit_{lang}")
             if profiles is not None:

@@ -22,9 +22,9 @@ import pandas as pd
 
 from sim.model.numtext import format_range
 from sim.present.labels import check_lang, format_number, label, unit_label
-from sim.present.tables import display_width
+from sim.present.tables import WIDTH, display_width
 
-CONSOLE_WIDTH = 100
+CONSOLE_WIDTH = WIDTH  # the console width of every table (sim.present.tables)
 
 HEAD = {
     "id": {"zh": "编号", "en": "id"},

@@ -15,17 +15,19 @@ import pandas as pd
 import xarray as xr
 
 from sim.analysis.compare import as_scenarios, compare_table
-from sim.analysis.targets import target_table
 from sim.dims import scenario_runs
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
 from sim.present.atomic import save_figure
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
+from sim.present.columns import Table
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import LANGS
 from sim.present.outdir import owned_dir
 from sim.present.styles import ScenarioStyle, relabel, scenario_styles
-from sim.present.tables import write_csv, write_excel
+from sim.present.summary import compare_summary, fiscal_table, run_summary
+from sim.present.tables import write_csv
+from sim.present.workbook import indicators_grid, run_variables, variables_grid, write_workbook
 
 Say = Callable[[str], None]
 
@@ -52,10 +54,13 @@ def _close(fig) -> None:
 def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector],
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
                    say: Say = _quiet, style: ScenarioStyle | None = None
-                   ) -> tuple[Path, pd.DataFrame]:
+                   ) -> tuple[Path, Table]:
     """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
-    directory and the target table. ``style``: the scenario's style among the run's
-    (:func:`sim.present.styles.scenario_styles`; default: its style alone)."""
+    directory and the summary table (the workbook's first table, for the console). ``style``:
+    the scenario's style among the run's (:func:`sim.present.styles.scenario_styles`; default:
+    its style alone)."""
+    from sim.analysis.targets import target_table
+
     use_cjk_font()
     style = style or scenario_styles([scenario.id])[scenario.id]
     final = Path(out) / scenario.id
@@ -64,11 +69,9 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         say(f"  {scenario.id}: tables")
         ts, units = timeseries_frame(ds)
         write_csv(ts, tmp / "timeseries.csv", units=units)
-        tt = target_table(ds, targets)
-        write_csv(tt, tmp / "targets.csv")
-        write_excel(tmp / f"{scenario.id}.xlsx",
-                    {"timeseries": ts.reset_index(), "targets": tt},
-                    units={"timeseries": units})
+        write_csv(target_table(ds, targets), tmp / "targets.csv")
+        summary = scenario_workbook(tmp / f"{scenario.id}.xlsx", ds, targets, lang, label,
+                                    scenario.id)
         say(f"  {scenario.id}: indicator chart")
         n = {lang: targets.count_word(lang) for lang in LANGS}
         fig = indicator_figure({label: ds}, list(targets), lang=lang, history=history,
@@ -83,25 +86,49 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
                                 styles={"": style})
             save_figure(fig, tmp / f"sector-{sector.id}")
             _close(fig)
-    return final, tt
+    return final, summary[0]
+
+
+def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, name: str,
+                      sid: str) -> list[Table]:
+    """The workbook of one run (:mod:`sim.present.workbook`); returns its summary tables."""
+    summary = [run_summary(ds, targets, lang, name)]
+    fiscal = fiscal_table({sid: ds}, targets, lang, {sid: name})
+    summary += [fiscal] if fiscal is not None else []
+    info = run_variables(ds)
+    write_workbook(path, lang, title=name, summary=summary,
+                   indicators=indicators_grid({name: ds}, targets, lang),
+                   variables={"": variables_grid(ds, lang, info)}, info=info)
+    return summary
 
 
 def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Sequence,
-                     targets: Targets, out: Path, *, lang: str = "zh", reference: str,
-                     say: Say = _quiet) -> tuple[Path, pd.DataFrame]:
-    """Write the overlay chart and the difference table of several runs (one Dataset with a
-    ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the command line passes
-    ``DIR/compare``)."""
+                     targets: Targets, out: Path, *, lang: str = "zh",
+                     references: Sequence[str], say: Say = _quiet) -> tuple[Path, list[Table]]:
+    """Write the overlay chart, the difference table and the workbook of several runs (one
+    Dataset with a ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the
+    command line passes ``DIR/compare``); return the folder and the summary tables (the
+    workbook's first sheet, for the console). The first reference is drawn dashed."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
+    reference = references[0]
     runs = as_scenarios(runs)
+    by_id = scenario_runs(runs)
     with owned_dir(Path(out)) as tmp:
-        table = compare_table(runs, targets, reference)
+        table = compare_table(runs, targets, references)
         write_csv(table, tmp / "comparison.csv")
-        write_excel(tmp / "comparison.xlsx", {"comparison": table})
+        summary = compare_summary(table, by_id, targets, lang, labels, references)
+        by_label = {labels[k]: v for k, v in by_id.items()}
+        infos = {sid: run_variables(ds) for sid, ds in by_id.items()}
+        title = {"zh": "情景比较：", "en": "Scenario comparison: "}[lang] + ", ".join(
+            labels.values())
+        write_workbook(tmp / "comparison.xlsx", lang, title=title, summary=summary,
+                       indicators=indicators_grid(by_label, targets, lang),
+                       variables={sid: variables_grid(ds, lang, infos[sid])
+                                  for sid, ds in by_id.items()},
+                       info={k: v for info in infos.values() for k, v in info.items()})
         say("  overlay chart")
-        by_label = {labels[k]: v for k, v in scenario_runs(runs).items()}
-        styles = relabel(scenario_styles(list(scenario_runs(runs)), reference), labels)
+        styles = relabel(scenario_styles(list(by_id), reference), labels)
         fig = indicator_figure(by_label, list(targets), lang=lang, styles=styles,
                                title={"zh": "情景比较", "en": "Scenario comparison"})
         save_figure(fig, tmp / "indicators")
@@ -110,4 +137,4 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
                              styles=styles)
         save_figure(fig, tmp / "attainment")
         _close(fig)
-    return Path(out), table
+    return Path(out), summary

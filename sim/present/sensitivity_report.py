@@ -4,7 +4,7 @@ the Shapley waterfalls, and the atomic write of tables and figures."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,17 +163,22 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
 
 
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
-                  final: Path) -> Path:
-    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically."""
+                  final: Path, *, lang: str = "zh", summary: Sequence[Any] = (),
+                  central: Any = None, targets: Targets | None = None, title: str = "") -> Path:
+    """CSV per table, one workbook (the layout of :mod:`sim.present.workbook`: ``summary``
+    first, the indicators and variables of the ``central`` run, the tables that fit; larger
+    ones as CSV only), PNG+SVG per figure, all into ``final`` atomically."""
     from sim.present.atomic import save_figure
     from sim.present.outdir import owned_dir
-    from sim.present.tables import write_csv, write_excel
+    from sim.present.tables import write_csv
+    from sim.present.workbook import book_parts, write_workbook
 
     with owned_dir(final) as tmp:
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
         sheets = {name[:31]: df for name, df in tables.items()}
-        write_excel(tmp / "sensitivity.xlsx", sheets)
+        write_workbook(tmp / "sensitivity.xlsx", lang, title=title or final.name,
+                       **book_parts(sheets, summary, central, targets, lang))
         for stem, fig in figures.items():
             save_figure(fig, tmp / stem)
     return Path(final)

@@ -4,14 +4,16 @@ and figures."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.uncertainty import UncertaintyResult, tables
 from sim.model.targets import Targets
+from sim.present.columns import Table
 
 
 def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
@@ -71,31 +73,70 @@ def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lan
     return ax
 
 
+def summary_tables(results: Sequence[UncertaintyResult], targets: Targets, lang: str,
+                   names: Mapping[str, str] | None = None,
+                   frames: Mapping[str, Any] | None = None) -> list[Table]:
+    """The summary the console prints and the workbook's first sheet shows: per scenario the
+    targets (:func:`sim.present.summary.uncertainty_summary`), then the fiscal cost of the
+    central runs when they carry it."""
+    from sim.present.summary import fiscal_table, uncertainty_summary
+
+    names = dict(names or {})
+    frames = frames if frames is not None else tables(results, targets)
+    out = [uncertainty_summary(r, frames["comparison"], targets, lang,
+                               names.get(r.scenario, r.scenario)) for r in results]
+    central = {r.scenario: r.central for r in results if r.central is not None}
+    ref = "baseline" if "baseline" in central else results[0].scenario
+    fiscal = fiscal_table(central, targets, lang, {k: names.get(k, k) for k in central},
+                          [ref]) if central else None
+    return out + ([fiscal] if fiscal is not None else [])
+
+
 def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final: Path, *,
                   scenario_names: dict[str, dict[str, str]] | None = None,
-                  say: Callable[[str], None] = print) -> Path:
-    """Write every table (CSV and one workbook) and the fan charts into ``final`` atomically."""
+                  say: Callable[[str], None] = print, lang: str = "zh",
+                  summary: Sequence[Table] | None = None) -> Path:
+    """Write every table (CSV, and a workbook in the layout of :mod:`sim.present.workbook`
+    in ``lang`` with ``summary`` first, default :func:`summary_tables`) and the fan charts into
+    ``final`` atomically. Tables too long for a workbook go to CSV only."""
     from sim.present.atomic import save_figure
-    from sim.present.labels import LANGS
+    from sim.present.columns import HEADERS
+    from sim.present.labels import LANGS, label
     from sim.present.outdir import owned_dir
     from sim.present.styles import scenario_styles
-    from sim.present.tables import write_csv, write_excel
+    from sim.present.tables import write_csv
+    from sim.present.workbook import fits_excel, indicators_grid, write_workbook
 
     frames = tables(results, targets)
     styles = scenario_styles([r.scenario for r in results])
+    names = {sid: n.get(lang, sid) for sid, n in (scenario_names or {}).items()}
+    if summary is None:
+        summary = summary_tables(results, targets, lang, names, frames)
+    stats = {}
+    for r in results:
+        by = {} if r.central is None else {label(HEADERS["central"], lang): r.central}
+        for q in r.percentiles["percentile"].values:
+            by[f"P{int(q)}"] = r.percentiles.sel(percentile=q)
+        stats[names.get(r.scenario, r.scenario)] = by
     with owned_dir(final) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
-        write_excel(tmp / "uncertainty.xlsx", frames)
+        head = {"zh": "不确定性分析：", "en": "Uncertainty: "}[lang]
+        write_workbook(tmp / "uncertainty.xlsx", lang,
+                       title=head + ", ".join(names.get(r.scenario, r.scenario)
+                                              for r in results),
+                       summary=summary, indicators=indicators_grid({}, targets, lang, stats),
+                       tables={k: v for k, v in frames.items() if fits_excel(v)},
+                       csv_only={k: len(v) for k, v in frames.items() if not fits_excel(v)})
         for r in results:
-            for lang in LANGS:
-                name = (scenario_names or {}).get(r.scenario, {}).get(lang, r.scenario)
+            for lang_ in LANGS:
+                name = (scenario_names or {}).get(r.scenario, {}).get(lang_, r.scenario)
                 n = r.results.sizes["sample"]
                 note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
                         "en": "history-matched; dashed: central (calibrated run); dots: "
-                              "history"}[lang] if r.conditioned is not None else ""
-                fig = fan_figure(r, targets, lang, title=f"{name} (N = {n}) {note}".strip(),
+                              "history"}[lang_] if r.conditioned is not None else ""
+                fig = fan_figure(r, targets, lang_, title=f"{name} (N = {n}) {note}".strip(),
                                  color=styles[r.scenario].color)
-                save_figure(fig, tmp / f"fan_{r.scenario}_{lang}")
-                say(f"{r.scenario}: fan charts ({lang}) written")
+                save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}")
+                say(f"{r.scenario}: fan charts ({lang_}) written")
     return Path(final)

@@ -1,0 +1,383 @@
+"""The one layout of every workbook plansim writes (run, compare, uncertainty, sensitivity).
+
+Sheets, in order, named in the reader's language:
+
+1. **summary**: the command's summary tables (:class:`~sim.present.columns.Table`, the very
+   tables the console prints), one under the other, each with a title, labelled headers with
+   units and number formats (thousands separators, sensible decimals, percentages);
+2. **indicators**: the declared indicators (model/targets.yaml, in declared order) by year;
+3. **variables**: every variable of a run by year (one sheet per run), headed by its label in
+   both languages and its unit;
+4. the command's own tables (labelled headers, fitted number formats);
+5. **units**: variable, label (zh, en), unit, description of every variable in the workbook.
+
+Header rows are frozen, column widths fitted. Tables longer than :data:`MAX_ROWS` rows do not go
+into a workbook (:func:`fits_excel`); the report writes them as CSV and the summary says so.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from sim.errors import OutputError
+from sim.present.atomic import atomic_write_bytes
+from sim.present.columns import Col, Table, excel_format, excel_value, known_labels
+from sim.present.labels import check_lang, label, unit_label
+from sim.present.tables import KIND_BY_NAME, display_width
+
+#: the most rows a table may have to go into a workbook (larger ones are written as CSV)
+MAX_ROWS = 5000
+#: widest column (characters) and the widest a text column is fitted to
+MAX_WIDTH = 48
+
+SHEETS = {
+    "summary": {"zh": "摘要", "en": "Summary"},
+    "indicators": {"zh": "指标逐年", "en": "Indicators by year"},
+    "variables": {"zh": "全部变量", "en": "All variables"},
+    "units": {"zh": "单位与说明", "en": "Units"},
+    "percentiles": {"zh": "百分位数", "en": "Percentiles"},
+    "probabilities": {"zh": "达标概率", "en": "Probabilities"},
+    "first_year": {"zh": "首次达标年份", "en": "First year met"},
+    "comparison": {"zh": "情景对比", "en": "Comparison"},
+    "samples": {"zh": "样本", "en": "Samples"},
+    "conditioning": {"zh": "历史匹配筛选", "en": "Conditioning"},
+    "history_match": {"zh": "历史数据比较", "en": "History match"},
+    "indices": {"zh": "敏感性指数", "en": "Indices"},
+    "second_order": {"zh": "二阶指数", "en": "Second order"},
+    "given_data_S1": {"zh": "集合一阶指数", "en": "Ensemble S1"},
+    "shapley": {"zh": "Shapley分解", "en": "Shapley values"},
+    "totals": {"zh": "合计", "en": "Totals"},
+    "coalitions": {"zh": "政策组组合", "en": "Coalitions"},
+    "groups": {"zh": "政策组", "en": "Lever groups"},
+    "per_year_": {"zh": "逐年指数 ", "en": "Per year "},
+    "tornado_": {"zh": "单因素 ", "en": "Tornado "},
+}
+WORDS = {
+    "year": {"zh": "年份", "en": "Year"},
+    "variable": {"zh": "变量", "en": "Variable"},
+    "label_zh": {"zh": "中文名称", "en": "Name (Chinese)"},
+    "label_en": {"zh": "英文名称", "en": "Name (English)"},
+    "unit": {"zh": "单位", "en": "Unit"},
+    "description": {"zh": "说明（模型注释）", "en": "Description (model comment)"},
+    "csv_only": {"zh": "未写入本工作簿的大表（见CSV文件）",
+                 "en": "Large tables not in this workbook (see the CSV files)"},
+    "table": {"zh": "表", "en": "Table"},
+    "rows": {"zh": "行数", "en": "Rows"},
+    "file": {"zh": "文件", "en": "File"},
+}
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=13)
+_HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
+_WRAP = Alignment(wrap_text=True, vertical="bottom")
+
+
+def word(key: str, lang: str) -> str:
+    return WORDS[key][lang]
+
+
+def sheet_name(key: str, lang: str, suffix: str = "") -> str:
+    """A sheet's name in the language (at most 31 characters, none of ``[]:*?/\\``);
+    ``per_year_<outcome>`` and ``tornado_<outcome>`` are named by the outcome's label."""
+    name = SHEETS[key][lang] if key in SHEETS else key
+    for prefix in ("per_year_", "tornado_"):
+        if key.startswith(prefix) and key not in SHEETS:
+            from sim.model.targets import load_targets
+
+            rest = key.removeprefix(prefix)
+            name = SHEETS[prefix][lang] + label(load_targets().labels().get(rest, rest), lang)
+    name = f"{name} {suffix}".strip() if suffix else name
+    for ch in "[]:*?/\\":
+        name = name.replace(ch, " ")
+    return name[:31]
+
+
+def fits_excel(df: pd.DataFrame) -> bool:
+    """Whether a table is small enough for a workbook (at most :data:`MAX_ROWS` rows)."""
+    return len(df) <= MAX_ROWS
+
+
+@dataclass
+class Grid:
+    """A sheet of values by year: ``frame`` (index: years) and per column its header lines
+    (top to bottom), raw unit and kind; the variable ids the units sheet lists."""
+
+    frame: pd.DataFrame
+    heads: list[list[str]]
+    units: list[str]
+    kinds: list[str]
+    variables: list[str] = field(default_factory=list)
+
+
+@dataclass
+class VariableInfo:
+    """What the units sheet says about one variable."""
+
+    label: dict[str, str]
+    unit: str
+    description: str = ""
+
+
+def run_variables(ds: xr.Dataset) -> dict[str, VariableInfo]:
+    """Labels (declared, see :func:`sim.model.varlabels.variable_labels`), units and
+    descriptions of every per-year variable of a run."""
+    from sim.model.varlabels import variable_labels
+
+    names = [str(v) for v in ds.data_vars if "time" in ds[v].dims
+             and set(ds[v].dims) <= {"time", "sample"}]
+    labs = variable_labels({n: ds[n].attrs.get("vensim_name", n) for n in names})
+    return {n: VariableInfo(labs[n], str(ds[n].attrs.get("units", "")),
+                            str(ds[n].attrs.get("description", ""))) for n in names}
+
+
+def _series(ds: xr.Dataset, name: str) -> pd.Series:
+    da = ds[name]
+    if "sample" in da.dims:
+        da = da.isel(sample=0)
+    return pd.Series(da.values, index=[int(round(float(t))) for t in da["time"].values])
+
+
+def variables_grid(ds: xr.Dataset, lang: str, info: Mapping[str, VariableInfo] | None = None
+                   ) -> Grid:
+    """Every per-year variable of one run, headed by its label in ``lang``, then in the other
+    language, then its unit."""
+    info = info if info is not None else run_variables(ds)
+    other = "en" if lang == "zh" else "zh"
+    names = list(info)
+    frame = pd.DataFrame({n: _series(ds, n) for n in names})
+    heads = [[info[n].label[lang], info[n].label[other]] for n in names]
+    return Grid(frame, heads, [info[n].unit for n in names], ["number"] * len(names), names)
+
+
+def indicators_grid(runs: Mapping[str, xr.Dataset], targets: Any, lang: str,
+                    stats: Mapping[str, Mapping[str, xr.DataArray]] | None = None) -> Grid:
+    """The declared indicators by year, in declared order: one column per indicator and run
+    (``runs``: scenario label -> run); with ``stats`` (scenario label -> {statistic label ->
+    DataArray of the indicators}) a column per indicator, scenario and statistic instead."""
+    cols, heads, units = {}, [], []
+    for t in targets:
+        lab = label(t.label, lang)
+        if stats is None:
+            for sc, ds in runs.items():
+                cols[(t.indicator, sc)] = _series(ds, t.indicator)
+                heads.append([lab] + ([sc] if len(runs) > 1 else []))
+                units.append(t.unit)
+        else:
+            for sc, by_stat in stats.items():
+                for stat, da in by_stat.items():
+                    if t.indicator not in da:
+                        continue
+                    cols[(t.indicator, sc, stat)] = _series(da, t.indicator)
+                    heads.append([lab, sc, stat])
+                    units.append(t.unit)
+    frame = pd.DataFrame(cols)
+    frame.columns = range(frame.shape[1])
+    return Grid(frame, heads, units, ["number"] * len(units), list(targets.indicators))
+
+
+# -- writing -----------------------------------------------------------------------------------
+def _fit(ws: Any, widths: Mapping[int, int]) -> None:
+    for j, w in widths.items():
+        ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), MAX_WIDTH)
+
+
+def _head_cell(ws: Any, row: int, col: int, text: str) -> None:
+    c = ws.cell(row=row, column=col, value=text)
+    c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _WRAP
+
+
+def _text_width(v: Any, fmt: str) -> int:
+    if v is None:
+        return 1
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        if fmt.endswith("%"):
+            return len(f"{100 * v:,.1f}%")
+        return len(f"{v:,.{fmt.count('0') - 1 if '.' in fmt else 0}f}")
+    return display_width(str(v))
+
+
+def _write_table(ws: Any, top: int, table: Table, lang: str,
+                 widths: dict[int, int]) -> int:
+    """``table`` with its title at row ``top``; returns the next free row."""
+    row = top
+    if table.title:
+        ws.cell(row=row, column=1, value=table.title).font = _BOLD
+        row += 1
+    for j, h in enumerate(table.headers(lang), start=1):
+        _head_cell(ws, row, j, h)
+        widths[j] = max(widths.get(j, 0), min(display_width(h), 24))
+    for j, key in enumerate(table.frame.columns, start=1):
+        col = table.col(key)
+        values = [excel_value(v) for v in table.frame[key]]
+        fmt = excel_format(col.kind, [v for v in values if not isinstance(v, str)])
+        for i, v in enumerate(values, start=row + 1):
+            c = ws.cell(row=i, column=j, value=v)
+            if v is not None and not isinstance(v, str):
+                c.number_format = fmt
+            widths[j] = max(widths.get(j, 0), _text_width(v, fmt))
+    return row + 1 + len(table.frame)
+
+
+def _summary_sheet(wb: Workbook, title: str, tables: Sequence[Table],
+                   csv_only: Mapping[str, int], lang: str) -> None:
+    ws = wb.active
+    ws.title = sheet_name("summary", lang)
+    ws.cell(row=1, column=1, value=title).font = _TITLE
+    widths: dict[int, int] = {}
+    row, first_head = 3, None
+    for t in tables:
+        if first_head is None:
+            first_head = row + (1 if t.title else 0)
+        row = _write_table(ws, row, t, lang, widths) + 1
+    if csv_only:
+        note = Table(pd.DataFrame({"table": list(csv_only), "rows": list(csv_only.values()),
+                                   "file": [f"{k}.csv" for k in csv_only]}),
+                     {"table": Col(WORDS["table"], kind="text"),
+                      "rows": Col(WORDS["rows"]), "file": Col(WORDS["file"], kind="text")},
+                     word("csv_only", lang))
+        _write_table(ws, row, note, lang, widths)
+    # the title column is fitted to the tables, not to the long title line
+    ws.freeze_panes = f"B{(first_head or 2) + 1}"
+    _fit(ws, widths)
+
+
+def _grid_sheet(wb: Workbook, name: str, grid: Grid, lang: str) -> None:
+    ws = wb.create_sheet(name)
+    depth = max((len(h) for h in grid.heads), default=0) + 1       # + the unit row
+    _head_cell(ws, depth, 1, word("year", lang))
+    for r in range(1, depth):
+        _head_cell(ws, r, 1, "")
+    widths = {1: 6}
+    for j, (heads, unit) in enumerate(zip(grid.heads, grid.units, strict=True), start=2):
+        lines = heads + [""] * (depth - 1 - len(heads)) + [unit_label(unit, lang)]
+        for r, text in enumerate(lines, start=1):
+            _head_cell(ws, r, j, text)
+        widths[j] = max(min(display_width(x), 24) for x in lines)
+    for i, year in enumerate(grid.frame.index, start=depth + 1):
+        ws.cell(row=i, column=1, value=int(year)).number_format = "0"
+    for j, (key, kind) in enumerate(zip(grid.frame.columns, grid.kinds, strict=True), start=2):
+        values = [excel_value(v) for v in grid.frame[key]]
+        fmt = excel_format(kind, values)
+        for i, v in enumerate(values, start=depth + 1):
+            c = ws.cell(row=i, column=j, value=v)
+            if v is not None:
+                c.number_format = fmt
+        widths[j] = max(widths[j], max((_text_width(v, fmt) for v in values), default=1))
+    ws.freeze_panes = f"B{depth + 1}"
+    _fit(ws, widths)
+
+
+def _kind(name: str, values: pd.Series) -> str:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return "text"
+    if name in ("time", "year") or name.startswith("year") or name.endswith("_year"):
+        return "year"
+    return KIND_BY_NAME.get(name, "number")
+
+
+def _frame_sheet(wb: Workbook, name: str, df: pd.DataFrame, lang: str,
+                 headers: Mapping[str, Any]) -> None:
+    """A command's table: headers and id cells by their labels, number formats per column."""
+    ws = wb.create_sheet(name)
+    df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df.copy()
+    df.columns = [str(c) for c in df.columns]
+    for c in df.columns:
+        if _kind(c, df[c]) == "text":
+            df[c] = [label(headers[v], lang) if isinstance(v, str) and v in headers else v
+                     for v in df[c]]
+    table = Table(df, {c: Col(headers.get(c, c), kind=_kind(c, df[c])) for c in df.columns})
+    widths: dict[int, int] = {}
+    _write_table(ws, 1, table, lang, widths)
+    ws.freeze_panes = "B2"
+    _fit(ws, widths)
+
+
+def _units_sheet(wb: Workbook, info: Mapping[str, VariableInfo], lang: str) -> None:
+    ws = wb.create_sheet(sheet_name("units", lang))
+    heads = [word(k, lang) for k in ("variable", "label_zh", "label_en", "unit", "description")]
+    for j, h in enumerate(heads, start=1):
+        _head_cell(ws, 1, j, h)
+    widths = {j: display_width(h) for j, h in enumerate(heads, start=1)}
+    for i, (name, v) in enumerate(info.items(), start=2):
+        cells = [name, v.label["zh"], v.label["en"], unit_label(v.unit, lang), v.description]
+        for j, text in enumerate(cells, start=1):
+            ws.cell(row=i, column=j, value=text)
+            widths[j] = max(widths[j], display_width(text))
+    ws.freeze_panes = "B2"
+    _fit(ws, widths)
+    ws.column_dimensions["E"].width = 80
+
+
+def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence[Table],
+                   indicators: Grid | None = None,
+                   variables: Mapping[str, Grid] | None = None,
+                   tables: Mapping[str, pd.DataFrame] | None = None,
+                   headers: Mapping[str, Any] | None = None,
+                   info: Mapping[str, VariableInfo] | None = None,
+                   csv_only: Mapping[str, int] | None = None) -> Path:
+    """Write one workbook in the layout of this module, atomically.
+
+    ``summary``: the summary tables; ``indicators``: the declared indicators by year;
+    ``variables``: sheet suffix (e.g. the scenario, or "") -> every variable of a run;
+    ``tables``: further sheets by name (each at most :data:`MAX_ROWS` rows; larger ones are an
+    error, the caller writes them as CSV and lists them in ``csv_only``: name -> rows);
+    ``headers``: bilingual labels of those tables' columns and id cells (default
+    :func:`sim.present.columns.known_labels`); ``info``: the units sheet's rows.
+    """
+    check_lang(lang)
+    path = Path(path)
+    if not summary:
+        raise OutputError(f"write_workbook '{path}': no summary table given")
+    for name, df in (tables or {}).items():
+        if not fits_excel(df):
+            raise OutputError(f"write_workbook '{path}': table '{name}' has {len(df):,} rows, "
+                              f"more than the {MAX_ROWS:,} a workbook takes; write it as CSV")
+    wb = Workbook()
+    _summary_sheet(wb, title, summary, csv_only or {}, lang)
+    if indicators is not None:
+        _grid_sheet(wb, sheet_name("indicators", lang), indicators, lang)
+    for suffix, grid in (variables or {}).items():
+        _grid_sheet(wb, sheet_name("variables", lang, suffix), grid, lang)
+    headers = headers if headers is not None else known_labels()
+    for name, df in (tables or {}).items():
+        sheet = sheet_name(name, lang)
+        while sheet in wb.sheetnames:
+            sheet = sheet[:28] + f" {len(wb.sheetnames)}"
+        _frame_sheet(wb, sheet, df, lang, headers)
+    _units_sheet(wb, info or {}, lang)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def contents(tables: Mapping[str, pd.DataFrame], lang: str) -> Table:
+    """A summary listing the tables (for reports without a summary of their own)."""
+    return Table(pd.DataFrame({"table": list(tables), "rows": [len(v) for v in tables.values()]}),
+                 {"table": Col(WORDS["table"], kind="text"), "rows": Col(WORDS["rows"])})
+
+
+def book_parts(tables: Mapping[str, pd.DataFrame], summary: Sequence[Table], central: Any,
+               targets: Any, lang: str) -> dict[str, Any]:
+    """The keyword arguments of :func:`write_workbook` for a report of ``tables`` with a
+    ``summary`` (default: the list of tables) and the ``central`` run (or None): its
+    indicators and variables; tables too long for a workbook listed as CSV only."""
+    parts: dict[str, Any] = {
+        "summary": list(summary) or [contents(tables, lang)],
+        "tables": {k: v for k, v in tables.items() if fits_excel(v)},
+        "csv_only": {k: len(v) for k, v in tables.items() if not fits_excel(v)}}
+    if central is not None:
+        info = run_variables(central)
+        parts["info"] = info
+        parts["variables"] = {"": variables_grid(central, lang, info)}
+        if targets is not None:
+            parts["indicators"] = indicators_grid({"": central}, targets, lang)
+    return parts
