@@ -90,9 +90,9 @@ def test_run_workbook_layout_and_values(tmp_path, lang, sheets, heads):
     var = wb[sheets[2]]
     labels = [c.value for c in var[1]][1:]
     assert "fiscal_st_funds" not in labels
-    assert ("财政科技资金" if lang == "zh" else "Fiscal ST funds") in labels
-    j = labels.index("财政科技资金" if lang == "zh" else "Fiscal ST funds") + 2
-    assert var.cell(3, j).value == ("亿元/年" if lang == "zh" else "100 million yuan/year")
+    assert ("财政科技资金" if lang == "zh" else "Fiscal S&T funds appropriated") in labels  # model/labels.yaml
+    j = labels.index("财政科技资金" if lang == "zh" else "Fiscal S&T funds appropriated") + 2
+    assert var.cell(3, j).value == ("亿元/年" if lang == "zh" else "100 million yuan/yr")
     assert var.cell(4, j).number_format == "#,##0"       # never a 16-digit General number
     assert var.freeze_panes == "B4"
     for ws in wb.worksheets[:3]:
@@ -103,7 +103,7 @@ def test_run_workbook_layout_and_values(tmp_path, lang, sheets, heads):
     # units: variable, label zh, label en, unit, description
     units = sheet_rows(wb[sheets[3]])
     found = {r[0]: r for r in units[1:]}
-    assert found["fiscal_st_funds"][1:3] == ("财政科技资金", "Fiscal ST funds")
+    assert found["fiscal_st_funds"][1:3] == ("财政科技资金", "Fiscal S&T funds appropriated")
     assert found["tech_firms"][1:3] == (TARGETS["tech_firms"].label["zh"],
                                         TARGETS["tech_firms"].label["en"])
     assert found["tech_firms"][4] == "indicator tech_firms"
