@@ -15,6 +15,8 @@ from matplotlib.text import Text
 
 #: overlaps and overhangs up to this many pixels are ignored (antialiasing, font bearings)
 TOLERANCE_PX = 1.0
+#: neighbouring tick labels of one axis closer than this read as one number ("20,00020,200")
+MIN_TICK_GAP_PX = 3.0
 
 
 def _ticks_in_view(axis, lo: float, hi: float) -> list[Text]:
@@ -75,6 +77,7 @@ def text_problems(fig: Figure, tol: float = TOLERANCE_PX) -> list[str]:
         if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
             problems.append(f"outside the figure: {t.get_text()!r} at "
                             f"({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}) of {width:.0f}x{height:.0f}")
+    problems += _crowded_ticks(fig, renderer)
     if len(texts) > 1:
         dx = np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - \
             np.maximum(boxes[:, None, 0], boxes[None, :, 0])
@@ -84,6 +87,20 @@ def text_problems(fig: Figure, tol: float = TOLERANCE_PX) -> list[str]:
         for i, j in zip(*np.nonzero(hit), strict=True):
             problems.append(f"overlap: {texts[i].get_text()!r} and {texts[j].get_text()!r}")
     return problems
+
+
+def _crowded_ticks(fig: Figure, renderer) -> list[str]:
+    """Neighbouring tick labels of the same axis less than :data:`MIN_TICK_GAP_PX` apart."""
+    out = []
+    for ax in fig.axes:
+        for axis, lo, hi, k in ((ax.xaxis, *ax.get_xlim(), 0), (ax.yaxis, *ax.get_ylim(), 1)):
+            labels = [t for t in _ticks_in_view(axis, lo, hi) if t.get_text()]
+            boxes = sorted(((t.get_window_extent(renderer).extents, t.get_text())
+                            for t in labels), key=lambda b: b[0][k])
+            for (a, ta), (b, tb) in zip(boxes, boxes[1:], strict=False):
+                if b[k] - a[k + 2] < MIN_TICK_GAP_PX:
+                    out.append(f"crowded ticks: {ta!r} and {tb!r}")
+    return out
 
 
 def assert_text_clean(fig: Figure) -> None:

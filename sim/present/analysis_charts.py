@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from sim.errors import OutputError
 from sim.present.chartutil import (
@@ -50,8 +51,12 @@ def _start(ax: Axes, lang: str) -> None:
 
 
 def _value_axis(ax: Axes, axis: str, title: Any, lang: str) -> None:
-    """Thousands separators and a light grid on the value axis (``"x"`` or ``"y"``); title."""
+    """Thousands separators and a light grid on the value axis (``"x"`` or ``"y"``); title.
+    A horizontal value axis gets at most five ticks, so wide labels such as "21,400" never
+    run into each other."""
     getattr(ax, f"{axis}axis").set_major_formatter(thousands_formatter())
+    if axis == "x":
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax.grid(True, axis=axis, color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
     if title is not None:
