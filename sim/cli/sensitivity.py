@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
 
 
@@ -62,7 +60,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import check_memory, saved_times, simulate_design
+    import pandas as pd
+
+    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
     from sim.analysis.sensitivity import compute_indices, get_method
     from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
@@ -71,7 +71,6 @@ def run(args) -> int:
     from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
 
     say = Progress(args.quiet)
     scenario = load_scenario(args.scenario)
@@ -82,7 +81,7 @@ def run(args) -> int:
         method.check_samples(args.samples)  # before compiling the model
     claim(args.out, "sensitivity", [final.name])  # check --out before any work
     say(f"compiling model ({args.engine} engine)")
-    simulator = Simulator(args.engine)
+    simulator = shared_simulator(args.engine)  # the one the design runs use: compiled once
     params = simulator.parameters
     if method.kind == "attribution":
         against = load_scenario(args.against)

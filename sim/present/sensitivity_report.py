@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.sensitivity import get_method
+from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
 
@@ -102,18 +102,41 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
     return fig
 
 
+def design_readme(recipe: pd.DataFrame) -> str:
+    """The result folder's README: where the design is and how to draw it again."""
+    r = recipe.iloc[0]
+    source = ("the history-conditioned marginals in `design_marginals.csv.gz` (the survivors of "
+              "the history match)" if r["drawn_from"] == MARGINALS else f"`{r['drawn_from']}`")
+    return (f"# Sensitivity design\n\nThe {r['method']} study ran {int(r['runs']):,} model runs: "
+            f"a {r['design']} design of N = {int(r['samples'])} over {int(r['assumptions'])} "
+            f"assumptions (second order: {'yes' if r['second_order'] else 'no'}, seed "
+            f"{r['seed']}), drawn from {source}.\n\nThe design is not stored row by row "
+            "(`design.csv` is its recipe); draw the same rows again with\n\n"
+            "```python\nfrom sim.analysis.sensitivity import regenerate_design\n"
+            "design = regenerate_design(\"path/to/this/folder\")   # .values: (runs, "
+            "assumptions), .names\n```\n")
+
+
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
                   final: Path) -> Path:
-    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically."""
+    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically; the
+    design's marginals (a large sample) compressed and outside the workbook, with a README
+    saying how to draw the design again."""
     from sim.present.atomic import save_figure
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv, write_excel
 
     with owned_dir(final) as tmp:
         for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv")
-        sheets = {name[:31]: df for name, df in tables.items()}
+            if name == MARGINALS:
+                df.to_csv(tmp / f"{name}.csv.gz", index=False, lineterminator="\n",
+                          compression={"method": "gzip", "compresslevel": 6, "mtime": 0})
+            else:
+                write_csv(df, tmp / f"{name}.csv")
+        sheets = {name[:31]: df for name, df in tables.items() if name != MARGINALS}
         write_excel(tmp / "sensitivity.xlsx", sheets)
+        if "design" in tables:
+            (tmp / "README.md").write_text(design_readme(tables["design"]), encoding="utf-8")
         for stem, fig in figures.items():
             save_figure(fig, tmp / stem)
     return Path(final)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 #: (scenario, design) -> results Dataset (sample, time)
 Simulate = Callable[[Any, "Design"], xr.Dataset]
+#: the table of the sample whose marginals the design was drawn from (history-conditioned)
+MARGINALS = "design_marginals"
 
 
 def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, method: str,
@@ -41,7 +43,10 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
-    swing, central), ``samples`` (the design), ``conditioning`` and ``given_data_S1``
+    swing, central), ``design`` (one row: how to draw the design again, see
+    :func:`regenerate_design`; the design itself, N(D+2) or N(2D+2) rows, is not returned),
+    :data:`MARGINALS` (with ``match``: the survivors it was drawn from), ``conditioning`` and
+    ``given_data_S1``
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
     the marginals' independence).
     """
@@ -74,7 +79,9 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     for col in oat_out.columns:
         table, base = tornado_table(oat, oat_out[col].to_numpy())
         out[f"tornado_{col}"] = table.assign(central=base)
-    out["samples"] = design.frame().reset_index()
+    out["design"] = design_recipe(design, dist, m.name)
+    if cond is not None:
+        out[MARGINALS] = cond.design.frame().reset_index(drop=True)
     if cond is not None:
         consistent = match.passes(ds)
         out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
@@ -85,3 +92,46 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
         out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
                                                       seed=seed).reset_index()
     return out
+
+
+def design_recipe(design: Design, dist: Any, method: str) -> pd.DataFrame:
+    """One row saying how :func:`regenerate_design` draws ``design`` again: the method, the
+    design kind, seed, base N, second order, rows, assumptions, and what it was drawn from
+    (the :data:`MARGINALS` table, or the uncertainty file)."""
+    source = MARGINALS if getattr(dist, "sample", None) is not None else str(dist.path)
+    return pd.DataFrame([{
+        "method": method, "design": design.method, "seed": design.seed,
+        "samples": design.base_n, "second_order": bool(design.second_order), "runs": design.n,
+        "assumptions": len(design.names), "drawn_from": source,
+        "regenerate": "sim.analysis.sensitivity.regenerate_design(folder)"}])
+
+
+def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None = None
+                      ) -> Design:
+    """The design a sensitivity study ran, drawn again from its ``design`` table (a DataFrame,
+    or the result folder holding ``design.csv`` and, when conditioned, ``design_marginals.csv.gz``).
+
+    The same numbers as the study's: the same method, seed and N over the same marginals.
+    """
+    from pathlib import Path
+
+    from sim.analysis.conditioning import EmpiricalSpec
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.errors import UncertaintyError
+
+    if not isinstance(recipe, pd.DataFrame):
+        folder = Path(recipe)
+        recipe = pd.read_csv(folder / "design.csv")
+        gz = folder / f"{MARGINALS}.csv.gz"
+        if marginals is None and gz.is_file():
+            marginals = pd.read_csv(gz, float_precision="round_trip")
+    row = recipe.iloc[0]
+    if row["drawn_from"] == MARGINALS:
+        if marginals is None:
+            raise UncertaintyError(f"design: drawn from the {MARGINALS} table; pass it")
+        dist: Any = EmpiricalSpec(list(marginals.columns), marginals.to_numpy(dtype=float))
+    else:
+        dist = load_uncertainty(row["drawn_from"], parameters=None)
+    seed = None if pd.isna(row["seed"]) else int(row["seed"])
+    return get_method(str(row["method"]), ("design",)).design(
+        dist, int(row["samples"]), seed=seed, second_order=bool(row["second_order"]))
