@@ -8,14 +8,14 @@ from sim.cli.common import add_engine
 
 
 def add_parser(sub) -> None:
-    from sim.model.yamlio import LANGS
-
     p = sub.add_parser(
         "assumptions", help="catalogue of the uncertain assumptions",
         description="List every assumption of model/parameters.yaml: id, name, unit (from the "
                     ".mdl), allowed range, the value the runs use (calibrated where "
                     "model/calibration.yaml estimates it), whether it is calibrated, and its "
                     "distribution in scenarios/uncertainty.yaml.")
+    from sim.model.yamlio import LANGS
+
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of names and headers (default: {LANGS[0]})")
     add_engine(p)

@@ -7,13 +7,13 @@ from sim.cli.common import add_engine
 
 
 def add_parser(sub) -> None:
-    from sim.model.yamlio import LANGS
-
     p = sub.add_parser(
         "levers", help="catalogue of the policy levers",
         description="List every lever of model/parameters.yaml: id, name, unit (from the "
                     ".mdl), group, allowed range, and its value in the baseline and in "
                     "SCENARIO (default plan) in the plan's first and target years.")
+    from sim.model.yamlio import LANGS
+
     p.add_argument("--scenario", default="plan", metavar="S",
                    help="scenario file or id whose values to show (default plan)")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],

@@ -18,9 +18,6 @@ from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-    from sim.analysis.sensitivity import REGISTRY, cli_methods
-
     p = sub.add_parser(
         "sensitivity", help="Morris / Sobol sensitivity, Shapley attribution to lever groups",
         description="--method morris|sobol: sample the uncertain assumptions and write "
@@ -33,6 +30,9 @@ def add_parser(sub) -> None:
                     "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
                     "add up to the total difference) with waterfall charts. Output: "
                     "DIR/sensitivity_<scenario>_<method>/.")
+    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.analysis.sensitivity import REGISTRY, cli_methods
+
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     methods = cli_methods()
     p.add_argument("--method", choices=methods, default=methods[0],
