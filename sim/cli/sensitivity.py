@@ -68,7 +68,11 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
-    from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
+    from sim.present.sensitivity_report import (
+        render_index_figures,
+        shapley_figure,
+        write_outputs,
+    )
     from sim.present.tables import format_table
     from sim.scenarios import load_scenario
 
@@ -123,10 +127,9 @@ def run(args) -> int:
                              simulate=simulate, cost_variable=cost, say=say, match=match,
                              center=central_assumptions(simulator, scenario, spec.names))
     labels = {k: a.label for k, a in params.assumptions.items()}
-    figures = {}
-    for lang in LANGS:
-        figures.update(index_figures(tables, targets, args.method, lang, labels))
-    write_outputs(tables, figures, final)
+    say("charts")
+    rendered = render_index_figures(tables, targets, args.method, labels, LANGS)
+    write_outputs(tables, {}, final, rendered=rendered)
     key = method.main_index
     wide = tables["indices"].pivot(index="parameter", columns="output", values=key)
     cond = tables["conditioning"].iloc[0]

@@ -3,7 +3,8 @@ the Shapley waterfalls, and the atomic write of tables and figures."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from sim.model.targets import Targets
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
 TOP_LINES = 6
+#: the formats every figure is written in
+FORMATS = ("png", "svg")
 
 
 def grid(n: int) -> tuple[Figure, np.ndarray]:
@@ -117,12 +120,50 @@ def design_readme(recipe: pd.DataFrame) -> str:
             "assumptions), .names\n```\n")
 
 
+def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
+                         labels: Mapping[str, Any], langs: Sequence[str],
+                         formats: Sequence[str] = FORMATS) -> dict[str, dict[str, bytes]]:
+    """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
+
+    Rendering is the cost (about a second per figure and format: constrained layout and the
+    text of nine panels, spread over matplotlib, no single hot spot), so with two or more CPUs
+    the languages after the first are drawn in a worker process while this one draws the
+    first; the bytes are the same either way."""
+    jobs = [(tables, targets, method, lang, labels, tuple(formats)) for lang in langs]
+    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+        return {k: v for job in jobs for k, v in render_language(job).items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")   # no fork of a process that may hold threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        later = pool.submit(_render_languages, jobs[1:])
+        out = render_language(jobs[0])
+        out.update(later.result())
+    return out
+
+
+def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
+    """``(tables, targets, method, lang, labels, formats)`` -> rendered :func:`index_figures`."""
+    from sim.present.atomic import figure_bytes
+
+    tables, targets, method, lang, labels, formats = job
+    figs = index_figures(tables, targets, method, lang, labels)
+    return {stem: {fmt: figure_bytes(fig, fmt) for fmt in formats} for stem, fig in figs.items()}
+
+
+def _render_languages(jobs: list[tuple]) -> dict[str, dict[str, bytes]]:
+    return {k: v for job in jobs for k, v in render_language(job).items()}
+
+
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
-                  final: Path) -> Path:
-    """CSV per table, one workbook, PNG+SVG per figure, all into ``final`` atomically; the
-    design's marginals (a large sample) compressed and outside the workbook, with a README
-    saying how to draw the design again."""
-    from sim.present.atomic import save_figure
+                  final: Path, rendered: Mapping[str, Mapping[str, bytes]] | None = None
+                  ) -> Path:
+    """CSV per table, one workbook, PNG+SVG per figure (``figures``, or already ``rendered``
+    bytes by stem and format), all into ``final`` atomically; the design's marginals (a large
+    sample) compressed and outside the workbook, with a README saying how to draw the design
+    again."""
+    from sim.present.atomic import atomic_write_bytes, save_figure
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv, write_excel
 
@@ -139,4 +180,7 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
             (tmp / "README.md").write_text(design_readme(tables["design"]), encoding="utf-8")
         for stem, fig in figures.items():
             save_figure(fig, tmp / stem)
+        for stem, files in (rendered or {}).items():
+            for fmt, data in files.items():
+                atomic_write_bytes(tmp / f"{stem}.{fmt}", data)
     return Path(final)
