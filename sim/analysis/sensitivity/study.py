@@ -4,9 +4,11 @@ every plan year, run the tornado; the output tables by name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -29,6 +31,45 @@ if TYPE_CHECKING:
 Simulate = Callable[[Any, "Design"], xr.Dataset]
 #: the table of the sample whose marginals the design was drawn from (history-conditioned)
 MARGINALS = "design_marginals"
+#: design rows simulated at a time: the results of one block (every column the outcomes, the
+#: checks and the history match read, every year) are reduced to what the study keeps before
+#: the next block runs, so memory does not grow with the design
+BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """What a study keeps of the design's runs: ``outputs`` (sample x outcome), ``per_year``
+    (indicator -> DataArray (sample, time) over the plan years) and ``passes`` (bool per
+    sample: history-consistent and passing the checks; None without a history match)."""
+
+    outputs: pd.DataFrame
+    per_year: dict[str, xr.DataArray]
+    passes: np.ndarray | None
+
+
+def run_reduced(simulate: Simulate, scenario: Any, design: Design, targets: Targets,
+                years: Sequence[int], cost_variable: str | None,
+                match: HistoryMatch | None, block: int = BLOCK) -> Reduced:
+    """Run ``design`` in blocks of ``block`` rows and keep only what the study analyses."""
+    from sim.analysis.targets import at_year
+
+    outs, passes, per = [], [], {ind: [] for ind in targets.indicators}
+    for lo in range(0, design.n, block):
+        hi = min(design.n, lo + block)
+        part = replace(design, unit=design.unit[lo:hi], values=design.values[lo:hi])
+        ds = simulate(scenario, part)
+        outs.append(outputs_at_year(ds, targets, cost_variable=cost_variable))
+        for ind in targets.indicators:
+            per[ind].append(np.stack([at_year(ds[ind], y) for y in years], axis=1))
+        if match is not None:
+            passes.append(match.passes(ds))
+        del ds
+    outputs = pd.concat(outs, ignore_index=True).rename_axis("sample")
+    per_year = {ind: xr.DataArray(np.concatenate(v), dims=("sample", "time"),
+                                  coords={"time": np.asarray(years, dtype=float)})
+                for ind, v in per.items()}
+    return Reduced(outputs, per_year, np.concatenate(passes) if passes else None)
 
 
 def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, method: str,
@@ -62,17 +103,16 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
         dist = conditioning.marginals(cond)
     design = m.design(dist, samples, seed=seed, second_order=second_order)
     say(f"{scenario.id}: {method} design, {design.n} runs over {spec.dim} assumptions")
-    ds = simulate(scenario, design)
-    outputs = outputs_at_year(ds, targets, cost_variable=cost_variable)
-    long, second = analyse_outputs(design, outputs, method=method, seed=seed)
+    years = targets.plan.years
+    run = run_reduced(simulate, scenario, design, targets, years, cost_variable, match)
+    long, second = analyse_outputs(design, run.outputs, method=method, seed=seed)
     out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
     if second is not None:
         out["second_order"] = second.reset_index()
-    years = targets.plan.years
     say(f"{scenario.id}: indices per year {years[0]}-{years[-1]}")
     for ind in targets.indicators:
-        out[f"per_year_{ind}"] = per_year_indices(design, ds[ind], years, method=method,
-                                                  seed=seed)
+        out[f"per_year_{ind}"] = per_year_indices(design, run.per_year[ind], years,
+                                                  method=method, seed=seed)
     oat = sampling.one_at_a_time(dist, center=center)
     say(f"{scenario.id}: tornado, {oat.n} runs")
     oat_out = outputs_at_year(simulate(scenario, oat), targets, cost_variable=cost_variable)
@@ -83,7 +123,7 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     if cond is not None:
         out[MARGINALS] = cond.design.frame().reset_index(drop=True)
     if cond is not None:
-        consistent = match.passes(ds)
+        consistent = run.passes
         out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
             design_runs=design.n, design_history_consistent=float(consistent.mean()))
         say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
