@@ -146,12 +146,13 @@ def design_recipe(design: Design, dist: Any, method: str) -> pd.DataFrame:
         "regenerate": "sim.analysis.sensitivity.regenerate_design(folder)"}])
 
 
-def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None = None
-                      ) -> Design:
+def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None = None, *,
+                      spec: Any = None) -> Design:
     """The design a sensitivity study ran, drawn again from its ``design`` table (a DataFrame,
     or the result folder holding ``design.csv`` and, when conditioned, ``design_marginals.csv.gz``).
 
-    The same numbers as the study's: the same method, seed and N over the same marginals.
+    The same numbers as the study's: the same method, seed and N over the same marginals (an
+    unconditioned design: over the uncertainty file it names, or ``spec`` when given).
     """
     from pathlib import Path
 
@@ -164,14 +165,14 @@ def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None
         recipe = pd.read_csv(folder / "design.csv")
         gz = folder / f"{MARGINALS}.csv.gz"
         if marginals is None and gz.is_file():
-            marginals = pd.read_csv(gz, float_precision="round_trip")
+            marginals = pd.read_csv(gz)
     row = recipe.iloc[0]
     if row["drawn_from"] == MARGINALS:
         if marginals is None:
             raise UncertaintyError(f"design: drawn from the {MARGINALS} table; pass it")
         dist: Any = EmpiricalSpec(list(marginals.columns), marginals.to_numpy(dtype=float))
     else:
-        dist = load_uncertainty(row["drawn_from"], parameters=None)
+        dist = spec if spec is not None else load_uncertainty(row["drawn_from"], parameters=None)
     seed = None if pd.isna(row["seed"]) else int(row["seed"])
     return get_method(str(row["method"]), ("design",)).design(
         dist, int(row["samples"]), seed=seed, second_order=bool(row["second_order"]))
