@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import pandas as pd
 
-    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
+    from sim.analysis.ensemble import check_memory, shared_simulator, simulate_design
     from sim.analysis.sensitivity import compute_indices, get_method
     from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
@@ -114,8 +114,10 @@ def run(args) -> int:
         load_conditioning(args.spec))
     cols = list(dict.fromkeys(cols + match.variables))
     per = method.runs_per_sample(spec.dim, second_order=args.second_order)
-    check_memory(samples, runs_per_count=per, dim=spec.dim, columns=len(cols),
-                 times=saved_times(args.engine))  # before drawing the design
+    # before drawing the design; the runs are kept as their outcomes and per-year indicators
+    check_memory(samples, runs_per_count=per, dim=spec.dim,
+                 columns=len(targets.indicators) + len(targets.derived),
+                 times=len(targets.plan.years))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
