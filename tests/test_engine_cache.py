@@ -164,7 +164,8 @@ print("LOADED:", *[m for m in {heavy!r} if m in sys.modules])
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["run", "--engine", "nope"], []])
+@pytest.mark.parametrize("args", [["--help"], ["run", "--engine", "nope"], [],
+                                  ["uncertainty", "--bogus"], ["forecast", "--bogus"]])
 def test_help_and_argument_errors_import_no_pandas(args):
     """``python -m sim --help`` (and an argument error) loads neither pandas nor xarray."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
