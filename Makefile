@@ -14,10 +14,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Graphviz (`dot`) lays out the sketch and draws the diagrams (plansim diagram); Pango and
-# HarfBuzz-subset are the libraries WeasyPrint prints the briefing PDF with (plansim brief).
+# HarfBuzz-subset are the libraries WeasyPrint prints the briefing PDF with (plansim brief);
+# Chromium is the browser the explorer's browser tests drive (tests/test_explorer_browser.py,
+# through Playwright, which never downloads a browser of its own here).
 # Installed with apt-get when missing and run as root; otherwise say how to install them
-# (macOS: brew install graphviz pango).
-APT_DEPS := graphviz libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# (macOS: brew install graphviz pango chromium).
+APT_DEPS := graphviz libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  missing=$$(for p in $(APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -27,6 +30,7 @@ system-deps:
 	else \
 	  command -v dot >/dev/null 2>&1 || echo "warning: Graphviz 'dot' is missing; plansim diagram and its tests need it: install the system package graphviz (apt-get install graphviz, brew install graphviz)" >&2; \
 	  echo "note: the briefing PDF (plansim brief) needs the Pango and HarfBuzz-subset libraries (apt-get install $(APT_DEPS); brew install pango)" >&2; \
+	  command -v chromium >/dev/null 2>&1 || echo "warning: chromium is missing; the explorer's browser tests need it at /usr/bin/chromium (or PLANSIM_CHROMIUM=path): install the system package chromium" >&2; \
 	fi
 
 setup: system-deps $(STAMP)

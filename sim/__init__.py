@@ -1,15 +1,18 @@
 """plansim: simulate what Qingdao's S&T action plan will achieve (its years, indicators and
 targets: model/targets.yaml).
 
-The notebook API (``sim.run``, ``sim.load_scenario``, ``sim.targets_table`` ...) lives in
+The notebook API (``sim.run``, ``sim.compare``, ``sim.uncertainty``, ``sim.sensitivity``,
+``sim.levers`` ...) lives in
 :mod:`sim.api` and is loaded on first use, so that the command line starts quickly.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-_API = ("discover", "history", "load_scenario", "plot_indicators", "returns", "run",
-        "scenario_ids", "simulator", "targets", "targets_table", "what_it_takes")
+_API = ("compare", "discover", "history", "levers", "load_scenario", "percentiles",
+        "plot_compare", "plot_fan", "plot_indicators", "probabilities", "returns", "run",
+        "run_scenarios", "scenario_ids", "sensitivity", "simulator", "targets", "targets_table",
+        "uncertainty", "use_cjk_font", "what_it_takes")
 
 
 def __getattr__(name: str):

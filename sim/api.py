@@ -3,17 +3,30 @@
 >>> import sim
 >>> ds = sim.run("plan")                     # dims: time; units in ds[var].attrs["units"]
 >>> sim.targets_table(ds)                    # each target in the target year
+>>> runs = sim.run_scenarios("baseline", "plan")   # dims: scenario, time
+>>> sim.compare("plan", against="baseline")        # the table of `plansim compare`
+>>> ens = sim.uncertainty("plan", "baseline", samples=200)  # dims: scenario, sample, time
+>>> sim.probabilities(ens)                         # P(met) per scenario and target
+>>> sim.sensitivity("plan", method="morris", samples=10)
+>>> sim.levers(lang="en")                          # the lever catalogue
+
+Several scenarios are one Dataset with a named ``scenario`` dim (:mod:`sim.dims`): select one
+with ``ds.sel(scenario="plan")``, reduce over samples with ``ds.mean("sample")``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.sampling import DEFAULT_SEED
 from sim.analysis.targets import target_table
+from sim.dims import SAMPLE, scenario_runs, stack_scenarios
 from sim.model.history import load_history
 from sim.model.targets import Targets, load_targets
 from sim.scenarios import Scenario, list_scenarios, load_scenario
@@ -22,8 +35,11 @@ from sim.simulate import Simulator
 
 @lru_cache(maxsize=2)
 def simulator(engine: str = "batch") -> Simulator:
-    """The shared simulator for ``engine`` ("batch" or "pysd"), compiled once."""
-    return Simulator(engine)
+    """The shared simulator for ``engine`` ("batch" or "pysd"), compiled once (the one the
+    ensembles use too)."""
+    from sim.analysis.ensemble import shared_simulator
+
+    return shared_simulator(engine)
 
 
 def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
@@ -34,6 +50,162 @@ def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
     """
     ds = simulator(engine).run(scenario, levers=levers, assumptions=assumptions)
     return ds.isel(sample=0, drop=True)
+
+
+ScenarioRef = Scenario | str | Path
+
+
+def _scenario(ref: ScenarioRef) -> Scenario:
+    return ref if isinstance(ref, Scenario) else load_scenario(ref)
+
+
+def run_scenarios(*scenarios: ScenarioRef, engine: str = "batch") -> xr.Dataset:
+    """Run several scenarios (each checked for divergence as :func:`run` is).
+
+    Returns one Dataset with dims ``("scenario", "time")``: coordinate ``scenario`` the ids,
+    ``name_zh``/``name_en`` their names.
+    """
+    sim_ = simulator(engine)
+    runs = [sim_.run(_scenario(s)) for s in scenarios]
+    return stack_scenarios(runs).isel({SAMPLE: 0}, drop=True)
+
+
+def compare(*scenarios: ScenarioRef | xr.Dataset, against: ScenarioRef | None = None,
+            engine: str = "batch") -> pd.DataFrame:
+    """The table of ``plansim compare``: each scenario's value in the target year, its
+    difference from ``against`` (absolute and %) and the year each target is reached.
+
+    ``scenarios``: ids, paths or :class:`Scenario` objects (``against`` is run too when it is
+    not among them), or one Dataset from :func:`run_scenarios`. ``against`` defaults to
+    ``"baseline"`` if given, else the first scenario.
+    """
+    from sim.analysis.compare import compare_table
+
+    if len(scenarios) == 1 and isinstance(scenarios[0], xr.Dataset):
+        runs = scenarios[0]
+    else:
+        scs = [_scenario(s) for s in scenarios]
+        ref = _scenario(against) if against is not None else None
+        if ref is not None and ref.id not in [s.id for s in scs]:
+            scs.insert(0, ref)
+        runs = run_scenarios(*scs, engine=engine)
+    ids = [str(i) for i in runs["scenario"].values]
+    ref_id = (_scenario(against).id if against is not None
+              else "baseline" if "baseline" in ids else ids[0])
+    return compare_table(runs, load_targets(), ref_id)
+
+
+def uncertainty(*scenarios: ScenarioRef, samples: int = 200, seed: int = DEFAULT_SEED,
+                conditioned: bool = True, sampling: str = "lhs",
+                engine: str = "batch") -> xr.Dataset:
+    """The Monte Carlo ensemble of ``plansim uncertainty`` (same samples and seed give the
+    same numbers): one Dataset with dims ``("scenario", "sample", "time")``.
+
+    Every scenario runs on the same samples of the uncertain assumptions
+    (scenarios/uncertainty.yaml); with ``conditioned`` (default) those are the first
+    ``samples`` draws that the history does not rule out in any scenario
+    (:mod:`sim.analysis.conditioning`; attrs ``drawn``, ``passed``, ``kept``). Summaries:
+    :func:`probabilities`, :func:`percentiles`, :func:`plot_fan`.
+    """
+    from sim.analysis import conditioning as cond
+    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.sampling import sample
+    from sim.analysis.uncertainty_spec import load_uncertainty
+
+    scs = [_scenario(s) for s in scenarios]
+    spec, tg = load_uncertainty(), load_targets()
+    sim_ = shared_simulator(engine)
+    cols = list(tg.indicators)
+    match = None
+    if conditioned:
+        years = (sim_.control("initial_time"), sim_.control("final_time"))
+        match = cond.HistoryMatch.from_history(list(sim_.info.index), years,
+                                               cond.load_conditioning())
+        cols = sorted(set(cols) | set(match.variables))
+
+    def simulate(sc, design):
+        return simulate_design(sc, design, return_columns=cols, engine=engine, progress=False)
+
+    if match is not None:
+        return cond.ensemble(cond.condition_all(scs, spec, samples, seed=seed,
+                                                simulate=simulate, match=match,
+                                                method=sampling))
+    design = sample(spec, samples, method=sampling, seed=seed)
+    return stack_scenarios({sc.id: simulate(sc, design) for sc in scs})
+
+
+def probabilities(ensemble: xr.Dataset, year: int | None = None) -> pd.DataFrame:
+    """P(target met) in ``year`` (default the target year) with its Monte Carlo standard
+    error, per scenario and indicator (and all targets together); see
+    :func:`sim.analysis.uncertainty.target_probabilities`."""
+    from sim.analysis.uncertainty import target_probabilities
+
+    return target_probabilities(ensemble, load_targets(), year)
+
+
+def percentiles(ensemble: xr.Dataset, q: Sequence[float] = (5, 25, 50, 75, 95)) -> xr.Dataset:
+    """Percentiles over ``sample`` of each indicator: dims ``(percentile, scenario, time)``."""
+    from sim.analysis.uncertainty import indicator_percentiles
+
+    return indicator_percentiles(ensemble, load_targets().indicators, q)
+
+
+def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
+                samples: int | None = None, seed: int = DEFAULT_SEED,
+                against: ScenarioRef = "baseline", history_samples: int | None = None,
+                engine: str = "batch") -> pd.DataFrame:
+    """Which assumptions (Morris, Sobol) or lever groups (Shapley) drive the outcomes.
+
+    ``method="shapley"``: the plan-minus-``against`` change of each indicator in the target
+    year split among the lever groups (rows: groups; the values add up to the change).
+    Design methods (``"morris"``, ``"sobol"``, see ``plansim sensitivity --method``): the
+    indices of every outcome (long table: ``output``, ``parameter`` and the method's
+    indices, e.g. ``mu_star``), the design drawn from the history-conditioned marginals as
+    ``plansim sensitivity`` does; ``samples`` defaults to the method's default and
+    ``history_samples`` (the survivors behind the marginals) to ``sensitivity_samples`` of
+    scenarios/uncertainty.yaml (fewer are quicker and coarser).
+    """
+    from sim.analysis.sensitivity import compute_indices, get_method
+
+    sc, tg = _scenario(scenario), load_targets()
+    m = get_method(method)
+    sim_ = simulator(engine)
+    if m.kind == "attribution":
+        att = m.attribute(_scenario(against), sc, simulator=sim_, parameters=sim_.parameters,
+                          indicators=tg.indicators, year=tg.year)
+        return att.shapley
+    from sim.analysis import conditioning as cond
+    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.targets import derived_variables
+    from sim.analysis.uncertainty_spec import load_uncertainty
+
+    spec = load_uncertainty(parameters=sim_.parameters)
+    years = (sim_.control("initial_time"), sim_.control("final_time"))
+    settings = cond.load_conditioning()
+    if history_samples is not None:
+        settings = replace(settings, sensitivity_samples=history_samples)
+    match = cond.HistoryMatch.from_history(list(sim_.info.index), years, settings)
+    cols = list(dict.fromkeys([*tg.indicators, *derived_variables(tg, sim_.info.index),
+                               *match.variables]))
+
+    def simulate(s, design):
+        return simulate_design(s, design, return_columns=cols, engine=engine, progress=False)
+
+    tables = compute_indices(sc, spec, tg, method=method, samples=samples or m.default_samples,
+                             seed=seed, second_order=False, simulate=simulate,
+                             say=lambda _m: None, match=match,
+                             center=cond.central_assumptions(sim_, sc, spec.names),
+                             given_data=False)
+    return tables["indices"]
+
+
+def levers(lang: str = "zh", scenario: ScenarioRef = "plan", engine: str = "batch"
+           ) -> pd.DataFrame:
+    """The lever catalogue of ``plansim levers``: id, name in ``lang``, unit, group, allowed
+    range and the values in the baseline and in ``scenario``."""
+    from sim.present.catalogue import lever_table
+
+    return lever_table(lang, _scenario(scenario), simulator=simulator(engine))
 
 
 def targets() -> Targets:
@@ -47,15 +219,63 @@ def targets_table(ds: xr.Dataset) -> pd.DataFrame:
     return target_table(ds, load_targets())
 
 
-def plot_indicators(runs: dict[str, xr.Dataset], *, lang: str = "zh", history: bool = True):
-    """One panel per indicator of ``runs`` ({label: Dataset}) with its target drawn;
+def plot_indicators(runs: dict[str, xr.Dataset] | xr.Dataset, *, lang: str = "zh",
+                    history: bool = True):
+    """One panel per indicator of ``runs`` ({label: Dataset}, or a Dataset with a
+    ``scenario`` dim, labelled by the scenario names in ``lang``) with its target drawn;
     returns the matplotlib Figure."""
     from sim.present.charts import indicator_figure
     from sim.present.fonts import use_cjk_font
 
     use_cjk_font()
-    return indicator_figure(runs, list(load_targets()), lang=lang,
+    return indicator_figure(_by_label(runs, lang), list(load_targets()), lang=lang,
                             history=load_history() if history else None)
+
+
+def _by_label(runs: dict[str, xr.Dataset] | xr.Dataset, lang: str) -> dict[str, xr.Dataset]:
+    if not isinstance(runs, xr.Dataset):
+        return dict(runs)
+    return {str(ds.attrs.get(f"name_{lang}", sid)): ds for sid, ds in scenario_runs(runs).items()}
+
+
+def plot_compare(runs: xr.Dataset, *, against: str | None = None, lang: str = "zh"):
+    """Each scenario of ``runs`` (from :func:`run_scenarios`) as a share of each target over
+    time and in the target year, ``against`` (default baseline, else the first) dashed and
+    hatched; returns the matplotlib Figure."""
+    from sim.present.charts import compare_figure
+    from sim.present.fonts import use_cjk_font
+
+    use_cjk_font()
+    ids = [str(i) for i in runs["scenario"].values]
+    ref = against or ("baseline" if "baseline" in ids else ids[0])
+    by_label = _by_label(runs, lang)
+    ref_label = list(by_label)[ids.index(ref)]
+    return compare_figure(by_label, list(load_targets()), lang=lang, baseline_key=ref_label)
+
+
+def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: bool = True):
+    """Fan chart of one scenario of an :func:`uncertainty` ensemble: percentile bands of each
+    indicator with its target, the central (calibrated) run dashed with ``central``, and the
+    probabilities panel; returns the matplotlib Figure."""
+    from sim.analysis.uncertainty import analyse
+    from sim.present.fonts import use_cjk_font
+    from sim.present.uncertainty_report import fan_figure
+
+    use_cjk_font()
+    tg = load_targets()
+    one = scenario_runs(ensemble)[scenario]
+    mid = simulator().run(_scenario(scenario)) if central else None
+    result = analyse(scenario, None, one, tg, central=mid)
+    name = str(one.attrs.get(f"name_{lang}", scenario))
+    return fan_figure(result, tg, lang, title=f"{name} (N = {one.sizes[SAMPLE]})")
+
+
+def use_cjk_font() -> str:
+    """Make matplotlib draw Chinese labels (the CJK font plansim's charts use); call it before
+    drawing your own charts with Chinese text. Returns the font's name."""
+    from sim.present.fonts import use_cjk_font as _use
+
+    return _use()
 
 
 def history() -> pd.DataFrame:
@@ -68,8 +288,10 @@ def scenario_ids() -> list[str]:
     return [p.stem for p in list_scenarios()]
 
 
-__all__ = ["history", "load_scenario", "plot_indicators", "run", "scenario_ids", "simulator", "targets",
-           "targets_table"]
+__all__ = ["compare", "discover", "history", "levers", "load_scenario", "percentiles",
+           "plot_compare", "plot_fan", "plot_indicators", "probabilities", "returns", "run",
+           "run_scenarios", "scenario_ids", "sensitivity", "simulator", "targets",
+           "targets_table", "uncertainty", "use_cjk_font", "what_it_takes"]
 
 
 def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):

@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
+from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
 from sim.engine import ENGINES
 from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
@@ -31,7 +32,6 @@ from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
 REPORTING = ("calendar", "instant")
-DIMS = ("sample", "time")
 
 
 class Simulator:
@@ -171,16 +171,25 @@ class Simulator:
 
     def run_scenarios(self, scenarios: Sequence[Scenario], *, return_columns=None,
                       time_step=None, final_time=None) -> xr.Dataset:
-        """Run several scenarios as one batch: sample ``i`` is scenario ``i``."""
+        """Run several scenarios as one batch: a Dataset with dims ``("scenario", "sample",
+        "time")`` (:data:`sim.dims.SCENARIO_DIMS`, ``sample`` of length 1), the ``scenario``
+        coordinate holding the ids and ``name_zh``/``name_en`` their names. No divergence
+        check (as for ensembles): run each with :meth:`run` when that matters."""
         per = [self.inputs(s, time_step=time_step, final_time=final_time) for s in scenarios]
         if self.engine == "pysd":
             runs = [self._raw_run(p, 1, return_columns, time_step, final_time) for p in per]
-            ds = xr.concat(runs, dim="sample", data_vars="all", join="exact")
+            ds = xr.concat(runs, dim=SAMPLE, data_vars="all", join="exact")
         else:
             ds = self._raw_run(_stack_inputs(per, self, time_step, final_time), len(per),
                                return_columns, time_step, final_time)
-        ds = ds.assign_coords(sample=np.arange(len(per)), scenario=("sample",
-                                                                     [s.id for s in scenarios]))
+        # the batch ran scenario i as sample i: name that axis
+        ds = (ds.rename({SAMPLE: SCENARIO})
+              .assign_coords({SCENARIO: np.array([s.id for s in scenarios], dtype=object)})
+              .expand_dims({SAMPLE: [0]})
+              .assign_coords({c: (SCENARIO, np.array([s.name[c.removeprefix("name_")]
+                                                      for s in scenarios], dtype=object))
+                              for c in NAME_COORDS})
+              .transpose(SCENARIO, SAMPLE, ...))
         ds.attrs["engine"] = self.engine
         return ds
 
@@ -216,9 +225,9 @@ class Simulator:
         for v in fine.data_vars:
             rate = self.batch.is_rate(v) if v in self.batch.variables else False
             vals = fine[v].values[0]
-            out[v] = (DIMS, reporting.aggregate(vals, per, rate)[None])
+            out[v] = (RUN_DIMS, reporting.aggregate(vals, per, rate)[None])
         if "saveper" in out:  # PySD ran with SAVEPER = TIME STEP; the rows are SAVEPER apart
-            out["saveper"] = (DIMS, np.full((1, len(per.starts)), float(sp)))
+            out["saveper"] = (RUN_DIMS, np.full((1, len(per.starts)), float(sp)))
         return xr.Dataset(out, coords={"time": per.starts, "sample": [0]})
 
 
@@ -254,7 +263,7 @@ def _stack_inputs(per: list[dict], sim: Simulator, time_step, final_time) -> dic
             rows = [np.asarray(v.values if isinstance(v, pd.Series) else
                                (np.full(len(times), v) if v is not None else base), float)
                     for v in vals]
-            out[k] = xr.DataArray(np.stack(rows), dims=DIMS, coords={"time": times})
+            out[k] = xr.DataArray(np.stack(rows), dims=RUN_DIMS, coords={"time": times})
         else:
             if any(v is None for v in vals):
                 default = sim.constant_default(k)
@@ -273,7 +282,7 @@ def _run_pysd(model, params, cols, time_step, final_time, saveper) -> xr.Dataset
         df = model.run(params=params or None, return_columns=cols, time_step=time_step,
                        final_time=final_time, saveper=saveper, reload=True)
     names = model.namespace
-    ds = xr.Dataset({names.get(c, c): (DIMS, df[c].to_numpy(dtype=float)[None, :])
+    ds = xr.Dataset({names.get(c, c): (RUN_DIMS, df[c].to_numpy(dtype=float)[None, :])
                      for c in df.columns if names.get(c, c) not in ("time",)},
                     coords={"time": df.index.to_numpy(dtype=float), "sample": [0]})
     return ds

@@ -8,7 +8,7 @@ import pytest
 
 from sim import paths
 
-RANK = {"sim.errors": 0, "sim.paths": 0, "sim.model": 1, "sim.engine": 2, "sim.scenarios": 3,
+RANK = {"sim.errors": 0, "sim.paths": 0, "sim.dims": 0, "sim.model": 1, "sim.engine": 2, "sim.scenarios": 3,
         "sim.simulate": 4, "sim.analysis": 5, "sim.present": 6, "sim.api": 7, "sim.cli": 8}
 MODULES = sorted((paths.ROOT / "sim").rglob("*.py"))
 

@@ -65,9 +65,10 @@ class FakeSimulator:
         self.calls += 1
         y = [s.levers["budget"] * (1 + s.levers["award"]) + 5 * s.levers["brokers"]
              for s in scenarios]
-        data = np.array(y)[:, None] * np.ones((1, 3))
-        return xr.Dataset({"tech_firms": (("sample", "time"), data)},
-                          coords={"time": [2027.0, 2028.0, 2029.0]})
+        data = np.array(y)[:, None, None] * np.ones((1, 1, 3))
+        return xr.Dataset({"tech_firms": (("scenario", "sample", "time"), data)},
+                          coords={"time": [2027.0, 2028.0, 2029.0],
+                                  "scenario": [s.id for s in scenarios]})
 
 
 def test_attribute_runs_one_batch_and_is_efficient():

@@ -92,3 +92,27 @@ def test_missing_scenario_file(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "nope.yaml" in res.stderr and "not found" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("library, shown", [
+    ("samples is 0; allowed: a positive integer", "--samples is 0; allowed: a positive integer"),
+    ("budget_max -1.0: allowed: a number > 0 (亿元)", "--budget-max -1.0: allowed: a number > 0 (亿元)"),
+    ("target 'x': allowed: tech_firms", "--target 'x': allowed: tech_firms"),
+    ("output: 'a' exists and is not a folder plansim wrote; move it away or choose another `root`",
+     "output: 'a' exists and is not a folder plansim wrote; move it away or choose another --out"),
+    ("target record {}: field 'indicator' is missing", "target record {}: field 'indicator' is missing"),
+    ("engines differ: `plansim run` and `unknown`", "engines differ: `plansim run` and `unknown`"),
+])
+def test_library_parameter_names_become_flags(library, shown):
+    from sim.cli.common import flag_message
+
+    assert flag_message(library) == shown
+
+
+def test_out_that_is_a_file_names_the_flag(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("mine", encoding="utf-8")
+    assert main(["compare", "baseline", "plan", "--out", str(target), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "give a folder as --out" in err and "`root`" not in err
+    assert target.read_text(encoding="utf-8") == "mine"

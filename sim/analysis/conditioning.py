@@ -52,7 +52,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -63,11 +63,19 @@ from sim.analysis import calibration as cal
 from sim.analysis.checks import Checks, load_checks, model_stocks, variables_needed
 from sim.analysis.sampling import Design
 from sim.analysis.sampling import sample as draw
+from sim.dims import SAMPLE, SCENARIO, scenario_runs, stack_scenarios
 from sim.errors import UncertaintyError
 from sim.model.yamlio import is_number, read_yaml, require_mapping
 
+if TYPE_CHECKING:
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
+
 SECTION = "conditioning"
-Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
+#: what designs are drawn from: the prior, or the survivors' marginals (:class:`EmpiricalSpec`)
+Spec: TypeAlias = "UncertaintySpec | EmpiricalSpec"
+Simulate = Callable[["Scenario", Design], xr.Dataset]   # (scenario, design) -> Dataset
 
 #: keys of the section: (allowed minimum, exclusive?) checks, and the meaning for messages
 _KEYS = {
@@ -241,7 +249,7 @@ def _round_size(n: int, method: str) -> int:
     return 1 << max(int(math.ceil(math.log2(max(n, 1)))), 0) if method == "sobol" else n
 
 
-def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: Simulate,
+def condition(scenario: Scenario, spec: Spec, n: int, *, seed: int | None, simulate: Simulate,
               match: HistoryMatch, method: str = "lhs",
               say: Callable[[str], None] | None = None) -> Conditioned:
     """Draw prior samples of ``spec`` in rounds, run them, keep the first ``n`` survivors.
@@ -253,7 +261,7 @@ def condition(scenario: Any, spec: Any, n: int, *, seed: int | None, simulate: S
                          method=method, say=say)[0]
 
 
-def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | None,
+def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: int | None,
                   simulate: Simulate, match: HistoryMatch, method: str = "lhs",
                   say: Callable[[str], None] | None = None) -> list[Conditioned]:
     """:func:`condition` for several scenarios on ONE set of samples (common random numbers).
@@ -274,16 +282,19 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
     sids = [str(getattr(sc, "id", sc)) for sc in scenarios]
     say = say or (lambda _m: None)
     units, values = [], []
-    parts: list[list[xr.Dataset]] = [[] for _ in scenarios]
-    imps: list[list[np.ndarray]] = [[] for _ in scenarios]
+    parts: list[xr.Dataset] = []          # survivors of each round, dims (scenario, sample, time)
+    imps: list[xr.DataArray] = []         # their largest implausibility, (scenario, sample)
     drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        runs = [simulate(sc, design) for sc in scenarios]
-        imp = [match.max_implausibility(ds) for ds in runs]
-        within = np.logical_and.reduce([i <= s.cutoff for i in imp])
-        good = within & np.logical_and.reduce([match.plausible(ds) for ds in runs])
+        runs = stack_scenarios({sid: simulate(sc, design) for sid, sc in zip(sids, scenarios,
+                                                                             strict=True)})
+        per = scenario_runs(runs)
+        imp = _per_scenario(match.max_implausibility, per)
+        # shared survivors: history-consistent and passing the checks in every scenario
+        within = (imp <= s.cutoff).all(SCENARIO).values
+        good = within & _per_scenario(match.plausible, per).all(SCENARIO).values
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -291,9 +302,8 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
         rounds += 1
         units.append(design.unit[ok])
         values.append(design.values[ok])
-        for k, ds in enumerate(runs):
-            parts[k].append(ds.isel(sample=ok))
-            imps[k].append(imp[k][ok])
+        parts.append(runs.isel({SAMPLE: ok}))
+        imps.append(imp.isel({SAMPLE: ok}))
         say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
             "history or the checks")
         rate = passed / drawn
@@ -308,16 +318,37 @@ def condition_all(scenarios: Sequence[Any], spec: Any, n: int, *, seed: int | No
             "discrepancy_sd or observation_sd, a larger cutoff, or a larger max_draws")
     kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
                          method, seed, n)
+    ens = xr.concat(parts, dim=SAMPLE, data_vars="all", coords="minimal", compat="override",
+                    join="override", combine_attrs="override")
+    ens = ens.assign_coords({SAMPLE: np.arange(kept)})
+    imp_all = xr.concat(imps, dim=SAMPLE).values                     # (scenario, kept)
     out = []
-    for k, sid in enumerate(sids):
-        ds = xr.concat(parts[k], dim="sample", data_vars="all", coords="minimal",
-                       compat="override", join="override", combine_attrs="override")
-        ds = ds.assign_coords(sample=np.arange(kept))
+    for k, (sid, ds) in enumerate(scenario_runs(ens).items()):
         ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
                                              f"{drawn} drawn, seed {seed}")
-        out.append(Conditioned(sid, kept_design, ds, np.concatenate(imps[k]), drawn, passed,
+        out.append(Conditioned(sid, kept_design, ds, imp_all[k], drawn, passed,
                                rounds, n, match, screened))
     return out
+
+
+def _per_scenario(measure: Callable[[xr.Dataset], np.ndarray],
+                  runs: Mapping[str, xr.Dataset]) -> xr.DataArray:
+    """``measure`` (one value per sample) of each scenario's run: DataArray (scenario, sample)."""
+    return xr.DataArray(np.stack([measure(ds) for ds in runs.values()]), dims=(SCENARIO, SAMPLE),
+                        coords={SCENARIO: np.array(list(runs), dtype=object)})
+
+
+def ensemble(conditioned: Sequence[Conditioned]) -> xr.Dataset:
+    """The kept runs of :func:`condition_all` as one Dataset with dims ``(scenario, sample,
+    time)`` (the same samples in every scenario), with coordinate ``implausibility``
+    (scenario, sample) and the counts ``drawn``, ``passed``, ``kept`` as attrs."""
+    ds = stack_scenarios({c.scenario: c.results for c in conditioned})
+    ds = ds.assign_coords(implausibility=((SCENARIO, SAMPLE),
+                                          np.stack([c.implausibility for c in conditioned])))
+    first = conditioned[0]
+    ds.attrs.update(drawn=first.drawn, passed=first.passed, kept=first.kept,
+                    wanted=first.wanted, screened_out=first.screened_out)
+    return ds
 
 
 def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings
@@ -364,10 +395,11 @@ def marginals(conditioned: Conditioned) -> EmpiricalSpec:
 
 
 # -- the central forecast -----------------------------------------------------------------------
-def central_assumptions(simulator: Any, scenario: Any, names: Sequence[str]) -> dict[str, float]:
+def central_assumptions(simulator: Simulator, scenario: Scenario, names: Sequence[str]
+                        ) -> dict[str, float]:
     """Values of ``names`` in the calibrated run: the scenario's own, else the calibrated
     estimate, else the ``.mdl`` value."""
-    own: Mapping[str, Any] = getattr(scenario, "assumptions", {}) or {}
+    own: Mapping[str, float] = getattr(scenario, "assumptions", {}) or {}
     out = {}
     for name in names:
         if name in own:
@@ -380,7 +412,7 @@ def central_assumptions(simulator: Any, scenario: Any, names: Sequence[str]) -> 
     return out
 
 
-def central_run(simulator: Any, scenario: Any, return_columns: Sequence[str] | None = None
+def central_run(simulator: Simulator, scenario: Scenario, return_columns: Sequence[str] | None = None
                 ) -> xr.Dataset:
     """The central forecast: the calibrated run of ``scenario`` (what ``plansim run`` shows)."""
     return simulator.run(scenario, return_columns=return_columns)

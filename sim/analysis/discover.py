@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis import prim
 from sim.analysis.requirements import ALL
+
+if TYPE_CHECKING:
+    from sim.analysis.what_it_takes import Ensemble
 
 #: fewest cases (samples meeting the target) PRIM is run on; fewer give no box
 MIN_CASES = 10
@@ -33,7 +36,7 @@ class Discovery:
     table: pd.DataFrame        # prim.box_table
 
 
-def outcomes(ensemble: Any, x: Sequence[float] | None = None) -> pd.DataFrame:
+def outcomes(ensemble: Ensemble, x: Sequence[float] | None = None) -> pd.DataFrame:
     """Met flags (sample x target, plus ``all``) of the ensemble with mix ``x`` (default 0)."""
     zero = np.zeros(len(ensemble.base.lines)) if x is None else np.asarray(x, float)
     out = ensemble.outcome(zero)
@@ -42,7 +45,7 @@ def outcomes(ensemble: Any, x: Sequence[float] | None = None) -> pd.DataFrame:
     return frame
 
 
-def discover(ensemble: Any, targets: Sequence[str] = (ALL,), *, boxes: int = 1,
+def discover(ensemble: Ensemble, targets: Sequence[str] = (ALL,), *, boxes: int = 1,
              alpha: float = prim.ALPHA, min_coverage: float = prim.MIN_COVERAGE,
              say: Callable[[str], None] | None = None) -> list[Discovery]:
     """PRIM boxes per target over the ensemble's assumption samples."""

@@ -10,12 +10,17 @@ it ran locally, in other chunk sizes, or on Dask: the randomness is all in the d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from sim.errors import PlanSimError, UncertaintyError
+
+if TYPE_CHECKING:
+    from sim.analysis.sampling import Design
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
 
 Evaluate = Callable[[dict[str, np.ndarray]], xr.Dataset]
 
@@ -147,9 +152,9 @@ class ScenarioEvaluator:
     worker compiles the model once however many chunks it runs.
     """
 
-    _cache: dict[tuple, Any] = {}
+    _cache: dict[tuple, Simulator] = {}
 
-    def __init__(self, scenario: Any, *, return_columns: list[str] | None = None,
+    def __init__(self, scenario: Scenario | None, *, return_columns: list[str] | None = None,
                  engine: str = "batch", levers: dict | None = None):
         self.scenario = scenario
         self.return_columns = list(return_columns) if return_columns else None
@@ -177,7 +182,7 @@ def shared_simulator(engine: str = "batch"):
     return ScenarioEvaluator(None, engine=engine).simulator()
 
 
-def simulate_design(scenario: Any, design: Any, *, return_columns: list[str] | None = None,
+def simulate_design(scenario: Scenario, design: Design, *, return_columns: list[str] | None = None,
                     engine: str = "batch", evaluate: Evaluate | None = None,
                     scheduler: Any = None, chunk_size: int | None = None,
                     progress: bool | None = None) -> xr.Dataset:

@@ -23,12 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from sim.errors import UncertaintyError
+
+if TYPE_CHECKING:
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
 
 FUNDS = "fiscal_st_funds"
 MULTIPLIER = "budget_multiplier"
@@ -38,7 +42,7 @@ MULTIPLIER = "budget_multiplier"
 class MoneyBase:
     """What a scenario spends through each allocation line in each plan year."""
 
-    scenario: Any
+    scenario: Scenario
     years: tuple[int, ...]
     lines: tuple[str, ...]          # lever ids of the allocation shares
     groups: tuple[str, ...]         # each line's lever group
@@ -58,7 +62,7 @@ class MoneyBase:
         return np.full(len(self.lines), max(room, 0.0) * self.n_years)
 
 
-def money_base(simulator: Any, scenario: Any, *, start: int | None = None,
+def money_base(simulator: Simulator, scenario: Scenario, *, start: int | None = None,
                end: int | None = None) -> MoneyBase:
     """The allocation lines and the scenario's funds, multiplier and shares in ``start..end``
     (default: the plan's first year to the targets' year, as declared in model/targets.yaml)."""

@@ -18,17 +18,21 @@ derivative: lines with demand-driven payouts (awards) saturate once demand is me
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.uncertainty import at_year
 
+if TYPE_CHECKING:
+    from sim.analysis.money import MoneyBase
+    from sim.analysis.what_it_takes import Ensemble
+
 DEFAULT_AMOUNT = 10.0
 
 
-def group_mixes(base: Any, amount: float) -> dict[str, np.ndarray]:
+def group_mixes(base: MoneyBase, amount: float) -> dict[str, np.ndarray]:
     """Mix (亿元 per line) spending ``amount`` through each lever group."""
     out: dict[str, np.ndarray] = {}
     for group in dict.fromkeys(base.groups):
@@ -48,7 +52,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def returns_table(ensemble: Any, amount: float = DEFAULT_AMOUNT,
+def returns_table(ensemble: Ensemble, amount: float = DEFAULT_AMOUNT,
                   say: Callable[[str], None] | None = None) -> pd.DataFrame:
     """One row per (group, indicator): median, P5, P95 per 亿元, central-sample-free."""
     from sim.analysis import money

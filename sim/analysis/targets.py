@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.dims import SAMPLE, SCENARIO, TIME
 from sim.errors import UncertaintyError
 from sim.model.targets import Derived, Target, Targets
 
@@ -20,15 +21,20 @@ from sim.model.targets import Derived, Target, Targets
 ALL_TARGETS = "all_targets"
 
 
-def at_year(da: xr.DataArray, year: float) -> np.ndarray:
-    """Values of ``da`` at saved time ``year`` (every other dimension kept): array."""
-    times = np.asarray(da["time"].values, dtype=float)
+def value_at(da: xr.DataArray, year: float) -> xr.DataArray:
+    """``da`` at saved time ``year``, every other named dim kept (``scenario``, ``sample``)."""
+    times = np.asarray(da[TIME].values, dtype=float)
     hit = np.flatnonzero(np.isclose(times, year, atol=1e-6))
     if not hit.size:
         raise UncertaintyError(
             f"year {year} is not among the saved times {times.min()}..{times.max()}"
         )
-    return np.asarray(da.isel(time=int(hit[0])).values, dtype=float)
+    return da.isel({TIME: int(hit[0])}, drop=True).astype(float)
+
+
+def at_year(da: xr.DataArray, year: float) -> np.ndarray:
+    """Values of ``da`` at saved time ``year`` (every other dimension kept): array."""
+    return np.asarray(value_at(da, year).values, dtype=float)
 
 
 def year_reached(da: xr.DataArray, target: Target, from_year: float | None = None) -> np.ndarray:
@@ -48,49 +54,73 @@ def year_reached(da: xr.DataArray, target: Target, from_year: float | None = Non
     return np.where(any_met, times[first], np.nan)
 
 
+def _one_run(da: xr.DataArray) -> xr.DataArray:
+    if SAMPLE in da.dims:
+        if da.sizes[SAMPLE] != 1:
+            raise UncertaintyError(
+                f"target_table takes one run per scenario; '{da.name}' has "
+                f"{da.sizes[SAMPLE]} samples (for ensembles use "
+                "sim.analysis.uncertainty.target_probabilities)")
+        da = da.isel({SAMPLE: 0}, drop=True)
+    return da
+
+
 def target_table(ds: xr.Dataset, targets: Targets) -> pd.DataFrame:
     """One row per indicator for a single run: indicator, target, value in the target year,
-    ratio, year reached (NaN where not reached by the end of the run)."""
-    rows = []
+    ratio, year reached (NaN where not reached by the end of the run).
+
+    With a ``scenario`` dim (one run per scenario, see :mod:`sim.dims`) one row per
+    (scenario, indicator), with a leading ``scenario`` column."""
+    cols: dict[str, xr.DataArray] = {}
     for t in targets:
-        da = ds[t.indicator]
-        if "sample" in da.dims:
-            if da.sizes["sample"] != 1:
-                raise UncertaintyError(
-                    f"target_table takes one run; '{t.indicator}' has {da.sizes['sample']} "
-                    "samples (for ensembles use "
-                    "sim.analysis.uncertainty.target_probabilities)")
-            da = da.isel(sample=0)
-        value = float(at_year(da, t.year))
-        reached = float(year_reached(da, t))
-        rows.append({
-            "indicator": t.indicator,
-            "target": t.target,
-            f"value_{t.year}": value,
-            "ratio": value / t.target,
-            "year_reached": None if np.isnan(reached) else int(round(reached)),
-        })
-    df = pd.DataFrame(rows)
-    df["year_reached"] = df["year_reached"].astype("Int64")
+        da = _one_run(ds[t.indicator])
+        value = value_at(da, t.year)
+        reached = xr.DataArray(year_reached(da, t), dims=value.dims, coords=value.coords)
+        cols[t.indicator] = xr.Dataset({"value": value, "reached": reached})
+    both = xr.concat(list(cols.values()), dim="indicator").assign_coords(
+        indicator=np.array(list(cols), dtype=object))
+    by = [SCENARIO] if SCENARIO in both.dims else []
+    frame = both.transpose(*by, "indicator").to_dataframe()[["value", "reached"]].reset_index()
+    target = frame["indicator"].map({t.indicator: t.target for t in targets})
+    year = targets.year
+    df = pd.DataFrame({**{c: frame[c] for c in by}, "indicator": frame["indicator"],
+                       "target": target, f"value_{year}": frame["value"],
+                       "ratio": frame["value"] / target})
+    df["year_reached"] = pd.array([None if np.isnan(r) else int(round(r))
+                                   for r in frame["reached"]], dtype="Int64")
     return df
+
+
+def met_array(ds: xr.Dataset, targets: Targets, year: int | None = None) -> xr.DataArray:
+    """Whether each sample meets each target in ``year`` (default the targets' year).
+
+    Bool DataArray with the results' dims except ``time`` and a last dim ``indicator``
+    (the indicators, then :data:`ALL_TARGETS`); NaN never meets a target.
+    """
+    year = targets.year if year is None else year
+    cols = []
+    for t in targets.items:
+        if t.indicator not in ds:
+            raise UncertaintyError(f"the results have no variable '{t.indicator}' (an indicator "
+                                   "of model/targets.yaml)")
+        v = value_at(ds[t.indicator], year)
+        cols.append(v.copy(data=np.asarray(t.met(v.values), dtype=bool) & ~np.isnan(v.values)))
+    met = xr.concat(cols, dim="indicator", coords="minimal", compat="override")
+    met = xr.concat([met, met.all("indicator")], dim="indicator")
+    met = met.assign_coords(indicator=np.array([*targets.indicators, ALL_TARGETS], dtype=object))
+    return met.transpose(..., "indicator").rename("met")
 
 
 def met_matrix(ds: xr.Dataset, targets: Targets, year: int | None = None) -> pd.DataFrame:
     """Whether each sample meets each target in ``year`` (default the targets' year).
 
-    DataFrame (sample x indicator) of bools, plus column :data:`ALL_TARGETS`.
+    DataFrame (sample x indicator) of bools, plus column :data:`ALL_TARGETS`; one scenario
+    (see :func:`met_array` for named dims).
     """
-    year = targets.year if year is None else year
-    cols = {}
-    for t in targets.items:
-        if t.indicator not in ds:
-            raise UncertaintyError(f"the results have no variable '{t.indicator}' (an indicator "
-                                   "of model/targets.yaml)")
-        v = at_year(ds[t.indicator], year)
-        cols[t.indicator] = np.asarray(t.met(v), dtype=bool) & ~np.isnan(v)
-    frame = pd.DataFrame(cols)
-    frame[ALL_TARGETS] = frame.all(axis=1)
-    frame.index.name = "sample"
+    met = met_array(ds, targets, year)
+    frame = pd.DataFrame(met.transpose(SAMPLE, "indicator").values,
+                         columns=[str(i) for i in met["indicator"].values])
+    frame.index.name = SAMPLE
     return frame
 
 

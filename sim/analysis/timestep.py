@@ -2,17 +2,18 @@
 
 For Euler integration the error shrinks about in proportion to the step, so halving it and
 comparing shows whether the model's ``TIME STEP`` is small enough (Sterman 2000, ch. 21). The
-batch engine runs every scenario at each step in one batch.
+batch engine runs every scenario at each step in one batch (dim ``scenario``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
+import xarray as xr
 
-from sim.analysis.targets import target_table
+from sim.analysis.targets import value_at
+from sim.dims import SAMPLE, SCENARIO
 
 #: the model's step is accepted if halving it moves no target-year indicator by more than this
 TOLERANCE = 0.005
@@ -28,18 +29,15 @@ def step_halving(simulator, scenarios: Sequence, targets, *, doublings: int = 2
     """
     dt = simulator.control("time_step")
     steps = [dt * 2.0 ** k for k in range(doublings, -2, -1)]
-    values = {}
+    values: dict[float, xr.DataArray] = {}
     for step in steps:
         ds = simulator.run_scenarios(list(scenarios), return_columns=targets.indicators,
                                      time_step=step)
-        per = []
-        for i, _ in enumerate(scenarios):
-            table = target_table(ds.isel(sample=[i]), targets)
-            per.append(table[f"value_{targets.year}"].to_numpy(float))
-        values[step] = np.array(per)                       # (scenario, indicator)
+        values[step] = xr.concat([value_at(ds[i], targets.year).isel({SAMPLE: 0})
+                                  for i in targets.indicators], dim="indicator")
     rows = []
     for coarse, fine in zip(steps[:-1], steps[1:], strict=True):
-        change = np.abs(values[coarse] / values[fine] - 1).max(axis=1)
+        change = abs(values[coarse] / values[fine] - 1).max("indicator")   # (scenario,)
         rows.append({"step": coarse, "half": fine,
-                     **{s.id: float(c) for s, c in zip(scenarios, change, strict=True)}})
+                     **{s.id: float(change.sel({SCENARIO: s.id})) for s in scenarios}})
     return pd.DataFrame(rows).set_index("step")

@@ -11,20 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.targets import ALL_TARGETS, at_year, met_matrix, year_reached
+from sim.analysis.targets import ALL_TARGETS as ALL_TARGETS  # re-exported
+from sim.analysis.targets import at_year, met_array, value_at, year_reached
+from sim.dims import SAMPLE, SCENARIO
 from sim.errors import UncertaintyError
 from sim.model.targets import Target, Targets
 
 if TYPE_CHECKING:
+    from sim.analysis.conditioning import Conditioned, HistoryMatch
     from sim.analysis.sampling import Design
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
 
-Simulate = Callable[[Any, Any], xr.Dataset]   # (scenario, design) -> Dataset (sample, time)
+Simulate = Callable[["Scenario", "Design"], xr.Dataset]   # (scenario, design) -> Dataset
 
 PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
 
@@ -62,20 +67,27 @@ def _var(ds: xr.Dataset, name: str) -> xr.DataArray:
 def target_probabilities(ds: xr.Dataset, targets: Targets, year: int | None = None) -> pd.DataFrame:
     """Probability of meeting each target in ``year`` and all of them together.
 
-    Index: indicators then :data:`ALL_TARGETS`. Columns: ``target``, ``comparison``, ``median``
-    (of the indicator in that year), ``probability``, ``mc_se``, ``n_met``, ``n``.
+    Index: indicators then :data:`ALL_TARGETS` (with a ``scenario`` dim: (scenario, indicator),
+    the probabilities over the samples of each scenario). Columns: ``target``, ``comparison``,
+    ``median`` (of the indicator in that year), ``n_met``, ``n``, ``probability``, ``mc_se``,
+    ``year``.
     """
     year = targets.year if year is None else year
-    met = met_matrix(ds, targets, year)
-    n = len(met)
-    rows = []
-    for t in targets.items:
-        rows.append({"indicator": t.indicator, "target": t.target, "comparison": t.comparison,
-                     "median": float(np.nanmedian(at_year(ds[t.indicator], year)))})
-    rows.append({"indicator": ALL_TARGETS, "target": np.nan, "comparison": "all",
-                 "median": np.nan})
-    out = pd.DataFrame(rows).set_index("indicator")
-    out["n_met"] = met.sum(axis=0).astype(int)
+    met = met_array(ds, targets, year)                     # (..., sample, indicator)
+    n = met.sizes[SAMPLE]
+    n_met = met.sum(SAMPLE)
+    median = xr.concat([value_at(_var(ds, i), year).median(SAMPLE) for i in targets.indicators],
+                       dim="indicator")
+    median = median.assign_coords(indicator=np.array(targets.indicators, dtype=object)
+                                  ).reindex(indicator=n_met["indicator"])
+    stats = xr.Dataset({"median": median, "n_met": n_met})
+    by = [SCENARIO] if SCENARIO in stats.dims else []
+    out = stats.transpose(*by, "indicator").to_dataframe()[["median", "n_met"]]
+    ind = out.index.get_level_values("indicator")
+    spec = {t.indicator: (t.target, t.comparison) for t in targets.items}
+    out.insert(0, "target", [spec[i][0] if i in spec else np.nan for i in ind])
+    out.insert(1, "comparison", [spec[i][1] if i in spec else "all" for i in ind])
+    out["n_met"] = out["n_met"].astype(int)
     out["n"] = n
     out["probability"] = out["n_met"] / n
     out["mc_se"] = np.sqrt(out["probability"] * (1 - out["probability"]) / n)
@@ -101,7 +113,7 @@ def first_year_counts(ds: xr.Dataset, targets: Targets, *, start: int | None = N
     start = int(start if start is not None else max(times.min(), targets.plan.start))
     until = targets.plan.horizon if until is None else until
     years = list(range(start, until + 1))
-    labels: list[Any] = [*years, f"not by {until}"]
+    labels: list[int | str] = [*years, f"not by {until}"]
     counts = {}
     for t in targets.items:
         fy = first_year(_var(ds, t.indicator), t)
@@ -112,22 +124,27 @@ def first_year_counts(ds: xr.Dataset, targets: Targets, *, start: int | None = N
     return pd.DataFrame(counts, index=pd.Index(labels, name="first_year", dtype=object))
 
 
-def compare_scenarios(results: Mapping[str, xr.Dataset], targets: Targets,
+def compare_scenarios(results: xr.Dataset | Mapping[str, xr.Dataset], targets: Targets,
                       year: int | None = None) -> pd.DataFrame:
     """One row per (scenario, indicator or all_targets): P5, P50, P95 in ``year``, probability
-    of meeting the target and its standard error."""
+    of meeting the target and its standard error.
+
+    ``results``: one ensemble per scenario on shared samples, dims ``(scenario, sample,
+    time)`` (a ``{id: Dataset}`` is stacked)."""
+    from sim.dims import stack_scenarios
+
     year = targets.year if year is None else year
-    rows = []
-    for sid, ds in results.items():
-        probs = target_probabilities(ds, targets, year)
-        for ind, p in probs.iterrows():
-            row = {"scenario": sid, "indicator": ind, "target": p["target"]}
-            if ind != ALL_TARGETS:
-                v = at_year(ds[ind], year)
-                row.update({f"P{q}": float(np.nanpercentile(v, q)) for q in (5, 50, 95)})
-            row.update({"probability": p["probability"], "mc_se": p["mc_se"], "n": p["n"]})
-            rows.append(row)
-    return pd.DataFrame(rows).set_index(["scenario", "indicator"])
+    ds = results if isinstance(results, xr.Dataset) else stack_scenarios(results)
+    probs = target_probabilities(ds, targets, year)
+    q = xr.concat([value_at(ds[i], year).quantile([0.05, 0.5, 0.95], dim=SAMPLE)
+                   for i in targets.indicators], dim="indicator")
+    q = q.assign_coords(indicator=np.array(targets.indicators, dtype=object),
+                        quantile=["P5", "P50", "P95"])
+    wide = q.transpose(SCENARIO, "indicator", "quantile").to_series().unstack("quantile")
+    out = probs[["target"]].join(wide[["P5", "P50", "P95"]])
+    out = out.join(probs[["probability", "mc_se", "n"]])
+    out.index = out.index.set_names([SCENARIO, "indicator"])
+    return out
 
 
 @dataclass
@@ -141,12 +158,13 @@ class UncertaintyResult:
     probabilities: pd.DataFrame      # see target_probabilities (+ ``central`` with a central run)
     first_years: pd.DataFrame        # see first_year_counts
     central: xr.Dataset | None = None   # the central forecast (the calibrated run)
-    conditioned: Any = None          # sim.analysis.conditioning.Conditioned, if conditioned
+    conditioned: Conditioned | None = None   # the history-matched survivors, if conditioned
 
 
 def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targets,
             q: Iterable[float] = PERCENTILES, until: int | None = None, *,
-            central: xr.Dataset | None = None, conditioned: Any = None) -> UncertaintyResult:
+            central: xr.Dataset | None = None, conditioned: Conditioned | None = None
+            ) -> UncertaintyResult:
     """Summarise one ensemble: percentiles, probabilities and first-year counts.
 
     With ``central`` (the calibrated run, see :func:`sim.analysis.conditioning.central_run`)
@@ -169,9 +187,11 @@ def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targ
     )
 
 
-def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: int, seed: int,
+def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targets, *, samples: int, seed: int,
             sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
-            match: Any = None, central: Callable[[Any], Any] | None = None) -> list[Any]:
+            match: HistoryMatch | None = None,
+            central: Callable[[Scenario], xr.Dataset] | None = None
+            ) -> list[UncertaintyResult]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are
@@ -181,7 +201,7 @@ def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: i
     from sim.analysis import sampling as smp
     from sim.analysis.conditioning import condition_all
 
-    conditioned: list[Any] = [None] * len(scenarios)
+    conditioned: list[Conditioned | None] = [None] * len(scenarios)
     if match is not None:   # one set of history-consistent samples for every scenario
         say(f"{', '.join(str(sc.id) for sc in scenarios)}: history-matching {samples} samples")
         conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
@@ -197,6 +217,14 @@ def compute(scenarios: Sequence[Any], spec: Any, targets: Targets, *, samples: i
         results.append(analyse(sc.id, design, ds, targets, conditioned=cond,
                                central=central(sc) if central else None))
     return results
+
+
+def ensemble(results: Sequence[UncertaintyResult]) -> xr.Dataset:
+    """The scenarios' ensembles as one Dataset with dims ``(scenario, sample, time)`` (they
+    share their samples: one design, or one set of history-consistent survivors)."""
+    from sim.dims import stack_scenarios
+
+    return stack_scenarios({r.scenario: r.results for r in results})
 
 
 def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, pd.DataFrame]:
@@ -224,7 +252,7 @@ def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, 
         fy.index = fy.index.map(str)
         first.append(fy.reset_index().assign(scenario=r.scenario))
     front = ["scenario"]
-    comparison = compare_scenarios({r.scenario: r.results for r in results}, targets)
+    comparison = compare_scenarios(ensemble(results), targets)
     comparison.insert(1, "central", [
         float(r.probabilities.loc[ind, "central"]) if "central" in r.probabilities else None
         for r in results for ind in r.probabilities.index])

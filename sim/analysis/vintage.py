@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,13 @@ from sim.analysis.targets import at_year
 from sim.analysis.uncertainty import PERCENTILES
 from sim.errors import ForecastError
 from sim.model.targets import Targets, load_targets
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from sim.analysis.conditioning import HistoryMatch, Simulate
+    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
 
 SCENARIOS = ("baseline", "plan")
 BANDS = tuple(f"P{q}" for q in PERCENTILES)
@@ -53,7 +60,8 @@ def forecast_indicators(targets: Targets) -> list[str]:
     return [*targets.indicators, *targets.reported_indicators]
 
 
-def forecast_table(scenario: str, ensemble: Any, central: Any, indicators: Sequence[str],
+def forecast_table(scenario: str, ensemble: xr.Dataset, central: xr.Dataset,
+                   indicators: Sequence[str],
                    years: Sequence[int] | None = None) -> pd.DataFrame:
     """Rows ``scenario, indicator, year, central, P5..P95`` from an ensemble Dataset
     ``(sample, time)`` and the central run (sample of length 1), for ``years`` (default: the
@@ -85,9 +93,10 @@ def tool_version() -> str:
         return "unknown"
 
 
-def make_forecast(scenarios: Sequence[Any], spec: Any, indicators: Sequence[str], *,
-                  samples: int, seed: int, simulate: Callable[[Any, Any], Any],
-                  central: Callable[[Any], Any], match: Any, sampling: str = "lhs",
+def make_forecast(scenarios: Sequence[Scenario], spec: UncertaintySpec,
+                  indicators: Sequence[str], *,
+                  samples: int, seed: int, simulate: Simulate,
+                  central: Callable[[Scenario], xr.Dataset], match: HistoryMatch, sampling: str = "lhs",
                   date: str, say: Callable[[str], None] | None = None
                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Condition the scenarios' ensembles on the history (one shared set of samples) and

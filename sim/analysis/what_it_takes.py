@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,14 @@ from sim.analysis import money
 from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
 from sim.analysis.sampling import DEFAULT_SEED
 from sim.errors import UncertaintyError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from sim.analysis.conditioning import Conditioned
+    from sim.model.targets import Targets
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
 
 DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_MAX = 200.0
@@ -31,19 +39,19 @@ DEFAULT_PROBABILITIES = (0.5, 0.8)
 class Ensemble:
     """A conditioned ensemble of one scenario ready to evaluate mixes on."""
 
-    scenario: Any
-    simulator: Any
+    scenario: Scenario
+    simulator: Simulator
     base: money.MoneyBase
     assumptions: dict[str, np.ndarray]   # per-sample values of the surviving samples
-    targets: Any                         # sim.model.targets.Targets
-    conditioned: Any = None              # sim.analysis.conditioning.Conditioned
-    reference: Any = None                # the scenario's own run (for the measured money)
+    targets: Targets
+    conditioned: Conditioned | None = None
+    reference: xr.Dataset | None = None  # the scenario's own run (for the measured money)
 
     @property
     def n(self) -> int:
         return len(next(iter(self.assumptions.values())))
 
-    def run(self, x: Sequence[float], columns: Sequence[str] = ()) -> Any:
+    def run(self, x: Sequence[float], columns: Sequence[str] = ()) -> xr.Dataset:
         cols = sorted({*self.targets.indicators, money.FUNDS, *columns})
         levers = money.mix_levers(self.base, x) if np.any(np.asarray(x) > 0) else None
         return self.simulator.run(self.scenario, levers=levers, assumptions=self.assumptions,
@@ -56,7 +64,7 @@ class Ensemble:
                                                               self.base.years))
 
 
-def outcome_of(ds: Any, targets: Any, spend: float) -> Outcome:
+def outcome_of(ds: xr.Dataset, targets: Targets, spend: float) -> Outcome:
     """Margins and met flags of every target in the targets' year."""
     from sim.analysis.uncertainty import at_year
 
@@ -71,8 +79,8 @@ def outcome_of(ds: Any, targets: Any, spend: float) -> Outcome:
     return Outcome(np.column_stack(margins), np.column_stack(met), spend)
 
 
-def conditioned_ensemble(scenario: Any, *, samples: int = DEFAULT_SAMPLES,
-                         seed: int = DEFAULT_SEED, simulator: Any = None,
+def conditioned_ensemble(scenario: Scenario, *, samples: int = DEFAULT_SAMPLES,
+                         seed: int = DEFAULT_SEED, simulator: Simulator | None = None,
                          say: Callable[[str], None] | None = None) -> Ensemble:
     """History-condition ``scenario`` once (``scenarios/uncertainty.yaml``) and wrap it."""
     from sim.analysis.conditioning import HistoryMatch, condition, load_conditioning
@@ -103,7 +111,7 @@ def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None) -> 
                    ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None))
 
 
-def target_columns(requested: Sequence[str], targets: Any) -> list[int | None]:
+def target_columns(requested: Sequence[str], targets: Targets) -> list[int | None]:
     """Column indices for target ids (``all`` -> None, meaning all targets together)."""
     known = list(targets.indicators)
     out: list[int | None] = []
@@ -128,7 +136,7 @@ class WhatItTakes:
     runs: int
 
 
-def what_it_takes(scenario: Any, *, targets: Sequence[str] = (), probabilities:
+def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilities:
                   Sequence[float] = DEFAULT_PROBABILITIES, budget_max: float =
                   DEFAULT_BUDGET_MAX, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
                   refine_iter: int = 6, say: Callable[[str], None] | None = None

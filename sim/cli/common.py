@@ -54,19 +54,24 @@ def add_engine(parser, help: str = "simulation engine (default: batch)") -> None
 
 #: library parameter names in error messages -> the command-line flag that sets them
 FLAGS = {"engine": "--engine", "samples": "--samples", "method": "--method",
-         "vintage": "--vintage",
+         "vintage": "--vintage", "seed": "--seed", "sampling": "--sampling",
          "cost_variable": "--cost-variable", "scheduler": "--scheduler", "sector": "--sector",
-         "test": "--test", "chunk_size": "--chunk-size"}
-_LEADING = re.compile(r"^([a-z_]+)\b")
+         "test": "--test", "chunk_size": "--chunk-size", "root": "--out",
+         "budget_max": "--budget-max",
+         "probability": "--probability", "target": "--target"}
+#: a leading parameter name: followed by " is ", ": " or its value ("target record" is not one)
+_LEADING = re.compile(r"^([a-z_]+)(?= is |: | ['\"\[(\d-])")
+_QUOTED = re.compile(r"`([a-z_]+)`")
 
 
 def flag_message(message: str) -> str:
-    """A library message that starts with a parameter name, with the name as its flag
-    (``samples is 3; ...`` -> ``--samples is 3; ...``)."""
+    """A library message with its parameter names as the command's flags: a leading name
+    (``samples is 3; ...`` -> ``--samples is 3; ...``) and any name in backticks
+    (``choose another `root``` -> ``choose another --out``)."""
     m = _LEADING.match(message)
     if m and m.group(1) in FLAGS:
-        return FLAGS[m.group(1)] + message[m.end():]
-    return message
+        message = FLAGS[m.group(1)] + message[m.end():]
+    return _QUOTED.sub(lambda q: FLAGS.get(q.group(1), q.group(0)), message)
 
 
 def check_distinct(scenarios) -> None:

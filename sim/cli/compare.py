@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from sim.dims import stack_scenarios
     from sim.errors import ScenarioError
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
@@ -38,10 +39,11 @@ def run(args) -> int:
     targets = load_targets()
     say(f"compiling model ({args.engine} engine)")
     sim = Simulator(args.engine)
-    runs = {}
+    runs = []  # each run checked for divergence, then one Dataset with a scenario dim
     for i, sc in enumerate(scenarios, 1):
         say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
-        runs[sc.id] = sim.run(sc)
+        runs.append(sim.run(sc))
+    runs = stack_scenarios(runs)
     out, table = write_comparison(runs, scenarios, targets, args.out / "compare", lang=args.lang,
                                   reference=reference, say=say)
     print(f"\ncomparison against {reference} -> {out}")

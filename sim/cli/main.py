@@ -30,6 +30,7 @@ COMMANDS = {
     "brief": "sim.cli.brief",
     "levers": "sim.cli.levers",
     "assumptions": "sim.cli.assumptions",
+    "explore": "sim.cli.explore",
 }
 
 

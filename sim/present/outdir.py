@@ -119,7 +119,7 @@ def _check_root(root: Path) -> None:
     if root.exists():
         if not root.is_dir():
             raise OutputError(f"output: '{root}' exists and is not a folder; give a folder "
-                              "for --out")
+                              "as `root`")
         if not os.access(root, os.W_OK | os.X_OK):
             raise OutputError(f"output: folder '{root}' is not writable")
         return
@@ -149,21 +149,21 @@ def check_target(target: Path, command: str | None) -> None:
     plansim command if None)."""
     if target.is_symlink():
         raise OutputError(f"output: '{target}' is a symbolic link; plansim replaces only "
-                          "folders it wrote: move it away or choose another --out")
+                          "folders it wrote: move it away or choose another `root`")
     if not target.exists():
         return
     if not target.is_dir():
         raise OutputError(f"output: '{target}' exists and is not a folder plansim wrote; "
-                          "move it away or choose another --out")
+                          "move it away or choose another `root`")
     marker = read_marker(target)
     if marker is None:
         raise OutputError(f"output: '{target}' exists and was not written by plansim (no "
                           f"{MARKER} marker); plansim never replaces it: move it away or "
-                          "choose another --out")
+                          "choose another `root`")
     if command is not None and marker.get("command") != command:
         raise OutputError(f"output: '{target}' holds a result of `plansim "
                           f"{excerpt(marker.get('command'), 30, quote=False)}`, not of "
-                          f"`plansim {command}`; choose another --out or another name")
+                          f"`plansim {command}`; choose another `root` or another name")
 
 
 def _lock(root: Path, command: str) -> int:
@@ -184,7 +184,7 @@ def _lock(root: Path, command: str) -> int:
         os.close(fd)
         raise OutputError(f"output: another plansim command is writing into '{root}' "
                           f"({excerpt(holder, 80, quote=False)}); wait for it to finish or "
-                          "choose another --out") from None
+                          "choose another `root`") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()}: plansim {command}\n".encode(), 0)
     return fd

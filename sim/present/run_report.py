@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.targets import at_year, target_table, year_reached
+from sim.analysis.compare import as_scenarios, compare_table
+from sim.analysis.targets import target_table
+from sim.dims import scenario_runs
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
 from sim.present.atomic import save_figure
@@ -80,44 +81,21 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
     return final, tt
 
 
-def compare_table(runs: Mapping[str, xr.Dataset], targets: Targets, reference: str
-                  ) -> pd.DataFrame:
-    """Per indicator: each scenario's value in the target year, its difference from the
-    reference scenario (absolute and %), and the year each scenario reaches the target."""
-    rows = []
-    for t in targets:
-        row: dict[str, object] = {"indicator": t.indicator, "target": t.target}
-        ref = float(at_year(runs[reference][t.indicator].isel(sample=0), t.year))
-        for sid, ds in runs.items():
-            v = float(at_year(ds[t.indicator].isel(sample=0), t.year))
-            row[f"{sid}_{t.year}"] = v
-            if sid != reference:
-                row[f"{sid}_minus_{reference}"] = v - ref
-                row[f"{sid}_vs_{reference}_pct"] = 100.0 * (v - ref) / ref if ref else np.nan
-        for sid, ds in runs.items():
-            yr = float(year_reached(ds[t.indicator].isel(sample=0), t))
-            row[f"{sid}_year_reached"] = None if np.isnan(yr) else int(round(yr))
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    for c in df.columns:
-        if c.endswith("_year_reached"):
-            df[c] = df[c].astype("Int64")
-    return df
-
-
-def write_comparison(runs: Mapping[str, xr.Dataset], scenarios: Sequence, targets: Targets,
-                     out: Path, *, lang: str = "zh", reference: str,
+def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Sequence,
+                     targets: Targets, out: Path, *, lang: str = "zh", reference: str,
                      say: Say = _quiet) -> tuple[Path, pd.DataFrame]:
-    """Write the overlay chart and the difference table of several runs to the result folder
-    ``out`` (the command line passes ``DIR/compare``)."""
+    """Write the overlay chart and the difference table of several runs (one Dataset with a
+    ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the command line passes
+    ``DIR/compare``)."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
+    runs = as_scenarios(runs)
     with owned_dir(Path(out)) as tmp:
         table = compare_table(runs, targets, reference)
         write_csv(table, tmp / "comparison.csv")
         write_excel(tmp / "comparison.xlsx", {"comparison": table})
         say("  overlay chart")
-        by_label = {labels[k]: v for k, v in runs.items()}
+        by_label = {labels[k]: v for k, v in scenario_runs(runs).items()}
         styles = {labels[reference]: {"linestyle": "--"}}
         fig = indicator_figure(by_label, list(targets), lang=lang, styles=styles,
                                title={"zh": "情景比较", "en": "Scenario comparison"})

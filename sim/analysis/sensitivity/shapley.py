@@ -7,7 +7,7 @@ target year, each group's Shapley value is
     phi_g = sum over S not containing g of  |S|! (G-|S|-1)! / G!  * (v(S + g) - v(S))
 
 and the values add up to v(all groups) - v(no group) = plan minus baseline (efficiency). All 2^G
-coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios``.
+coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios`` (one Dataset, dim ``scenario``).
 Only groups in which the plan changes at least one lever are players; the others have zero value
 by the dummy axiom and are left out. Registered as the ``shapley`` method (kind
 ``attribution``).
@@ -18,13 +18,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from sim.analysis.sensitivity.base import Method, register
+from sim.dims import SCENARIO
 from sim.errors import UncertaintyError
+
+if TYPE_CHECKING:
+    from sim.model.parameters import Parameters
+    from sim.scenarios import Scenario
+    from sim.simulate import Simulator
 
 MAX_GROUPS = 8
 
@@ -65,13 +71,14 @@ def shapley_values(players: Sequence[str],
     return pd.DataFrame(phi, index=pd.Index(players, name="group"), columns=columns)
 
 
-def _lever_differs(a: Any, b: Any) -> bool:
+def _lever_differs(a: object, b: object) -> bool:
     if isinstance(a, Mapping) or isinstance(b, Mapping):
         return dict(a or {}) != dict(b or {})
     return a != b
 
 
-def lever_groups(baseline: Any, plan: Any, parameters: Any) -> dict[str, list[str]]:
+def lever_groups(baseline: Scenario, plan: Scenario, parameters: Parameters
+                 ) -> dict[str, list[str]]:
     """Group -> the levers of that group which the plan sets differently from the baseline.
 
     Groups in which the plan changes nothing are left out. Order follows ``parameters.groups``.
@@ -85,8 +92,9 @@ def lever_groups(baseline: Any, plan: Any, parameters: Any) -> dict[str, list[st
                        if kv[0] in order else len(order)))
 
 
-def coalition_scenarios(baseline: Any, plan: Any,
-                        groups: Mapping[str, Sequence[str]]) -> list[tuple[frozenset, Any]]:
+def coalition_scenarios(baseline: Scenario, plan: Scenario,
+                        groups: Mapping[str, Sequence[str]]
+                        ) -> list[tuple[frozenset, Scenario]]:
     """(coalition, scenario) for every coalition of ``groups``; the scenario is the baseline
     with the coalition's levers taken from the plan."""
     players = list(groups)
@@ -124,17 +132,20 @@ class Attribution:
         return self.plan - self.baseline
 
 
-def attribute(baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
+def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
+              parameters: Parameters,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
-    from sim.analysis.targets import at_year
+    from sim.analysis.targets import value_at
 
     groups = lever_groups(baseline, plan, parameters)
     pairs = coalition_scenarios(baseline, plan, groups)
     ds = simulator.run_scenarios([sc for _, sc in pairs], return_columns=list(indicators))
-    values = pd.DataFrame({ind: at_year(ds[ind], year) for ind in indicators},
-                          index=["+".join(sorted(s)) or "(baseline)" for s, _ in pairs])
+    # one run per coalition: dims (scenario, sample=1, time) -> the target year's values
+    at = {ind: value_at(ds[ind], year).isel(sample=0).transpose(SCENARIO).values
+          for ind in indicators}
+    values = pd.DataFrame(at, index=["+".join(sorted(s)) or "(baseline)" for s, _ in pairs])
     by_set = {s: values.iloc[i] for i, (s, _) in enumerate(pairs)}
     shap = shapley_values(list(groups), by_set) if groups else pd.DataFrame(
         columns=list(indicators), index=pd.Index([], name="group"), dtype=float)
@@ -160,7 +171,8 @@ class Shapley(Method):
     kind = "attribution"
     help = "exact Shapley attribution of a scenario difference to lever groups"
 
-    def attribute(self, baseline: Any, plan: Any, *, simulator: Any, parameters: Any,
+    def attribute(self, baseline: Scenario, plan: Scenario, *, simulator: Simulator,
+                  parameters: Parameters,
                   indicators: Sequence[str], year: int) -> Attribution:
         return attribute(baseline, plan, simulator=simulator, parameters=parameters,
                          indicators=indicators, year=year)

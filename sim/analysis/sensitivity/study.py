@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,12 +24,13 @@ from sim.analysis.sensitivity.given_data import given_data_first_order
 from sim.model.targets import Targets
 
 if TYPE_CHECKING:
-    from sim.analysis.conditioning import HistoryMatch
+    from sim.analysis.conditioning import EmpiricalSpec, HistoryMatch
     from sim.analysis.sampling import Design
     from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.scenarios import Scenario
 
 #: (scenario, design) -> results Dataset (sample, time)
-Simulate = Callable[[Any, "Design"], xr.Dataset]
+Simulate = Callable[["Scenario", "Design"], xr.Dataset]
 #: the table of the sample whose marginals the design was drawn from (history-conditioned)
 MARGINALS = "design_marginals"
 #: design rows simulated at a time: the results of one block (every column the outcomes, the
@@ -48,7 +50,7 @@ class Reduced:
     passes: np.ndarray | None
 
 
-def run_reduced(simulate: Simulate, scenario: Any, design: Design, targets: Targets,
+def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets: Targets,
                 years: Sequence[int], cost_variable: str | None,
                 match: HistoryMatch | None, block: int = BLOCK) -> Reduced:
     """Run ``design`` in blocks of ``block`` rows and keep only what the study analyses."""
@@ -72,11 +74,12 @@ def run_reduced(simulate: Simulate, scenario: Any, design: Design, targets: Targ
     return Reduced(outputs, per_year, np.concatenate(passes) if passes else None)
 
 
-def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, method: str,
+def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets, *, method: str,
                     samples: int, seed: int, second_order: bool, simulate: Simulate,
                     cost_variable: str | None = None,
                     say: Callable[[str], None] = print, match: HistoryMatch | None = None,
-                    center: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+                    center: dict[str, float] | None = None,
+                    given_data: bool = True) -> dict[str, pd.DataFrame]:
     """Run the design and the tornado runs; return the output tables by name.
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
@@ -89,7 +92,7 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     :data:`MARGINALS` (with ``match``: the survivors it was drawn from), ``conditioning`` and
     ``given_data_S1``
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
-    the marginals' independence).
+    the marginals' independence; skipped with ``given_data=False``).
     """
     from sim.analysis import conditioning, sampling
 
@@ -122,19 +125,20 @@ def compute_indices(scenario: Any, spec: UncertaintySpec, targets: Targets, *, m
     out["design"] = design_recipe(design, dist, m.name)
     if cond is not None:
         out[MARGINALS] = cond.design.frame().reset_index(drop=True)
-    if cond is not None:
         consistent = run.passes
         out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
             design_runs=design.n, design_history_consistent=float(consistent.mean()))
         say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
             f"{consistent.mean():.0%} of the {method} design is history-consistent")
+    if cond is not None and given_data:
         cond_out = outputs_at_year(cond.results, targets, cost_variable=cost_variable)
         out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
                                                       seed=seed).reset_index()
     return out
 
 
-def design_recipe(design: Design, dist: Any, method: str) -> pd.DataFrame:
+def design_recipe(design: Design, dist: UncertaintySpec | EmpiricalSpec, method: str
+                  ) -> pd.DataFrame:
     """One row saying how :func:`regenerate_design` draws ``design`` again: the method, the
     design kind, seed, base N, second order, rows, assumptions, and what it was drawn from
     (the :data:`MARGINALS` table, or the uncertainty file)."""
@@ -146,16 +150,14 @@ def design_recipe(design: Design, dist: Any, method: str) -> pd.DataFrame:
         "regenerate": "sim.analysis.sensitivity.regenerate_design(folder)"}])
 
 
-def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None = None, *,
-                      spec: Any = None) -> Design:
+def regenerate_design(recipe: pd.DataFrame | str | Path, marginals: pd.DataFrame | None = None,
+                      *, spec: UncertaintySpec | None = None) -> Design:
     """The design a sensitivity study ran, drawn again from its ``design`` table (a DataFrame,
     or the result folder holding ``design.csv`` and, when conditioned, ``design_marginals.csv.gz``).
 
     The same numbers as the study's: the same method, seed and N over the same marginals (an
     unconditioned design: over the uncertainty file it names, or ``spec`` when given).
     """
-    from pathlib import Path
-
     from sim.analysis.conditioning import EmpiricalSpec
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.errors import UncertaintyError
@@ -170,7 +172,8 @@ def regenerate_design(recipe: pd.DataFrame | Any, marginals: pd.DataFrame | None
     if row["drawn_from"] == MARGINALS:
         if marginals is None:
             raise UncertaintyError(f"design: drawn from the {MARGINALS} table; pass it")
-        dist: Any = EmpiricalSpec(list(marginals.columns), marginals.to_numpy(dtype=float))
+        dist: UncertaintySpec | EmpiricalSpec = EmpiricalSpec(
+            list(marginals.columns), marginals.to_numpy(dtype=float))
     else:
         dist = spec if spec is not None else load_uncertainty(row["drawn_from"], parameters=None)
     seed = None if pd.isna(row["seed"]) else int(row["seed"])

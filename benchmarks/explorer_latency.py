@@ -1,0 +1,83 @@
+"""Server-side latency of ``plansim explore``: from a slider release to the page's models
+updated (re-run, target table, fiscal cost, the five figures), without and with the
+uncertainty band (history-matched ensemble).
+
+    python benchmarks/explorer_latency.py [--repeats 15] [--samples 300]
+
+Prints the median and the slowest of the repeats in ms: a single run (bound 150 ms) and the
+band on with the ensemble (bound 1000 ms). The page is built on a Bokeh Document as a server
+session builds it, so every change goes through the same Bokeh models; the browser's own
+drawing is not included. The ensemble is conditioned once before timing (as the server does
+in the background at start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+BOUNDS_MS = {"single": 150.0, "band": 1000.0}
+
+
+def _time_moves(app, lever: str, year: int, values: list[float]) -> list[float]:
+    from param import edit_constant
+
+    out = []
+    for v in values:
+        slider = app.sliders[(lever, year)]
+        t0 = time.perf_counter()
+        slider.value = v
+        with edit_constant(slider):
+            slider.value_throttled = v      # what the browser sends on release
+        out.append((time.perf_counter() - t0) * 1000.0)
+        if app.message.object and "error" in app.message.object:
+            raise SystemExit(f"the run failed: {app.message.object}")
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--samples", type=int, default=300)
+    p.add_argument("--scenario", default="plan")
+    args = p.parse_args()
+
+    from bokeh.document import Document
+
+    from sim.present.explorer.server import make_app
+
+    t0 = time.perf_counter()
+    app = make_app(args.scenario, samples=args.samples)
+    app.layout.get_root(Document())
+    print(f"page built in {time.perf_counter() - t0:.1f} s (model compiled, references run)")
+    lever, year = "fiscal_budget", app.s.years[2]
+    base = app.s.values[lever][year]
+    values = [round(base + 0.1 * (i + 1), 1) for i in range(args.repeats + 2)]
+    single = _time_moves(app, lever, year, values)[2:]        # two warm-up moves
+    t0 = time.perf_counter()
+    app.s.ensemble()
+    print(f"ensemble conditioned in {time.perf_counter() - t0:.1f} s "
+          f"({app.s.samples} samples kept)")
+    app.band_switch.value = True
+    band = _time_moves(app, lever, year, [v + 5 for v in values[: max(3, args.repeats // 3)]])
+    band = band[1:]
+    rows = {"single": single, "band": band}
+    print(f"\n{'case':<8} {'runs':>5} {'median ms':>10} {'max ms':>8} {'bound ms':>9}")
+    ok = True
+    for name, ms in rows.items():
+        med = statistics.median(ms)
+        ok &= med < BOUNDS_MS[name]
+        print(f"{name:<8} {len(ms):>5} {med:>10.0f} {max(ms):>8.0f} {BOUNDS_MS[name]:>9.0f}")
+    label = f"{app.s.samples}-sample ensemble"
+    print(f"\nsingle = one re-run and redraw; band = the same with the {label}")
+    print("within the bounds" if ok else "OVER A BOUND")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""``plansim explore``: the live explorer, a local web page (Panel on a Bokeh server).
+
+Move a lever and see the five indicators, their targets, the fiscal cost and (with the band on)
+P(met) at once; save the settings as a scenario file or load one. The page is
+:mod:`sim.present.explorer`; nothing it runs writes into the project.
+"""
+
+from __future__ import annotations
+
+from sim.cli.common import Progress, sample_count, seed
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}; allowed: a port number from 1 to "
+                                         "65535")
+    return value
+
+
+def add_parser(sub) -> None:
+    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.model.yamlio import LANGS
+    from sim.present.explorer.server import DEFAULT_SAMPLES
+
+    p = sub.add_parser(
+        "explore", help="live explorer in the browser: move levers, see the targets at once",
+        description="Serve a local web page with one slider per lever and plan year (grouped "
+                    "by lever group, marks at the baseline and plan values), the five "
+                    "indicators with history, targets and baseline/plan references, the "
+                    "target table, the fiscal cost, an uncertainty band with P(met) from the "
+                    "history-matched ensemble, save/load of scenario files and a zh/en switch. "
+                    "Listens on 127.0.0.1 unless --host is given.")
+    p.add_argument("scenario", nargs="?", default="plan", metavar="SCENARIO",
+                   help="scenario to start from: an id in scenarios/ or a file (default: plan)")
+    p.add_argument("--port", type=_port, default=5006, help="port (default 5006)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--lang", choices=LANGS, default=LANGS[0],
+                   help=f"language of the page at start (default: {LANGS[0]})")
+    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
+                   help=f"history-matched samples behind the band (default {DEFAULT_SAMPLES})")
+    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
+                   help=f"random seed of the ensemble (default {DEFAULT_SEED})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from sim.present.explorer.server import serve
+    from sim.scenarios import load_scenario
+
+    say = Progress(args.quiet)
+    load_scenario(args.scenario)  # a bad file stops here with the usual one line
+    try:
+        serve(args.scenario, lang=args.lang, host=args.host, port=args.port,
+              show=not args.no_browser, samples=args.samples, seed=args.seed,
+              say=lambda m: print(m, flush=True) if m.startswith("serving") else say(m))
+    except OSError as exc:
+        from sim.errors import PlanSimError
+
+        raise PlanSimError(f"--port {args.port}: cannot listen on {args.host}:{args.port} "
+                           f"({exc.strerror or exc}); allowed: a free port") from None
+    except KeyboardInterrupt:
+        print("stopped")
+    return 0

@@ -1,0 +1,342 @@
+"""The explorer page (Panel on a Bokeh server, or inline in Jupyter): lever sliders grouped by
+lever group, the five indicators with history, targets and references, the target table, the
+fiscal cost, the uncertainty switch, save and load, and the zh/en switch.
+
+All state and every number live in :class:`~sim.present.explorer.session.Session`; this module
+lays them out and wires the widgets. A slider re-runs on release (``value_throttled``).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any
+
+from sim.errors import PlanSimError, cap
+from sim.present.explorer.figures import IndicatorFigure, legend_html
+from sim.present.explorer.session import Outcome, Session, step_of
+from sim.present.explorer.words import word
+from sim.present.labels import format_number, label, unit_label
+
+FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+#: the page's font (CSS variables inherit into every widget's shadow root)
+CSS = (f":root, :host {{ --bokeh-base-font: {FONTS}; --base-font: {FONTS}; "
+       f"--body-font: {FONTS}; font-family: {FONTS}; }}")
+TABLE_CSS = """
+table.targets { border-collapse: collapse; font-size: 14px; }
+table.targets th, table.targets td { padding: 3px 9px; border-bottom: 1px solid #ddd; }
+table.targets td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.error { color: #b00020; font-weight: bold; }
+"""
+
+
+def font_face(url: str) -> str:
+    """The ``@font-face`` rule of the CJK font served at ``url``."""
+    return (f'@font-face {{ font-family: "Noto Sans CJK SC"; src: url("{url}") '
+            'format("opentype"); font-display: block; }')
+
+
+def mark_css(lever: Any, base: float, plan: float) -> str:
+    """Marks on a slider's track at the baseline (grey) and plan (orange) values."""
+    def pos(v: float) -> float:
+        span = lever.max - lever.min
+        return 100.0 * (min(max(v, lever.min), lever.max) - lever.min) / span if span else 0.0
+
+    return (".noUi-base::before, .noUi-base::after { content: ''; position: absolute; "
+            "top: -5px; bottom: -5px; width: 3px; z-index: 2; pointer-events: none; }"
+            f".noUi-base::before {{ left: calc({pos(base):.3f}% - 1px); background: #7f7f7f; }}"
+            f".noUi-base::after {{ left: calc({pos(plan):.3f}% - 1px); background: #e6550d; }}")
+
+
+class Explorer:
+    """The page of one session; :attr:`layout` is the Panel object to serve or display."""
+
+    def __init__(self, session: Session, lang: str = "zh"):
+        import panel as pn
+
+        self.s, self.lang, self.pn = session, lang, pn
+        self.outcome: Outcome | None = None
+        self._quiet = False
+        t, p = session.targets, session.targets.plan
+        self.title = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.lang_switch = pn.widgets.RadioButtonGroup(
+            options={"中文": "zh", "English": "en"}, value=lang,
+            width=160, css_classes=["lang-switch"])
+        from sim.scenarios import load_scenario
+        from sim.scenarios.loader import list_scenarios
+
+        self.scenarios = {path.stem: load_scenario(path) for path in list_scenarios()}
+        self.scenario_ids = list(self.scenarios)
+        self.reset_select = pn.widgets.Select(options=self.scenario_ids, width=300,
+                                              value=session.base.id if session.base.id in
+                                              self.scenario_ids else self.scenario_ids[0])
+        self.reset_button = pn.widgets.Button(label="", width=90)
+        self.download = pn.widgets.FileDownload(callback=self._download, filename="scenario",
+                                                width=230)
+        self.upload_label = pn.pane.HTML("")
+        self.upload = pn.widgets.FileInput(accept=".yaml,.yml", width=230, multiple=False)
+        self.band_switch = pn.widgets.Checkbox(label="", value=False, css_classes=["band-switch"])
+        self.message = pn.pane.HTML("", sizing_mode="stretch_width",
+                                    stylesheets=[TABLE_CSS])
+        self.fiscal = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.table = pn.pane.HTML("", stylesheets=[TABLE_CSS], sizing_mode="stretch_width")
+        self.legend = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.levers_title = pn.pane.HTML("")
+        self.marks_note = pn.pane.HTML("")
+        self.sliders: dict[tuple[str, int], Any] = {}
+        self.lever_heads: dict[str, Any] = {}
+        groups: dict[str, list] = {g: [] for g in session.params.groups}
+        for lid, lever in session.params.levers.items():
+            head = pn.pane.HTML("", margin=(8, 5, 0, 5))
+            self.lever_heads[lid] = head
+            row = [head]
+            for y in session.years:
+                sl = pn.widgets.FloatSlider(
+                    label=str(y), start=lever.min, end=lever.max,
+                    step=step_of(lever.min, lever.max), value=session.values[lid][y],
+                    sizing_mode="stretch_width", margin=(0, 10),
+                    css_classes=[f"lever-{lid}-{y}"],
+                    stylesheets=[mark_css(lever, session.marks["baseline"][lid][y],
+                                          session.marks["plan"][lid][y])])
+                sl.param.watch(self._slider_event(lid, y), "value_throttled")
+                self.sliders[(lid, y)] = sl
+                row.append(sl)
+            groups[lever.group].append(pn.Column(*row, sizing_mode="stretch_width"))
+        self.group_columns = {g: pn.Column(*rows, sizing_mode="stretch_width", scroll=True,
+                                           height=640) for g, rows in groups.items() if rows}
+        first = next(iter(self.group_columns))
+        self.group_select = pn.widgets.Select(options=list(self.group_columns), value=first,
+                                              width=440, css_classes=["lever-group"])
+        self.group_view = pn.Column(self.group_columns[first], sizing_mode="stretch_width")
+        self.group_select.param.watch(self._show_group, "value")
+        refs = session.references
+        years = (float(refs["plan"]["time"].values[0]), float(refs["plan"]["time"].values[-1]))
+        self.figures = [IndicatorFigure(item, session.history, refs, p.period, years)
+                        for item in t.items]
+        self.figure_titles = [pn.pane.HTML("", margin=(0, 10)) for _ in self.figures]
+        cells = [pn.Column(title, pn.pane.Bokeh(f.figure, sizing_mode="stretch_width"),
+                           sizing_mode="stretch_width")
+                 for title, f in zip(self.figure_titles, self.figures, strict=True)]
+        grid = pn.GridBox(*cells, ncols=3, sizing_mode="stretch_width")
+        side = pn.Column(self.levers_title, self.marks_note,
+                         pn.Row(self.reset_select, self.reset_button, align="end"),
+                         self.group_select, self.group_view, width=470)
+        main = pn.Column(pn.Row(self.title, self.lang_switch, sizing_mode="stretch_width"),
+                         self.status, self.message, self.fiscal,
+                         pn.Row(self.download, pn.Column(self.upload_label, self.upload)),
+                         self.band_switch, self.table, self.legend, grid,
+                         sizing_mode="stretch_width")
+        self.layout = pn.Row(side, main, sizing_mode="stretch_width",
+                             stylesheets=[CSS])
+        self.lang_switch.param.watch(lambda e: self.set_lang(e.new), "value")
+        self.reset_button.on_click(lambda _e: self.reset(self.reset_select.value))
+        self.upload.param.watch(self._uploaded, "value")
+        self.band_switch.param.watch(self._band, "value")
+        self._retext()
+        self.refresh()
+
+    # -- actions (also the notebook's and the tests' way in) ------------------------------------
+    def set_lever(self, lever: str, year: int, value: float) -> None:
+        """Move a slider as the page does on release, and re-run."""
+        self.s.set_value(lever, year, value)
+        self._sync_sliders([lever])
+        self.refresh()
+
+    def reset(self, scenario_id: str) -> None:
+        self.s.reset_to(scenario_id)
+        self._after_base_change(word("loaded", self.lang, name=self.s.base.label[self.lang]))
+
+    def set_lang(self, lang: str) -> None:
+        self.lang = lang
+        with self.pn.io.hold():   # one message to the page, not one per change
+            if self.lang_switch.value != lang:
+                self.lang_switch.value = lang
+            self._retext()
+            self._render()
+
+    def refresh(self) -> None:
+        """Re-run the current settings and redraw; a library error is shown on the page."""
+        with self.pn.io.hold():
+            try:
+                self.outcome = self.s.run()
+                self._error(None)
+            except PlanSimError as exc:
+                self._error(str(exc))
+            self._render()
+
+    # -- widget callbacks ---------------------------------------------------------------------
+    def _slider_event(self, lever: str, year: int):
+        def moved(event) -> None:
+            if not self._quiet and event.new is not None:
+                self.s.set_value(lever, year, float(event.new))
+                self.refresh()
+        return moved
+
+    def _show_group(self, event) -> None:
+        if event.new in self.group_columns:
+            self.group_view.objects = [self.group_columns[event.new]]
+
+    def _uploaded(self, event) -> None:
+        if self._quiet or not event.new:
+            return
+        name = self.upload.filename or "upload.yaml"
+        try:
+            self.s.upload(name, bytes(event.new))
+        except PlanSimError as exc:
+            self._error(str(exc))
+            return
+        self._after_base_change(word("loaded", self.lang, name=name))
+
+    def _band(self, event) -> None:
+        self.s.band_on = bool(event.new)
+        if event.new:
+            self.status.object = word("computing", self.lang)
+            self._later(self.refresh)
+        else:
+            self.refresh()
+
+    def _download(self):
+        self.download.filename = self.s.file_name
+        return io.BytesIO(self.s.yaml_text().encode("utf-8"))
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _later(self, fn) -> None:
+        """Run ``fn`` after the page got the changes made so far (at once outside a server)."""
+        doc = self.pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(fn)
+        else:
+            fn()
+
+    def _after_base_change(self, note: str) -> None:
+        self._sync_sliders(list(self.s.params.levers))
+        if self.s.base.id in self.scenario_ids:
+            self._quiet = True
+            self.reset_select.value = self.s.base.id
+            self._quiet = False
+        self.refresh()
+        if self.outcome is not None and not self.message.object:
+            self.message.object = html.escape(note)
+
+    def _sync_sliders(self, levers) -> None:
+        self._quiet = True
+        try:
+            for lid in levers:
+                for y in self.s.years:
+                    self.sliders[(lid, y)].value = self.s.values[lid][y]
+        finally:
+            self._quiet = False
+
+    def _error(self, message: str | None) -> None:
+        self.message.object = "" if message is None else (
+            f'<div class="error" data-testid="error">{html.escape(word("error", self.lang))}'
+            f"{html.escape(cap(message))}</div>")
+
+    def _retext(self) -> None:
+        lang, s, p = self.lang, self.s, self.s.targets.plan
+        self.title.object = f"<h2 style='margin:4px 0'>{html.escape(word('title', lang))}</h2>"
+        self.levers_title.object = (f"<h3 style='margin:4px 0'>"
+                                    f"{word('levers', lang, start=p.start, end=p.target_year)}"
+                                    f"</h3><div>{word('intro', lang, year=s.targets.year)}</div>")
+        self.marks_note.object = f"<small>{word('marks', lang)}</small>"
+        self.reset_button.label = word("reset", lang)
+        self.reset_select.label = word("reset_to", lang)
+        self.group_select.label = word("group", lang)
+        self.download.label = word("save", lang)
+        self.upload_label.object = f"<small>{word('upload', lang)}</small>"
+        self.band_switch.label = word("band", lang, n=s.samples)
+        info = s.sim.info
+        for lid, lever in s.params.levers.items():
+            units = info.loc[lever.py_name, "units"] if lever.py_name in info.index else ""
+            unit = unit_label(units, lang) if isinstance(units, str) else ""
+            rng = word("range", lang, lo=f"{lever.min:g}", hi=f"{lever.max:g}")
+            self.lever_heads[lid].object = (
+                f"<b>{html.escape(label(lever.label, lang))}</b> "
+                f"<small>[{html.escape(unit)}; {rng}]</small>")
+        names = [label(s.params.groups[g], lang) for g in self.group_columns]
+        self._quiet = True
+        group = self.group_select.value
+        self.group_select.options = dict(zip(names, self.group_columns, strict=True))
+        self.group_select.value = group
+        chosen = self.reset_select.value
+        self.reset_select.options = {sc.label(lang): sid
+                                     for sid, sc in self.scenarios.items()}
+        self.reset_select.value = chosen
+        self._quiet = False
+        for title, item in zip(self.figure_titles, s.targets.items, strict=True):
+            title.object = (f"<b>{html.escape(label(item.label, lang))}</b> "
+                            f"（{html.escape(unit_label(item.unit, lang))}）" if lang == "zh" else
+                            f"<b>{html.escape(label(item.label, lang))}</b> "
+                            f"({html.escape(unit_label(item.unit, lang))})")
+
+    def _render(self) -> None:
+        lang, s, out = self.lang, self.s, self.outcome
+        moved = word("moved", lang, n=len(s.moved)) if s.moved else ""
+        status = word("scenario", lang, name=html.escape(s.base.label[lang]), moved=moved)
+        if s.band_on:
+            status += "<br><small>" + word("band_note", lang, sc=html.escape(s.start.id),
+                                           seed=s.seed) + "</small>"
+        self.status.object = status
+        self.legend.object = legend_html({
+            "current": word("current", lang), "baseline": word("baseline", lang),
+            "plan": word("plan", lang), "history": word("history", lang),
+            "target": word("target_mark", lang, year=s.targets.year),
+            "band": word("band_legend", lang)}, out is not None and out.band is not None)
+        if out is None:
+            return
+        p = s.targets.plan
+        refs = {k: format_number(v) for k, v in s.reference_costs.items()}
+        self.fiscal.object = (
+            f'<span data-testid="fiscal" data-value="{out.fiscal_cost!r}">'
+            + word("fiscal", lang, start=p.start, end=p.target_year,
+                   value=format_number(out.fiscal_cost))
+            + word("fiscal_refs", lang, base=refs["baseline"], plan=refs["plan"]) + "</span>")
+        self.table.object = self._table_html(out)
+        for f in self.figures:
+            f.update(out.central, out.band)
+
+    def _table_html(self, out: Outcome) -> str:
+        lang, t = self.lang, self.s.targets
+        heads = [word("indicator", lang), word("target", lang, year=t.year),
+                 word("value", lang, year=t.year), word("share", lang), word("reached", lang),
+                 word("change", lang)]
+        probs = out.probabilities
+        if probs is not None:
+            heads.append(word("pmet", lang))
+        rows = ["<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in heads) + "</tr>"]
+        col = f"value_{t.year}"
+        horizon = int(round(float(out.central["time"].values[-1])))
+        for item in t.items:
+            r = out.table.loc[item.indicator]
+            value, plan = float(r[col]), float(r["plan"])
+            reached = r["year_reached"]
+            reached = str(int(reached)) if reached is not None and reached == reached else \
+                word("never", lang, h=horizon)
+            change = value - plan
+            pct = f" ({change / plan:+.1%})" if plan else ""
+            cells = [html.escape(label(item.label, lang)),
+                     f"{item.comparison} {format_number(item.target)} "
+                     f"{html.escape(unit_label(item.unit, lang))}",
+                     f'<span data-testid="value-{item.indicator}" data-value="{value!r}">'
+                     f"{format_number(value)}</span>",
+                     f"{value / item.target:.0%}", reached,
+                     f"{'+' if change >= 0 else ''}{format_number(change)}{pct}"]
+            if probs is not None:
+                cells.append(self._pmet(probs, item.indicator))
+            rows.append(f'<tr data-indicator="{item.indicator}">' + "".join(
+                f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells))
+                + "</tr>")
+        if probs is not None:
+            from sim.analysis.targets import ALL_TARGETS
+
+            rows.append("<tr><td>" + html.escape(word("all", lang)) + "</td>"
+                        + '<td></td>' * 5 + f'<td class="num">{self._pmet(probs, ALL_TARGETS)}'
+                        + "</td></tr>")
+        return f'<table class="targets" data-testid="targets">{"".join(rows)}</table>'
+
+    @staticmethod
+    def _pmet(probs, key: str) -> str:
+        p = float(probs.loc[key, "probability"])
+        shown = "<1%" if 0 < p < 0.005 else f"{p:.0%}"
+        return f'<span data-testid="pmet-{key}" data-value="{p!r}">{shown}</span>'

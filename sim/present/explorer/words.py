@@ -1,0 +1,56 @@
+"""The fixed words of the explorer page in Chinese and English (labels of levers, indicators,
+groups and scenarios come from their declarations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+WORDS: dict[str, dict[str, str]] = {
+    "title": {"zh": "科技强市行动计划 · 政策实验台", "en": "S&T action plan explorer"},
+    "intro": {"zh": "拖动滑块（松开即重新计算）：五项指标、{year}年目标与达标情况即时更新。",
+              "en": "Move a slider (it re-runs on release): the five indicators, the {year} "
+                    "targets and the answer update at once."},
+    "levers": {"zh": "政策杠杆（{start}—{end}年逐年取值）",
+               "en": "Policy levers (a value per year, {start}-{end})"},
+    "reset_to": {"zh": "重置为情景", "en": "Reset to scenario"},
+    "group": {"zh": "杠杆类别", "en": "Lever group"},
+    "reset": {"zh": "重置", "en": "Reset"},
+    "save": {"zh": "保存情景（YAML）", "en": "Save scenario (YAML)"},
+    "upload": {"zh": "载入情景文件（YAML）：", "en": "Load a scenario file (YAML):"},
+    "band": {"zh": "不确定性区间与达标概率（{n}个历史匹配样本）",
+             "en": "Uncertainty band and P(met) ({n} history-matched samples)"},
+    "band_note": {"zh": "区间：5%–95%；样本在“{sc}”情景下按历史数据筛选（种子 {seed}），各设置共用同一组样本。",
+                  "en": "Band: 5-95%; samples history-matched with '{sc}' (seed {seed}), the "
+                        "same samples for every setting."},
+    "computing": {"zh": "正在进行历史匹配（首次约需数秒）…",
+                  "en": "History-matching the ensemble (a few seconds, once)..."},
+    "fiscal": {"zh": "财政成本（{start}—{end}年合计）：<b>{value}</b> 亿元",
+               "en": "Fiscal cost {start}-{end}: <b>{value}</b> 亿元"},
+    "fiscal_refs": {"zh": "（基准 {base}，计划 {plan}）", "en": " (baseline {base}, plan {plan})"},
+    "scenario": {"zh": "当前设置：基于“{name}”{moved}", "en": "Settings: from '{name}'{moved}"},
+    "moved": {"zh": "，已调整 {n} 个杠杆", "en": "; levers moved: {n}"},
+    "indicator": {"zh": "指标", "en": "Indicator"},
+    "target": {"zh": "{year}年目标", "en": "{year} target"},
+    "value": {"zh": "{year}年值", "en": "{year} value"},
+    "share": {"zh": "目标完成度", "en": "Share of target"},
+    "reached": {"zh": "达标年份", "en": "Year reached"},
+    "change": {"zh": "较计划变化", "en": "Change vs plan"},
+    "pmet": {"zh": "达标概率", "en": "P(met)"},
+    "all": {"zh": "全部目标", "en": "All targets"},
+    "never": {"zh": "{h}年前未达标", "en": "not by {h}"},
+    "current": {"zh": "当前设置", "en": "Current settings"},
+    "baseline": {"zh": "基准情景", "en": "Baseline"},
+    "plan": {"zh": "行动计划", "en": "Plan"},
+    "history": {"zh": "历史数据", "en": "History"},
+    "target_mark": {"zh": "{year}年目标", "en": "{year} target"},
+    "band_legend": {"zh": "5%–95%区间", "en": "5-95% band"},
+    "marks": {"zh": "滑块刻度：灰色＝基准，橙色＝计划", "en": "Slider marks: grey = baseline, "
+                                                   "orange = plan"},
+    "range": {"zh": "范围 {lo}–{hi}", "en": "range {lo}-{hi}"},
+    "error": {"zh": "错误：", "en": "Error: "},
+    "loaded": {"zh": "已载入 {name}", "en": "Loaded {name}"},
+}
+
+
+def word(key: str, lang: str, **fmt: Any) -> str:
+    return WORDS[key][lang].format(**fmt)
