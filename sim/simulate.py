@@ -23,6 +23,7 @@ import xarray as xr
 
 from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
+from sim.engine import ENGINES
 from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
@@ -30,7 +31,6 @@ from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
-ENGINES = ("batch", "pysd")
 REPORTING = ("calendar", "instant")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -11,6 +14,10 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the compiled-model cache (sim.engine.cache) of this test process, never the user's own
+_CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 TINY_PARAMETERS = """
 groups:

@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sim.analysis.ensemble import run_ensemble
-from sim.analysis.sensitivity import compute_indices
+from sim.analysis.sensitivity import compute_indices, regenerate_design
 from sim.analysis.sensitivity.shapley import Attribution, shapley_tables
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.model.targets import Target, Targets, load_targets
@@ -66,7 +66,28 @@ def test_compute_and_write_indices(tmp_path, method, n):
     out = write_outputs(tables, figs, tmp_path / "s")
     names = {p.name for p in out.iterdir()}
     assert {"indices.csv", "second_order.csv", "sensitivity.xlsx", "indices_zh.png",
-            "tornado_zh.svg", "per_year_zh.png"} <= names
+            "tornado_zh.svg", "per_year_zh.png", "design.csv", "README.md"} <= names
+    assert "samples.csv" not in names        # the design is its recipe, not its rows
+    assert "regenerate_design" in (out / "README.md").read_text(encoding="utf-8")
+    sheets = pd.read_excel(out / "sensitivity.xlsx", sheet_name=None, engine="openpyxl")
+    assert "design" in sheets and not any(len(df) > 1000 for df in sheets.values())
+    again = regenerate_design(out, spec=SPEC)   # unconditioned: drawn from the spec
+    assert again.n == n * (2 * 3 + 2) and again.names == ["growth", "boost", "noise"]
+
+
+def test_figures_rendered_in_a_worker_are_the_same_bytes(tmp_path):
+    from sim.present.sensitivity_report import render_index_figures, render_language
+
+    tables = compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris",
+                             samples=4, seed=3, second_order=False, simulate=simulate,
+                             say=lambda m: None)
+    both = render_index_figures(tables, TARGETS, "morris", {}, ("zh", "en"), formats=("svg",))
+    alone = render_language((tables, TARGETS, "morris", "en", {}, ("svg",)))
+    assert set(both) == {f"{k}_{lang}" for k in ("indices", "tornado", "per_year")
+                         for lang in ("zh", "en")}
+    assert {k: v for k, v in both.items() if k.endswith("_en")} == alone
+    out = write_outputs(tables, {}, tmp_path / "m", rendered=both)
+    assert (out / "per_year_en.svg").read_bytes() == both["per_year_en"]["svg"]
 
 
 def test_shapley_report(tmp_path):
@@ -103,7 +124,7 @@ def test_bad_sample_count_is_one_line_error(capsys):
     assert err.startswith("plansim uncertainty: error: --samples is 100")
 
 
-def test_conditioned_indices_and_given_data_s1():
+def test_conditioned_indices_and_given_data_s1(tmp_path):
     """With a history match the designs come from the survivors' marginals; the tornado turns
     around the given centre; given-data S1 comes from the survivors themselves."""
     from sim.analysis.conditioning import HistoryMatch, parse_conditioning
@@ -121,15 +142,22 @@ def test_conditioned_indices_and_given_data_s1():
                                    "oversample": 2, "max_draws": 40,
                                    "sensitivity_samples": 200})
     match = HistoryMatch(obs, settings)
+    seen = []
     tables = compute_indices(
         SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris", samples=10, seed=3,
         second_order=False, say=lambda m: None, match=match,
-        simulate=lambda sc, d: run_ensemble(evaluate_hist, d, progress=False),
+        simulate=lambda sc, d: seen.append(d) or run_ensemble(evaluate_hist, d, progress=False),
         center={"growth": 0.12, "boost": 0.1, "noise": 0.5})
+    ran = np.concatenate([d.values for d in seen if d.method == "morris"])
+    out = write_outputs(tables, {}, tmp_path / "s")
+    assert (out / "design_marginals.csv.gz").is_file()
+    np.testing.assert_array_equal(regenerate_design(out).values, ran)   # the very same rows
     cond = tables["conditioning"].iloc[0]
     assert cond["kept"] == 200 and cond["drawn"] >= cond["passed"] >= 200
     assert 0 < cond["design_history_consistent"] <= 1
-    growth = tables["samples"]["growth"]
+    design = regenerate_design(tables["design"], tables["design_marginals"])
+    growth = design.values[:, design.names.index("growth")]
+    assert len(growth) == 10 * 4    # morris: N (D + 1) runs
     assert growth.max() - growth.min() < 0.2   # narrower than the prior's 0.05-0.25
     torn = tables["tornado_tech_firms"]
     assert torn["central"].iloc[0] == pytest.approx(11000 * 1.14 ** 5)

@@ -172,20 +172,10 @@ def model_stocks(model_path: str | Path | None = None) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def _model_stocks(path: Path, mtime_ns: int) -> tuple[str, ...]:
-    from pysd.builders.python.namespace import NamespaceManager
-    from pysd.translators.structures.abstract_expressions import IntegStructure
+    # the engine's parsed model (cached on disk, sim.engine.cache): no second parse of the .mdl
+    from sim.engine.cache import load_info
 
-    from sim.analysis.units import load_abstract
-
-    model = load_abstract(path)
-    namespace = NamespaceManager()
-    stocks = []
-    for section in model.sections[:1]:
-        for element in section.elements:
-            py = namespace.make_python_identifier(element.name, add_to_namespace=True)
-            if any(isinstance(c.ast, IntegStructure) for c in element.components):
-                stocks.append(py)
-    return tuple(stocks)
+    return tuple(v.py_name for v in load_info(path).vars.values() if v.kind == "stock")
 
 
 # -- evaluating -----------------------------------------------------------------------------------

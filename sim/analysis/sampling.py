@@ -13,13 +13,16 @@ both the unit sample and the mapped values, in the order of ``spec.names``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy.stats import qmc
 
-from sim.analysis.uncertainty_spec import UncertaintySpec
 from sim.errors import UncertaintyError
+
+if TYPE_CHECKING:   # pandas and SciPy load on use: the command line reads DEFAULT_SEED
+    import pandas as pd
+
+    from sim.analysis.uncertainty_spec import UncertaintySpec
 
 #: the seed of every command's default draw (the same seed gives the same numbers)
 DEFAULT_SEED = 20240101
@@ -64,6 +67,8 @@ class Design:
 
     def frame(self) -> pd.DataFrame:
         """The values as a DataFrame (index ``sample``, one column per assumption)."""
+        import pandas as pd
+
         return pd.DataFrame(self.values, columns=self.names).rename_axis("sample")
 
 
@@ -112,6 +117,8 @@ def _design(spec: UncertaintySpec, unit: np.ndarray, method: str, seed, base_n, 
 def latin_hypercube(spec: UncertaintySpec, n: int, *, seed: int | None = None) -> Design:
     """Latin hypercube sample of ``n`` rows (scipy.stats.qmc.LatinHypercube)."""
     n = _check_n(n)
+    from scipy.stats import qmc
+
     unit = qmc.LatinHypercube(d=spec.dim, rng=np.random.default_rng(seed)).random(n)
     return _design(spec, unit, "lhs", seed, n)
 
@@ -119,6 +126,8 @@ def latin_hypercube(spec: UncertaintySpec, n: int, *, seed: int | None = None) -
 def sobol_sequence(spec: UncertaintySpec, n: int, *, seed: int | None = None) -> Design:
     """Scrambled Sobol quasi-random sample of ``n`` rows; ``n`` must be a power of two."""
     n = check_power_of_two(n)
+    from scipy.stats import qmc
+
     engine = qmc.Sobol(d=spec.dim, scramble=True, rng=np.random.default_rng(seed))
     unit = engine.random_base2(int(np.log2(n)))
     return _design(spec, unit, "sobol", seed, n)

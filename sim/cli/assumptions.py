@@ -8,8 +8,6 @@ from sim.cli.common import add_engine
 
 
 def add_parser(sub) -> None:
-    from sim.model.yamlio import LANGS
-
     p = sub.add_parser(
         "assumptions", help="catalogue of the uncertain assumptions",
         description="List every assumption of model/parameters.yaml: id, name, unit (from the "
@@ -17,6 +15,8 @@ def add_parser(sub) -> None:
                     "model/calibration.yaml estimates it), whether it is calibrated, and its "
                     "distribution in scenarios/uncertainty.yaml, and what it means (its "
                     "description in model/parameters.yaml); wrapped to 100 columns.")
+    from sim.model.yamlio import LANGS
+
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of names and headers (default: {LANGS[0]})")
     add_engine(p)

@@ -12,9 +12,6 @@ from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-    from sim.present.brief import DEFAULT_SAMPLES
-
     p = sub.add_parser(
         "brief", help="meeting briefing: one HTML page (and PDF) per language",
         description="Run the scenarios (calibrated run and history-matched ensemble, as "
@@ -23,6 +20,9 @@ def add_parser(sub) -> None:
                     "fiscal cost and result per 亿元; the indicator chart; the most "
                     "influential assumptions; caveats, data sources and file versions. With "
                     "WeasyPrint installed, also brief_<lang>.pdf.")
+    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.present.brief import DEFAULT_SAMPLES
+
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan)")
     p.add_argument("--against", default=None, metavar="REF",

@@ -46,8 +46,8 @@ def add_ensemble(parser, samples: int, seed_default: int) -> None:
 
 
 def add_engine(parser, help: str = "simulation engine (default: batch)") -> None:
-    """``--engine``, its choices those of :data:`sim.simulate.ENGINES`."""
-    from sim.simulate import ENGINES
+    """``--engine``, its choices those of :data:`sim.engine.ENGINES`."""
+    from sim.engine import ENGINES
 
     parser.add_argument("--engine", choices=ENGINES, default=ENGINES[0], help=help)
 

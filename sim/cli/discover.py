@@ -18,13 +18,13 @@ DEFAULT_SAMPLES = 500
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.what_it_takes import DEFAULT_SEED
-
     p = sub.add_parser(
         "discover", help="scenario discovery (PRIM): assumption ranges that make targets likely",
         description="Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in "
                     "which SCENARIO's history-conditioned samples meet the target (default "
                     "'all': all five together, then each target), with coverage and density.")
+    from sim.analysis.what_it_takes import DEFAULT_SEED
+
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
                    help="target indicator id or 'all' (repeatable; default: all, then each)")

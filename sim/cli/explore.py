@@ -24,10 +24,6 @@ def _port(text: str) -> int:
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-    from sim.model.yamlio import LANGS
-    from sim.present.explorer.server import DEFAULT_SAMPLES
-
     p = sub.add_parser(
         "explore", help="live explorer in the browser: move levers, see the targets at once",
         description="Serve a local web page with one slider per lever and plan year (grouped "
@@ -36,6 +32,10 @@ def add_parser(sub) -> None:
                     "target table, the fiscal cost, an uncertainty band with P(met) from the "
                     "history-matched ensemble, save/load of scenario files and a zh/en switch. "
                     "Listens on 127.0.0.1 unless --host is given.")
+    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.model.yamlio import LANGS
+    from sim.present.explorer.server import DEFAULT_SAMPLES
+
     p.add_argument("scenario", nargs="?", default="plan", metavar="SCENARIO",
                    help="scenario to start from: an id in scenarios/ or a file (default: plan)")
     p.add_argument("--port", type=_port, default=5006, help="port (default 5006)")

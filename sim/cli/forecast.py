@@ -18,8 +18,6 @@ DEFAULT_SAMPLES = 1000
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-
     p = sub.add_parser(
         "forecast", help="store a dated forecast vintage (central and conditioned bands)",
         description="Run the history-conditioned ensemble of the baseline and plan scenarios "
@@ -28,6 +26,8 @@ def add_parser(sub) -> None:
                     "P5/P25/P50/P75/P95, with the hashes of model, data and calibration, as "
                     "DIR/<date>/forecast.csv and meta.yaml. The same seed gives the same "
                     "numbers.")
+    from sim.analysis.sampling import DEFAULT_SEED
+
     p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
                    help=f"history-consistent samples per scenario (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED,

@@ -7,8 +7,6 @@ from sim.cli.common import add_engine
 
 
 def add_parser(sub) -> None:
-    from sim.model.yamlio import LANGS
-
     p = sub.add_parser(
         "levers", help="catalogue of the policy levers",
         description="List every lever of model/parameters.yaml: id, name, unit (from the "
@@ -16,6 +14,8 @@ def add_parser(sub) -> None:
                     "SCENARIO (default plan) in the plan's first and target years, and what "
                     "it means (its description in model/parameters.yaml); one entry per lever, "
                     "wrapped to 100 columns.")
+    from sim.model.yamlio import LANGS
+
     p.add_argument("--scenario", default="plan", metavar="S",
                    help="scenario file or id whose values to show (default plan)")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],

@@ -8,6 +8,7 @@ stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 
@@ -44,7 +45,27 @@ def _available() -> dict[str, object]:
     return modules
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Listed(Exception):
+    """Raised once a command's help line is added (its arguments are not needed)."""
+
+
+class _HelpLine:
+    """Stands in for the subparsers action when only the command's help line is needed: adds
+    the command and stops its ``add_parser`` before the arguments and what they import (each
+    ``add_parser`` calls ``sub.add_parser(...)`` first, its imports after)."""
+
+    def __init__(self, sub):
+        self.sub = sub
+
+    def add_parser(self, name, **kwargs):
+        self.sub.add_parser(name, help=kwargs.get("help"), description=kwargs.get("description"))
+        raise _Listed
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``plansim`` parser. With ``argv``, only the command it names gets its arguments (the
+    others their help line), so ``plansim --help`` and argument errors import no NumPy, pandas
+    or xarray; without, every command is complete."""
     parser = argparse.ArgumentParser(
         prog="plansim",
         description="Simulate Qingdao's S&T action plan (青岛科技强市行动计划; its years and "
@@ -52,18 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in _available().values():
-        module.add_parser(sub)
+    chosen = None if argv is None else next((a for a in argv if a in COMMANDS), "")
+    for name, module in _available().items():
+        if chosen is None or name == chosen:
+            module.add_parser(sub)
+            continue
+        with contextlib.suppress(_Listed):
+            module.add_parser(_HelpLine(sub))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)   # help and argument errors exit here
+
     from sim.cli.common import flag_message
     from sim.errors import PlanSimError, cap
     from sim.present import outdir
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     handlers = outdir.install_signal_handlers()
     try:
         return int(args.func(args) or 0)

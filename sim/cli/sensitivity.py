@@ -20,9 +20,6 @@ TOP = 15    # assumptions printed (all of them in the CSV and the workbook)
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-    from sim.analysis.sensitivity import REGISTRY, cli_methods
-
     p = sub.add_parser(
         "sensitivity", help="Morris / Sobol sensitivity, Shapley attribution to lever groups",
         description="--method morris|sobol: sample the uncertain assumptions and write "
@@ -35,6 +32,9 @@ def add_parser(sub) -> None:
                     "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
                     "add up to the total difference) with waterfall charts. Output: "
                     "DIR/sensitivity_<scenario>_<method>/.")
+    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.analysis.sensitivity import REGISTRY, cli_methods
+
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     methods = cli_methods()
     p.add_argument("--method", choices=methods, default=methods[0],
@@ -62,17 +62,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import check_memory, saved_times, simulate_design
+    from sim.analysis.ensemble import check_memory, shared_simulator, simulate_design
     from sim.analysis.sensitivity import compute_indices, get_method
     from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
-    from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
+    from sim.present.sensitivity_report import render_index_figures, shapley_figure, write_outputs
     from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
     from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
 
     say = Progress(args.quiet)
     scenario = load_scenario(args.scenario)
@@ -83,7 +82,7 @@ def run(args) -> int:
         method.check_samples(args.samples)  # before compiling the model
     claim(args.out, "sensitivity", [final.name])  # check --out before any work
     say(f"compiling model ({args.engine} engine)")
-    simulator = Simulator(args.engine)
+    simulator = shared_simulator(args.engine)  # the one the design runs use: compiled once
     params = simulator.parameters
     if method.kind == "attribution":
         from sim.analysis.sensitivity.shapley import player_labels
@@ -97,7 +96,7 @@ def run(args) -> int:
                                                        names=(against.name, scenario.name))
                    for lang in LANGS}
         names = {"reference": against.label(args.lang), "scenario": scenario.label(args.lang)}
-        summary = [shapley_summary(att, targets, args.lang, names, params.groups)]
+        summary = [shapley_summary(att, targets, args.lang, names, player_labels(params))]
         write_outputs(tables, figures, final, lang=args.lang, summary=summary,
                       central=simulator.run(scenario), targets=targets, title=summary[0].title)
         print(format_tables(summary, args.lang))
@@ -117,8 +116,10 @@ def run(args) -> int:
         load_conditioning(args.spec))
     cols = list(dict.fromkeys(cols + match.variables))
     per = method.runs_per_sample(spec.dim, second_order=args.second_order)
-    check_memory(samples, runs_per_count=per, dim=spec.dim, columns=len(cols),
-                 times=saved_times(args.engine))  # before drawing the design
+    # before drawing the design; the runs are kept as their outcomes and per-year indicators
+    check_memory(samples, runs_per_count=per, dim=spec.dim,
+                 columns=len(targets.indicators) + len(targets.derived),
+                 times=len(targets.plan.years))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
@@ -130,15 +131,14 @@ def run(args) -> int:
                              simulate=simulate, cost_variable=cost, say=say, match=match,
                              center=central_assumptions(simulator, scenario, spec.names))
     labels = {k: a.label for k, a in params.assumptions.items()}
-    figures = {}
-    for lang in LANGS:
-        figures.update(index_figures(tables, targets, args.method, lang, labels))
+    say("charts")
+    rendered = render_index_figures(tables, targets, args.method, labels, LANGS)
     key, name = method.main_index, scenario.label(args.lang)
     central = simulator.run(scenario)
     summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
                                  scenario.id, method.index_label)
-    write_outputs(tables, figures, final, lang=args.lang, summary=summary, central=central,
-                  targets=targets, title=f"{name}: {args.method}")
+    write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
+                  central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "
           f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")

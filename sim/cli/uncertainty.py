@@ -30,8 +30,6 @@ DEFAULT_SAMPLES = 1000
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.sampling import DEFAULT_SEED
-
     p = sub.add_parser(
         "uncertainty", help="Monte Carlo: percentiles, probability of meeting the targets",
         description="Sample the uncertain assumptions (scenarios/uncertainty.yaml), run each "
@@ -44,6 +42,8 @@ def add_parser(sub) -> None:
                     "the conditioning: section of the uncertainty file): prior samples are "
                     "drawn until N are not ruled out. 'central' is the calibrated run (plansim "
                     "run). All scenarios draw the same prior samples (common random numbers).")
+    from sim.analysis.sampling import DEFAULT_SEED
+
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan baseline)")
     p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,

@@ -30,13 +30,6 @@ def _probability(text: str) -> float:
 
 
 def add_parser(sub) -> None:
-    from sim.analysis.what_it_takes import (
-        DEFAULT_BUDGET_MAX,
-        DEFAULT_PROBABILITIES,
-        DEFAULT_SAMPLES,
-        DEFAULT_SEED,
-    )
-
     p = sub.add_parser(
         "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
         description="Condition SCENARIO's ensemble on the history once, then search the least "
@@ -45,6 +38,13 @@ def add_parser(sub) -> None:
                     "probability at least P over that same ensemble (common random numbers). "
                     "Writes requirements.csv, the P curves, a scenario file per reachable row "
                     "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
+    from sim.analysis.what_it_takes import (
+        DEFAULT_BUDGET_MAX,
+        DEFAULT_PROBABILITIES,
+        DEFAULT_SAMPLES,
+        DEFAULT_SEED,
+    )
+
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
                    help="target indicator id or 'all' (repeatable; default: each and all)")

@@ -2,25 +2,39 @@
 
 ``compile_model(path, data_files=None) -> BatchModel``; ``BatchModel.run(...) -> xr.Dataset``
 with dims ``("sample", "time", *subscript ranges)`` (see ARCHITECTURE.md, "Engine contract").
+``BatchModel`` and ``VariableInfo`` are loaded on first use, so that importing the package (for
+:data:`ENGINES`, e.g. by the command line's parser) imports no NumPy, pandas or xarray.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.engine.batch import BatchModel, VariableInfo
-from sim.engine.model import ModelInfo
+if TYPE_CHECKING:
+    from sim.engine.batch import BatchModel, VariableInfo
+
+#: the engines a simulation can run on: this package's batch engine, or PySD (to cross-check)
+ENGINES = ("batch", "pysd")
 
 
 def compile_model(path, data_files=None) -> BatchModel:
     """Parse ``path`` (a Vensim .mdl) and compile it. ``data_files``: path or list of paths
     (relative to the model's directory) for data variables. Raises ``ModelError`` /
-    ``UnsupportedConstructError``."""
-    from sim.model.mdl import load_abstract_model
+    ``UnsupportedConstructError``. The parsed model and its generated code are cached on disk
+    (:mod:`sim.engine.cache`), so a second process starts without parsing."""
+    from sim.engine.batch import BatchModel
+    from sim.engine.cache import load_info
 
-    abstract = load_abstract_model(path, data_files)
-    info = ModelInfo(abstract, Path(path))
-    return BatchModel(info, Path(path), data_files)
+    return BatchModel(load_info(path), Path(path), data_files)
 
 
-__all__ = ["BatchModel", "VariableInfo", "compile_model"]
+def __getattr__(name: str):
+    if name in ("BatchModel", "VariableInfo"):
+        from sim.engine import batch
+
+        return getattr(batch, name)
+    raise AttributeError(f"module 'sim.engine' has no attribute {name!r}")
+
+
+__all__ = ["ENGINES", "BatchModel", "VariableInfo", "compile_model"]

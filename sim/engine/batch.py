@@ -25,7 +25,7 @@ import xarray as xr
 
 from sim.engine import reporting as rep
 from sim.engine import runtime
-from sim.engine.compiler import ModelCompiler
+from sim.engine.cache import generated
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
 from sim.engine.timeloop import (
     data_on_grid,
@@ -128,9 +128,7 @@ class BatchModel:
         key = (tuple(sorted(overrides.items())), outputs, scalar)
         hit = self._cache.get(key)
         if hit is None:
-            mc = ModelCompiler(self._info, overrides, list(outputs), scalar=scalar)
-            src = mc.build_source()
-            ctl_src = mc.build_controls_source()
+            src, ctl_src, constants, dynamic = generated(self._info, overrides, outputs, scalar)
             ns: dict = {}
             # a unique name, registered with linecache, so a traceback or an error report
             # (sim.engine.conformance) can show the generated line that failed
@@ -138,9 +136,9 @@ class BatchModel:
             text = src + ctl_src
             linecache.cache[fname] = (len(text), None, text.splitlines(True), fname)
             exec(compile(text, fname, "exec"), ns)  # noqa: S102
-            hit = (ns["_build"], ns["_ctl"], mc.constants, src)
+            hit = (ns["_build"], ns["_ctl"], constants, src)
             self._cache[key] = hit
-            self._dynamic[key[:2]] = mc.dynamic
+            self._dynamic[key[:2]] = dynamic
         return hit
 
     def _averaged(self, overrides: dict, outputs: tuple) -> list[bool]:

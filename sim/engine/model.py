@@ -4,19 +4,19 @@ Built from PySD's abstract model (``sim.model.mdl.load_abstract_model``): every 
 a :class:`Var` carrying its Python name (as PySD names it), Vensim name, units, documentation,
 kind and final subscript ranges. Macros are kept as templates and expanded per call site by the
 compiler. Nothing here evaluates an equation.
+
+PySD is imported only to parse (:class:`ModelInfo` from an abstract model) and compile; a
+:meth:`ModelInfo.light` copy (metadata without the equations' syntax trees, what the on-disk
+cache of :mod:`sim.engine.cache` loads first) needs no PySD.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pysd.builders.python.namespace import NamespaceManager
-from pysd.builders.python.subscripts import SubscriptManager
-from pysd.translators.structures import abstract_expressions as ae
-from pysd.translators.structures import abstract_model as am
-
-from sim.errors import UnsupportedConstructError
+from sim.errors import ModelError, UnsupportedConstructError
 
 CONTROL_NAMES = ("initial_time", "final_time", "time_step", "saveper")
 KINDS = ("stock", "aux", "constant", "lookup", "data", "control")
@@ -49,6 +49,9 @@ class Var:
 
 
 def _kind(element, py_name) -> str:
+    from pysd.translators.structures import abstract_expressions as ae
+    from pysd.translators.structures import abstract_model as am
+
     if py_name in CONTROL_NAMES:
         return "control"
     comps = element.components
@@ -72,7 +75,15 @@ class ModelInfo:
     -> {clean reference -> var id}; ``macros``: clean macro name -> AbstractSection.
     """
 
+    #: ``light`` copies: returns the full info (with the syntax trees) when a compile needs it
+    full_loader: Callable[[], ModelInfo] | None = None
+    #: the on-disk cache entry of this model (:mod:`sim.engine.cache`), or None
+    cache_dir: Path | None = None
+
     def __init__(self, abstract_model, path: Path):
+        from pysd.builders.python.namespace import NamespaceManager
+        from pysd.builders.python.subscripts import SubscriptManager
+
         self.path = Path(path)
         main = [s for s in abstract_model.sections if s.type == "main"]
         self.main = main[0]
@@ -89,7 +100,36 @@ class ModelInfo:
             py = ns.namespace[e.name]
             self.vars[py] = self.make_var(e, py, py, "main")
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("full_loader", None)
+        state.pop("cache_dir", None)
+        return state
+
+    @property
+    def is_light(self) -> bool:
+        return self.main is None
+
+    def light(self) -> ModelInfo:
+        """A copy with the metadata only (names, units, kinds, subscripts, lookup tables): no
+        syntax trees, macros or PySD objects, so it unpickles without importing PySD."""
+        out = object.__new__(ModelInfo)
+        out.__dict__.update(self.__getstate__())
+        out.main, out.macros, out.subs = None, {}, None
+        out.vars = {k: replace(v, components=[]) for k, v in self.vars.items()}
+        return out
+
+    def full(self) -> ModelInfo:
+        """This info with the syntax trees (what the compiler needs)."""
+        if not self.is_light:
+            return self
+        if self.full_loader is None:
+            raise ModelError(f"model '{self.path}': its equations were not loaded")
+        return self.full_loader()
+
     def make_var(self, element, vid, py_name, ctx, hidden=False) -> Var:
+        from pysd.translators.structures import abstract_expressions as ae
+
         comps = [(list(c.subscripts[0]), c) for c in element.components]
         if any(c.subscripts[1] for c in element.components):
             raise UnsupportedConstructError(element.name, "EXCEPT subscripts")

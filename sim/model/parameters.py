@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ParameterError
+from sim.model.diskcache import RememberedTable, package_version
 from sim.model.yamlio import LANGS, is_number, read_yaml, require_mapping
 
 LEVER_KINDS = ("constant", "series")
@@ -62,10 +63,20 @@ class Parameters:
 
 
 def python_name(vensim_name: str) -> str:
-    """PySD's Python name of a Vensim variable name (lower case, spaces as underscores)."""
-    from pysd.builders.python.namespace import NamespaceManager
+    """PySD's Python name of a Vensim variable name (lower case, spaces as underscores).
 
-    return NamespaceManager().make_python_identifier(vensim_name)
+    Remembered in the user's cache (:mod:`sim.model.diskcache`, one table per PySD version):
+    PySD's namer imports all of PySD and SciPy, about a second of every command's start."""
+    hit = _NAMES.get(vensim_name)
+    if hit is None:
+        from pysd.builders.python.namespace import NamespaceManager
+
+        hit = NamespaceManager().make_python_identifier(vensim_name)
+        _NAMES.set(vensim_name, hit)
+    return hit
+
+
+_NAMES = RememberedTable(lambda: f"pynames-{package_version('pysd')}.pkl")
 
 
 def _label(raw, where: str, what: str = "a label") -> dict[str, str]:

@@ -22,11 +22,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import matplotlib as mpl
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from sim.errors import OutputError
+
+if TYPE_CHECKING:   # matplotlib is imported when a figure is rendered, not by every command
+    from matplotlib.figure import Figure
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 
@@ -150,6 +151,8 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
         meta = {"Date": None}
     else:
         meta = {"CreationDate": None, "ModDate": None}
+    import matplotlib as mpl
+
     buf = io.BytesIO()
     with mpl.rc_context({"svg.hashsalt": "plansim"}):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)

@@ -3,6 +3,7 @@ the Shapley waterfalls, and the atomic write of tables and figures."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,13 +14,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.sensitivity import get_method
+from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
 
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
 TOP_LINES = 6
+#: the formats every figure is written in
+FORMATS = ("png", "svg")
 
 
 def grid(n: int) -> tuple[Figure, np.ndarray]:
@@ -162,23 +165,86 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
     return fig
 
 
+def design_readme(recipe: pd.DataFrame) -> str:
+    """The result folder's README: where the design is and how to draw it again."""
+    r = recipe.iloc[0]
+    source = ("the history-conditioned marginals in `design_marginals.csv.gz` (the survivors of "
+              "the history match)" if r["drawn_from"] == MARGINALS else f"`{r['drawn_from']}`")
+    return (f"# Sensitivity design\n\nThe {r['method']} study ran {int(r['runs']):,} model runs: "
+            f"a {r['design']} design of N = {int(r['samples'])} over {int(r['assumptions'])} "
+            f"assumptions (second order: {'yes' if r['second_order'] else 'no'}, seed "
+            f"{r['seed']}), drawn from {source}.\n\nThe design is not stored row by row "
+            "(`design.csv` is its recipe); draw the same rows again with\n\n"
+            "```python\nfrom sim.analysis.sensitivity import regenerate_design\n"
+            "design = regenerate_design(\"path/to/this/folder\")   # .values: (runs, "
+            "assumptions), .names\n```\n")
+
+
+def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
+                         labels: Mapping[str, Any], langs: Sequence[str],
+                         formats: Sequence[str] = FORMATS) -> dict[str, dict[str, bytes]]:
+    """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
+
+    Rendering is the cost (about a second per figure and format: constrained layout and the
+    text of nine panels, spread over matplotlib, no single hot spot), so with two or more CPUs
+    the languages after the first are drawn in a worker process while this one draws the
+    first; the bytes are the same either way."""
+    jobs = [(tables, targets, method, lang, labels, tuple(formats)) for lang in langs]
+    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+        return {k: v for job in jobs for k, v in render_language(job).items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")   # no fork of a process that may hold threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        later = pool.submit(_render_languages, jobs[1:])
+        out = render_language(jobs[0])
+        out.update(later.result())
+    return out
+
+
+def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
+    """``(tables, targets, method, lang, labels, formats)`` -> rendered :func:`index_figures`."""
+    from sim.present.atomic import figure_bytes
+
+    tables, targets, method, lang, labels, formats = job
+    figs = index_figures(tables, targets, method, lang, labels)
+    return {stem: {fmt: figure_bytes(fig, fmt) for fmt in formats} for stem, fig in figs.items()}
+
+
+def _render_languages(jobs: list[tuple]) -> dict[str, dict[str, bytes]]:
+    return {k: v for job in jobs for k, v in render_language(job).items()}
+
+
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
-                  final: Path, *, lang: str = "zh", summary: Sequence[Any] = (),
-                  central: Any = None, targets: Targets | None = None, title: str = "") -> Path:
+                  final: Path, *, rendered: Mapping[str, Mapping[str, bytes]] | None = None,
+                  lang: str = "zh", summary: Sequence[Any] = (), central: Any = None,
+                  targets: Targets | None = None, title: str = "") -> Path:
     """CSV per table, one workbook (the layout of :mod:`sim.present.workbook`: ``summary``
     first, the indicators and variables of the ``central`` run, the tables that fit; larger
-    ones as CSV only), PNG+SVG per figure, all into ``final`` atomically."""
-    from sim.present.atomic import save_figure
+    ones as CSV only), PNG+SVG per figure (``figures``, or already ``rendered`` bytes by stem
+    and format), all into ``final`` atomically; the design's marginals (a large sample)
+    compressed and outside the workbook, with a README saying how to draw the design again."""
+    from sim.present.atomic import atomic_write_bytes, save_figure
     from sim.present.outdir import owned_dir
     from sim.present.tables import write_csv
     from sim.present.workbook import book_parts, write_workbook
 
     with owned_dir(final) as tmp:
         for name, df in tables.items():
-            write_csv(df, tmp / f"{name}.csv")
-        sheets = {name[:31]: df for name, df in tables.items()}
+            if name == MARGINALS:
+                df.to_csv(tmp / f"{name}.csv.gz", index=False, lineterminator="\n",
+                          compression={"method": "gzip", "compresslevel": 6, "mtime": 0})
+            else:
+                write_csv(df, tmp / f"{name}.csv")
+        sheets = {name[:31]: df for name, df in tables.items() if name != MARGINALS}
         write_workbook(tmp / "sensitivity.xlsx", lang, title=title or final.name,
                        **book_parts(sheets, summary, central, targets, lang))
+        if "design" in tables:
+            (tmp / "README.md").write_text(design_readme(tables["design"]), encoding="utf-8")
         for stem, fig in figures.items():
             save_figure(fig, tmp / stem)
+        for stem, files in (rendered or {}).items():
+            for fmt, data in files.items():
+                atomic_write_bytes(tmp / f"{stem}.{fmt}", data)
     return Path(final)

@@ -33,7 +33,7 @@ from sim.analysis.sensitivity.core import (
 from sim.analysis.sensitivity.given_data import given_data_first_order
 from sim.analysis.sensitivity.morris import morris_indices
 from sim.analysis.sensitivity.sobol import SobolResult, sobol_indices
-from sim.analysis.sensitivity.study import compute_indices
+from sim.analysis.sensitivity.study import MARGINALS, compute_indices, regenerate_design
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -41,7 +41,8 @@ for _module in pkgutil.iter_modules(__path__):
 #: the design methods (analysed by :func:`analyse_outputs`)
 METHODS = tuple(k for k, m in REGISTRY.items() if m.kind == "design")
 
-__all__ = ["KINDS", "METHODS", "PARALLEL_MIN", "REGISTRY", "Indices", "Method", "SobolResult",
+__all__ = ["KINDS", "MARGINALS", "METHODS", "PARALLEL_MIN", "REGISTRY", "Indices", "Method", "SobolResult",
            "analyse_outputs", "cli_methods", "compute_indices", "get_method",
            "given_data_first_order", "is_constant", "morris_indices", "outputs_at_year",
-           "per_year_indices", "register", "sobol_indices", "tornado_table"]
+           "per_year_indices", "regenerate_design", "register", "sobol_indices",
+           "tornado_table"]

@@ -80,6 +80,14 @@ class Method:
         """The per-year measure from one year's indices (default: the main index)."""
         return indices[self.main_index]
 
+    def per_year_many(self, design: Design, ys: np.ndarray, *, num_resamples: int = 100,
+                      seed: int | None = None) -> np.ndarray:
+        """The per-year measure of each row of ``ys`` (years, n): array (years, parameters).
+        Default: :meth:`analyse` and :meth:`per_year` row by row; a method may do all at once."""
+        return np.array([self.per_year(self.analyse(design, row, num_resamples=num_resamples,
+                                                    seed=seed).indices).to_numpy(dtype=float)
+                         for row in np.asarray(ys, dtype=float)])
+
     def check(self, design: Design, y: np.ndarray) -> np.ndarray:
         """``y`` as a float vector of the design's length; named errors otherwise."""
         if design.method != self.design_method:

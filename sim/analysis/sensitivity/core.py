@@ -105,11 +105,11 @@ def per_year_indices(design: Design, da: xr.DataArray, years: Iterable[int], *, 
     """The method's per-year measure of each parameter on ``da`` in each year: DataFrame
     (year x parameter); Sobol gives ``ST``, Morris ``mu_star`` over the year's largest."""
     m = get_method(method, ("design",))
-    rows = {}
-    for year in years:
-        res = m.analyse(design, at_year(da, year), num_resamples=num_resamples, seed=seed)
-        rows[year] = m.per_year(res.indices)
-    frame = pd.DataFrame(rows).T
+    years = list(years)
+    ys = np.stack([np.asarray(at_year(da, year), dtype=float) for year in years])
+    values = m.per_year_many(design, ys, num_resamples=num_resamples, seed=seed)
+    frame = pd.DataFrame(values, index=pd.Index(years),
+                         columns=pd.Index(list(design.names), name="parameter"))
     frame.index.name = "year"
     frame.attrs["measure"] = m.per_year_measure
     return frame

@@ -4,9 +4,12 @@ every plan year, run the tornado; the output tables by name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -21,13 +24,54 @@ from sim.analysis.sensitivity.given_data import given_data_first_order
 from sim.model.targets import Targets
 
 if TYPE_CHECKING:
-    from sim.analysis.conditioning import HistoryMatch
+    from sim.analysis.conditioning import EmpiricalSpec, HistoryMatch
     from sim.analysis.sampling import Design
     from sim.analysis.uncertainty_spec import UncertaintySpec
     from sim.scenarios import Scenario
 
 #: (scenario, design) -> results Dataset (sample, time)
 Simulate = Callable[["Scenario", "Design"], xr.Dataset]
+#: the table of the sample whose marginals the design was drawn from (history-conditioned)
+MARGINALS = "design_marginals"
+#: design rows simulated at a time: the results of one block (every column the outcomes, the
+#: checks and the history match read, every year) are reduced to what the study keeps before
+#: the next block runs, so memory does not grow with the design
+BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """What a study keeps of the design's runs: ``outputs`` (sample x outcome), ``per_year``
+    (indicator -> DataArray (sample, time) over the plan years) and ``passes`` (bool per
+    sample: history-consistent and passing the checks; None without a history match)."""
+
+    outputs: pd.DataFrame
+    per_year: dict[str, xr.DataArray]
+    passes: np.ndarray | None
+
+
+def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets: Targets,
+                years: Sequence[int], cost_variable: str | None,
+                match: HistoryMatch | None, block: int = BLOCK) -> Reduced:
+    """Run ``design`` in blocks of ``block`` rows and keep only what the study analyses."""
+    from sim.analysis.targets import at_year
+
+    outs, passes, per = [], [], {ind: [] for ind in targets.indicators}
+    for lo in range(0, design.n, block):
+        hi = min(design.n, lo + block)
+        part = replace(design, unit=design.unit[lo:hi], values=design.values[lo:hi])
+        ds = simulate(scenario, part)
+        outs.append(outputs_at_year(ds, targets, cost_variable=cost_variable))
+        for ind in targets.indicators:
+            per[ind].append(np.stack([at_year(ds[ind], y) for y in years], axis=1))
+        if match is not None:
+            passes.append(match.passes(ds))
+        del ds
+    outputs = pd.concat(outs, ignore_index=True).rename_axis("sample")
+    per_year = {ind: xr.DataArray(np.concatenate(v), dims=("sample", "time"),
+                                  coords={"time": np.asarray(years, dtype=float)})
+                for ind, v in per.items()}
+    return Reduced(outputs, per_year, np.concatenate(passes) if passes else None)
 
 
 def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets, *, method: str,
@@ -43,7 +87,10 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
-    swing, central), ``samples`` (the design), ``conditioning`` and ``given_data_S1``
+    swing, central), ``design`` (one row: how to draw the design again, see
+    :func:`regenerate_design`; the design itself, N(D+2) or N(2D+2) rows, is not returned),
+    :data:`MARGINALS` (with ``match``: the survivors it was drawn from), ``conditioning`` and
+    ``given_data_S1``
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
     the marginals' independence; skipped with ``given_data=False``).
     """
@@ -59,26 +106,26 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
         dist = conditioning.marginals(cond)
     design = m.design(dist, samples, seed=seed, second_order=second_order)
     say(f"{scenario.id}: {method} design, {design.n} runs over {spec.dim} assumptions")
-    ds = simulate(scenario, design)
-    outputs = outputs_at_year(ds, targets, cost_variable=cost_variable)
-    long, second = analyse_outputs(design, outputs, method=method, seed=seed)
+    years = targets.plan.years
+    run = run_reduced(simulate, scenario, design, targets, years, cost_variable, match)
+    long, second = analyse_outputs(design, run.outputs, method=method, seed=seed)
     out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
     if second is not None:
         out["second_order"] = second.reset_index()
-    years = targets.plan.years
     say(f"{scenario.id}: indices per year {years[0]}-{years[-1]}")
     for ind in targets.indicators:
-        out[f"per_year_{ind}"] = per_year_indices(design, ds[ind], years, method=method,
-                                                  seed=seed)
+        out[f"per_year_{ind}"] = per_year_indices(design, run.per_year[ind], years,
+                                                  method=method, seed=seed)
     oat = sampling.one_at_a_time(dist, center=center)
     say(f"{scenario.id}: tornado, {oat.n} runs")
     oat_out = outputs_at_year(simulate(scenario, oat), targets, cost_variable=cost_variable)
     for col in oat_out.columns:
         table, base = tornado_table(oat, oat_out[col].to_numpy())
         out[f"tornado_{col}"] = table.assign(central=base)
-    out["samples"] = design.frame().reset_index()
+    out["design"] = design_recipe(design, dist, m.name)
     if cond is not None:
-        consistent = match.passes(ds)
+        out[MARGINALS] = cond.design.frame().reset_index(drop=True)
+        consistent = run.passes
         out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
             design_runs=design.n, design_history_consistent=float(consistent.mean()))
         say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
@@ -88,3 +135,47 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
         out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
                                                       seed=seed).reset_index()
     return out
+
+
+def design_recipe(design: Design, dist: UncertaintySpec | EmpiricalSpec, method: str
+                  ) -> pd.DataFrame:
+    """One row saying how :func:`regenerate_design` draws ``design`` again: the method, the
+    design kind, seed, base N, second order, rows, assumptions, and what it was drawn from
+    (the :data:`MARGINALS` table, or the uncertainty file)."""
+    source = MARGINALS if getattr(dist, "sample", None) is not None else str(dist.path)
+    return pd.DataFrame([{
+        "method": method, "design": design.method, "seed": design.seed,
+        "samples": design.base_n, "second_order": bool(design.second_order), "runs": design.n,
+        "assumptions": len(design.names), "drawn_from": source,
+        "regenerate": "sim.analysis.sensitivity.regenerate_design(folder)"}])
+
+
+def regenerate_design(recipe: pd.DataFrame | str | Path, marginals: pd.DataFrame | None = None,
+                      *, spec: UncertaintySpec | None = None) -> Design:
+    """The design a sensitivity study ran, drawn again from its ``design`` table (a DataFrame,
+    or the result folder holding ``design.csv`` and, when conditioned, ``design_marginals.csv.gz``).
+
+    The same numbers as the study's: the same method, seed and N over the same marginals (an
+    unconditioned design: over the uncertainty file it names, or ``spec`` when given).
+    """
+    from sim.analysis.conditioning import EmpiricalSpec
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.errors import UncertaintyError
+
+    if not isinstance(recipe, pd.DataFrame):
+        folder = Path(recipe)
+        recipe = pd.read_csv(folder / "design.csv")
+        gz = folder / f"{MARGINALS}.csv.gz"
+        if marginals is None and gz.is_file():
+            marginals = pd.read_csv(gz)
+    row = recipe.iloc[0]
+    if row["drawn_from"] == MARGINALS:
+        if marginals is None:
+            raise UncertaintyError(f"design: drawn from the {MARGINALS} table; pass it")
+        dist: UncertaintySpec | EmpiricalSpec = EmpiricalSpec(
+            list(marginals.columns), marginals.to_numpy(dtype=float))
+    else:
+        dist = spec if spec is not None else load_uncertainty(row["drawn_from"], parameters=None)
+    seed = None if pd.isna(row["seed"]) else int(row["seed"])
+    return get_method(str(row["method"]), ("design",)).design(
+        dist, int(row["samples"]), seed=seed, second_order=bool(row["second_order"]))
