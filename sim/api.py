@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.analysis.targets import target_table
+from sim.engine.timeloop import one_sample
 from sim.model.history import load_history
 from sim.model.targets import Targets, load_targets
 from sim.scenarios import Scenario, list_scenarios, load_scenario
@@ -33,7 +34,7 @@ def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
     Returns a Dataset with dimension ``time``; every variable has ``units`` and ``description``.
     """
     ds = simulator(engine).run(scenario, levers=levers, assumptions=assumptions)
-    return ds.isel(sample=0, drop=True)
+    return one_sample(ds)
 
 
 def targets() -> Targets:

@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
+from sim.engine.kernel import BACKENDS
 from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
@@ -29,7 +30,9 @@ from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
 
-ENGINES = ("batch", "pysd")
+#: "batch": the compiled kernel where it runs, else the numpy path; "kernel" / "numpy": that
+#: backend of the batch engine only (sim.engine.kernel); "pysd": PySD itself
+ENGINES = ("batch", *BACKENDS, "pysd")
 REPORTING = ("calendar", "instant")
 DIMS = ("sample", "time")
 
@@ -78,9 +81,14 @@ class Simulator:
                 for k, v in self.batch.variables.items()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
+    @cached_property
+    def stocks(self) -> list[str]:
+        """The model's stocks (Python names)."""
+        return list(self.info.index[self.info["kind"] == "stock"])
+
     def control(self, key: str) -> float:
         """A control value of the model: initial_time, final_time, time_step or saveper."""
-        if self.engine == "batch":
+        if self.engine != "pysd":
             return float(self.batch.controls[key])
         _ = self.pysd
         return self._pysd_controls[key]
@@ -136,6 +144,22 @@ class Simulator:
 
     def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
                final_time=None) -> dict[str, object]:
+        """The engine inputs of ``scenario`` with ``levers``/``assumptions`` overriding its own;
+        a scenario's own inputs are built once (``load_scenario`` gives the same object
+        while its files are unchanged)."""
+        if levers or assumptions:
+            return self._inputs(scenario, levers, assumptions, time_step, final_time)
+        cache = self.__dict__.setdefault("_inputs_cache", {})
+        key = (id(scenario), time_step, final_time)
+        hit = cache.get(key)
+        if hit is None or hit[0] is not scenario:
+            if len(cache) > 64:
+                cache.clear()
+            hit = cache[key] = (scenario, self._inputs(scenario, None, None, time_step,
+                                                       final_time))
+        return dict(hit[1])
+
+    def _inputs(self, scenario, levers, assumptions, time_step, final_time) -> dict:
         # validated as a scenario file is; a series keeps the scenario's values before it
         lev, ass = apply_overrides(scenario, levers, assumptions, self.parameters)
         ass = {**self.calibrated, **ass}
@@ -165,8 +189,7 @@ class Simulator:
         ds = self._raw_run(params, n, return_columns, time_step, final_time,
                            chunk_size=chunk_size, progress=progress)
         if check_divergence:
-            stocks = self.info.index[self.info["kind"] == "stock"]
-            raise_if_diverged(ds, load_divergence(), stocks, scenario.id)
+            raise_if_diverged(ds, load_divergence(), self.stocks, scenario.id)
         return _label(ds, scenario, self.engine)
 
     def run_scenarios(self, scenarios: Sequence[Scenario], *, return_columns=None,
@@ -188,10 +211,11 @@ class Simulator:
                  chunk_size=None, progress=False, reporting=None) -> xr.Dataset:
         cols = list(return_columns) if return_columns is not None else None
         reporting = reporting or self.reporting
-        if self.engine == "batch":
+        if self.engine != "pysd":
             return self.batch.run(params, n, return_columns=cols, time_step=time_step,
                                   final_time=final_time, saveper=saveper,
-                                  chunk_size=chunk_size, progress=progress, reporting=reporting)
+                                  chunk_size=chunk_size, progress=progress, reporting=reporting,
+                                  backend=self.engine if self.engine in BACKENDS else None)
         fine = reporting == "calendar"
         dt = time_step if time_step is not None else self.control("time_step")
         runs = []
