@@ -117,7 +117,7 @@ class Simulator:
                                                 *self.parameters.assumptions.values())})
             times = self.step_times(time_step, final_time)
             ds = self._raw_run({}, 1, names, time_step, final_time,
-                               saveper=times[1] - times[0], reporting="instant")
+                               saveper=times[1] - times[0], reporting="instant", fill=False)
             cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in names}
         return cache[key]
 
@@ -207,11 +207,25 @@ class Simulator:
         ds.attrs["engine"] = self.engine
         return ds
 
+    def series_inputs(self, time_step=None, final_time=None) -> dict[str, pd.Series]:
+        """Every series lever at its ``.mdl`` trajectory on the integration grid: the batch
+        engine receives all of them in every run (those a scenario sets replace these), so
+        one compiled kernel serves every scenario; the numbers are those of the ``.mdl``."""
+        cache = self.__dict__.setdefault("_series_cache", {})
+        key = (time_step, final_time)
+        if key not in cache:
+            times = self.step_times(time_step, final_time)
+            cache[key] = {k: pd.Series(v, index=times)
+                          for k, v in self.default_values(time_step, final_time).items()}
+        return cache[key]
+
     def _raw_run(self, params, n, return_columns, time_step, final_time, saveper=None,
-                 chunk_size=None, progress=False, reporting=None) -> xr.Dataset:
+                 chunk_size=None, progress=False, reporting=None, fill=True) -> xr.Dataset:
         cols = list(return_columns) if return_columns is not None else None
         reporting = reporting or self.reporting
         if self.engine != "pysd":
+            if fill:
+                params = {**self.series_inputs(time_step, final_time), **params}
             return self.batch.run(params, n, return_columns=cols, time_step=time_step,
                                   final_time=final_time, saveper=saveper,
                                   chunk_size=chunk_size, progress=progress, reporting=reporting,
