@@ -199,7 +199,7 @@ def main(argv=None) -> int:
     ratio_1000 = None
     for k in sizes:
         params = _samples(consts, k)
-        eng = {e: _best(lambda e=e: bm.run(params, k, backend=e, **kw),
+        eng = {e: _best(lambda e=e, p=params, k=k: bm.run(p, k, backend=e, **kw),
                         args.repeats if k <= 1000 else max(2, args.repeats // 2))
                for e in ENGINES}
         pysd_total = pysd_run * k

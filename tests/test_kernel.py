@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-
 from inline_mdl import control_section
+
 from sim.engine import compile_model
 from sim.engine import kernel as kn
 from sim.engine.compiler import ModelCompiler

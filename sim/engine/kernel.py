@@ -34,6 +34,7 @@ LOG = logging.getLogger("sim.engine")
 PARALLEL_MIN = 16
 _NOTICED: set[tuple] = set()
 _LAUNCH = threading.Lock()
+_COMPILING = threading.Lock()
 _LAYER: list = []
 _LOADED: dict[str, object] = {}
 
@@ -81,10 +82,6 @@ def load(src) -> object:
     hit = _LOADED.get(src.digest)
     if hit is not None:
         return hit
-    try:
-        import numba  # noqa: F401
-    except ImportError as exc:
-        raise KernelUnavailable("model", "numba is not installed") from exc
     folder = cache_dir()
     name = f"plansim_kernel_{src.digest[:24]}"
     path = folder / f"{name}.py"
@@ -107,11 +104,10 @@ def load(src) -> object:
 
 
 def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set):
-    """``(KernelSource, kernel)`` for a model, its overrides and outputs, cached in ``cache``
-    (a failure too). Raises :class:`KernelUnavailable` when the kernel cannot run them."""
-    from sim.engine.compiler import ModelCompiler
-    from sim.engine.kernel_codegen import kernel_source
-
+    """The :class:`Compiled` kernel for a model and the kinds of its inputs (``overrides``:
+    var id -> const/series/lookup; ``per_sample``: input keys that vary by sample), cached in
+    ``cache`` (a failure too). The returned columns are chosen at run time, so ``outputs``
+    does not select a kernel. Raises :class:`KernelUnavailable` when it cannot run them."""
     tables = frozenset(k for k in per_sample if k.startswith("ly_"))
     # one kernel for any constants given: every unsubscripted constant is an input
     canon = {vid: "const" for vid, v in info.vars.items() if v.kind == "constant" and not v.dims}
@@ -119,15 +115,10 @@ def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set
     key = (tuple(sorted(canon.items())), tables)
     hit = cache.get(key)
     if hit is None:
-        try:
-            mc = ModelCompiler(info, canon, [], scalar=True)
-            src = kernel_source(mc, tables)
-            defaults = {f"p_{vid}": float(info.vars[vid].components[0][1])
-                        for vid in canon if vid not in overrides}
-            hit = Compiled(key, src, load(src), info.path.name, defaults)
-        except UnsupportedConstructError as exc:
-            hit = KernelUnavailable(info.path.name, _reason(exc))
-        cache[key] = hit
+        with _COMPILING:  # Dask runs chunks in threads: one of them compiles
+            hit = cache.get(key)
+            if hit is None:
+                hit = cache[key] = _compile(info, canon, overrides, tables, key)
     if isinstance(hit, KernelUnavailable):
         raise hit
     if hit.src.uniform and any(k.startswith(("p_", "ts_")) for k in per_sample):
@@ -145,6 +136,24 @@ class Compiled:
     fn: object
     model: str
     defaults: dict
+
+
+def _compile(info, canon, overrides, tables, key):
+    from sim.engine.compiler import ModelCompiler
+    from sim.engine.kernel_codegen import kernel_source
+
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return KernelUnavailable(info.path.name, "numba is not installed")
+    try:
+        mc = ModelCompiler(info, canon, [], scalar=True)
+        src = kernel_source(mc, tables)
+        defaults = {f"p_{vid}": float(info.vars[vid].components[0][1])
+                    for vid in canon if vid not in overrides}
+        return Compiled(key, src, load(src), info.path.name, defaults)
+    except UnsupportedConstructError as exc:
+        return KernelUnavailable(info.path.name, _reason(exc))
 
 
 def _reason(exc: UnsupportedConstructError) -> str:
