@@ -150,13 +150,14 @@ class Simulator:
         if levers or assumptions:
             return self._inputs(scenario, levers, assumptions, time_step, final_time)
         cache = self.__dict__.setdefault("_inputs_cache", {})
-        key = (id(scenario), time_step, final_time)
+        owners = (scenario, self.parameters, self.calibrated)
+        key = (*map(id, owners), time_step, final_time)
         hit = cache.get(key)
-        if hit is None or hit[0] is not scenario:
+        if hit is None or any(a is not b for a, b in zip(hit[0], owners, strict=True)):
             if len(cache) > 64:
                 cache.clear()
-            hit = cache[key] = (scenario, self._inputs(scenario, None, None, time_step,
-                                                       final_time))
+            hit = cache[key] = (owners, self._inputs(scenario, None, None, time_step,
+                                                     final_time))
         return dict(hit[1])
 
     def _inputs(self, scenario, levers, assumptions, time_step, final_time) -> dict:

@@ -85,11 +85,10 @@ def parse_divergence(raw, source: str = "checks.yaml") -> DivergenceRule | None:
 
 def load_divergence(path: str | Path | None = None) -> DivergenceRule | None:
     """The divergence rule of ``model/checks.yaml`` (or ``path``); ``None`` if it has none.
-    Parsed once per process while the file keeps its size and modification time."""
+    Parsed once per process while the file keeps its content."""
     path = Path(path or paths.MODEL_DIR / "checks.yaml")
     try:
-        st = path.stat()
-        stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        stamp = (str(path.resolve()), path.read_bytes())
     except OSError:
         stamp = None
     if stamp is not None and stamp in _RULES:

@@ -15,6 +15,7 @@ rule and the same validation as files.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import numbers
 from dataclasses import dataclass, field, replace
@@ -263,11 +264,13 @@ _LOADED: dict[Path, tuple[tuple, Scenario]] = {}
 
 
 def _stamps(files) -> tuple:
-    """(path, mtime_ns, size) of each file: a file edited on disk is read again."""
+    """(path, mtime_ns, size, content hash) of each file: a file edited on disk is read again
+    (the hash: two edits within one tick of the file system's clock keep the mtime)."""
     out = []
     for f in files:
         st = f.stat()
-        out.append((str(f), st.st_mtime_ns, st.st_size))
+        digest = hashlib.blake2b(Path(f).read_bytes(), digest_size=16).digest()
+        out.append((str(f), st.st_mtime_ns, st.st_size, digest))
     return tuple(out)
 
 
@@ -291,7 +294,7 @@ def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario
         hit = _LOADED.get(path)
         if hit is not None:
             try:
-                if _stamps(Path(f) for f, _, _ in hit[0]) == hit[0]:
+                if _stamps(Path(f[0]) for f in hit[0]) == hit[0]:
                     return hit[1]
             except OSError:
                 pass
