@@ -205,3 +205,15 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
 def test_one_sample_equals_isel(tiny):
     ds = tiny.run(reporting="calendar")
     xr.testing.assert_identical(one_sample(ds), ds.isel(sample=0, drop=True))
+
+
+def test_series_for_an_endogenous_variable_runs_numpy_silently(tiny, capsys):
+    cut = {"outflow": pd.Series([1.0, 2.0], index=[0.0, 10.0])}  # a loop cut
+    before = {k for k in tiny._kernels if k != "endogenous"}
+    a = tiny.run(cut)
+    assert {k for k in tiny._kernels if k != "endogenous"} == before
+    assert capsys.readouterr().err == ""
+    assert_same(a, tiny.run(cut, backend="numpy"))
+    assert_same(a, tiny.run(cut, backend="kernel"))  # forced: compiled for it
+    assert "outflow" in kn.endogenous(tiny._info, tiny._kernels)
+    assert "budget" not in kn.endogenous(tiny._info, tiny._kernels)

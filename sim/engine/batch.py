@@ -331,7 +331,8 @@ class BatchModel:
                     chunk_size, progress):
         """Buffers from the compiled kernel, or None (with a notice) when it cannot run."""
         try:
-            entry = kn.compiled(self._kernels, self._info, overrides, outputs, per_sample)
+            entry = kn.compiled(self._kernels, self._info, overrides, outputs, per_sample,
+                                strict=backend == "kernel")
             if per is None:
                 acc = np.full(len(grid), -1)
                 end = np.where(save, np.cumsum(save) - 1, -1)
@@ -341,6 +342,8 @@ class BatchModel:
                 rate = self._averaged(overrides, outputs, entry.src.dynamic)
             out = kn.run(self._kernels, entry, K, per_sample, grid, acc, end, counts, outputs,
                          rate, n, len(counts), chunk_size, progress)
+        except kn.KernelSkipped:
+            return None
         except kn.KernelUnavailable as exc:
             if backend == "kernel":
                 raise

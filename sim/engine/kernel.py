@@ -14,6 +14,7 @@ and reason on the ``sim.engine`` logger, printed to stderr once).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -37,6 +38,12 @@ _LAUNCH = threading.Lock()
 _COMPILING = threading.Lock()
 _LAYER: list = []
 _LOADED: dict[str, object] = {}
+
+
+class KernelSkipped(Exception):  # noqa: N818 (a decision, not an error)
+    """The default backend runs these inputs on the numpy path without a notice: a time
+    series replaces a variable computed from the stocks (a loop cut, as sim.analysis.loops
+    does), a one-off structure not worth compiling for."""
 
 
 class KernelUnavailable(ModelError):
@@ -103,11 +110,16 @@ def load(src) -> object:
     return _LOADED[src.digest]
 
 
-def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set):
+def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set,
+             strict: bool = True):
     """The :class:`Compiled` kernel for a model and the kinds of its inputs (``overrides``:
     var id -> const/series/lookup; ``per_sample``: input keys that vary by sample), cached in
     ``cache`` (a failure too). The returned columns are chosen at run time, so ``outputs``
-    does not select a kernel. Raises :class:`KernelUnavailable` when it cannot run them."""
+    does not select a kernel. Raises :class:`KernelUnavailable` when it cannot run them and,
+    unless ``strict``, :class:`KernelSkipped` when a series replaces an endogenous variable."""
+    if not strict and any(kind == "series" and vid in endogenous(info, cache)
+                          for vid, kind in overrides.items()):
+        raise KernelSkipped
     tables = frozenset(k for k in per_sample if k.startswith("ly_"))
     # one kernel for any constants given: every unsubscripted constant is an input
     canon = {vid: "const" for vid, v in info.vars.items() if v.kind == "constant" and not v.dims}
@@ -136,6 +148,29 @@ class Compiled:
     fn: object
     model: str
     defaults: dict
+
+
+def endogenous(info, cache: dict) -> frozenset:
+    """Ids of the variables whose equation reads a stock (directly or through others)."""
+    hit = cache.get("endogenous")
+    if hit is None:
+        from sim.engine.compiler import ModelCompiler
+
+        mc = ModelCompiler(info, {}, [], scalar=False)
+        with contextlib.suppress(UnsupportedConstructError):  # what compiled is enough
+            mc.sections()
+        stateful = {st.sid for st in mc.statefuls.values() if st.kind != "initial"}
+        refs = {vid: {r for r in rr if r != "@time"} for vid, (_, rr) in mc.code_run.items()}
+        out: set = set()
+        changed = True
+        while changed:
+            changed = False
+            for vid, rr in refs.items():
+                if vid not in out and (rr & stateful or rr & out):
+                    out.add(vid)
+                    changed = True
+        hit = cache["endogenous"] = frozenset(out)
+    return hit
 
 
 def _compile(info, canon, overrides, tables, key):
@@ -265,5 +300,5 @@ def _threading_layer() -> None:
     _LAYER.append(True)
 
 
-__all__ = ["BACKENDS", "Compiled", "KernelUnavailable", "cache_dir", "check_backend", "compiled",
+__all__ = ["BACKENDS", "Compiled", "KernelSkipped", "KernelUnavailable", "cache_dir", "check_backend", "compiled",
            "load", "notice", "run"]
