@@ -215,6 +215,11 @@ class Simulator:
         cache = self.__dict__.setdefault("_series_cache", {})
         key = (time_step, final_time)
         if key not in cache:
+            declared = {p.py_name for p in (*self.parameters.levers.values(),
+                                            *self.parameters.assumptions.values())}
+            if not declared <= set(self.batch.variables):  # another model: nothing to fill
+                cache[key] = {}
+                return cache[key]
             times = self.step_times(time_step, final_time)
             cache[key] = {k: pd.Series(v, index=times)
                           for k, v in self.default_values(time_step, final_time).items()}
