@@ -1,23 +1,29 @@
-"""Benchmark: PySD running K parameter sets one after another vs the batch engine at once.
+"""Benchmark: PySD, the batch engine's numpy path and its compiled kernel, side by side.
 
 Usage: .venv/bin/python benchmarks/engine_vs_pysd.py [--model PATH] [--pysd-budget SECONDS]
-       [--reporting instant|calendar]
+       [--sizes 1,1000,10000] [--repeats N] [--memory-samples 100000]
 
 Uses model/qingdao_st_plan.mdl when present (else a conformance model, with a message).
-A few constants vary by sample (+-20% around their baseline, seeded). PySD is timed for as many
-runs as fit in the budget and extrapolated linearly beyond that (marked "extrapolated").
-Peak memory of the engine run is measured with tracemalloc (numpy allocations included); the
-result Dataset itself ("result MiB") is part of the peak and grows linearly with K, the
-working memory on top of it is bounded by ``--chunk-size``.
-Ends with the line ``ratio at 1000 samples: X``.
+A few constants vary by sample (+-20% around their baseline, seeded); runs report calendar
+rows and return five columns (the plan's indicators on the plan model). PySD is timed for as
+many runs as fit in the budget and extrapolated linearly beyond that ("extrapolated").
+Every engine time is the minimum over ``--repeats`` runs (the machine may be shared: the
+minimum is the least disturbed run); the load average is printed with them.
+"ns/eq-step-sample" = time / (samples x integration steps x equations), the equations being
+the model's auxiliaries, flows and stocks. Peak memory of ``--memory-samples`` samples is the
+peak resident set size of a fresh process (resource.getrusage), results included.
+Targets (issue 14): single run <= 0.5 ms in the engine, warm ``sim.run("plan")`` <= 2 ms,
+1,000 samples <= 60 ms, 10,000 samples <= 1 ns/eq-step-sample, 100,000 samples < 1 GB.
+Ends with the line ``ratio at 1000 samples: X`` (kernel vs PySD).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -31,6 +37,24 @@ from sim.engine import compile_model  # noqa: E402
 from sim.model.mdl import load_pysd_model  # noqa: E402
 
 FALLBACK = Path("/work/shared/conformance/smooth_and_stock/test_smooth_and_stock.mdl")
+ENGINES = ("numpy", "kernel")
+MEMORY_SCRIPT = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from sim.engine import compile_model
+bm = compile_model(sys.argv[2])
+cols = sys.argv[5].split(",")
+consts = [c.split("=") for c in sys.argv[6].split(",") if c]
+n = int(sys.argv[3])
+rng = np.random.default_rng(12345)
+params = {k: float(v) * rng.uniform(0.8, 1.2, size=n) for k, v in consts}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ds = bm.run(params, n_samples=n, return_columns=cols, reporting="calendar",
+            backend=sys.argv[4], chunk_size=int(sys.argv[7]) or None)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, peak / 1024, ds.nbytes / 2**20)
+"""
 
 
 def _pick_model(arg):
@@ -64,51 +88,39 @@ def _varied_constants(bm, ds, n_const=3):
     return names
 
 
+def _columns(bm) -> list[str]:
+    if bm.path.resolve() == paths.MODEL_FILE.resolve():
+        from sim.model.targets import load_targets
+
+        return load_targets().indicators[:5]
+    stocks = [n for n, i in bm.variables.items() if i.kind in ("stock", "aux")]
+    return stocks[:5]
+
+
 def _samples(consts, k, seed=12345):
     rng = np.random.default_rng(seed)
     return {name: base * rng.uniform(0.8, 1.2, size=k) for name, base in consts}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--pysd-budget", type=float, default=20.0,
-                    help="seconds of PySD runs to measure before extrapolating")
-    ap.add_argument("--sizes", default="1,100,1000,10000")
-    ap.add_argument("--chunk-size", type=int, default=2000)
-    ap.add_argument("--reporting", choices=("instant", "calendar"), default="calendar",
-                    help="engine reporting mode (calendar: yearly rows, rates averaged over the "
-                         "year inside the time loop; instant: values at the saved instants)")
-    args = ap.parse_args(argv)
-    path = _pick_model(args.model)
-    sizes = [int(s) for s in args.sizes.split(",")]
+def _best(fn, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
 
-    bm = compile_model(path)
-    base = bm.run()
-    consts = _varied_constants(bm, base)
-    print(f"model: {path.name}  variables: {len(bm.variables)}  "
-          f"TIME STEP {bm.time_step}  {bm.initial_time:g}-{bm.final_time:g}")
-    print(f"varied constants: {', '.join(n for n, _ in consts)}")
-    print(f"engine reporting mode: {args.reporting}")
-    rmode = {"reporting": args.reporting}
 
-    # --- single run (scalar fast path)
-    bm.run(return_columns=["time_step"], **rmode)
-    reps = 50
-    t = time.perf_counter()
-    for _ in range(reps):
-        bm.run(**rmode)
-    single_all = (time.perf_counter() - t) / reps
-    first_stock = next((n for n, i in bm.variables.items() if i.kind == "stock"), None)
-    cols = [first_stock] if first_stock else None
-    t = time.perf_counter()
-    for _ in range(reps):
-        bm.run(return_columns=cols, **rmode)
-    single_one = (time.perf_counter() - t) / reps
-    print(f"engine single run: {single_one * 1e3:.2f} ms (one column), "
-          f"{single_all * 1e3:.2f} ms (all {len(base.data_vars)} columns as a Dataset)")
+def _peak_rss(path, n, backend, cols, consts, chunk) -> tuple[float, float, float]:
+    arg = ",".join(f"{k}={v!r}" for k, v in consts)
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(ROOT), str(path), str(n),
+                          backend, ",".join(cols), arg, str(chunk)],
+                         capture_output=True, text=True, check=True)
+    before, peak, result = (float(x) for x in out.stdout.split()[-3:])
+    return before, peak, result
 
-    # --- PySD per-run time
+
+def _pysd_per_run(path, bm, consts, budget) -> tuple[float, int]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = load_pysd_model(path)
@@ -117,41 +129,96 @@ def main(argv=None) -> int:
         times = []
         start = time.perf_counter()
         i = 0
-        while time.perf_counter() - start < args.pysd_budget and i < 1000:
+        while time.perf_counter() - start < budget and i < 1000:
             t = time.perf_counter()
             model.run(params={bm.variables[n].vensim_name: float(v[i]) for n, v in per.items()})
             times.append(time.perf_counter() - t)
             i += 1
-    pysd_per_run = float(np.median(times))
-    print(f"PySD: {len(times)} runs measured, median {pysd_per_run * 1e3:.1f} ms per run")
+    return float(np.min(times)), len(times)
 
-    print(f"{'K':>7} {'PySD total s':>14} {'engine s':>10} {'engine ms/run':>14} "
-          f"{'ratio':>9} {'result MiB':>11} {'peak MiB':>9} {'peak chunked':>13}  note")
+
+def _warm_sim_run(repeats) -> dict[str, float]:
+    """Warm ``sim.run("plan")`` end to end per engine (plan model only)."""
+    import sim
+
+    out = {}
+    for engine in (*ENGINES, "pysd"):
+        sim.run("plan", engine=engine)
+        out[engine] = _best(lambda e=engine: sim.run("plan", engine=e),
+                            repeats if engine != "pysd" else 2)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--pysd-budget", type=float, default=20.0,
+                    help="seconds of PySD runs to measure before extrapolating")
+    ap.add_argument("--sizes", default="1,1000,10000")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--memory-samples", type=int, default=100_000)
+    ap.add_argument("--chunk-size", type=int, default=2000,
+                    help="numpy path's chunk of samples in the memory measurement")
+    args = ap.parse_args(argv)
+    path = _pick_model(args.model)
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    bm = compile_model(path)
+    base = bm.run()
+    consts = _varied_constants(bm, base)
+    cols = _columns(bm)
+    equations = sum(1 for i in bm.variables.values() if i.kind in ("aux", "stock", "data"))
+    steps = int(round((bm.final_time - bm.initial_time) / bm.time_step)) + 1
+    print(f"model: {path.name}  variables: {len(bm.variables)}  equations: {equations}  "
+          f"integration steps: {steps} (TIME STEP {bm.time_step:g}, "
+          f"{bm.initial_time:g}-{bm.final_time:g})")
+    print(f"varied constants: {', '.join(n for n, _ in consts)}")
+    print(f"columns returned: {', '.join(cols)}; calendar rows")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; times are the "
+          f"minimum of {args.repeats} runs")
+    kw = {"return_columns": cols, "reporting": "calendar"}
+    t = time.perf_counter()
+    bm.run(_samples(consts, 1), 1, backend="kernel", **kw)
+    print(f"kernel ready in {time.perf_counter() - t:.1f} s (compiled, or loaded from the "
+          "disk cache)")
+    for k in (1, 64):
+        for engine in ENGINES:
+            bm.run(_samples(consts, k), k, backend=engine, **kw)  # compile both flavours
+
+    pysd_run, measured = _pysd_per_run(path, bm, consts, args.pysd_budget)
+    single = {e: _best(lambda e=e: bm.run(_samples(consts, 1), 1, backend=e, **kw),
+                       args.repeats * 10) for e in ENGINES}
+    print(f"\n{'':34}{'PySD':>12}{'numpy path':>14}{'kernel':>12}")
+    print(f"{'single run in the engine (ms)':34}{pysd_run * 1e3:>12.2f}"
+          f"{single['numpy'] * 1e3:>14.3f}{single['kernel'] * 1e3:>12.3f}")
+    if path.resolve() == paths.MODEL_FILE.resolve():
+        warm = _warm_sim_run(args.repeats * 10)
+        label = 'warm sim.run("plan") (ms)'
+        print(f"{label:34}{warm['pysd'] * 1e3:>12.1f}"
+              f"{warm['numpy'] * 1e3:>14.3f}{warm['kernel'] * 1e3:>12.3f}")
     ratio_1000 = None
-    for warm in (1, 2):  # compile the scalar and vector flavours once, outside the timings
-        bm.run(_samples(consts, warm), n_samples=warm, **rmode)
     for k in sizes:
         params = _samples(consts, k)
-        pysd_total = pysd_per_run * k
-        note = "measured" if k <= len(times) else "PySD extrapolated"
-        t = time.perf_counter()
-        ds = bm.run(params, n_samples=k, **rmode)
-        eng = time.perf_counter() - t  # timed without tracemalloc, which slows allocation
-        result = ds.nbytes / 2**20
-        del ds
-        tracemalloc.start()
-        bm.run(params, n_samples=k, **rmode)
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        tracemalloc.start()
-        bm.run(params, n_samples=k, chunk_size=args.chunk_size, **rmode)
-        peak_chunk = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        ratio = pysd_total / eng
+        eng = {e: _best(lambda e=e, p=params, k=k: bm.run(p, k, backend=e, **kw),
+                        args.repeats if k <= 1000 else max(2, args.repeats // 2))
+               for e in ENGINES}
+        pysd_total = pysd_run * k
+        note = "" if k <= measured else " (PySD extrapolated)"
+        print(f"{f'{k} samples (ms)':34}{pysd_total * 1e3:>12.0f}{eng['numpy'] * 1e3:>14.1f}"
+              f"{eng['kernel'] * 1e3:>12.1f}{note}")
+        ns = {e: eng[e] / (k * steps * equations) * 1e9 for e in ENGINES}
+        print(f"{f'  ns/eq-step-sample at {k}':34}"
+              f"{pysd_run / (steps * equations) * 1e9:>12.1f}"
+              f"{ns['numpy']:>14.2f}{ns['kernel']:>12.2f}")
         if k == 1000:
-            ratio_1000 = ratio
-        print(f"{k:>7} {pysd_total:>14.2f} {eng:>10.3f} {eng / k * 1e3:>14.4f} "
-              f"{ratio:>9.0f} {result:>11.1f} {peak:>9.1f} {peak_chunk:>13.1f}  {note}")
+            ratio_1000 = pysd_total / eng["kernel"]
+    if args.memory_samples:
+        n = args.memory_samples
+        for engine, chunk in (("numpy", args.chunk_size), ("kernel", 0)):
+            before, peak, result = _peak_rss(path, n, engine, cols, consts, chunk)
+            what = f"chunks of {chunk}" if chunk else "no chunks needed"
+            print(f"peak RSS {n} samples, {engine} ({what}): {peak:.0f} MiB "
+                  f"(process before the run {before:.0f} MiB, result {result:.0f} MiB)")
     if ratio_1000 is not None:
         print(f"ratio at 1000 samples: {ratio_1000:.0f}")
     return 0

@@ -27,6 +27,7 @@ import xarray as xr
 from sim.analysis.sampling import DEFAULT_SEED
 from sim.analysis.targets import target_table
 from sim.dims import SAMPLE, scenario_runs, stack_scenarios
+from sim.engine.timeloop import one_sample
 from sim.model.history import load_history
 from sim.model.targets import Targets, load_targets
 from sim.scenarios import Scenario, list_scenarios, load_scenario
@@ -49,7 +50,7 @@ def run(scenario: Scenario | str | Path = "baseline", *, engine: str = "batch",
     Returns a Dataset with dimension ``time``; every variable has ``units`` and ``description``.
     """
     ds = simulator(engine).run(scenario, levers=levers, assumptions=assumptions)
-    return ds.isel(sample=0, drop=True)
+    return one_sample(ds)
 
 
 ScenarioRef = Scenario | str | Path

@@ -23,7 +23,7 @@ import xarray as xr
 
 from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
-from sim.engine import ENGINES
+from sim.engine import BACKENDS, ENGINES
 from sim.errors import PlanSimError
 from sim.model.divergence import load_divergence, raise_if_diverged
 from sim.model.parameters import Parameters, load_parameters
@@ -78,9 +78,14 @@ class Simulator:
                 for k, v in self.batch.variables.items()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
+    @cached_property
+    def stocks(self) -> list[str]:
+        """The model's stocks (Python names)."""
+        return list(self.info.index[self.info["kind"] == "stock"])
+
     def control(self, key: str) -> float:
         """A control value of the model: initial_time, final_time, time_step or saveper."""
-        if self.engine == "batch":
+        if self.engine != "pysd":
             return float(self.batch.controls[key])
         _ = self.pysd
         return self._pysd_controls[key]
@@ -109,7 +114,7 @@ class Simulator:
                                                 *self.parameters.assumptions.values())})
             times = self.step_times(time_step, final_time)
             ds = self._raw_run({}, 1, names, time_step, final_time,
-                               saveper=times[1] - times[0], reporting="instant")
+                               saveper=times[1] - times[0], reporting="instant", fill=False)
             cache[key] = {v: ds[v].isel(sample=0).values[: len(times)] for v in names}
         return cache[key]
 
@@ -136,6 +141,23 @@ class Simulator:
 
     def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
                final_time=None) -> dict[str, object]:
+        """The engine inputs of ``scenario`` with ``levers``/``assumptions`` overriding its own;
+        a scenario's own inputs are built once (``load_scenario`` gives the same object
+        while its files are unchanged)."""
+        if levers or assumptions:
+            return self._inputs(scenario, levers, assumptions, time_step, final_time)
+        cache = self.__dict__.setdefault("_inputs_cache", {})
+        owners = (scenario, self.parameters, self.calibrated)
+        key = (*map(id, owners), time_step, final_time)
+        hit = cache.get(key)
+        if hit is None or any(a is not b for a, b in zip(hit[0], owners, strict=True)):
+            if len(cache) > 64:
+                cache.clear()
+            hit = cache[key] = (owners, self._inputs(scenario, None, None, time_step,
+                                                     final_time))
+        return dict(hit[1])
+
+    def _inputs(self, scenario, levers, assumptions, time_step, final_time) -> dict:
         # validated as a scenario file is; a series keeps the scenario's values before it
         lev, ass = apply_overrides(scenario, levers, assumptions, self.parameters)
         ass = {**self.calibrated, **ass}
@@ -165,8 +187,7 @@ class Simulator:
         ds = self._raw_run(params, n, return_columns, time_step, final_time,
                            chunk_size=chunk_size, progress=progress)
         if check_divergence:
-            stocks = self.info.index[self.info["kind"] == "stock"]
-            raise_if_diverged(ds, load_divergence(), stocks, scenario.id)
+            raise_if_diverged(ds, load_divergence(), self.stocks, scenario.id)
         return _label(ds, scenario, self.engine)
 
     def run_scenarios(self, scenarios: Sequence[Scenario], *, return_columns=None,
@@ -193,14 +214,34 @@ class Simulator:
         ds.attrs["engine"] = self.engine
         return ds
 
+    def series_inputs(self, time_step=None, final_time=None) -> dict[str, pd.Series]:
+        """Every series lever at its ``.mdl`` trajectory on the integration grid: the batch
+        engine receives all of them in every run (those a scenario sets replace these), so
+        one compiled kernel serves every scenario; the numbers are those of the ``.mdl``."""
+        cache = self.__dict__.setdefault("_series_cache", {})
+        key = (time_step, final_time)
+        if key not in cache:
+            declared = {p.py_name for p in (*self.parameters.levers.values(),
+                                            *self.parameters.assumptions.values())}
+            if not declared <= set(self.batch.variables):  # another model: nothing to fill
+                cache[key] = {}
+                return cache[key]
+            times = self.step_times(time_step, final_time)
+            cache[key] = {k: pd.Series(v, index=times)
+                          for k, v in self.default_values(time_step, final_time).items()}
+        return cache[key]
+
     def _raw_run(self, params, n, return_columns, time_step, final_time, saveper=None,
-                 chunk_size=None, progress=False, reporting=None) -> xr.Dataset:
+                 chunk_size=None, progress=False, reporting=None, fill=True) -> xr.Dataset:
         cols = list(return_columns) if return_columns is not None else None
         reporting = reporting or self.reporting
-        if self.engine == "batch":
+        if self.engine != "pysd":
+            if fill:
+                params = {**self.series_inputs(time_step, final_time), **params}
             return self.batch.run(params, n, return_columns=cols, time_step=time_step,
                                   final_time=final_time, saveper=saveper,
-                                  chunk_size=chunk_size, progress=progress, reporting=reporting)
+                                  chunk_size=chunk_size, progress=progress, reporting=reporting,
+                                  backend=self.engine if self.engine in BACKENDS else None)
         fine = reporting == "calendar"
         dt = time_step if time_step is not None else self.control("time_step")
         runs = []

@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.engine.batch import BatchModel, VariableInfo
 
-#: the engines a simulation can run on: this package's batch engine, or PySD (to cross-check)
-ENGINES = ("batch", "pysd")
+#: the two backends of the batch engine (sim.engine.kernel): the compiled numba kernel and the
+#: numpy path
+BACKENDS = ("kernel", "numpy")
+#: the engines a simulation can run on: "batch" (the compiled kernel where it runs, else the
+#: numpy path), one backend of the batch engine only, or PySD itself (to cross-check)
+ENGINES = ("batch", *BACKENDS, "pysd")
 
 
 def compile_model(path, data_files=None) -> BatchModel:
@@ -37,4 +41,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'sim.engine' has no attribute {name!r}")
 
 
-__all__ = ["ENGINES", "BatchModel", "VariableInfo", "compile_model"]
+__all__ = ["BACKENDS", "ENGINES", "BatchModel", "VariableInfo", "compile_model"]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.engine import kernel as kn
 from sim.engine import reporting as rep
 from sim.engine import runtime
 from sim.engine.cache import generated
@@ -33,6 +34,7 @@ from sim.engine.timeloop import (
     loop_periods,
     scalar_periods,
     time_grid,
+    variable,
 )
 from sim.errors import ModelError, UnsupportedConstructError
 
@@ -65,6 +67,8 @@ class BatchModel:
         self._data = self._load_data(data_files)
         self._cache: dict[tuple, tuple] = {}
         self._dynamic: dict[tuple, frozenset] = {}
+        self._kernels: dict[tuple, object] = {}
+        self.backend: str | None = None  # default of run(backend=): see sim.engine.kernel
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
     # ------------------------------------------------------------------ metadata
@@ -141,10 +145,11 @@ class BatchModel:
             self._dynamic[key[:2]] = dynamic
         return hit
 
-    def _averaged(self, overrides: dict, outputs: tuple) -> list[bool]:
+    def _averaged(self, overrides: dict, outputs: tuple, dynamic=None) -> list[bool]:
         """Per output: averaged over each reporting interval (a rate that changes in time).
         A rate that is constant in time is recorded like a level: its mean is its value."""
-        dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
+        if dynamic is None:
+            dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
         return [self.is_rate(vid) and vid in dynamic for vid in outputs]
 
     def source(self) -> str:
@@ -225,13 +230,16 @@ class BatchModel:
     # ------------------------------------------------------------------ running
     def run(self, params=None, n_samples=1, *, return_columns=None, initial_time=None,
             final_time=None, time_step=None, saveper=None, chunk_size=None,
-            progress=False, reporting: str = "instant") -> xr.Dataset:
+            progress=False, reporting: str = "instant", backend: str | None = None
+            ) -> xr.Dataset:
         """Simulate ``n_samples`` parameter sets; see ARCHITECTURE.md "Engine contract".
 
         Returns a Dataset with one variable per returned column (Python names), dims
         ``("sample", "time", *subscript ranges)``. ``reporting``: ``"instant"`` (values at the
         saved instants, as PySD) or ``"calendar"`` (levels at the end of each SAVEPER interval,
         rates as their mean over it; the row is labelled by the interval's start).
+        ``backend``: ``"kernel"``, ``"numpy"`` or None (``self.backend``; None: the compiled
+        kernel where it runs, else the numpy path; see :mod:`sim.engine.kernel`).
         """
         n = int(n_samples)
         if n < 1:
@@ -279,9 +287,14 @@ class BatchModel:
         for name in CONTROL_NAMES:
             K[f"ctl_{name}"] = ctl[name]
         K["t0"] = ctl["initial_time"]
-        scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
+        backend = backend if backend is not None else self.backend
+        kn.check_backend(backend)
         buffers = None
-        if scalar:
+        if backend != "numpy":
+            buffers = self._run_kernel(backend, overrides, outputs, K, per_sample, grid, save,
+                                       n, per, chunk_size, progress)
+        scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
+        if scalar and buffers is None:
             try:
                 buffers = self._run_scalar(overrides, outputs, K, grid, save, per)
             except (*_SCALAR_ERRORS, UnsupportedConstructError):
@@ -311,6 +324,30 @@ class BatchModel:
                                    for k, v in self.variables.items()}
         hit = rates.get(name)
         return hit if hit is not None else rates[self.variable(name).py_name]
+
+    def _run_kernel(self, backend, overrides, outputs, K, per_sample, grid, save, n, per,
+                    chunk_size, progress):
+        """Buffers from the compiled kernel, or None (with a notice) when it cannot run."""
+        try:
+            entry = kn.compiled(self._kernels, self._info, overrides, outputs, per_sample,
+                                strict=backend == "kernel")
+            if per is None:
+                acc = np.full(len(grid), -1)
+                end = np.where(save, np.cumsum(save) - 1, -1)
+                counts, rate = np.ones(int(save.sum())), [False] * len(outputs)
+            else:
+                acc, end, counts = per.acc, per.end, per.counts
+                rate = self._averaged(overrides, outputs, entry.src.dynamic)
+            out = kn.run(self._kernels, entry, K, per_sample, grid, acc, end, counts, outputs,
+                         rate, n, len(counts), chunk_size, progress)
+        except kn.KernelSkipped:
+            return None
+        except kn.KernelUnavailable as exc:
+            if backend == "kernel":
+                raise
+            kn.notice(self.path.name, exc.reason)
+            return None
+        return list(out)
 
     def _run_scalar(self, overrides, outputs, K, grid, save, per=None):
         build, _, consts, _ = self._compiled(overrides, outputs, True)
@@ -392,9 +429,9 @@ class BatchModel:
                 buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
             for d in v.dims:
                 coords.setdefault(d, self._info.range_elements(d))
-            data[v.py_name] = xr.Variable(
+            data[v.py_name] = variable(  # buf is a float ndarray of that shape
                 ("sample", "time") + tuple(v.dims), buf,
-                attrs={"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
+                {"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
         coords.update({"sample": np.arange(n), "time": rtimes})
         attrs = {**ctl, "model": str(self.path)}
         if all(v.dims == ("sample", "time") for v in data.values()):

@@ -13,6 +13,8 @@ at once, DELAY FIXED as a pipeline), and returns ``(saved_values or None, next_s
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from pysd.builders.python.namespace import NamespaceManager
 from pysd.translators.structures import abstract_expressions as ae
@@ -21,6 +23,18 @@ from sim.engine.expr import ExprCompiler
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
 from sim.engine.statefuls import STATEFUL_TYPES, Stateful, StatefulBuilder
 from sim.errors import ModelError, UnsupportedConstructError
+
+
+class Sections(NamedTuple):
+    """Ordered lines of one simulation: ``init`` (INITIAL TIME, statefuls included), ``static``
+    (time-independent, once), ``step`` (every time step), ``update`` (next states ``n_<slot>``);
+    ``slots`` the state variables."""
+
+    init: list[str]
+    static: list[str]
+    step: list[str]
+    update: list[str]
+    slots: list[str]
 
 
 class ModelCompiler(StatefulBuilder):
@@ -197,8 +211,9 @@ class ModelCompiler(StatefulBuilder):
         return name
 
     # --------------------------------------------------------------- assembly
-    def build_source(self) -> str:
-        """Return the module source defining ``_build(K, H, _n)``."""
+    def sections(self) -> Sections:
+        """Compile every variable and order the code: the pieces :meth:`build_source` assembles
+        (and the compiled kernel, :mod:`sim.engine.kernel_codegen`, reuses unchanged)."""
         done: set[str] = set()
         while len(done) < len(self.vars):  # macro expansion adds variables while compiling
             for vid in [v for v in self.vars if v not in done]:
@@ -224,7 +239,21 @@ class ModelCompiler(StatefulBuilder):
                     r.startswith("S#") and st_by_sid[r].kind != "initial" for r in d):
                 dynamic.add(vid)
         self.dynamic = frozenset(dynamic)
-        slots = [s for st in self.statefuls.values() for s in st.slots]
+        init: list[str] = []
+        for node in init_order:
+            init.extend(st_by_sid[node].init_lines if node.startswith("S#")
+                        else self.code_init[node][0])
+        return Sections(
+            init=init,
+            static=[ln for vid in run_order if vid not in dynamic for ln in self.code_run[vid][0]],
+            step=[ln for vid in run_order if vid in dynamic for ln in self.code_run[vid][0]],
+            update=[ln for st in self.statefuls.values() for ln in st.update_lines],
+            slots=[s for st in self.statefuls.values() for s in st.slots])
+
+    def build_source(self) -> str:
+        """Return the module source defining ``_build(K, H, _n)``."""
+        sec = self.sections()
+        slots = sec.slots
         h = ["def _build(K, H, _n):"]
         for name in sorted(_HELPER_NAMES):
             h.append(f"    {name} = H[{name!r}]")
@@ -232,19 +261,10 @@ class ModelCompiler(StatefulBuilder):
         h.append("    _i = 0")
         for name in self.constants:
             h.append(f"    {name} = K[{name!r}]")
-        for node in init_order:
-            lines = st_by_sid[node].init_lines if node.startswith("S#") else self.code_init[node][0]
-            h.extend("    " + ln for ln in lines)
-        for vid in run_order:
-            if vid not in dynamic:
-                h.extend("    " + ln for ln in self.code_run[vid][0])
+        h.extend("    " + ln for ln in sec.init + sec.static)
         args = "".join(f"{s}, " for s in slots)
         h.append(f"    def step(_i, t, {args}_save):")
-        for vid in run_order:
-            if vid in dynamic:
-                h.extend("        " + ln for ln in self.code_run[vid][0])
-        for st in self.statefuls.values():
-            h.extend("        " + ln for ln in st.update_lines)
+        h.extend("        " + ln for ln in sec.step + sec.update)
         nxt = "".join(f"n_{s}, " for s in slots)
         outs = "".join(f"v_{o}, " for o in self.outputs)
         h.append("        if _save:")
@@ -252,7 +272,6 @@ class ModelCompiler(StatefulBuilder):
         h.append(f"        return None, ({nxt})")
         h.append(f"    return ({''.join(f'{s}, ' for s in slots)}), step")
         return "\n".join(h) + "\n"
-
 
     def build_controls_source(self) -> str:
         """Source of ``_ctl(K, H, _n)`` returning the four control values (from the equations)."""
@@ -318,4 +337,4 @@ def _toposort(deps: dict[str, set], phase: str) -> list[str]:
     return order
 
 
-__all__ = ["ModelCompiler", "CONTROL_NAMES"]
+__all__ = ["CONTROL_NAMES", "ModelCompiler", "Sections"]

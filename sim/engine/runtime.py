@@ -29,20 +29,22 @@ def _v_int(x):
     return np.trunc(x)
 
 
+# np.divide, not "/": with every operand a Python float (a value the same for all samples) "/"
+# raises ZeroDivisionError where numpy gives inf, and np.where evaluates both branches
 def _v_mod(x, m):
-    return np.where(m < SMALL_VENSIM, x - x, x - m * np.trunc(x / m))
+    return np.where(m < SMALL_VENSIM, x - x, x - m * np.trunc(np.divide(x, m)))
 
 
 def _v_quantum(a, b):
-    return np.where(b < SMALL_VENSIM, a, b * np.trunc(a / b))
+    return np.where(b < SMALL_VENSIM, a, b * np.trunc(np.divide(a, b)))
 
 
 def _v_xidz(a, b, x):
-    return np.where(np.abs(b) < SMALL_VENSIM, x, a / b)
+    return np.where(np.abs(b) < SMALL_VENSIM, x, np.divide(a, b))
 
 
 def _v_zidz(a, b):
-    return np.where(np.abs(b) < SMALL_VENSIM, 0.0, a / b)
+    return np.where(np.abs(b) < SMALL_VENSIM, 0.0, np.divide(a, b))
 
 
 def _v_step(t, dt, value, tstep):

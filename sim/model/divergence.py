@@ -84,8 +84,26 @@ def parse_divergence(raw, source: str = "checks.yaml") -> DivergenceRule | None:
 
 
 def load_divergence(path: str | Path | None = None) -> DivergenceRule | None:
-    """The divergence rule of ``model/checks.yaml`` (or ``path``); ``None`` if it has none."""
+    """The divergence rule of ``model/checks.yaml`` (or ``path``); ``None`` if it has none.
+    Parsed once per process while the file keeps its content."""
     path = Path(path or paths.MODEL_DIR / "checks.yaml")
+    try:
+        stamp = (str(path.resolve()), path.read_bytes())
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _RULES:
+        return _RULES[stamp]
+    rule = _load_divergence(path)
+    if stamp is not None:
+        _RULES.clear()
+        _RULES[stamp] = rule
+    return rule
+
+
+_RULES: dict[tuple, DivergenceRule | None] = {}
+
+
+def _load_divergence(path: Path) -> DivergenceRule | None:
     raw = read_yaml(path, ModelError)
     if raw is None:
         return None
@@ -144,10 +162,12 @@ def _first_bad(bad: np.ndarray) -> np.ndarray:
     return np.where(hit, np.argmax(bad, axis=1), np.iinfo(np.int64).max)
 
 
-def _values(da: xr.DataArray) -> np.ndarray:
+def _values(da: xr.DataArray | xr.Variable) -> np.ndarray:
     """(sample, time, rest) float array of ``da``."""
-    other = [d for d in da.dims if d not in ("sample", "time")]
-    arr = np.asarray(da.transpose("sample", "time", *other).values, dtype=float)
+    if da.dims[:2] != ("sample", "time"):
+        other = [d for d in da.dims if d not in ("sample", "time")]
+        da = da.transpose("sample", "time", *other)
+    arr = np.asarray(da.values, dtype=float)
     return arr.reshape(arr.shape[0], arr.shape[1], -1)
 
 
@@ -159,16 +179,20 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
     variables ``rule`` bounds (``all_stocks`` = ``stocks``) that are in ``ds`` also for
     ``|value| > rule.max_abs``. Without ``rule`` only NaN/inf count.
     """
+    variables = ds.variables  # Variables: ds[v] builds a DataArray, costly with many variables
     names = [str(v) for v in ds.data_vars
-             if "sample" in ds[v].dims and "time" in ds[v].dims]
+             if "sample" in variables[v].dims and "time" in variables[v].dims]
     n = ds.sizes.get("sample", 1)
     times = np.asarray(ds["time"].values, dtype=float) if "time" in ds.coords else np.array([])
     bounded = rule.bounded(names, stocks) if rule is not None else []
     order = bounded + [v for v in names if v not in set(bounded)]
     best = np.full(n, np.iinfo(np.int64).max)
     who = np.full(n, -1)
+    if _clear(variables, names, bounded, rule):
+        return Divergence(np.zeros(n, bool), pd.DataFrame([], columns=FIRST_COLUMNS),
+                          rule.max_abs if rule is not None else None)
     for i, name in enumerate(order):
-        arr = _values(ds[name])
+        arr = _values(variables[name])
         bad = ~np.isfinite(arr)
         if rule is not None and i < len(bounded):
             with np.errstate(invalid="ignore"):
@@ -183,7 +207,7 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
     for s in np.flatnonzero(mask):
         name = order[who[s]]
         if name not in arrays:
-            arrays[name] = _values(ds[name])
+            arrays[name] = _values(variables[name])
         values = arrays[name][s, best[s]]
         bad = values[~np.isfinite(values)]
         if bad.size:
@@ -197,6 +221,20 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
                              strict=True)))
     return Divergence(mask, pd.DataFrame(rows, columns=FIRST_COLUMNS),
                       rule.max_abs if rule is not None else None)
+
+
+def _clear(variables, names, bounded, rule) -> bool:
+    """True when no value is NaN or inf and none of ``bounded`` is beyond the bound (the
+    usual case, answered in one pass over all values)."""
+    if not names:
+        return True
+    flat = np.concatenate([variables[v].data for v in names], axis=None)
+    if not np.isfinite(flat).all():
+        return False
+    if rule is None or not bounded:
+        return True
+    flat = np.concatenate([variables[v].data for v in bounded], axis=None)
+    return not bool((np.abs(flat) > rule.max_abs).any())
 
 
 def raise_if_diverged(ds: xr.Dataset, rule: DivergenceRule | None = None,

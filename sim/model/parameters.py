@@ -62,6 +62,7 @@ class Parameters:
     source: Path | None = None
 
 
+@lru_cache(maxsize=4096)
 def python_name(vensim_name: str) -> str:
     """PySD's Python name of a Vensim variable name (lower case, spaces as underscores).
 

@@ -15,6 +15,7 @@ rule and the same validation as files.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import numbers
 from dataclasses import dataclass, field, replace
@@ -258,8 +259,55 @@ def list_scenarios(directory: Path | None = None) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_SCENARIOS)
 
 
+#: parsed scenarios by resolved path: (files read with their stamps, Scenario)
+_LOADED: dict[Path, tuple[tuple, Scenario]] = {}
+
+
+def _stamps(files) -> tuple:
+    """(path, mtime_ns, size, content hash) of each file: a file edited on disk is read again
+    (the hash: two edits within one tick of the file system's clock keep the mtime)."""
+    out = []
+    for f in files:
+        st = f.stat()
+        digest = hashlib.blake2b(Path(f).read_bytes(), digest_size=16).digest()
+        out.append((str(f), st.st_mtime_ns, st.st_size, digest))
+    return tuple(out)
+
+
+def _files(sc: Scenario) -> list[Path]:
+    """The files a loaded scenario was read from: its own, its parents', the declarations."""
+    out = [Path(paths.PARAMETERS_FILE).resolve()]
+    while sc is not None and sc.source is not None:
+        out.append(sc.source)
+        parent = resolve_scenario_path(sc.extends, sc.source) if sc.extends else None
+        sc = _LOADED[parent][1] if parent in _LOADED else (
+            load_scenario(parent) if parent else None)
+    return out
+
+
 def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario:
-    """Load and validate a scenario file (a path, or an id such as ``plan``)."""
+    """Load and validate a scenario file (a path, or an id such as ``plan``). Parsed once per
+    process while its files (and model/parameters.yaml) keep their size and modification
+    time."""
+    if not _chain:
+        path = resolve_scenario_path(ref)
+        hit = _LOADED.get(path)
+        if hit is not None:
+            try:
+                if _stamps(Path(f[0]) for f in hit[0]) == hit[0]:
+                    return hit[1]
+            except OSError:
+                pass
+        sc = _load_scenario(ref, ())
+        try:
+            _LOADED[path] = (_stamps(_files(sc)), sc)
+        except (OSError, ScenarioError):
+            _LOADED.pop(path, None)
+        return sc
+    return _load_scenario(ref, _chain)
+
+
+def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
     if _chain:
         try:
             path = resolve_scenario_path(ref, _chain[-1])

@@ -1,0 +1,304 @@
+"""The compiled kernel backend: a fused loop over samples and time, compiled with numba.
+
+:mod:`sim.engine.kernel_codegen` wraps the engine's generated step code in a kernel module;
+this module writes it to the per-user cache (``$XDG_CACHE_HOME/plansim/kernels`` or
+``~/.cache/plansim/kernels``; ``$PLANSIM_CACHE_DIR`` overrides the root) under the sha256 of
+its text, imports it, and numba compiles it once and keeps the machine code beside it
+(``cache=True``), so a later process loads it instead of compiling. Files are written to a
+temporary name and renamed into place (safe with concurrent processes).
+
+``BatchModel.run(..., backend=...)`` chooses: ``"kernel"`` (this), ``"numpy"`` (the vector
+path) or ``None`` (the kernel where it compiles, else the numpy path with one notice per model
+and reason on the ``sim.engine`` logger, printed to stderr once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.engine import BACKENDS
+from sim.errors import ModelError, UnsupportedConstructError
+
+#: the batch engine's backends; ``None`` (default) is the first that works, in this order
+LOG = logging.getLogger("sim.engine")
+#: fewer samples than this run one after another, without waking threads
+PARALLEL_MIN = 16
+_NOTICED: set[tuple] = set()
+_LAUNCH = threading.Lock()
+_COMPILING = threading.Lock()
+_LAYER: list = []
+_LOADED: dict[str, object] = {}
+
+
+class KernelSkipped(Exception):  # noqa: N818 (a decision, not an error)
+    """The default backend runs these inputs on the numpy path without a notice: a time
+    series replaces a variable computed from the stocks (a loop cut, as sim.analysis.loops
+    does), a one-off structure not worth compiling for."""
+
+
+class KernelUnavailable(ModelError):
+    """The compiled kernel cannot run this model or these inputs (the numpy path can)."""
+
+    def __init__(self, model, reason):
+        super().__init__(f"model '{model}': the compiled kernel cannot run it ({reason}); "
+                         f"use the numpy backend")
+        self.reason = reason
+
+
+def check_backend(backend) -> None:
+    if backend is not None and backend not in BACKENDS:
+        raise ModelError(f"backend: {backend!r} is not allowed; use one of {BACKENDS} "
+                         "or None (the kernel where it compiles)")
+
+
+def cache_dir() -> Path:
+    """The per-user cache directory of compiled kernels (never inside the project)."""
+    root = os.environ.get("PLANSIM_CACHE_DIR")
+    if root:
+        return Path(root) / "kernels"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "plansim" / "kernels"
+
+
+def notice(model: str, reason: str) -> None:
+    """Say once per model and reason that the numpy path runs instead of the kernel."""
+    key = (model, reason)
+    if key in _NOTICED:
+        return
+    _NOTICED.add(key)
+    line = f"plansim: compiled kernel not used for {model} ({reason}); running the numpy path"
+    LOG.info(line)
+    if not LOG.hasHandlers() or not LOG.isEnabledFor(logging.INFO):
+        print(line, file=sys.stderr)
+
+
+def load(src) -> object:
+    """The compiled ``kernel`` function of a :class:`~sim.engine.kernel_codegen.KernelSource`
+    (written to the cache directory once, imported once per process)."""
+    hit = _LOADED.get(src.digest)
+    if hit is not None:
+        return hit
+    folder = cache_dir()
+    name = f"plansim_kernel_{src.digest[:24]}"
+    path = folder / f"{name}.py"
+    if not path.is_file() or path.read_text(encoding="utf-8") != src.text:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(src.text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the module of its functions by name
+    spec.loader.exec_module(module)
+    _LOADED[src.digest] = (module.kernel, module.serial)
+    return _LOADED[src.digest]
+
+
+def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set,
+             strict: bool = True):
+    """The :class:`Compiled` kernel for a model and the kinds of its inputs (``overrides``:
+    var id -> const/series/lookup; ``per_sample``: input keys that vary by sample), cached in
+    ``cache`` (a failure too). The returned columns are chosen at run time, so ``outputs``
+    does not select a kernel. Raises :class:`KernelUnavailable` when it cannot run them and,
+    unless ``strict``, :class:`KernelSkipped` when a series replaces an endogenous variable."""
+    if not strict and any(kind == "series" and vid in endogenous(info, cache)
+                          for vid, kind in overrides.items()):
+        raise KernelSkipped
+    tables = frozenset(k for k in per_sample if k.startswith("ly_"))
+    # one kernel for any constants given: every unsubscripted constant is an input
+    canon = {vid: "const" for vid, v in info.vars.items() if v.kind == "constant" and not v.dims}
+    canon.update(overrides)
+    key = (tuple(sorted(canon.items())), tables)
+    hit = cache.get(key)
+    if hit is None:
+        with _COMPILING:  # Dask runs chunks in threads: one of them compiles
+            hit = cache.get(key)
+            if hit is None:
+                hit = cache[key] = _compile(info, canon, overrides, tables, key)
+    if isinstance(hit, KernelUnavailable):
+        raise hit
+    if hit.src.uniform and any(k.startswith(("p_", "ts_")) for k in per_sample):
+        raise KernelUnavailable(info.path.name, "a DELAY order or time that varies by sample")
+    return hit
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A loaded kernel: its cache ``key``, source, compiled functions (parallel, serial),
+    model name and the values of the constants the run does not set (the model's own)."""
+
+    key: tuple
+    src: object
+    fn: object
+    model: str
+    defaults: dict
+
+
+def endogenous(info, cache: dict) -> frozenset:
+    """Ids of the variables whose equation reads a stock (directly or through others)."""
+    hit = cache.get("endogenous")
+    if hit is None:
+        from sim.engine.compiler import ModelCompiler
+
+        mc = ModelCompiler(info, {}, [], scalar=False)
+        with contextlib.suppress(UnsupportedConstructError):  # what compiled is enough
+            mc.sections()
+        stateful = {st.sid for st in mc.statefuls.values() if st.kind != "initial"}
+        refs = {vid: {r for r in rr if r != "@time"} for vid, (_, rr) in mc.code_run.items()}
+        out: set = set()
+        changed = True
+        while changed:
+            changed = False
+            for vid, rr in refs.items():
+                if vid not in out and (rr & stateful or rr & out):
+                    out.add(vid)
+                    changed = True
+        hit = cache["endogenous"] = frozenset(out)
+    return hit
+
+
+def _compile(info, canon, overrides, tables, key):
+    from sim.engine.compiler import ModelCompiler
+    from sim.engine.kernel_codegen import kernel_source
+
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return KernelUnavailable(info.path.name, "numba is not installed")
+    try:
+        mc = ModelCompiler(info, canon, [], scalar=True)
+        src = kernel_source(mc, tables)
+        defaults = {f"p_{vid}": float(info.vars[vid].components[0][1])
+                    for vid in canon if vid not in overrides}
+        return Compiled(key, src, load(src), info.path.name, defaults)
+    except UnsupportedConstructError as exc:
+        return KernelUnavailable(info.path.name, _reason(exc))
+
+
+def _reason(exc: UnsupportedConstructError) -> str:
+    return f"{exc.construct} in '{exc.variable}'"
+
+
+def arguments(src, K: dict, per_sample: set, n: int) -> list:
+    """The kernel's input arrays (:class:`sim.engine.kernel_codegen.Layout`) from a run's
+    inputs ``K`` (keys ``t0``, ``ctl_*``, ``p_*``, ``ts_*``, ``lx_*``, ``ly_*``)."""
+    lay = src.layout
+    sc = np.array([float(K[k]) for k in lay.keys["sc"]])
+    p_keys = lay.keys["p"]
+    P = np.zeros(len(p_keys))
+    pidx = np.full(len(p_keys), -1, dtype=np.int64)
+    rows = []
+    for j, key in enumerate(p_keys):
+        a = np.ravel(np.asarray(K[key], dtype=float))
+        if key in per_sample and a.size > 1:
+            pidx[j] = len(rows)
+            rows.append(a)
+        else:
+            P[j] = a[0]
+    PS = np.stack(rows) if rows else np.zeros((1, 1))
+    ts_keys = lay.keys["ts"]
+    n_grid = None
+    TS, tidx, srows = [], np.full(len(ts_keys), -1, dtype=np.int64), []
+    for j, key in enumerate(ts_keys):
+        a = np.asarray(K[key], dtype=float)
+        n_grid = a.shape[0]
+        if a.ndim == 2 and a.shape[1] > 1:
+            tidx[j] = len(srows)
+            srows.append(a)
+            TS.append(np.zeros(n_grid))
+        else:
+            TS.append(a.reshape(n_grid))
+    TS = np.stack(TS) if TS else np.zeros((1, 1))
+    TSS = np.ascontiguousarray(np.stack(srows)) if srows else np.zeros((1, 1, 1))
+    LX, LY = np.zeros(max(lay.width, 1)), np.zeros(max(lay.width, 1))
+    LYS = np.zeros((n if src.per_sample_tables else 1, max(lay.width, 1)))
+    for base, (o, w) in lay.tables.items():
+        if base in src.tables or f"{base}_x" in src.tables:
+            LX[o:o + w] = src.tables[f"{base}_x"]
+            LY[o:o + w] = src.tables[f"{base}_y"]
+            continue
+        LX[o:o + w] = np.asarray(K[f"lx_{base}"], dtype=float)
+        y = np.asarray(K[f"ly_{base}"], dtype=float)
+        if f"ly_{base}" in src.per_sample_tables:
+            LYS[:, o:o + w] = y.reshape(-1, w)
+        else:
+            LY[o:o + w] = y.reshape(-1, w)[0]
+    return [sc, P, PS, pidx, TS, TSS, tidx, LX, LY, LYS]
+
+
+def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, rate, n,
+        n_rows, chunk_size=None, progress=False) -> np.ndarray:
+    """Run samples ``0..n-1`` for the variable ids ``outputs`` (``rate``: averaged or not,
+    each): returns ``(n_outputs, n, n_rows)``. A failure to compile (numba's typing) is
+    remembered in ``cache``; any error is :class:`KernelUnavailable`."""
+    try:
+        return _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
+                    chunk_size, progress)
+    except Exception as exc:  # the numpy path decides what is wrong, or gives the answer
+        from numba.core.errors import NumbaError
+
+        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160]}" \
+            if str(exc).strip() else type(exc).__name__
+        failed = KernelUnavailable(entry.model, reason)
+        if isinstance(exc, NumbaError):
+            cache[entry.key] = failed
+        raise failed from exc
+
+
+def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows, chunk_size,
+         progress):
+    parallel, serial = entry.fn
+    args = arguments(entry.src, {**entry.defaults, **K}, per_sample, n)
+    cols = np.array([entry.src.columns[vid] for vid in outputs], dtype=np.int64)
+    out = np.zeros((len(rate), n, n_rows))
+    grid = np.ascontiguousarray(grid, dtype=float)
+    acc = np.ascontiguousarray(acc, dtype=np.int64)
+    end = np.ascontiguousarray(end, dtype=np.int64)
+    counts = np.ascontiguousarray(counts, dtype=float)
+    rate = np.ascontiguousarray(rate, dtype=np.bool_)
+    step = n if not chunk_size else max(1, int(chunk_size))
+    starts = range(0, n, step)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="samples", unit="chunk")
+    for lo in starts:
+        hi = min(n, lo + step)
+        if hi - lo < PARALLEL_MIN:
+            serial(lo, hi, grid, acc, end, counts, rate, cols, out, *args)
+            continue
+        _threading_layer()
+        with _LAUNCH:  # one parallel launch at a time (Dask runs chunks in threads)
+            parallel(lo, hi, grid, acc, end, counts, rate, cols, out, *args)
+    return out
+
+
+def _threading_layer() -> None:
+    """numba's "workqueue" threads unless the user chose a layer: no spinning threads (on a
+    busy machine OpenMP's wait costs more than a small run), always available; parallel
+    launches are serialised by a lock, which that layer needs."""
+    import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and not _LAYER:
+        numba.config.THREADING_LAYER = "workqueue"
+    _LAYER.append(True)
+
+
+__all__ = ["BACKENDS", "Compiled", "KernelSkipped", "KernelUnavailable", "cache_dir", "check_backend", "compiled",
+           "load", "notice", "run"]

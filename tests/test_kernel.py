@@ -1,0 +1,219 @@
+"""The compiled kernel (sim.engine.kernel): generated from the engine's own step code, equal to
+the numpy path to 1e-12 on tiny models, with its fallback notice and its disk cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from inline_mdl import control_section
+
+from sim.engine import compile_model
+from sim.engine import kernel as kn
+from sim.engine.compiler import ModelCompiler
+from sim.engine.kernel_codegen import kernel_source
+from sim.engine.timeloop import one_sample
+from sim.paths import ROOT
+
+pytest.importorskip("numba")
+
+RTOL, ATOL = 1e-12, 1e-12
+
+MODEL = """{UTF-8}
+growth rate = 0.05
+\t~\t1/Year
+\t~\t|
+
+budget = budget table(Time)
+\t~\tyuan/Year
+\t~\t|
+
+budget table(
+\t[(0,0)-(10,10)],(0,1),(2,3),(5,4),(8,2))
+\t~\tyuan/Year
+\t~\t|
+
+stock = INTEG(inflow - outflow, 10)
+\t~\tyuan
+\t~\t|
+
+inflow = stock * growth rate + budget + STEP(2, 3) + PULSE(4, 1)
+\t~\tyuan/Year
+\t~\t|
+
+outflow = MIN(stock / drain time, MAX(0, stock - 5)) + XIDZ(stock, smoothed, 0.1) * 0.01
+\t~\tyuan/Year
+\t~\t|
+
+drain time = 4
+\t~\tYear
+\t~\t|
+
+smoothed = SMOOTH(inflow, 2)
+\t~\tyuan/Year
+\t~\t|
+
+delayed = DELAY1(outflow, 1.5) + IF THEN ELSE(stock > 20, EXP(-stock / 100), stock ^ 0.5)
+\t~\tyuan/Year
+\t~\t|
+
+level share = ZIDZ(smoothed, stock) + (smoothed LOOKUP(inflow) * 0)
+\t~\tDmnl
+\t~\t|
+
+smoothed LOOKUP(
+\t[(0,0)-(10,10)],(0,0),(10,10))
+\t~\tDmnl
+\t~\t|
+
+"""
+
+SUBSCRIPTED = """{UTF-8}
+region: north, south
+\t~\t
+\t~\t|
+
+x[region] = INTEG(1, 0)
+\t~\tyuan
+\t~\t|
+
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kernel") / "tiny.mdl"
+    path.write_text(MODEL + control_section(10, time_step=0.25))
+    return compile_model(path)
+
+
+def assert_same(a: xr.Dataset, b: xr.Dataset):
+    assert list(a.data_vars) == list(b.data_vars)
+    np.testing.assert_array_equal(a.time.values, b.time.values)
+    for v in a.data_vars:
+        np.testing.assert_allclose(a[v].values, b[v].values, rtol=RTOL, atol=ATOL, err_msg=v)
+
+
+def test_kernel_wraps_the_engines_own_step_lines(tiny):
+    mc = ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True)
+    src = kernel_source(mc)
+    sec = ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True).sections()
+    body = src.text
+    for line in sec.step + sec.update:
+        if "K[" not in line:
+            assert line in body, line
+    assert "K[" not in body and "prange" in body and "def serial(" in body
+    assert src.digest == kernel_source(
+        ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True)).digest
+
+
+@pytest.mark.parametrize("reporting", ["instant", "calendar"])
+def test_kernel_equals_numpy_path(tiny, reporting):
+    n = 40  # more than kn.PARALLEL_MIN: the parallel kernel
+    rng = np.random.default_rng(3)
+    grid = np.arange(0, 10.25, 0.25)
+    params = {
+        "growth_rate": rng.uniform(0.0, 0.1, n),
+        "drain_time": 3.0,
+        "budget": xr.DataArray(rng.uniform(0, 5, (n, grid.size)), dims=("sample", "time"),
+                               coords={"time": grid}),
+        "smoothed_lookup": rng.uniform(0, 10, (n, 2)),
+    }
+    for p in (params, {"budget": pd.Series([1.0, 2.0], index=[0.0, 10.0])}, None):
+        k = 1 if p is None else n if p is params else 3
+        a = tiny.run(p, k, reporting=reporting, backend="kernel")
+        b = tiny.run(p, k, reporting=reporting, backend="numpy")
+        assert_same(a, b)
+    cols = ["delayed", "stock"]
+    a = tiny.run(params, n, return_columns=cols, reporting=reporting, backend="kernel",
+                 chunk_size=7)
+    assert list(a.data_vars) == cols
+    assert_same(a, tiny.run(params, n, return_columns=cols, reporting=reporting,
+                            backend="numpy"))
+
+
+def test_default_is_the_kernel_and_bad_backend(tiny):
+    assert tiny.backend is None
+    a = tiny.run(return_columns=["stock"])
+    assert_same(a, tiny.run(return_columns=["stock"], backend="kernel"))
+    with pytest.raises(kn.ModelError, match="backend: 'gpu' is not allowed"):
+        tiny.run(backend="gpu")
+
+
+def test_fallback_notice_once_and_forced_kernel_refused(tmp_path, capsys):
+    path = tmp_path / "sub.mdl"
+    path.write_text(SUBSCRIPTED + control_section(2, time_step=1))
+    bm = compile_model(path)
+    a = bm.run()
+    b = bm.run()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "compiled kernel not used for sub.mdl" in err[0] and "subscripts" in err[0]
+    assert err[0].endswith("running the numpy path")
+    assert_same(a, bm.run(backend="numpy"))
+    assert_same(a, b)
+    with pytest.raises(kn.KernelUnavailable, match="subscripts"):
+        bm.run(backend="kernel")
+
+
+def test_cache_written_atomically_and_reused_by_another_process(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path))
+    mc = ModelCompiler(tiny._info, {}, [], scalar=True)
+    src = kernel_source(mc)
+    folder = kn.cache_dir()
+    assert folder == tmp_path / "kernels"
+    # a stale or foreign file of the same name is replaced, never imported
+    folder.mkdir(parents=True)
+    target = folder / f"plansim_kernel_{src.digest[:24]}.py"
+    target.write_text("raise RuntimeError('not this')\n")
+    kn._LOADED.pop(src.digest, None)
+    kn.load(src)
+    assert target.read_text() == src.text
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])\n"
+        "from sim.engine import compile_model\n"
+        "bm = compile_model(sys.argv[3])\n"
+        "ds = bm.run(backend='kernel')\n"
+        "fn = next(iter(bm._kernels.values())).fn[1]\n"
+        "print(sum(fn.stats.cache_hits.values()), sum(fn.stats.cache_misses.values()))\n")
+    env = {**os.environ, "PLANSIM_CACHE_DIR": str(tmp_path)}
+    here = str(Path(__file__).parent)
+    runs = [subprocess.run([sys.executable, "-c", code, str(ROOT), here, str(tiny.path)],
+                           capture_output=True, text=True, env=env, timeout=600)
+            for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    hits, misses = (int(x) for x in runs[1].stdout.split())
+    assert hits >= 1 and misses == 0, runs[1].stdout  # compiled by the first process only
+
+
+def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("PLANSIM_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert kn.cache_dir() == tmp_path / "plansim" / "kernels"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert kn.cache_dir() == Path.home() / ".cache" / "plansim" / "kernels"
+
+
+def test_one_sample_equals_isel(tiny):
+    ds = tiny.run(reporting="calendar")
+    xr.testing.assert_identical(one_sample(ds), ds.isel(sample=0, drop=True))
+
+
+def test_series_for_an_endogenous_variable_runs_numpy_silently(tiny, capsys):
+    cut = {"outflow": pd.Series([1.0, 2.0], index=[0.0, 10.0])}  # a loop cut
+    before = {k for k in tiny._kernels if k != "endogenous"}
+    a = tiny.run(cut)
+    assert {k for k in tiny._kernels if k != "endogenous"} == before
+    assert capsys.readouterr().err == ""
+    assert_same(a, tiny.run(cut, backend="numpy"))
+    assert_same(a, tiny.run(cut, backend="kernel"))  # forced: compiled for it
+    assert "outflow" in kn.endogenous(tiny._info, tiny._kernels)
+    assert "budget" not in kn.endogenous(tiny._info, tiny._kernels)
