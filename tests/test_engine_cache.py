@@ -45,7 +45,7 @@ def run_stock(path, rate=None) -> np.ndarray:
 
 
 def entry_of(root: Path) -> Path:
-    (entry,) = [p for p in root.iterdir() if p.is_dir()]
+    (entry,) = [p for p in (root / "models").iterdir() if p.is_dir()]
     return entry
 
 
@@ -82,7 +82,7 @@ def test_editing_the_model_invalidates(tmp_path, own_cache):
     after = run_stock(path)
     assert after[0, -1] > before[0, -1]
     np.testing.assert_array_equal(after, run_stock(path, [0.2]))
-    assert len([p for p in own_cache.iterdir() if p.is_dir()]) == 2
+    assert len([p for p in (own_cache / "models").iterdir() if p.is_dir()]) == 2
 
 
 def test_engine_code_is_part_of_the_key(tmp_path, own_cache, monkeypatch):

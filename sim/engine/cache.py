@@ -76,7 +76,7 @@ def load_info(path: Path | str) -> ModelInfo:
         content = path.read_bytes()
     except OSError:
         raise ModelError(f"model file '{path}' does not exist") from None
-    root = cache_root()
+    root = _models_root()
     if root is None:
         return _parse(path)
     entry = root / model_key(path, content)
@@ -89,6 +89,19 @@ def load_info(path: Path | str) -> ModelInfo:
     info = _parse(path)
     _store(root, entry, info)
     return info
+
+
+def _models_root() -> Path | None:
+    """``<cache root>/models``: one entry per model file (the compiled kernels live beside it,
+    in ``kernels/``, see :func:`sim.engine.kernel.cache_dir`, so pruning models spares them)."""
+    root = cache_root()
+    if root is None:
+        return None
+    try:
+        (root / "models").mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return root / "models"
 
 
 def _store(root: Path, entry: Path, info: ModelInfo) -> None:

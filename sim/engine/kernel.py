@@ -151,44 +151,84 @@ class Compiled:
 
 
 def endogenous(info, cache: dict) -> frozenset:
-    """Ids of the variables whose equation reads a stock (directly or through others)."""
+    """Ids of the variables whose equation reads a stock (directly or through others); kept
+    in the model's disk-cache entry too, so a warm start does not parse the .mdl for it."""
     hit = cache.get("endogenous")
     if hit is None:
-        from sim.engine.compiler import ModelCompiler
+        from sim.model.diskcache import read, write
 
-        mc = ModelCompiler(info, {}, [], scalar=False)
-        with contextlib.suppress(UnsupportedConstructError):  # what compiled is enough
-            mc.sections()
-        stateful = {st.sid for st in mc.statefuls.values() if st.kind != "initial"}
-        refs = {vid: {r for r in rr if r != "@time"} for vid, (_, rr) in mc.code_run.items()}
-        out: set = set()
-        changed = True
-        while changed:
-            changed = False
-            for vid, rr in refs.items():
-                if vid not in out and (rr & stateful or rr & out):
-                    out.add(vid)
-                    changed = True
-        hit = cache["endogenous"] = frozenset(out)
+        target = (Path(info.cache_dir) / "endogenous.pkl"
+                  if getattr(info, "cache_dir", None) is not None else None)
+        hit = read(target) if target is not None else None
+        if not isinstance(hit, frozenset):
+            hit = _endogenous(_full(info))
+            if target is not None and target.parent.is_dir():
+                write(target, hit)
+        cache["endogenous"] = hit
     return hit
 
 
-def _compile(info, canon, overrides, tables, key):
+def _endogenous(info) -> frozenset:
     from sim.engine.compiler import ModelCompiler
-    from sim.engine.kernel_codegen import kernel_source
 
+    mc = ModelCompiler(info, {}, [], scalar=False)
+    with contextlib.suppress(UnsupportedConstructError):  # what compiled is enough
+        mc.sections()
+    stateful = {st.sid for st in mc.statefuls.values() if st.kind != "initial"}
+    refs = {vid: {r for r in rr if r != "@time"} for vid, (_, rr) in mc.code_run.items()}
+    out: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for vid, rr in refs.items():
+            if vid not in out and (rr & stateful or rr & out):
+                out.add(vid)
+                changed = True
+    return frozenset(out)
+
+
+def _compile(info, canon, overrides, tables, key):
     try:
         import numba  # noqa: F401
     except ImportError:
         return KernelUnavailable(info.path.name, "numba is not installed")
     try:
-        mc = ModelCompiler(info, canon, [], scalar=True)
-        src = kernel_source(mc, tables)
-        defaults = {f"p_{vid}": float(info.vars[vid].components[0][1])
-                    for vid in canon if vid not in overrides}
+        src, defaults = _source(info, canon, overrides, tables, key)
         return Compiled(key, src, load(src), info.path.name, defaults)
     except UnsupportedConstructError as exc:
         return KernelUnavailable(info.path.name, _reason(exc))
+
+
+def _full(info):
+    """The model info with its syntax trees (a warm start loads it without them)."""
+    return info.full() if hasattr(info, "full") else info
+
+
+def _source(info, canon, overrides, tables, key):
+    """The kernel's source and its constants' defaults: from the model's disk-cache entry
+    (:mod:`sim.engine.cache`) when there, so a warm start never parses the .mdl, else
+    generated from the full model info (and stored there)."""
+    import hashlib
+
+    from sim.model.diskcache import read, write
+
+    target = None
+    if getattr(info, "cache_dir", None) is not None:
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        target = Path(info.cache_dir) / f"kernel-{digest}.pkl"
+        hit = read(target)
+        if isinstance(hit, tuple) and len(hit) == 3 and hit[0] == key:
+            return hit[1], hit[2]
+    from sim.engine.compiler import ModelCompiler
+    from sim.engine.kernel_codegen import kernel_source
+
+    full = _full(info)
+    src = kernel_source(ModelCompiler(full, canon, [], scalar=True), tables)
+    defaults = {f"p_{vid}": float(full.vars[vid].components[0][1])
+                for vid in canon if vid not in overrides}
+    if target is not None and target.parent.is_dir():
+        write(target, (key, src, defaults))
+    return src, defaults
 
 
 def _reason(exc: UnsupportedConstructError) -> str:

@@ -23,9 +23,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.engine.compiler import ModelCompiler
 from sim.errors import UnsupportedConstructError
+
+if TYPE_CHECKING:  # the compiler imports PySD; a cached KernelSource is unpickled without it
+    from sim.engine.compiler import ModelCompiler
 
 _KEY = re.compile(r"K\['([A-Za-z0-9_]+)'\](\[_i\])?")
 #: helpers whose vector form requires one value for every sample (DELAY N order, ...)
