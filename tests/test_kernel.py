@@ -217,3 +217,17 @@ def test_series_for_an_endogenous_variable_runs_numpy_silently(tiny, capsys):
     assert_same(a, tiny.run(cut, backend="kernel"))  # forced: compiled for it
     assert "outflow" in kn.endogenous(tiny._info, tiny._kernels)
     assert "budget" not in kn.endogenous(tiny._info, tiny._kernels)
+
+
+def test_one_kernel_serves_runs_overriding_different_constants(tmp_path):
+    """The kernel is keyed by the kinds of its inputs, so a run giving ``drain_time`` and one
+    giving ``growth_rate`` share it; each must still find the model's own value of the
+    constant it does not give (a KeyError once, when the first run's defaults were kept)."""
+    path = tmp_path / "tiny.mdl"
+    path.write_text(MODEL + control_section(10, time_step=0.25))
+    bm = compile_model(path)
+    first = bm.run({"drain_time": 2.5}, 1, backend="kernel")
+    assert_same(first, bm.run({"drain_time": 2.5}, 1, backend="numpy"))
+    second = bm.run({"growth_rate": 0.07}, 1, backend="kernel")
+    assert_same(second, bm.run({"growth_rate": 0.07}, 1, backend="numpy"))
+    assert_same(bm.run(backend="kernel"), bm.run(backend="numpy"))

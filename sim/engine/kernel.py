@@ -224,8 +224,11 @@ def _source(info, canon, overrides, tables, key):
 
     full = _full(info)
     src = kernel_source(ModelCompiler(full, canon, [], scalar=True), tables)
+    # every model constant's own value (a run's inputs replace those they give): the same
+    # kernel, keyed by the kinds of its inputs only, serves runs that override other constants
     defaults = {f"p_{vid}": float(full.vars[vid].components[0][1])
-                for vid in canon if vid not in overrides}
+                for vid, kind in canon.items()
+                if kind == "const" and full.vars[vid].kind == "constant" and not full.vars[vid].dims}
     if target is not None and target.parent.is_dir():
         write(target, (key, src, defaults))
     return src, defaults

@@ -1,0 +1,75 @@
+"""Wall time of the commands users wait for, each run as a user runs it (a fresh process).
+
+    python benchmarks/commands.py [--repeats 2] [--only run,uncertainty,...]
+
+Prints, per command, the minimum and the median wall time of the repeats (seconds) next to
+the goal of issue 11 where it sets one: ``plansim run`` (baseline and plan, all charts) under
+8 s, ``plansim uncertainty plan baseline --samples 2000`` under 8 s, ``plansim --help`` under
+0.5 s; the briefing and the comparison for reference. Every command writes into a fresh
+temporary folder, never into the project. The first repeat of each command warms the disk
+caches (the parsed model, the compiled kernel) the way a user's second command finds them;
+timings on a shared machine vary, so the minimum is the figure to quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: name -> (arguments after ``plansim``, goal in seconds or None)
+COMMANDS = {
+    "help": (["--help"], 0.5),
+    "run": (["run", "baseline", "plan", "-q"], 8.0),
+    "compare": (["compare", "plan", "baseline", "-q"], None),
+    "uncertainty": (["uncertainty", "plan", "baseline", "--samples", "2000", "-q"], 8.0),
+    "brief": (["brief", "plan", "--against", "baseline", "-q"], None),
+}
+
+
+def _time(args: list[str], out: Path | None) -> float:
+    cmd = [sys.executable, "-m", "sim", *args, *(["--out", str(out)] if out else [])]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({r.returncode}): {r.stderr.strip()[-400:]}")
+    return dt
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--only", default=",".join(COMMANDS),
+                   help=f"comma-separated subset of {', '.join(COMMANDS)}")
+    args = p.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in COMMANDS]
+    if unknown:
+        p.error(f"--only: {unknown} not among {list(COMMANDS)}")
+    print(f"{'command':<58} {'min s':>7} {'median s':>9} {'goal s':>7}  ok")
+    for name in names:
+        cmd, goal = COMMANDS[name]
+        times = []
+        for _ in range(max(1, args.repeats)):
+            with tempfile.TemporaryDirectory(prefix="plansim-bench-") as tmp:
+                times.append(_time(cmd, None if name == "help" else Path(tmp)))
+        best, med = min(times), statistics.median(times)
+        verdict = "" if goal is None else ("yes" if best <= goal else "no")
+        text = "plansim " + " ".join(cmd)
+        print(f"{text:<58} {best:7.2f} {med:9.2f} {goal if goal else '':>7}  {verdict}")
+    print(f"(cores: {os.cpu_count()}; load average at the end: "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
