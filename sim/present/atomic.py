@@ -167,6 +167,17 @@ def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", 
     Returns the written paths in the order of ``formats``.
     """
     stem = Path(stem)
-    rendered = [(stem.parent / f"{stem.name}.{fmt}", figure_bytes(fig, fmt, dpi=dpi))
-                for fmt in formats]
+    rendered = []
+    for i, fmt in enumerate(formats):
+        rendered.append((stem.parent / f"{stem.name}.{fmt}", figure_bytes(fig, fmt, dpi=dpi)))
+        if i == 0 and len(formats) > 1:
+            _freeze_layout(fig)
     return [atomic_write_bytes(path, data) for path, data in rendered]
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Keep the axes where the first rendering's layout engine put them, so the other formats
+    do not lay the figure out again (constrained layout is about half of a rendering)."""
+    engine = fig.get_layout_engine()
+    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
+        fig.set_layout_engine("none")
