@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
-
-from sim.paths import ROOT
-
-CONFORMANCE = (ROOT.parent / "shared" / "conformance").resolve()
-if not (CONFORMANCE / "manifest.csv").is_file():
-    CONFORMANCE = Path("/work/shared/conformance")
-
-
-def _rows():
-    path = CONFORMANCE / "manifest.csv"
-    if not path.is_file():
-        return []
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-ROWS = _rows()
+from conformance_cases import CONFORMANCE, ROWS
 
 
 @pytest.mark.skipif(not ROWS, reason="conformance models not available")

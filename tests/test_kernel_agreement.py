@@ -3,10 +3,8 @@ conformance model it compiles and on every scenario; Dask workers run the same k
 
 from __future__ import annotations
 
-import csv
 import shutil
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,27 +14,14 @@ from sim.analysis.uncertainty_spec import load_uncertainty
 from sim.engine import compile_model
 from sim.engine import kernel as kn
 from sim.model.mdl import load_pysd_model
-from sim.paths import ROOT
 from sim.scenarios import list_scenarios, load_scenario
 from sim.simulate import Simulator
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.slow
 
-CONFORMANCE = (ROOT.parent / "shared" / "conformance").resolve()
-if not (CONFORMANCE / "manifest.csv").is_file():
-    CONFORMANCE = Path("/work/shared/conformance")
+from conformance_cases import CONFORMANCE, ROWS  # noqa: E402
 
-
-def _rows() -> list[dict]:
-    path = CONFORMANCE / "manifest.csv"
-    if not path.is_file():
-        return []
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-ROWS = _rows()
 #: conformance models the kernel does not run (subscripted): the numpy path runs them
 NOT_COMPILED = {"arithmetics", "subscript_1d_arrays", "subscript_2d_arrays",
                 "subscripted_flows", "subscript_aggregation", "data_from_other_model"}
