@@ -178,6 +178,8 @@ def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", 
 def _freeze_layout(fig: Figure) -> None:
     """Keep the axes where the first rendering's layout engine put them, so the other formats
     do not lay the figure out again (constrained layout is about half of a rendering)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
     engine = fig.get_layout_engine()
-    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
         fig.set_layout_engine("none")

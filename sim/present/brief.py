@@ -162,17 +162,15 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
 
 # -- tables ------------------------------------------------------------------------------------
 def fiscal_costs(brief: Brief) -> dict[str, float]:
-    """The ``plan_sum`` derived outcome (fiscal cost) of each calibrated run, 亿元."""
-    from sim.analysis.targets import derived_value
+    """The fiscal cost (the ``plan_sum`` derived outcome) of each calibrated run, 亿元
+    (:func:`sim.analysis.targets.fiscal_cost`)."""
+    from sim.analysis.targets import fiscal_cost
 
     out = {}
     for sid, ds in brief.runs.items():
-        for d in brief.targets.derived:
-            if d.kind == "plan_sum":
-                v = derived_value(ds, d, brief.targets)
-                if v is not None:
-                    out[sid] = float(np.asarray(v).ravel()[0])
-                break
+        v = fiscal_cost(ds, brief.targets)
+        if v is not None:
+            out[sid] = float(np.asarray(v).ravel()[0])
     return out
 
 
