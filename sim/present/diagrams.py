@@ -22,7 +22,7 @@ from pathlib import Path
 from sim.errors import OutputError
 from sim.model.dot import quote, render
 from sim.model.graph import ModelGraph
-from sim.present.labels import check_lang, declared_labels, label
+from sim.present.labels import check_lang, label
 
 FORMATS = ("svg", "png")
 FONT = "Noto Sans CJK SC"
@@ -48,24 +48,13 @@ ZH_SIGN = {1: "+", -1: "−", 0: "0"}
 
 
 def variable_labels(graph: ModelGraph, lang: str) -> dict[str, str]:
-    """Display name of every model variable in ``lang``: the indicator labels of
-    :mod:`sim.present.labels`; in Chinese then the lever and assumption labels of
-    ``model/parameters.yaml`` and ``model/labels.yaml``; else the Vensim name."""
-    from sim.model.parameters import load_parameters
-    from sim.model.varlabels import load_zh_labels
+    """Display name of every model variable in ``lang``: its declared label
+    (:func:`sim.model.varlabels.variable_labels`, the same the workbooks show)."""
+    from sim.model.varlabels import variable_labels as declared
 
     check_lang(lang)
-    out = {n: node.vensim_name for n, node in graph.nodes.items()}
-    if lang == "zh":
-        params = load_parameters()
-        for p in (*params.levers.values(), *params.assumptions.values()):
-            if p.py_name in out:
-                out[p.py_name] = label(p.label, "zh")
-        out.update({k: v for k, v in load_zh_labels().items() if k in out})
-    for k, v in declared_labels().items():
-        if k in out:
-            out[k] = label(v, lang)
-    return out
+    names = {n: node.vensim_name for n, node in graph.nodes.items()}
+    return {n: lab[lang] for n, lab in declared(names).items()}
 
 
 def _head(name: str, title: str, legend: str, rankdir: str = "LR") -> list[str]:
