@@ -14,7 +14,8 @@ Writes, atomically, ``DIR/uncertainty/``:
   match and were kept; ``history_match.csv``: the history rows compared (see
   :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
-  percentiles), then the tables above (those over 5,000 rows in CSV only) and units;
+  percentiles), then the tables above (those over 5,000 rows or 50,000 cells, such as the
+  samples of a large ensemble, in CSV only) and units;
 - ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.
