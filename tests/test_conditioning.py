@@ -133,6 +133,39 @@ def test_condition_keeps_n_survivors_deterministically():
     assert not np.array_equal(a.design.values, c.design.values)
 
 
+def same_conditioned(a, b):
+    """Two conditioned ensembles are the same: samples, runs, implausibility and counts."""
+    np.testing.assert_array_equal(a.design.values, b.design.values)
+    np.testing.assert_array_equal(a.design.unit, b.design.unit)
+    np.testing.assert_array_equal(a.implausibility, b.implausibility)
+    assert a.summary() == b.summary()
+    xr.testing.assert_identical(a.results, b.results)
+
+
+def test_history_first_gives_the_full_runs_result():
+    """Running the history period first and the whole horizon only for the draws it keeps
+    changes no survivor, run or count, and runs the horizon for fewer draws."""
+    m = hm.HistoryMatch(obs([(2015, 100.0 / 1.2 ** 5, 1.0)]), settings())
+    # a check that fails only after the history: x in 2030 above 480 (g above ~0.17)
+    m.plausible = lambda ds: ds["x"].sel(time=2030).values <= 480
+    assert m.compared == ["x"] and m.history_end == 2016.0
+    full_rows, hist_rows = [], []
+
+    def counted(sc, design):
+        full_rows.append(design.n)
+        return simulate(sc, design)
+
+    def history(sc, design):
+        hist_rows.append(design.n)
+        return simulate(sc, design).sel(time=slice(None, m.history_end - 1))
+
+    sc = SimpleNamespace(id="toy")
+    a = hm.condition(sc, SPEC, 40, seed=7, simulate=simulate, match=m)
+    b = hm.condition(sc, SPEC, 40, seed=7, simulate=counted, match=m, history=history)
+    same_conditioned(a, b)
+    assert a.screened_out > 0 and sum(hist_rows) == a.drawn and sum(full_rows) < a.drawn / 2
+
+
 def test_condition_stops_at_the_cap():
     narrow = hm.HistoryMatch(obs([(2015, 100.0 / 1.2 ** 5, 1.0)]),
                              settings(observation_sd=0.001, discrepancy_sd=0.0))
@@ -245,6 +278,15 @@ def test_scenarios_share_one_set_of_survivors(real):
                                                progress=False))
     assert [c.scenario for c in both] == ["baseline", "plan"]
     np.testing.assert_array_equal(both[0].design.values, both[1].design.values)
+    # the history period first (to its end, the compared columns only): the same result
+    staged = hm.condition_all(
+        scs, real["spec"], 60, seed=11, match=match,
+        simulate=lambda sc, d: simulate_design(sc, d, return_columns=real["cols"],
+                                               progress=False),
+        history=lambda sc, d: simulate_design(sc, d, return_columns=match.compared,
+                                              final_time=match.history_end, progress=False))
+    for a, b in zip(both, staged, strict=True):
+        same_conditioned(a, b)
     for c in both:
         assert c.kept == 60 and np.all(match.passes(c.results))
     # the plan is the baseline plus policy: on the same samples it never lowers the firm count

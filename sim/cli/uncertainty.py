@@ -108,15 +108,20 @@ def run(args) -> int:
     check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
                  times=saved_times(args.engine))  # before drawing the design
 
-    def simulate(sc, design):
-        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
+    def simulate(sc, design, columns=cols, final_time=None):
+        return simulate_design(sc, design, return_columns=columns, engine=args.engine,
                                scheduler=args.scheduler, chunk_size=args.chunk_size,
-                               progress=None if not args.quiet else False)
+                               progress=None if not args.quiet else False,
+                               final_time=final_time)
+
+    def history(sc, design):   # the history period only: what the history match compares
+        return simulate(sc, design, match.compared, match.history_end)
 
     results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
                       sampling=args.sampling, simulate=simulate, say=say, match=match,
                       central=lambda sc: central_run(simulator, sc,
-                                                     list(dict.fromkeys(cols + costs))))
+                                                     list(dict.fromkeys(cols + costs))),
+                      history=history if match is not None else None)
     names = {s.id: s.label(args.lang) for s in scenarios}
     summary = summary_tables(results, targets, args.lang, names)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
