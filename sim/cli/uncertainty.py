@@ -73,7 +73,7 @@ def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
     from sim.analysis.targets import derived_variables
-    from sim.analysis.uncertainty import compute
+    from sim.analysis.uncertainty import compute, tables
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
@@ -123,10 +123,11 @@ def run(args) -> int:
                                                      list(dict.fromkeys(cols + costs))),
                       history=history if match is not None else None)
     names = {s.id: s.label(args.lang) for s in scenarios}
-    summary = summary_tables(results, targets, args.lang, names)
+    frames = tables(results, targets)             # once, for the console and the files
+    summary = summary_tables(results, targets, args.lang, names, frames)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
                           scenario_names={s.id: s.name for s in scenarios}, say=say,
-                          lang=args.lang, summary=summary)
+                          lang=args.lang, summary=summary, frames=frames)
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned
