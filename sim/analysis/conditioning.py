@@ -286,12 +286,15 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     not of which samples happened to survive. Returns one :class:`Conditioned` per scenario,
     with the same kept samples in the same order.
 
-    ``history(scenario, design)``, if given, runs a design only to
-    :attr:`HistoryMatch.history_end` and returns :attr:`HistoryMatch.compared`: each round
-    then runs every draw through the history and the whole horizon only for the draws the
-    history does not rule out (most of the prior, e.g. 88% of it at the default settings).
-    The model is causal and its samples independent, so the survivors, their runs and every
-    count are those of full runs (tests/test_conditioning.py holds it to them).
+    Each scenario is run only for the draws the scenarios before it do not rule out (a draw
+    out of the history in one scenario is dropped whatever the others give). ``history(
+    scenario, design)``, if given, runs a design only to :attr:`HistoryMatch.history_end` and
+    returns :attr:`HistoryMatch.compared`: the draws are then matched to the history on such
+    runs, and only those the history does not rule out in any scenario (12% at the default
+    settings) are run over the whole horizon. The model is causal and its samples
+    independent, so the survivors, their runs and every count are those of running every
+    draw in every scenario over the whole horizon (tests/test_conditioning.py holds it to
+    that definition).
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise UncertaintyError(f"samples is {n!r}; allowed: a positive integer")
@@ -304,28 +307,37 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     say = say or (lambda _m: None)
     units, values = [], []
     parts: list[xr.Dataset] = []          # survivors of each round, dims (scenario, sample, time)
-    imps: list[xr.DataArray] = []         # their largest implausibility, (scenario, sample)
+    imps: list[np.ndarray] = []           # their largest implausibility, (scenario, sample)
     drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        if history is None:
-            runs = _runs(simulate, design, sids, scenarios)
-            imp = _per_scenario(match.max_implausibility, scenario_runs(runs))
-            rows = np.arange(design.n)                   # sample i of ``runs`` is draw i
-        else:   # the history first; the whole horizon for the draws it does not rule out
-            imp = _per_scenario(match.max_implausibility,
-                                {sid: history(sc, design)
-                                 for sid, sc in zip(sids, scenarios, strict=True)})
-            rows = np.flatnonzero((imp <= s.cutoff).all(SCENARIO).values)
-            runs = _runs(simulate, _rows(design, rows), sids, scenarios) if rows.size else None
+        # each scenario's history match, run only for the draws the scenarios before it keep
+        imp = np.full((len(scenarios), design.n), np.inf)
+        rows = np.arange(design.n)             # the draws no scenario has ruled out yet
+        runs: dict[str, tuple[np.ndarray, xr.Dataset]] = {}   # without ``history``
+        for k, (sid, sc) in enumerate(zip(sids, scenarios, strict=True)):
+            if not rows.size:
+                break
+            ds = (history or simulate)(sc, design if k == 0 else _rows(design, rows))
+            if history is None:
+                runs[sid] = (rows, ds)
+            imp[k, rows] = match.max_implausibility(ds)
+            rows = rows[imp[k, rows] <= s.cutoff]
+        # the whole horizon of the draws consistent with the history in every scenario
+        per: dict[str, xr.Dataset] = {}
+        if rows.size and history is None:
+            per = {sid: ds.isel({SAMPLE: np.searchsorted(r, rows)})
+                   for sid, (r, ds) in runs.items()}
+        elif rows.size:
+            sub = _rows(design, rows)
+            per = {sid: simulate(sc, sub) for sid, sc in zip(sids, scenarios, strict=True)}
         # shared survivors: history-consistent and passing the checks in every scenario
-        within = (imp <= s.cutoff).all(SCENARIO).values
-        good = np.zeros(design.n, dtype=bool)
-        if runs is not None:
-            good[rows] = (within[rows]
-                          & _per_scenario(match.plausible, scenario_runs(runs)).all(SCENARIO)
-                          .values)
+        within = np.zeros(design.n, dtype=bool)
+        within[rows] = True
+        good = within.copy()
+        for ds in per.values():
+            good[rows] &= match.plausible(ds)
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -334,8 +346,10 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
         units.append(design.unit[ok])
         values.append(design.values[ok])
         if ok.size:
-            parts.append(runs.isel({SAMPLE: np.searchsorted(rows, ok)}))
-        imps.append(imp.isel({SAMPLE: ok}))
+            at = np.searchsorted(rows, ok)
+            parts.append(stack_scenarios({sid: ds.isel({SAMPLE: at}).assign_coords(
+                {SAMPLE: np.arange(ok.size)}) for sid, ds in per.items()}))
+        imps.append(imp[:, ok])
         say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
             "history or the checks")
         rate = passed / drawn
@@ -353,7 +367,7 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     ens = xr.concat(parts, dim=SAMPLE, data_vars="all", coords="minimal", compat="override",
                     join="override", combine_attrs="override")
     ens = ens.assign_coords({SAMPLE: np.arange(kept)})
-    imp_all = xr.concat(imps, dim=SAMPLE).values                     # (scenario, kept)
+    imp_all = np.concatenate(imps, axis=1)                            # (scenario, kept)
     out = []
     for k, (sid, ds) in enumerate(scenario_runs(ens).items()):
         ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
@@ -363,23 +377,9 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     return out
 
 
-def _runs(simulate: Simulate, design: Design, sids: Sequence[str],
-          scenarios: Sequence[Scenario]) -> xr.Dataset:
-    """Every scenario's runs of ``design``: dims (scenario, sample, time)."""
-    return stack_scenarios({sid: simulate(sc, design)
-                            for sid, sc in zip(sids, scenarios, strict=True)})
-
-
 def _rows(design: Design, rows: np.ndarray) -> Design:
     """The draws ``rows`` of ``design`` (in order) as a design of their own."""
     return replace(design, unit=design.unit[rows], values=design.values[rows])
-
-
-def _per_scenario(measure: Callable[[xr.Dataset], np.ndarray],
-                  runs: Mapping[str, xr.Dataset]) -> xr.DataArray:
-    """``measure`` (one value per sample) of each scenario's run: DataArray (scenario, sample)."""
-    return xr.DataArray(np.stack([measure(ds) for ds in runs.values()]), dims=(SCENARIO, SAMPLE),
-                        coords={SCENARIO: np.array(list(runs), dtype=object)})
 
 
 def ensemble(conditioned: Sequence[Conditioned]) -> xr.Dataset:
