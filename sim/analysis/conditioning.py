@@ -291,7 +291,8 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     scenario, design)``, if given, runs a design only to :attr:`HistoryMatch.history_end` and
     returns :attr:`HistoryMatch.compared`: the draws are then matched to the history on such
     runs, and only those the history does not rule out in any scenario (12% at the default
-    settings) are run over the whole horizon. The model is causal and its samples
+    settings) are run over the whole horizon (each scenario only for those passing the
+    checks in the scenarios before it). The model is causal and its samples
     independent, so the survivors, their runs and every count are those of running every
     draw in every scenario over the whole horizon (tests/test_conditioning.py holds it to
     that definition).
@@ -324,20 +325,25 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
                 runs[sid] = (rows, ds)
             imp[k, rows] = match.max_implausibility(ds)
             rows = rows[imp[k, rows] <= s.cutoff]
-        # the whole horizon of the draws consistent with the history in every scenario
-        per: dict[str, xr.Dataset] = {}
-        if rows.size and history is None:
-            per = {sid: ds.isel({SAMPLE: np.searchsorted(r, rows)})
-                   for sid, (r, ds) in runs.items()}
-        elif rows.size:
-            sub = _rows(design, rows)
-            per = {sid: simulate(sc, sub) for sid, sc in zip(sids, scenarios, strict=True)}
+        # the whole horizon: each scenario for the draws consistent with the history in
+        # every scenario and passing the checks in the scenarios before it
+        kept_rows = rows
+        full: dict[str, tuple[np.ndarray, xr.Dataset]] = {}
+        for sid, sc in zip(sids, scenarios, strict=True):
+            if not kept_rows.size:
+                break
+            if history is None:
+                r, ds = runs[sid]
+                ds = ds.isel({SAMPLE: np.searchsorted(r, kept_rows)})
+            else:
+                ds = simulate(sc, _rows(design, kept_rows))
+            full[sid] = (kept_rows, ds)
+            kept_rows = kept_rows[match.plausible(ds)]
         # shared survivors: history-consistent and passing the checks in every scenario
         within = np.zeros(design.n, dtype=bool)
         within[rows] = True
-        good = within.copy()
-        for ds in per.values():
-            good[rows] &= match.plausible(ds)
+        good = np.zeros(design.n, dtype=bool)
+        good[kept_rows] = True
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -346,9 +352,9 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
         units.append(design.unit[ok])
         values.append(design.values[ok])
         if ok.size:
-            at = np.searchsorted(rows, ok)
-            parts.append(stack_scenarios({sid: ds.isel({SAMPLE: at}).assign_coords(
-                {SAMPLE: np.arange(ok.size)}) for sid, ds in per.items()}))
+            parts.append(stack_scenarios({sid: ds.isel({SAMPLE: np.searchsorted(r, ok)})
+                                          .assign_coords({SAMPLE: np.arange(ok.size)})
+                                          for sid, (r, ds) in full.items()}))
         imps.append(imp[:, ok])
         say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
             "history or the checks")
