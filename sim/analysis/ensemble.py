@@ -18,6 +18,7 @@ import xarray as xr
 from sim.errors import PlanSimError, UncertaintyError
 
 if TYPE_CHECKING:
+    from sim.analysis.conditioning import HistoryMatch
     from sim.analysis.sampling import Design
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
@@ -203,6 +204,26 @@ def simulate_design(scenario: Scenario, design: Design, *, return_columns: list[
     ds.attrs["scenario"] = str(getattr(scenario, "id", scenario))
     ds.attrs["design"] = f"{design.method} n={design.n} seed={design.seed}"
     return ds
+
+
+def history_simulate(match: HistoryMatch, *, engine: str = "batch",
+                     evaluate: Callable[[Scenario, list[str], float], Evaluate] | None = None,
+                     scheduler: Any = None, chunk_size: int | None = None,
+                     progress: bool | None = None
+                     ) -> Callable[[Scenario, Design], xr.Dataset]:
+    """The ``history`` of :func:`sim.analysis.conditioning.condition_all`: runs a design only
+    through the history period (to ``match.history_end``), returning the columns the history
+    rows compare. ``evaluate(scenario, columns, final_time)``, if given, makes the chunk
+    evaluator (default a :class:`ScenarioEvaluator` on ``engine``)."""
+
+    def history(scenario: Scenario, design: Design) -> xr.Dataset:
+        cols, end = match.compared, match.history_end
+        ev = evaluate(scenario, cols, end) if evaluate is not None else None
+        return simulate_design(scenario, design, return_columns=cols, engine=engine,
+                               evaluate=ev, scheduler=scheduler, chunk_size=chunk_size,
+                               progress=progress, final_time=end)
+
+    return history
 
 
 #: share of the available memory a run may plan to use

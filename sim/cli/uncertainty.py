@@ -71,7 +71,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
+    from sim.analysis.ensemble import (
+        check_memory,
+        history_simulate,
+        saved_times,
+        shared_simulator,
+        simulate_design,
+    )
     from sim.analysis.targets import derived_variables
     from sim.analysis.uncertainty import compute, tables
     from sim.analysis.uncertainty_spec import load_uncertainty
@@ -108,20 +114,19 @@ def run(args) -> int:
     check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
                  times=saved_times(args.engine))  # before drawing the design
 
-    def simulate(sc, design, columns=cols, final_time=None):
-        return simulate_design(sc, design, return_columns=columns, engine=args.engine,
+    def simulate(sc, design):
+        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
                                scheduler=args.scheduler, chunk_size=args.chunk_size,
-                               progress=None if not args.quiet else False,
-                               final_time=final_time)
-
-    def history(sc, design):   # the history period only: what the history match compares
-        return simulate(sc, design, match.compared, match.history_end)
+                               progress=None if not args.quiet else False)
 
     results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
                       sampling=args.sampling, simulate=simulate, say=say, match=match,
                       central=lambda sc: central_run(simulator, sc,
                                                      list(dict.fromkeys(cols + costs))),
-                      history=history if match is not None else None)
+                      history=None if match is None else history_simulate(
+                          match, engine=args.engine, scheduler=args.scheduler,
+                          chunk_size=args.chunk_size,
+                          progress=None if not args.quiet else False))
     names = {s.id: s.label(args.lang) for s in scenarios}
     frames = tables(results, targets)             # once, for the console and the files
     summary = summary_tables(results, targets, args.lang, names, frames)
