@@ -11,7 +11,7 @@ import xarray as xr
 from sim.analysis import calibration as cal
 from sim.analysis import conditioning as hm
 from sim.analysis.ensemble import run_ensemble
-from sim.analysis.sampling import latin_hypercube, one_at_a_time
+from sim.analysis.sampling import latin_hypercube, one_at_a_time, sample
 from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.errors import UncertaintyError
 
@@ -133,6 +133,78 @@ def test_condition_keeps_n_survivors_deterministically():
     assert not np.array_equal(a.design.values, c.design.values)
 
 
+def same_conditioned(a, b):
+    """Two conditioned ensembles are the same: samples, runs, implausibility and counts."""
+    np.testing.assert_array_equal(a.design.values, b.design.values)
+    np.testing.assert_array_equal(a.design.unit, b.design.unit)
+    np.testing.assert_array_equal(a.implausibility, b.implausibility)
+    assert a.summary() == b.summary()
+    xr.testing.assert_identical(a.results, b.results)
+
+
+def by_definition(scenarios, n, seed, simulate, match):
+    """Conditioning as defined: every draw run in every scenario over the whole horizon; the
+    first ``n`` draws history-consistent and passing the checks in all of them are kept."""
+    s = match.settings
+    kept, imps, drawn, passed, screened, size = [], [], 0, 0, 0, int(s.oversample * n)
+    while passed < n and drawn < s.max_draws * n:
+        design = sample(SPEC, min(size, int(s.max_draws * n) - drawn), method="lhs",
+                         seed=hm._round_seed(seed, len(imps)))
+        runs = [simulate(sc, design) for sc in scenarios]
+        imp = np.stack([match.max_implausibility(r) for r in runs])
+        within = (imp <= s.cutoff).all(axis=0)
+        good = within & np.all([match.plausible(r) for r in runs], axis=0)
+        screened += int((within & ~good).sum())
+        ok = np.flatnonzero(good)[: n - passed]
+        passed += int(good.sum())
+        drawn += design.n
+        kept.append((design.values[ok], [r["x"].values[ok] for r in runs]))
+        imps.append(imp[:, ok])
+        size = max(int(np.ceil(1.2 * (n - min(passed, n)) / (passed / drawn))), 16)
+    values = np.concatenate([v for v, _ in kept])
+    xs = [np.concatenate([x[k] for _, x in kept]) for k in range(len(scenarios))]
+    return values, xs, np.concatenate(imps, axis=1), (drawn, passed, screened, len(imps))
+
+
+def test_conditioning_runs_less_but_gives_the_definition():
+    """Each scenario run only for the draws the ones before it keep, and with ``history``
+    the history period first, the whole horizon only for the draws it keeps: the survivors,
+    runs, implausibility and counts of the definition (every draw, scenario and year)."""
+    m = hm.HistoryMatch(obs([(2015, 100.0 / 1.2 ** 5, 1.0)]), settings())
+    # a check that fails only after the history: x in 2030 above 480 (g above ~0.17)
+    m.plausible = lambda ds: ds["x"].sel(time=2030).values <= 480
+    assert m.compared == ["x"] and m.history_end == 2016.0
+    rows = {"full": 0, "history": 0}
+
+    def scaled(sc, design, part="full"):
+        rows[part] += design.n
+        ds = simulate(sc, design)
+        return ds.assign(x=ds["x"] * sc.scale)
+
+    def history(sc, design):
+        return scaled(sc, design, "history").sel(time=slice(None, m.history_end - 1))
+
+    scs = [SimpleNamespace(id="a", scale=1.0), SimpleNamespace(id="b", scale=1.04)]
+    values, xs, imp, counts = by_definition(scs, 40, 7, simulate=scaled, match=m)
+    assert counts[2] > 0 and counts[3] > 1       # some screened out by the check; top-ups
+    for hist in (None, history):
+        rows.update(full=0, history=0)
+        got = hm.condition_all(scs, SPEC, 40, seed=7, simulate=scaled, match=m,
+                               history=hist)
+        for k, c in enumerate(got):
+            np.testing.assert_array_equal(c.design.values, values)
+            np.testing.assert_array_equal(c.results["x"].values, xs[k])
+            np.testing.assert_array_equal(c.implausibility, imp[k])
+            assert (c.drawn, c.passed, c.screened_out, c.rounds) == counts
+        within = counts[1] + counts[2]          # passed the history: kept or screened out
+        if hist is None:     # the second scenario only for the draws the first keeps
+            assert counts[0] < rows["full"] < 1.5 * counts[0]
+        else:                # and the whole horizon only for the draws both keep (the
+            # second scenario: those passing the check in the first)
+            assert counts[0] < rows["history"] < 1.5 * counts[0]
+            assert within < rows["full"] < len(scs) * within < counts[0]
+
+
 def test_condition_stops_at_the_cap():
     narrow = hm.HistoryMatch(obs([(2015, 100.0 / 1.2 ** 5, 1.0)]),
                              settings(observation_sd=0.001, discrepancy_sd=0.0))
@@ -245,6 +317,15 @@ def test_scenarios_share_one_set_of_survivors(real):
                                                progress=False))
     assert [c.scenario for c in both] == ["baseline", "plan"]
     np.testing.assert_array_equal(both[0].design.values, both[1].design.values)
+    # the history period first (to its end, the compared columns only): the same result
+    staged = hm.condition_all(
+        scs, real["spec"], 60, seed=11, match=match,
+        simulate=lambda sc, d: simulate_design(sc, d, return_columns=real["cols"],
+                                               progress=False),
+        history=lambda sc, d: simulate_design(sc, d, return_columns=match.compared,
+                                              final_time=match.history_end, progress=False))
+    for a, b in zip(both, staged, strict=True):
+        same_conditioned(a, b)
     for c in both:
         assert c.kept == 60 and np.all(match.passes(c.results))
     # the plan is the baseline plus policy: on the same samples it never lowers the firm count

@@ -18,7 +18,7 @@ from sim.present.columns import Col, Table, cell_text, excel_format
 from sim.present.run_report import compare_table, scenario_workbook
 from sim.present.summary import compare_summary, fiscal_table
 from sim.present.tables import WIDTH, display_width, format_table, format_tables, wrap
-from sim.present.workbook import MAX_ROWS, book_parts, fits_excel, write_workbook
+from sim.present.workbook import MAX_CELLS, MAX_ROWS, book_parts, fits_excel, write_workbook
 
 TARGETS = load_targets()
 YEARS = np.arange(2012.0, 2036.0)
@@ -186,6 +186,15 @@ def test_size_guard_sends_large_tables_to_csv(tmp_path):
     assert not (tmp_path / "x.xlsx").exists()
     parts = book_parts({"samples": big, "indices": small}, summary, None, None, "en")
     assert list(parts["tables"]) == ["indices"] and parts["csv_only"] == {"samples": MAX_ROWS + 1}
+    # a design with few rows but many columns (samples x assumptions) is CSV only too
+    rows = MAX_CELLS // 70 + 1
+    wide = pd.DataFrame(np.full((rows, 70), 0.5), columns=[f"a{j}" for j in range(70)])
+    assert rows <= MAX_ROWS and not fits_excel(wide) and fits_excel(wide.iloc[:-1])
+    with pytest.raises(OutputError, match="cells"):
+        write_workbook(tmp_path / "x.xlsx", "en", title="t", summary=summary,
+                       tables={"samples": wide})
+    parts = book_parts({"samples": wide, "indices": small}, summary, None, None, "en")
+    assert list(parts["tables"]) == ["indices"] and parts["csv_only"] == {"samples": rows}
 
 
 def test_sensitivity_report_writes_design_as_csv_only(tmp_path):

@@ -162,10 +162,10 @@ def model_stocks(model_path: str | Path | None = None) -> list[str]:
     """Python names of the model's stocks (elements defined by ``INTEG``), in file order.
 
     Parsed once per model file and modification time (every ensemble command asks)."""
-    from sim.analysis.units import load_abstract
-
     path = Path(model_path or paths.MODEL_FILE).resolve()
     if not path.is_file():
+        from sim.analysis.units import load_abstract  # imports PySD: only for the error
+
         load_abstract(path)   # raises the named error for a missing model
     return list(_model_stocks(path, path.stat().st_mtime_ns))
 

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -58,86 +58,27 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim import paths
 from sim.analysis import calibration as cal
 from sim.analysis.checks import Checks, load_checks, model_stocks, variables_needed
+from sim.analysis.conditioning_settings import (  # noqa: F401  (re-exported)
+    SECTION,
+    ConditioningSettings,
+    load_conditioning,
+    parse_conditioning,
+)
 from sim.analysis.sampling import Design
 from sim.analysis.sampling import sample as draw
 from sim.dims import SAMPLE, SCENARIO, scenario_runs, stack_scenarios
 from sim.errors import UncertaintyError
-from sim.model.yamlio import is_number, read_yaml, require_mapping
 
 if TYPE_CHECKING:
     from sim.analysis.uncertainty_spec import UncertaintySpec
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
 
-SECTION = "conditioning"
 #: what designs are drawn from: the prior, or the survivors' marginals (:class:`EmpiricalSpec`)
 Spec: TypeAlias = "UncertaintySpec | EmpiricalSpec"
 Simulate = Callable[["Scenario", Design], xr.Dataset]   # (scenario, design) -> Dataset
-
-#: keys of the section: (allowed minimum, exclusive?) checks, and the meaning for messages
-_KEYS = {
-    "cutoff": "a number > 0 (the implausibility cut-off, e.g. 3)",
-    "observation_sd": "a number >= 0 (relative error of a weight-1 figure)",
-    "discrepancy_sd": "a number >= 0 (relative model discrepancy)",
-    "oversample": "a number >= 1 (first round: oversample x N draws)",
-    "max_draws": "a number >= oversample (cap: max_draws x N draws in all)",
-    "sensitivity_samples": "an integer >= 10 (survivors behind Morris and Sobol designs)",
-}
-
-
-@dataclass(frozen=True)
-class ConditioningSettings:
-    cutoff: float
-    observation_sd: float
-    discrepancy_sd: float
-    oversample: float
-    max_draws: float
-    sensitivity_samples: int
-    source: str = "<dict>"
-
-
-def parse_conditioning(raw: Any, source: str = "<dict>") -> ConditioningSettings:
-    """Validate the ``conditioning:`` mapping; errors name the file, the key and the value."""
-    raw = require_mapping(raw, f"{source}: {SECTION}", UncertaintyError)
-    for key in raw:
-        if key not in _KEYS:
-            raise UncertaintyError(f"{source}: {SECTION}.{key} is not a setting; allowed: "
-                                   f"{', '.join(_KEYS)}")
-    vals = {}
-    for key, allowed in _KEYS.items():
-        v = raw.get(key)
-        if not is_number(v) or not math.isfinite(v):
-            raise UncertaintyError(f"{source}: {SECTION}.{key} is {v!r}; allowed: {allowed}")
-        vals[key] = float(v)
-    bad = {"cutoff": vals["cutoff"] <= 0, "observation_sd": vals["observation_sd"] < 0,
-           "discrepancy_sd": vals["discrepancy_sd"] < 0, "oversample": vals["oversample"] < 1,
-           "max_draws": vals["max_draws"] < vals["oversample"],
-           "sensitivity_samples": vals["sensitivity_samples"] < 10
-           or vals["sensitivity_samples"] != int(vals["sensitivity_samples"])}
-    for key, wrong in bad.items():
-        if wrong:
-            raise UncertaintyError(f"{source}: {SECTION}.{key} is {raw[key]!r}; allowed: "
-                                   f"{_KEYS[key]}")
-    if vals["observation_sd"] == 0 and vals["discrepancy_sd"] == 0:
-        raise UncertaintyError(f"{source}: {SECTION}: observation_sd and discrepancy_sd are "
-                               "both 0; allowed: at least one > 0")
-    return ConditioningSettings(vals["cutoff"], vals["observation_sd"], vals["discrepancy_sd"],
-                                vals["oversample"], vals["max_draws"],
-                                int(vals["sensitivity_samples"]), source)
-
-
-def load_conditioning(path: Path | str | None = None) -> ConditioningSettings:
-    """The ``conditioning:`` section of ``scenarios/uncertainty.yaml`` (or ``path``)."""
-    path = Path(path or paths.UNCERTAINTY_FILE)
-    raw = require_mapping(read_yaml(path, UncertaintyError), str(path), UncertaintyError)
-    if SECTION not in raw:
-        raise UncertaintyError(f"{path}: no '{SECTION}:' section; allowed: a mapping with "
-                               f"{', '.join(_KEYS)}")
-    return parse_conditioning(raw[SECTION], str(path))
-
 
 # -- implausibility -----------------------------------------------------------------------------
 class HistoryMatch:
@@ -174,6 +115,17 @@ class HistoryMatch:
             stocks = [s for s in model_stocks() if s in known]
             checks = load_checks()
         return cls(obs, settings, checks, stocks)
+
+    @property
+    def compared(self) -> list[str]:
+        """Model variables the history rows compare (all the implausibility needs)."""
+        return sorted(set(self.obs["variable"]))
+
+    @property
+    def history_end(self) -> float:
+        """The end of the last compared year (calendar rows: row ``Y`` covers ``[Y, Y+1)``):
+        a run to this time gives every compared value, as a run to FINAL TIME does."""
+        return float(self.obs["year"].max()) + 1.0
 
     @property
     def variables(self) -> list[str]:
@@ -251,19 +203,22 @@ def _round_size(n: int, method: str) -> int:
 
 def condition(scenario: Scenario, spec: Spec, n: int, *, seed: int | None, simulate: Simulate,
               match: HistoryMatch, method: str = "lhs",
-              say: Callable[[str], None] | None = None) -> Conditioned:
+              say: Callable[[str], None] | None = None,
+              history: Simulate | None = None) -> Conditioned:
     """Draw prior samples of ``spec`` in rounds, run them, keep the first ``n`` survivors.
 
-    ``simulate(scenario, design)`` must return every variable in ``match.variables``.
+    ``simulate(scenario, design)`` must return every variable in ``match.variables``;
+    ``history``: see :func:`condition_all`.
     Raises :class:`UncertaintyError` when no sample survives ``max_draws x n`` draws.
     """
     return condition_all([scenario], spec, n, seed=seed, simulate=simulate, match=match,
-                         method=method, say=say)[0]
+                         method=method, say=say, history=history)[0]
 
 
 def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: int | None,
                   simulate: Simulate, match: HistoryMatch, method: str = "lhs",
-                  say: Callable[[str], None] | None = None) -> list[Conditioned]:
+                  say: Callable[[str], None] | None = None,
+                  history: Simulate | None = None) -> list[Conditioned]:
     """:func:`condition` for several scenarios on ONE set of samples (common random numbers).
 
     A prior sample is kept when it is history-consistent and passes the checks in *every*
@@ -271,6 +226,17 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     fail later in one of them), so differences between scenarios are differences of policy,
     not of which samples happened to survive. Returns one :class:`Conditioned` per scenario,
     with the same kept samples in the same order.
+
+    Each scenario is run only for the draws the scenarios before it do not rule out (a draw
+    out of the history in one scenario is dropped whatever the others give). ``history(
+    scenario, design)``, if given, runs a design only to :attr:`HistoryMatch.history_end` and
+    returns :attr:`HistoryMatch.compared`: the draws are then matched to the history on such
+    runs, and only those the history does not rule out in any scenario (12% at the default
+    settings) are run over the whole horizon (each scenario only for those passing the
+    checks in the scenarios before it). The model is causal and its samples
+    independent, so the survivors, their runs and every count are those of running every
+    draw in every scenario over the whole horizon (tests/test_conditioning.py holds it to
+    that definition).
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise UncertaintyError(f"samples is {n!r}; allowed: a positive integer")
@@ -283,18 +249,42 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     say = say or (lambda _m: None)
     units, values = [], []
     parts: list[xr.Dataset] = []          # survivors of each round, dims (scenario, sample, time)
-    imps: list[xr.DataArray] = []         # their largest implausibility, (scenario, sample)
+    imps: list[np.ndarray] = []           # their largest implausibility, (scenario, sample)
     drawn = passed = rounds = screened = 0
     while passed < n and drawn < cap:
         m = _round_size(min(size, cap - drawn), method)
         design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        runs = stack_scenarios({sid: simulate(sc, design) for sid, sc in zip(sids, scenarios,
-                                                                             strict=True)})
-        per = scenario_runs(runs)
-        imp = _per_scenario(match.max_implausibility, per)
+        # each scenario's history match, run only for the draws the scenarios before it keep
+        imp = np.full((len(scenarios), design.n), np.inf)
+        rows = np.arange(design.n)             # the draws no scenario has ruled out yet
+        runs: dict[str, tuple[np.ndarray, xr.Dataset]] = {}   # without ``history``
+        for k, (sid, sc) in enumerate(zip(sids, scenarios, strict=True)):
+            if not rows.size:
+                break
+            ds = (history or simulate)(sc, design if k == 0 else _rows(design, rows))
+            if history is None:
+                runs[sid] = (rows, ds)
+            imp[k, rows] = match.max_implausibility(ds)
+            rows = rows[imp[k, rows] <= s.cutoff]
+        # the whole horizon: each scenario for the draws consistent with the history in
+        # every scenario and passing the checks in the scenarios before it
+        kept_rows = rows
+        full: dict[str, tuple[np.ndarray, xr.Dataset]] = {}
+        for sid, sc in zip(sids, scenarios, strict=True):
+            if not kept_rows.size:
+                break
+            if history is None:
+                r, ds = runs[sid]
+                ds = ds.isel({SAMPLE: np.searchsorted(r, kept_rows)})
+            else:
+                ds = simulate(sc, _rows(design, kept_rows))
+            full[sid] = (kept_rows, ds)
+            kept_rows = kept_rows[match.plausible(ds)]
         # shared survivors: history-consistent and passing the checks in every scenario
-        within = (imp <= s.cutoff).all(SCENARIO).values
-        good = within & _per_scenario(match.plausible, per).all(SCENARIO).values
+        within = np.zeros(design.n, dtype=bool)
+        within[rows] = True
+        good = np.zeros(design.n, dtype=bool)
+        good[kept_rows] = True
         screened += int((within & ~good).sum())
         ok = np.flatnonzero(good)[: n - passed]
         passed += int(good.sum())
@@ -302,8 +292,11 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
         rounds += 1
         units.append(design.unit[ok])
         values.append(design.values[ok])
-        parts.append(runs.isel({SAMPLE: ok}))
-        imps.append(imp.isel({SAMPLE: ok}))
+        if ok.size:
+            parts.append(stack_scenarios({sid: ds.isel({SAMPLE: np.searchsorted(r, ok)})
+                                          .assign_coords({SAMPLE: np.arange(ok.size)})
+                                          for sid, (r, ds) in full.items()}))
+        imps.append(imp[:, ok])
         say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
             "history or the checks")
         rate = passed / drawn
@@ -321,7 +314,7 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     ens = xr.concat(parts, dim=SAMPLE, data_vars="all", coords="minimal", compat="override",
                     join="override", combine_attrs="override")
     ens = ens.assign_coords({SAMPLE: np.arange(kept)})
-    imp_all = xr.concat(imps, dim=SAMPLE).values                     # (scenario, kept)
+    imp_all = np.concatenate(imps, axis=1)                            # (scenario, kept)
     out = []
     for k, (sid, ds) in enumerate(scenario_runs(ens).items()):
         ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
@@ -331,11 +324,9 @@ def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: in
     return out
 
 
-def _per_scenario(measure: Callable[[xr.Dataset], np.ndarray],
-                  runs: Mapping[str, xr.Dataset]) -> xr.DataArray:
-    """``measure`` (one value per sample) of each scenario's run: DataArray (scenario, sample)."""
-    return xr.DataArray(np.stack([measure(ds) for ds in runs.values()]), dims=(SCENARIO, SAMPLE),
-                        coords={SCENARIO: np.array(list(runs), dtype=object)})
+def _rows(design: Design, rows: np.ndarray) -> Design:
+    """The draws ``rows`` of ``design`` (in order) as a design of their own."""
+    return replace(design, unit=design.unit[rows], values=design.values[rows])
 
 
 def ensemble(conditioned: Sequence[Conditioned]) -> xr.Dataset:

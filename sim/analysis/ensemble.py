@@ -18,6 +18,7 @@ import xarray as xr
 from sim.errors import PlanSimError, UncertaintyError
 
 if TYPE_CHECKING:
+    from sim.analysis.conditioning import HistoryMatch
     from sim.analysis.sampling import Design
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
@@ -155,11 +156,13 @@ class ScenarioEvaluator:
     _cache: dict[tuple, Simulator] = {}
 
     def __init__(self, scenario: Scenario | None, *, return_columns: list[str] | None = None,
-                 engine: str = "batch", levers: dict | None = None):
+                 engine: str = "batch", levers: dict | None = None,
+                 final_time: float | None = None):
         self.scenario = scenario
         self.return_columns = list(return_columns) if return_columns else None
         self.engine = engine
         self.levers = levers
+        self.final_time = final_time
 
     def simulator(self):
         key = (self.engine,)
@@ -174,6 +177,7 @@ class ScenarioEvaluator:
         return self.simulator().run(
             self.scenario, assumptions=overrides, levers=self.levers, n_samples=n,
             return_columns=self.return_columns, check_divergence=False,
+            **({} if self.final_time is None else {"final_time": self.final_time}),
         )
 
 
@@ -185,19 +189,41 @@ def shared_simulator(engine: str = "batch"):
 def simulate_design(scenario: Scenario, design: Design, *, return_columns: list[str] | None = None,
                     engine: str = "batch", evaluate: Evaluate | None = None,
                     scheduler: Any = None, chunk_size: int | None = None,
-                    progress: bool | None = None) -> xr.Dataset:
+                    progress: bool | None = None, final_time: float | None = None
+                    ) -> xr.Dataset:
     """Run ``scenario`` once per row of ``design`` (assumption overrides per sample).
 
-    ``evaluate`` defaults to a :class:`ScenarioEvaluator` on ``engine``. Returns a Dataset
-    with dims ``(sample, time)``, ``sample`` = 0..N-1, attrs ``scenario`` and ``design``.
+    ``evaluate`` defaults to a :class:`ScenarioEvaluator` on ``engine`` (to ``final_time``,
+    default the model's FINAL TIME). Returns a Dataset with dims ``(sample, time)``,
+    ``sample`` = 0..N-1, attrs ``scenario`` and ``design``.
     """
     evaluate = evaluate or ScenarioEvaluator(scenario, return_columns=return_columns,
-                                             engine=engine)
+                                             engine=engine, final_time=final_time)
     ds = run_ensemble(evaluate, design, chunk_size=chunk_size, scheduler=scheduler,
                       progress=progress, desc=str(getattr(scenario, "id", scenario)))
     ds.attrs["scenario"] = str(getattr(scenario, "id", scenario))
     ds.attrs["design"] = f"{design.method} n={design.n} seed={design.seed}"
     return ds
+
+
+def history_simulate(match: HistoryMatch, *, engine: str = "batch",
+                     evaluate: Callable[[Scenario, list[str], float], Evaluate] | None = None,
+                     scheduler: Any = None, chunk_size: int | None = None,
+                     progress: bool | None = None
+                     ) -> Callable[[Scenario, Design], xr.Dataset]:
+    """The ``history`` of :func:`sim.analysis.conditioning.condition_all`: runs a design only
+    through the history period (to ``match.history_end``), returning the columns the history
+    rows compare. ``evaluate(scenario, columns, final_time)``, if given, makes the chunk
+    evaluator (default a :class:`ScenarioEvaluator` on ``engine``)."""
+
+    def history(scenario: Scenario, design: Design) -> xr.Dataset:
+        cols, end = match.compared, match.history_end
+        ev = evaluate(scenario, cols, end) if evaluate is not None else None
+        return simulate_design(scenario, design, return_columns=cols, engine=engine,
+                               evaluate=ev, scheduler=scheduler, chunk_size=chunk_size,
+                               progress=progress, final_time=end)
+
+    return history
 
 
 #: share of the available memory a run may plan to use

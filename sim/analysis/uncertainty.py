@@ -190,13 +190,15 @@ def analyse(scenario_id: str, design: Design, results: xr.Dataset, targets: Targ
 def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targets, *, samples: int, seed: int,
             sampling: str, simulate: Simulate, say: Callable[[str], None] = print,
             match: HistoryMatch | None = None,
-            central: Callable[[Scenario], xr.Dataset] | None = None
-            ) -> list[UncertaintyResult]:
+            central: Callable[[Scenario], xr.Dataset] | None = None,
+            history: Simulate | None = None) -> list[UncertaintyResult]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are
     history-conditioned on one shared set of N survivors (common random numbers across the
-    scenarios); without it one prior design serves every scenario. ``central(scenario)`` gives the central run reported beside the percentiles.
+    scenarios); without it one prior design serves every scenario. ``central(scenario)``
+    gives the central run reported beside the percentiles; ``history`` runs a design through
+    the history period only (see :func:`~sim.analysis.conditioning.condition_all`).
     """
     from sim.analysis import sampling as smp
     from sim.analysis.conditioning import condition_all
@@ -205,7 +207,7 @@ def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targe
     if match is not None:   # one set of history-consistent samples for every scenario
         say(f"{', '.join(str(sc.id) for sc in scenarios)}: history-matching {samples} samples")
         conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
-                                    match=match, method=sampling, say=say)
+                                    match=match, method=sampling, say=say, history=history)
     design, results = None, []
     for i, (sc, cond) in enumerate(zip(scenarios, conditioned, strict=True), 1):
         if cond is None:

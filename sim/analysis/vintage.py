@@ -97,17 +97,18 @@ def make_forecast(scenarios: Sequence[Scenario], spec: UncertaintySpec,
                   indicators: Sequence[str], *,
                   samples: int, seed: int, simulate: Simulate,
                   central: Callable[[Scenario], xr.Dataset], match: HistoryMatch, sampling: str = "lhs",
-                  date: str, say: Callable[[str], None] | None = None
-                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+                  date: str, say: Callable[[str], None] | None = None,
+                  history: Simulate | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Condition the scenarios' ensembles on the history (one shared set of samples) and
-    tabulate them: (table, meta)."""
+    tabulate them: (table, meta). ``history``: see
+    :func:`~sim.analysis.conditioning.condition_all`."""
     from sim.analysis.conditioning import condition_all
 
     say = say or (lambda _m: None)
     years = load_targets().plan.years
     tables, summary = [], {}
     conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
-                                match=match, method=sampling, say=say)
+                                match=match, method=sampling, say=say, history=history)
     for sc, cond in zip(scenarios, conditioned, strict=True):
         tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators,
                                      years))

@@ -41,7 +41,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.ensemble import history_simulate, shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import SCENARIOS, forecast_indicators, make_forecast, write_vintage
     from sim.model.targets import load_targets
@@ -68,7 +68,10 @@ def run(args) -> int:
     table, meta = make_forecast(scenarios, spec, indicators, samples=args.samples,
                                 seed=args.seed, simulate=simulate,
                                 central=lambda sc: central_run(simulator, sc, cols),
-                                match=match, date=date, say=say)
+                                match=match, date=date, say=say,
+                                history=history_simulate(
+                                    match, engine=args.engine,
+                                    progress=None if not args.quiet else False))
     final = Path(args.out) / date
     with owned_dir(final) as tmp:
         write_vintage(tmp, table, meta)

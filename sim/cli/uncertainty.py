@@ -14,7 +14,8 @@ Writes, atomically, ``DIR/uncertainty/``:
   match and were kept; ``history_match.csv``: the history rows compared (see
   :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
-  percentiles), then the tables above (those over 5,000 rows in CSV only) and units;
+  percentiles), then the tables above (those over 5,000 rows or 50,000 cells, such as the
+  samples of a large ensemble, in CSV only) and units;
 - ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.
@@ -70,9 +71,15 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
+    from sim.analysis.ensemble import (
+        check_memory,
+        history_simulate,
+        saved_times,
+        shared_simulator,
+        simulate_design,
+    )
     from sim.analysis.targets import derived_variables
-    from sim.analysis.uncertainty import compute
+    from sim.analysis.uncertainty import compute, tables
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
@@ -115,12 +122,17 @@ def run(args) -> int:
     results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
                       sampling=args.sampling, simulate=simulate, say=say, match=match,
                       central=lambda sc: central_run(simulator, sc,
-                                                     list(dict.fromkeys(cols + costs))))
+                                                     list(dict.fromkeys(cols + costs))),
+                      history=None if match is None else history_simulate(
+                          match, engine=args.engine, scheduler=args.scheduler,
+                          chunk_size=args.chunk_size,
+                          progress=None if not args.quiet else False))
     names = {s.id: s.label(args.lang) for s in scenarios}
-    summary = summary_tables(results, targets, args.lang, names)
+    frames = tables(results, targets)             # once, for the console and the files
+    summary = summary_tables(results, targets, args.lang, names, frames)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
                           scenario_names={s.id: s.name for s in scenarios}, say=say,
-                          lang=args.lang, summary=summary)
+                          lang=args.lang, summary=summary, frames=frames)
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned

@@ -16,9 +16,11 @@ shown as short excerpts (:func:`sim.errors.excerpt`).
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +165,17 @@ def loads(text: str) -> Any:
         loader.dispose()
 
 
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """:func:`loads`, once per text (a command reads some files from several modules)."""
+    return loads(text)
+
+
 def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
     """Parse ``path``; raise ``error`` naming the file (and line) if it is missing, too large,
-    not UTF-8, malformed or breaks a limit above."""
+    not UTF-8, malformed or breaks a limit above. A text read before is not parsed again
+    (the cache is keyed by the text itself, so an edited file is always read anew); each
+    call gets its own copy."""
     path = Path(path)
     if not path.is_file():
         raise error(f"{path}: file not found")
@@ -187,7 +197,7 @@ def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
         raise error(f"{path}: not UTF-8 text (byte {exc.start}: invalid "
                     f"{data[exc.start:exc.start + 1]!r}); save the file as UTF-8") from None
     try:
-        return loads(text)
+        return copy.deepcopy(_parsed(text))
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -118,7 +118,7 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     """Run the calibrated runs and the history-conditioned ensembles (the library call of
     ``plansim uncertainty``, common random numbers across scenarios)."""
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.ensemble import history_simulate, simulate_design
     from sim.analysis.sampling import DEFAULT_SEED
     from sim.analysis.sensitivity.shapley import player_labels
     from sim.analysis.uncertainty import compute
@@ -143,7 +143,8 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
 
     results = compute(every, load_uncertainty(), targets, samples=samples, seed=seed,
                       sampling="lhs", simulate=simulate, say=say, match=match,
-                      central=lambda sc: central_run(sim, sc, cols))
+                      central=lambda sc: central_run(sim, sc, cols),
+                      history=history_simulate(match, engine=engine, progress=False))
     attributions = {}
     if reference is not None:   # the library call of `plansim sensitivity --method shapley`
         from sim.analysis.sensitivity import get_method

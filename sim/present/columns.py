@@ -134,7 +134,7 @@ def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
 
 
 def excel_value(v: Any) -> Any:
-    """A cell value openpyxl can store (None for missing values, plain Python numbers)."""
+    """A cell value a workbook can store (None for missing values, plain Python numbers)."""
     if is_missing(v):
         return None
     if isinstance(v, bool | np.bool_):

@@ -119,7 +119,7 @@ class DocContext:
         """The history-conditioned ensembles of ``plansim uncertainty`` (same library call,
         sample count, seed and sampling as the command the documents quote)."""
         from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-        from sim.analysis.ensemble import simulate_design
+        from sim.analysis.ensemble import history_simulate, simulate_design
         from sim.analysis.uncertainty import compute
         from sim.scenarios import load_scenario
 
@@ -136,11 +136,21 @@ class DocContext:
                                return_columns=cols, check_divergence=False)
             return simulate_design(scenario, design, evaluate=evaluate, progress=False)
 
+        def history_run(scenario, columns, final_time):   # the history period only
+            def evaluate(overrides):
+                return sim.run(scenario, assumptions=overrides,
+                               n_samples=len(next(iter(overrides.values()))),
+                               return_columns=columns, final_time=final_time,
+                               check_divergence=False)
+            return evaluate
+
         scenarios = [load_scenario(sid) for sid in ENSEMBLE["scenarios"]]
         results = compute(scenarios, self.spec, self.targets, samples=ENSEMBLE["samples"],
                           seed=ENSEMBLE["seed"], sampling=ENSEMBLE["sampling"],
                           simulate=simulate, say=self.say, match=match,
-                          central=lambda sc: central_run(sim, sc, cols))
+                          central=lambda sc: central_run(sim, sc, cols),
+                          history=history_simulate(match, evaluate=history_run,
+                                                   progress=False))
         return {r.scenario: r for r in results}
 
     @cached_property

@@ -95,10 +95,12 @@ def summary_tables(results: Sequence[UncertaintyResult], targets: Targets, lang:
 def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final: Path, *,
                   scenario_names: dict[str, dict[str, str]] | None = None,
                   say: Callable[[str], None] = print, lang: str = "zh",
-                  summary: Sequence[Table] | None = None) -> Path:
+                  summary: Sequence[Table] | None = None,
+                  frames: Mapping[str, Any] | None = None) -> Path:
     """Write every table (CSV, and a workbook in the layout of :mod:`sim.present.workbook`
     in ``lang`` with ``summary`` first, default :func:`summary_tables`) and the fan charts into
-    ``final`` atomically. Tables too long for a workbook go to CSV only."""
+    ``final`` atomically. Tables too long for a workbook go to CSV only. ``frames``: the
+    tables of :func:`sim.analysis.uncertainty.tables` if the caller has them already."""
     from sim.present.atomic import save_figure
     from sim.present.columns import HEADERS
     from sim.present.labels import LANGS, label
@@ -107,7 +109,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     from sim.present.tables import write_csv
     from sim.present.workbook import fits_excel, indicators_grid, write_workbook
 
-    frames = tables(results, targets)
+    frames = frames if frames is not None else tables(results, targets)
     styles = scenario_styles([r.scenario for r in results])
     names = {sid: n.get(lang, sid) for sid, n in (scenario_names or {}).items()}
     if summary is None:

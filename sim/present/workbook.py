@@ -11,8 +11,10 @@ Sheets, in order, named in the reader's language:
 4. the command's own tables (labelled headers, fitted number formats);
 5. **units**: variable, label (zh, en), unit, description of every variable in the workbook.
 
-Header rows are frozen, column widths fitted. Tables longer than :data:`MAX_ROWS` rows do not go
-into a workbook (:func:`fits_excel`); the report writes them as CSV and the summary says so.
+Header rows are frozen, column widths fitted. Tables longer than :data:`MAX_ROWS` rows or with
+more than :data:`MAX_CELLS` cells (a sample design) do not go into a workbook
+(:func:`fits_excel`); the report writes them as CSV and the summary says so. Written with
+XlsxWriter (cell formats made once per workbook).
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from typing import Any
 
 import pandas as pd
 import xarray as xr
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from sim.errors import OutputError
 from sim.present.atomic import atomic_write_bytes
@@ -37,6 +36,9 @@ from sim.present.tables import KIND_BY_NAME, display_width
 
 #: the most rows a table may have to go into a workbook (larger ones are written as CSV)
 MAX_ROWS = 5000
+#: the most cells (rows x columns) a table may have to go into a workbook: a sample design
+#: (samples x assumptions) belongs in CSV, where it is also far quicker to write
+MAX_CELLS = 50_000
 #: widest column (characters) and the widest a text column is fitted to
 MAX_WIDTH = 48
 
@@ -75,10 +77,9 @@ WORDS = {
     "rows": {"zh": "行数", "en": "Rows"},
     "file": {"zh": "文件", "en": "File"},
 }
-_BOLD = Font(bold=True)
-_TITLE = Font(bold=True, size=13)
-_HEAD_FILL = PatternFill("solid", fgColor="DDE5F0")
-_WRAP = Alignment(wrap_text=True, vertical="bottom")
+#: header cells: bold on a light blue fill, wrapped
+_HEAD = {"bold": True, "pattern": 1, "bg_color": "#DDE5F0", "text_wrap": True,
+         "valign": "bottom"}
 
 
 def word(key: str, lang: str) -> str:
@@ -102,8 +103,9 @@ def sheet_name(key: str, lang: str, suffix: str = "") -> str:
 
 
 def fits_excel(df: pd.DataFrame) -> bool:
-    """Whether a table is small enough for a workbook (at most :data:`MAX_ROWS` rows)."""
-    return len(df) <= MAX_ROWS
+    """Whether a table is small enough for a workbook (at most :data:`MAX_ROWS` rows and
+    :data:`MAX_CELLS` cells)."""
+    return len(df) <= MAX_ROWS and df.size <= MAX_CELLS
 
 
 @dataclass
@@ -185,14 +187,68 @@ def indicators_grid(runs: Mapping[str, xr.Dataset], targets: Any, lang: str,
 
 
 # -- writing -----------------------------------------------------------------------------------
+class _Book:
+    """An XlsxWriter workbook in memory with its cell formats, each made once."""
+
+    def __init__(self) -> None:
+        import xlsxwriter
+
+        self.buf = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(self.buf, {"in_memory": True})
+        self.names: list[str] = []
+        self._formats: dict[tuple, Any] = {}
+
+    def fmt(self, **props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+    def head(self) -> Any:
+        return self.fmt(**_HEAD)
+
+    def number(self, fmt: str) -> Any:
+        return self.fmt(num_format=fmt)
+
+    def sheet(self, name: str) -> Any:
+        while name.lower() in (n.lower() for n in self.names):
+            name = name[:28] + f" {len(self.names)}"
+        self.names.append(name)
+        return self.wb.add_worksheet(name)
+
+    def close(self) -> bytes:
+        self.wb.close()
+        return self.buf.getvalue()
+
+
+def _put(ws: Any, row: int, col: int, v: Any, fmt: Any = None) -> None:
+    """One cell (``row``, ``col`` from 1): text as text (never a formula), numbers, booleans;
+    None and "" leave the cell empty."""
+    if v is None or v == "":
+        return
+    if isinstance(v, str):
+        ws.write_string(row - 1, col - 1, v, fmt)
+    elif isinstance(v, bool):
+        ws.write_boolean(row - 1, col - 1, v, fmt)
+    else:
+        ws.write_number(row - 1, col - 1, v, fmt)
+
+
+def _freeze(ws: Any, cell_row: int) -> None:
+    """Freeze column A and the rows above ``cell_row`` (the pane starts at B<cell_row>)."""
+    ws.freeze_panes(cell_row - 1, 1)
+
+
 def _fit(ws: Any, widths: Mapping[int, int]) -> None:
     for j, w in widths.items():
-        ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), MAX_WIDTH)
+        ws.set_column(j - 1, j - 1, min(max(w + 2, 8), MAX_WIDTH))
 
 
-def _head_cell(ws: Any, row: int, col: int, text: str) -> None:
-    c = ws.cell(row=row, column=col, value=text)
-    c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _WRAP
+def _head_cell(book: _Book, ws: Any, row: int, col: int, text: str) -> None:
+    if text:
+        ws.write_string(row - 1, col - 1, text, book.head())
+    else:
+        ws.write_blank(row - 1, col - 1, None, book.head())
 
 
 def _text_width(v: Any, fmt: str) -> int:
@@ -205,74 +261,73 @@ def _text_width(v: Any, fmt: str) -> int:
     return display_width(str(v))
 
 
-def _write_table(ws: Any, top: int, table: Table, lang: str,
+def _write_table(book: _Book, ws: Any, top: int, table: Table, lang: str,
                  widths: dict[int, int]) -> int:
     """``table`` with its title at row ``top``; returns the next free row."""
     row = top
     if table.title:
-        ws.cell(row=row, column=1, value=table.title).font = _BOLD
+        ws.write_string(row - 1, 0, table.title, book.fmt(bold=True))
         row += 1
     for j, h in enumerate(table.headers(lang), start=1):
-        _head_cell(ws, row, j, h)
+        _head_cell(book, ws, row, j, h)
         widths[j] = max(widths.get(j, 0), min(display_width(h), 24))
     for j, key in enumerate(table.frame.columns, start=1):
         col = table.col(key)
         values = [excel_value(v) for v in table.frame[key]]
         fmt = excel_format(col.kind, [v for v in values if not isinstance(v, str)])
+        num = book.number(fmt)
         for i, v in enumerate(values, start=row + 1):
-            c = ws.cell(row=i, column=j, value=v)
-            if v is not None and not isinstance(v, str):
-                c.number_format = fmt
-            widths[j] = max(widths.get(j, 0), _text_width(v, fmt))
+            _put(ws, i, j, v, None if isinstance(v, str) else num)
+        widths[j] = max(widths.get(j, 0), max((_text_width(v, fmt) for v in values),
+                                              default=0))
     return row + 1 + len(table.frame)
 
 
-def _summary_sheet(wb: Workbook, title: str, tables: Sequence[Table],
+def _summary_sheet(book: _Book, title: str, tables: Sequence[Table],
                    csv_only: Mapping[str, int], lang: str) -> None:
-    ws = wb.active
-    ws.title = sheet_name("summary", lang)
-    ws.cell(row=1, column=1, value=title).font = _TITLE
+    ws = book.sheet(sheet_name("summary", lang))
+    ws.write_string(0, 0, title, book.fmt(bold=True, font_size=13))
     widths: dict[int, int] = {}
     row, first_head = 3, None
     for t in tables:
         if first_head is None:
             first_head = row + (1 if t.title else 0)
-        row = _write_table(ws, row, t, lang, widths) + 1
+        row = _write_table(book, ws, row, t, lang, widths) + 1
     if csv_only:
         note = Table(pd.DataFrame({"table": list(csv_only), "rows": list(csv_only.values()),
                                    "file": [f"{k}.csv" for k in csv_only]}),
                      {"table": Col(WORDS["table"], kind="text"),
                       "rows": Col(WORDS["rows"]), "file": Col(WORDS["file"], kind="text")},
                      word("csv_only", lang))
-        _write_table(ws, row, note, lang, widths)
+        _write_table(book, ws, row, note, lang, widths)
     # the title column is fitted to the tables, not to the long title line
-    ws.freeze_panes = f"B{(first_head or 2) + 1}"
+    _freeze(ws, (first_head or 2) + 1)
     _fit(ws, widths)
 
 
-def _grid_sheet(wb: Workbook, name: str, grid: Grid, lang: str) -> None:
-    ws = wb.create_sheet(name)
+def _grid_sheet(book: _Book, name: str, grid: Grid, lang: str) -> None:
+    ws = book.sheet(name)
     depth = max((len(h) for h in grid.heads), default=0) + 1       # + the unit row
-    _head_cell(ws, depth, 1, word("year", lang))
+    _head_cell(book, ws, depth, 1, word("year", lang))
     for r in range(1, depth):
-        _head_cell(ws, r, 1, "")
+        _head_cell(book, ws, r, 1, "")
     widths = {1: 6}
     for j, (heads, unit) in enumerate(zip(grid.heads, grid.units, strict=True), start=2):
         lines = heads + [""] * (depth - 1 - len(heads)) + [unit_label(unit, lang)]
         for r, text in enumerate(lines, start=1):
-            _head_cell(ws, r, j, text)
+            _head_cell(book, ws, r, j, text)
         widths[j] = max(min(display_width(x), 24) for x in lines)
-    for i, year in enumerate(grid.frame.index, start=depth + 1):
-        ws.cell(row=i, column=1, value=int(year)).number_format = "0"
+    year = book.number("0")
+    for i, y in enumerate(grid.frame.index, start=depth + 1):
+        ws.write_number(i - 1, 0, int(y), year)
     for j, (key, kind) in enumerate(zip(grid.frame.columns, grid.kinds, strict=True), start=2):
         values = [excel_value(v) for v in grid.frame[key]]
         fmt = excel_format(kind, values)
+        num = book.number(fmt)
         for i, v in enumerate(values, start=depth + 1):
-            c = ws.cell(row=i, column=j, value=v)
-            if v is not None:
-                c.number_format = fmt
+            _put(ws, i, j, v, num)
         widths[j] = max(widths[j], max((_text_width(v, fmt) for v in values), default=1))
-    ws.freeze_panes = f"B{depth + 1}"
+    _freeze(ws, depth + 1)
     _fit(ws, widths)
 
 
@@ -284,10 +339,10 @@ def _kind(name: str, values: pd.Series) -> str:
     return KIND_BY_NAME.get(name, "number")
 
 
-def _frame_sheet(wb: Workbook, name: str, df: pd.DataFrame, lang: str,
+def _frame_sheet(book: _Book, name: str, df: pd.DataFrame, lang: str,
                  headers: Mapping[str, Any]) -> None:
     """A command's table: headers and id cells by their labels, number formats per column."""
-    ws = wb.create_sheet(name)
+    ws = book.sheet(name)
     df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df.copy()
     df.columns = [str(c) for c in df.columns]
     for c in df.columns:
@@ -296,25 +351,25 @@ def _frame_sheet(wb: Workbook, name: str, df: pd.DataFrame, lang: str,
                      for v in df[c]]
     table = Table(df, {c: Col(headers.get(c, c), kind=_kind(c, df[c])) for c in df.columns})
     widths: dict[int, int] = {}
-    _write_table(ws, 1, table, lang, widths)
-    ws.freeze_panes = "B2"
+    _write_table(book, ws, 1, table, lang, widths)
+    _freeze(ws, 2)
     _fit(ws, widths)
 
 
-def _units_sheet(wb: Workbook, info: Mapping[str, VariableInfo], lang: str) -> None:
-    ws = wb.create_sheet(sheet_name("units", lang))
+def _units_sheet(book: _Book, info: Mapping[str, VariableInfo], lang: str) -> None:
+    ws = book.sheet(sheet_name("units", lang))
     heads = [word(k, lang) for k in ("variable", "label_zh", "label_en", "unit", "description")]
     for j, h in enumerate(heads, start=1):
-        _head_cell(ws, 1, j, h)
+        _head_cell(book, ws, 1, j, h)
     widths = {j: display_width(h) for j, h in enumerate(heads, start=1)}
     for i, (name, v) in enumerate(info.items(), start=2):
         cells = [name, v.label["zh"], v.label["en"], unit_label(v.unit, lang), v.description]
         for j, text in enumerate(cells, start=1):
-            ws.cell(row=i, column=j, value=text)
+            _put(ws, i, j, text)
             widths[j] = max(widths[j], display_width(text))
-    ws.freeze_panes = "B2"
+    _freeze(ws, 2)
     _fit(ws, widths)
-    ws.column_dimensions["E"].width = 80
+    ws.set_column(4, 4, 80)       # the description column: wide, not fitted
 
 
 def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence[Table],
@@ -328,7 +383,7 @@ def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence
 
     ``summary``: the summary tables; ``indicators``: the declared indicators by year;
     ``variables``: sheet suffix (e.g. the scenario, or "") -> every variable of a run;
-    ``tables``: further sheets by name (each at most :data:`MAX_ROWS` rows; larger ones are an
+    ``tables``: further sheets by name (each within :func:`fits_excel`; larger ones are an
     error, the caller writes them as CSV and lists them in ``csv_only``: name -> rows);
     ``headers``: bilingual labels of those tables' columns and id cells (default
     :func:`sim.present.columns.known_labels`); ``info``: the units sheet's rows.
@@ -339,24 +394,20 @@ def write_workbook(path: Path | str, lang: str, *, title: str, summary: Sequence
         raise OutputError(f"write_workbook '{path}': no summary table given")
     for name, df in (tables or {}).items():
         if not fits_excel(df):
-            raise OutputError(f"write_workbook '{path}': table '{name}' has {len(df):,} rows, "
-                              f"more than the {MAX_ROWS:,} a workbook takes; write it as CSV")
-    wb = Workbook()
-    _summary_sheet(wb, title, summary, csv_only or {}, lang)
+            raise OutputError(f"write_workbook '{path}': table '{name}' has {len(df):,} rows "
+                              f"and {df.size:,} cells, more than the {MAX_ROWS:,} rows or "
+                              f"{MAX_CELLS:,} cells a workbook takes; write it as CSV")
+    book = _Book()
+    _summary_sheet(book, title, summary, csv_only or {}, lang)
     if indicators is not None:
-        _grid_sheet(wb, sheet_name("indicators", lang), indicators, lang)
+        _grid_sheet(book, sheet_name("indicators", lang), indicators, lang)
     for suffix, grid in (variables or {}).items():
-        _grid_sheet(wb, sheet_name("variables", lang, suffix), grid, lang)
+        _grid_sheet(book, sheet_name("variables", lang, suffix), grid, lang)
     headers = headers if headers is not None else known_labels()
     for name, df in (tables or {}).items():
-        sheet = sheet_name(name, lang)
-        while sheet in wb.sheetnames:
-            sheet = sheet[:28] + f" {len(wb.sheetnames)}"
-        _frame_sheet(wb, sheet, df, lang, headers)
-    _units_sheet(wb, info or {}, lang)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return atomic_write_bytes(path, buf.getvalue())
+        _frame_sheet(book, sheet_name(name, lang), df, lang, headers)
+    _units_sheet(book, info or {}, lang)
+    return atomic_write_bytes(path, book.close())
 
 
 def contents(tables: Mapping[str, pd.DataFrame], lang: str) -> Table:
