@@ -180,27 +180,65 @@ def design_readme(recipe: pd.DataFrame) -> str:
             "assumptions), .names\n```\n")
 
 
+class FigureWorker:
+    """A process that draws the figures of the languages after the first, started before the
+    analysis so its imports and fonts are ready when the indices are (then only the drawing
+    is left, in parallel with this process drawing the first language).
+
+    Start it early, pass it to :func:`render_index_figures`, which closes it; or use it as a
+    context manager. No process with fewer than two languages or two CPUs (drawn here)."""
+
+    def __init__(self, langs: Sequence[str]):
+        self.pool = None
+        if len(langs) >= 2 and (os.cpu_count() or 1) >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+            self.pool.submit(_warm_up, langs[1])
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> FigureWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
                          labels: Mapping[str, Any], langs: Sequence[str],
-                         formats: Sequence[str] = FORMATS) -> dict[str, dict[str, bytes]]:
+                         formats: Sequence[str] = FORMATS,
+                         worker: FigureWorker | None = None) -> dict[str, dict[str, bytes]]:
     """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
 
-    Rendering is the cost (about a second per figure and format: constrained layout and the
-    text of nine panels, spread over matplotlib, no single hot spot), so with two or more CPUs
-    the languages after the first are drawn in a worker process while this one draws the
-    first; the bytes are the same either way."""
+    Rendering is the cost (text and tick labels of nine panels, spread over matplotlib, no
+    single hot spot), so the languages after the first are drawn in a :class:`FigureWorker`
+    (``worker``, closed here; a new one when not given) while this process draws the first;
+    the bytes are the same either way."""
     jobs = [(tables, targets, method, lang, labels, tuple(formats)) for lang in langs]
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        return {k: v for job in jobs for k, v in render_language(job).items()}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")   # no fork of a process that may hold threads
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        later = pool.submit(_render_languages, jobs[1:])
+    with worker or FigureWorker(langs) as pool:
+        if pool.pool is None or len(jobs) < 2:
+            return {k: v for job in jobs for k, v in render_language(job).items()}
+        later = pool.pool.submit(_render_languages, jobs[1:])
         out = render_language(jobs[0])
         out.update(later.result())
     return out
+
+
+def _warm_up(lang: str) -> None:
+    """Imports, fonts and glyphs a worker needs before its first figure (measure one text)."""
+    from sim.present import analysis_charts  # noqa: F401  (what index_figures imports)
+    from sim.present.atomic import figure_bytes
+    from sim.present.labels import label
+
+    fig, axes = grid(1)
+    axes[0].set_title(label({"zh": "敏感性指数", "en": "Sensitivity index"}, lang))
+    figure_bytes(fig, "png")
 
 
 def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
