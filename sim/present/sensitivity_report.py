@@ -26,16 +26,26 @@ FORMATS = ("png", "svg")
 
 
 def grid(n: int) -> tuple[Figure, np.ndarray]:
-    """A figure with ``n`` panels, three to a row when more than four; the rest switched off."""
-    from sim.present.chartutil import new_figure
+    """A figure with ``n`` panels, three to a row when more than four; the rest switched off.
+    Lay it out with :func:`layout` once drawn."""
+    from sim.present.fonts import use_cjk_font
 
+    use_cjk_font()
     cols = 3 if n > 4 else max(n, 1)
     rows = int(np.ceil(n / cols))
-    fig, axes = new_figure(rows, cols, figsize=(6.0 * cols, 5.0 * rows))
-    flat = axes.ravel()
+    fig = Figure(figsize=(6.0 * cols, 5.0 * rows))
+    flat = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in flat[n:]:
         ax.set_axis_off()
     return fig, flat
+
+
+def layout(fig: Figure) -> Figure:
+    """The fixed layout (:func:`sim.present.panel_layout.fixed_layout`) of a :func:`grid`."""
+    from sim.present.panel_layout import fixed_layout
+
+    rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    return fixed_layout(fig, fig.axes, (rows, cols))
 
 
 def outcome_unit(targets: Targets, output: str) -> tuple[str | None, float]:
@@ -114,7 +124,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
             index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out),
                        unit=unit, scale=scale)
     _note(fig, "conf", lang)
-    figs[f"indices_{lang}"] = fig
+    figs[f"indices_{lang}"] = layout(fig)
     torn = [k for k in tables if k.startswith("tornado_")]
     flat = [k for k in torn if not np.any(tables[k]["low"].to_numpy(float)
                                           != tables[k]["high"].to_numpy(float))]
@@ -128,12 +138,12 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         tornado(ax, df, base=float(df["central"].iloc[0]) * scale, lang=lang, labels=labels,
                 title=titles.get(out, out), max_bars=TOP_BARS, unit=unit, legend=False)
         if i == 0:
-            fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2,
+            fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=2,
                        frameon=False, fontsize=9)
     join = "、".join if lang == "zh" else ", ".join
     names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
     _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
-    figs[f"tornado_{lang}"] = fig
+    figs[f"tornado_{lang}"] = layout(fig)
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))
     for ax, key in zip(axes[:len(years)], years, strict=True):
@@ -142,7 +152,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
         lines_over_time(ax, df, lang=lang, labels=labels, ylabel=m.per_year_label,
                         title=titles.get(ind, ind), plan_period=targets.plan.period)
-    figs[f"per_year_{lang}"] = fig
+    figs[f"per_year_{lang}"] = layout(fig)
     return figs
 
 
@@ -162,7 +172,7 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
         waterfall(ax, contributions, float(att.baseline[t.indicator]),
                   float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
                   unit=t.unit, start_label=ref, end_label=sc)
-    return fig
+    return layout(fig)
 
 
 def design_readme(recipe: pd.DataFrame) -> str:
