@@ -130,15 +130,15 @@ def run(args) -> int:
                                  seed=args.seed, second_order=args.second_order,
                                  simulate=simulate, cost_variable=cost, say=say, match=match,
                                  center=central_assumptions(simulator, scenario, spec.names))
-        say("charts")
+        say("charts")  # drawn by the worker while the tables are written, then by both
         rendered = report.render_index_figures(tables, targets, args.method, labels, LANGS,
                                                worker=worker)
-    key, name = method.main_index, scenario.label(args.lang)
-    central = simulator.run(scenario)
-    summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
-                                 scenario.id, method.index_label)
-    report.write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
-                         central=central, targets=targets, title=f"{name}: {args.method}")
+        key, name = method.main_index, scenario.label(args.lang)
+        central = simulator.run(scenario)
+        summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
+                                     scenario.id, method.index_label)
+        report.write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
+                             central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "
           f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")

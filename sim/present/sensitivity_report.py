@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.sensitivity import MARGINALS, get_method
+from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
 
@@ -23,6 +24,8 @@ TOP_BARS = 12
 TOP_LINES = 6
 #: the formats every figure is written in
 FORMATS = ("png", "svg")
+#: the figures of a design method (file stem ``<kind>_<lang>``), in the order they are drawn
+KINDS = ("indices", "tornado", "per_year")
 
 
 def grid(n: int) -> tuple[Figure, np.ndarray]:
@@ -103,16 +106,27 @@ def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> No
 
 
 def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
-                  labels: Mapping[str, Any]) -> dict[str, Figure]:
-    """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
-    from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
-    from sim.present.labels import label
-
+                  labels: Mapping[str, Any], kinds: Sequence[str] = KINDS) -> dict[str, Figure]:
+    """Figures by file stem: bar charts of indices, tornado charts, per-year lines (those of
+    ``kinds``, see :data:`KINDS`)."""
     m = get_method(method, ("design",))
-    titles = targets.labels()
     long = tables["indices"].set_index(["output", "parameter"])
     outputs = list(dict.fromkeys(long.index.get_level_values("output")))
     figs = {}
+    if "indices" in kinds:
+        figs[f"indices_{lang}"] = _indices_figure(long, outputs, m, targets, lang, labels)
+    if "tornado" in kinds:
+        figs[f"tornado_{lang}"] = _tornado_figure(tables, targets, lang, labels)
+    if "per_year" in kinds:
+        figs[f"per_year_{lang}"] = _per_year_figure(tables, m, targets, lang, labels)
+    return figs
+
+
+def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: Targets,
+                    lang: str, labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import bar_indices
+
+    titles = targets.labels()
     fig, axes = grid(len(outputs))
     for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
         df = long.loc[out]
@@ -124,7 +138,15 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
             index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out),
                        unit=unit, scale=scale)
     _note(fig, "conf", lang)
-    figs[f"indices_{lang}"] = layout(fig)
+    return layout(fig)
+
+
+def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: str,
+                    labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import tornado
+    from sim.present.labels import label
+
+    titles = targets.labels()
     torn = [k for k in tables if k.startswith("tornado_")]
     flat = [k for k in torn if not np.any(tables[k]["low"].to_numpy(float)
                                           != tables[k]["high"].to_numpy(float))]
@@ -143,7 +165,14 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
     join = "、".join if lang == "zh" else ", ".join
     names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
     _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
-    figs[f"tornado_{lang}"] = layout(fig)
+    return layout(fig)
+
+
+def _per_year_figure(tables: Mapping[str, pd.DataFrame], m: Method, targets: Targets, lang: str,
+                     labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import lines_over_time
+
+    titles = targets.labels()
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))
     for ax, key in zip(axes[:len(years)], years, strict=True):
@@ -152,8 +181,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
         lines_over_time(ax, df, lang=lang, labels=labels, ylabel=m.per_year_label,
                         title=titles.get(ind, ind), plan_period=targets.plan.period)
-    figs[f"per_year_{lang}"] = layout(fig)
-    return figs
+    return layout(fig)
 
 
 def shapley_figure(att: Attribution, targets: Targets, lang: str,
@@ -223,21 +251,57 @@ class FigureWorker:
 def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
                          labels: Mapping[str, Any], langs: Sequence[str],
                          formats: Sequence[str] = FORMATS,
-                         worker: FigureWorker | None = None) -> dict[str, dict[str, bytes]]:
+                         worker: FigureWorker | None = None) -> Mapping[str, dict[str, bytes]]:
     """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
 
     Rendering is the cost (text and tick labels of nine panels, spread over matplotlib, no
-    single hot spot), so the languages after the first are drawn in a :class:`FigureWorker`
-    (``worker``, closed here; a new one when not given) while this process draws the first;
-    the bytes are the same either way."""
-    jobs = [(tables, targets, method, lang, labels, tuple(formats)) for lang in langs]
-    with worker or FigureWorker(langs) as pool:
-        if pool.pool is None or len(jobs) < 2:
-            return {k: v for job in jobs for k, v in render_language(job).items()}
-        later = pool.pool.submit(_render_languages, jobs[1:])
-        out = render_language(jobs[0])
-        out.update(later.result())
-    return out
+    single hot spot), so the figures are shared with a :class:`FigureWorker`. Without
+    ``worker``: drawn now (in a worker of their own) and returned as a dict. With ``worker``
+    (the caller closes it): returned at once as :class:`Rendered`, drawn by the worker while
+    the caller goes on (e.g. writes the tables); this process draws its share on the first
+    read. The bytes are the same either way."""
+    jobs = [(tables, targets, method, lang, labels, tuple(formats), (kind,))
+            for lang in langs for kind in KINDS]
+    if worker is not None:
+        return Rendered(jobs, worker, len(KINDS))
+    with FigureWorker(langs) as own:
+        return dict(Rendered(jobs, own, len(KINDS)))
+
+
+class Rendered(Mapping):
+    """Figures ``{stem: {format: bytes}}`` of render jobs (see :func:`render_language`) drawn
+    by a :class:`FigureWorker` and by this process: the worker is given the jobs of the other
+    languages, then the first ``local`` jobs (this process's language) last to first; on the
+    first read this process takes back from the end of that queue every job the worker has
+    not started, draws it, and waits for the rest. So each side draws while the other is
+    busy, whichever is faster."""
+
+    def __init__(self, jobs: list[tuple], worker: FigureWorker, local: int):
+        self._jobs, self._local, self._out = jobs, local, None
+        queue = jobs[local:] + jobs[:local][::-1]
+        self._queue = ([] if worker.pool is None
+                       else [(job, worker.pool.submit(render_language, job)) for job in queue])
+
+    def _drawn(self) -> dict[str, dict[str, bytes]]:
+        if self._out is None:
+            done: dict[str, dict[str, bytes]] = {}
+            queue = list(self._queue) or [(job, None) for job in self._jobs]
+            while queue and (queue[-1][1] is None or queue[-1][1].cancel()):
+                done.update(render_language(queue.pop()[0]))
+            for _, fut in queue:
+                done.update(fut.result())
+            order = [f"{kind}_{job[3]}" for job in self._jobs for kind in job[6]]
+            self._out = {stem: done[stem] for stem in order}
+        return self._out
+
+    def __getitem__(self, stem: str) -> dict[str, bytes]:
+        return self._drawn()[stem]
+
+    def __iter__(self):
+        return iter(self._drawn())
+
+    def __len__(self) -> int:
+        return len(self._drawn())
 
 
 def _warm_up(lang: str) -> None:
@@ -252,16 +316,13 @@ def _warm_up(lang: str) -> None:
 
 
 def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
-    """``(tables, targets, method, lang, labels, formats)`` -> rendered :func:`index_figures`."""
+    """``(tables, targets, method, lang, labels, formats[, kinds])`` -> rendered
+    :func:`index_figures` (of ``kinds``, default all)."""
     from sim.present.atomic import figure_bytes
 
-    tables, targets, method, lang, labels, formats = job
-    figs = index_figures(tables, targets, method, lang, labels)
+    tables, targets, method, lang, labels, formats, *kinds = job
+    figs = index_figures(tables, targets, method, lang, labels, *kinds)
     return {stem: {fmt: figure_bytes(fig, fmt) for fmt in formats} for stem, fig in figs.items()}
-
-
-def _render_languages(jobs: list[tuple]) -> dict[str, dict[str, bytes]]:
-    return {k: v for job in jobs for k, v in render_language(job).items()}
 
 
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
