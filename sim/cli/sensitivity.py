@@ -104,28 +104,28 @@ def run(args) -> int:
         print(f"\n-> {final}")
         return 0
 
-    from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
     from sim.analysis.uncertainty_spec import load_uncertainty
 
-    spec = load_uncertainty(args.spec, parameters=params)
-    samples = args.samples or method.default_samples
-    cost = args.cost_variable
-    cols = [*targets.indicators, *derived_variables(targets, simulator.info.index, cost)]
-    span = (simulator.control("initial_time"), simulator.control("final_time"))
-    match = HistoryMatch.from_history(list(simulator.info.index), span,
-                                      load_conditioning(args.spec))
-    cols = list(dict.fromkeys(cols + match.variables))
-    per = method.runs_per_sample(spec.dim, second_order=args.second_order)  # before the design
-    check_memory(samples, runs_per_count=per, dim=spec.dim, times=len(targets.plan.years),
-                 columns=len(targets.indicators) + len(targets.derived))  # kept of the runs
-
-    def simulate(sc, design):
-        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
-                               scheduler=args.scheduler, chunk_size=args.chunk_size,
-                               progress=None if not args.quiet else False)
-
     labels = {k: a.label for k, a in params.assumptions.items()}
-    with report.FigureWorker(LANGS) as worker:  # its start-up runs while the design does
+    with report.FigureWorker(LANGS) as worker:  # starts up while the model compiles and runs
+        from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
+
+        spec = load_uncertainty(args.spec, parameters=params)
+        samples, cost = args.samples or method.default_samples, args.cost_variable
+        span = (simulator.control("initial_time"), simulator.control("final_time"))
+        match = HistoryMatch.from_history(list(simulator.info.index), span,
+                                          load_conditioning(args.spec))
+        cols = list(dict.fromkeys([*targets.indicators, *derived_variables(
+            targets, simulator.info.index, cost), *match.variables]))
+        per = method.runs_per_sample(spec.dim, second_order=args.second_order)  # before the design
+        check_memory(samples, runs_per_count=per, dim=spec.dim, times=len(targets.plan.years),
+                     columns=len(targets.indicators) + len(targets.derived))  # kept of the runs
+
+        def simulate(sc, design):
+            return simulate_design(sc, design, return_columns=cols, engine=args.engine,
+                                   scheduler=args.scheduler, chunk_size=args.chunk_size,
+                                   progress=None if not args.quiet else False)
+
         tables = compute_indices(scenario, spec, targets, method=args.method, samples=samples,
                                  seed=args.seed, second_order=args.second_order,
                                  simulate=simulate, cost_variable=cost, say=say, match=match,

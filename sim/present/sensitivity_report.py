@@ -236,16 +236,25 @@ class FigureWorker:
             self.pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
             self.pool.submit(_warm_up, langs[1])
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+    def close(self, *, stop: bool = False) -> None:
+        """Wait for the worker to finish and end it; ``stop``: end it now (on an error, so
+        the command does not wait for figures nobody will read)."""
+        if self.pool is None:
+            return
+        pool, self.pool = self.pool, None
+        if not stop:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())   # the stdlib's own
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
 
     def __enter__(self) -> FigureWorker:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(stop=exc_type is not None)
 
 
 def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
