@@ -60,6 +60,18 @@ def test_saltelli_and_morris_sizes_and_overrides():
         sampling.morris(SPEC, 10, num_levels=3)
 
 
+@pytest.mark.parametrize("second_order", [False, True])
+def test_saltelli_rows_are_salibs(second_order):
+    """The design is SALib.sample.sobol's, number for number, mapped through the marginals."""
+    from SALib.sample import sobol as salib_sobol
+
+    d = sampling.saltelli(SPEC, 32, second_order=second_order, seed=7)
+    ref = salib_sobol.sample(sampling.unit_problem(SPEC.names), 32,
+                             calc_second_order=second_order, scramble=True, seed=7)
+    np.testing.assert_array_equal(d.unit, np.clip(ref, 0, 1))
+    np.testing.assert_array_equal(d.values, SPEC.ppf(d.unit))
+
+
 def test_problem_dicts_and_dispatch():
     p = sampling.salib_problem(SPEC)
     assert p["names"] == ["a", "b", "c"] and p["dists"] == ["unif", "truncnorm", "lognorm"]

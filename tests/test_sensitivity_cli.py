@@ -76,7 +76,11 @@ def test_compute_and_write_indices(tmp_path, method, n):
 
 
 def test_figures_rendered_in_a_worker_are_the_same_bytes(tmp_path):
-    from sim.present.sensitivity_report import render_index_figures, render_language
+    from sim.present.sensitivity_report import (
+        FigureWorker,
+        render_index_figures,
+        render_language,
+    )
 
     tables = compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris",
                              samples=4, seed=3, second_order=False, simulate=simulate,
@@ -88,6 +92,12 @@ def test_figures_rendered_in_a_worker_are_the_same_bytes(tmp_path):
     assert {k: v for k, v in both.items() if k.endswith("_en")} == alone
     out = write_outputs(tables, {}, tmp_path / "m", rendered=both)
     assert (out / "per_year_en.svg").read_bytes() == both["per_year_en"]["svg"]
+    with FigureWorker(("zh", "en")) as worker:   # started first, shared, read after a write
+        later = render_index_figures(tables, TARGETS, "morris", {}, ("zh", "en"),
+                                     formats=("svg",), worker=worker)
+        out = write_outputs(tables, {}, tmp_path / "w", rendered=later)
+    assert dict(later) == both and list(later) == list(both)
+    assert (out / "indices_zh.svg").read_bytes() == both["indices_zh"]["svg"]
 
 
 def test_shapley_report(tmp_path):

@@ -63,8 +63,11 @@ def _check_chunk(ds: xr.Dataset, expected: int, index: int) -> xr.Dataset:
 
 
 def _combine(parts: list[xr.Dataset]) -> xr.Dataset:
-    out = xr.concat(parts, dim="sample", data_vars="all", coords="minimal",
-                    compat="override", join="override", combine_attrs="override")
+    if len(parts) == 1 and all("sample" in v.dims for v in parts[0].data_vars.values()):
+        out = parts[0]   # what concat would give, without copying every variable
+    else:
+        out = xr.concat(parts, dim="sample", data_vars="all", coords="minimal",
+                        compat="override", join="override", combine_attrs="override")
     return out.assign_coords(sample=np.arange(out.sizes["sample"]))
 
 

@@ -136,15 +136,38 @@ def sobol_sequence(spec: UncertaintySpec, n: int, *, seed: int | None = None) ->
 def saltelli(
     spec: UncertaintySpec, n: int, *, second_order: bool = False, seed: int | None = None
 ) -> Design:
-    """Saltelli design for Sobol indices (SALib.sample.sobol): N*(D+2), or N*(2D+2) rows
-    with ``second_order``. ``n`` must be a power of two."""
-    from SALib.sample import sobol as salib_sobol
+    """Saltelli design for Sobol indices: N*(D+2), or N*(2D+2) rows with ``second_order``;
+    ``n`` must be a power of two. The rows of SALib.sample.sobol: a scrambled Sobol' sample
+    of 2D columns split into matrices A and B, then for each of the N base rows: A, A with
+    column k from B for each k, with ``second_order`` B with column k from A for each k, and
+    B. Built with whole-array copies (SALib loops over every element), and the marginals'
+    quantile function applied to A and B only (every design value is one of theirs)."""
+    from scipy.stats import qmc
 
     n = check_power_of_two(n)
-    unit = salib_sobol.sample(
-        unit_problem(spec.names), n, calc_second_order=second_order, scramble=True, seed=seed
-    )
-    return _design(spec, unit, "saltelli", seed, n, second_order=second_order)
+    d = spec.dim
+    base = np.clip(qmc.Sobol(d=2 * d, scramble=True, seed=seed).random(n), 0.0, 1.0)
+    a, b = base[:, :d], base[:, d:]
+    values = spec.ppf(np.concatenate([a, b]))
+    return Design(_saltelli_rows(a, b, second_order), _saltelli_rows(values[:n], values[n:],
+                                                                     second_order),
+                  spec.names, "saltelli", seed, n, second_order=second_order)
+
+
+def _saltelli_rows(a: np.ndarray, b: np.ndarray, second_order: bool) -> np.ndarray:
+    """The Saltelli rows of base matrices ``a`` and ``b`` (N, D), see :func:`saltelli`."""
+    n, d = a.shape
+    blocks = 2 * d + 2 if second_order else d + 2
+    rows = np.empty((n, blocks, d))
+    cols = np.arange(d)
+    rows[:, 0] = a
+    rows[:, 1:d + 1] = a[:, None, :]
+    rows[:, 1 + cols, cols] = b
+    if second_order:
+        rows[:, d + 1:2 * d + 1] = b[:, None, :]
+        rows[:, d + 1 + cols, cols] = a
+    rows[:, -1] = b
+    return rows.reshape(n * blocks, d)
 
 
 def morris(

@@ -4,10 +4,10 @@
 confidence intervals, S2 with ``--second-order``) over the assumptions in
 scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
 history-matched ensemble, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
-each assumption alone around the central run (the calibrated run); ``--method shapley`` splits the SCENARIO-minus-``--against``
-difference in each indicator in the target year among the lever groups of model/parameters.yaml
-(exact Shapley values, 2^G runs). Writes, atomically, ``DIR/sensitivity_<scenario>_<method>/``.
-Indicators, derived outcomes and years: model/targets.yaml.
+each assumption alone around the central run (the calibrated run); ``--method shapley`` splits
+the SCENARIO-minus-``--against`` difference in each indicator in the target year among the lever
+groups of model/parameters.yaml (exact Shapley values, 2^G runs). Writes, atomically,
+``DIR/sensitivity_<scenario>_<method>/``. Indicators, derived outcomes, years: model/targets.yaml.
 """
 
 from __future__ import annotations
@@ -66,9 +66,9 @@ def run(args) -> int:
     from sim.analysis.sensitivity import compute_indices, get_method
     from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
+    from sim.present import sensitivity_report as report
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
-    from sim.present.sensitivity_report import render_index_figures, shapley_figure, write_outputs
     from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
     from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
@@ -92,53 +92,53 @@ def run(args) -> int:
                         indicators=targets.indicators, year=targets.year)
         say(f"{len(att.groups)} lever groups differ, {2 ** len(att.groups)} runs")
         tables = method.tables(att)
-        figures = {f"waterfall_{lang}": shapley_figure(att, targets, lang, player_labels(params),
-                                                       names=(against.name, scenario.name))
-                   for lang in LANGS}
+        figures = {f"waterfall_{lang}": report.shapley_figure(
+            att, targets, lang, player_labels(params), names=(against.name, scenario.name))
+            for lang in LANGS}
         names = {"reference": against.label(args.lang), "scenario": scenario.label(args.lang)}
         summary = [shapley_summary(att, targets, args.lang, names, player_labels(params))]
-        write_outputs(tables, figures, final, lang=args.lang, summary=summary,
-                      central=simulator.run(scenario), targets=targets, title=summary[0].title)
+        report.write_outputs(tables, figures, final, lang=args.lang, summary=summary,
+                             targets=targets, central=simulator.run(scenario),
+                             title=summary[0].title)
         print(format_tables(summary, args.lang))
         print(f"\n-> {final}")
         return 0
 
-    from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
     from sim.analysis.uncertainty_spec import load_uncertainty
 
-    spec = load_uncertainty(args.spec, parameters=params)
-    samples = args.samples or method.default_samples
-    cost = args.cost_variable
-    cols = list(targets.indicators) + derived_variables(targets, simulator.info.index, cost)
-    match = HistoryMatch.from_history(
-        list(simulator.info.index),
-        (simulator.control("initial_time"), simulator.control("final_time")),
-        load_conditioning(args.spec))
-    cols = list(dict.fromkeys(cols + match.variables))
-    per = method.runs_per_sample(spec.dim, second_order=args.second_order)
-    # before drawing the design; the runs are kept as their outcomes and per-year indicators
-    check_memory(samples, runs_per_count=per, dim=spec.dim,
-                 columns=len(targets.indicators) + len(targets.derived),
-                 times=len(targets.plan.years))
-
-    def simulate(sc, design):
-        return simulate_design(sc, design, return_columns=cols, engine=args.engine,
-                               scheduler=args.scheduler, chunk_size=args.chunk_size,
-                               progress=None if not args.quiet else False)
-
-    tables = compute_indices(scenario, spec, targets, method=args.method, samples=samples,
-                             seed=args.seed, second_order=args.second_order,
-                             simulate=simulate, cost_variable=cost, say=say, match=match,
-                             center=central_assumptions(simulator, scenario, spec.names))
     labels = {k: a.label for k, a in params.assumptions.items()}
-    say("charts")
-    rendered = render_index_figures(tables, targets, args.method, labels, LANGS)
-    key, name = method.main_index, scenario.label(args.lang)
-    central = simulator.run(scenario)
-    summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
-                                 scenario.id, method.index_label)
-    write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
-                  central=central, targets=targets, title=f"{name}: {args.method}")
+    with report.FigureWorker(LANGS) as worker:  # starts up while the model compiles and runs
+        from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
+
+        spec = load_uncertainty(args.spec, parameters=params)
+        samples, cost = args.samples or method.default_samples, args.cost_variable
+        span = (simulator.control("initial_time"), simulator.control("final_time"))
+        match = HistoryMatch.from_history(list(simulator.info.index), span,
+                                          load_conditioning(args.spec))
+        cols = list(dict.fromkeys([*targets.indicators, *derived_variables(
+            targets, simulator.info.index, cost), *match.variables]))
+        per = method.runs_per_sample(spec.dim, second_order=args.second_order)  # before the design
+        check_memory(samples, runs_per_count=per, dim=spec.dim, times=len(targets.plan.years),
+                     columns=len(targets.indicators) + len(targets.derived))  # kept of the runs
+
+        def simulate(sc, design):
+            return simulate_design(sc, design, return_columns=cols, engine=args.engine,
+                                   scheduler=args.scheduler, chunk_size=args.chunk_size,
+                                   progress=None if not args.quiet else False)
+
+        tables = compute_indices(scenario, spec, targets, method=args.method, samples=samples,
+                                 seed=args.seed, second_order=args.second_order,
+                                 simulate=simulate, cost_variable=cost, say=say, match=match,
+                                 center=central_assumptions(simulator, scenario, spec.names))
+        say("charts")  # drawn by the worker while the tables are written, then by both
+        rendered = report.render_index_figures(tables, targets, args.method, labels, LANGS,
+                                               worker=worker)
+        key, name = method.main_index, scenario.label(args.lang)
+        central = simulator.run(scenario)
+        summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
+                                     scenario.id, method.index_label)
+        report.write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
+                             central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "
           f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")

@@ -225,16 +225,12 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
 
 def _clear(variables, names, bounded, rule) -> bool:
     """True when no value is NaN or inf and none of ``bounded`` is beyond the bound (the
-    usual case, answered in one pass over all values)."""
-    if not names:
-        return True
-    flat = np.concatenate([variables[v].data for v in names], axis=None)
-    if not np.isfinite(flat).all():
+    usual case, answered in one pass over each variable, without copying them into one)."""
+    if not all(np.isfinite(variables[v].data).all() for v in names):
         return False
     if rule is None or not bounded:
         return True
-    flat = np.concatenate([variables[v].data for v in bounded], axis=None)
-    return not bool((np.abs(flat) > rule.max_abs).any())
+    return not any((np.abs(variables[v].data) > rule.max_abs).any() for v in bounded)
 
 
 def raise_if_diverged(ds: xr.Dataset, rule: DivergenceRule | None = None,

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.sensitivity import MARGINALS, get_method
+from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
 
@@ -23,19 +24,31 @@ TOP_BARS = 12
 TOP_LINES = 6
 #: the formats every figure is written in
 FORMATS = ("png", "svg")
+#: the figures of a design method (file stem ``<kind>_<lang>``), in the order they are drawn
+KINDS = ("indices", "tornado", "per_year")
 
 
 def grid(n: int) -> tuple[Figure, np.ndarray]:
-    """A figure with ``n`` panels, three to a row when more than four; the rest switched off."""
-    from sim.present.chartutil import new_figure
+    """A figure with ``n`` panels, three to a row when more than four; the rest switched off.
+    Lay it out with :func:`layout` once drawn."""
+    from sim.present.fonts import use_cjk_font
 
+    use_cjk_font()
     cols = 3 if n > 4 else max(n, 1)
     rows = int(np.ceil(n / cols))
-    fig, axes = new_figure(rows, cols, figsize=(6.0 * cols, 5.0 * rows))
-    flat = axes.ravel()
+    fig = Figure(figsize=(6.0 * cols, 5.0 * rows))
+    flat = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in flat[n:]:
         ax.set_axis_off()
     return fig, flat
+
+
+def layout(fig: Figure) -> Figure:
+    """The fixed layout (:func:`sim.present.panel_layout.fixed_layout`) of a :func:`grid`."""
+    from sim.present.panel_layout import fixed_layout
+
+    rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    return fixed_layout(fig, fig.axes, (rows, cols))
 
 
 def outcome_unit(targets: Targets, output: str) -> tuple[str | None, float]:
@@ -93,16 +106,27 @@ def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> No
 
 
 def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
-                  labels: Mapping[str, Any]) -> dict[str, Figure]:
-    """Figures by file stem: bar charts of indices, tornado charts, per-year lines."""
-    from sim.present.analysis_charts import bar_indices, lines_over_time, tornado
-    from sim.present.labels import label
-
+                  labels: Mapping[str, Any], kinds: Sequence[str] = KINDS) -> dict[str, Figure]:
+    """Figures by file stem: bar charts of indices, tornado charts, per-year lines (those of
+    ``kinds``, see :data:`KINDS`)."""
     m = get_method(method, ("design",))
-    titles = targets.labels()
     long = tables["indices"].set_index(["output", "parameter"])
     outputs = list(dict.fromkeys(long.index.get_level_values("output")))
     figs = {}
+    if "indices" in kinds:
+        figs[f"indices_{lang}"] = _indices_figure(long, outputs, m, targets, lang, labels)
+    if "tornado" in kinds:
+        figs[f"tornado_{lang}"] = _tornado_figure(tables, targets, lang, labels)
+    if "per_year" in kinds:
+        figs[f"per_year_{lang}"] = _per_year_figure(tables, m, targets, lang, labels)
+    return figs
+
+
+def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: Targets,
+                    lang: str, labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import bar_indices
+
+    titles = targets.labels()
     fig, axes = grid(len(outputs))
     for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
         df = long.loc[out]
@@ -114,7 +138,15 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
             index_bars(ax, df, m.main_index, m.index_label, lang, labels, titles.get(out, out),
                        unit=unit, scale=scale)
     _note(fig, "conf", lang)
-    figs[f"indices_{lang}"] = fig
+    return layout(fig)
+
+
+def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: str,
+                    labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import tornado
+    from sim.present.labels import label
+
+    titles = targets.labels()
     torn = [k for k in tables if k.startswith("tornado_")]
     flat = [k for k in torn if not np.any(tables[k]["low"].to_numpy(float)
                                           != tables[k]["high"].to_numpy(float))]
@@ -128,12 +160,19 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         tornado(ax, df, base=float(df["central"].iloc[0]) * scale, lang=lang, labels=labels,
                 title=titles.get(out, out), max_bars=TOP_BARS, unit=unit, legend=False)
         if i == 0:
-            fig.legend(*ax.get_legend_handles_labels(), loc="outside upper center", ncols=2,
+            fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=2,
                        frameon=False, fontsize=9)
     join = "、".join if lang == "zh" else ", ".join
     names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
     _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
-    figs[f"tornado_{lang}"] = fig
+    return layout(fig)
+
+
+def _per_year_figure(tables: Mapping[str, pd.DataFrame], m: Method, targets: Targets, lang: str,
+                     labels: Mapping[str, Any]) -> Figure:
+    from sim.present.analysis_charts import lines_over_time
+
+    titles = targets.labels()
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))
     for ax, key in zip(axes[:len(years)], years, strict=True):
@@ -142,8 +181,7 @@ def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: 
         df = df[df.abs().mean().sort_values(ascending=False).index[:TOP_LINES]]
         lines_over_time(ax, df, lang=lang, labels=labels, ylabel=m.per_year_label,
                         title=titles.get(ind, ind), plan_period=targets.plan.period)
-    figs[f"per_year_{lang}"] = fig
-    return figs
+    return layout(fig)
 
 
 def shapley_figure(att: Attribution, targets: Targets, lang: str,
@@ -162,7 +200,7 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
         waterfall(ax, contributions, float(att.baseline[t.indicator]),
                   float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
                   unit=t.unit, start_label=ref, end_label=sc)
-    return fig
+    return layout(fig)
 
 
 def design_readme(recipe: pd.DataFrame) -> str:
@@ -180,40 +218,120 @@ def design_readme(recipe: pd.DataFrame) -> str:
             "assumptions), .names\n```\n")
 
 
+class FigureWorker:
+    """A process that draws the figures of the languages after the first, started before the
+    analysis so its imports and fonts are ready when the indices are (then only the drawing
+    is left, in parallel with this process drawing the first language).
+
+    Start it early, pass it to :func:`render_index_figures`, which closes it; or use it as a
+    context manager. No process with fewer than two languages or two CPUs (drawn here)."""
+
+    def __init__(self, langs: Sequence[str]):
+        self.pool = None
+        if len(langs) >= 2 and (os.cpu_count() or 1) >= 2:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+            self.pool.submit(_warm_up, langs[1])
+
+    def close(self, *, stop: bool = False) -> None:
+        """Wait for the worker to finish and end it; ``stop``: end it now (on an error, so
+        the command does not wait for figures nobody will read)."""
+        if self.pool is None:
+            return
+        pool, self.pool = self.pool, None
+        if not stop:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        procs = list((getattr(pool, "_processes", None) or {}).values())   # the stdlib's own
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
+
+    def __enter__(self) -> FigureWorker:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(stop=exc_type is not None)
+
+
 def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
                          labels: Mapping[str, Any], langs: Sequence[str],
-                         formats: Sequence[str] = FORMATS) -> dict[str, dict[str, bytes]]:
+                         formats: Sequence[str] = FORMATS,
+                         worker: FigureWorker | None = None) -> Mapping[str, dict[str, bytes]]:
     """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
 
-    Rendering is the cost (about a second per figure and format: constrained layout and the
-    text of nine panels, spread over matplotlib, no single hot spot), so with two or more CPUs
-    the languages after the first are drawn in a worker process while this one draws the
-    first; the bytes are the same either way."""
-    jobs = [(tables, targets, method, lang, labels, tuple(formats)) for lang in langs]
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        return {k: v for job in jobs for k, v in render_language(job).items()}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    Rendering is the cost (text and tick labels of nine panels, spread over matplotlib, no
+    single hot spot), so the figures are shared with a :class:`FigureWorker`. Without
+    ``worker``: drawn now (in a worker of their own) and returned as a dict. With ``worker``
+    (the caller closes it): returned at once as :class:`Rendered`, drawn by the worker while
+    the caller goes on (e.g. writes the tables); this process draws its share on the first
+    read. The bytes are the same either way."""
+    jobs = [(tables, targets, method, lang, labels, tuple(formats), (kind,))
+            for lang in langs for kind in KINDS]
+    if worker is not None:
+        return Rendered(jobs, worker, len(KINDS))
+    with FigureWorker(langs) as own:
+        return dict(Rendered(jobs, own, len(KINDS)))
 
-    ctx = multiprocessing.get_context("spawn")   # no fork of a process that may hold threads
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        later = pool.submit(_render_languages, jobs[1:])
-        out = render_language(jobs[0])
-        out.update(later.result())
-    return out
+
+class Rendered(Mapping):
+    """Figures ``{stem: {format: bytes}}`` of render jobs (see :func:`render_language`) drawn
+    by a :class:`FigureWorker` and by this process: the worker is given the jobs of the other
+    languages, then the first ``local`` jobs (this process's language) last to first; on the
+    first read this process takes back from the end of that queue every job the worker has
+    not started, draws it, and waits for the rest. So each side draws while the other is
+    busy, whichever is faster."""
+
+    def __init__(self, jobs: list[tuple], worker: FigureWorker, local: int):
+        self._jobs, self._local, self._out = jobs, local, None
+        queue = jobs[local:] + jobs[:local][::-1]
+        self._queue = ([] if worker.pool is None
+                       else [(job, worker.pool.submit(render_language, job)) for job in queue])
+
+    def _drawn(self) -> dict[str, dict[str, bytes]]:
+        if self._out is None:
+            done: dict[str, dict[str, bytes]] = {}
+            queue = list(self._queue) or [(job, None) for job in self._jobs]
+            while queue and (queue[-1][1] is None or queue[-1][1].cancel()):
+                done.update(render_language(queue.pop()[0]))
+            for _, fut in queue:
+                done.update(fut.result())
+            order = [f"{kind}_{job[3]}" for job in self._jobs for kind in job[6]]
+            self._out = {stem: done[stem] for stem in order}
+        return self._out
+
+    def __getitem__(self, stem: str) -> dict[str, bytes]:
+        return self._drawn()[stem]
+
+    def __iter__(self):
+        return iter(self._drawn())
+
+    def __len__(self) -> int:
+        return len(self._drawn())
+
+
+def _warm_up(lang: str) -> None:
+    """Imports, fonts and glyphs a worker needs before its first figure (measure one text)."""
+    from sim.present import analysis_charts  # noqa: F401  (what index_figures imports)
+    from sim.present.atomic import figure_bytes
+    from sim.present.labels import label
+
+    fig, axes = grid(1)
+    axes[0].set_title(label({"zh": "敏感性指数", "en": "Sensitivity index"}, lang))
+    figure_bytes(fig, "png")
 
 
 def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
-    """``(tables, targets, method, lang, labels, formats)`` -> rendered :func:`index_figures`."""
+    """``(tables, targets, method, lang, labels, formats[, kinds])`` -> rendered
+    :func:`index_figures` (of ``kinds``, default all)."""
     from sim.present.atomic import figure_bytes
 
-    tables, targets, method, lang, labels, formats = job
-    figs = index_figures(tables, targets, method, lang, labels)
+    tables, targets, method, lang, labels, formats, *kinds = job
+    figs = index_figures(tables, targets, method, lang, labels, *kinds)
     return {stem: {fmt: figure_bytes(fig, fmt) for fmt in formats} for stem, fig in figs.items()}
-
-
-def _render_languages(jobs: list[tuple]) -> dict[str, dict[str, bytes]]:
-    return {k: v for job in jobs for k, v in render_language(job).items()}
 
 
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],

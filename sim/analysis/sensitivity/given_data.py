@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from sim.analysis.sampling import Design
 
 
+#: bootstrap values whose periodograms are taken at once (memory: about 40 bytes each)
+BOOT_BLOCK = 1 << 20
+
+
 @register
 class GivenData(Method):
     name = "given_data"
@@ -74,12 +78,13 @@ class RbdFast:
         self.n, self.m, self.half = n, harmonics, int(n * 0.5)
         self.order = _balanced(np.argsort(x.T, axis=1))            # (D, n)
         rng = np.random.default_rng(seed)
-        draws = np.empty((dim, num_resamples, self.half), dtype=np.intp)
+        self.boot = np.empty((dim, num_resamples, self.half), dtype=np.intp)
+        draws = np.empty((num_resamples, self.half), dtype=np.intp)
         for i in range(dim):          # SALib's order of draws: parameter, then resample
             for r in range(num_resamples):
-                draws[i, r] = rng.choice(n, replace=True, size=self.half)
-        xs = np.take_along_axis(x.T[:, None, :], draws, axis=2)       # (D, R, half)
-        self.boot = np.take_along_axis(draws, _balanced(np.argsort(xs, axis=2)), axis=2)
+                draws[r] = rng.choice(n, replace=True, size=self.half)
+            self.boot[i] = np.take_along_axis(draws, _balanced(np.argsort(x[draws, i], axis=1)),
+                                              axis=1)
 
     def _s1(self, permuted: np.ndarray, n: int) -> np.ndarray:
         from scipy.signal import periodogram
@@ -96,7 +101,9 @@ class RbdFast:
 
         y = np.asarray(y, dtype=float)
         s1 = self._s1(y[self.order], self.n)
-        boot = self._s1(y[self.boot], self.half)                      # (D, R)
+        step = max(1, BOOT_BLOCK // max(1, self.boot[0].size))   # parameters at a time
+        boot = np.concatenate([self._s1(y[self.boot[i:i + step]], self.half)   # (D, R)
+                               for i in range(0, len(self.boot), step)])
         return s1, norm.ppf(0.5 + conf_level / 2.0) * boot.std(axis=1, ddof=1)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.ensemble import DEFAULT_CHUNK
 from sim.analysis.sensitivity.base import get_method
 from sim.analysis.sensitivity.core import (
     analyse_outputs,
@@ -35,8 +36,9 @@ Simulate = Callable[["Scenario", "Design"], xr.Dataset]
 MARGINALS = "design_marginals"
 #: design rows simulated at a time: the results of one block (every column the outcomes, the
 #: checks and the history match read, every year) are reduced to what the study keeps before
-#: the next block runs, so memory does not grow with the design
-BLOCK = 8192
+#: the next block runs, so memory does not grow with the design; the engine's default chunk,
+#: so a block is one engine call (no concatenation of chunks)
+BLOCK = DEFAULT_CHUNK
 
 
 @dataclass(frozen=True)
