@@ -115,6 +115,12 @@ def test_save_figure_formats_and_determinism(tmp_path):
     assert [p.read_bytes() for p in paths] == first
 
 
+def test_save_figure_writes_png_unless_asked(tmp_path):
+    paths = save_figure(_fig(), tmp_path / "fig", dpi=50)
+    assert [p.name for p in paths] == ["fig.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
 def test_save_figure_bad_format_writes_nothing(tmp_path):
     with pytest.raises(OutputError, match="'jpeg' not supported"):
         save_figure(_fig(), tmp_path / "fig", formats=("png", "jpeg"))

@@ -52,7 +52,8 @@ def run(args) -> int:
         runs.append(sim.run(sc))
     runs = stack_scenarios(runs)
     out, tables = write_comparison(runs, scenarios, targets, args.out / "compare",
-                                   lang=args.lang, references=references, say=say)
+                                   lang=args.lang, references=references, say=say,
+                                   formats=args.formats)
     print(f"\n-> {out}\n")
     print(format_tables(tables, args.lang))
     say("done")

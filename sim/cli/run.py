@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "run", help="run scenarios and write tables and charts",
         description="Run each scenario and write DIR/<scenario>/timeseries.csv (+ units "
-                    "sidecar), targets.csv, <scenario>.xlsx and charts (PNG and SVG). With no "
-                    "scenario, runs baseline and plan.")
+                    "sidecar), targets.csv, <scenario>.xlsx and charts (PNG; --formats png,svg "
+                    "adds SVG). With no scenario, runs baseline and plan.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (default: baseline plan)")
     add_common(p)
@@ -49,7 +49,8 @@ def run(args) -> int:
     styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
     for sc, ds in zip(scenarios, runs, strict=True):
         final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                                      history=history, say=say, style=styles[sc.id])
+                                      history=history, say=say, style=styles[sc.id],
+                                      formats=args.formats)
         print(f"\n{table.title} -> {final}")
         print(format_table(table, args.lang))
     names = {sc.id: sc.label(args.lang) for sc in scenarios}

@@ -97,7 +97,7 @@ def run(args) -> int:
                    for lang in LANGS}
         names = {"reference": against.label(args.lang), "scenario": scenario.label(args.lang)}
         summary = [shapley_summary(att, targets, args.lang, names, player_labels(params))]
-        write_outputs(tables, figures, final, lang=args.lang, summary=summary,
+        write_outputs(tables, figures, final, lang=args.lang, summary=summary, formats=args.formats,
                       central=simulator.run(scenario), targets=targets, title=summary[0].title)
         print(format_tables(summary, args.lang))
         print(f"\n-> {final}")
@@ -132,7 +132,7 @@ def run(args) -> int:
                              center=central_assumptions(simulator, scenario, spec.names))
     labels = {k: a.label for k, a in params.assumptions.items()}
     say("charts")
-    rendered = render_index_figures(tables, targets, args.method, labels, LANGS)
+    rendered = render_index_figures(tables, targets, args.method, labels, LANGS, args.formats)
     key, name = method.main_index, scenario.label(args.lang)
     central = simulator.run(scenario)
     summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,

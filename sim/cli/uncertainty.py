@@ -15,7 +15,8 @@ Writes, atomically, ``DIR/uncertainty/``:
   :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
   percentiles), then the tables above (those over 5,000 rows in CSV only) and units;
-- ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
+- ``fan_<scenario>_<zh|en>.png`` (``.svg``, ``.pdf`` with ``--formats``): fan charts of the
+  indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.
 """
@@ -37,7 +38,8 @@ def add_parser(sub) -> None:
                     "of meeting each target of model/targets.yaml and all of them together "
                     "(with Monte Carlo "
                     "standard errors), the first year each target is reached, fan charts "
-                    "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. The "
+                    "(zh and en; PNG, --formats for SVG or PDF), CSV and Excel into "
+                    "DIR/uncertainty/. The "
                     "ensemble is conditioned on the history (history matching, settings in "
                     "the conditioning: section of the uncertainty file): prior samples are "
                     "drawn until N are not ruled out. 'central' is the calibrated run (plansim "
@@ -120,7 +122,7 @@ def run(args) -> int:
     summary = summary_tables(results, targets, args.lang, names)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
                           scenario_names={s.id: s.name for s in scenarios}, say=say,
-                          lang=args.lang, summary=summary)
+                          lang=args.lang, summary=summary, formats=args.formats)
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned

@@ -3,7 +3,8 @@
 - :func:`atomic_dir`: build a whole output directory in a temporary sibling, then swap it in.
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: write a file through a temporary
   sibling and :func:`os.replace`.
-- :func:`save_figure`: render a Figure to several formats, each written atomically.
+- :func:`save_figure`: render a Figure to one or more formats (PNG by default), each written
+  atomically.
 
 Temporary names start with ``.`` and sit in the same directory as the target (same file
 system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
@@ -30,6 +31,8 @@ if TYPE_CHECKING:   # matplotlib is imported when a figure is rendered, not by e
     from matplotlib.figure import Figure
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+#: what every chart is written as unless the command is told otherwise (``--formats``)
+DEFAULT_FORMATS = ("png",)
 
 
 _shield = {"depth": 0, "pending": None}
@@ -159,7 +162,7 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", "svg"), *,
+def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = DEFAULT_FORMATS, *,
                 dpi: float = 150) -> list[Path]:
     """Save ``fig`` as ``<stem>.<fmt>`` for each format, each file written atomically.
 

@@ -18,7 +18,7 @@ from sim.analysis.compare import as_scenarios, compare_table
 from sim.dims import scenario_runs
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
-from sim.present.atomic import save_figure
+from sim.present.atomic import DEFAULT_FORMATS, save_figure
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.columns import Table
 from sim.present.fonts import use_cjk_font
@@ -53,12 +53,12 @@ def _close(fig) -> None:
 
 def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector],
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
-                   say: Say = _quiet, style: ScenarioStyle | None = None
-                   ) -> tuple[Path, Table]:
+                   say: Say = _quiet, style: ScenarioStyle | None = None,
+                   formats: Sequence[str] = DEFAULT_FORMATS) -> tuple[Path, Table]:
     """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
     directory and the summary table (the workbook's first table, for the console). ``style``:
     the scenario's style among the run's (:func:`sim.present.styles.scenario_styles`; default:
-    its style alone)."""
+    its style alone); ``formats``: the files of each chart (:func:`save_figure`)."""
     from sim.analysis.targets import target_table
 
     use_cjk_font()
@@ -78,13 +78,13 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
                                styles={label: style}, title={"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
                                       "en": f"{n['en'].capitalize()} indicators: "
                                             f"{scenario.name['en']}"})
-        save_figure(fig, tmp / "indicators")
+        save_figure(fig, tmp / "indicators", formats)
         _close(fig)
         for sector in sectors:
             say(f"  {scenario.id}: sector chart {sector.id}")
             fig = sector_figure(ds, list(sector.variables), sector.label, lang=lang,
                                 styles={"": style})
-            save_figure(fig, tmp / f"sector-{sector.id}")
+            save_figure(fig, tmp / f"sector-{sector.id}", formats)
             _close(fig)
     return final, summary[0]
 
@@ -104,11 +104,13 @@ def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, n
 
 def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Sequence,
                      targets: Targets, out: Path, *, lang: str = "zh",
-                     references: Sequence[str], say: Say = _quiet) -> tuple[Path, list[Table]]:
+                     references: Sequence[str], say: Say = _quiet,
+                     formats: Sequence[str] = DEFAULT_FORMATS) -> tuple[Path, list[Table]]:
     """Write the overlay chart, the difference table and the workbook of several runs (one
     Dataset with a ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the
     command line passes ``DIR/compare``); return the folder and the summary tables (the
-    workbook's first sheet, for the console). The first reference is drawn dashed."""
+    workbook's first sheet, for the console). The first reference is drawn dashed;
+    ``formats``: the files of each chart."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
     reference = references[0]
@@ -131,10 +133,10 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
         styles = relabel(scenario_styles(list(by_id), reference), labels)
         fig = indicator_figure(by_label, list(targets), lang=lang, styles=styles,
                                title={"zh": "情景比较", "en": "Scenario comparison"})
-        save_figure(fig, tmp / "indicators")
+        save_figure(fig, tmp / "indicators", formats)
         _close(fig)
         fig = compare_figure(by_label, list(targets), lang=lang, baseline_key=labels[reference],
                              styles=styles)
-        save_figure(fig, tmp / "attainment")
+        save_figure(fig, tmp / "attainment", formats)
         _close(fig)
     return Path(out), summary
