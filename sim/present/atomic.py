@@ -147,10 +147,10 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
     if fmt not in FIGURE_FORMATS:
         raise OutputError(f"figure format {fmt!r} not supported; allowed: "
                           f"{', '.join(FIGURE_FORMATS)}")
-    meta: dict[str, str | None]
     if fmt == "png":
-        meta = {"Software": None}
-    elif fmt == "svg":
+        return _png_bytes(fig, dpi)
+    meta: dict[str, str | None]
+    if fmt == "svg":
         meta = {"Date": None}
     else:
         meta = {"CreationDate": None, "ModDate": None}
@@ -159,6 +159,24 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
     buf = io.BytesIO()
     with mpl.rc_context({"svg.hashsalt": "plansim"}):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    return buf.getvalue()
+
+
+def _png_bytes(fig: Figure, dpi: float) -> bytes:
+    """The figure as an RGB PNG (its background is opaque, so the alpha channel matplotlib
+    writes carries nothing: without it the file is smaller and quicker to compress)."""
+    from PIL import Image
+
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=dpi)
+    width, height = (int(x) for x in fig.bbox_inches.size * dpi)   # as the Agg canvas
+    data = raw.getvalue()
+    buf = io.BytesIO()
+    if len(data) != 4 * width * height:   # not the size expected: matplotlib's own PNG
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        return buf.getvalue()
+    image = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(buf, format="png", dpi=(dpi, dpi))
     return buf.getvalue()
 
 

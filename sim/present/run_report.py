@@ -39,11 +39,12 @@ def _quiet(_msg: str) -> None:
 def timeseries_frame(ds: xr.Dataset) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
     """One row per saved time, one column per variable; and each column's unit and description."""
     one = ds.isel(sample=0, drop=True) if "sample" in ds.dims else ds
-    cols = [v for v in one.data_vars if one[v].dims == ("time",)]
-    df = pd.DataFrame({v: one[v].values for v in cols},
+    cols = {v: one.variables[v] for v in one.data_vars}   # Variables: no DataArray per read
+    cols = {v: var for v, var in cols.items() if var.dims == ("time",)}
+    df = pd.DataFrame({v: var.values for v, var in cols.items()},
                       index=pd.Index(one.time.values, name="time"))
-    units = {v: {"unit": one[v].attrs.get("units", ""),
-                 "description": one[v].attrs.get("description", "")} for v in cols}
+    units = {v: {"unit": var.attrs.get("units", ""),
+                 "description": var.attrs.get("description", "")} for v, var in cols.items()}
     return df, units
 
 
