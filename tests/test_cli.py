@@ -89,7 +89,7 @@ def test_every_chart_command_takes_formats(command, capsys):
 
 
 def test_formats_are_parsed_once_each():
-    from sim.cli.common import figure_formats
+    from sim.cli.formats import figure_formats
 
     assert figure_formats("svg, PNG,svg") == ("svg", "png")
 

@@ -15,7 +15,8 @@ import datetime as _dt
 from pathlib import Path
 
 from sim import paths
-from sim.cli.common import Progress, add_formats
+from sim.cli.common import Progress
+from sim.cli.formats import add_formats
 
 DEFAULT_OUT = paths.DEFAULT_OUT
 HEADER = ("# Written by `plansim calibrate` (sim/analysis/calibration.py); do not edit by hand.\n"

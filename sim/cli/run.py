@@ -24,7 +24,8 @@ def run(args) -> int:
     from sim.model.sectors import check_sector_variables, load_sectors
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
-    from sim.present.run_report import write_scenario
+    from sim.present.render import FigurePool
+    from sim.present.run_report import scenario_figures, write_scenario
     from sim.present.styles import scenario_styles
     from sim.present.summary import fiscal_table
     from sim.present.tables import format_table
@@ -39,20 +40,23 @@ def run(args) -> int:
     targets = load_targets()
     sectors = load_sectors()
     history = load_history()
-    say(f"compiling model ({args.engine} engine)")
-    sim = Simulator(args.engine)
-    check_sector_variables(sectors, set(sim.info.index))
-    runs = []  # every scenario runs (and is checked for divergence) before any is written
-    for i, sc in enumerate(scenarios, 1):
-        say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
-        runs.append(sim.run(sc))
-    styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
-    for sc, ds in zip(scenarios, runs, strict=True):
-        final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                                      history=history, say=say, style=styles[sc.id],
-                                      formats=args.formats)
-        print(f"\n{table.title} -> {final}")
-        print(format_table(table, args.lang))
+    with FigurePool() as pool:   # its workers start now, so their imports overlap the runs
+        say(f"compiling model ({args.engine} engine)")
+        sim = Simulator(args.engine)
+        check_sector_variables(sectors, set(sim.info.index))
+        runs = []  # every scenario runs (and is checked for divergence) before any is written
+        for i, sc in enumerate(scenarios, 1):
+            say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
+            runs.append(sim.run(sc))
+        styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
+        figures = [pool.submit_all(scenario_figures(
+            ds, sc, targets, sectors, lang=args.lang, history=history, style=styles[sc.id],
+            formats=args.formats)) for sc, ds in zip(scenarios, runs, strict=True)]
+        for sc, ds, figs in zip(scenarios, runs, figures, strict=True):
+            final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
+                                          say=say, figures=figs)
+            print(f"\n{table.title} -> {final}")
+            print(format_table(table, args.lang))
     names = {sc.id: sc.label(args.lang) for sc in scenarios}
     fiscal = fiscal_table({sc.id: ds for sc, ds in zip(scenarios, runs, strict=True)},
                           targets, args.lang, names, [scenarios[0].id])

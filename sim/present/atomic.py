@@ -4,7 +4,7 @@
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: write a file through a temporary
   sibling and :func:`os.replace`.
 - :func:`save_figure`: render a Figure to one or more formats (PNG by default), each written
-  atomically.
+  atomically; :func:`render_formats` renders without writing (:mod:`sim.present.render`).
 
 Temporary names start with ``.`` and sit in the same directory as the target (same file
 system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
@@ -188,12 +188,21 @@ def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = DEFAULT_
     Returns the written paths in the order of ``formats``.
     """
     stem = Path(stem)
-    rendered = []
+    rendered = render_formats(fig, formats, dpi=dpi)
+    return [atomic_write_bytes(stem.parent / f"{stem.name}.{fmt}", data)
+            for fmt, data in rendered.items()]
+
+
+def render_formats(fig: Figure, formats: Sequence[str] = DEFAULT_FORMATS, *,
+                   dpi: float = 150) -> dict[str, bytes]:
+    """``fig`` rendered to each format (:func:`figure_bytes`), in order; the layout of the
+    first is kept for the others."""
+    rendered = {}
     for i, fmt in enumerate(formats):
-        rendered.append((stem.parent / f"{stem.name}.{fmt}", figure_bytes(fig, fmt, dpi=dpi)))
+        rendered[fmt] = figure_bytes(fig, fmt, dpi=dpi)
         if i == 0 and len(formats) > 1:
             _freeze_layout(fig)
-    return [atomic_write_bytes(path, data) for path, data in rendered]
+    return rendered
 
 
 def _freeze_layout(fig: Figure) -> None:
