@@ -169,13 +169,15 @@ def _png_bytes(fig: Figure, dpi: float) -> bytes:
 
     raw = io.BytesIO()
     fig.savefig(raw, format="rgba", dpi=dpi)
-    width, height = (int(x) for x in fig.bbox_inches.size * dpi)   # as the Agg canvas
     data = raw.getvalue()
+    w, h = fig.bbox_inches.size * dpi   # the canvas in pixels, up to rounding
+    size = next(((x, len(data) // 4 // x) for x in dict.fromkeys((round(w), int(w)))
+                 if x and len(data) // 4 % x == 0 and abs(len(data) // 4 // x - h) <= 1), None)
     buf = io.BytesIO()
-    if len(data) != 4 * width * height:   # not the size expected: matplotlib's own PNG
+    if size is None:   # not the size expected: matplotlib's own PNG
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
         return buf.getvalue()
-    image = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", 0, 1)
+    image = Image.frombuffer("RGBA", size, data, "raw", "RGBA", 0, 1)
     image.convert("RGB").save(buf, format="png", dpi=(dpi, dpi))
     return buf.getvalue()
 
