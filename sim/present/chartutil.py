@@ -294,13 +294,27 @@ def style_time_axis(ax: Axes, lang: str, plan_period: PlanPeriod) -> None:
     """Integer year ticks, a "年份"/"Year" x label, plain y tick labels with thousands
     separators, a light grid, and the plan period shaded (:func:`plan_period_of`)."""
     plan_period = plan_period_of(plan_period)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.xaxis.set_major_locator(InViewLocator(integer=True, steps=[1, 2, 5, 10]))
+    ax.yaxis.set_major_locator(InViewLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(thousands_formatter())
     ax.set_xlabel(text("year", lang))
     ax.grid(True, color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
     if plan_period is not None:
         ax.axvspan(plan_period[0], plan_period[1], color="0.93", zorder=0, linewidth=0)
+
+
+class InViewLocator(MaxNLocator):
+    """:class:`~matplotlib.ticker.MaxNLocator` (with matplotlib's default arguments, those of
+    its ``AutoLocator``) without the ticks beyond the axis ends: matplotlib makes a tick
+    object (two lines, a grid line, two texts) for every location, drawn or not, and those
+    were a third of a chart's ticks."""
+
+    def __call__(self) -> np.ndarray:
+        lo, hi = sorted(self.axis.get_view_interval())
+        locs = np.asarray(super().__call__())
+        eps = 1e-10 * max(hi - lo, abs(lo), abs(hi), 1e-300)
+        return locs[(locs >= lo - eps) & (locs <= hi + eps)]
 
 
 def thousands_formatter() -> FuncFormatter:
