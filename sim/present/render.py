@@ -93,14 +93,16 @@ class Rendering:
         self.pool, self.job = pool, job
         self.future: Future = Future()
 
-    def get(self) -> dict[str, bytes]:
+    def get(self, among: Sequence[Rendering] | None = None) -> dict[str, bytes]:
         """The rendered bytes by format: rendered here if no worker has started the job;
-        while a worker renders it, this process renders the last jobs queued."""
+        while a worker renders it, this process renders the last jobs queued (of ``among``,
+        e.g. the figures of the same result, so the others stay with the workers while this
+        process writes the next result's tables)."""
         while not self.future.done():
             if self.pool.take(self):
                 self.run_here()
                 break
-            other = self.pool.steal()
+            other = self.pool.steal(among)
             if other is None:
                 break
             other.run_here()
@@ -173,11 +175,15 @@ class FigurePool:
                 return False
             return True
 
-    def steal(self) -> Rendering | None:
-        """The last job queued, removed from the queue (the caller renders it); None if the
-        queue is empty."""
+    def steal(self, among: Sequence[Rendering] | None = None) -> Rendering | None:
+        """The last job queued (of ``among``, default any), removed from the queue (the
+        caller renders it); None if there is none."""
         with self._cond:
-            return self._queue.pop() if self._queue else None
+            for r in reversed(self._queue):
+                if among is None or any(r is a for a in among):
+                    self._queue.remove(r)
+                    return r
+            return None
 
     def _feed(self) -> None:
         """One per worker: hand the worker the next job, wait for it, repeat."""
@@ -230,7 +236,7 @@ def write_renderings(renderings: Sequence[Rendering], folder, say: Callable[[str
     from sim.present.atomic import atomic_write_bytes
 
     for r in renderings:
-        for fmt, data in r.get().items():
+        for fmt, data in r.get(renderings).items():
             atomic_write_bytes(folder / f"{r.job.stem}.{fmt}", data)
         say(f"    {r.job.stem}")
 
