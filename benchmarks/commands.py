@@ -2,7 +2,9 @@
 
     python benchmarks/commands.py [--repeats 2] [--only run,uncertainty,...]
 
-Prints, per command, the minimum and the median wall time of the repeats (seconds) next to
+Prints, per command, the minimum and the median wall time of the repeats (seconds) and the
+least CPU time (user + system of the command and its worker processes; steadier than wall time
+on a busy machine) next to
 the goal of issue 11 where it sets one: ``plansim run`` (baseline and plan, all charts) under
 8 s, ``plansim uncertainty plan baseline --samples 2000`` under 8 s, ``plansim --help`` under
 0.5 s; the briefing and the comparison for reference. Every command writes into a fresh
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,21 +31,28 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {
     "help": (["--help"], 0.5),
     "run": (["run", "baseline", "plan", "-q"], 8.0),
+    "run-svg": (["run", "baseline", "plan", "--formats", "png,svg", "-q"], None),
     "compare": (["compare", "plan", "baseline", "-q"], None),
     "uncertainty": (["uncertainty", "plan", "baseline", "--samples", "2000", "-q"], 8.0),
     "brief": (["brief", "plan", "--against", "baseline", "-q"], None),
 }
 
 
-def _time(args: list[str], out: Path | None) -> float:
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def _time(args: list[str], out: Path | None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, the command and its worker processes)."""
     cmd = [sys.executable, "-m", "sim", *args, *(["--out", str(out)] if out else [])]
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                        env={**os.environ, "MPLBACKEND": "Agg"})
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, _cpu() - c0
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({r.returncode}): {r.stderr.strip()[-400:]}")
-    return dt
+    return dt, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,17 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in COMMANDS]
     if unknown:
         p.error(f"--only: {unknown} not among {list(COMMANDS)}")
-    print(f"{'command':<58} {'min s':>7} {'median s':>9} {'goal s':>7}  ok")
+    print(f"{'command':<58} {'min s':>7} {'median s':>9} {'cpu s':>7} {'goal s':>7}  ok")
     for name in names:
         cmd, goal = COMMANDS[name]
-        times = []
+        times, cpus = [], []
         for _ in range(max(1, args.repeats)):
             with tempfile.TemporaryDirectory(prefix="plansim-bench-") as tmp:
-                times.append(_time(cmd, None if name == "help" else Path(tmp)))
+                dt, cpu = _time(cmd, None if name == "help" else Path(tmp))
+            times.append(dt)
+            cpus.append(cpu)
         best, med = min(times), statistics.median(times)
         verdict = "" if goal is None else ("yes" if best <= goal else "no")
         text = "plansim " + " ".join(cmd)
-        print(f"{text:<58} {best:7.2f} {med:9.2f} {goal if goal else '':>7}  {verdict}")
+        print(f"{text:<58} {best:7.2f} {med:9.2f} {min(cpus):7.2f} "
+              f"{goal if goal else '':>7}  {verdict}")
     print(f"(cores: {os.cpu_count()}; load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     return 0

@@ -235,7 +235,7 @@ def test_cli_fits_reports_and_writes_a_loadable_file(tiny, tmp_path, monkeypatch
     assert main([*argv, "--no-write"]) == 0
     assert not (tmp_path / "calibration.yaml").exists()
     for name in ("fit_statistics.csv", "estimates.csv", "observations.csv", "skipped.csv",
-                 "calibration.xlsx", "fit_zh.png", "fit_en.svg", "report.md",
+                 "calibration.xlsx", "fit_zh.png", "fit_en.png", "report.md",
                  "fit_statistics_by_status.csv", "hindcast.csv", "hindcast_rows.csv",
                  "profile.csv", "profile_curves.csv", "profile_en.png"):
         assert (out / name).stat().st_size > 0, name

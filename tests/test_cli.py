@@ -26,11 +26,11 @@ def test_run_writes_every_promised_file(run_out):
     for sid in ("baseline", "plan"):
         d = run_out / sid
         for name in ("timeseries.csv", "timeseries.units.csv", "targets.csv", f"{sid}.xlsx",
-                     "indicators.png", "indicators.svg"):
+                     "indicators.png"):
             assert (d / name).is_file() and (d / name).stat().st_size > 0, name
         sectors = sorted(d.glob("sector-*.png"))
         assert len(sectors) >= 5
-        assert all(p.with_suffix(".svg").is_file() for p in sectors)
+        assert not list(d.glob("*.svg")), "SVG is written only on request (--formats)"
         assert not list(run_out.glob(".*tmp*")), "temporary directories left behind"
 
 
@@ -58,14 +58,40 @@ def test_compare_writes_table_and_chart(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "thesis.tex").write_text("thesis")
     (tmp_path / "baseline").mkdir()
-    assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "--quiet",
+                 "--formats", "png,svg"]) == 0
     assert (tmp_path / "src" / "thesis.tex").read_text() == "thesis"
     assert (tmp_path / "baseline").is_dir()
     out = tmp_path / "compare"
     table = pd.read_csv(out / "comparison.csv")
     assert "plan_minus_baseline" in table.columns
     assert "plan_year_reached" in table.columns
-    assert (out / "indicators.png").is_file() and (out / "indicators.svg").is_file()
+    for stem in ("indicators", "attainment"):   # --formats png,svg: both files of each chart
+        assert (out / f"{stem}.png").is_file() and (out / f"{stem}.svg").is_file()
+    assert b"<svg" in (out / "attainment.svg").read_bytes()[:1000]
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "uncertainty", "sensitivity",
+                                     "calibrate", "what-it-takes", "returns", "discover"])
+def test_every_chart_command_takes_formats(command, capsys):
+    from sim.cli.main import build_parser
+
+    parser = build_parser([command])
+    args, _ = parser.parse_known_args([command, "plan", "plan"])
+    assert args.formats == ("png",)     # PNG unless asked
+    args, _ = parser.parse_known_args([command, "plan", "plan", "--formats", "png,svg,pdf"])
+    assert args.formats == ("png", "svg", "pdf")
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args([command, "plan", "--formats", "png,jpeg"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--formats" in err and "'png,jpeg'" in err and "png, svg, pdf" in err
+
+
+def test_formats_are_parsed_once_each():
+    from sim.cli.formats import figure_formats
+
+    assert figure_formats("svg, PNG,svg") == ("svg", "png")
 
 
 def _cli(*args, cwd=None):

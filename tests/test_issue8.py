@@ -157,6 +157,7 @@ def test_case4_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkey
     monkeypatch.setattr(sim.simulate, "Simulator", FakeSimulator)
     monkeypatch.setattr(sim.model.sectors, "check_sector_variables", lambda *a: None)
     monkeypatch.setattr(sim.present.run_report, "write_scenario", write)
+    monkeypatch.setattr(sim.present.run_report, "scenario_figures", lambda *a, **k: [])
     for sid in ("baseline", "plan"):
         (tmp_path / sid).mkdir()
         (tmp_path / sid / MARKER).write_text(marker_text("run"))

@@ -10,7 +10,13 @@ from matplotlib.figure import Figure
 
 from sim.errors import OutputError
 from sim.present import atomic
-from sim.present.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, save_figure
+from sim.present.atomic import (
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_text,
+    figure_bytes,
+    save_figure,
+)
 from sim.present.fonts import use_cjk_font
 
 
@@ -113,6 +119,30 @@ def test_save_figure_formats_and_determinism(tmp_path):
     first = [p.read_bytes() for p in paths]
     save_figure(fig, tmp_path / "fig.v1", formats=("png", "svg", "pdf"), dpi=50)
     assert [p.read_bytes() for p in paths] == first
+
+
+def test_save_figure_writes_png_unless_asked(tmp_path):
+    paths = save_figure(_fig(), tmp_path / "fig", dpi=50)
+    assert [p.name for p in paths] == ["fig.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
+@pytest.mark.parametrize("size", [(13.8, 10.8), (15, 8.5), (4.6, 3.3)])
+def test_png_is_rgb_of_the_canvas_size(size):
+    """The PNG holds the pixels matplotlib draws (inches x dpi, however that rounds), as RGB."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    fig = _fig()
+    fig.set_size_inches(size)
+    png = Image.open(io.BytesIO(figure_bytes(fig, "png", dpi=150)))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150)
+    reference = Image.open(buf)
+    assert png.mode == "RGB" and png.size == reference.size
+    assert np.array_equal(np.asarray(png), np.asarray(reference)[..., :3])
 
 
 def test_save_figure_bad_format_writes_nothing(tmp_path):

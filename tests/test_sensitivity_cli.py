@@ -66,7 +66,8 @@ def test_compute_and_write_indices(tmp_path, method, n):
     out = write_outputs(tables, figs, tmp_path / "s")
     names = {p.name for p in out.iterdir()}
     assert {"indices.csv", "second_order.csv", "sensitivity.xlsx", "indices_zh.png",
-            "tornado_zh.svg", "per_year_zh.png", "design.csv", "README.md"} <= names
+            "tornado_zh.png", "per_year_zh.png", "design.csv", "README.md"} <= names
+    assert not [n for n in names if n.endswith(".svg")]   # PNG unless asked
     assert "samples.csv" not in names        # the design is its recipe, not its rows
     assert "regenerate_design" in (out / "README.md").read_text(encoding="utf-8")
     sheets = pd.read_excel(out / "sensitivity.xlsx", sheet_name=None, engine="openpyxl")
@@ -110,8 +111,9 @@ def test_shapley_report(tmp_path):
     totals = tables["totals"]
     np.testing.assert_allclose(totals.loc["difference"], totals.loc["sum_of_shapley"])
     figs = {f"waterfall_{lang}": shapley_figure(att, TARGETS, lang, {}) for lang in ("zh", "en")}
-    out = write_outputs(tables, figs, tmp_path / "shap")
+    out = write_outputs(tables, figs, tmp_path / "shap", formats=("svg",))
     assert (out / "waterfall_en.svg").is_file() and (out / "shapley.csv").is_file()
+    assert not (out / "waterfall_en.png").exists()
 
 
 def test_parser():

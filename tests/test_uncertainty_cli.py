@@ -58,7 +58,7 @@ def test_compute_and_write(tmp_path):
         write_outputs(results, TARGETS, out, say=lambda m: None)
     assert (out / "stale.csv").read_text() == "old"
     (out / MARKER).write_text(marker_text("uncertainty"))  # an earlier result of ours
-    write_outputs(results, TARGETS, out, say=lambda m: None)
+    write_outputs(results, TARGETS, out, say=lambda m: None, formats=("png", "svg"))
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names
     for f in ("percentiles.csv", "probabilities.csv", "first_year.csv", "comparison.csv",

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
                    help="reference scenario for the changes and the extra money "
                         "(e.g. baseline)")
     add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
-    add_common(p)
+    add_common(p, charts=False)
     p.set_defaults(func=run)
 
 

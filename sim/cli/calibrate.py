@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.common import Progress
+from sim.cli.formats import add_formats
 
 DEFAULT_OUT = paths.DEFAULT_OUT
 HEADER = ("# Written by `plansim calibrate` (sim/analysis/calibration.py); do not edit by hand.\n"
@@ -43,6 +44,7 @@ def add_parser(sub) -> None:
 
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the console table (default: {LANGS[0]})")
+    add_formats(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 
@@ -87,7 +89,7 @@ def run(args) -> int:
         say(f"profile likelihood: {settings.profile_points} points per assumption")
         prof = profile_likelihood(cal, say=say)
     final = write_report(cal, runs, Path(args.out) / "calibration", date, hind, prof,
-                         lang=args.lang)
+                         lang=args.lang, formats=args.formats)
     say(f"report -> {final}")
     if not args.no_write:
         doc = calibration_document(cal, date)

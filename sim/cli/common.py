@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sim import paths
+from sim.cli.formats import add_formats
 
 
 class Progress:
@@ -23,7 +24,9 @@ class Progress:
 
 
 def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
-               engine: bool = True) -> None:
+               engine: bool = True, charts: bool = True) -> None:
+    """``--out``, ``--lang``, ``--engine``, ``--formats`` (a command that writes charts) and
+    ``--quiet``."""
     parser.add_argument("--out", type=Path, default=out_default or paths.DEFAULT_OUT,
                         help=f"output directory (default: ./{out_default or paths.DEFAULT_OUT})")
     if lang:
@@ -34,6 +37,8 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     if engine:
         add_engine(parser, help="simulation engine: the compiled batch engine (default) or "
                                 "PySD, to cross-check")
+    if charts:
+        add_formats(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
 
 

@@ -26,6 +26,7 @@ def run(args) -> int:
     from sim.errors import ScenarioError
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
+    from sim.present.render import FigurePool
     from sim.present.run_report import write_comparison
     from sim.present.tables import format_tables
     from sim.scenarios import load_scenario
@@ -44,15 +45,17 @@ def run(args) -> int:
     references = (list(dict.fromkeys(r.id for r in refs)) if refs
                   else ["baseline" if "baseline" in ids else ids[0]])
     targets = load_targets()
-    say(f"compiling model ({args.engine} engine)")
-    sim = Simulator(args.engine)
-    runs = []  # each run checked for divergence, then one Dataset with a scenario dim
-    for i, sc in enumerate(scenarios, 1):
-        say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
-        runs.append(sim.run(sc))
-    runs = stack_scenarios(runs)
-    out, tables = write_comparison(runs, scenarios, targets, args.out / "compare",
-                                   lang=args.lang, references=references, say=say)
+    with FigurePool() as pool:   # its workers start now, so their imports overlap the runs
+        say(f"compiling model ({args.engine} engine)")
+        sim = Simulator(args.engine)
+        runs = []  # each run checked for divergence, then one Dataset with a scenario dim
+        for i, sc in enumerate(scenarios, 1):
+            say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
+            runs.append(sim.run(sc))
+        out, tables = write_comparison(stack_scenarios(runs), scenarios, targets,
+                                       args.out / "compare", lang=args.lang,
+                                       references=references, say=say, formats=args.formats,
+                                       pool=pool)
     print(f"\n-> {out}\n")
     print(format_tables(tables, args.lang))
     say("done")

@@ -4,7 +4,7 @@ PRIM (:mod:`sim.analysis.prim`) over SCENARIO's history-conditioned ensemble. Wr
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
 density, mass, assumption, lower, upper, range_min, range_max; a target met by fewer than 10
 samples has one row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
-cases (``prim_<target>_<zh|en>.png/.svg``).
+cases (``prim_<target>_<zh|en>.png``, other formats with ``--formats``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def run(args) -> int:
                                 chosen=[(b.coverage, b.density) for b in d.boxes],
                                 title=f"{sc.label(lang)}: {names.get(d.target, d.target)} "
                                       f"({d.cases}/{d.n})")
-                save_figure(fig, tmp / f"prim_{d.target}_{lang}")
+                save_figure(fig, tmp / f"prim_{d.target}_{lang}", args.formats)
     print(f"\n{sc.id}: PRIM boxes over N = {ens.n} history-consistent samples, "
           f"{time.perf_counter() - t0:.0f} s")
     for d in found:

@@ -2,7 +2,8 @@
 
 Writes, atomically, ``DIR/returns_<scenario>/``: ``returns.csv`` (group, indicator, unit,
 median, P5, P95, extra_money, rests_on, rank_correlation, n) and a bar chart per indicator
-(``returns_<indicator>_<zh|en>.png/.svg``). Method: :mod:`sim.analysis.returns`.
+(``returns_<indicator>_<zh|en>.png``, ``--formats`` for others). Method:
+:mod:`sim.analysis.returns`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def run(args) -> int:
                 fig, axes = new_figure(1, 1, figsize=(8, 4.5))
                 return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
                             title=f"{sc.label(lang)}: {t.label.get(lang, t.indicator)}")
-                save_figure(fig, tmp / f"returns_{t.indicator}_{lang}")
+                save_figure(fig, tmp / f"returns_{t.indicator}_{lang}", args.formats)
     print(f"\n{sc.id}: change in the 2028 indicator per 亿元 spent over 2024-2028 "
           f"({args.amount:g} 亿元 per group), N = {ens.n}, {time.perf_counter() - t0:.0f} s")
     cols = ["group", "indicator", "median", "P5", "P95", "rests_on", "rank_correlation"]

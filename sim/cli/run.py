@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "run", help="run scenarios and write tables and charts",
         description="Run each scenario and write DIR/<scenario>/timeseries.csv (+ units "
-                    "sidecar), targets.csv, <scenario>.xlsx and charts (PNG and SVG). With no "
-                    "scenario, runs baseline and plan.")
+                    "sidecar), targets.csv, <scenario>.xlsx and charts (PNG; --formats png,svg "
+                    "adds SVG). With no scenario, runs baseline and plan.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (default: baseline plan)")
     add_common(p)
@@ -24,7 +24,8 @@ def run(args) -> int:
     from sim.model.sectors import check_sector_variables, load_sectors
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
-    from sim.present.run_report import write_scenario
+    from sim.present.render import FigurePool
+    from sim.present.run_report import scenario_figures, write_scenario
     from sim.present.styles import scenario_styles
     from sim.present.summary import fiscal_table
     from sim.present.tables import format_table
@@ -39,19 +40,23 @@ def run(args) -> int:
     targets = load_targets()
     sectors = load_sectors()
     history = load_history()
-    say(f"compiling model ({args.engine} engine)")
-    sim = Simulator(args.engine)
-    check_sector_variables(sectors, set(sim.info.index))
-    runs = []  # every scenario runs (and is checked for divergence) before any is written
-    for i, sc in enumerate(scenarios, 1):
-        say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
-        runs.append(sim.run(sc))
-    styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
-    for sc, ds in zip(scenarios, runs, strict=True):
-        final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                                      history=history, say=say, style=styles[sc.id])
-        print(f"\n{table.title} -> {final}")
-        print(format_table(table, args.lang))
+    with FigurePool() as pool:   # its workers start now, so their imports overlap the runs
+        say(f"compiling model ({args.engine} engine)")
+        sim = Simulator(args.engine)
+        check_sector_variables(sectors, set(sim.info.index))
+        runs = []  # every scenario runs (and is checked for divergence) before any is written
+        for i, sc in enumerate(scenarios, 1):
+            say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
+            runs.append(sim.run(sc))
+        styles = scenario_styles([sc.id for sc in scenarios])  # one look per scenario
+        figures = [pool.submit_all(scenario_figures(
+            ds, sc, targets, sectors, lang=args.lang, history=history, style=styles[sc.id],
+            formats=args.formats)) for sc, ds in zip(scenarios, runs, strict=True)]
+        for sc, ds, figs in zip(scenarios, runs, figures, strict=True):
+            final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
+                                          say=say, figures=figs)
+            print(f"\n{table.title} -> {final}")
+            print(format_table(table, args.lang))
     names = {sc.id: sc.label(args.lang) for sc in scenarios}
     fiscal = fiscal_table({sc.id: ds for sc, ds in zip(scenarios, runs, strict=True)},
                           targets, args.lang, names, [scenarios[0].id])

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
                    help="the vintage's scenario to score (default plan: the plan is under way)")
     p.add_argument("--forecasts", type=Path, default=None, help="directory of vintages "
                    "(default: forecasts/ at the repository root)")
-    add_common(p, lang=True, engine=False)
+    add_common(p, lang=True, engine=False, charts=False)
     p.set_defaults(func=run)
 
 

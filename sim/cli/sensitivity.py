@@ -99,7 +99,7 @@ def run(args) -> int:
         summary = [shapley_summary(att, targets, args.lang, names, player_labels(params))]
         report.write_outputs(tables, figures, final, lang=args.lang, summary=summary,
                              targets=targets, central=simulator.run(scenario),
-                             title=summary[0].title)
+                             title=summary[0].title, formats=args.formats)
         print(format_tables(summary, args.lang))
         print(f"\n-> {final}")
         return 0
@@ -132,7 +132,7 @@ def run(args) -> int:
                                  center=central_assumptions(simulator, scenario, spec.names))
         say("charts")  # drawn by the worker while the tables are written, then by both
         rendered = report.render_index_figures(tables, targets, args.method, labels, LANGS,
-                                               worker=worker)
+                                               worker=worker, formats=args.formats)
         key, name = method.main_index, scenario.label(args.lang)
         central = simulator.run(scenario)
         summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,

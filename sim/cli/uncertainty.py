@@ -16,7 +16,8 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
   percentiles), then the tables above (those over 5,000 rows or 50,000 cells, such as the
   samples of a large ensemble, in CSV only) and units;
-- ``fan_<scenario>_<zh|en>.png/.svg``: fan charts of the indicators with their targets.
+- ``fan_<scenario>_<zh|en>.png`` (``.svg``, ``.pdf`` with ``--formats``): fan charts of the
+  indicators with their targets.
 
 Indicators, targets and years: model/targets.yaml.
 """
@@ -38,7 +39,8 @@ def add_parser(sub) -> None:
                     "of meeting each target of model/targets.yaml and all of them together "
                     "(with Monte Carlo "
                     "standard errors), the first year each target is reached, fan charts "
-                    "(zh and en, PNG and SVG), CSV and Excel into DIR/uncertainty/. The "
+                    "(zh and en; PNG, --formats for SVG or PDF), CSV and Excel into "
+                    "DIR/uncertainty/. The "
                     "ensemble is conditioned on the history (history matching, settings in "
                     "the conditioning: section of the uncertainty file): prior samples are "
                     "drawn until N are not ruled out. 'central' is the calibrated run (plansim "
@@ -132,7 +134,8 @@ def run(args) -> int:
     summary = summary_tables(results, targets, args.lang, names, frames)
     final = write_outputs(results, targets, Path(args.out) / "uncertainty",
                           scenario_names={s.id: s.name for s in scenarios}, say=say,
-                          lang=args.lang, summary=summary, frames=frames)
+                          lang=args.lang, summary=summary, frames=frames,
+                          formats=args.formats)
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned

@@ -5,7 +5,8 @@ Writes, atomically, ``DIR/what-it-takes_<scenario>/``: ``requirements.csv`` (tar
 probability, reachable, extra_budget_2024_2028, achieved_probability, mc_se, n, one column per
 line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even split), one
 scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
-chart of P against extra money (``p_<target>_<zh|en>.png/.svg``). Method and limits:
+chart of P against extra money (``p_<target>_<zh|en>.png``, ``--formats`` for others). Method
+and limits:
 :mod:`sim.analysis.requirements`.
 """
 
@@ -107,7 +108,7 @@ def run(args) -> int:
                 probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
                                    requirements=w.table, names=lines,
                                    title=f"{sc.label(lang)}: {label}")
-                save_figure(fig, tmp / f"p_{t}_{lang}")
+                save_figure(fig, tmp / f"p_{t}_{lang}", args.formats)
     print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
           f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
           f"{time.perf_counter() - t0:.0f} s")

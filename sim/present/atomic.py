@@ -3,7 +3,8 @@
 - :func:`atomic_dir`: build a whole output directory in a temporary sibling, then swap it in.
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: write a file through a temporary
   sibling and :func:`os.replace`.
-- :func:`save_figure`: render a Figure to several formats, each written atomically.
+- :func:`save_figure`: render a Figure to one or more formats (PNG by default), each written
+  atomically; :func:`render_formats` renders without writing (:mod:`sim.present.render`).
 
 Temporary names start with ``.`` and sit in the same directory as the target (same file
 system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
@@ -30,6 +31,8 @@ if TYPE_CHECKING:   # matplotlib is imported when a figure is rendered, not by e
     from matplotlib.figure import Figure
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+#: what every chart is written as unless the command is told otherwise (``--formats``)
+DEFAULT_FORMATS = ("png",)
 
 
 _shield = {"depth": 0, "pending": None}
@@ -144,10 +147,10 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
     if fmt not in FIGURE_FORMATS:
         raise OutputError(f"figure format {fmt!r} not supported; allowed: "
                           f"{', '.join(FIGURE_FORMATS)}")
-    meta: dict[str, str | None]
     if fmt == "png":
-        meta = {"Software": None}
-    elif fmt == "svg":
+        return _png_bytes(fig, dpi)
+    meta: dict[str, str | None]
+    if fmt == "svg":
         meta = {"Date": None}
     else:
         meta = {"CreationDate": None, "ModDate": None}
@@ -159,7 +162,27 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", "svg"), *,
+def _png_bytes(fig: Figure, dpi: float) -> bytes:
+    """The figure as an RGB PNG (its background is opaque, so the alpha channel matplotlib
+    writes carries nothing: without it the file is smaller and quicker to compress)."""
+    from PIL import Image
+
+    raw = io.BytesIO()
+    fig.savefig(raw, format="rgba", dpi=dpi)
+    data = raw.getvalue()
+    w, h = fig.bbox_inches.size * dpi   # the canvas in pixels, up to rounding
+    size = next(((x, len(data) // 4 // x) for x in dict.fromkeys((round(w), int(w)))
+                 if x and len(data) // 4 % x == 0 and abs(len(data) // 4 // x - h) <= 1), None)
+    buf = io.BytesIO()
+    if size is None:   # not the size expected: matplotlib's own PNG
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        return buf.getvalue()
+    image = Image.frombuffer("RGBA", size, data, "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(buf, format="png", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = DEFAULT_FORMATS, *,
                 dpi: float = 150) -> list[Path]:
     """Save ``fig`` as ``<stem>.<fmt>`` for each format, each file written atomically.
 
@@ -167,12 +190,21 @@ def save_figure(fig: Figure, stem: Path | str, formats: Sequence[str] = ("png", 
     Returns the written paths in the order of ``formats``.
     """
     stem = Path(stem)
-    rendered = []
+    rendered = render_formats(fig, formats, dpi=dpi)
+    return [atomic_write_bytes(stem.parent / f"{stem.name}.{fmt}", data)
+            for fmt, data in rendered.items()]
+
+
+def render_formats(fig: Figure, formats: Sequence[str] = DEFAULT_FORMATS, *,
+                   dpi: float = 150) -> dict[str, bytes]:
+    """``fig`` rendered to each format (:func:`figure_bytes`), in order; the layout of the
+    first is kept for the others."""
+    rendered = {}
     for i, fmt in enumerate(formats):
-        rendered.append((stem.parent / f"{stem.name}.{fmt}", figure_bytes(fig, fmt, dpi=dpi)))
+        rendered[fmt] = figure_bytes(fig, fmt, dpi=dpi)
         if i == 0 and len(formats) > 1:
             _freeze_layout(fig)
-    return [atomic_write_bytes(path, data) for path, data in rendered]
+    return rendered
 
 
 def _freeze_layout(fig: Figure) -> None:

@@ -2,8 +2,9 @@
 
 :func:`write_report` writes, atomically into one directory:
 
-- ``fit_<lang>.png/.svg``: one panel per fitted series, simulated (calibrated, and with the
-  ``.mdl`` values dashed) against the observed points (filled = sourced, open = implied);
+- ``fit_<lang>.png`` (other ``formats`` on request): one panel per fitted series, simulated
+  (calibrated, and with the ``.mdl`` values dashed) against the observed points (filled =
+  sourced, open = implied);
 - ``fit_statistics.csv``: per series n, MAPE, R², MSE, RMSE, RMSPE, U^M, U^S, U^C, calibrated and
   initial; ``fit_statistics_by_status.csv``: the calibrated fit with sourced figures and implied
   points apart; ``estimates.csv``; ``observations.csv`` (observed, initial, simulated per row);
@@ -11,13 +12,13 @@
 - with a hindcast: ``hindcast.csv`` (per series: forecast MAPE and bias beside the full fit's
   MAPE on the same rows) and ``hindcast_rows.csv``;
 - with profiles: ``profile.csv`` (profile and linearised intervals, identification status),
-  ``profile_curves.csv`` and ``profile_<lang>.png/.svg`` (deviance against value);
+  ``profile_curves.csv`` and ``profile_<lang>.png`` (deviance against value);
 - all tables in ``calibration.xlsx``; ``report.md``: a short bilingual summary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ import xarray as xr
 from matplotlib.ticker import NullFormatter
 
 from sim.model.numtext import format_range
-from sim.present.atomic import save_figure
+from sim.present.atomic import DEFAULT_FORMATS, save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
 from sim.present.labels import LANGS, declared_labels, format_number, label, unit_label
 from sim.present.outdir import owned_dir
@@ -260,7 +261,8 @@ def markdown_report(cal, date: str, hindcast=None, profiles=None) -> str:
 
 
 def write_report(cal, runs: Mapping[str, xr.Dataset], final: Path | str, date: str,
-                 hindcast=None, profiles=None, lang: str = "zh") -> Path:
+                 hindcast=None, profiles=None, lang: str = "zh",
+                 formats: Sequence[str] = DEFAULT_FORMATS) -> Path:
     """Charts, tables, the workbook (in ``lang``, the layout of :mod:`sim.present.workbook`)
     and ``report.md`` into ``final`` (replaced atomically)."""
     from sim.present.workbook import book_parts, write_workbook
@@ -283,9 +285,10 @@ def write_report(cal, runs: Mapping[str, xr.Dataset], final: Path | str, date: s
         write_workbook(tmp / "calibration.xlsx", lang, title=title,
                        **book_parts(tables, (), None, None, lang))
         for lang in LANGS:
-            save_figure(fit_figure(cal.observations, runs, lang), tmp / f"fit_{lang}")
+            save_figure(fit_figure(cal.observations, runs, lang), tmp / f"fit_{lang}", formats)
             if profiles is not None:
-                save_figure(profile_figure(profiles, cal.labels, lang), tmp / f"profile_{lang}")
+                save_figure(profile_figure(profiles, cal.labels, lang), tmp / f"profile_{lang}",
+                            formats)
         (tmp / "report.md").write_text(markdown_report(cal, date, hindcast, profiles),
                                        encoding="utf-8")
     return Path(final)

@@ -26,6 +26,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.table import Cell, Table
 
 from sim.errors import OutputError
 from sim.present.analysis_charts import (  # noqa: F401  (re-exported)
@@ -42,11 +43,13 @@ from sim.present.chartutil import (
     dedupe_legend,
     draw_series,
     draw_target,
+    fit_margins,
     new_figure,
     series_of,
     style_time_axis,
     target_year_of,
     targets_by_indicator,
+    text_size,
     value_at,
 )
 from sim.present.fonts import use_cjk_font
@@ -196,13 +199,28 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
     lines = max(h.count("\n") + 1 for h in heads)
     tall = [r.count("\n") + 1 for r in rows]
     height = min(0.62, 0.075 * (lines + sum(tall)))
-    table = ax.table(cellText=cells, rowLabels=rows, colLabels=heads, cellLoc="center",
-                     bbox=[0.45, 0.0, 0.55, height])
+    # column widths measured once (matplotlib's automatic width changes at every draw); the
+    # table fills the right 55 % of the panel, or more if its texts need it; rows as tall as
+    # their lines of text
+    fig = ax.get_figure()
+    need = [max(text_size(fig, s, 8)[0] for s in col) * (1 + 2 * Cell.PAD) + 0.04
+            for col in [rows, *zip(*cells, strict=True)]]
+    need[1:] = [max(w, text_size(fig, h, 8)[0] * (1 + 2 * Cell.PAD) + 0.04)
+                for w, h in zip(need[1:], heads, strict=True)]
+    panel = ax.get_position().width * fig.get_size_inches()[0]
+    width = min(1.0, max(0.55, sum(need) / panel))
+    table = Table(ax, bbox=[1.0 - width, 0.0, width, height])
+    table.add_cell(0, 0, need[0], lines, text="").visible_edges = ""   # above the row names
+    for c, head in enumerate(heads, 1):
+        table.add_cell(0, c, need[c], lines, text=head, loc="center")
+    for r, (name, row) in enumerate(zip(rows, cells, strict=True), 1):
+        table.add_cell(r, 0, need[0], tall[r - 1], text=name, loc="left")
+        for c, cell in enumerate(row, 1):
+            table.add_cell(r, c, need[c], tall[r - 1], text=cell, loc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    for (r, _c), cell in table.get_celld().items():   # rows as tall as their lines of text
-        cell.set_height(cell.get_height() * (lines if r == 0 else tall[r - 1]))
-    ax.text(0.45, height + 0.03, text("attainment_in", lang, year=year),
+    ax.add_table(table)
+    ax.text(1.0 - width, height + 0.03, text("attainment_in", lang, year=year),
             transform=ax.transAxes, fontsize=9)
 
 
@@ -228,7 +246,7 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         raise OutputError("indicator_figure: no indicator to draw; give targets or indicators")
     ncols = max(1, min(ncols, len(indicators) + 1))
     nrows = math.ceil((len(indicators) + 1) / ncols)
-    fig, axes = new_figure(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows))
+    fig, axes = new_figure(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows), layout=None)
     flat = list(axes.ravel())
     styles = _styles(runs, styles)
     for ax, ind in zip(flat[:len(indicators)], indicators, strict=True):
@@ -240,9 +258,10 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     handles, names = dedupe_legend(flat[:len(indicators)])
     side.legend(handles, [_wrap(n, lang, 16 if lang == "zh" else 36) for n in names],
                 loc="upper left", frameon=False, fontsize=9, title=text("legend", lang))
-    _attainment_table(side, runs, specs, indicators, lang, year)
-    fig.suptitle(label(title, lang) if title is not None
-                 else count_text("indicators_title", lang, len(indicators)))
+    fit_margins(fig, axes, fig.suptitle(label(title, lang) if title is not None
+                                        else count_text("indicators_title", lang,
+                                                        len(indicators))))
+    _attainment_table(side, runs, specs, indicators, lang, year)   # sized to the placed panel
     return fig
 
 
@@ -265,7 +284,7 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
     _check_runs(runs)
     ncols = max(1, min(ncols, len(variables)))
     nrows = math.ceil(len(variables) / ncols)
-    fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 0.6))
+    fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows + 0.6), layout=None)
     flat = list(axes.ravel())
     styles = _styles(runs, styles)
     for ax, var in zip(flat[:len(variables)], variables, strict=True):
@@ -284,7 +303,7 @@ def sector_figure(ds: Run | Mapping[str, Run], variables: Sequence[str], title: 
             ax.legend(fontsize=7, frameon=False, loc="upper left")
     for ax in flat[len(variables):]:
         ax.axis("off")
-    fig.suptitle(label(title, lang))
+    fit_margins(fig, axes, fig.suptitle(label(title, lang)))
     return fig
 
 
@@ -317,7 +336,7 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     order = [baseline_key] + [k for k in runs if k != baseline_key]
     styles = {**scenario_styles(list(runs), reference=baseline_key), **(styles or {})}
     dashes = {k: styles[k].linestyle for k in order}
-    fig, axes = new_figure(1, 2, figsize=(15, 6), width_ratios=[1.25, 1])
+    fig, axes = new_figure(1, 2, figsize=(15, 6), width_ratios=[1.25, 1], layout=None)
     left, right = axes[0]
     colors = [f"C{i}" for i in range(len(shown))]
     names = {i: (label(specs[i].label, lang) if specs[i].label is not None
@@ -351,5 +370,6 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     right.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
     right.grid(True, axis="y", color="0.88", linewidth=0.6)
     right.set_axisbelow(True)
-    fig.suptitle(label(title, lang) if title is not None else text("compare_title", lang))
+    fit_margins(fig, axes, fig.suptitle(label(title, lang) if title is not None
+                                        else text("compare_title", lang)))
     return fig

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
 
@@ -18,12 +17,13 @@ from sim.analysis.compare import as_scenarios, compare_table
 from sim.dims import scenario_runs
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
-from sim.present.atomic import save_figure
+from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.columns import Table
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import LANGS
 from sim.present.outdir import owned_dir
+from sim.present.render import FigureJob, FigurePool, Rendering, write_renderings
 from sim.present.styles import ScenarioStyle, relabel, scenario_styles
 from sim.present.summary import compare_summary, fiscal_table, run_summary
 from sim.present.tables import write_csv
@@ -39,32 +39,59 @@ def _quiet(_msg: str) -> None:
 def timeseries_frame(ds: xr.Dataset) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
     """One row per saved time, one column per variable; and each column's unit and description."""
     one = ds.isel(sample=0, drop=True) if "sample" in ds.dims else ds
-    cols = [v for v in one.data_vars if one[v].dims == ("time",)]
-    df = pd.DataFrame({v: one[v].values for v in cols},
+    cols = {v: one.variables[v] for v in one.data_vars}   # Variables: no DataArray per read
+    cols = {v: var for v, var in cols.items() if var.dims == ("time",)}
+    df = pd.DataFrame({v: var.values for v, var in cols.items()},
                       index=pd.Index(one.time.values, name="time"))
-    units = {v: {"unit": one[v].attrs.get("units", ""),
-                 "description": one[v].attrs.get("description", "")} for v in cols}
+    units = {v: {"unit": var.attrs.get("units", ""),
+                 "description": var.attrs.get("description", "")} for v, var in cols.items()}
     return df, units
 
 
-def _close(fig) -> None:
-    plt.close(fig)
+def scenario_figures(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector], *,
+                     lang: str = "zh", history: pd.DataFrame | None = None,
+                     style: ScenarioStyle | None = None,
+                     formats: Sequence[str] = DEFAULT_FORMATS) -> list[FigureJob]:
+    """The charts of one run as jobs (:mod:`sim.present.render`): the indicators, then one
+    per sector; each gets only the variables it draws."""
+    style = style or scenario_styles([scenario.id])[scenario.id]
+    label = scenario.label(lang)
+    n = {lang: targets.count_word(lang) for lang in LANGS}
+    title = {"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
+             "en": f"{n['en'].capitalize()} indicators: {scenario.name['en']}"}
+    formats = tuple(formats)
+    jobs = [FigureJob("indicators", indicator_figure,
+                      ({label: ds[list(targets.indicators)]}, list(targets)),
+                      {"lang": lang, "history": history, "styles": {label: style},
+                       "title": title}, formats)]
+    for sector in sectors:
+        jobs.append(FigureJob(f"sector-{sector.id}", sector_figure,
+                              (ds[list(sector.variables)], list(sector.variables),
+                               sector.label),
+                              {"lang": lang, "styles": {"": style}}, formats))
+    return jobs
 
 
 def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence[Sector],
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
-                   say: Say = _quiet, style: ScenarioStyle | None = None
-                   ) -> tuple[Path, Table]:
+                   say: Say = _quiet, style: ScenarioStyle | None = None,
+                   formats: Sequence[str] = DEFAULT_FORMATS,
+                   figures: Sequence[Rendering] | None = None) -> tuple[Path, Table]:
     """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
     directory and the summary table (the workbook's first table, for the console). ``style``:
     the scenario's style among the run's (:func:`sim.present.styles.scenario_styles`; default:
-    its style alone)."""
+    its style alone); ``formats``: the files of each chart (:func:`save_figure`).
+    ``figures``: the charts already submitted to a :class:`~sim.present.render.FigurePool`
+    (:func:`scenario_figures`), written when rendered; default: rendered here."""
     from sim.analysis.targets import target_table
 
     use_cjk_font()
-    style = style or scenario_styles([scenario.id])[scenario.id]
     final = Path(out) / scenario.id
     label = scenario.label(lang)
+    if figures is None:
+        figures = FigurePool(0).submit_all(scenario_figures(
+            ds, scenario, targets, sectors, lang=lang, history=history, style=style,
+            formats=formats))
     with owned_dir(final) as tmp:
         say(f"  {scenario.id}: tables")
         ts, units = timeseries_frame(ds)
@@ -72,20 +99,8 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         write_csv(target_table(ds, targets), tmp / "targets.csv")
         summary = scenario_workbook(tmp / f"{scenario.id}.xlsx", ds, targets, lang, label,
                                     scenario.id)
-        say(f"  {scenario.id}: indicator chart")
-        n = {lang: targets.count_word(lang) for lang in LANGS}
-        fig = indicator_figure({label: ds}, list(targets), lang=lang, history=history,
-                               styles={label: style}, title={"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
-                                      "en": f"{n['en'].capitalize()} indicators: "
-                                            f"{scenario.name['en']}"})
-        save_figure(fig, tmp / "indicators")
-        _close(fig)
-        for sector in sectors:
-            say(f"  {scenario.id}: sector chart {sector.id}")
-            fig = sector_figure(ds, list(sector.variables), sector.label, lang=lang,
-                                styles={"": style})
-            save_figure(fig, tmp / f"sector-{sector.id}")
-            _close(fig)
+        say(f"  {scenario.id}: charts")
+        write_renderings(figures, tmp, say)
     return final, summary[0]
 
 
@@ -104,37 +119,43 @@ def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, n
 
 def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Sequence,
                      targets: Targets, out: Path, *, lang: str = "zh",
-                     references: Sequence[str], say: Say = _quiet) -> tuple[Path, list[Table]]:
+                     references: Sequence[str], say: Say = _quiet,
+                     formats: Sequence[str] = DEFAULT_FORMATS,
+                     pool: FigurePool | None = None) -> tuple[Path, list[Table]]:
     """Write the overlay chart, the difference table and the workbook of several runs (one
     Dataset with a ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the
     command line passes ``DIR/compare``); return the folder and the summary tables (the
-    workbook's first sheet, for the console). The first reference is drawn dashed."""
+    workbook's first sheet, for the console). The first reference is drawn dashed;
+    ``formats``: the files of each chart, rendered by ``pool`` (a
+    :class:`~sim.present.render.FigurePool`) while the tables are written, else here."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
     reference = references[0]
     runs = as_scenarios(runs)
     by_id = scenario_runs(runs)
+    by_label = {labels[k]: v[list(targets.indicators)] for k, v in by_id.items()}
+    styles = relabel(scenario_styles(list(by_id), reference), labels)
+    formats = tuple(formats)
+    figures = (pool or FigurePool(0)).submit_all([
+        FigureJob("indicators", indicator_figure, (by_label, list(targets)),
+                  {"lang": lang, "styles": styles,
+                   "title": {"zh": "情景比较", "en": "Scenario comparison"}}, formats),
+        FigureJob("attainment", compare_figure, (by_label, list(targets)),
+                  {"lang": lang, "baseline_key": labels[reference], "styles": styles},
+                  formats)])
     with owned_dir(Path(out)) as tmp:
         table = compare_table(runs, targets, references)
         write_csv(table, tmp / "comparison.csv")
         summary = compare_summary(table, by_id, targets, lang, labels, references)
-        by_label = {labels[k]: v for k, v in by_id.items()}
         infos = {sid: run_variables(ds) for sid, ds in by_id.items()}
         title = {"zh": "情景比较：", "en": "Scenario comparison: "}[lang] + ", ".join(
             labels.values())
         write_workbook(tmp / "comparison.xlsx", lang, title=title, summary=summary,
-                       indicators=indicators_grid(by_label, targets, lang),
+                       indicators=indicators_grid({labels[k]: v for k, v in by_id.items()},
+                                                  targets, lang),
                        variables={sid: variables_grid(ds, lang, infos[sid])
                                   for sid, ds in by_id.items()},
                        info={k: v for info in infos.values() for k, v in info.items()})
-        say("  overlay chart")
-        styles = relabel(scenario_styles(list(by_id), reference), labels)
-        fig = indicator_figure(by_label, list(targets), lang=lang, styles=styles,
-                               title={"zh": "情景比较", "en": "Scenario comparison"})
-        save_figure(fig, tmp / "indicators")
-        _close(fig)
-        fig = compare_figure(by_label, list(targets), lang=lang, baseline_key=labels[reference],
-                             styles=styles)
-        save_figure(fig, tmp / "attainment")
-        _close(fig)
+        say("  charts")
+        write_renderings(figures, tmp, say)
     return Path(out), summary

@@ -22,8 +22,8 @@ from sim.model.targets import Targets
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
 TOP_LINES = 6
-#: the formats every figure is written in
-FORMATS = ("png", "svg")
+#: the formats every figure is written in unless asked (``--formats``)
+FORMATS = ("png",)
 #: the figures of a design method (file stem ``<kind>_<lang>``), in the order they are drawn
 KINDS = ("indices", "tornado", "per_year")
 
@@ -337,10 +337,11 @@ def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
                   final: Path, *, rendered: Mapping[str, Mapping[str, bytes]] | None = None,
                   lang: str = "zh", summary: Sequence[Any] = (), central: Any = None,
-                  targets: Targets | None = None, title: str = "") -> Path:
+                  targets: Targets | None = None, title: str = "",
+                  formats: Sequence[str] = FORMATS) -> Path:
     """CSV per table, one workbook (the layout of :mod:`sim.present.workbook`: ``summary``
     first, the indicators and variables of the ``central`` run, the tables that fit; larger
-    ones as CSV only), PNG+SVG per figure (``figures``, or already ``rendered`` bytes by stem
+    ones as CSV only), each figure in ``formats`` (``figures``, or ``rendered`` bytes by stem
     and format), all into ``final`` atomically; the design's marginals (a large sample)
     compressed and outside the workbook, with a README saying how to draw the design again."""
     from sim.present.atomic import atomic_write_bytes, save_figure
@@ -361,7 +362,7 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
         if "design" in tables:
             (tmp / "README.md").write_text(design_readme(tables["design"]), encoding="utf-8")
         for stem, fig in figures.items():
-            save_figure(fig, tmp / stem)
+            save_figure(fig, tmp / stem, formats)
         for stem, files in (rendered or {}).items():
             for fmt, data in files.items():
                 atomic_write_bytes(tmp / f"{stem}.{fmt}", data)

@@ -96,11 +96,13 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                   scenario_names: dict[str, dict[str, str]] | None = None,
                   say: Callable[[str], None] = print, lang: str = "zh",
                   summary: Sequence[Table] | None = None,
-                  frames: Mapping[str, Any] | None = None) -> Path:
+                  frames: Mapping[str, Any] | None = None,
+                  formats: Sequence[str] = ("png",)) -> Path:
     """Write every table (CSV, and a workbook in the layout of :mod:`sim.present.workbook`
     in ``lang`` with ``summary`` first, default :func:`summary_tables`) and the fan charts into
-    ``final`` atomically. Tables too long for a workbook go to CSV only. ``frames``: the
-    tables of :func:`sim.analysis.uncertainty.tables` if the caller has them already."""
+    ``final`` atomically (each chart in ``formats``). Tables too long for a workbook go to CSV
+    only. ``frames``: the tables of :func:`sim.analysis.uncertainty.tables` if the caller has
+    them already."""
     from sim.present.atomic import save_figure
     from sim.present.columns import HEADERS
     from sim.present.labels import LANGS, label
@@ -139,6 +141,6 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                               "history"}[lang_] if r.conditioned is not None else ""
                 fig = fan_figure(r, targets, lang_, title=f"{name} (N = {n}) {note}".strip(),
                                  color=styles[r.scenario].color)
-                save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}")
+                save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}", formats)
                 say(f"{r.scenario}: fan charts ({lang_}) written")
     return Path(final)
