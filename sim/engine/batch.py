@@ -68,6 +68,10 @@ class BatchModel:
         self._cache: dict[tuple, tuple] = {}
         self._dynamic: dict[tuple, frozenset] = {}
         self._kernels: dict[tuple, object] = {}
+        self._runs: dict[tuple, object] = {}  # per-run values that repeat (controls, time axis)
+        self._lookups = [v for v in info.vars.values() if v.kind == "lookup"]
+        self._data_vars = [v for v in info.vars.values() if v.kind == "data"]
+        self._subscripted = any(v.dims for v in info.vars.values())
         self.backend: str | None = None  # default of run(backend=): see sim.engine.kernel
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
@@ -140,7 +144,8 @@ class BatchModel:
             text = src + ctl_src
             linecache.cache[fname] = (len(text), None, text.splitlines(True), fname)
             exec(compile(text, fname, "exec"), ns)  # noqa: S102
-            hit = (ns["_build"], ns["_ctl"], constants, src)
+            # controls that read no input are the same for every run of this code
+            hit = (ns["_build"], ns["_ctl"], constants, src, "K[" not in ctl_src)
             self._cache[key] = hit
             self._dynamic[key[:2]] = dynamic
         return hit
@@ -157,7 +162,14 @@ class BatchModel:
         return self._compiled({}, (), False)[3]
 
     def _controls(self, overrides, K, user) -> dict[str, float]:
-        _, ctl, consts, _ = self._compiled(overrides, (), False)
+        _, ctl, consts, _, pure = self._compiled(overrides, (), False)
+        key = (tuple(sorted(overrides.items())), tuple(user.items())) if pure else None
+        try:
+            hit = self._runs.get(("controls", key)) if pure else None
+        except TypeError:  # a control given as an array: not cached
+            hit, pure = None, False
+        if hit is not None:
+            return dict(hit)
         K = dict(K)
         K.update(consts)
         with np.errstate(all="ignore"):
@@ -173,7 +185,28 @@ class BatchModel:
             if arr.size != 1:
                 raise ModelError(f"control '{name}' must be the same for every sample")
             out[name] = float(arr[0])
+        if pure:
+            self._runs[("controls", key)] = dict(out)
         return out
+
+    def _time_axis(self, ctl: dict, reporting: str):
+        """The integration grid, the saved mask, the reporting periods (calendar) and the row
+        times of a run with controls ``ctl``: the same for every run with these controls, so
+        computed once (shared by those runs: never modify them; they stay writeable because
+        numba would compile the kernel again for read-only arrays)."""
+        key = ("time", tuple(ctl.values()), reporting)
+        hit = self._runs.get(key)
+        if hit is None:
+            grid, save = time_grid(ctl)
+            saved_times = grid[save]
+            per = None
+            if reporting == "calendar":
+                per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
+                save, saved_times = per.touched, per.starts
+            if len(self._runs) > 64:
+                self._runs.clear()
+            hit = self._runs[key] = (grid, save, per, saved_times)
+        return hit
 
     # ------------------------------------------------------------------ parameters
     def _params(self, params, n):
@@ -258,17 +291,12 @@ class BatchModel:
         user = {"initial_time": initial_time, "final_time": final_time,
                 "time_step": time_step, "saveper": saveper}
         ctl = self._controls(overrides, K, user)
-        grid, save = time_grid(ctl)
-        saved_times = grid[save]
-        per = None
-        if reporting == "calendar":
-            per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
-            save, saved_times = per.touched, per.starts
-        for v in self._info.vars.values():
-            if v.kind == "lookup":
-                K[f"lx_{v.id}"] = np.array(v.table[0])
-                K.setdefault(f"ly_{v.id}", np.array(v.table[1]))
-            elif v.kind == "data" and v.id not in overrides:
+        grid, save, per, saved_times = self._time_axis(ctl, reporting)
+        for v in self._lookups:
+            K[f"lx_{v.id}"] = np.array(v.table[0])
+            K.setdefault(f"ly_{v.id}", np.array(v.table[1]))
+        for v in self._data_vars:
+            if v.id not in overrides:
                 t, vals, interp = self._data[v.id]
                 arr = data_on_grid(t, vals, interp, grid)
                 K[f"ts_{v.id}"] = arr[:, None] if v.dims else arr
@@ -293,7 +321,7 @@ class BatchModel:
         if backend != "numpy":
             buffers = self._run_kernel(backend, overrides, outputs, K, per_sample, grid, save,
                                        n, per, chunk_size, progress)
-        scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
+        scalar = n == 1 and not self._subscripted
         if scalar and buffers is None:
             try:
                 buffers = self._run_scalar(overrides, outputs, K, grid, save, per)
@@ -350,7 +378,7 @@ class BatchModel:
         return list(out)
 
     def _run_scalar(self, overrides, outputs, K, grid, save, per=None):
-        build, _, consts, _ = self._compiled(overrides, outputs, True)
+        build, _, consts, _, _ = self._compiled(overrides, outputs, True)
         Ks = {}
         for k, v in K.items():
             if isinstance(v, np.ndarray):
@@ -378,7 +406,7 @@ class BatchModel:
 
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
                     progress, out_vars, per=None):
-        build, _, consts, _ = self._compiled(overrides, outputs, False)
+        build, _, consts, _, _ = self._compiled(overrides, outputs, False)
         rates = self._averaged(overrides, outputs) if per is not None else None
         n_save = int(save.sum()) if per is None else len(per.starts)
         alloc = np.empty if per is None else np.zeros
