@@ -72,6 +72,11 @@ class BatchModel:
         self._lookups = [v for v in info.vars.values() if v.kind == "lookup"]
         self._data_vars = [v for v in info.vars.values() if v.kind == "data"]
         self._subscripted = any(v.dims for v in info.vars.values())
+        # each variable's dims and attrs in a result (the attrs are copied into each result)
+        self._meta = {v.id: (("sample", "time") + tuple(v.dims),
+                             {"units": v.units, "description": v.doc,
+                              "vensim_name": v.vensim_name})
+                      for v in info.vars.values()}
         self.backend: str | None = None  # default of run(backend=): see sim.engine.kernel
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
@@ -155,7 +160,11 @@ class BatchModel:
         A rate that is constant in time is recorded like a level: its mean is its value."""
         if dynamic is None:
             dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
-        return [self.is_rate(vid) and vid in dynamic for vid in outputs]
+        key = ("averaged", outputs, dynamic)
+        hit = self._runs.get(key)
+        if hit is None:
+            hit = self._runs[key] = [self.is_rate(vid) and vid in dynamic for vid in outputs]
+        return list(hit)
 
     def source(self) -> str:
         """The generated Python source of the default vector simulation (for inspection)."""
@@ -452,17 +461,20 @@ class BatchModel:
         rtimes = np.round(times, -int(np.log10(dt * 1e-5)))
         data: dict = {}
         coords: dict = {}
+        plain = True  # no subscripts: dims ("sample", "time") only
+        meta = self._meta
         for v, buf in zip(out_vars, buffers, strict=True):
             if buf.shape[0] != n:
                 buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
-            for d in v.dims:
-                coords.setdefault(d, self._info.range_elements(d))
-            data[v.py_name] = variable(  # buf is a float ndarray of that shape
-                ("sample", "time") + tuple(v.dims), buf,
-                {"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
+            if v.dims:
+                plain = False
+                for d in v.dims:
+                    coords.setdefault(d, self._info.range_elements(d))
+            dims, attrs = meta[v.id]
+            data[v.py_name] = variable(dims, buf, dict(attrs))  # buf: float, of that shape
         coords.update({"sample": np.arange(n), "time": rtimes})
         attrs = {**ctl, "model": str(self.path)}
-        if all(v.dims == ("sample", "time") for v in data.values()):
+        if plain:
             fast = direct_dataset(data, coords["sample"], rtimes, attrs)
             if fast is not None:
                 return fast

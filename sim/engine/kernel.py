@@ -302,6 +302,7 @@ def arguments(src, K: dict, per_sample: set, n: int, defaults=None) -> list:
 
 
 _BASES: dict = {}
+_COLUMNS: dict = {}  # (kernel digest, output ids) -> their indices in the kernel's columns
 
 
 def _base_constants(src, defaults: dict) -> tuple[np.ndarray, dict, list]:
@@ -345,7 +346,12 @@ def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
          progress):
     parallel, serial = entry.fn
     args = arguments(entry.src, K, per_sample, n, entry.defaults)
-    cols = np.array([entry.src.columns[vid] for vid in outputs], dtype=np.int64)
+    cols = _COLUMNS.get((entry.src.digest, outputs))
+    if cols is None:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        cols = _COLUMNS[(entry.src.digest, outputs)] = np.array(
+            [entry.src.columns[vid] for vid in outputs], dtype=np.int64)
     out = np.zeros((len(rate), n, n_rows))
     grid = np.ascontiguousarray(grid, dtype=float)
     acc = np.ascontiguousarray(acc, dtype=np.int64)

@@ -40,16 +40,31 @@ def direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:
     that is unavailable in the installed xarray, returns None and the caller takes the public
     route. tests/test_engine_batch.py checks both give identical Datasets."""
     try:
-        from xarray.core.indexes import PandasIndex
-
         coords = {"sample": xr.Variable("sample", sample), "time": xr.Variable("time", time)}
-        indexes = {k: PandasIndex(pd.Index(v.values, name=k), k) for k, v in coords.items()}
+        indexes = {k: _index(k, v.values) for k, v in coords.items()}
         variables = {**data, **coords}
         return xr.Dataset._construct_direct(
             variables, set(coords), {"sample": len(sample), "time": len(time)}, dict(attrs),
             indexes)
     except (AttributeError, TypeError, ImportError):
         return None
+
+
+_INDEXES: dict = {}
+
+
+def _index(dim: str, values: np.ndarray):
+    """The PandasIndex of a coordinate (immutable, so shared by the results that have the same
+    values: a single run would otherwise spend more on its two indexes than on its numbers)."""
+    from xarray.core.indexes import PandasIndex
+
+    key = (dim, values.dtype.str, values.tobytes())
+    hit = _INDEXES.get(key)
+    if hit is None:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        hit = _INDEXES[key] = PandasIndex(pd.Index(values.copy(), name=dim), dim)
+    return hit
 
 
 def variable(dims: tuple, data: np.ndarray, attrs: dict) -> xr.Variable:
@@ -64,6 +79,9 @@ def variable(dims: tuple, data: np.ndarray, attrs: dict) -> xr.Variable:
         return xr.Variable(dims, data, attrs, fastpath=True)
 
 
+_SAMPLE_TIME, _TIME = ("sample", "time"), ("time",)
+
+
 def one_sample(ds: xr.Dataset, i: int = 0) -> xr.Dataset:
     """``ds.isel(sample=i, drop=True)`` for a (sample, time) Dataset, built directly (xarray's
     isel costs about 10 us per variable); any other layout takes the public route.
@@ -71,11 +89,12 @@ def one_sample(ds: xr.Dataset, i: int = 0) -> xr.Dataset:
     try:
         variables = {}
         for name, var in ds.variables.items():
-            if name == "sample":
+            dims = var.dims
+            if dims == _SAMPLE_TIME:
+                variables[name] = variable(_TIME, var.data[i], dict(var.attrs))
+            elif name == "sample":
                 continue
-            if var.dims == ("sample", "time"):
-                variables[name] = variable(("time",), var.values[i], dict(var.attrs))
-            elif var.dims in (("time",), ()):
+            elif dims in (_TIME, ()):
                 variables[name] = var
             else:
                 return ds.isel(sample=i, drop=True)
