@@ -99,7 +99,8 @@ def one_sample(ds: xr.Dataset, i: int = 0) -> xr.Dataset:
             else:
                 return ds.isel(sample=i, drop=True)
         return xr.Dataset._construct_direct(
-            variables, set(ds.coords) - {"sample"}, {"time": ds.sizes["time"]},
+            variables, set(ds.variables).difference(ds.data_vars, ("sample",)),
+            {"time": ds.sizes["time"]},
             dict(ds.attrs), {"time": ds.xindexes["time"]})
     except (AttributeError, TypeError, KeyError):
         return ds.isel(sample=i, drop=True)

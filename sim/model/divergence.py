@@ -224,9 +224,8 @@ def _screened(ds: xr.Dataset, rule, stocks):
     """``ds``'s variables, the names of those with dims ``sample`` and ``time`` and the ones
     of them ``rule`` bounds."""
     variables = ds.variables  # Variables: ds[v] builds a DataArray, costly with many variables
-    coords = set(ds.coords)
-    names = [str(k) for k, v in variables.items()
-             if k not in coords and "sample" in v.dims and "time" in v.dims]
+    names = [str(k) for k in ds.data_vars  # (iterating ds.coords walks every variable)
+             if "sample" in variables[k].dims and "time" in variables[k].dims]
     return variables, names, rule.bounded(names, stocks) if rule is not None else []
 
 
