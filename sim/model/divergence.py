@@ -223,9 +223,10 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
 def _screened(ds: xr.Dataset, rule, stocks):
     """``ds``'s variables, the names of those with dims ``sample`` and ``time`` and the ones
     of them ``rule`` bounds."""
-    variables = ds.variables  # Variables: ds[v] builds a DataArray, costly with many variables
-    names = [str(k) for k in ds.data_vars  # (iterating ds.coords walks every variable)
-             if "sample" in variables[k].dims and "time" in variables[k].dims]
+    data = set(ds.data_vars)  # (ds[v] builds a DataArray; iterating ds.coords is slow too)
+    variables = {str(k): v for k, v in ds.variables.items()
+                 if k in data and "sample" in (d := v.dims) and "time" in d}
+    names = list(variables)
     return variables, names, rule.bounded(names, stocks) if rule is not None else []
 
 
@@ -234,7 +235,7 @@ def _clear(variables, names, bounded, rule) -> bool:
     usual case, answered in one pass over all values)."""
     if not names:
         return True
-    arrays = [variables[v].data for v in names]
+    arrays = [variables[v].values for v in names]
     base = arrays[0].base if isinstance(arrays[0], np.ndarray) else None
     # the compiled kernel returns every column as a view of one block: when that block is
     # finite, so is each view (if not, the views are checked one by one below)
