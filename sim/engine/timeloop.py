@@ -89,11 +89,14 @@ def one_sample(ds: xr.Dataset, i: int = 0) -> xr.Dataset:
     try:
         variables = {}
         new, cls = object.__new__, xr.Variable
-        for name, var in ds.variables.items():
+        frozen = ds.variables
+        for name, var in getattr(frozen, "mapping", frozen).items():  # the dict it wraps
             dims = var.dims
-            if dims == _SAMPLE_TIME:  # variable(_TIME, ...), inlined: 300 of them
+            if dims == _SAMPLE_TIME and type(var._data) is np.ndarray:
+                # variable(_TIME, ...) inlined (300 of them), reading the slots it writes
                 v = new(cls)
-                v._dims, v._data, v._attrs, v._encoding = _TIME, var.values[i], dict(var.attrs), None
+                v._dims, v._data, v._encoding = _TIME, var._data[i], None
+                v._attrs = dict(var._attrs) if var._attrs else {}
                 variables[name] = v
             elif name == "sample":
                 continue

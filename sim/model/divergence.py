@@ -224,7 +224,8 @@ def _screened(ds: xr.Dataset, rule, stocks):
     """``ds``'s variables, the names of those with dims ``sample`` and ``time`` and the ones
     of them ``rule`` bounds."""
     data = set(ds.data_vars)  # (ds[v] builds a DataArray; iterating ds.coords is slow too)
-    variables = {str(k): v for k, v in ds.variables.items()
+    frozen = ds.variables
+    variables = {str(k): v for k, v in getattr(frozen, "mapping", frozen).items()
                  if k in data and "sample" in (d := v.dims) and "time" in d}
     names = list(variables)
     return variables, names, rule.bounded(names, stocks) if rule is not None else []
