@@ -311,7 +311,10 @@ class BatchModel:
                 K[f"ts_{v.id}"] = arr[:, None] if v.dims else arr
         for vid, (t, vals) in series.items():
             var = self._info.vars[vid]
-            arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
+            if t.shape == grid.shape and not (t != grid).any():
+                arr = vals.T.copy()  # given on the grid itself: what np.interp would return
+            else:
+                arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
             sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
             if sizes:
                 arr = arr.reshape(arr.shape + (1,) * len(sizes))
