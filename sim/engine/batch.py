@@ -30,11 +30,11 @@ from sim.engine.cache import generated
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
 from sim.engine.timeloop import (
     data_on_grid,
-    direct_dataset,
+    load_data,
     loop_periods,
+    result_dataset,
     scalar_periods,
     time_grid,
-    variable,
 )
 from sim.errors import ModelError, UnsupportedConstructError
 
@@ -64,7 +64,7 @@ class BatchModel:
             v.py_name: VariableInfo(v.py_name, v.vensim_name, v.units, v.doc, v.kind, v.dims)
             for v in info.vars.values()}
         self.subscripts: dict[str, list[str]] = dict(info.ranges)
-        self._data = self._load_data(data_files)
+        self._data = load_data(info, self.path, data_files)
         self._cache: dict[tuple, tuple] = {}
         self._dynamic: dict[tuple, frozenset] = {}
         self._kernels: dict[tuple, object] = {}
@@ -107,35 +107,6 @@ class BatchModel:
             raise ModelError(f"model '{self.path}' has no variable named '{name}'")
         return v
 
-    # ------------------------------------------------------------------ data files
-    def _load_data(self, data_files):
-        out = {}
-        data_vars = [v for v in self._info.vars.values() if v.kind == "data"]
-        if not data_vars:
-            return out
-        if data_files is None:
-            raise ModelError(f"model '{self.path}' has data variables "
-                             f"({', '.join(v.vensim_name for v in data_vars)}); pass data_files")
-        from pysd.py_backend.data import TabData
-
-        files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
-        files = [Path(f) if Path(f).is_absolute() else self.path.parent / f for f in files]
-        for f in files:
-            if not f.is_file():
-                raise ModelError(f"data file '{f}' for model '{self.path}' does not exist")
-        for v in data_vars:
-            coords = {d: self._info.range_elements(d) for d in v.dims}
-            td = TabData(v.vensim_name, v.py_name, coords, v.data_keyword or "interpolate")
-            try:
-                td.load_data([str(f) for f in files])
-            except Exception as exc:
-                raise ModelError(f"data for '{v.vensim_name}' not found in {files}: {exc}") \
-                    from exc
-            da = td.data
-            arr = np.asarray(da.transpose("time", *v.dims).values, dtype=float)
-            out[v.id] = (np.asarray(da["time"].values, dtype=float), arr, td.interp)
-        return out
-
     # ------------------------------------------------------------------ compilation
     def _compiled(self, overrides: dict, outputs: tuple, scalar: bool):
         key = (tuple(sorted(overrides.items())), outputs, scalar)
@@ -163,7 +134,7 @@ class BatchModel:
         key = ("averaged", outputs, dynamic)
         hit = self._runs.get(key)
         if hit is None:
-            hit = self._runs[key] = [self.is_rate(vid) and vid in dynamic for vid in outputs]
+            hit = self._remember(key, [self.is_rate(vid) and vid in dynamic for vid in outputs])
         return list(hit)
 
     def source(self) -> str:
@@ -195,7 +166,7 @@ class BatchModel:
                 raise ModelError(f"control '{name}' must be the same for every sample")
             out[name] = float(arr[0])
         if pure:
-            self._runs[("controls", key)] = dict(out)
+            self._remember(("controls", key), dict(out))
         return out
 
     def _time_axis(self, ctl: dict, reporting: str):
@@ -212,10 +183,15 @@ class BatchModel:
             if reporting == "calendar":
                 per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
                 save, saved_times = per.touched, per.starts
-            if len(self._runs) > 64:
-                self._runs.clear()
-            hit = self._runs[key] = (grid, save, per, saved_times)
+            hit = self._remember(key, (grid, save, per, saved_times))
         return hit
+
+    def _remember(self, key, value):
+        """Keep ``value`` for later runs (at most 64 such values; then start again)."""
+        if len(self._runs) >= 64:
+            self._runs.clear()
+        self._runs[key] = value
+        return value
 
     # ------------------------------------------------------------------ parameters
     def _params(self, params, n):
@@ -342,7 +318,8 @@ class BatchModel:
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
                                        chunk_size, progress, out_vars, per)
-        ds = self._dataset(out_vars, buffers, saved_times, ctl, n)
+        ds = result_dataset(self._info, self._meta, out_vars, buffers, saved_times,
+                            {**ctl, "model": str(self.path)}, n)
         ds.attrs["reporting"] = reporting
         return ds
 
@@ -458,29 +435,3 @@ class BatchModel:
                 b = buffers[k]
                 b /= per.counts.reshape((1, -1) + (1,) * (b.ndim - 2))
         return buffers
-
-    def _dataset(self, out_vars, buffers, times, ctl, n):
-        dt = ctl["time_step"]
-        rtimes = np.round(times, -int(np.log10(dt * 1e-5)))
-        data: dict = {}
-        coords: dict = {}
-        plain = True  # no subscripts: dims ("sample", "time") only
-        meta = self._meta
-        for v, buf in zip(out_vars, buffers, strict=True):
-            if buf.shape[0] != n:
-                buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
-            if v.dims:
-                plain = False
-                for d in v.dims:
-                    coords.setdefault(d, self._info.range_elements(d))
-            dims, attrs = meta[v.id]
-            data[v.py_name] = variable(dims, buf, dict(attrs))  # buf: float, of that shape
-        coords.update({"sample": np.arange(n), "time": rtimes})
-        attrs = {**ctl, "model": str(self.path)}
-        if plain:
-            fast = direct_dataset(data, coords["sample"], rtimes, attrs)
-            if fast is not None:
-                return fast
-        ds = xr.Dataset(data, coords=coords)
-        ds.attrs.update(attrs)
-        return ds
