@@ -8,7 +8,9 @@ A few constants vary by sample (+-20% around their baseline, seeded); runs repor
 rows and return five columns (the plan's indicators on the plan model). PySD is timed for as
 many runs as fit in the budget and extrapolated linearly beyond that ("extrapolated").
 Every engine time is the minimum over ``--repeats`` runs (the machine may be shared: the
-minimum is the least disturbed run); the load average is printed with them.
+minimum is the least disturbed run); the load average is printed with them, and the kernel's
+CPU time (all threads, minimum of the repeats), the steadier figure on a busy machine (on two
+free cores the 1,000-sample wall time is about half of it).
 "ns/eq-step-sample" = time / (samples x integration steps x equations), the equations being
 the model's auxiliaries, flows and stocks. Peak memory of ``--memory-samples`` samples is the
 peak resident set size of a fresh process (resource.getrusage), results included.
@@ -102,12 +104,22 @@ def _samples(consts, k, seed=12345):
     return {name: base * rng.uniform(0.8, 1.2, size=k) for name, base in consts}
 
 
-def _best(fn, repeats: int) -> float:
-    best = np.inf
+#: CPU seconds (all threads of this process) of the fastest-CPU repeat, by label
+CPU: dict[str, float] = {}
+
+
+def _best(fn, repeats: int, label: str | None = None) -> float:
+    """Minimum wall time over ``repeats`` runs; with ``label``, also the minimum CPU time
+    (process time, every thread) in :data:`CPU` (on a shared machine the CPU time is the
+    steadier figure; on 2 free cores the kernel's wall time is about half of it)."""
+    best, cpu = np.inf, np.inf
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         best = min(best, time.perf_counter() - t)
+        cpu = min(cpu, time.process_time() - c)
+    if label is not None:
+        CPU[label] = cpu
     return best
 
 
@@ -145,7 +157,7 @@ def _warm_sim_run(repeats) -> dict[str, float]:
     for engine in (*ENGINES, "pysd"):
         sim.run("plan", engine=engine)
         out[engine] = _best(lambda e=engine: sim.run("plan", engine=e),
-                            repeats if engine != "pysd" else 2)
+                            repeats if engine != "pysd" else 2, f"warm {engine}")
     return out
 
 
@@ -187,7 +199,7 @@ def main(argv=None) -> int:
 
     pysd_run, measured = _pysd_per_run(path, bm, consts, args.pysd_budget)
     single = {e: _best(lambda e=e: bm.run(_samples(consts, 1), 1, backend=e, **kw),
-                       args.repeats * 10) for e in ENGINES}
+                       args.repeats * 10, f"single {e}") for e in ENGINES}
     print(f"\n{'':34}{'PySD':>12}{'numpy path':>14}{'kernel':>12}")
     print(f"{'single run in the engine (ms)':34}{pysd_run * 1e3:>12.2f}"
           f"{single['numpy'] * 1e3:>14.3f}{single['kernel'] * 1e3:>12.3f}")
@@ -200,7 +212,8 @@ def main(argv=None) -> int:
     for k in sizes:
         params = _samples(consts, k)
         eng = {e: _best(lambda e=e, p=params, k=k: bm.run(p, k, backend=e, **kw),
-                        args.repeats if k <= 1000 else max(2, args.repeats // 2))
+                        args.repeats if k <= 1000 else max(2, args.repeats // 2),
+                        f"{k} samples {e}")
                for e in ENGINES}
         pysd_total = pysd_run * k
         note = "" if k <= measured else " (PySD extrapolated)"
@@ -212,6 +225,8 @@ def main(argv=None) -> int:
               f"{ns['numpy']:>14.2f}{ns['kernel']:>12.2f}")
         if k == 1000:
             ratio_1000 = pysd_total / eng["kernel"]
+    cpu = ", ".join(f"{label} {CPU[label] * 1e3:.3f}" for label in CPU if label.endswith("kernel"))
+    print(f"kernel CPU time (ms, all threads, min of repeats): {cpu}")
     if args.memory_samples:
         n = args.memory_samples
         for engine, chunk in (("numpy", args.chunk_size), ("kernel", 0)):

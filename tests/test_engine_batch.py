@@ -113,10 +113,10 @@ def test_nothing_written_next_to_model(tmp_path):
 
 @pytest.mark.parametrize("n", [1, 3])
 def test_direct_dataset_identical_to_public_constructor(bm, monkeypatch, n):
-    from sim.engine import batch
+    from sim.engine import timeloop
 
     fast = bm.run({}, n)
-    monkeypatch.setattr(batch, "direct_dataset", lambda *args: None)
+    monkeypatch.setattr(timeloop, "direct_dataset", lambda *args: None)
     public = bm.run({}, n)
     xr.testing.assert_identical(fast, public)
     assert list(fast.dims) == ["sample", "time"]

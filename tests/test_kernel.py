@@ -113,6 +113,26 @@ def test_kernel_wraps_the_engines_own_step_lines(tiny):
         ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True)).digest
 
 
+def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(tiny):
+    def src(tables=frozenset()):
+        return kernel_source(ModelCompiler(tiny._info, {"growth_rate": "const"}, [],
+                                           scalar=True), tables)
+
+    shared = src()
+    step = shared.text.split("for _i in range(grid.shape[0]):")[1]
+    assert "v_budget = TL[_i, 0]" in step and ", t, 'interpolate')" not in step.split("def ")[0]
+    assert "_lookup(v_smoothed_lookup_x, v_smoothed_lookup_y, v_inflow" in step  # not of t
+    assert "TL[_i, 0] = _lookup(LX[" in shared.text
+    own = src(frozenset({"ly_budget_table"}))  # a table that differs by sample: not hoisted
+    assert "TL[_i" not in own.text.split("def _on_grid")[0]
+    n = 20
+    rng = np.random.default_rng(5)
+    for p in ({"budget_table": rng.uniform(0, 5, (n, 4))}, {"budget_table": [1.0, 0, 2, 3]}):
+        for reporting in ("instant", "calendar"):
+            assert_same(tiny.run(p, n, reporting=reporting, backend="kernel"),
+                        tiny.run(p, n, reporting=reporting, backend="numpy"))
+
+
 @pytest.mark.parametrize("reporting", ["instant", "calendar"])
 def test_kernel_equals_numpy_path(tiny, reporting):
     n = 40  # more than kn.PARALLEL_MIN: the parallel kernel

@@ -219,3 +219,24 @@ def test_issue9_trap_plan_value_kept_in_the_real_model(tmp_path):
     assert series.loc[2023.0] == base[sim.step_times() == 2023.0][0]   # the .mdl before 2024
     assert series.loc[2024.0] == 500.0 and series.loc[2024.5] == 500.0
     assert series.loc[2025.0] == 1000.0 and series.loc[2030.0] == 1000.0
+
+
+def test_an_edit_is_read_again_even_within_one_clock_tick(tiny_parameters, write_scenario):
+    """A loaded scenario is reused while its files keep mtime and size; a file hashed while
+    young is hashed again, so an edit of the same size in the same tick is still seen, and a
+    settled file is checked by its mtime and size (an edit moves the mtime)."""
+    import os
+
+    path = write_scenario("tick.yaml", BASE.replace("on trend", "on trend A"))
+    first = load_scenario(path)
+    assert load_scenario(path) is first
+    st = path.stat()
+    path.write_text(BASE.replace("on trend", "on trend B"), encoding="utf-8")  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the same mtime
+    second = load_scenario(path)
+    assert second.description == "on trend B"
+    old = st.st_mtime_ns - 10**10  # settled: modified 10 s before it is hashed
+    os.utime(path, ns=(old, old))
+    assert load_scenario(path).description == "on trend B"
+    path.write_text(BASE.replace("on trend", "on trend C"), encoding="utf-8")
+    assert load_scenario(path).description == "on trend C"

@@ -30,11 +30,11 @@ from sim.engine.cache import generated
 from sim.engine.model import CONTROL_NAMES, ModelInfo, Var
 from sim.engine.timeloop import (
     data_on_grid,
-    direct_dataset,
+    load_data,
     loop_periods,
+    result_dataset,
     scalar_periods,
     time_grid,
-    variable,
 )
 from sim.errors import ModelError, UnsupportedConstructError
 
@@ -64,10 +64,19 @@ class BatchModel:
             v.py_name: VariableInfo(v.py_name, v.vensim_name, v.units, v.doc, v.kind, v.dims)
             for v in info.vars.values()}
         self.subscripts: dict[str, list[str]] = dict(info.ranges)
-        self._data = self._load_data(data_files)
+        self._data = load_data(info, self.path, data_files)
         self._cache: dict[tuple, tuple] = {}
         self._dynamic: dict[tuple, frozenset] = {}
         self._kernels: dict[tuple, object] = {}
+        self._runs: dict[tuple, object] = {}  # per-run values that repeat (controls, time axis)
+        self._lookups = [v for v in info.vars.values() if v.kind == "lookup"]
+        self._data_vars = [v for v in info.vars.values() if v.kind == "data"]
+        self._subscripted = any(v.dims for v in info.vars.values())
+        # each variable's dims and attrs in a result (the attrs are copied into each result)
+        self._meta = {v.id: (("sample", "time") + tuple(v.dims),
+                             {"units": v.units, "description": v.doc,
+                              "vensim_name": v.vensim_name})
+                      for v in info.vars.values()}
         self.backend: str | None = None  # default of run(backend=): see sim.engine.kernel
         self.controls: dict[str, float] = self._controls({}, {}, {})
 
@@ -98,35 +107,6 @@ class BatchModel:
             raise ModelError(f"model '{self.path}' has no variable named '{name}'")
         return v
 
-    # ------------------------------------------------------------------ data files
-    def _load_data(self, data_files):
-        out = {}
-        data_vars = [v for v in self._info.vars.values() if v.kind == "data"]
-        if not data_vars:
-            return out
-        if data_files is None:
-            raise ModelError(f"model '{self.path}' has data variables "
-                             f"({', '.join(v.vensim_name for v in data_vars)}); pass data_files")
-        from pysd.py_backend.data import TabData
-
-        files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
-        files = [Path(f) if Path(f).is_absolute() else self.path.parent / f for f in files]
-        for f in files:
-            if not f.is_file():
-                raise ModelError(f"data file '{f}' for model '{self.path}' does not exist")
-        for v in data_vars:
-            coords = {d: self._info.range_elements(d) for d in v.dims}
-            td = TabData(v.vensim_name, v.py_name, coords, v.data_keyword or "interpolate")
-            try:
-                td.load_data([str(f) for f in files])
-            except Exception as exc:
-                raise ModelError(f"data for '{v.vensim_name}' not found in {files}: {exc}") \
-                    from exc
-            da = td.data
-            arr = np.asarray(da.transpose("time", *v.dims).values, dtype=float)
-            out[v.id] = (np.asarray(da["time"].values, dtype=float), arr, td.interp)
-        return out
-
     # ------------------------------------------------------------------ compilation
     def _compiled(self, overrides: dict, outputs: tuple, scalar: bool):
         key = (tuple(sorted(overrides.items())), outputs, scalar)
@@ -140,7 +120,8 @@ class BatchModel:
             text = src + ctl_src
             linecache.cache[fname] = (len(text), None, text.splitlines(True), fname)
             exec(compile(text, fname, "exec"), ns)  # noqa: S102
-            hit = (ns["_build"], ns["_ctl"], constants, src)
+            # controls that read no input are the same for every run of this code
+            hit = (ns["_build"], ns["_ctl"], constants, src, "K[" not in ctl_src)
             self._cache[key] = hit
             self._dynamic[key[:2]] = dynamic
         return hit
@@ -150,14 +131,25 @@ class BatchModel:
         A rate that is constant in time is recorded like a level: its mean is its value."""
         if dynamic is None:
             dynamic = self._dynamic[(tuple(sorted(overrides.items())), outputs)]
-        return [self.is_rate(vid) and vid in dynamic for vid in outputs]
+        key = ("averaged", outputs, dynamic)
+        hit = self._runs.get(key)
+        if hit is None:
+            hit = self._remember(key, [self.is_rate(vid) and vid in dynamic for vid in outputs])
+        return list(hit)
 
     def source(self) -> str:
         """The generated Python source of the default vector simulation (for inspection)."""
         return self._compiled({}, (), False)[3]
 
     def _controls(self, overrides, K, user) -> dict[str, float]:
-        _, ctl, consts, _ = self._compiled(overrides, (), False)
+        _, ctl, consts, _, pure = self._compiled(overrides, (), False)
+        key = (tuple(sorted(overrides.items())), tuple(user.items())) if pure else None
+        try:
+            hit = self._runs.get(("controls", key)) if pure else None
+        except TypeError:  # a control given as an array: not cached
+            hit, pure = None, False
+        if hit is not None:
+            return dict(hit)
         K = dict(K)
         K.update(consts)
         with np.errstate(all="ignore"):
@@ -173,7 +165,33 @@ class BatchModel:
             if arr.size != 1:
                 raise ModelError(f"control '{name}' must be the same for every sample")
             out[name] = float(arr[0])
+        if pure:
+            self._remember(("controls", key), dict(out))
         return out
+
+    def _time_axis(self, ctl: dict, reporting: str):
+        """The integration grid, the saved mask, the reporting periods (calendar) and the row
+        times of a run with controls ``ctl``: the same for every run with these controls, so
+        computed once (shared by those runs: never modify them; they stay writeable because
+        numba would compile the kernel again for read-only arrays)."""
+        key = ("time", tuple(ctl.values()), reporting)
+        hit = self._runs.get(key)
+        if hit is None:
+            grid, save = time_grid(ctl)
+            saved_times = grid[save]
+            per = None
+            if reporting == "calendar":
+                per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
+                save, saved_times = per.touched, per.starts
+            hit = self._remember(key, (grid, save, per, saved_times))
+        return hit
+
+    def _remember(self, key, value):
+        """Keep ``value`` for later runs (at most 64 such values; then start again)."""
+        if len(self._runs) >= 64:
+            self._runs.clear()
+        self._runs[key] = value
+        return value
 
     # ------------------------------------------------------------------ parameters
     def _params(self, params, n):
@@ -258,23 +276,21 @@ class BatchModel:
         user = {"initial_time": initial_time, "final_time": final_time,
                 "time_step": time_step, "saveper": saveper}
         ctl = self._controls(overrides, K, user)
-        grid, save = time_grid(ctl)
-        saved_times = grid[save]
-        per = None
-        if reporting == "calendar":
-            per = rep.periods(grid, ctl["initial_time"], ctl["time_step"], ctl["saveper"])
-            save, saved_times = per.touched, per.starts
-        for v in self._info.vars.values():
-            if v.kind == "lookup":
-                K[f"lx_{v.id}"] = np.array(v.table[0])
-                K.setdefault(f"ly_{v.id}", np.array(v.table[1]))
-            elif v.kind == "data" and v.id not in overrides:
+        grid, save, per, saved_times = self._time_axis(ctl, reporting)
+        for v in self._lookups:
+            K[f"lx_{v.id}"] = np.array(v.table[0])
+            K.setdefault(f"ly_{v.id}", np.array(v.table[1]))
+        for v in self._data_vars:
+            if v.id not in overrides:
                 t, vals, interp = self._data[v.id]
                 arr = data_on_grid(t, vals, interp, grid)
                 K[f"ts_{v.id}"] = arr[:, None] if v.dims else arr
         for vid, (t, vals) in series.items():
             var = self._info.vars[vid]
-            arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
+            if t.shape == grid.shape and not (t != grid).any():
+                arr = vals.T.copy()  # given on the grid itself: what np.interp would return
+            else:
+                arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
             sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
             if sizes:
                 arr = arr.reshape(arr.shape + (1,) * len(sizes))
@@ -293,7 +309,7 @@ class BatchModel:
         if backend != "numpy":
             buffers = self._run_kernel(backend, overrides, outputs, K, per_sample, grid, save,
                                        n, per, chunk_size, progress)
-        scalar = n == 1 and not any(v.dims for v in self._info.vars.values())
+        scalar = n == 1 and not self._subscripted
         if scalar and buffers is None:
             try:
                 buffers = self._run_scalar(overrides, outputs, K, grid, save, per)
@@ -302,7 +318,8 @@ class BatchModel:
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
                                        chunk_size, progress, out_vars, per)
-        ds = self._dataset(out_vars, buffers, saved_times, ctl, n)
+        ds = result_dataset(self._info, self._meta, out_vars, buffers, saved_times,
+                            {**ctl, "model": str(self.path)}, n)
         ds.attrs["reporting"] = reporting
         return ds
 
@@ -350,7 +367,7 @@ class BatchModel:
         return list(out)
 
     def _run_scalar(self, overrides, outputs, K, grid, save, per=None):
-        build, _, consts, _ = self._compiled(overrides, outputs, True)
+        build, _, consts, _, _ = self._compiled(overrides, outputs, True)
         Ks = {}
         for k, v in K.items():
             if isinstance(v, np.ndarray):
@@ -378,7 +395,7 @@ class BatchModel:
 
     def _run_vector(self, overrides, outputs, K, per_sample, grid, save, n, chunk_size,
                     progress, out_vars, per=None):
-        build, _, consts, _ = self._compiled(overrides, outputs, False)
+        build, _, consts, _, _ = self._compiled(overrides, outputs, False)
         rates = self._averaged(overrides, outputs) if per is not None else None
         n_save = int(save.sum()) if per is None else len(per.starts)
         alloc = np.empty if per is None else np.zeros
@@ -418,26 +435,3 @@ class BatchModel:
                 b = buffers[k]
                 b /= per.counts.reshape((1, -1) + (1,) * (b.ndim - 2))
         return buffers
-
-    def _dataset(self, out_vars, buffers, times, ctl, n):
-        dt = ctl["time_step"]
-        rtimes = np.round(times, -int(np.log10(dt * 1e-5)))
-        data: dict = {}
-        coords: dict = {}
-        for v, buf in zip(out_vars, buffers, strict=True):
-            if buf.shape[0] != n:
-                buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
-            for d in v.dims:
-                coords.setdefault(d, self._info.range_elements(d))
-            data[v.py_name] = variable(  # buf is a float ndarray of that shape
-                ("sample", "time") + tuple(v.dims), buf,
-                {"units": v.units, "description": v.doc, "vensim_name": v.vensim_name})
-        coords.update({"sample": np.arange(n), "time": rtimes})
-        attrs = {**ctl, "model": str(self.path)}
-        if all(v.dims == ("sample", "time") for v in data.values()):
-            fast = direct_dataset(data, coords["sample"], rtimes, attrs)
-            if fast is not None:
-                return fast
-        ds = xr.Dataset(data, coords=coords)
-        ds.attrs.update(attrs)
-        return ds

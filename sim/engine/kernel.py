@@ -121,16 +121,22 @@ def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set
                           for vid, kind in overrides.items()):
         raise KernelSkipped
     tables = frozenset(k for k in per_sample if k.startswith("ly_"))
-    # one kernel for any constants given: every unsubscripted constant is an input
-    canon = {vid: "const" for vid, v in info.vars.items() if v.kind == "constant" and not v.dims}
-    canon.update(overrides)
-    key = (tuple(sorted(canon.items())), tables)
-    hit = cache.get(key)
+    fast = (tuple(sorted(overrides.items())), tables)
+    hit = cache.get(fast)
+    if hit is None:
+        # one kernel for any constants given: every unsubscripted constant is an input
+        canon = {vid: "const" for vid, v in info.vars.items()
+                 if v.kind == "constant" and not v.dims}
+        canon.update(overrides)
+        key = (tuple(sorted(canon.items())), tables)
+        hit = cache.get(key)
     if hit is None:
         with _COMPILING:  # Dask runs chunks in threads: one of them compiles
             hit = cache.get(key)
             if hit is None:
                 hit = cache[key] = _compile(info, canon, overrides, tables, key)
+    if not isinstance(hit, KernelUnavailable):
+        cache[fast] = hit  # the same kernel, found without building its key
     if isinstance(hit, KernelUnavailable):
         raise hit
     if hit.src.uniform and any(k.startswith(("p_", "ts_")) for k in per_sample):
@@ -238,17 +244,27 @@ def _reason(exc: UnsupportedConstructError) -> str:
     return f"{exc.construct} in '{exc.variable}'"
 
 
-def arguments(src, K: dict, per_sample: set, n: int) -> list:
+def arguments(src, K: dict, per_sample: set, n: int, defaults=None) -> list:
     """The kernel's input arrays (:class:`sim.engine.kernel_codegen.Layout`) from a run's
-    inputs ``K`` (keys ``t0``, ``ctl_*``, ``p_*``, ``ts_*``, ``lx_*``, ``ly_*``)."""
+    inputs ``K`` (keys ``t0``, ``ctl_*``, ``p_*``, ``ts_*``, ``lx_*``, ``ly_*``) and the
+    constants' ``defaults`` (key -> value) for the ``p_*`` keys ``K`` does not give."""
     lay = src.layout
     sc = np.array([float(K[k]) for k in lay.keys["sc"]])
-    p_keys = lay.keys["p"]
-    P = np.zeros(len(p_keys))
-    pidx = np.full(len(p_keys), -1, dtype=np.int64)
+    P, slot, need = _base_constants(src, defaults or {})
+    for key in need:  # a constant neither given nor defaulted
+        if key not in K:
+            raise KeyError(key)
+    P = P.copy()
+    pidx = np.full(len(P), -1, dtype=np.int64)
     rows = []
-    for j, key in enumerate(p_keys):
-        a = np.ravel(np.asarray(K[key], dtype=float))
+    for key, value in K.items():
+        j = slot.get(key)
+        if j is None:
+            continue
+        if type(value) is float:  # noqa: E721 (the usual case, without numpy)
+            P[j] = value
+            continue
+        a = np.ravel(np.asarray(value, dtype=float))
         if key in per_sample and a.size > 1:
             pidx[j] = len(rows)
             rows.append(a)
@@ -285,6 +301,26 @@ def arguments(src, K: dict, per_sample: set, n: int) -> list:
     return [sc, P, PS, pidx, TS, TSS, tidx, LX, LY, LYS]
 
 
+_BASES: dict = {}
+_COLUMNS: dict = {}  # (kernel digest, output ids) -> their indices in the kernel's columns
+
+
+def _base_constants(src, defaults: dict) -> tuple[np.ndarray, dict, list]:
+    """``P`` filled with ``defaults`` (0 where there is none), key -> index in ``P`` and the
+    keys without a default (a run must give them), built once per kernel source and
+    defaults."""
+    key = (src.digest, id(defaults))
+    hit = _BASES.get(key)
+    if hit is None or hit[0] is not defaults:
+        p_keys = src.layout.keys["p"]
+        base = np.array([float(defaults.get(k, 0.0)) for k in p_keys], dtype=float)
+        if len(_BASES) > 64:
+            _BASES.clear()
+        hit = _BASES[key] = (defaults, base, {k: j for j, k in enumerate(p_keys)},
+                             [k for k in p_keys if k not in defaults])
+    return hit[1], hit[2], hit[3]
+
+
 def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, rate, n,
         n_rows, chunk_size=None, progress=False) -> np.ndarray:
     """Run samples ``0..n-1`` for the variable ids ``outputs`` (``rate``: averaged or not,
@@ -300,6 +336,8 @@ def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, 
             if str(exc).strip() else type(exc).__name__
         failed = KernelUnavailable(entry.model, reason)
         if isinstance(exc, NumbaError):
+            for k in [k for k, v in cache.items() if v is entry]:
+                cache[k] = failed
             cache[entry.key] = failed
         raise failed from exc
 
@@ -307,8 +345,13 @@ def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, 
 def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows, chunk_size,
          progress):
     parallel, serial = entry.fn
-    args = arguments(entry.src, {**entry.defaults, **K}, per_sample, n)
-    cols = np.array([entry.src.columns[vid] for vid in outputs], dtype=np.int64)
+    args = arguments(entry.src, K, per_sample, n, entry.defaults)
+    cols = _COLUMNS.get((entry.src.digest, outputs))
+    if cols is None:
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        cols = _COLUMNS[(entry.src.digest, outputs)] = np.array(
+            [entry.src.columns[vid] for vid in outputs], dtype=np.int64)
     out = np.zeros((len(rate), n, n_rows))
     grid = np.ascontiguousarray(grid, dtype=float)
     acc = np.ascontiguousarray(acc, dtype=np.int64)

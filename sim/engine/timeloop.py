@@ -1,8 +1,11 @@
-"""The time axis of a batch run: PySD's integration grid and saved times, data series on the
-grid, the calendar-reporting loops (rates averaged over each reporting interval, levels read at
-its end) and the fast construction of the (sample, time) Dataset."""
+"""The time axis of a batch run: PySD's integration grid and saved times, data series (read from
+the model's data files) on the grid, the calendar-reporting loops (rates averaged over each
+reporting interval, levels read at its end) and the fast construction of the (sample, time)
+Dataset of a run's results."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,22 +37,96 @@ def loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
                 total += out[k]
 
 
+def load_data(info, path: Path, data_files) -> dict:
+    """The model's data variables from ``data_files`` (resolved next to the model ``path``):
+    var id -> (times, values (n_t, *dims), interpolation)."""
+    out = {}
+    data_vars = [v for v in info.vars.values() if v.kind == "data"]
+    if not data_vars:
+        return out
+    if data_files is None:
+        raise ModelError(f"model '{path}' has data variables "
+                         f"({', '.join(v.vensim_name for v in data_vars)}); pass data_files")
+    from pysd.py_backend.data import TabData
+
+    files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
+    files = [Path(f) if Path(f).is_absolute() else path.parent / f for f in files]
+    for f in files:
+        if not f.is_file():
+            raise ModelError(f"data file '{f}' for model '{path}' does not exist")
+    for v in data_vars:
+        coords = {d: info.range_elements(d) for d in v.dims}
+        td = TabData(v.vensim_name, v.py_name, coords, v.data_keyword or "interpolate")
+        try:
+            td.load_data([str(f) for f in files])
+        except Exception as exc:
+            raise ModelError(f"data for '{v.vensim_name}' not found in {files}: {exc}") from exc
+        da = td.data
+        arr = np.asarray(da.transpose("time", *v.dims).values, dtype=float)
+        out[v.id] = (np.asarray(da["time"].values, dtype=float), arr, td.interp)
+    return out
+
+
+def result_dataset(info, meta: dict, out_vars, buffers, times, attrs: dict, n: int
+                   ) -> xr.Dataset:
+    """The Dataset of a run: one variable per returned column (``meta``: var id -> its dims
+    and attrs, copied into the result), dims ``("sample", "time", *subscripts)``, time labels
+    rounded to the integration grid's precision, ``attrs`` (controls, model)."""
+    dt = attrs["time_step"]
+    rtimes = np.round(times, -int(np.log10(dt * 1e-5)))
+    data: dict = {}
+    coords: dict = {}
+    plain = True  # no subscripts: dims ("sample", "time") only
+    for v, buf in zip(out_vars, buffers, strict=True):
+        if buf.shape[0] != n:
+            buf = np.broadcast_to(buf, (n,) + buf.shape[1:]).copy()
+        if v.dims:
+            plain = False
+            for d in v.dims:
+                coords.setdefault(d, info.range_elements(d))
+        dims, var_attrs = meta[v.id]
+        data[v.py_name] = variable(dims, buf, dict(var_attrs))  # buf: float, of that shape
+    coords.update({"sample": np.arange(n), "time": rtimes})
+    if plain:
+        fast = direct_dataset(data, coords["sample"], rtimes, attrs)
+        if fast is not None:
+            return fast
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update(attrs)
+    return ds
+
+
 def direct_dataset(data: dict, sample, time, attrs) -> xr.Dataset | None:
     """A (sample, time) Dataset built without xarray's merge and alignment, which dominate a
     single run's cost (about 6 ms for 300 variables). Uses xarray's internal constructor; if
     that is unavailable in the installed xarray, returns None and the caller takes the public
     route. tests/test_engine_batch.py checks both give identical Datasets."""
     try:
-        from xarray.core.indexes import PandasIndex
-
         coords = {"sample": xr.Variable("sample", sample), "time": xr.Variable("time", time)}
-        indexes = {k: PandasIndex(pd.Index(v.values, name=k), k) for k, v in coords.items()}
+        indexes = {k: _index(k, v.values) for k, v in coords.items()}
         variables = {**data, **coords}
         return xr.Dataset._construct_direct(
             variables, set(coords), {"sample": len(sample), "time": len(time)}, dict(attrs),
             indexes)
     except (AttributeError, TypeError, ImportError):
         return None
+
+
+_INDEXES: dict = {}
+
+
+def _index(dim: str, values: np.ndarray):
+    """The PandasIndex of a coordinate (immutable, so shared by the results that have the same
+    values: a single run would otherwise spend more on its two indexes than on its numbers)."""
+    from xarray.core.indexes import PandasIndex
+
+    key = (dim, values.dtype.str, values.tobytes())
+    hit = _INDEXES.get(key)
+    if hit is None:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        hit = _INDEXES[key] = PandasIndex(pd.Index(values.copy(), name=dim), dim)
+    return hit
 
 
 def variable(dims: tuple, data: np.ndarray, attrs: dict) -> xr.Variable:
@@ -64,23 +141,34 @@ def variable(dims: tuple, data: np.ndarray, attrs: dict) -> xr.Variable:
         return xr.Variable(dims, data, attrs, fastpath=True)
 
 
+_SAMPLE_TIME, _TIME = ("sample", "time"), ("time",)
+
+
 def one_sample(ds: xr.Dataset, i: int = 0) -> xr.Dataset:
     """``ds.isel(sample=i, drop=True)`` for a (sample, time) Dataset, built directly (xarray's
     isel costs about 10 us per variable); any other layout takes the public route.
     tests/test_kernel.py checks both give identical Datasets."""
     try:
         variables = {}
-        for name, var in ds.variables.items():
-            if name == "sample":
+        new, cls = object.__new__, xr.Variable
+        frozen = ds.variables
+        for name, var in getattr(frozen, "mapping", frozen).items():  # the dict it wraps
+            dims = var.dims
+            if dims == _SAMPLE_TIME and type(var._data) is np.ndarray:
+                # variable(_TIME, ...) inlined (300 of them), reading the slots it writes
+                v = new(cls)
+                v._dims, v._data, v._encoding = _TIME, var._data[i], None
+                v._attrs = dict(var._attrs) if var._attrs else {}
+                variables[name] = v
+            elif name == "sample":
                 continue
-            if var.dims == ("sample", "time"):
-                variables[name] = variable(("time",), var.values[i], dict(var.attrs))
-            elif var.dims in (("time",), ()):
+            elif dims in (_TIME, ()):
                 variables[name] = var
             else:
                 return ds.isel(sample=i, drop=True)
         return xr.Dataset._construct_direct(
-            variables, set(ds.coords) - {"sample"}, {"time": ds.sizes["time"]},
+            variables, set(ds.variables).difference(ds.data_vars, ("sample",)),
+            {"time": ds.sizes["time"]},
             dict(ds.attrs), {"time": ds.xindexes["time"]})
     except (AttributeError, TypeError, KeyError):
         return ds.isel(sample=i, drop=True)

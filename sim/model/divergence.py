@@ -179,12 +179,9 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
     variables ``rule`` bounds (``all_stocks`` = ``stocks``) that are in ``ds`` also for
     ``|value| > rule.max_abs``. Without ``rule`` only NaN/inf count.
     """
-    variables = ds.variables  # Variables: ds[v] builds a DataArray, costly with many variables
-    names = [str(v) for v in ds.data_vars
-             if "sample" in variables[v].dims and "time" in variables[v].dims]
+    variables, names, bounded = _screened(ds, rule, stocks)
     n = ds.sizes.get("sample", 1)
     times = np.asarray(ds["time"].values, dtype=float) if "time" in ds.coords else np.array([])
-    bounded = rule.bounded(names, stocks) if rule is not None else []
     order = bounded + [v for v in names if v not in set(bounded)]
     best = np.full(n, np.iinfo(np.int64).max)
     who = np.full(n, -1)
@@ -223,10 +220,30 @@ def find_divergence(ds: xr.Dataset, rule: DivergenceRule | None = None,
                       rule.max_abs if rule is not None else None)
 
 
+def _screened(ds: xr.Dataset, rule, stocks):
+    """``ds``'s variables, the names of those with dims ``sample`` and ``time`` and the ones
+    of them ``rule`` bounds."""
+    data = set(ds.data_vars)  # (ds[v] builds a DataArray; iterating ds.coords is slow too)
+    frozen = ds.variables
+    variables = {str(k): v for k, v in getattr(frozen, "mapping", frozen).items()
+                 if k in data and "sample" in (d := v.dims) and "time" in d}
+    names = list(variables)
+    return variables, names, rule.bounded(names, stocks) if rule is not None else []
+
+
 def _clear(variables, names, bounded, rule) -> bool:
     """True when no value is NaN or inf and none of ``bounded`` is beyond the bound (the
-    usual case, answered in one pass over each variable, without copying them into one)."""
-    if not all(np.isfinite(variables[v].data).all() for v in names):
+    usual case: one pass over the kernel's block of outputs, else over each variable, without
+    copying them into one)."""
+    if not names:
+        return True
+    arrays = [variables[v].values for v in names]
+    base = arrays[0].base if isinstance(arrays[0], np.ndarray) else None
+    # the compiled kernel returns every column as a view of one block: when that block is
+    # finite, so is each view (if not, the views are checked one by one below)
+    one_block = (isinstance(base, np.ndarray) and np.isfinite(base).all()
+                 and all(getattr(a, "base", None) is base for a in arrays))
+    if not one_block and not all(np.isfinite(a).all() for a in arrays):
         return False
     if rule is None or not bounded:
         return True
@@ -237,6 +254,8 @@ def raise_if_diverged(ds: xr.Dataset, rule: DivergenceRule | None = None,
                       stocks: Iterable[str] = (), scenario: str = "") -> None:
     """Raise :class:`DivergenceError` if any sample of ``ds`` diverged, naming the variable
     and the first year (of the earliest-diverging sample)."""
+    if _clear(*_screened(ds, rule, stocks), rule):
+        return
     found = find_divergence(ds, rule, stocks)
     if not found.any:
         return

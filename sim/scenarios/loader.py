@@ -18,6 +18,8 @@ import difflib
 import hashlib
 import math
 import numbers
+import os
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -264,14 +266,33 @@ _LOADED: dict[Path, tuple[tuple, Scenario]] = {}
 
 
 def _stamps(files) -> tuple:
-    """(path, mtime_ns, size, content hash) of each file: a file edited on disk is read again
-    (the hash: two edits within one tick of the file system's clock keep the mtime)."""
+    """(path, mtime_ns, size, content hash, when hashed) of each file: a file edited on disk is
+    read again (the hash: two edits within one tick of the file system's clock keep the
+    mtime)."""
     out = []
     for f in files:
         st = f.stat()
         digest = hashlib.blake2b(Path(f).read_bytes(), digest_size=16).digest()
-        out.append((str(f), st.st_mtime_ns, st.st_size, digest))
+        out.append((str(f), st.st_mtime_ns, st.st_size, digest, time.time_ns()))
     return tuple(out)
+
+
+#: a file modified this long before it was hashed is not hashed again while its mtime and
+#: size stay (an edit after the hash gets a later mtime); a younger one may share its mtime
+#: with a later edit ("racy"), so it is hashed on every check
+_SETTLED_NS = 2_000_000_000
+
+
+def _unchanged(stamps: tuple) -> bool:
+    for path, mtime, size, digest, hashed in stamps:
+        st = os.stat(path)
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            return False
+        if mtime < hashed - _SETTLED_NS:
+            continue
+        if hashlib.blake2b(Path(path).read_bytes(), digest_size=16).digest() != digest:
+            return False
+    return True
 
 
 def _files(sc: Scenario) -> list[Path]:
@@ -294,7 +315,7 @@ def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario
         hit = _LOADED.get(path)
         if hit is not None:
             try:
-                if _stamps(Path(f[0]) for f in hit[0]) == hit[0]:
+                if _unchanged(hit[0]):
                     return hit[1]
             except OSError:
                 pass
