@@ -241,8 +241,9 @@ def _clear(variables, names, bounded, rule) -> bool:
     base = arrays[0].base if isinstance(arrays[0], np.ndarray) else None
     # the compiled kernel returns every column as a view of one block: when that block is
     # finite, so is each view (if not, the views are checked one by one below)
-    one_block = (isinstance(base, np.ndarray) and np.isfinite(base).all()
-                 and all(getattr(a, "base", None) is base for a in arrays))
+    one_block = (isinstance(base, np.ndarray)
+                 and all(getattr(a, "base", None) is base for a in arrays)
+                 and np.isfinite(base).all())
     if not one_block and not all(np.isfinite(a).all() for a in arrays):
         return False
     if rule is None or not bounded:
