@@ -16,7 +16,8 @@ from sim.present.render import FigureJob, FigurePool, render, start_method, writ
 
 
 def small_figure(title: str) -> Figure:
-    from sim.present.chartutil import fit_margins, new_figure
+    from sim.present.chartutil import new_figure
+    from sim.present.layout import fit_margins
 
     fig, axes = new_figure(1, 2, figsize=(4, 2.5), layout=None)
     for ax in axes.ravel():

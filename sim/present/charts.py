@@ -43,13 +43,11 @@ from sim.present.chartutil import (
     dedupe_legend,
     draw_series,
     draw_target,
-    fit_margins,
     new_figure,
     series_of,
     style_time_axis,
     target_year_of,
     targets_by_indicator,
-    text_size,
     value_at,
 )
 from sim.present.fonts import use_cjk_font
@@ -63,6 +61,7 @@ from sim.present.labels import (
     unit_label,
     variable_label,
 )
+from sim.present.layout import fit_margins, text_size
 from sim.present.styles import ScenarioStyle, scenario_styles
 
 Style = ScenarioStyle | Mapping[str, Any]

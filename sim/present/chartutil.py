@@ -16,7 +16,6 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.errors import OutputError
@@ -32,8 +31,9 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
     """A Figure (not registered with pyplot) and its Axes grid.
 
     ``layout``: ``"constrained"`` (matplotlib places the panels at every rendering), or None
-    for a fixed layout: the figure's maker calls :func:`fit_margins` once its texts are set
-    (several times faster to render; the titles sit at a fixed height above their panel).
+    for a fixed layout: the figure's maker calls :func:`sim.present.layout.fit_margins` once
+    its texts are set (several times faster to render; the titles sit at a fixed height
+    above their panel).
     Returns ``(fig, axes)``; ``axes`` is a 2-D array of shape ``(nrows, ncols)`` unless
     ``squeeze`` is true.
     """
@@ -43,98 +43,6 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
         return fig, fig.subplots(nrows, ncols, squeeze=squeeze, **subplot_kw)
     with mpl.rc_context({"axes.titley": 1.0}):   # no search for a free height at each draw
         return fig, fig.subplots(nrows, ncols, squeeze=squeeze, **subplot_kw)
-
-
-#: inches between the texts of neighbouring panels, and between the texts and the edge
-GAP_IN = 0.1
-EDGE_IN = 0.06
-
-
-def fit_margins(fig: Figure, axes: Any, suptitle: Text | None = None) -> None:
-    """Place the panels of a fixed-layout figure (:func:`new_figure` with ``layout=None``):
-    the margins and the gaps between panels are measured once from the texts each panel puts
-    outside its frame (tick labels in view, axis labels, title) and the figure's title, so no
-    text overlaps another panel's or leaves the canvas. ``axes``: the 2-D grid of
-    :func:`new_figure`; panels switched off need no room. Call it after the last text is set."""
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    renderer = RendererAgg(1, 1, fig.dpi)
-    grid = np.asarray(axes, dtype=object)
-    needs = np.zeros(grid.shape + (4,))   # left, right, top, bottom, inches
-    for idx, ax in np.ndenumerate(grid):
-        needs[idx] = _panel_needs(ax, renderer, fig.dpi)
-    width, height = fig.get_size_inches()
-    left = EDGE_IN + needs[:, 0, 0].max()
-    right = EDGE_IN + needs[:, -1, 1].max()
-    top = EDGE_IN + needs[0, :, 2].max()
-    if suptitle is not None and suptitle.get_text():   # at the top edge, the panels below
-        suptitle.set_y(1 - EDGE_IN / height)
-        suptitle.set_verticalalignment("top")
-        top += _extent(suptitle, renderer, fig.dpi)[1] + GAP_IN
-    bottom = EDGE_IN + needs[-1, :, 3].max()
-    nrows, ncols = grid.shape
-    wgap = max((needs[:, j, 1].max() + needs[:, j + 1, 0].max() for j in range(ncols - 1)),
-               default=0.0) + GAP_IN
-    hgap = max((needs[i, :, 3].max() + needs[i + 1, :, 2].max() for i in range(nrows - 1)),
-               default=0.0) + GAP_IN
-    panel_w = (width - left - right - (ncols - 1) * wgap) / ncols
-    panel_h = (height - top - bottom - (nrows - 1) * hgap) / nrows
-    if panel_w <= 0 or panel_h <= 0:
-        raise OutputError(f"figure of {width:g} x {height:g} in: no room for {nrows} x {ncols} "
-                          "panels and their labels")
-    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                        top=1 - top / height, wspace=wgap / panel_w, hspace=hgap / panel_h)
-
-
-def text_size(fig: Figure, s: str, fontsize: float | str) -> tuple[float, float]:
-    """Width and height in inches of ``s`` (lines split at ``\\n``) in ``fig``'s font."""
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    return _extent(Text(text=s, fontsize=fontsize, figure=fig), RendererAgg(1, 1, fig.dpi),
-                   fig.dpi)
-
-
-def _extent(t: Text, renderer: Any, dpi: float) -> tuple[float, float]:
-    """Width and height of a text in inches (0 when it draws nothing)."""
-    if not t.get_visible() or not t.get_text():
-        return 0.0, 0.0
-    box = t.get_window_extent(renderer)
-    return box.width / dpi, box.height / dpi
-
-
-def _tick_labels(axis: Any) -> list[str]:
-    """The major tick labels ``axis`` draws (those in view)."""
-    locs = axis.get_majorticklocs()
-    texts = axis.get_major_formatter().format_ticks(locs)
-    lo, hi = sorted(axis.get_view_interval())
-    eps = 1e-9 * max(1.0, abs(lo), abs(hi))
-    return [s for v, s in zip(locs, texts, strict=True) if lo - eps <= v <= hi + eps and s]
-
-
-def _panel_needs(ax: Axes, renderer: Any, dpi: float) -> tuple[float, float, float, float]:
-    """Inches a panel's texts reach beyond its frame: left, right, top, bottom."""
-    if not ax.get_visible() or not ax.axison:
-        return 0.0, 0.0, 0.0, 0.0
-    pt = 1 / 72
-    probe = Text(figure=ax.get_figure())
-    sizes = {}
-    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-        probe.set_fontsize(mpl.rcParams[f"{name}tick.labelsize"])
-        boxes = []
-        for s in _tick_labels(axis):
-            probe.set_text(s)
-            boxes.append(_extent(probe, renderer, dpi))
-        w = max((b[0] for b in boxes), default=0.0)
-        h = max((b[1] for b in boxes), default=0.0)
-        tick = (mpl.rcParams[f"{name}tick.major.size"] + mpl.rcParams[f"{name}tick.major.pad"]) \
-            * pt if boxes else 0.0
-        label = _extent(axis.label, renderer, dpi)
-        sizes[name] = (w, h, tick, label, axis.labelpad * pt if label[0] else 0.0)
-    xw, xh, xtick, xlabel, xpad = sizes["x"]
-    yw, _yh, ytick, ylabel, ypad = sizes["y"]
-    title = _extent(ax.title, renderer, dpi)[1]
-    top = title + mpl.rcParams["axes.titlepad"] * pt if title else 0.0
-    return (ytick + yw + ypad + ylabel[0], xw / 2, top, xtick + xh + xpad + xlabel[1])
 
 
 def field(obj: Any, name: str, default: Any = _MISSING) -> Any:

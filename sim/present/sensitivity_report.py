@@ -44,11 +44,10 @@ def grid(n: int) -> tuple[Figure, np.ndarray]:
 
 
 def layout(fig: Figure) -> Figure:
-    """The fixed layout (:func:`sim.present.panel_layout.fixed_layout`) of a :func:`grid`."""
-    from sim.present.panel_layout import fixed_layout
+    """The fixed layout (:func:`sim.present.layout.fit_margins`) of a :func:`grid`."""
+    from sim.present.layout import fit_margins
 
-    rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
-    return fixed_layout(fig, fig.axes, (rows, cols))
+    return fit_margins(fig, fig.axes)
 
 
 def outcome_unit(targets: Targets, output: str) -> tuple[str | None, float]:

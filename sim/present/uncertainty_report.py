@@ -25,9 +25,10 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
 
     from sim.present.analysis_charts import fan_chart
     from sim.present.chartutil import new_figure
+    from sim.present.layout import fit_margins
 
     nrows = math.ceil((len(targets.items) + 1) / 3)
-    fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows))
+    fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows), layout=None)
     flat = axes.ravel()
     central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
     for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
@@ -49,9 +50,7 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     probability_panel(side, result, targets, lang)
     side.legend(*flat[0].get_legend_handles_labels(), loc="lower left", frameon=False,
                 fontsize=9, ncols=2)   # one legend for every panel
-    if title:
-        fig.suptitle(title)
-    return fig
+    return fit_margins(fig, axes, fig.suptitle(title) if title else None)
 
 
 def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lang: str) -> Axes:
