@@ -77,28 +77,22 @@ def test_compute_and_write_indices(tmp_path, method, n):
 
 
 def test_figures_rendered_in_a_worker_are_the_same_bytes(tmp_path):
-    from sim.present.sensitivity_report import (
-        FigureWorker,
-        render_index_figures,
-        render_language,
-    )
+    from sim.present.render import FigurePool, render
+    from sim.present.sensitivity_report import KINDS, index_jobs, warm_up
 
     tables = compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris",
                              samples=4, seed=3, second_order=False, simulate=simulate,
                              say=lambda m: None)
-    both = render_index_figures(tables, TARGETS, "morris", {}, ("zh", "en"), formats=("svg",))
-    alone = render_language((tables, TARGETS, "morris", "en", {}, ("svg",)))
-    assert set(both) == {f"{k}_{lang}" for k in ("indices", "tornado", "per_year")
-                         for lang in ("zh", "en")}
-    assert {k: v for k, v in both.items() if k.endswith("_en")} == alone
-    out = write_outputs(tables, {}, tmp_path / "m", rendered=both)
-    assert (out / "per_year_en.svg").read_bytes() == both["per_year_en"]["svg"]
-    with FigureWorker(("zh", "en")) as worker:   # started first, shared, read after a write
-        later = render_index_figures(tables, TARGETS, "morris", {}, ("zh", "en"),
-                                     formats=("svg",), worker=worker)
-        out = write_outputs(tables, {}, tmp_path / "w", rendered=later)
-    assert dict(later) == both and list(later) == list(both)
-    assert (out / "indices_zh.svg").read_bytes() == both["indices_zh"]["svg"]
+    jobs = index_jobs(tables, TARGETS, "morris", {}, ("zh", "en"), formats=("svg",))
+    assert [j.stem for j in jobs] == [f"{k}_{lang}" for lang in ("zh", "en") for k in KINDS]
+    assert all(set(j.args[1]) < set(tables) for j in jobs)   # only the tables each one reads
+    here = {j.stem: render(j) for j in jobs}
+    with FigurePool(1, warm=warm_up) as pool:   # started first, shared, read after a write
+        figures = pool.submit_all(jobs)
+        out = write_outputs(tables, {}, tmp_path / "w", renderings=figures)
+    assert {r.job.stem: r.get() for r in figures} == here
+    assert (out / "indices_zh.svg").read_bytes() == here["indices_zh"]["svg"]
+    assert (out / "per_year_en.svg").read_bytes() == here["per_year_en"]["svg"]
 
 
 def test_shapley_report(tmp_path):

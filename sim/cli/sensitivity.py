@@ -69,6 +69,7 @@ def run(args) -> int:
     from sim.present import sensitivity_report as report
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
+    from sim.present.render import FigurePool
     from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
     from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
@@ -104,11 +105,10 @@ def run(args) -> int:
         print(f"\n-> {final}")
         return 0
 
-    from sim.analysis.uncertainty_spec import load_uncertainty
-
     labels = {k: a.label for k, a in params.assumptions.items()}
-    with report.FigureWorker(LANGS) as worker:  # starts up while the model compiles and runs
+    with FigurePool(warm=report.warm_up) as pool:  # its workers start while the model runs
         from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
+        from sim.analysis.uncertainty_spec import load_uncertainty
 
         spec = load_uncertainty(args.spec, parameters=params)
         samples, cost = args.samples or method.default_samples, args.cost_variable
@@ -130,14 +130,14 @@ def run(args) -> int:
                                  seed=args.seed, second_order=args.second_order,
                                  simulate=simulate, cost_variable=cost, say=say, match=match,
                                  center=central_assumptions(simulator, scenario, spec.names))
-        say("charts")  # drawn by the worker while the tables are written, then by both
-        rendered = report.render_index_figures(tables, targets, args.method, labels, LANGS,
-                                               worker=worker, formats=args.formats)
+        say("charts")  # drawn by the workers while the tables are written, then by all
+        figures = pool.submit_all(report.index_jobs(tables, targets, args.method, labels, LANGS,
+                                                    args.formats))
         key, name = method.main_index, scenario.label(args.lang)
         central = simulator.run(scenario)
         summary = sensitivity_tables(central, tables, key, targets, args.lang, name, labels,
                                      scenario.id, method.index_label)
-        report.write_outputs(tables, {}, final, rendered=rendered, lang=args.lang, summary=summary,
+        report.write_outputs(tables, {}, final, renderings=figures, lang=args.lang, summary=summary,
                              central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "

@@ -124,7 +124,9 @@ class FigurePool:
     """Worker processes rendering :class:`FigureJob`\\ s; use as a context manager (the workers
     stop at the end of the block, jobs not started are dropped)."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, warm: Callable[[], None] | None = None):
+        """``warm``: a module-level function each worker runs first (its imports, fonts, a
+        first drawing), default :func:`warm_up`."""
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._cond = threading.Condition()
         self._queue: deque[Rendering] = deque()
@@ -144,7 +146,7 @@ class FigurePool:
             self.workers, mp_context=multiprocessing.get_context(self.method),
             initializer=_worker_start)
         for _ in range(self.workers):   # start every worker now: imports while we simulate
-            self._executor.submit(_warm)
+            self._executor.submit(warm or warm_up)
         for _ in range(self.workers):
             t = threading.Thread(target=self._feed, name="plansim-figures", daemon=True)
             t.start()
@@ -209,8 +211,9 @@ class FigurePool:
             else:
                 r.future.set_result(result)
 
-    def close(self) -> None:
-        """Stop the workers: jobs not started are dropped, a job running is waited for."""
+    def close(self, *, stop: bool = False) -> None:
+        """Stop the workers: jobs not started are dropped, a job running is waited for; with
+        ``stop`` (on an error: nobody will read the figures) the workers are ended at once."""
         with self._cond:
             self._closed = True
             for r in self._queue:
@@ -218,15 +221,19 @@ class FigurePool:
             self._queue.clear()
             self._cond.notify_all()
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            executor = self._executor
+            procs = list((getattr(executor, "_processes", None) or {}).values()) if stop else []
+            executor.shutdown(wait=not stop, cancel_futures=True)
+            for proc in procs:   # the stdlib's own list of the workers
+                proc.terminate()
         for t in self._threads:
-            t.join()
+            t.join(timeout=10)
 
     def __enter__(self) -> FigurePool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(stop=exc_type is not None)
 
 
 def write_renderings(renderings: Sequence[Rendering], folder, say: Callable[[str], None]
@@ -250,8 +257,9 @@ def _worker_start() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _warm() -> None:
-    """The imports and the font set-up every job needs, done once when a worker starts."""
+def warm_up() -> None:
+    """The imports and the font set-up every chart job needs, done once when a worker
+    starts."""
     import sim.present.charts  # noqa: F401
     from sim.present.fonts import use_cjk_font
 

@@ -3,11 +3,10 @@ the Shapley waterfalls, and the atomic write of tables and figures."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,9 @@ from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
+
+if TYPE_CHECKING:
+    from sim.present.render import FigureJob, Rendering
 
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
@@ -106,19 +108,53 @@ def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> No
 
 def index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str, lang: str,
                   labels: Mapping[str, Any], kinds: Sequence[str] = KINDS) -> dict[str, Figure]:
-    """Figures by file stem: bar charts of indices, tornado charts, per-year lines (those of
-    ``kinds``, see :data:`KINDS`)."""
+    """Figures by file stem (``<kind>_<lang>``) of ``kinds`` (:func:`index_figure`)."""
+    return {f"{kind}_{lang}": index_figure(kind, tables, targets, method, lang, labels)
+            for kind in kinds}
+
+
+def index_figure(kind: str, tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
+                 lang: str, labels: Mapping[str, Any]) -> Figure:
+    """One figure of :data:`KINDS`: bar charts of indices (``indices``), tornado charts
+    (``tornado``) or per-year lines (``per_year``), a panel per outcome."""
     m = get_method(method, ("design",))
-    long = tables["indices"].set_index(["output", "parameter"])
-    outputs = list(dict.fromkeys(long.index.get_level_values("output")))
-    figs = {}
-    if "indices" in kinds:
-        figs[f"indices_{lang}"] = _indices_figure(long, outputs, m, targets, lang, labels)
-    if "tornado" in kinds:
-        figs[f"tornado_{lang}"] = _tornado_figure(tables, targets, lang, labels)
-    if "per_year" in kinds:
-        figs[f"per_year_{lang}"] = _per_year_figure(tables, m, targets, lang, labels)
-    return figs
+    if kind == "indices":
+        long = tables["indices"].set_index(["output", "parameter"])
+        outputs = list(dict.fromkeys(long.index.get_level_values("output")))
+        return _indices_figure(long, outputs, m, targets, lang, labels)
+    if kind == "tornado":
+        return _tornado_figure(tables, targets, lang, labels)
+    if kind == "per_year":
+        return _per_year_figure(tables, m, targets, lang, labels)
+    from sim.errors import OutputError
+
+    raise OutputError(f"sensitivity figure kind {kind!r}; allowed: {', '.join(KINDS)}")
+
+
+def index_jobs(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
+               labels: Mapping[str, Any], langs: Sequence[str],
+               formats: Sequence[str] = FORMATS) -> list[FigureJob]:
+    """:func:`index_figure` of each kind in each language, as jobs of a
+    :class:`~sim.present.render.FigurePool` (each given only the tables its figure reads, not
+    the design's marginals), in the order they are written."""
+    from sim.present.render import FigureJob
+
+    prefix = {"indices": ("indices",), "tornado": ("tornado_",), "per_year": ("per_year_",)}
+    return [FigureJob(f"{kind}_{lang}", index_figure,
+                      (kind, {k: v for k, v in tables.items() if k.startswith(prefix[kind])},
+                       targets, method, lang, labels), {}, tuple(formats))
+            for lang in langs for kind in KINDS]
+
+
+def warm_up() -> None:
+    """In a figure worker, before the indices are ready: the imports, the fonts and the
+    glyphs of a first figure (:class:`~sim.present.render.FigurePool`'s ``warm``)."""
+    from sim.present import analysis_charts  # noqa: F401  (what index_figure draws with)
+    from sim.present.atomic import figure_bytes
+
+    fig, axes = grid(1)
+    axes[0].set_title("敏感性指数 Sensitivity index")
+    figure_bytes(layout(fig), "png")
 
 
 def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: Targets,
@@ -217,134 +253,20 @@ def design_readme(recipe: pd.DataFrame) -> str:
             "assumptions), .names\n```\n")
 
 
-class FigureWorker:
-    """A process that draws the figures of the languages after the first, started before the
-    analysis so its imports and fonts are ready when the indices are (then only the drawing
-    is left, in parallel with this process drawing the first language).
-
-    Start it early, pass it to :func:`render_index_figures`, which closes it; or use it as a
-    context manager. No process with fewer than two languages or two CPUs (drawn here)."""
-
-    def __init__(self, langs: Sequence[str]):
-        self.pool = None
-        if len(langs) >= 2 and (os.cpu_count() or 1) >= 2:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
-            self.pool.submit(_warm_up, langs[1])
-
-    def close(self, *, stop: bool = False) -> None:
-        """Wait for the worker to finish and end it; ``stop``: end it now (on an error, so
-        the command does not wait for figures nobody will read)."""
-        if self.pool is None:
-            return
-        pool, self.pool = self.pool, None
-        if not stop:
-            pool.shutdown(wait=True, cancel_futures=True)
-            return
-        procs = list((getattr(pool, "_processes", None) or {}).values())   # the stdlib's own
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            proc.terminate()
-
-    def __enter__(self) -> FigureWorker:
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.close(stop=exc_type is not None)
-
-
-def render_index_figures(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
-                         labels: Mapping[str, Any], langs: Sequence[str],
-                         formats: Sequence[str] = FORMATS,
-                         worker: FigureWorker | None = None) -> Mapping[str, dict[str, bytes]]:
-    """:func:`index_figures` of every language, rendered: ``{stem: {format: bytes}}``.
-
-    Rendering is the cost (text and tick labels of nine panels, spread over matplotlib, no
-    single hot spot), so the figures are shared with a :class:`FigureWorker`. Without
-    ``worker``: drawn now (in a worker of their own) and returned as a dict. With ``worker``
-    (the caller closes it): returned at once as :class:`Rendered`, drawn by the worker while
-    the caller goes on (e.g. writes the tables); this process draws its share on the first
-    read. The bytes are the same either way."""
-    jobs = [(tables, targets, method, lang, labels, tuple(formats), (kind,))
-            for lang in langs for kind in KINDS]
-    if worker is not None:
-        return Rendered(jobs, worker, len(KINDS))
-    with FigureWorker(langs) as own:
-        return dict(Rendered(jobs, own, len(KINDS)))
-
-
-class Rendered(Mapping):
-    """Figures ``{stem: {format: bytes}}`` of render jobs (see :func:`render_language`) drawn
-    by a :class:`FigureWorker` and by this process: the worker is given the jobs of the other
-    languages, then the first ``local`` jobs (this process's language) last to first; on the
-    first read this process takes back from the end of that queue every job the worker has
-    not started, draws it, and waits for the rest. So each side draws while the other is
-    busy, whichever is faster."""
-
-    def __init__(self, jobs: list[tuple], worker: FigureWorker, local: int):
-        self._jobs, self._local, self._out = jobs, local, None
-        queue = jobs[local:] + jobs[:local][::-1]
-        self._queue = ([] if worker.pool is None
-                       else [(job, worker.pool.submit(render_language, job)) for job in queue])
-
-    def _drawn(self) -> dict[str, dict[str, bytes]]:
-        if self._out is None:
-            done: dict[str, dict[str, bytes]] = {}
-            queue = list(self._queue) or [(job, None) for job in self._jobs]
-            while queue and (queue[-1][1] is None or queue[-1][1].cancel()):
-                done.update(render_language(queue.pop()[0]))
-            for _, fut in queue:
-                done.update(fut.result())
-            order = [f"{kind}_{job[3]}" for job in self._jobs for kind in job[6]]
-            self._out = {stem: done[stem] for stem in order}
-        return self._out
-
-    def __getitem__(self, stem: str) -> dict[str, bytes]:
-        return self._drawn()[stem]
-
-    def __iter__(self):
-        return iter(self._drawn())
-
-    def __len__(self) -> int:
-        return len(self._drawn())
-
-
-def _warm_up(lang: str) -> None:
-    """Imports, fonts and glyphs a worker needs before its first figure (measure one text)."""
-    from sim.present import analysis_charts  # noqa: F401  (what index_figures imports)
-    from sim.present.atomic import figure_bytes
-    from sim.present.labels import label
-
-    fig, axes = grid(1)
-    axes[0].set_title(label({"zh": "敏感性指数", "en": "Sensitivity index"}, lang))
-    figure_bytes(fig, "png")
-
-
-def render_language(job: tuple) -> dict[str, dict[str, bytes]]:
-    """``(tables, targets, method, lang, labels, formats[, kinds])`` -> rendered
-    :func:`index_figures` (of ``kinds``, default all)."""
-    from sim.present.atomic import figure_bytes
-
-    tables, targets, method, lang, labels, formats, *kinds = job
-    figs = index_figures(tables, targets, method, lang, labels, *kinds)
-    return {stem: {fmt: figure_bytes(fig, fmt) for fmt in formats} for stem, fig in figs.items()}
-
-
 def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure],
-                  final: Path, *, rendered: Mapping[str, Mapping[str, bytes]] | None = None,
+                  final: Path, *, renderings: Sequence[Rendering] = (),
                   lang: str = "zh", summary: Sequence[Any] = (), central: Any = None,
                   targets: Targets | None = None, title: str = "",
                   formats: Sequence[str] = FORMATS) -> Path:
     """CSV per table, one workbook (the layout of :mod:`sim.present.workbook`: ``summary``
     first, the indicators and variables of the ``central`` run, the tables that fit; larger
-    ones as CSV only), each figure in ``formats`` (``figures``, or ``rendered`` bytes by stem
-    and format), all into ``final`` atomically; the design's marginals (a large sample)
+    ones as CSV only), each figure in ``formats`` (``figures``; ``renderings``: figures of a
+    :class:`~sim.present.render.FigurePool`, written last, as they are rendered), all into
+    ``final`` atomically; the design's marginals (a large sample)
     compressed and outside the workbook, with a README saying how to draw the design again."""
-    from sim.present.atomic import atomic_write_bytes, save_figure
+    from sim.present.atomic import save_figure
     from sim.present.outdir import owned_dir
+    from sim.present.render import write_renderings
     from sim.present.tables import write_csv
     from sim.present.workbook import book_parts, write_workbook
 
@@ -362,7 +284,5 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
             (tmp / "README.md").write_text(design_readme(tables["design"]), encoding="utf-8")
         for stem, fig in figures.items():
             save_figure(fig, tmp / stem, formats)
-        for stem, files in (rendered or {}).items():
-            for fmt, data in files.items():
-                atomic_write_bytes(tmp / f"{stem}.{fmt}", data)
+        write_renderings(renderings, tmp, lambda _: None)
     return Path(final)
