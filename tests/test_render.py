@@ -95,3 +95,24 @@ def test_fork_only_without_other_threads():
         gate.set()
         t.join()
 
+
+
+def sleeping_figure(seconds: float) -> Figure:
+    time.sleep(seconds)
+    raise OutputError("slept")
+
+
+def test_an_error_in_the_command_ends_the_workers_at_once():
+    import signal
+
+    with pytest.raises(KeyError, match="stop"), FigurePool(1) as pool:
+        r = pool.submit(FigureJob("slow", sleeping_figure, (600,)))
+        procs = list(pool._executor._processes.values())
+        for _ in range(3000):
+            if r.future.running():
+                break
+            time.sleep(0.01)
+        raise KeyError("stop")   # e.g. bad input found while the figure is drawn
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == -signal.SIGTERM   # ended, not waited for

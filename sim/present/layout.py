@@ -25,9 +25,13 @@ from matplotlib.text import Text
 
 from sim.errors import OutputError
 
-#: inches between the texts of neighbouring panels, and between the texts and the edge
+#: inches between the texts of neighbouring panels, and between the texts and the edge (room
+#: too for the few hundredths of an inch a long text's width varies with the resolution)
 GAP_IN = 0.1
-EDGE_IN = 0.06
+EDGE_IN = 0.1
+#: texts are measured at the resolution the PNG files are rendered at
+#: (:func:`sim.present.atomic.figure_bytes`), where their width decides what is clipped
+MEASURE_DPI = 150
 
 
 def fit_margins(fig: Figure, axes: Any, suptitle: Text | None = None) -> Figure:
@@ -42,7 +46,7 @@ def fit_margins(fig: Figure, axes: Any, suptitle: Text | None = None) -> Figure:
     bottom edge. The layout engine is switched off: the panels stay where they are put."""
     from matplotlib.backends.backend_agg import RendererAgg
 
-    dpi = fig.dpi
+    dpi = max(fig.dpi, MEASURE_DPI)
     renderer = RendererAgg(1, 1, dpi)
     grid = np.asarray(axes, dtype=object)
     if grid.ndim != 2:
@@ -61,7 +65,8 @@ def fit_margins(fig: Figure, axes: Any, suptitle: Text | None = None) -> Figure:
         lg.set_bbox_to_anchor((0.5, 1 - top / height), transform=fig.transFigure)
         lg.set_loc("upper center")
     if legends:
-        top += max(lg.get_window_extent(renderer).height for lg in legends) / dpi + GAP_IN
+        at_dpi = RendererAgg(1, 1, fig.dpi)   # a legend's box is laid out at the figure's
+        top += max(lg.get_window_extent(at_dpi).height for lg in legends) / fig.dpi + GAP_IN
     bottom = EDGE_IN
     notes = [t for t in fig.texts if t is not suptitle and t is not fig._suptitle
              and _extent(t, renderer, dpi)[1]]
