@@ -116,3 +116,40 @@ def test_an_error_in_the_command_ends_the_workers_at_once():
     for proc in procs:
         proc.join(60)
         assert proc.exitcode == -signal.SIGTERM   # ended, not waited for
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from sim.present.render import FigureJob, FigurePool
+from tests.test_render import sleeping_figure
+pool = FigurePool(1)
+r = pool.submit(FigureJob("slow", sleeping_figure, (600,)))
+while not r.future.running():
+    time.sleep(0.01)
+print(*[p.pid for p in pool._executor._processes.values()], flush=True)
+os._exit(0)   # the command's process gone without closing its pool (as if killed)
+"""
+
+
+def test_workers_end_when_the_command_process_is_gone():
+    """A worker whose command's process vanished ends itself (no process left behind holding
+    the command's output pipes), whether it was forked or spawned."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", _ORPHAN_SCRIPT], cwd=root, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    pids = [int(p) for p in out.stdout.split()]
+    assert pids, out.stderr
+    for pid in pids:
+        for _ in range(200):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            pytest.fail(f"worker {pid} outlived the command's process")

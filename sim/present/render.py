@@ -248,13 +248,31 @@ def write_renderings(renderings: Sequence[Rendering], folder, say: Callable[[str
         say(f"    {r.job.stem}")
 
 
+#: how often a worker checks that the command's process is still there (seconds)
+PARENT_CHECK_S = 0.5
+
+
 def _worker_start() -> None:
     """In each worker: Ctrl-C and SIGTERM are the command's to handle (it stops the pool);
-    a forked worker drops the handlers it inherited."""
+    a forked worker drops the handlers it inherited. A worker ends itself when the command's
+    process is gone however it ended (killed, ``os._exit``): a forked worker holds both ends
+    of its job queue, so it would otherwise wait for a job for ever, and hold the command's
+    output pipes open."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    threading.Thread(target=_watch_parent, args=(parent,), name="plansim-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def warm_up() -> None:
