@@ -108,6 +108,11 @@ def test_compare_figures_one_style_per_scenario(real_runs, lang):
               zip(scenarios, scenario_styles([sc.id for sc in scenarios]).values(), strict=True)}
     fig = charts.indicator_figure(by_label, list(load_targets()), lang=lang, styles=styles)
     assert_text_clean(fig)
+    # with the observed history (as in the briefing): two more legend entries above the table
+    from sim.model.history import load_history
+
+    assert_text_clean(charts.indicator_figure(by_label, list(load_targets()), lang=lang,
+                                              styles=styles, history=load_history()))
     line = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
     fig2 = charts.compare_figure(by_label, list(load_targets()), lang=lang, baseline_key=ref,
                                  styles=styles)

@@ -197,11 +197,22 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
     rows = [_wrap(r, lang, 9 if lang == "zh" else 18) for r in rows]
     lines = max(h.count("\n") + 1 for h in heads)
     tall = [r.count("\n") + 1 for r in rows]
-    height = min(0.62, 0.075 * (lines + sum(tall)))
+    fig = ax.get_figure()
+    # under the legend: the table and its title take the room the legend leaves (measured,
+    # the panel placed), rows as tall as their lines of text up to 0.075 of the panel each
+    title = text("attainment_in", lang, year=year)
+    panel_h = ax.get_position().height * fig.get_size_inches()[1]
+    room = 1.0 - 0.03 - (text_size(fig, title, 9)[1] + 0.08) / panel_h
+    legend = ax.get_legend()
+    if legend is not None:
+        from matplotlib.backends.backend_agg import RendererAgg
+
+        box = legend.get_window_extent(RendererAgg(1, 1, fig.dpi))
+        room -= 1.0 - box.transformed(ax.transAxes.inverted()).y0
+    height = max(0.0, min(0.62, 0.075 * (lines + sum(tall)), room))
     # column widths measured once (matplotlib's automatic width changes at every draw); the
     # table fills the right 55 % of the panel, or more if its texts need it; rows as tall as
     # their lines of text
-    fig = ax.get_figure()
     need = [max(text_size(fig, s, 8)[0] for s in col) * (1 + 2 * Cell.PAD) + 0.04
             for col in [rows, *zip(*cells, strict=True)]]
     need[1:] = [max(w, text_size(fig, h, 8)[0] * (1 + 2 * Cell.PAD) + 0.04)
@@ -219,8 +230,7 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     ax.add_table(table)
-    ax.text(1.0 - width, height + 0.03, text("attainment_in", lang, year=year),
-            transform=ax.transAxes, fontsize=9)
+    ax.text(1.0 - width, height + 0.03, title, transform=ax.transAxes, fontsize=9)
 
 
 def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
