@@ -151,7 +151,8 @@ def labels_of(cols: Mapping[str, Col], lang: str) -> dict[str, str]:
     return {k: c.header(lang) for k, c in cols.items()}
 
 
-#: labels of the columns of the commands' own tables (CSV names -> workbook headers)
+#: labels of the columns of the commands' own tables (CSV names -> workbook and console
+#: headers)
 HEADERS: dict[str, dict[str, str]] = {
     "scenario": {"zh": "情景", "en": "Scenario"},
     "indicator": {"zh": "指标", "en": "Indicator"},
@@ -173,28 +174,6 @@ HEADERS: dict[str, dict[str, str]] = {
     "drawn": {"zh": "抽样数", "en": "Drawn"},
     "passed": {"zh": "通过历史匹配", "en": "Passed"},
     "kept": {"zh": "保留", "en": "Kept"},
-}
-
-
-def known_labels() -> dict[str, Any]:
-    """Bilingual labels of every id a console table may show: the indicators and derived
-    outcomes (model/targets.yaml), levers, assumptions and lever groups
-    (model/parameters.yaml), and the usual column names."""
-    from sim.model.parameters import load_parameters
-    from sim.model.targets import load_targets
-
-    params = load_parameters()
-    out: dict[str, Any] = dict(HEADERS)
-    out.update({k: v.label for k, v in params.assumptions.items()})
-    out.update({k: v.label for k, v in params.levers.items()})
-    out.update(params.groups)
-    out.update(load_targets().labels())
-    out.update({k: v for k, v in COLUMN_WORDS.items()})
-    return out
-
-
-#: console headers of the columns of the analysis commands' tables
-COLUMN_WORDS: dict[str, dict[str, str]] = {
     "reachable": {"zh": "可达", "en": "Reachable"},
     "extra_budget_2024_2028": {"zh": "新增资金（亿元）", "en": "Extra money (亿元)"},
     "achieved_probability": {"zh": "达到的概率", "en": "P achieved"},
@@ -213,3 +192,19 @@ COLUMN_WORDS: dict[str, dict[str, str]] = {
     "inside_50": {"zh": "在50%区间内", "en": "In 50% band"},
     "inside_90": {"zh": "在90%区间内", "en": "In 90% band"},
 }
+
+
+def known_labels() -> dict[str, Any]:
+    """Bilingual labels of every id a console table may show: the indicators and derived
+    outcomes (model/targets.yaml), levers, assumptions and lever groups
+    (model/parameters.yaml), and the usual column names."""
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+
+    params = load_parameters()
+    out: dict[str, Any] = dict(HEADERS)
+    out.update({k: v.label for k, v in params.assumptions.items()})
+    out.update({k: v.label for k, v in params.levers.items()})
+    out.update(params.groups)
+    out.update(load_targets().labels())
+    return out

@@ -39,8 +39,8 @@ def _quiet(_msg: str) -> None:
 def timeseries_frame(ds: xr.Dataset) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
     """One row per saved time, one column per variable; and each column's unit and description."""
     one = ds.isel(sample=0, drop=True) if "sample" in ds.dims else ds
-    cols = {v: one.variables[v] for v in one.data_vars}   # Variables: no DataArray per read
-    cols = {v: var for v, var in cols.items() if var.dims == ("time",)}
+    cols = {v: var for v in one.data_vars   # Variables: no DataArray per read
+            if (var := one.variables[v]).dims == ("time",)}
     df = pd.DataFrame({v: var.values for v, var in cols.items()},
                       index=pd.Index(one.time.values, name="time"))
     units = {v: {"unit": var.attrs.get("units", ""),

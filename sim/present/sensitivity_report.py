@@ -17,6 +17,7 @@ from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
+from sim.present.atomic import DEFAULT_FORMATS
 
 if TYPE_CHECKING:
     from sim.present.render import FigureJob, Rendering
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
 TOP_LINES = 6
-#: the formats every figure is written in unless asked (``--formats``)
-FORMATS = ("png",)
 #: the figures of a design method (file stem ``<kind>_<lang>``), in the order they are drawn
 KINDS = ("indices", "tornado", "per_year")
 
@@ -133,7 +132,7 @@ def index_figure(kind: str, tables: Mapping[str, pd.DataFrame], targets: Targets
 
 def index_jobs(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str,
                labels: Mapping[str, Any], langs: Sequence[str],
-               formats: Sequence[str] = FORMATS) -> list[FigureJob]:
+               formats: Sequence[str] = DEFAULT_FORMATS) -> list[FigureJob]:
     """:func:`index_figure` of each kind in each language, as jobs of a
     :class:`~sim.present.render.FigurePool` (each given only the tables its figure reads, not
     the design's marginals), in the order they are written."""
@@ -257,7 +256,7 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
                   final: Path, *, renderings: Sequence[Rendering] = (),
                   lang: str = "zh", summary: Sequence[Any] = (), central: Any = None,
                   targets: Targets | None = None, title: str = "",
-                  formats: Sequence[str] = FORMATS) -> Path:
+                  formats: Sequence[str] = DEFAULT_FORMATS) -> Path:
     """CSV per table, one workbook (the layout of :mod:`sim.present.workbook`: ``summary``
     first, the indicators and variables of the ``central`` run, the tables that fit; larger
     ones as CSV only), each figure in ``formats`` (``figures``; ``renderings``: figures of a

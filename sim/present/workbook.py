@@ -134,11 +134,13 @@ def run_variables(ds: xr.Dataset) -> dict[str, VariableInfo]:
     descriptions of every per-year variable of a run."""
     from sim.model.varlabels import variable_labels
 
-    names = [str(v) for v in ds.data_vars if "time" in ds[v].dims
-             and set(ds[v].dims) <= {"time", "sample"}]
-    labs = variable_labels({n: ds[n].attrs.get("vensim_name", n) for n in names})
-    return {n: VariableInfo(labs[n], str(ds[n].attrs.get("units", "")),
-                            str(ds[n].attrs.get("description", ""))) for n in names}
+    # each variable read once, as a Variable (ds[v] builds a DataArray at every read)
+    per_year = {str(v): var for v in ds.data_vars
+                if "time" in (var := ds.variables[v]).dims
+                and set(var.dims) <= {"time", "sample"}}
+    labs = variable_labels({n: var.attrs.get("vensim_name", n) for n, var in per_year.items()})
+    return {n: VariableInfo(labs[n], str(var.attrs.get("units", "")),
+                            str(var.attrs.get("description", ""))) for n, var in per_year.items()}
 
 
 def _series(ds: xr.Dataset, name: str) -> pd.Series:
