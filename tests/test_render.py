@@ -115,7 +115,8 @@ def test_an_error_in_the_command_ends_the_workers_at_once():
         raise KeyError("stop")   # e.g. bad input found while the figure is drawn
     for proc in procs:
         proc.join(60)
-        assert proc.exitcode == -signal.SIGTERM   # ended, not waited for
+        # ended, not waited for (killed if a SIGTERM came before its handlers were reset)
+        assert proc.exitcode in (-signal.SIGTERM, -signal.SIGKILL)
 
 
 _ORPHAN_SCRIPT = """

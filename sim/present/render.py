@@ -40,6 +40,8 @@ from sim.present.atomic import DEFAULT_FORMATS
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: seconds a worker told to stop (SIGTERM) has before it is killed
+STOP_GRACE_S = 2.0
 #: at most this many worker processes (each holds its own matplotlib, about 150 MB)
 MAX_WORKERS = 3
 
@@ -226,6 +228,10 @@ class FigurePool:
             executor.shutdown(wait=not stop, cancel_futures=True)
             for proc in procs:   # the stdlib's own list of the workers
                 proc.terminate()
+            for proc in procs:   # a worker still starting may hold a handler it inherited
+                proc.join(STOP_GRACE_S)
+                if proc.is_alive():
+                    proc.kill()
         for t in self._threads:
             t.join(timeout=10)
 
