@@ -14,10 +14,15 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# the compiled-model cache (sim.engine.cache) of this test process, never the user's own
-_CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
+# the compiled-model cache (sim.engine.cache) of this test process, never the user's own;
+# PLANSIM_TEST_CACHE names a folder kept across test runs (a developer's repeated runs)
+if os.environ.get("PLANSIM_TEST_CACHE"):
+    _CACHE = os.environ["PLANSIM_TEST_CACHE"]
+    os.makedirs(_CACHE, mode=0o700, exist_ok=True)
+else:
+    _CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
+    atexit.register(shutil.rmtree, _CACHE, True)
 os.environ["XDG_CACHE_HOME"] = _CACHE
-atexit.register(shutil.rmtree, _CACHE, True)
 
 TINY_PARAMETERS = """
 groups:
