@@ -1,7 +1,8 @@
 """The compiled model on disk, so that a command does not parse and compile the ``.mdl`` again.
 
-One entry per model under the user's cache folder (``$XDG_CACHE_HOME/plansim``, else
-``~/.cache/plansim``; never inside a project folder), named by a hash of the ``.mdl``'s bytes,
+One entry per model under ``models/`` of the user's cache root (:mod:`sim.model.diskcache`:
+``$PLANSIM_CACHE_DIR``, ``$XDG_CACHE_HOME/plansim`` or ``~/.cache/plansim``; never inside a
+project folder), named by a hash of the ``.mdl``'s bytes,
 its resolved path and :func:`engine_fingerprint` (the source of the engine and the parser, the
 PySD and Python versions), so editing the model or the engine's code uses a new entry. An entry
 holds
@@ -15,9 +16,9 @@ holds
 
 Files are written to a temporary name in the entry and renamed into place (atomic: a reader sees
 the old file, the new one or none; concurrent writers write the same bytes); a file that does not
-load (truncated, corrupt, from another version) is ignored and written again
-(:mod:`sim.model.diskcache`: the folder must belong to the user and be closed to others, else
-nothing is cached; ``PLANSIM_CACHE=off`` turns caching off). At most :data:`MAX_ENTRIES` models
+load (truncated, corrupt, from another version, or not signed with this user's key) is
+ignored and written again (:mod:`sim.model.diskcache`: the folders must belong to the user and
+be closed to others, else nothing is cached; ``PLANSIM_CACHE=off`` turns caching off). At most :data:`MAX_ENTRIES` models
 are kept (the least recently written go first).
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from sim.engine.model import ModelInfo
 from sim.errors import ModelError
-from sim.model.diskcache import cache_root, package_version, read, write
+from sim.model.diskcache import cache_root, package_version, private_dir, read, write
 
 #: bump when the layout of an entry changes
 FORMAT = 1
@@ -95,11 +96,7 @@ def _models_root() -> Path | None:
     """``<cache root>/models``: one entry per model file (the compiled kernels live beside it,
     in ``kernels/``, see :func:`sim.engine.kernel.cache_dir`, so pruning models spares them)."""
     root = cache_root()
-    if root is None:
-        return None
-    try:
-        (root / "models").mkdir(mode=0o700, exist_ok=True)
-    except OSError:
+    if root is None or not private_dir(root / "models"):
         return None
     return root / "models"
 

@@ -1,11 +1,9 @@
 """The compiled kernel backend: a fused loop over samples and time, compiled with numba.
 
 :mod:`sim.engine.kernel_codegen` wraps the engine's generated step code in a kernel module;
-this module writes it to the per-user cache (``$XDG_CACHE_HOME/plansim/kernels`` or
-``~/.cache/plansim/kernels``; ``$PLANSIM_CACHE_DIR`` overrides the root) under the sha256 of
-its text, imports it, and numba compiles it once and keeps the machine code beside it
-(``cache=True``), so a later process loads it instead of compiling. Files are written to a
-temporary name and renamed into place (safe with concurrent processes).
+:mod:`sim.engine.kernel_cache` executes its text from memory, and numba compiles it once and
+keeps the machine code in the user's cache root (``kernels/``, every file signed with the
+user's key), so a later process loads it instead of compiling.
 
 ``BatchModel.run(..., backend=...)`` chooses: ``"kernel"`` (this), ``"numpy"`` (the vector
 path) or ``None`` (the kernel where it compiles, else the numpy path with one notice per model
@@ -15,11 +13,9 @@ and reason on the ``sim.engine`` logger, printed to stderr once).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import os
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +33,6 @@ _NOTICED: set[tuple] = set()
 _LAUNCH = threading.Lock()
 _COMPILING = threading.Lock()
 _LAYER: list = []
-_LOADED: dict[str, object] = {}
 
 
 class KernelSkipped(Exception):  # noqa: N818 (a decision, not an error)
@@ -61,14 +56,12 @@ def check_backend(backend) -> None:
                          "or None (the kernel where it compiles)")
 
 
-def cache_dir() -> Path:
-    """The per-user cache directory of compiled kernels (never inside the project)."""
-    root = os.environ.get("PLANSIM_CACHE_DIR")
-    if root:
-        return Path(root) / "kernels"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "plansim" / "kernels"
+def cache_dir() -> Path | None:
+    """The per-user folder of compiled kernels (``kernels/`` of the cache root of
+    :mod:`sim.model.diskcache`), or None when caching is off or refused."""
+    from sim.engine.kernel_cache import folder
+
+    return folder()
 
 
 def notice(model: str, reason: str) -> None:
@@ -83,31 +76,13 @@ def notice(model: str, reason: str) -> None:
         print(line, file=sys.stderr)
 
 
-def load(src) -> object:
-    """The compiled ``kernel`` function of a :class:`~sim.engine.kernel_codegen.KernelSource`
-    (written to the cache directory once, imported once per process)."""
-    hit = _LOADED.get(src.digest)
-    if hit is not None:
-        return hit
-    folder = cache_dir()
-    name = f"plansim_kernel_{src.digest[:24]}"
-    path = folder / f"{name}.py"
-    if not path.is_file() or path.read_text(encoding="utf-8") != src.text:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(src.text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # numba's cache finds the module of its functions by name
-    spec.loader.exec_module(module)
-    _LOADED[src.digest] = (module.kernel, module.serial)
-    return _LOADED[src.digest]
+def load(src) -> tuple:
+    """The compiled ``(kernel, serial)`` functions of a kernel source
+    (:func:`sim.engine.kernel_cache.load`: executed from memory, machine code in the signed
+    cache)."""
+    from sim.engine.kernel_cache import load as load_signed
+
+    return load_signed(src)
 
 
 def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set,

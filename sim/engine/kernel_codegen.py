@@ -113,7 +113,7 @@ def kernel_source(mc: ModelCompiler, per_sample_tables=frozenset()) -> KernelSou
             raise UnsupportedConstructError(mc.info.path.name, bad.rstrip("("),
                                             "not in the compiled kernel")
     columns = [vid for vid, v in mc.info.vars.items() if v.kind != "lookup"]
-    b = ["@njit(cache=True, error_model='numpy', nogil=True)",
+    b = ["@njit(error_model='numpy', nogil=True)",
          "def _sample(_s, grid, acc, end, counts, rate, cols, out, TL, " + ARGS + "):"]
     b.append("    _pv = _np.empty(max(pidx.shape[0], 1))")
     b.append("    for _j in range(pidx.shape[0]):")
@@ -146,7 +146,7 @@ def kernel_source(mc: ModelCompiler, per_sample_tables=frozenset()) -> KernelSou
     b.extend(f"        {s} = n_{s}" for s in sec.slots)
     b.append("")
     b.append("")
-    b.append("@njit(cache=True, error_model='numpy', nogil=True)")
+    b.append("@njit(error_model='numpy', nogil=True)")
     b.append("def _on_grid(grid, LX, LY):")
     b.append(f"    TL = _np.empty((grid.shape[0], {max(len(on_grid), 1)}))")
     b.append("    for _i in range(grid.shape[0]):")
@@ -161,7 +161,7 @@ def kernel_source(mc: ModelCompiler, per_sample_tables=frozenset()) -> KernelSou
             ("serial", "", "_s in range(lo, hi)", "_s")):
         if name == "serial":
             b.extend(["", ""])
-        b.append(f"@njit({flags}cache=True, error_model='numpy', nogil=True)")
+        b.append(f"@njit({flags}error_model='numpy', nogil=True)")
         b.append(f"def {name}(lo, hi, grid, acc, end, counts, rate, cols, out, " + ARGS + "):")
         b.append("    TL = _on_grid(grid, LX, LY)")
         b.append(f"    for {loop}:")

@@ -15,7 +15,9 @@ from numba import njit, types
 from numba.extending import overload
 
 SMALL_VENSIM = 1e-6
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}
+#: numba's own file cache is off: :mod:`sim.engine.kernel_cache` gives these functions a signed
+#: cache in the user's cache root (nothing is written inside the installed package)
+_JIT = {"error_model": "numpy", "nogil": True}
 
 
 @njit(**_JIT)
