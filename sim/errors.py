@@ -48,6 +48,13 @@ class OutputError(PlanSimError):
     """Results could not be written."""
 
 
+class DiskFullError(OutputError):
+    """The disk filled (or the quota ran out) while results were written: ``plansim`` exits
+    with :attr:`exit_code` 3; earlier results are left as they were."""
+
+    exit_code = 3
+
+
 class ForecastError(PlanSimError):
     """A forecast vintage or an outturn file to score it against is missing or malformed."""
 

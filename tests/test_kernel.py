@@ -182,20 +182,11 @@ def test_fallback_notice_once_and_forced_kernel_refused(tmp_path, capsys):
         bm.run(backend="kernel")
 
 
-def test_cache_written_atomically_and_reused_by_another_process(tiny, tmp_path, monkeypatch):
+def test_cache_reused_by_another_process_and_nothing_imported_from_it(tiny, tmp_path,
+                                                                      monkeypatch):
     monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path))
-    mc = ModelCompiler(tiny._info, {}, [], scalar=True)
-    src = kernel_source(mc)
     folder = kn.cache_dir()
     assert folder == tmp_path / "kernels"
-    # a stale or foreign file of the same name is replaced, never imported
-    folder.mkdir(parents=True)
-    target = folder / f"plansim_kernel_{src.digest[:24]}.py"
-    target.write_text("raise RuntimeError('not this')\n")
-    kn._LOADED.pop(src.digest, None)
-    kn.load(src)
-    assert target.read_text() == src.text
-    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2])\n"
         "from sim.engine import compile_model\n"
@@ -212,14 +203,20 @@ def test_cache_written_atomically_and_reused_by_another_process(tiny, tmp_path, 
         assert r.returncode == 0, r.stderr
     hits, misses = (int(x) for x in runs[1].stdout.split())
     assert hits >= 1 and misses == 0, runs[1].stdout  # compiled by the first process only
+    names = [p.name for p in folder.rglob("*")]
+    assert not [n for n in names if n.endswith((".py", ".pyc"))]   # executed from memory
+    assert {n.rsplit(".", 1)[-1] for n in names if "." in n} >= {"nbi", "nbc"}
+    assert not list((ROOT / "sim" / "engine").rglob("*.nb[ic]"))   # nothing in the package
 
 
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    from sim.model.diskcache import root_path
+
     monkeypatch.delenv("PLANSIM_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert kn.cache_dir() == tmp_path / "plansim" / "kernels"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert kn.cache_dir() == Path.home() / ".cache" / "plansim" / "kernels"
+    assert root_path() == Path.home() / ".cache" / "plansim"
 
 
 def test_one_sample_equals_isel(tiny):

@@ -33,7 +33,7 @@ def _release():
 
 def ours(folder: Path, command: str = "run", files=("a.csv",)) -> Path:
     folder.mkdir(parents=True)
-    (folder / MARKER).write_text(marker_text(command))
+    (folder / MARKER).write_text(marker_text(command, files))
     for f in files:
         (folder / f).write_text("old")
     return folder

@@ -7,7 +7,9 @@
   atomically; :func:`render_formats` renders without writing (:mod:`sim.present.render`).
 
 Temporary names start with ``.`` and sit in the same directory as the target (same file
-system, so renames are atomic). Failures raise :class:`sim.errors.OutputError`.
+system, so renames are atomic). Failures raise :class:`sim.errors.OutputError` (one line), or
+:class:`sim.errors.DiskFullError` (exit status 3) when the disk fills while writing; the
+earlier output is then left as it was.
 
 The renames that swap a result into place run :func:`shielded`: a SIGINT or SIGTERM arriving
 then (see :mod:`sim.present.outdir`) takes effect right after the swap, never halfway.
@@ -16,6 +18,7 @@ then (see :mod:`sim.present.outdir`) takes effect right after the swap, never ha
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import shutil
@@ -25,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import OutputError
+from sim.errors import DiskFullError, OutputError
 
 if TYPE_CHECKING:   # matplotlib is imported when a figure is rendered, not by every command
     from matplotlib.figure import Figure
@@ -62,12 +65,26 @@ def interrupt(exc: BaseException) -> None:
     raise exc
 
 
+#: error numbers of a full disk or an exhausted quota
+FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def disk_error(exc: OSError, what: str) -> OutputError:
+    """The one-line error for an OS error while doing ``what`` ("cannot write 'x'"):
+    :class:`~sim.errors.DiskFullError` for a full disk, else :class:`~sim.errors.OutputError`."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in FULL:
+        return DiskFullError(f"output: {what}: {reason}; nothing was replaced (free some space "
+                             "and run again)")
+    return OutputError(f"output: {what}: {reason}")
+
+
 def _parent(path: Path) -> Path:
     parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"output: cannot create directory '{parent}': {exc}") from exc
+        raise disk_error(exc, f"cannot create directory '{parent}'") from None
     return parent
 
 
@@ -89,9 +106,15 @@ def atomic_dir(final: Path | str) -> Iterator[Path]:
     try:
         tmp.mkdir()
     except OSError as exc:
-        raise OutputError(f"output: cannot create temporary directory '{tmp}': {exc}") from exc
+        raise disk_error(exc, f"cannot create temporary directory '{tmp}'") from None
     try:
         yield tmp
+    except OSError as exc:   # writing the new result failed: one line, the old one kept
+        shutil.rmtree(tmp, ignore_errors=True)
+        where = str(exc.filename or "")
+        if exc.errno in FULL or where.startswith(str(tmp)):
+            raise disk_error(exc, f"cannot write '{final}'") from None
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -108,7 +131,7 @@ def atomic_dir(final: Path | str) -> Iterator[Path]:
                 raise
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise OutputError(f"output: cannot move the new '{final}' into place: {exc}") from exc
+            raise disk_error(exc, f"cannot move the new '{final}' into place") from None
         if had_old:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -131,7 +154,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise OutputError(f"output: cannot write '{path}': {exc}") from exc
+            raise disk_error(exc, f"cannot write '{path}'") from None
         raise
     return path
 

@@ -4,16 +4,23 @@ A command writes into an output folder ``X`` (``--out``) one *result folder* per
 ``X/<scenario>/`` (run), ``X/compare/``, ``X/calibration/``, ``X/uncertainty/``,
 ``X/sensitivity_<scenario>_<method>/``. ``X`` itself is never replaced or removed.
 
-- Every result folder holds a marker file :data:`MARKER` (JSON: tool, command, time). An
-  existing folder without the marker, or with another command's marker, is never replaced:
-  the command refuses, naming it, before any work.
+- Every result folder holds a marker file :data:`MARKER` (JSON: tool, command, time, and
+  ``files``: every path plansim wrote there). An existing folder without the marker, or with
+  another command's marker, is never replaced: the command refuses, naming it, before any work.
+- A file or folder in a result folder that plansim did not write (not in the marker's list; a
+  marker of an older version has no list: then whatever the new result does not write) is
+  carried over into the new result, with a notice naming it; when the new result writes a file
+  of the same name, the run is refused (the earlier result kept).
 - Result names are plain names (:data:`sim.paths.SAFE_NAME`: no ``.``, ``..``, separators,
   leading dot); two results with one name in one call are refused before any work.
 - :func:`claim` checks all of this up front (``X`` a folder? writable?), takes a lock file in
-  ``X`` (:data:`LOCK`) so a concurrent plansim command into the same folder is refused with a
-  message, and removes temporary folders left by a killed run (``.<name>.tmp-*``, marked ours).
+  ``X`` (:data:`LOCK`: opened without following a symbolic link, refused unless it is a
+  regular file with one name, so plansim never writes through a link, a FIFO or a device) so a
+  concurrent plansim command into the same folder is refused with a message, and removes temporary folders left by a killed run (``.<name>.tmp-*``, marked ours).
 - :func:`owned_dir` builds a result in a temporary sibling and swaps it in
   (:func:`sim.present.atomic.atomic_dir`), recording what it replaced.
+- Every OS error on the lock, a marker or a swap is one line (:class:`OutputError`, exit 2;
+  :class:`~sim.errors.DiskFullError`, exit 3, when the disk fills while writing).
 - :func:`install_signal_handlers`: SIGINT and SIGTERM raise :class:`Interrupted`, so temporary
   folders are removed on the way out; :func:`summary` then says exactly which results were
   replaced and which not.
@@ -28,6 +35,8 @@ import os
 import re
 import shutil
 import signal
+import stat
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +44,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import OutputError, excerpt
-from sim.present.atomic import atomic_dir, interrupt
+from sim.present.atomic import atomic_dir, disk_error, interrupt
 
 MARKER = ".plansim-output"
 LOCK = ".plansim.lock"
@@ -168,26 +177,58 @@ def check_target(target: Path, command: str | None) -> None:
 
 def _lock(root: Path, command: str) -> int:
     path = root / LOCK
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(path, flags, 0o644)
     except OSError as exc:
-        raise OutputError(f"output: cannot create the lock file '{path}': "
-                          f"{exc.strerror or exc}") from None
+        if path.is_symlink():
+            raise OutputError(f"output: the lock file '{path}' is a symbolic link; plansim "
+                              "never writes through one: remove it") from None
+        raise disk_error(exc, f"cannot create the lock file '{path}'") from None
+    try:
+        st = os.fstat(fd)
+        kind = _kind(st.st_mode)
+        if kind != "file":
+            raise OutputError(f"output: the lock file '{path}' is {kind}, not a regular file; "
+                              "plansim never writes into it: remove it")
+        if st.st_nlink > 1:
+            raise OutputError(f"output: the lock file '{path}' has {st.st_nlink} names (a hard "
+                              "link to another file); plansim never writes through it: "
+                              "remove it")
+        _hold(fd, root, command)
+    except OSError as exc:
+        os.close(fd)
+        raise disk_error(exc, f"cannot use the lock file '{path}'") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _hold(fd: int, root: Path, command: str) -> None:
+    """Take the advisory lock on ``fd`` and write who holds it."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; the other checks still apply
-        return fd
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "?"
-        os.close(fd)
         raise OutputError(f"output: another plansim command is writing into '{root}' "
                           f"({excerpt(holder, 80, quote=False)}); wait for it to finish or "
                           "choose another `root`") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"pid {os.getpid()}: plansim {command}\n".encode(), 0)
-    return fd
 
 
 def _remove_stale(root: Path) -> list[str]:
@@ -230,6 +271,9 @@ def claim(root: Path | str, command: str, names: Sequence[str]) -> Session:
         session.removed_stale = _remove_stale(root)
         for n in names:
             check_target(root / n, command)   # again, now that the folder is ours
+    except OSError as exc:
+        session.release()
+        raise disk_error(exc, f"cannot tidy '{root}'") from None
     except BaseException:
         session.release()
         raise
@@ -237,16 +281,76 @@ def claim(root: Path | str, command: str, names: Sequence[str]) -> Session:
     return session
 
 
-def marker_text(command: str | None) -> str:
-    return json.dumps({"tool": "plansim", "command": command or "python",
-                       "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                       "pid": os.getpid(), "token": uuid.uuid4().hex[:12]})
+def marker_text(command: str | None, files: Sequence[str] | None = None) -> str:
+    doc = {"tool": "plansim", "command": command or "python",
+           "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+           "pid": os.getpid(), "token": uuid.uuid4().hex[:12]}
+    if files is not None:
+        doc["files"] = list(files)
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def listing(folder: Path) -> list[str]:
+    """Every path in ``folder`` (files, folders, links; ``/``-separated, relative), but the
+    marker: what a marker records as written by plansim."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel = Path(dirpath).relative_to(folder)
+        out.extend((rel / n).as_posix() for n in dirnames + filenames)
+    return sorted(p for p in out if p != MARKER)
+
+
+def foreign(folder: Path, written: Sequence[str]) -> list[str]:
+    """The paths in result folder ``folder`` that are not in ``written`` (a folder not in it
+    is one path, not looked into)."""
+    written = set(written)
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel = Path(dirpath).relative_to(folder)
+        for n in list(dirnames):
+            if (rel / n).as_posix() not in written:
+                out.append((rel / n).as_posix())
+                dirnames.remove(n)
+        out.extend(p for p in ((rel / n).as_posix() for n in filenames)
+                   if p != MARKER and p not in written)
+    return sorted(out)
+
+
+def _carry_over(final: Path, tmp: Path) -> list[str]:
+    """Copy into the new result ``tmp`` every path of the old ``final`` plansim did not write
+    (its marker's ``files``; an older marker without that list: what the new result does not
+    write). Refuses when the new result writes a file of the same name."""
+    marker = read_marker(final) or {}
+    written = marker.get("files")
+    if not (isinstance(written, list) and all(isinstance(p, str) for p in written)):
+        written = listing(tmp)
+    kept = foreign(final, written)
+    for rel in kept:
+        src, dst = final / rel, tmp / rel
+        if dst.exists() or dst.is_symlink():
+            raise OutputError(f"output: '{src}' was not written by plansim, and the new result "
+                              "writes a file of that name; move it away and run again (the "
+                              "earlier result is untouched)")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir() and not src.is_symlink():
+            shutil.copytree(src, dst, symlinks=True)
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+    return kept
+
+
+def _write_marker(tmp: Path, text: str) -> None:
+    try:
+        (tmp / MARKER).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise disk_error(exc, f"cannot write the marker '{tmp / MARKER}'") from None
 
 
 @contextlib.contextmanager
 def owned_dir(final: Path | str) -> Iterator[Path]:
     """Like :func:`~sim.present.atomic.atomic_dir` (build in a temporary sibling, swap in),
-    but only over a folder plansim wrote, and with a marker in the new one. Under a
+    but only over a folder plansim wrote, with a marker listing what it wrote, and keeping
+    what it did not write there (:func:`_carry_over`, with a notice on stderr). Under a
     :func:`claim` the result must be one of the claimed names and is recorded."""
     final = Path(final)
     session = active()
@@ -260,14 +364,24 @@ def owned_dir(final: Path | str) -> Iterator[Path]:
     check_target(final, command)
     existed = final.exists()
     text = marker_text(command)
+    kept: list[str] = []
     try:
         with atomic_dir(final) as tmp:
-            (tmp / MARKER).write_text(text, encoding="utf-8")
+            _write_marker(tmp, text)
             yield tmp
+            written = listing(tmp)
+            if existed:
+                kept = _carry_over(final, tmp)
+            text = marker_text(command, written)
+            _write_marker(tmp, text)
     finally:
         # recorded if the new result is in place, even when a signal came right after the swap
         if session is not None and _marker_is(final, text):
             (session.replaced if existed else session.created).append(final.name)
+    if kept:
+        shown = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+        print(f"plansim: kept in '{final}' what plansim did not write there: {shown}",
+              file=sys.stderr)
 
 
 def _marker_is(folder: Path, text: str) -> bool:
