@@ -69,11 +69,12 @@ def interrupt(exc: BaseException) -> None:
 FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
-def disk_error(exc: OSError, what: str) -> OutputError:
+def disk_error(exc: OSError, what: str, mid_write: bool = True) -> OutputError:
     """The one-line error for an OS error while doing ``what`` ("cannot write 'x'"):
-    :class:`~sim.errors.DiskFullError` for a full disk, else :class:`~sim.errors.OutputError`."""
+    :class:`~sim.errors.DiskFullError` for a disk that fills ``mid_write``, else
+    :class:`~sim.errors.OutputError` (before any work: exit status 2)."""
     reason = exc.strerror or str(exc) or type(exc).__name__
-    if exc.errno in FULL:
+    if exc.errno in FULL and mid_write:
         return DiskFullError(f"output: {what}: {reason}; nothing was replaced (free some space "
                              "and run again)")
     return OutputError(f"output: {what}: {reason}")

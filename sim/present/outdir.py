@@ -184,7 +184,7 @@ def _lock(root: Path, command: str) -> int:
         if path.is_symlink():
             raise OutputError(f"output: the lock file '{path}' is a symbolic link; plansim "
                               "never writes through one: remove it") from None
-        raise disk_error(exc, f"cannot create the lock file '{path}'") from None
+        raise disk_error(exc, f"cannot create the lock file '{path}'", False) from None
     try:
         st = os.fstat(fd)
         kind = _kind(st.st_mode)
@@ -198,7 +198,7 @@ def _lock(root: Path, command: str) -> int:
         _hold(fd, root, command)
     except OSError as exc:
         os.close(fd)
-        raise disk_error(exc, f"cannot use the lock file '{path}'") from None
+        raise disk_error(exc, f"cannot use the lock file '{path}'", False) from None
     except BaseException:
         os.close(fd)
         raise
@@ -273,7 +273,7 @@ def claim(root: Path | str, command: str, names: Sequence[str]) -> Session:
             check_target(root / n, command)   # again, now that the folder is ours
     except OSError as exc:
         session.release()
-        raise disk_error(exc, f"cannot tidy '{root}'") from None
+        raise disk_error(exc, f"cannot tidy '{root}'", False) from None
     except BaseException:
         session.release()
         raise
