@@ -244,9 +244,10 @@ def write_bytes(path: Path, payload: bytes) -> bool:
 
 
 def write_failed(where: Path, exc: OSError) -> None:
-    """Say once that the cache cannot be written (full, read-only, not permitted)."""
+    """Say once that the cache (``where``: a folder in it) cannot be written (full,
+    read-only, not permitted)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
-        notice(f"cache folder '{where}' cannot be written ({exc.strerror or exc}); "
+        notice(f"cache folder '{root_path()}' cannot be written ({exc.strerror or exc}); "
                "continuing without caching")
 
 
