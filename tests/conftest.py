@@ -23,6 +23,8 @@ else:
     _CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
     atexit.register(shutil.rmtree, _CACHE, True)
 os.environ["XDG_CACHE_HOME"] = _CACHE
+# commands run by tests compile a missing kernel in-process (no background compile process)
+os.environ["PLANSIM_BACKGROUND_COMPILE"] = "off"
 
 TINY_PARAMETERS = """
 groups:

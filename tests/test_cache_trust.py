@@ -274,3 +274,40 @@ def test_nothing_written_inside_the_package(root):
     assert list((root / "kernels" / "helpers").glob("*.nbi"))
     assert not list((repo / "sim").rglob("*.nb[ic]"))
     np.testing.assert_equal(float(value), 1.0)
+
+
+def test_missing_kernel_compiles_in_the_background_for_the_next_command(root, monkeypatch,
+                                                                         capsys):
+    """Issue 22 item 9: with an empty cache a command does not wait for the kernel: a
+    background process compiles it into the cache, and the next command loads it."""
+    from types import SimpleNamespace
+
+    from sim.engine import BACKGROUND_COMPILE
+
+    monkeypatch.setitem(BACKGROUND_COMPILE, "on", True)
+    src = SimpleNamespace(text=TEXT, digest=uuid.uuid4().hex * 2)
+    job = {"digest": src.digest, "source": src}
+    _, serial = fresh(src)
+    assert not kernel_cache.ready([serial], [1.0], job)       # started, not waited for
+    proc = kernel_cache._PENDING[src.digest]
+    assert not kernel_cache.ready([serial], [1.0], job)       # one process per kernel
+    assert proc.wait(timeout=300) == 0
+    assert kernel_cache.ready([serial], [1.0], job)           # in the cache now
+    assert not serial.signatures                              # not compiled in this process
+    _, serial = fresh(src)
+    assert serial(1.0) == 2.0 and sum(serial.stats.cache_hits.values()) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "built in the background" in err[0], err
+    assert not list(kernel_cache.folder().glob("job-*"))
+
+
+def test_run_waiting_for_the_kernel_takes_the_numpy_path(root, tmp_path, monkeypatch):
+    path = write_model(tmp_path, BODY)
+    bm = compile_model(path)
+    rate = np.array([0.1, 0.2])
+    monkeypatch.setattr(kernel_cache, "ready", lambda *a: False)
+    a = bm.run({"growth_rate": rate}, 2, return_columns=["stock"])
+    b = bm.run({"growth_rate": rate}, 2, return_columns=["stock"], backend="numpy")
+    np.testing.assert_array_equal(a["stock"].values, b["stock"].values)
+    (entry,) = [v for k, v in bm._kernels.items() if k != "endogenous"][:1]
+    assert not any(f.signatures for f in entry.fn)            # the kernel was not compiled

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -87,11 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)   # help and argument errors exit here
 
+    from sim import engine
     from sim.cli.common import flag_message
     from sim.errors import PlanSimError, cap
     from sim.present import outdir
 
     handlers = outdir.install_signal_handlers()
+    # a kernel not compiled yet is built in the background; this command runs the numpy path
+    engine.BACKGROUND_COMPILE["on"] = os.environ.get("PLANSIM_BACKGROUND_COMPILE") != "off"
     try:
         return int(args.func(args) or 0)
     except PlanSimError as exc:
@@ -109,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{done}", file=sys.stderr)
         return exc.exit_status if isinstance(exc, outdir.Interrupted) else 130
     finally:
+        engine.BACKGROUND_COMPILE["on"] = False
         outdir.release_all()
         outdir.restore_signal_handlers(handlers)
 

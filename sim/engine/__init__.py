@@ -20,6 +20,10 @@ BACKENDS = ("kernel", "numpy")
 #: the engines a simulation can run on: "batch" (the compiled kernel where it runs, else the
 #: numpy path), one backend of the batch engine only, or PySD itself (to cross-check)
 ENGINES = ("batch", *BACKENDS, "pysd")
+#: the command line turns this on (unless ``PLANSIM_BACKGROUND_COMPILE=off``): a kernel not in
+#: the cache yet is compiled by a background process for the next commands while this one runs
+#: on the numpy path (:func:`sim.engine.kernel_cache.ready`); off, it is compiled in-process
+BACKGROUND_COMPILE = {"on": False}
 
 
 def compile_model(path, data_files=None) -> BatchModel:
@@ -41,4 +45,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'sim.engine' has no attribute {name!r}")
 
 
-__all__ = ["BACKENDS", "ENGINES", "BatchModel", "VariableInfo", "compile_model"]
+__all__ = ["BACKENDS", "BACKGROUND_COMPILE", "ENGINES", "BatchModel", "VariableInfo",
+           "compile_model"]

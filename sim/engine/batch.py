@@ -356,7 +356,7 @@ class BatchModel:
                 acc, end, counts = per.acc, per.end, per.counts
                 rate = self._averaged(overrides, outputs, entry.src.dynamic)
             out = kn.run(self._kernels, entry, K, per_sample, grid, acc, end, counts, outputs,
-                         rate, n, len(counts), chunk_size, progress)
+                         rate, n, len(counts), chunk_size, progress, wait=backend == "kernel")
         except kn.KernelSkipped:
             return None
         except kn.KernelUnavailable as exc:

@@ -297,13 +297,17 @@ def _base_constants(src, defaults: dict) -> tuple[np.ndarray, dict, list]:
 
 
 def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, rate, n,
-        n_rows, chunk_size=None, progress=False) -> np.ndarray:
+        n_rows, chunk_size=None, progress=False, wait=True) -> np.ndarray:
     """Run samples ``0..n-1`` for the variable ids ``outputs`` (``rate``: averaged or not,
     each): returns ``(n_outputs, n, n_rows)``. A failure to compile (numba's typing) is
-    remembered in ``cache``; any error is :class:`KernelUnavailable`."""
+    remembered in ``cache``; any error is :class:`KernelUnavailable`. Unless ``wait``, a
+    kernel being compiled in the background (:func:`sim.engine.kernel_cache.ready`) raises
+    :class:`KernelSkipped` (the numpy path runs meanwhile)."""
     try:
         return _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
-                    chunk_size, progress)
+                    chunk_size, progress, wait)
+    except KernelSkipped:
+        raise
     except Exception as exc:  # the numpy path decides what is wrong, or gives the answer
         from numba.core.errors import NumbaError
 
@@ -318,7 +322,7 @@ def run(cache, entry: Compiled, K, per_sample, grid, acc, end, counts, outputs, 
 
 
 def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows, chunk_size,
-         progress):
+         progress, wait):
     parallel, serial = entry.fn
     args = arguments(entry.src, K, per_sample, n, entry.defaults)
     cols = _COLUMNS.get((entry.src.digest, outputs))
@@ -335,6 +339,14 @@ def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
     rate = np.ascontiguousarray(rate, dtype=np.bool_)
     step = n if not chunk_size else max(1, int(chunk_size))
     starts = range(0, n, step)
+    if not wait:
+        from sim.engine.kernel_cache import ready
+
+        needed = {min(step, n - lo) < PARALLEL_MIN for lo in starts}
+        fns = [f for f, small in ((serial, True), (parallel, False)) if small in needed]
+        if not ready(fns, [0, n, grid, acc, end, counts, rate, cols, out, *args],
+                     {"digest": entry.src.digest, "source": entry.src}):
+            raise KernelSkipped
     if progress:
         from tqdm import tqdm
 

@@ -23,6 +23,7 @@ import functools
 import hashlib
 import io
 import linecache
+import os
 import pickle
 import sys
 import types
@@ -35,6 +36,7 @@ from numba.core.caching import (
     _CacheLocator,
 )
 
+from sim.engine import BACKGROUND_COMPILE
 from sim.model import diskcache
 
 _LOADED: dict[str, tuple] = {}
@@ -185,4 +187,127 @@ def load(src) -> tuple:
     return hit
 
 
-__all__ = ["SignedCache", "attach", "folder", "load"]
+_PENDING: dict[str, object] = {}
+
+
+def ready(fns, args: list, job: dict) -> bool:
+    """Whether the numba functions ``fns`` can run ``args`` without compiling here (compiled
+    in this process, or in the signed cache). With :data:`BACKGROUND` on and not ready, a
+    background process compiles them into the cache (one at a time per kernel) and this
+    returns False; off (:data:`sim.engine.BACKGROUND_COMPILE`), it returns True (compiled
+    here, as numba does)."""
+    if not BACKGROUND_COMPILE["on"]:
+        return True
+    digest = job["digest"]
+    proc = _PENDING.get(digest)
+    if proc is not None and proc.poll() is None:
+        return False
+    import numba
+
+    sig = tuple(numba.typeof(a) for a in args)
+    if all(f.signatures or _in_cache(f, sig) for f in fns):
+        return True
+    if _compiling(digest):
+        return False      # another command's background process is at it
+    if proc is not None or _failed(digest):
+        return True       # it did not make it: compiled here (which says why if it fails)
+    proc = _PENDING[digest] = _start(job, sig)
+    if proc is None:
+        return True
+    diskcache.notice("the compiled kernel is being built in the background for the next "
+                     "commands; this one runs on the numpy path (the same results)")
+    return False
+
+
+def _compiling(digest: str) -> bool:
+    """Whether a background process holds the compile lock of this kernel."""
+    where = folder()
+    if where is None:
+        return False
+    try:
+        fd = os.open(where / f"job-{digest[:24]}.lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _in_cache(fn, sig) -> bool:
+    cache = getattr(fn, "_cache", None)
+    if not isinstance(cache, SignedCache):
+        return False
+    try:
+        key = cache._index_key(sig, fn.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - unreadable: not there
+        return False
+
+
+def _failed(digest: str) -> bool:
+    where = folder()
+    return where is not None and (where / f"failed-{digest[:24]}").exists()
+
+
+def _start(job: dict, sig: tuple):
+    """Write the job (signed) and start ``python -m sim.engine.kernel_warm`` on it, detached
+    (its own session, no terminal); None when there is no cache to compile into."""
+    import subprocess
+
+    where = folder()
+    if where is None:
+        return None
+    path = where / f"job-{job['digest'][:24]}.pkl"
+    if not diskcache.write(path, {**job, "sig": sig}):
+        return None
+    package = str(Path(__file__).resolve().parent.parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [package, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    try:
+        return subprocess.Popen([sys.executable, "-m", "sim.engine.kernel_warm", str(path)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+                                close_fds=True)
+    except OSError:
+        return None
+
+
+def run_job(path: Path) -> int:
+    """Compile the kernel a :func:`ready` job names into the cache (in the background
+    process); a kernel that fails to compile is marked, so no command starts it again."""
+    job = diskcache.read(path)
+    if not isinstance(job, dict):
+        return 1
+    where = path.parent
+    lock = where / f"job-{job['digest'][:24]}.lock"
+    import fcntl
+
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return 0   # another process compiles it
+    try:
+        with contextlib.suppress(OSError):
+            os.nice(5)            # the command the user waits for comes first
+        fns = load(job["source"])
+        for fn in reversed(fns):  # serial first: what a command of a few runs needs
+            fn.compile(job["sig"])
+    except Exception:  # noqa: BLE001 - the command that needs it says why
+        (where / f"failed-{job['digest'][:24]}").touch()
+        return 1
+    finally:
+        path.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+    return 0
+
+
+__all__ = ["SignedCache", "attach", "folder", "load", "ready", "run_job"]
