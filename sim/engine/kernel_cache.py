@@ -192,11 +192,10 @@ _PENDING: dict[str, object] = {}
 
 def ready(fns, args: list, job: dict) -> bool:
     """Whether the numba functions ``fns`` can run ``args`` without compiling here (compiled
-    in this process, or in the signed cache). With :data:`BACKGROUND` on and not ready, a
-    background process compiles them into the cache (one at a time per kernel) and this
-    returns False; off (:data:`sim.engine.BACKGROUND_COMPILE`), it returns True (compiled
-    here, as numba does)."""
-    if not BACKGROUND_COMPILE["on"]:
+    in this process, or in the signed cache). With :data:`sim.engine.BACKGROUND_COMPILE` on
+    and not ready, a background process compiles them into the cache (one at a time per
+    kernel) and this returns False; off, it returns True (compiled here, as numba does)."""
+    if not BACKGROUND_COMPILE["on"] or all(f.signatures for f in fns):
         return True
     digest = job["digest"]
     proc = _PENDING.get(digest)
@@ -272,8 +271,8 @@ def _start(job: dict, sig: tuple):
     try:
         return subprocess.Popen([sys.executable, "-m", "sim.engine.kernel_warm", str(path)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=env, start_new_session=True,
-                                close_fds=True)
+                                stderr=subprocess.DEVNULL, env=env, cwd=package,
+                                start_new_session=True, close_fds=True)
     except OSError:
         return None
 
