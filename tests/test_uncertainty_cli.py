@@ -57,7 +57,7 @@ def test_compute_and_write(tmp_path):
     with pytest.raises(OutputError, match="not written by plansim"):  # not ours: kept
         write_outputs(results, TARGETS, out, say=lambda m: None)
     assert (out / "stale.csv").read_text() == "old"
-    (out / MARKER).write_text(marker_text("uncertainty"))  # an earlier result of ours
+    (out / MARKER).write_text(marker_text("uncertainty", ["stale.csv"]))  # ours, listed
     write_outputs(results, TARGETS, out, say=lambda m: None, formats=("png", "svg"))
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names
