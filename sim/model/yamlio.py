@@ -238,7 +238,12 @@ def loads(text: str) -> Any:
     """Parse YAML ``text`` with the limits above; raises ``yaml.YAMLError``."""
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:   # libyaml's own depth bound (1,000) met first
+            if "nesting depth" not in str(exc.problem):
+                raise
+            raise _Limit(f"nested more than {MAX_DEPTH} levels deep", exc.problem_mark) from None
         if node is None:
             return None
         if loader._aliases and _expanded_size(node, {}, MAX_NODES) > MAX_NODES:

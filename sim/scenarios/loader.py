@@ -351,6 +351,9 @@ def load_scenario(ref: str | Path, *, within: tuple[Path, ...] | None = None,
     """Load and validate a scenario file (a path, or an id such as ``plan``). Parsed once per
     process while its files (and model/parameters.yaml) keep their size and modification
     time. ``within``: the folders an uploaded file's ``extends`` may reach (never cached)."""
+    if not isinstance(ref, str | os.PathLike) or not str(ref).strip():
+        raise ScenarioError(f"scenario {excerpt(ref)}: not a scenario; allowed: an id of "
+                            "scenarios/ such as 'plan', a path to a YAML file, or a Scenario")
     if not _chain and within is None:
         path = resolve_scenario_path(ref)
         hit = _LOADED.get(path)
