@@ -304,14 +304,17 @@ def read_bounded(path: Path, error: type[PlanSimError], limit: int, kind: str) -
         raise error(f"{path}: is a folder; allowed: {kind}") from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        problem = ("is a folder" if stat.S_ISDIR(st.st_mode) else None if stat.S_ISREG(
+            st.st_mode) else "is not a regular file (a FIFO, socket or device)")
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    if problem is not None:
+        os.close(fd)
+        raise error(f"{path}: {problem}; allowed: {kind}")
     with os.fdopen(fd, "rb") as fh:
         try:
-            st = os.fstat(fd)
-            if stat.S_ISDIR(st.st_mode):
-                raise error(f"{path}: is a folder; allowed: {kind}")
-            if not stat.S_ISREG(st.st_mode):
-                raise error(f"{path}: is not a regular file (a FIFO, socket or device); "
-                            f"allowed: {kind}")
             if st.st_size > limit:
                 raise error(f"{path}: {st.st_size:,} bytes is too large for {kind}; allowed: "
                             f"at most {limit:,} bytes")
