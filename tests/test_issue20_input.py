@@ -63,6 +63,34 @@ def test_case2_explore_command_refuses_open_host_and_wildcard(capsys):
     assert "wildcard" in line
 
 
+def test_case2_open_host_serves_listed_origins_with_a_warning(monkeypatch, capsys):
+    """``--host 0.0.0.0 --allow-origin URL``: the server gets exactly the listed origins and
+    this machine's, and the warning is printed (on stderr, also with --quiet)."""
+    pytest.importorskip("panel")
+    import panel as pn
+
+    from sim.cli.main import main
+
+    given = {}
+
+    class Server:
+        def start(self):
+            raise KeyboardInterrupt
+
+    def fake_serve(*_a, **kwargs):
+        given.update(kwargs)
+        return Server()
+
+    monkeypatch.setattr(pn, "serve", fake_serve)
+    assert main(["explore", "--host", "0.0.0.0", "--allow-origin", "http://203.0.113.5:5006",
+                 "--no-browser", "--quiet"]) == 0
+    assert given["address"] == "0.0.0.0"
+    assert "203.0.113.5:5006" in given["websocket_origin"]
+    assert not any("*" in o for o in given["websocket_origin"])
+    err = capsys.readouterr().err
+    assert "warning: serving on 0.0.0.0:5006" in err and "upload" in err
+
+
 def test_case2_upload_cannot_extend_a_server_file(tmp_path):
     """An uploaded file's ``extends`` reaches only scenarios/ (and files uploaded with it); the
     refusal is the same whether the server file exists or not, and shows none of its keys."""
@@ -348,6 +376,10 @@ def test_case9_page_shows_bad_upload_names_and_any_error(simulator):
         assert 'data-testid="error"' in app.message.object
         assert "错误" in app.message.object and str(paths.ROOT) not in app.message.object
         assert app.s.base.id == "plan"
+
+    app.upload.filename = "mine.yaml"
+    app.upload.value = (NAME + "extends: baseline.yaml\n").encode()
+    assert app.s.base.id == "mine" and "已载入 mine.yaml" in app.message.object
 
     def broken(*_a, **_k):
         raise RuntimeError(f"{paths.ROOT}/deep/inside.py")
