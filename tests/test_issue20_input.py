@@ -47,7 +47,10 @@ def test_case2_open_host_needs_explicit_origins_never_a_wildcard():
             origins(host, 5006, ["example.org/page"])
         got = origins(host, 5006, ["http://203.0.113.5:5006"])
         assert "203.0.113.5:5006" in got and not any("*" in o for o in got)
-    assert origins("127.0.0.1", 5006) == ["127.0.0.1:5006", "localhost:5006", "[::1]:5006"]
+    assert origins("127.0.0.1", 5006) == ["127.0.0.1:5006", "localhost:5006"]
+    assert origins("::1", 5006) == ["127.0.0.1:5006", "localhost:5006"]
+    with pytest.raises(PlanSimError, match="IPv6"):
+        origins("0.0.0.0", 5006, ["http://[2001:db8::1]:5006"])
     assert remote_warning("127.0.0.1", 5006, []) is None
     warning = remote_warning("0.0.0.0", 5006, ["http://203.0.113.5:5006"])
     assert all(w in warning for w in ("move the levers", "run the model", "upload"))

@@ -73,9 +73,10 @@ def origin_of(url: str) -> str:
             parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: not an origin; allowed: "
                            "http(s)://HOST[:PORT], such as http://203.0.113.5:5006")
-    port = port or (443 if parts.scheme == "https" else 80)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{host}:{port}"
+    if ":" in parts.hostname:   # Bokeh's origin list takes host:port only
+        raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: an IPv6 address is not "
+                           "accepted here; allowed: a host name or an IPv4 address")
+    return f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
 
 
 def origins(host: str, port: int, allow: tuple[str, ...] | list[str] = ()) -> list[str]:
@@ -89,8 +90,8 @@ def origins(host: str, port: int, allow: tuple[str, ...] | list[str] = ()) -> li
         raise PlanSimError(f"--host {host}: listening beyond this machine needs the browser "
                            "origins that may use the page: add --allow-origin "
                            f"http://<address people type>:{port} (no wildcard)")
-    local = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"]
-    if is_loopback(host) and host not in ("127.0.0.1", "localhost", "::1"):
+    local = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    if is_loopback(host) and ":" not in host and host not in LOOPBACK:
         local.append(f"{host}:{port}")
     return list(dict.fromkeys([*local, *allowed]))
 
