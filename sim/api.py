@@ -109,10 +109,12 @@ def uncertainty(*scenarios: ScenarioRef, samples: int = 200, seed: int = DEFAULT
     :func:`probabilities`, :func:`percentiles`, :func:`plot_fan`.
     """
     from sim.analysis import conditioning as cond
-    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.bounds import check_samples
+    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
     from sim.analysis.sampling import sample
     from sim.analysis.uncertainty_spec import load_uncertainty
 
+    check_samples(samples, seed)
     scs = [_scenario(s) for s in scenarios]
     spec, tg = load_uncertainty(), load_targets()
     sim_ = shared_simulator(engine)
@@ -123,6 +125,8 @@ def uncertainty(*scenarios: ScenarioRef, samples: int = 200, seed: int = DEFAULT
         match = cond.HistoryMatch.from_history(list(sim_.info.index), years,
                                                cond.load_conditioning())
         cols = sorted(set(cols) | set(match.variables))
+    check_request(samples, seed, runs_per_count=len(scs), dim=spec.dim,
+                  columns=len(cols), engine=engine)   # the command line's bounds, before any work
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=engine, progress=False)
@@ -176,11 +180,18 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
                           indicators=tg.indicators, year=tg.year)
         return att.shapley
     from sim.analysis import conditioning as cond
-    from sim.analysis.ensemble import simulate_design
+    from sim.analysis.bounds import check_samples
+    from sim.analysis.ensemble import check_request, simulate_design
     from sim.analysis.targets import derived_variables
     from sim.analysis.uncertainty_spec import load_uncertainty
 
     spec = load_uncertainty(parameters=sim_.parameters)
+    samples = samples or m.default_samples
+    check_request(samples, seed, runs_per_count=m.runs_per_sample(spec.dim, second_order=False),
+                  dim=spec.dim, times=len(tg.plan.years),   # as plansim sensitivity
+                  columns=len(tg.indicators) + len(tg.derived))
+    if history_samples is not None:
+        check_samples(history_samples)
     years = (sim_.control("initial_time"), sim_.control("final_time"))
     settings = cond.load_conditioning()
     if history_samples is not None:
@@ -192,7 +203,7 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     def simulate(s, design):
         return simulate_design(s, design, return_columns=cols, engine=engine, progress=False)
 
-    tables = compute_indices(sc, spec, tg, method=method, samples=samples or m.default_samples,
+    tables = compute_indices(sc, spec, tg, method=method, samples=samples,
                              seed=seed, second_order=False, simulate=simulate,
                              say=lambda _m: None, match=match,
                              center=cond.central_assumptions(sim_, sc, spec.names),

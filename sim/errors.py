@@ -6,6 +6,8 @@ traceback for these. Messages name the file, the key, the value and what is allo
 
 from __future__ import annotations
 
+import re
+
 
 class PlanSimError(Exception):
     """Base class of every user-facing error."""
@@ -92,10 +94,30 @@ def excerpt(value: object, limit: int = EXCERPT, *, quote: bool = True) -> str:
         text = f"<{type(value).__name__}>"
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
-    return text.replace("\n", "\\n").replace("\r", "\\r")
+    return printable(text.replace("\n", "\\n").replace("\r", "\\r"))
 
 
 def cap(message: str, limit: int = MAX_MESSAGE) -> str:
-    """``message`` cut to ``limit`` characters (one line)."""
-    message = message.replace("\r", " ").replace("\n", " ")
+    """``message`` cut to ``limit`` characters (one line, control characters escaped)."""
+    message = printable(message.replace("\r", " ").replace("\n", " "))
     return message if len(message) <= limit else f"{message[:limit]}… (message cut)"
+
+
+#: control characters: C0 (but tab and newline), DEL and C1 (ESC, BEL, CSI, OSC, ...), which a
+#: terminal, a page or a PDF may act on instead of showing
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: the same with tab and newline (not allowed in one-line texts such as names)
+CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (but tab and newline) escaped as ``\\xNN``."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def control_char(text: str, *, one_line: bool = False) -> str | None:
+    """The first control character of ``text`` (escaped, e.g. ``\\x1b``), or None; with
+    ``one_line`` tab, newline and the Unicode line separators count too."""
+    m = (CONTROL_OR_BREAK if one_line else CONTROL).search(text)
+    return None if m is None else f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else \
+        f"\\u{ord(m.group()):04x}"

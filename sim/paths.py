@@ -25,3 +25,17 @@ DEFAULT_OUT = Path("out")
 SAFE_NAME = re.compile(r"^\w(?:[\w.\- ]*[\w\-])?$")
 SAFE_NAME_RULE = ("letters, digits, '_', '-', '.' and spaces, starting with a letter or digit, "
                   "not ending with '.' or a space")
+
+#: longest file name most file systems allow (bytes)
+MAX_NAME_BYTES = 255
+#: every file or folder name plansim makes from a scenario id (``{id}``), the longest
+#: variable parts filled in: result folders and their temporary siblings
+#: (sim.present.atomic: ``.<name>.tmp-<12 hex>``), a workbook's temporary file
+#: (``.<name>.<8 random>.tmp``), the explorer's download
+ID_NAMES = (".{id}.tmp-0123456789ab", ".sensitivity_{id}_shapley.tmp-0123456789ab",
+            ".what-it-takes_{id}.tmp-0123456789ab", ".returns_{id}.tmp-0123456789ab",
+            ".discover_{id}.tmp-0123456789ab", ".{id}.xlsx.01234567.tmp",
+            "{id}-explored.yaml")
+#: the longest of them, and the longest id (UTF-8 bytes) that keeps each within the limit
+LONGEST_ID_NAME = max(ID_NAMES, key=len)
+MAX_ID_BYTES = MAX_NAME_BYTES - (len(LONGEST_ID_NAME) - len("{id}"))

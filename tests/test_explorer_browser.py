@@ -182,7 +182,11 @@ def test_upload_a_saved_file_and_a_bad_one(page, tmp_path):
                           str(tmp_path / "o")], capture_output=True, text=True, env=env)
     assert cli.returncode == 2
     line = cli.stderr.strip().splitlines()[-1].split("error: ", 1)[1]
-    assert error.inner_text() == "Error: " + line.replace(str(bad.resolve()), bad.name)
+    from sim.errors import ScenarioError
+    from sim.present.explorer.guard import page_message
+
+    shown = page_message(ScenarioError(line.replace(str(bad.resolve()), bad.name)), "en")
+    assert error.inner_text() == "Error: " + shown   # server paths cut to their last part
     assert "did you mean 'fiscal_budget'" in error.inner_text()
 
 

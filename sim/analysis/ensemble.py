@@ -231,8 +231,6 @@ def history_simulate(match: HistoryMatch, *, engine: str = "batch",
 
 #: share of the available memory a run may plan to use
 MEMORY_SHARE = 0.8
-
-
 def available_memory() -> int | None:
     """Bytes of memory available now (Linux: MemAvailable; else free pages), or None."""
     try:
@@ -255,6 +253,20 @@ def saved_times(engine: str = "batch") -> int:
     sim = ScenarioEvaluator(None, engine=engine).simulator()
     t0, t1, dt = (sim.control(k) for k in ("initial_time", "final_time", "saveper"))
     return int(round((t1 - t0) / dt)) + 1
+
+
+def check_request(samples: Any, seed: Any = 0, *, runs_per_count: int, dim: int, columns: int,
+                  times: int | None = None, engine: str = "batch") -> int:
+    """The bounds every ensemble request meets before any work, on the command line and in the
+    API alike: the sample count and the seed (:func:`sim.analysis.bounds.check_samples`) and
+    the memory the arrays would need (:func:`check_memory`; ``times`` defaults to the model's
+    saved times). Returns the samples."""
+    from sim.analysis.bounds import check_samples
+
+    check_samples(samples, seed)
+    check_memory(samples, runs_per_count=runs_per_count, dim=dim, columns=columns,
+                 times=saved_times(engine) if times is None else times)
+    return int(samples)
 
 
 def check_memory(count: int, *, runs_per_count: int, dim: int, columns: int, times: int,

@@ -16,6 +16,7 @@ its 90% bands.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,39 +24,60 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import ForecastError
+from sim.errors import ForecastError, excerpt
+from sim.model.yamlio import read_bounded
 
 REQUIRED = ("indicator", "year", "value")
 SCORE_COLUMNS = ("indicator", "year", "value", "central", "P5", "P95", "error_pct",
                  "inside_50", "inside_90")
 
 
+#: largest outturn file (bytes) and most data rows read
+MAX_BYTES = 4 * 1024 * 1024
+MAX_ROWS = 10_000
+
+
 def read_outturn(path: Path | str) -> pd.DataFrame:
     """The outturn rows: ``indicator, year, value, line`` (``line``: line in the file).
 
-    Errors name the file, the row (and its line) and the column.
+    Errors name the file, the row (and its line) and the column. Bounded before the work: a
+    regular file of at most :data:`MAX_BYTES`, at most :data:`MAX_ROWS` rows (counted while
+    reading); an (indicator, year) given twice is refused, naming both lines.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ForecastError(f"{path}: file not found; allowed: a CSV with columns "
-                            "indicator,year,value")
+    kind = "a CSV with columns indicator,year,value"
+    data = read_bounded(path, ForecastError, MAX_BYTES, kind)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise ForecastError(f"{path}: missing column(s) {', '.join(missing)} in the "
-                                    f"header {header}; allowed: a CSV with columns "
-                                    "indicator,year,value (others are ignored)")
-            rows = []
-            for i, raw in enumerate(reader, 1):
-                raw = {(k or "").strip(): v for k, v in raw.items()}
-                rows.append(_row(path, i, reader.line_num, raw))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ForecastError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise ForecastError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                            ) from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ForecastError(f"{path}: missing column(s) {', '.join(missing)} in the "
+                                f"header {excerpt(header, 200)}; allowed: {kind} (others are "
+                                "ignored)")
+        rows, seen = [], {}
+        for i, raw in enumerate(reader, 1):
+            if i > MAX_ROWS:
+                raise ForecastError(f"{path}: more than {MAX_ROWS:,} data rows; allowed: at "
+                                    f"most {MAX_ROWS:,} (one per indicator and year)")
+            raw = {(k or "").strip(): v for k, v in raw.items()}
+            row = _row(path, i, reader.line_num, raw)
+            key = (row["indicator"], row["year"])
+            if key in seen:
+                raise ForecastError(f"{path}: row {i} (line {row['line']}): "
+                                    f"{excerpt(key[0], 40)} {key[1]} is given twice (first on "
+                                    f"line {seen[key]}); allowed: one row per indicator and "
+                                    "year")
+            seen[key] = row["line"]
+            rows.append(row)
     except csv.Error as exc:
-        raise ForecastError(f"{path}: not a valid CSV file ({exc})") from None
+        raise ForecastError(f"{path}: not a valid CSV file "
+                            f"({excerpt(str(exc), 100, quote=False)})") from None
     if not rows:
         raise ForecastError(f"{path}: no data rows; allowed: at least one indicator,year,value")
     return pd.DataFrame(rows, columns=[*REQUIRED, "line"])
@@ -67,13 +89,16 @@ def _row(path: Path, i: int, line: int, raw: dict) -> dict:
     if not ind:
         raise ForecastError(f"{where}, column indicator: empty; allowed: an indicator id such "
                             "as tech_firms")
+    if len(ind) > 100:
+        raise ForecastError(f"{where}, column indicator: {excerpt(ind, 40)} is not an "
+                            "indicator id; allowed: an id such as tech_firms")
     text = (raw.get("year") or "").strip()
     try:
         year = float(text)
     except ValueError:
         year = math.nan
     if not math.isfinite(year) or year != int(year):
-        raise ForecastError(f"{where}, column year: {text!r} is not a year; allowed: an "
+        raise ForecastError(f"{where}, column year: {excerpt(text)} is not a year; allowed: an "
                             "integer such as 2025")
     text = (raw.get("value") or "").strip()
     try:
@@ -81,7 +106,7 @@ def _row(path: Path, i: int, line: int, raw: dict) -> dict:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise ForecastError(f"{where}, column value: {text!r} is not a number; allowed: a "
+        raise ForecastError(f"{where}, column value: {excerpt(text)} is not a number; allowed: a "
                             "finite number in the indicator's unit")
     return {"indicator": ind, "year": int(year), "value": value, "line": line}
 

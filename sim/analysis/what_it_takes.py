@@ -84,7 +84,7 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int = DEFAULT_SAMPLES,
                          say: Callable[[str], None] | None = None) -> Ensemble:
     """History-condition ``scenario`` once (``scenarios/uncertainty.yaml``) and wrap it."""
     from sim.analysis.conditioning import HistoryMatch, condition, load_conditioning
-    from sim.analysis.ensemble import shared_simulator, simulate_design
+    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
 
@@ -94,6 +94,7 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int = DEFAULT_SAMPLES,
         list(simulator.info.index),
         (simulator.control("initial_time"), simulator.control("final_time")), settings)
     cols = sorted(set(targets.indicators) | set(match.variables))
+    check_request(samples, seed, runs_per_count=1, dim=spec.dim, columns=len(cols))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, progress=False)

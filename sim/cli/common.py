@@ -94,9 +94,9 @@ def check_distinct(scenarios) -> None:
         seen[sc.id] = sc.source or sc.id
 
 
-#: largest count accepted by the --samples, --seed and --chunk-size checks
-MAX_COUNT = 2**31 - 1
-MAX_SEED = 2**32 - 1
+#: largest count accepted by the --samples, --seed and --chunk-size checks (one declaration,
+#: shared with the library's checks)
+from sim.analysis.bounds import MAX_COUNT, MAX_SEED  # noqa: E402
 
 
 def _integer(text: str, what: str, lo: int, hi: int) -> int:

@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
                     "indicators with history, targets and baseline/plan references, the "
                     "target table, the fiscal cost, an uncertainty band with P(met) from the "
                     "history-matched ensemble, save/load of scenario files and a zh/en switch. "
-                    "Listens on 127.0.0.1 unless --host is given.")
+                    "Listens on 127.0.0.1 unless --host is given; another address needs "
+                    "--allow-origin (no wildcard) and prints what a remote visitor can do.")
     from sim.analysis.sampling import DEFAULT_SEED
     from sim.model.yamlio import LANGS
     from sim.present.explorer.server import DEFAULT_SAMPLES
@@ -40,7 +41,11 @@ def add_parser(sub) -> None:
                    help="scenario to start from: an id in scenarios/ or a file (default: plan)")
     p.add_argument("--port", type=_port, default=5006, help="port (default 5006)")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
+                   help="address to listen on (default 127.0.0.1: this machine only; "
+                        "another address needs --allow-origin)")
+    p.add_argument("--allow-origin", nargs="+", action="extend", default=[], metavar="URL",
+                   help="browser origins that may use the page when --host is not loopback, "
+                        "such as http://203.0.113.5:5006 (no wildcard)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the page at start (default: {LANGS[0]})")
@@ -53,15 +58,27 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.explorer.server import serve
+    import sys
+
+    from sim.present.explorer.server import origins, serve
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
+    origins(args.host, args.port, args.allow_origin)   # no wildcard, no open host unasked
     load_scenario(args.scenario)  # a bad file stops here with the usual one line
+
+    def tell(message: str) -> None:
+        if message.startswith("warning"):
+            print(message, file=sys.stderr, flush=True)
+        elif message.startswith("serving"):
+            print(message, flush=True)
+        else:
+            say(message)
+
     try:
         serve(args.scenario, lang=args.lang, host=args.host, port=args.port,
-              show=not args.no_browser, samples=args.samples, seed=args.seed,
-              say=lambda m: print(m, flush=True) if m.startswith("serving") else say(m))
+              show=not args.no_browser, samples=args.samples, seed=args.seed, say=tell,
+              allow_origins=args.allow_origin)
     except OSError as exc:
         from sim.errors import PlanSimError
 

@@ -20,6 +20,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from sim.scenarios import load_scenario
+
+    refs = args.scenarios or list(DEFAULT_SCENARIOS)
+    scenarios = [load_scenario(r) for r in refs]  # validate all (before the heavy imports)
+    check_distinct(scenarios)
+
     from sim.model.history import load_history
     from sim.model.sectors import check_sector_variables, load_sectors
     from sim.model.targets import load_targets
@@ -29,13 +35,9 @@ def run(args) -> int:
     from sim.present.styles import scenario_styles
     from sim.present.summary import fiscal_table
     from sim.present.tables import format_table
-    from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
-    refs = args.scenarios or list(DEFAULT_SCENARIOS)
-    scenarios = [load_scenario(r) for r in refs]  # validate all before running any
-    check_distinct(scenarios)
     claim(args.out, "run", [sc.id for sc in scenarios])  # check --out before any work
     targets = load_targets()
     sectors = load_sectors()

@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import check_memory, shared_simulator, simulate_design
+    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
     from sim.analysis.sensitivity import compute_indices, get_method
     from sim.analysis.targets import derived_variables
     from sim.model.targets import load_targets
@@ -118,8 +118,8 @@ def run(args) -> int:
         cols = list(dict.fromkeys([*targets.indicators, *derived_variables(
             targets, simulator.info.index, cost), *match.variables]))
         per = method.runs_per_sample(spec.dim, second_order=args.second_order)  # before the design
-        check_memory(samples, runs_per_count=per, dim=spec.dim, times=len(targets.plan.years),
-                     columns=len(targets.indicators) + len(targets.derived))  # kept of the runs
+        check_request(samples, args.seed, runs_per_count=per, dim=spec.dim, times=len(
+            targets.plan.years), columns=len(targets.indicators) + len(targets.derived))
 
         def simulate(sc, design):
             return simulate_design(sc, design, return_columns=cols, engine=args.engine,

@@ -74,9 +74,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import (
-        check_memory,
+        check_request,
         history_simulate,
-        saved_times,
         shared_simulator,
         simulate_design,
     )
@@ -113,8 +112,8 @@ def run(args) -> int:
             (simulator.control("initial_time"), simulator.control("final_time")), settings)
         cols = sorted(set(cols) | set(match.variables))
     costs = derived_variables(targets, simulator.info.index)   # the central runs' fiscal cost
-    check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
-                 times=saved_times(args.engine))  # before drawing the design
+    check_request(args.samples, args.seed, runs_per_count=len(scenarios), dim=spec.dim,
+                  columns=len(cols), engine=args.engine)  # before drawing the design
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,

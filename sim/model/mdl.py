@@ -5,7 +5,10 @@
 process (``tempfile.mkdtemp``: an unpredictable name, mode 0700, removed at exit), so the
 generated ``.py`` never lands beside the source file and nothing another user planted in a
 shared temporary folder is written through or imported. Both raise
-:class:`sim.errors.ModelError` naming the file when it is missing or unparseable.
+:class:`sim.errors.ModelError` naming the file when it is missing or unparseable. A model may
+read data files (``GET DIRECT ...``/``GET XLS ...`` functions, ``data_files``) only inside its
+own folder (:func:`check_data_files`), so a model file from elsewhere (a conformance test
+folder) cannot read another path of the machine.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -22,6 +26,27 @@ from pathlib import Path
 from sim.errors import ModelError
 
 _PYSD_CACHE: dict[tuple, object] = {}
+#: the file argument of Vensim's GET functions (GET DIRECT/XLS/123 DATA/CONSTANTS/LOOKUPS/...)
+_GET_FILE = re.compile(r"GET[\s_]+(?:DIRECT|XLS|123)[\s_]+\w+\s*\(\s*'([^']*)'", re.I)
+
+
+def inside_folder(model_path: Path, f) -> Path:
+    """Data file ``f`` (relative to the model's folder, or absolute) if it lies inside the
+    model's folder (links followed); else :class:`ModelError` naming both."""
+    folder = Path(model_path).resolve().parent
+    target = (folder / Path(f)).resolve()
+    if not target.is_relative_to(folder):
+        raise ModelError(f"model '{model_path}': data file '{f}' is outside the model's folder "
+                         f"'{folder}'; allowed: a file inside it")
+    return target
+
+
+def check_data_files(model_path: Path, text: str) -> None:
+    """Refuse a model whose GET functions name a file outside its folder (``'?name'`` refers
+    to a data file given with the model: checked where those are)."""
+    for name in _GET_FILE.findall(text):
+        if name and not name.startswith("?"):
+            inside_folder(model_path, name)
 
 
 def _check(path) -> Path:
@@ -40,6 +65,7 @@ def load_abstract_model(path, data_files=None):
     from pysd.translators.vensim.vensim_file import VensimFile
 
     p = _check(path)
+    check_data_files(p, p.read_text(encoding="utf-8", errors="replace"))
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="No encoding specified")
@@ -86,6 +112,7 @@ def load_pysd_model(path, data_files=None):
 
     p = _check(path)
     content = p.read_bytes()
+    check_data_files(p, content.decode("utf-8", errors="replace"))
     files = _resolve_data_files(p, data_files)
     key = (hashlib.sha256(content).hexdigest(), repr(files))
     cached = _PYSD_CACHE.get(key)
@@ -112,16 +139,11 @@ def _resolve_data_files(model_path: Path, data_files):
     if isinstance(data_files, (str, Path)):
         data_files = [data_files]
     if isinstance(data_files, dict):
-        return {str(_abs(model_path, k)): v for k, v in data_files.items()}
+        return {str(inside_folder(model_path, k)): v for k, v in data_files.items()}
     out = []
     for f in data_files:
-        a = _abs(model_path, f)
+        a = inside_folder(model_path, f)
         if not a.is_file():
             raise ModelError(f"data file '{a}' for model '{model_path}' does not exist")
         out.append(str(a))
     return out
-
-
-def _abs(model_path: Path, f) -> Path:
-    f = Path(f)
-    return f if f.is_absolute() else (model_path.parent / f)

@@ -3,15 +3,20 @@
 Every YAML file the tool reads (scenarios, parameters, targets, sectors, checks, calibration,
 uncertainty) goes through :func:`read_yaml`, which
 
-- refuses files larger than :data:`MAX_BYTES` and text that is not UTF-8;
-- refuses alias expansion beyond :data:`MAX_ALIASES` aliases or :data:`MAX_NODES` nodes once
-  expanded (a "billion laughs" file is refused before anything is built);
+- refuses what is not a regular file (a folder, a FIFO, a device: each by its own reason),
+  files larger than :data:`MAX_BYTES` and text that is not UTF-8;
+- counts while it composes the document from the parser's event stream (libyaml's, where
+  PyYAML has it), so that a bound is refused as soon as it is passed and before any Python
+  object is built: a list or mapping of more than :data:`MAX_ITEMS` entries, more than
+  :data:`MAX_NODES` values in all, nesting deeper than :data:`MAX_DEPTH`, an integer of more
+  than :data:`MAX_INT_DIGITS` digits, more than :data:`MAX_ALIASES` aliases; and alias expansion
+  beyond :data:`MAX_NODES` values (a "billion laughs" file) before anything is built;
 - refuses duplicate keys in a mapping, naming the key and its line;
 - reads scalars by the YAML 1.2 core schema: ``1e2`` and ``1.5E-3`` are numbers, ``yes``/``no``/
   ``on``/``off`` stay text, ``0o17``/``0x1F`` are integers, ``1_000`` and ``1:30`` are text.
 
-Errors are the caller's :class:`~sim.errors.PlanSimError` subclass; values in messages are
-shown as short excerpts (:func:`sim.errors.excerpt`).
+Each refusal names its own reason. Errors are the caller's :class:`~sim.errors.PlanSimError`
+subclass; values in messages are shown as short excerpts (:func:`sim.errors.excerpt`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from yaml.events import MappingEndEvent, SequenceEndEvent
+from yaml.nodes import MappingNode, SequenceNode
 
 from sim.errors import PlanSimError, excerpt
 
@@ -35,10 +44,18 @@ LANGS = ("zh", "en")
 MAX_BYTES = 4 * 1024 * 1024
 #: most alias references (``*name``) in one file
 MAX_ALIASES = 100
-#: most nodes of the document with every alias expanded
+#: most values of the document (every alias expanded)
 MAX_NODES = 200_000
+#: most items of one list, or keys of one mapping
+MAX_ITEMS = 10_000
 #: deepest nesting of lists and mappings
 MAX_DEPTH = 64
+#: most digits of an integer literal (a float holds about 308; plansim needs far fewer)
+MAX_INT_DIGITS = 100
+INT_TAG = "tag:yaml.org,2002:int"
+#: the parser: libyaml's (C, fast) where PyYAML was built with it, else PyYAML's own
+_PARSER: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None) \
+    if getattr(yaml, "__with_libyaml__", False) else None
 
 
 class _Limit(yaml.YAMLError):
@@ -100,17 +117,15 @@ _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yam
 _Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
 
 
-class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
-              yaml.composer.Composer, _Constructor, _Resolver):
-    def __init__(self, stream):
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
+class _Composer(yaml.composer.Composer):
+    """PyYAML's composer counting as it goes: every bound of the module docstring is refused
+    at the event that passes it."""
+
+    def _init_counts(self) -> None:
         yaml.composer.Composer.__init__(self)
-        _Constructor.__init__(self)
-        _Resolver.__init__(self)
         self._aliases = 0
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -119,6 +134,11 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
                 mark = self.peek_event().start_mark
                 raise _Limit(f"more than {MAX_ALIASES} aliases (*name); aliases are not needed "
                              "in plansim files", mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Limit(f"more than {MAX_NODES:,} values in one file; allowed: at "
+                         f"most {MAX_NODES:,}",
+                         self.peek_event().start_mark)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -127,6 +147,70 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def compose_scalar_node(self, anchor):
+        node = super().compose_scalar_node(anchor)
+        if node.tag == INT_TAG and len(node.value) > MAX_INT_DIGITS:
+            digits = node.value.lstrip("+-")
+            digits = digits[2:] if digits[:2] in ("0x", "0o") else digits
+            if len(digits) > MAX_INT_DIGITS:
+                raise _Limit(f"an integer of {len(digits):,} digits; allowed: at most "
+                             f"{MAX_INT_DIGITS} digits", node.start_mark)
+        return node
+
+    def compose_sequence_node(self, anchor):
+        start = self.get_event()
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(SequenceNode, None, start.implicit)
+        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        index = 0
+        while not self.check_event(SequenceEndEvent):
+            if index >= MAX_ITEMS:
+                raise _Limit(f"a list of more than {MAX_ITEMS:,} items; allowed: at "
+                                 f"most {MAX_ITEMS:,}", start.start_mark)
+            node.value.append(self.compose_node(node, index))
+            index += 1
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def compose_mapping_node(self, anchor):
+        start = self.get_event()
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(MappingNode, None, start.implicit)
+        node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        while not self.check_event(MappingEndEvent):
+            if len(node.value) >= MAX_ITEMS:
+                raise _Limit(f"a mapping of more than {MAX_ITEMS:,} keys; allowed: "
+                                 f"at most {MAX_ITEMS:,}", start.start_mark)
+            key = self.compose_node(node, None)
+            node.value.append((key, self.compose_node(node, key)))
+        node.end_mark = self.get_event().end_mark
+        return node
+
+
+if _PARSER is not None:
+    class _Loader(_Composer, _PARSER, _Constructor, _Resolver):
+        def __init__(self, stream):
+            _PARSER.__init__(self, stream)
+            self._init_counts()
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
+else:  # pragma: no cover - PyYAML without libyaml
+    class _Loader(_Composer, yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                  yaml.parser.Parser, _Constructor, _Resolver):
+        def __init__(self, stream):
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            self._init_counts()
+            _Constructor.__init__(self)
+            _Resolver.__init__(self)
 
 
 def _expanded_size(node, memo: dict[int, int], limit: int) -> int:
@@ -154,13 +238,23 @@ def loads(text: str) -> Any:
     """Parse YAML ``text`` with the limits above; raises ``yaml.YAMLError``."""
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:   # libyaml's own depth bound (1,000) met first
+            if "nesting depth" not in str(exc.problem):
+                raise
+            raise _Limit(f"nested more than {MAX_DEPTH} levels deep", exc.problem_mark) from None
         if node is None:
             return None
-        if _expanded_size(node, {}, MAX_NODES) > MAX_NODES:
+        if loader._aliases and _expanded_size(node, {}, MAX_NODES) > MAX_NODES:
             raise _Limit(f"expands to more than {MAX_NODES:,} values through aliases "
                          "(an alias bomb?)", node.start_mark)
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except (ValueError, ArithmeticError, TypeError, AttributeError) as exc:
+            # a value its tag cannot read (``!!int abc``, a date 2024-13-45)
+            raise _Limit(f"a value cannot be read as its type ({type(exc).__name__}: "
+                         f"{excerpt(str(exc), 80, quote=False)})") from None
     finally:
         loader.dispose()
 
@@ -177,20 +271,7 @@ def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
     (the cache is keyed by the text itself, so an edited file is always read anew); each
     call gets its own copy."""
     path = Path(path)
-    if not path.is_file():
-        raise error(f"{path}: file not found")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise error(f"{path}: {size:,} bytes is too large for a plansim YAML file; "
-                        f"allowed: at most {MAX_BYTES:,} bytes")
-        with path.open("rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if len(data) > MAX_BYTES:
-        raise error(f"{path}: too large for a plansim YAML file; allowed: at most "
-                    f"{MAX_BYTES:,} bytes")
+    data = read_bounded(path, error, MAX_BYTES, "a plansim YAML file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -204,10 +285,45 @@ def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
         if mark is not None:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
-        raise error(f"{path}: malformed YAML{where}: {excerpt(problem, 200, quote=False)}"
-                    ) from None
+        what = "refused" if isinstance(exc, _Limit) else "malformed YAML"
+        raise error(f"{path}: {what}{where}: {excerpt(problem, 200, quote=False)}") from None
     except RecursionError:
         raise error(f"{path}: malformed YAML: nested too deeply") from None
+
+
+def read_bounded(path: Path, error: type[PlanSimError], limit: int, kind: str) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes; else ``error`` saying
+    which it is not: missing, a folder, not a regular file (a FIFO, a socket, a device: opened
+    without blocking, never read), too large, unreadable."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder; allowed: {kind}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        problem = ("is a folder" if stat.S_ISDIR(st.st_mode) else None if stat.S_ISREG(
+            st.st_mode) else "is not a regular file (a FIFO, socket or device)")
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    if problem is not None:
+        os.close(fd)
+        raise error(f"{path}: {problem}; allowed: {kind}")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if st.st_size > limit:
+                raise error(f"{path}: {st.st_size:,} bytes is too large for {kind}; allowed: "
+                            f"at most {limit:,} bytes")
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise error(f"{path}: too large for {kind}; allowed: at most {limit:,} bytes")
+    return data
 
 
 def require_mapping(value: Any, where: str, error: type[PlanSimError]) -> dict:

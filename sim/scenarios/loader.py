@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim import paths
-from sim.errors import ScenarioError, excerpt
+from sim.errors import ScenarioError, control_char, excerpt
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.yamlio import LANGS, is_number, read_yaml
 
@@ -35,6 +35,8 @@ TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
 #: first year a lever series may name (the model's first simulated year)
 FIRST_YEAR = 2012
+#: longest chain of ``extends`` (a file, its parent, its parent's parent, ...)
+MAX_EXTENDS = 20
 
 
 def year_range() -> tuple[int, int]:
@@ -225,11 +227,27 @@ def _name(raw: Any, where: str) -> dict[str, str]:
     extra = set(raw) - set(LANGS)
     if extra:
         raise ScenarioError(f"{where}: name.{sorted(extra)[0]}: unknown key; allowed: zh, en")
+    for lang in LANGS:
+        _plain_text(raw[lang], f"{where}: name.{lang}", one_line=True)
     return {"zh": raw["zh"], "en": raw["en"]}
 
 
-def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """A scenario given as a path, or as an id found in ``scenarios/``."""
+def _plain_text(text: str, where: str, *, one_line: bool = False) -> str:
+    """``text`` if it holds no control character (which a terminal, a page or a PDF could act
+    on: ESC sequences set a window's title or clear the screen); a name is one line."""
+    bad = control_char(text, one_line=one_line)
+    if bad is not None:
+        allowed = "one line of text" if one_line else "text (tabs and line breaks allowed)"
+        raise ScenarioError(f"{where}: {excerpt(text, 40)} holds the control character {bad}; "
+                            f"allowed: {allowed} without control characters")
+    return text
+
+
+def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,
+                          within: tuple[Path, ...] | None = None) -> Path:
+    """A scenario given as a path, or as an id found in ``scenarios/``. With ``within`` (an
+    uploaded file's folders), only a file inside one of them is looked for, and the refusal
+    says the same whether or not a file exists elsewhere."""
     ref_path = Path(ref)
     candidates = [ref_path]
     if relative_to is not None and not ref_path.is_absolute():
@@ -238,10 +256,25 @@ def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None) -> P
         candidates.append(paths.SCENARIO_DIR / f"{ref}.yaml")
     elif not ref_path.is_absolute():
         candidates.append(paths.SCENARIO_DIR / ref_path.name)
+    if within is not None:
+        roots = [Path(w).resolve() for w in within]
+        outside = ref_path.is_absolute() or ".." in ref_path.parts
+        candidates = [] if outside else [
+            c for c in candidates if any(c.resolve().is_relative_to(r) for r in roots)]
     for c in candidates:
         if c.is_file():
             return c.resolve()
+    for c in candidates:   # no file: say what stands there instead (never opened)
+        if c.is_dir():
+            raise ScenarioError(f"{excerpt(str(c), 300, quote=False)}: is a folder; allowed: "
+                                "a scenario file (.yaml) or an id in scenarios/")
+        if c.exists():
+            raise ScenarioError(f"{excerpt(str(c), 300, quote=False)}: is not a regular file "
+                                "(a FIFO, socket or device); allowed: a scenario file (.yaml)")
     known = [p.stem for p in list_scenarios()]
+    if within is not None:
+        raise ScenarioError(f"{excerpt(str(ref), 120)}: an uploaded file may extend only a "
+                            f"file uploaded with it or a scenario of scenarios/ ({', '.join(known)})")
     raise ScenarioError(f"{excerpt(str(ref), 300, quote=False)}: scenario file not found; known "
                         f"scenarios: {', '.join(known)}{_suggest(Path(ref).stem, known)}")
 
@@ -252,6 +285,13 @@ def check_id(sid: str, path: Path) -> str:
         raise ScenarioError(f"{path}: the scenario id {excerpt(sid)} (the file name without "
                             f".yaml) cannot name an output folder; allowed: "
                             f"{paths.SAFE_NAME_RULE}; rename the file")
+    size = len(sid.encode("utf-8"))
+    if size > paths.MAX_ID_BYTES:
+        raise ScenarioError(f"{excerpt(path.name, 40)}: the scenario id is {size} bytes long "
+                            f"(UTF-8); the file names it produces (such as "
+                            f"{excerpt(paths.LONGEST_ID_NAME, 50)}) must fit in "
+                            f"{paths.MAX_NAME_BYTES} bytes; allowed: at most "
+                            f"{paths.MAX_ID_BYTES} bytes; rename the file")
     return sid
 
 
@@ -306,11 +346,15 @@ def _files(sc: Scenario) -> list[Path]:
     return out
 
 
-def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario:
+def load_scenario(ref: str | Path, *, within: tuple[Path, ...] | None = None,
+                  _chain: tuple[Path, ...] = ()) -> Scenario:
     """Load and validate a scenario file (a path, or an id such as ``plan``). Parsed once per
     process while its files (and model/parameters.yaml) keep their size and modification
-    time."""
-    if not _chain:
+    time. ``within``: the folders an uploaded file's ``extends`` may reach (never cached)."""
+    if not isinstance(ref, str | os.PathLike) or not str(ref).strip():
+        raise ScenarioError(f"scenario {excerpt(ref)}: not a scenario; allowed: an id of "
+                            "scenarios/ such as 'plan', a path to a YAML file, or a Scenario")
+    if not _chain and within is None:
         path = resolve_scenario_path(ref)
         hit = _LOADED.get(path)
         if hit is not None:
@@ -319,19 +363,24 @@ def load_scenario(ref: str | Path, *, _chain: tuple[Path, ...] = ()) -> Scenario
                     return hit[1]
             except OSError:
                 pass
-        sc = _load_scenario(ref, ())
+        sc = _load_scenario(ref, (), None)
         try:
             _LOADED[path] = (_stamps(_files(sc)), sc)
         except (OSError, ScenarioError):
             _LOADED.pop(path, None)
         return sc
-    return _load_scenario(ref, _chain)
+    return _load_scenario(ref, _chain, within)
 
 
-def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
+def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
+                   within: tuple[Path, ...] | None) -> Scenario:
+    if len(_chain) > MAX_EXTENDS:
+        raise ScenarioError(f"{_chain[0]}: extends: a chain of more than {MAX_EXTENDS} extends "
+                            f"(a file, its parent, its parent's parent, ...); allowed: at most "
+                            f"{MAX_EXTENDS}")
     if _chain:
         try:
-            path = resolve_scenario_path(ref, _chain[-1])
+            path = resolve_scenario_path(ref, _chain[-1], within=within)
         except ScenarioError as exc:
             raise ScenarioError(f"{_chain[-1]}: extends: {exc}") from None
     else:
@@ -356,6 +405,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{path}: description: {excerpt(description)} is not text")
+    _plain_text(description, f"{path}: description")
     params = load_parameters()
     levers: dict[str, LeverValue] = {}
     assumptions: dict[str, float] = {}
@@ -363,7 +413,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
     if extends is not None:
         if not isinstance(extends, str) or not extends.strip():
             raise ScenarioError(f"{path}: extends: {excerpt(extends)} is not a file name")
-        parent = load_scenario(extends, _chain=(*_chain, path))
+        parent = load_scenario(extends, within=within, _chain=(*_chain, path))
         levers.update(parent.levers)
         assumptions.update(parent.assumptions)
     lever_raw = _table(raw, "levers", path)

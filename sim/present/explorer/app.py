@@ -12,9 +12,10 @@ import html
 import io
 from typing import Any
 
-from sim.errors import PlanSimError, cap
+from sim.errors import cap
 from sim.present.explorer.figures import IndicatorFigure, legend_html
-from sim.present.explorer.session import Outcome, Session, step_of
+from sim.present.explorer.guard import off_loop, page_message
+from sim.present.explorer.session import Outcome, Session, read_upload, step_of
 from sim.present.explorer.words import word
 from sim.present.labels import format_number, label, unit_label
 
@@ -161,8 +162,8 @@ class Explorer:
             try:
                 self.outcome = self.s.run()
                 self._error(None)
-            except PlanSimError as exc:
-                self._error(str(exc))
+            except Exception as exc:   # every failure: one line on the page (guard)
+                self._error(page_message(exc, self.lang))
             self._render()
 
     # -- widget callbacks ---------------------------------------------------------------------
@@ -180,13 +181,23 @@ class Explorer:
     def _uploaded(self, event) -> None:
         if self._quiet or not event.new:
             return
-        name = self.upload.filename or "upload.yaml"
-        try:
-            self.s.upload(name, bytes(event.new))
-        except PlanSimError as exc:
-            self._error(str(exc))
-            return
-        self._after_base_change(word("loaded", self.lang, name=name))
+        name, data = self.upload.filename or "upload.yaml", bytes(event.new)
+        self.status.object = html.escape(word("reading", self.lang, name=cap(name, 60)))
+
+        def done(base, error) -> None:   # back on the event loop
+            try:
+                if error is not None:
+                    raise error
+                self.s.reset_to(base)
+            except Exception as exc:   # every failure: one line on the page (guard)
+                with self.pn.io.hold():
+                    self._error(page_message(exc, self.lang))
+                    self._render()
+                return
+            self._after_base_change(word("loaded", self.lang, name=name))
+
+        # parsed in a worker thread: a large file never holds the other pages
+        off_loop(self.pn.state.curdoc, lambda: read_upload(name, data), done)
 
     def _band(self, event) -> None:
         self.s.band_on = bool(event.new)

@@ -1,4 +1,5 @@
-"""Serving the explorer: a Bokeh server (through Panel) on 127.0.0.1, its JavaScript and the
+"""Serving the explorer: a Bokeh server (through Panel) on 127.0.0.1 (another address only
+with explicit browser origins, never a wildcard, and a warning), its JavaScript and the
 CJK font served by the same server (no outside resource), one :class:`Explorer` per browser
 tab on one shared compiled model and one shared conditioned ensemble.
 """
@@ -35,21 +36,88 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
     return Explorer(session, lang)
 
 
-def origins(host: str, port: int) -> list[str]:
-    """Browser origins the server accepts: this machine's names, or with ``--host`` that
-    address (any origin when listening on every address)."""
-    if host in ("0.0.0.0", "::"):
-        return ["*"]
+#: host names that reach this machine only
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` reaches this machine only (127.0.0.0/8, ``::1``, ``localhost``)."""
+    import ipaddress
+
+    if host.strip("[]").lower() in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def origin_of(url: str) -> str:
+    """``host:port`` of a browser origin given as ``http(s)://host[:port]``; a wildcard or
+    anything else is refused (:class:`~sim.errors.PlanSimError`, one line)."""
+    from urllib.parse import urlsplit
+
+    from sim.errors import PlanSimError, excerpt
+
+    text = url.strip()
+    if "*" in text:
+        raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: a wildcard lets any web page "
+                           "drive the explorer; allowed: one origin per URL, such as "
+                           "http://203.0.113.5:5006")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or \
+            parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: not an origin; allowed: "
+                           "http(s)://HOST[:PORT], such as http://203.0.113.5:5006")
+    if ":" in parts.hostname:   # Bokeh's origin list takes host:port only
+        raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: an IPv6 address is not "
+                           "accepted here; allowed: a host name or an IPv4 address")
+    return f"{parts.hostname}:{port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def origins(host: str, port: int, allow: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """Browser origins the server accepts (never a wildcard): this machine's names and the
+    ``allow`` list (URLs, :func:`origin_of`). Listening on an address other people can reach
+    (``host`` not loopback) needs an explicit ``allow`` list."""
+    from sim.errors import PlanSimError
+
+    allowed = [origin_of(u) for u in allow]
+    if not is_loopback(host) and not allowed:
+        raise PlanSimError(f"--host {host}: listening beyond this machine needs the browser "
+                           "origins that may use the page: add --allow-origin "
+                           f"http://<address people type>:{port} (no wildcard)")
     local = [f"127.0.0.1:{port}", f"localhost:{port}"]
-    return local if host in ("127.0.0.1", "localhost") else [f"{host}:{port}"]
+    if is_loopback(host) and ":" not in host and host not in LOOPBACK:
+        local.append(f"{host}:{port}")
+    return list(dict.fromkeys([*local, *allowed]))
+
+
+def remote_warning(host: str, port: int, allow) -> str | None:
+    """The warning printed when the page is served beyond this machine (None on loopback)."""
+    if is_loopback(host):
+        return None
+    return (f"warning: serving on {host}:{port}, reachable from the network: anyone who can "
+            f"reach it, through pages at {', '.join(origin_of(u) for u in allow)}, can move "
+            "the levers, run the model on this machine (its CPU and memory), upload scenario "
+            "files (which may extend only files of scenarios/) and download the settings; "
+            "there is no password")
 
 
 def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.1",
           port: int = 5006, show: bool = True, samples: int | None = None,
-          seed: int | None = None, say: Callable[[str], None] = print) -> None:
+          seed: int | None = None, say: Callable[[str], None] = print,
+          allow_origins: tuple[str, ...] | list[str] = ()) -> None:
     """Serve the explorer until interrupted. The start scenario is checked, the model compiled
     and the first page built before the server listens; the ensemble is conditioned in the
-    background."""
+    background. A ``host`` other than loopback needs ``allow_origins`` (:func:`origins`)."""
+    accepted = origins(host, port, allow_origins)   # refused before any work
+    warning = remote_warning(host, port, allow_origins)
+    if warning:
+        say(warning)
     import panel as pn
 
     from sim.analysis.ensemble import shared_simulator
@@ -75,7 +143,7 @@ def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.
 
     server = pn.serve({"/": page}, address=host, port=port, show=False, start=False,
                       title="plansim explore", static_dirs={FONT_ROUTE: str(font.parent)},
-                      websocket_origin=origins(host, port), threaded=False)
+                      websocket_origin=accepted, threaded=False)
     url = f"http://{host}:{port}/"
     say(f"serving at {url} (Ctrl-C stops)")
     if show:

@@ -73,6 +73,33 @@ class Outcome:
     probabilities: pd.DataFrame | None = None
 
 
+def read_upload(name: str, data: bytes) -> Base:
+    """An uploaded scenario file read and validated as the command line reads a file, from a
+    temporary folder, its ``extends`` confined to ``scenarios/``. Touches no session (safe off
+    the server's event loop). Errors: the command line's :class:`ScenarioError` naming the file
+    by its uploaded name, or :class:`~sim.present.explorer.guard.PageError` for a name that
+    cannot be a scenario file's."""
+    from sim import paths
+    from sim.model.yamlio import MAX_BYTES, read_yaml
+    from sim.present.explorer.guard import upload_name
+    from sim.scenarios import load_scenario
+
+    name = upload_name(name)
+    if len(data) > MAX_BYTES:
+        raise ScenarioError(f"{name}: {len(data):,} bytes is too large for a plansim YAML file; "
+                            f"allowed: at most {MAX_BYTES:,} bytes")
+    with tempfile.TemporaryDirectory(prefix="plansim-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            sc = load_scenario(path, within=(Path(tmp), paths.SCENARIO_DIR))
+            raw = read_yaml(path, ScenarioError)
+        except PlanSimError as exc:
+            raise type(exc)(str(exc).replace(str(path.resolve()), path.name)
+                            .replace(str(path), path.name)) from None
+    return Base(dict(raw), sc.id, sc.name, sc.description, True, True)
+
+
 @dataclass(frozen=True)
 class Base:
     """What the edits are merged into: a scenario document and where it came from."""
@@ -82,6 +109,9 @@ class Base:
     label: dict
     description: str
     uploaded: bool = False
+    #: read from a browser: its ``extends`` may reach only ``scenarios/`` (and files uploaded
+    #: with it), never another file of the server
+    confined: bool = False
 
 
 class Session:
@@ -203,20 +233,7 @@ class Session:
     def upload(self, name: str, data: bytes) -> None:
         """Make an uploaded scenario file the base; a bad file raises the command line's
         :class:`ScenarioError` message (naming the file by its uploaded name)."""
-        from sim.model.yamlio import read_yaml
-
-        with tempfile.TemporaryDirectory(prefix="plansim-upload-") as tmp:
-            path = Path(tmp) / (Path(name).name or "upload.yaml")
-            path.write_bytes(data)
-            try:
-                from sim.scenarios import load_scenario
-
-                sc = load_scenario(path)
-                raw = read_yaml(path, ScenarioError)
-            except PlanSimError as exc:
-                raise type(exc)(str(exc).replace(str(path.resolve()), path.name)
-                                .replace(str(path), path.name)) from None
-        self.reset_to(Base(dict(raw), sc.id, sc.name, sc.description, True))
+        self.reset_to(read_upload(name, data))
 
     def set_value(self, lever: str, year: int, value: float) -> None:
         lv = self.params.levers[lever]
@@ -268,9 +285,12 @@ class Session:
             with tempfile.TemporaryDirectory(prefix="plansim-explore-") as tmp:
                 import yaml
 
+                from sim import paths
+
                 path = Path(tmp) / f"{base.id}-explored.yaml"
                 path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-                self._loaded[key] = load_scenario(path)
+                within = (Path(tmp), paths.SCENARIO_DIR) if base.confined else None
+                self._loaded[key] = load_scenario(path, within=within)
         return self._loaded[key]
 
     # -- running ------------------------------------------------------------------------------

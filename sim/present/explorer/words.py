@@ -49,6 +49,20 @@ WORDS: dict[str, dict[str, str]] = {
     "range": {"zh": "范围 {lo}–{hi}", "en": "range {lo}-{hi}"},
     "error": {"zh": "错误：", "en": "Error: "},
     "loaded": {"zh": "已载入 {name}", "en": "Loaded {name}"},
+    # refusals of an upload or an input, shown on the page (sim.present.explorer.guard)
+    "reading": {"zh": "正在读取 {name}…", "en": "Reading {name}..."},
+    "upload_path": {"zh": "文件名 {name} 不是单纯的文件名；请上传 .yaml 文件",
+                    "en": "the file name {name} is not a plain file name; upload a .yaml file"},
+    "upload_long": {"zh": "文件名过长（{n} 字节）；情景编号最多 {most} 字节，请改短文件名",
+                    "en": "the file name is too long ({n} bytes); a scenario id may have at "
+                          "most {most} bytes: rename the file"},
+    "upload_ext": {"zh": "{name} 不是 YAML 文件；请上传 .yaml 或 .yml 文件",
+                   "en": "{name} is not a YAML file; upload a .yaml or .yml file"},
+    "upload_id": {"zh": "文件名 {name} 不能作为情景编号；可用字母、数字、_、-、. 和空格，以字母或数字开头",
+                  "en": "the file name {name} cannot be a scenario id; allowed: letters, digits, "
+                        "'_', '-', '.' and spaces, starting with a letter or digit"},
+    "unexpected": {"zh": "无法完成（{kind}）；设置保持不变",
+                   "en": "could not be done ({kind}); the settings are unchanged"},
 }
 
 
