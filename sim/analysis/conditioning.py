@@ -84,6 +84,19 @@ class HistoryMatch:
         return cls(post, settings, checks, stocks)
 
     @property
+    def obs(self) -> pd.DataFrame:
+        """The history rows of the likelihood (sourced and lower bounds) that the ensemble's
+        charts show, with ``variable`` = the indicator (the posterior's own table when it
+        carries one)."""
+        fitted = self.posterior.fitted
+        if fitted is not None:
+            return fitted
+        from sim.model.history import FITTED_STATUSES, load_history
+
+        h = load_history()
+        return h[h["status"].isin(FITTED_STATUSES)].assign(variable=lambda d: d["indicator"])
+
+    @property
     def variables(self) -> list[str]:
         """Model variables the checks need in the results."""
         return sorted(variables_needed(self.checks, self.stocks)) if self.checks else []
