@@ -279,8 +279,11 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         ax.axis("off")
     side = flat[len(indicators)]
     handles, names = dedupe_legend(flat[:len(indicators)])
-    side.legend(handles, [_wrap(n, lang, 16 if lang == "zh" else 36) for n in names],
-                loc="upper left", frameon=False, fontsize=9, title=text("legend", lang))
+    many = len(names) > 6   # with the history's statuses: two columns leave the table room
+    side.legend(handles, [_wrap(n, lang, (8 if many else 16) if lang == "zh" else
+                                (18 if many else 36)) for n in names],
+                loc="upper left", frameon=False, fontsize=9, title=text("legend", lang),
+                ncols=2 if many else 1)
     fit_margins(fig, axes, fig.suptitle(label(title, lang) if title is not None
                                         else count_text("indicators_title", lang,
                                                         len(indicators))))
