@@ -314,3 +314,22 @@ def test_calibration_document_reports_prior_posterior_and_origin(tiny_project):
     assert set(doc["fit"]) == {"sourced", "lower_bound", "implied"}
     assert doc["origin_state"][0]["pinned"]    # the posterior pins the state at the origin
     assert replace(Sampler(), steps=5).steps == 5
+
+
+def test_the_committed_posterior_is_current():
+    """model/posterior.csv.gz was estimated on the committed history and model (run `plansim
+    calibrate` after changing either), its columns are declared assumptions, and the central
+    values of model/calibration.yaml are its medians."""
+    from sim.analysis.posterior_file import read_posterior
+    from sim.model.calibrated import load_calibrated_values
+    from sim.model.history import history_hash
+
+    post = read_posterior()
+    assert post.data_hash == history_hash(), "history changed: run `plansim calibrate`"
+    assert post.info["model_hash"] == history_hash(paths.MODEL_FILE), \
+        "model changed: run `plansim calibrate`"
+    assert post.origin == load_history().query("status == 'sourced'")["year"].max()
+    central = load_calibrated_values()
+    assert set(central) == set(post.ids)
+    for aid, v in central.items():
+        assert v == pytest.approx(float(post.draws[aid].median()), rel=1e-4)

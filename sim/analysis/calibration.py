@@ -119,6 +119,7 @@ def calibrate(settings: Settings | None = None, *, simulator=None,
     post = estimate(load_history(history_path), seed=settings.sampler.seed, settings=settings,
                     simulator=sim, say=say)
     post.info["data_hash"] = history_hash(history_path)
+    post.info["model_hash"] = history_hash(paths.MODEL_FILE)
     try:
         post.info["data_file"] = str(history_path.resolve().relative_to(paths.ROOT))
     except ValueError:
