@@ -45,11 +45,13 @@ MARKERS = {"sourced": ("o", "black"), "lower_bound": ("^", "black"), "implied": 
 
 
 def fit_by_series(fit: pd.DataFrame) -> pd.DataFrame:
-    """Per series and status: rows, median absolute error of the posterior median (%), share
-    of draws within 2 sd (lower bounds: not more than 2 sd below)."""
+    """Per series and status: rows, median absolute error of the posterior median (%; for a
+    lower bound, how far above the bound the median sits), share of draws within 2 sd (lower
+    bounds: not more than 2 sd below) and share of draws at or above the observed value."""
     g = fit.assign(abs_error_pct=fit["error_pct"].abs()).groupby(["status", "indicator"])
     return pd.DataFrame({"n": g.size(), "median_abs_error_pct": g["abs_error_pct"].median(),
-                         "within_2sd": g["within_2sd"].mean()}).reset_index()
+                         "within_2sd": g["within_2sd"].mean(),
+                         "share_at_or_above": g["share_above"].mean()}).reset_index()
 
 
 def fit_figure(fit: pd.DataFrame, bands: dict[str, pd.DataFrame], lang: str):
