@@ -333,3 +333,20 @@ def test_the_committed_posterior_is_current():
     assert set(central) == set(post.ids)
     for aid, v in central.items():
         assert v == pytest.approx(float(post.draws[aid].median()), rel=1e-4)
+
+
+def test_calibrate_command_writes_posterior_summary_and_report(tiny_project, capsys):
+    from sim.cli.main import main
+
+    out = tiny_project / "out"
+    assert main(["calibrate", "--out", str(out), "-q", "--lang", "en"]) == 0
+    printed = capsys.readouterr().out
+    assert "birth_rate" in printed and "lower_bound" in printed
+    report = out / "calibration"
+    for name in ("fit_en.png", "parameters_zh.png", "fit_rows.csv", "fit_by_series.csv",
+                 "parameters.csv", "origin.csv", "skipped.csv", "report.md"):
+        assert (report / name).is_file(), name
+    by = pd.read_csv(report / "fit_by_series.csv").set_index("status")
+    assert by.loc["lower_bound", "share_at_or_above"] > 0.95   # 10% below the true path
+    assert paths.POSTERIOR_FILE.is_file() and paths.CALIBRATION_FILE.is_file()
+    assert "emcee" in (report / "report.md").read_text(encoding="utf-8")
