@@ -162,7 +162,7 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     year split among the lever groups (rows: groups; the values add up to the change).
     Design methods (``"morris"``, ``"sobol"``, see ``plansim sensitivity --method``): the
     indices of every outcome (long table: ``output``, ``parameter`` and the method's
-    indices, e.g. ``mu_star``), the design drawn from the history-conditioned marginals as
+    indices, e.g. ``mu_star``), the design drawn from the posterior marginals as
     ``plansim sensitivity`` does; ``samples`` defaults to the method's default and
     ``history_samples`` (the survivors behind the marginals) to ``sensitivity_samples`` of
     scenarios/uncertainty.yaml (fewer are quicker and coarser).

@@ -1,6 +1,6 @@
 """``plansim discover``: which assumption ranges make a target (default: all five) likely.
 
-PRIM (:mod:`sim.analysis.prim`) over SCENARIO's history-conditioned ensemble. Writes,
+PRIM (:mod:`sim.analysis.prim`) over SCENARIO's ensemble of posterior draws. Writes,
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
 density, mass, assumption, lower, upper, range_min, range_max; a target met by fewer than 10
 samples has one row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "discover", help="scenario discovery (PRIM): assumption ranges that make targets likely",
         description="Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in "
-                    "which SCENARIO's history-conditioned samples meet the target (default "
+                    "which SCENARIO's posterior draws meet the target (default "
                     "'all': all five together, then each target), with coverage and density.")
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
         "returns", help="change in each 2028 indicator per 亿元, by lever group",
         description="For each lever group, spend AMOUNT extra 亿元 over 2024-2028 through its "
                     "allocation lines and report the change in each 2028 indicator per 亿元 "
-                    "over the history-conditioned ensemble (median, P5-P95), with the "
+                    "over the canonical ensemble of posterior draws (median, P5-P95), with the "
                     "assumption each return rests on most (largest rank correlation).")
     from sim.analysis.returns import DEFAULT_AMOUNT
 

@@ -3,8 +3,8 @@
 ``--method morris`` (screening) or ``--method sobol`` (variance-based, S1/ST with bootstrap
 confidence intervals, S2 with ``--second-order``) over the assumptions in
 scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
-history-matched ensemble, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
-each assumption alone around the central run (the calibrated run); ``--method shapley`` splits
+posterior draws, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
+each assumption alone around the central run (posterior-median values); ``--method shapley`` splits
 the SCENARIO-minus-``--against`` difference in each indicator in the target year among the lever
 groups of model/parameters.yaml (exact Shapley values, 2^G runs). Writes, atomically,
 ``DIR/sensitivity_<scenario>_<method>/``. Indicators, derived outcomes, years: model/targets.yaml.

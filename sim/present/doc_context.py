@@ -118,7 +118,7 @@ class DocContext:
 
     @cached_property
     def uncertainty(self) -> dict:
-        """The history-conditioned ensembles of ``plansim uncertainty`` (same library call,
+        """The canonical posterior ensembles of ``plansim uncertainty`` (same library call,
         sample count, seed and sampling as the command the documents quote)."""
         from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
         from sim.analysis.ensemble import history_simulate, simulate_design

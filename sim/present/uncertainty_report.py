@@ -135,9 +135,10 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
             for lang_ in LANGS:
                 name = (scenario_names or {}).get(r.scenario, {}).get(lang_, r.scenario)
                 n = r.results.sizes["sample"]
-                note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
-                        "en": "history-matched; dashed: central (calibrated run); dots: "
-                              "history"}[lang_] if r.conditioned is not None else ""
+                note = {"zh": "后验抽样，虚线为中心运行（后验中位参数），圆点为历史数据",
+                        "en": "posterior draws; dashed: central run (posterior-median "
+                              "values); dots: history"}[lang_] if r.conditioned is not None \
+                    else ""
                 fig = fan_figure(r, targets, lang_, title=f"{name} (N = {n}) {note}".strip(),
                                  color=styles[r.scenario].color)
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}", formats)
