@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -167,7 +166,7 @@ def test_fan_figure(lang):
     panel = "\n".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "0% ± 0%" not in panel and "<1%" in panel and ">99%" in panel   # platforms, turnover
     legend = " ".join(t.get_text() for t in fig.axes[5].get_legend().get_texts())
-    assert ("中心预测" if lang == "zh" else "central") in legend   # the central run is explained
+    assert ("中心运行" if lang == "zh" else "central run") in legend   # the central run is named
 
 
 def test_format_share():
@@ -338,28 +337,26 @@ def test_requirement_figures(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_calibration_figures(lang):
-    from sim.present.calibration_report import fit_figure, profile_figure
+    from sim.present.calibration_report import fit_figure, parameter_figure
 
-    ds = _ensemble(1)
-    obs = pd.DataFrame({"indicator": ["tech_firms", "tech_firms", "rd_expenditure",
+    t = np.arange(2012, 2024, dtype=float)
+    fit = pd.DataFrame({"indicator": ["tech_firms", "tech_firms", "rd_expenditure",
                                       "platforms", "tech_contract_turnover", "tech_brokers"],
                         "variable": ["tech_firms", "tech_firms", "rd_expenditure",
                                      "platforms", "tech_contract_turnover", "tech_brokers"],
                         "year": [2020, 2023, 2020, 2023, 2021, 2023],
                         "value": [8000.0, 11000.0, 300.0, 100.0, 320.0, 1700.0],
-                        "status": ["sourced", "implied", "sourced", "implied", "sourced",
-                                   "implied"],
-                        "unit": ["firms", "firms", "亿元/Year", "platforms", "亿元/Year",
-                                 "persons"]})
-    fig = fit_figure(obs, {"calibrated": ds, "initial": ds * 1.1}, lang)
-    assert_text_clean(fig)
-    labels = _assumption_labels()
-    ids = list(labels)[:4]
-    curves = pd.concat([pd.DataFrame({"assumption": a, "value": np.linspace(0, 1, 9),
-                                      "deviance": (np.linspace(0, 1, 9) - 0.4) ** 2 * 20})
-                        for a in ids])
-    prof = SimpleNamespace(table=pd.DataFrame({"estimate": 0.4, "status": "identified"},
-                                              index=pd.Index(ids)),
-                           curves=curves, threshold=3.84)
-    fig = profile_figure(prof, labels, lang)
+                        "status": ["sourced", "implied", "sourced", "implied", "lower_bound",
+                                   "implied"]})
+    bands = {v: pd.DataFrame({"time": t, "P5": 0.8 * b * 1.1 ** (t - 2012),
+                              "P50": b * 1.1 ** (t - 2012), "P95": 1.2 * b * 1.1 ** (t - 2012),
+                              "central": b * 1.1 ** (t - 2012)})
+             for v, b in (("tech_firms", 3000.0), ("rd_expenditure", 150.0), ("platforms", 40.0),
+                          ("tech_contract_turnover", 30.0), ("tech_brokers", 300.0))}
+    assert_text_clean(fit_figure(fit, bands, lang))
+    ids = list(_assumption_labels())[:6]
+    params = pd.DataFrame({"prior_P5": 0.05, "prior_P95": 0.95, "post_P5": 0.3,
+                           "post_P50": 0.4, "post_P95": 0.5, "moved": [True, False] * 3},
+                          index=pd.Index(ids, name="assumption"))
+    fig = parameter_figure(params, pd.Series(0.0, index=ids), pd.Series(1.0, index=ids), lang)
     assert_text_clean(fig)

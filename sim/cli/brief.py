@@ -14,7 +14,7 @@ from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "brief", help="meeting briefing: one HTML page (and PDF) per language",
-        description="Run the scenarios (calibrated run and history-matched ensemble, as "
+        description="Run the scenarios (central run and posterior ensemble, as "
                     "plansim uncertainty) and write DIR/brief/brief_<lang>.html: targets with "
                     "central value, P(met), year reached and change against the reference; "
                     "fiscal cost and result per 亿元; the indicator chart; the most "

@@ -1,6 +1,6 @@
 """``plansim discover``: which assumption ranges make a target (default: all five) likely.
 
-PRIM (:mod:`sim.analysis.prim`) over SCENARIO's history-conditioned ensemble. Writes,
+PRIM (:mod:`sim.analysis.prim`) over SCENARIO's ensemble of posterior draws. Writes,
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
 density, mass, assumption, lower, upper, range_min, range_max; a target met by fewer than 10
 samples has one row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
@@ -14,21 +14,18 @@ from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble
 
-DEFAULT_SAMPLES = 500
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "discover", help="scenario discovery (PRIM): assumption ranges that make targets likely",
         description="Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in "
-                    "which SCENARIO's history-conditioned samples meet the target (default "
+                    "which SCENARIO's posterior draws meet the target (default "
                     "'all': all five together, then each target), with coverage and density.")
-    from sim.analysis.what_it_takes import DEFAULT_SEED
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
                    help="target indicator id or 'all' (repeatable; default: all, then each)")
-    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
+    add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 
@@ -73,7 +70,7 @@ def run(args) -> int:
                                 title=f"{sc.label(lang)}: {names.get(d.target, d.target)} "
                                       f"({d.cases}/{d.n})")
                 save_figure(fig, tmp / f"prim_{d.target}_{lang}", args.formats)
-    print(f"\n{sc.id}: PRIM boxes over N = {ens.n} history-consistent samples, "
+    print(f"\n{sc.id}: PRIM boxes over N = {ens.n} posterior draws, "
           f"{time.perf_counter() - t0:.0f} s")
     for d in found:
         if not d.boxes:

@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
                     "by lever group, marks at the baseline and plan values), the five "
                     "indicators with history, targets and baseline/plan references, the "
                     "target table, the fiscal cost, an uncertainty band with P(met) from the "
-                    "history-matched ensemble, save/load of scenario files and a zh/en switch. "
+                    "ensemble of posterior draws, save/load of scenario files and a zh/en switch. "
                     "Listens on 127.0.0.1 unless --host is given; another address needs "
                     "--allow-origin (no wildcard) and prints what a remote visitor can do.")
     from sim.analysis.sampling import DEFAULT_SEED
@@ -50,7 +50,7 @@ def add_parser(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the page at start (default: {LANGS[0]})")
     p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"history-matched samples behind the band (default {DEFAULT_SAMPLES})")
+                   help=f"posterior draws behind the band (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                    help=f"random seed of the ensemble (default {DEFAULT_SEED})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")

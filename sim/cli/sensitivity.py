@@ -3,8 +3,8 @@
 ``--method morris`` (screening) or ``--method sobol`` (variance-based, S1/ST with bootstrap
 confidence intervals, S2 with ``--second-order``) over the assumptions in
 scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
-history-matched ensemble, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
-each assumption alone around the central run (the calibrated run); ``--method shapley`` splits
+posterior draws, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
+each assumption alone around the central run (posterior-median values); ``--method shapley`` splits
 the SCENARIO-minus-``--against`` difference in each indicator in the target year among the lever
 groups of model/parameters.yaml (exact Shapley values, 2^G runs). Writes, atomically,
 ``DIR/sensitivity_<scenario>_<method>/``. Indicators, derived outcomes, years: model/targets.yaml.
@@ -141,7 +141,7 @@ def run(args) -> int:
                              central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "
-          f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")
+          f"{cond['samples']} posterior draws")
     print(format_table(indices_table(tables, key, targets, args.lang, labels,
                                      method.index_label), args.lang, max_rows=TOP))
     print("\n" + format_tables(summary, args.lang))

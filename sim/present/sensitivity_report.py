@@ -240,8 +240,8 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
 def design_readme(recipe: pd.DataFrame) -> str:
     """The result folder's README: where the design is and how to draw it again."""
     r = recipe.iloc[0]
-    source = ("the history-conditioned marginals in `design_marginals.csv.gz` (the survivors of "
-              "the history match)" if r["drawn_from"] == MARGINALS else f"`{r['drawn_from']}`")
+    source = ("the posterior marginals in `design_marginals.csv.gz` (the posterior draws they "
+              "come from)" if r["drawn_from"] == MARGINALS else f"`{r['drawn_from']}`")
     return (f"# Sensitivity design\n\nThe {r['method']} study ran {int(r['runs']):,} model runs: "
             f"a {r['design']} design of N = {int(r['samples'])} over {int(r['assumptions'])} "
             f"assumptions (second order: {'yes' if r['second_order'] else 'no'}, seed "

@@ -189,7 +189,7 @@ def compare_summary(table: pd.DataFrame, runs: Mapping[str, xr.Dataset], targets
 def uncertainty_summary(result: Any, comparison: pd.DataFrame, targets: Targets, lang: str,
                         name: str) -> Table:
     """Per target of one scenario's ensemble (rows of the ``comparison`` table of
-    :func:`sim.analysis.uncertainty.tables`): the central value (the calibrated run), its
+    :func:`sim.analysis.uncertainty.tables`): the central run (posterior-median values), its
     share of the target and the year it is met, P5/P50/P95 and P(met) with its Monte Carlo
     standard error; and a row for all targets together."""
     y = targets.year

@@ -30,7 +30,7 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     nrows = math.ceil((len(targets.items) + 1) / 3)
     fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows), layout=None)
     flat = axes.ravel()
-    central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
+    central = {"zh": "中心运行（后验中位参数）", "en": "central run (posterior-median values)"}[lang]
     for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
         da = result.percentiles[t.indicator]
         fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,
@@ -135,9 +135,10 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
             for lang_ in LANGS:
                 name = (scenario_names or {}).get(r.scenario, {}).get(lang_, r.scenario)
                 n = r.results.sizes["sample"]
-                note = {"zh": "历史匹配，虚线为中心预测（校准运行），圆点为历史数据",
-                        "en": "history-matched; dashed: central (calibrated run); dots: "
-                              "history"}[lang_] if r.conditioned is not None else ""
+                note = {"zh": "后验抽样，虚线为中心运行（后验中位参数），圆点为历史数据",
+                        "en": "posterior draws; dashed: central run (posterior-median "
+                              "values); dots: history"}[lang_] if r.conditioned is not None \
+                    else ""
                 fig = fan_figure(r, targets, lang_, title=f"{name} (N = {n}) {note}".strip(),
                                  color=styles[r.scenario].color)
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}", formats)
