@@ -106,8 +106,6 @@ def leak_free_prior(path=None):
 class MatchingEstimator:
     """History matching on the observations given (see the module doc); ``n`` survivors."""
 
-    name = "history matching (stand-in for sim.analysis.posterior)"
-
     def __init__(self, simulator, n: int, *, scenario: str = "baseline",
                  say: Callable[[str], None] | None = None, max_draws: float | None = None):
         self.simulator, self.n, self.say = simulator, n, say
@@ -162,7 +160,6 @@ def estimator(name: str, simulator, n: int, say: Callable[[str], None] | None = 
         def posterior(observations: pd.DataFrame, *, seed: int):
             return estimate(observations, seed=seed, simulator=simulator)
 
-        posterior.name = "Bayesian posterior (sim.analysis.posterior.estimate)"
         return posterior
     return MatchingEstimator(simulator, n, say=say, max_draws=MATCHING_MAX_DRAWS)
 

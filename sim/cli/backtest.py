@@ -71,12 +71,17 @@ def run(args) -> int:
         result = backtest(history, origins, estimate=estimate,
                           forecast=model_forecast(simulator),
                           compare=model_compare(simulator), samples=args.samples,
-                          seed=args.seed, say=say, estimator=estimate.name)
+                          seed=args.seed, say=say, estimator=name)
         figures = pool.submit_all(figure_jobs(result, args.formats))
         final = write_backtest(result, Path(args.out) / "backtest", lang=args.lang,
                                figures=figures, formats=args.formats, say=say)
     print(note(result, args.lang))
     print(format_table(summary_table(result, args.lang), args.lang))
+    draws = ", ".join(f"{o}: {d}" for o, d in zip(result.per_origin["origin"],
+                                                  result.per_origin["posterior_draws"],
+                                                  strict=True))
+    print({"zh": "各起点不重复的后验样本：", "en": "distinct posterior draws by origin: "}[
+        args.lang] + draws)
     if len(result.bounds):
         met = result.bounds["met_share"].mean()
         print({"zh": f"下限：{len(result.bounds)}项，集合达到下限的平均比例 {100 * met:.0f}%",

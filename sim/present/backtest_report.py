@@ -26,6 +26,11 @@ WORDS = {
     "title": {"zh": "滚动起点回测：各步长的预测误差", "en": "Rolling-origin backtest: errors by horizon"},
     "summary": {"zh": "回测：各步长的误差与90%区间覆盖率",
                 "en": "Backtest: errors by horizon and 90% band coverage"},
+    "matching": {"zh": "历史匹配（起点及以前的数据；sim.analysis.posterior 的替代）",
+                 "en": "history matching on the rows up to the origin (stand-in for "
+                       "sim.analysis.posterior)"},
+    "posterior": {"zh": "贝叶斯后验（sim.analysis.posterior.estimate）",
+                  "en": "Bayesian posterior (sim.analysis.posterior.estimate)"},
     "note": {"zh": "起点 {origins}；每个起点 N = {n}；估计方法：{estimator}",
              "en": "origins {origins}; N = {n} per origin; estimator: {estimator}"},
 }
@@ -85,7 +90,8 @@ def summary_table(result: Backtest, lang: str) -> Table:
 def note(result: Backtest, lang: str) -> str:
     o = result.origins
     span = f"{o[0]}-{o[-1]}" if len(o) > 1 else str(o[0])
-    return _w("note", lang, origins=span, n=result.samples, estimator=result.estimator)
+    est = _w(result.estimator, lang) if result.estimator in WORDS else result.estimator
+    return _w("note", lang, origins=span, n=result.samples, estimator=est)
 
 
 def figure_jobs(result: Backtest, formats: Sequence[str] = DEFAULT_FORMATS):
