@@ -121,20 +121,16 @@ def test_project_file_covers_every_declared_assumption():
         assert spec.items[a.id].distribution.lower < spec.items[a.id].distribution.upper
 
 
-def test_calibrated_distribution_centres_on_the_estimate():
-    from sim.analysis.uncertainty_spec import parse_uncertainty
+def test_no_distribution_is_centred_on_a_fit():
+    """Priors are the declared shapes: the old "calibrated" distribution (centred on a fit,
+    which used the data twice) is refused; the closed-form quantiles match SciPy's."""
+    from sim.analysis.uncertainty_spec import Distribution, parse_uncertainty
 
-    doc = {"assumptions": {
-        "a": {"distribution": "calibrated", "min": 0.0, "max": 2.0, "source": "fit",
-              "confidence": "B"},
-        "b": {"distribution": "calibrated", "min": 0.0, "max": 2.0, "source": "fit",
-              "confidence": "C"}}}
-    cal = {"a": {"value": 1.2, "se": 0.1, "constrained": True},
-           "b": {"value": 0.4, "se": 3.0, "constrained": False}}
-    spec = parse_uncertainty(doc, path="u.yaml", calibration=cal)
-    a, b = spec.items["a"].distribution, spec.items["b"].distribution
-    assert a.kind == "truncnormal" and a.params == {"mean": 1.2, "sd": 0.1}
-    assert abs(a.median() - 1.2) < 1e-6
-    assert b.kind == "triangular" and b.params == {"mode": 0.4}
-    with pytest.raises(UncertaintyError, match="has no estimate"):
-        parse_uncertainty(doc, path="u.yaml", calibration={"a": cal["a"]})
+    doc = {"assumptions": {"a": {"distribution": "calibrated", "min": 0.0, "max": 2.0,
+                                 "source": "fit", "confidence": "B"}}}
+    with pytest.raises(UncertaintyError, match="distribution is 'calibrated'; allowed"):
+        parse_uncertainty(doc, path="u.yaml")
+    u = np.linspace(0, 1, 21)
+    for d in (Distribution("triangular", 0, 2, {"mode": 0.5}), Distribution("uniform", 1, 3),
+              Distribution("triangular", 0, 2, {"mode": 2.0})):
+        assert np.allclose(d.ppf(u), np.clip(d.frozen().ppf(u), d.lower, d.upper))

@@ -1,6 +1,6 @@
-"""The calibration settings (``model/calibration-settings.yaml``): which assumptions are
-estimated, the weight of each observation status, which history rows are compared with which
-model variable (statistical breaks, exclusions), the hindcast split and the profile grid."""
+"""The estimation settings (``model/calibration-settings.yaml``): which history rows are compared
+with which model variable (statistical breaks, exclusions, annual registries), the observation
+error by status and the model discrepancy, the sampler and its budget, the canonical ensemble."""
 
 from __future__ import annotations
 
@@ -25,36 +25,49 @@ class Break:
 
 
 @dataclass(frozen=True)
+class Sampler:
+    """emcee settings: walkers (0: 2 x dimensions + 2), steps per walker, draws kept, seed."""
+
+    walkers: int = 0
+    steps: int = 2000
+    draws: int = 1000
+    seed: int = 20240101
+    init_pool: int = 20        # initial walkers: the best of init_pool x walkers prior draws
+    informs_tol: float = 1e-6  # an assumption the history rows move by less (log) is not fitted
+
+
+@dataclass(frozen=True)
 class Settings:
-    estimate: tuple[str, ...]
-    weights: dict[str, float]
+    observation_sd: dict[str, float]
+    discrepancy_sd: float
     scenario: str = "baseline"
     variables: dict[str, str] = field(default_factory=dict)
     exclude: dict[str, str] = field(default_factory=dict)
     exclude_rows: dict[tuple[str, int], str] = field(default_factory=dict)
     breaks: tuple[Break, ...] = ()
-    ci_level: float = 0.95
-    max_nfev: int = 200
-    starts: int = 1
-    seed: int = 0
+    annual_registries: tuple[str, ...] = ()
+    sampler: Sampler = Sampler()
     source: Path | None = None
-    hindcast_until: int | None = None           # hindcast: fit rows up to this year ...
-    forecast_years: tuple[int, int] | None = None   # ... and forecast the rows of these years
-    profile_points: int = 0                     # profile-likelihood grid points (0: none)
+
+
+def _number(path, key, v, *, low=0.0, strict=False) -> float:
+    if not is_number(v) or (v <= low if strict else v < low):
+        raise CalibrationError(f"{path}: {key}: {v!r} is not a number {'>' if strict else '>='} "
+                               f"{low:g}")
+    return float(v)
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
-    """Read and validate the calibration settings (``model/calibration-settings.yaml``)."""
+    """Read and validate the estimation settings (``model/calibration-settings.yaml``)."""
     path = Path(path or SETTINGS_FILE)
     raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
-    est = raw.get("estimate")
-    if not isinstance(est, list) or not est or not all(isinstance(e, str) for e in est):
-        raise CalibrationError(f"{path}: estimate: {est!r} is not a non-empty list of "
-                               "assumption ids")
-    weights = require_mapping(raw.get("weights"), f"{path}: weights", CalibrationError)
-    for k, w in weights.items():
-        if not is_number(w) or w < 0:
-            raise CalibrationError(f"{path}: weights.{k}: {w!r} is not a number >= 0")
+    sds = require_mapping(raw.get("observation_sd"), f"{path}: observation_sd", CalibrationError)
+    for status in ("sourced", "lower_bound"):
+        if status not in sds:
+            raise CalibrationError(f"{path}: observation_sd: no {status!r}; allowed: a mapping "
+                                   "status -> relative error, with sourced and lower_bound")
+    obs_sd = {k: _number(path, f"observation_sd.{k}", v, strict=True) for k, v in sds.items()}
+    disc = _number(path, "discrepancy_sd", raw.get("discrepancy_sd"))
     breaks = []
     for i, b in enumerate(raw.get("breaks") or []):
         b = require_mapping(b, f"{path}: breaks[{i}]", CalibrationError)
@@ -72,35 +85,30 @@ def load_settings(path: Path | str | None = None) -> Settings:
         except (KeyError, TypeError, ValueError) as exc:
             raise CalibrationError(f"{path}: exclude_rows[{i}]: needs indicator, year and "
                                    f"reason ({exc})") from None
-    level = raw.get("ci_level", 0.95)
-    if not is_number(level) or not 0 < level < 1:
-        raise CalibrationError(f"{path}: ci_level: {level!r} is not a number in (0, 1)")
-    until, window = hindcast_settings(raw.get("hindcast"), path)
-    prof = raw.get("profile")
-    prof = {} if prof is None else require_mapping(prof, f"{path}: profile", CalibrationError)
-    points = prof.get("points", 0)
-    if not isinstance(points, int) or isinstance(points, bool) or points < 0 or points == 1:
-        raise CalibrationError(f"{path}: profile.points: {points!r} is not 0 (no profile) or "
-                               "an integer >= 2")
-    return Settings(tuple(est), {k: float(v) for k, v in weights.items()},
-                    str(raw.get("scenario", "baseline")),
-                    dict(raw.get("variables") or {}), dict(raw.get("exclude") or {}),
-                    rows, tuple(breaks), float(level), int(raw.get("max_nfev", 200)),
-                    int(raw.get("starts", 1)), int(raw.get("seed", 0)), path, until, window,
-                    points)
+    reg = raw.get("annual_registries") or []
+    if not isinstance(reg, list) or not all(isinstance(r, str) for r in reg):
+        raise CalibrationError(f"{path}: annual_registries: {reg!r} is not a list of indicators")
+    return Settings(obs_sd, disc, str(raw.get("scenario", "baseline")),
+                    dict(raw.get("variables") or {}), dict(raw.get("exclude") or {}), rows,
+                    tuple(breaks), tuple(reg), _sampler(raw.get("sampler"), path), path)
 
 
-def hindcast_settings(raw, path) -> tuple[int | None, tuple[int, int] | None]:
-    """``hindcast: {fit_until: 2019, forecast: [2020, 2023]}`` -> (2019, (2020, 2023))."""
-    if raw is None:
-        return None, None
-    raw = require_mapping(raw, f"{path}: hindcast", CalibrationError)
-    until, window = raw.get("fit_until"), raw.get("forecast")
-    if not isinstance(until, int) or isinstance(until, bool):
-        raise CalibrationError(f"{path}: hindcast.fit_until: {until!r} is not a year")
-    if (not isinstance(window, list) or len(window) != 2
-            or not all(isinstance(y, int) and not isinstance(y, bool) for y in window)
-            or not until < window[0] <= window[1]):
-        raise CalibrationError(f"{path}: hindcast.forecast: {window!r} is not [first, last] "
-                               f"years after fit_until ({until})")
-    return until, (int(window[0]), int(window[1]))
+def _sampler(raw, path) -> Sampler:
+    raw = {} if raw is None else require_mapping(raw, f"{path}: sampler", CalibrationError)
+    known = Sampler.__dataclass_fields__
+    for key in raw:
+        if key not in known:
+            raise CalibrationError(f"{path}: sampler.{key} is not a setting; allowed: "
+                                   f"{', '.join(known)}")
+    out = {}
+    for key in ("walkers", "steps", "draws", "seed", "init_pool"):
+        v = raw.get(key, getattr(Sampler, key))
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise CalibrationError(f"{path}: sampler.{key}: {v!r} is not an integer >= 0")
+        out[key] = v
+    for key in ("steps", "draws", "init_pool"):
+        if out[key] < 1:
+            raise CalibrationError(f"{path}: sampler.{key}: {out[key]!r} is not >= 1")
+    out["informs_tol"] = _number(path, "sampler.informs_tol",
+                                 raw.get("informs_tol", Sampler.informs_tol), strict=True)
+    return Sampler(**out)

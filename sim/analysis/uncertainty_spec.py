@@ -4,16 +4,13 @@ File format (``scenarios/uncertainty.yaml``)::
 
     assumptions:
       crowding_in:                 # an assumption id from model/parameters.yaml
-        distribution: triangular   # uniform | triangular | truncnormal | lognormal | calibrated
+        distribution: triangular   # uniform | triangular | truncnormal | lognormal
         min: -0.2                  # bounds: optional, default the assumption's range in
         max: 0.8                   #   model/parameters.yaml (declared once there); given, they
                                    #   narrow it (required without parameters.yaml)
         mode: 0.3                  # triangular: mode; truncnormal: mean, sd;
-                                   # lognormal: median, sigma (sd of the log), truncated to bounds;
-                                   # calibrated: around model/calibration.yaml's estimate
-                                   #   (normal with its standard error where the data
-                                   #   constrain it, else a triangle over its profile-
-                                   #   likelihood interval, else over the bounds)
+                                   # lognormal: median, sigma (sd of the log), truncated to bounds
+                                   # (the prior of the estimation: never centred on a fit)
         source: literature, ...    # optional: where the range comes from; left out, it is the
                                    #   .mdl comment of the assumption's variable (the one free
                                    #   text; needs parameters.yaml)
@@ -31,15 +28,16 @@ import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from sim import paths
 from sim.errors import UncertaintyError
 from sim.model.yamlio import read_yaml
-from sim.paths import UNCERTAINTY_FILE
 
 CONFIDENCE_GRADES = {
     "A": "high: the range is backed by Qingdao data or a figure in the plan",
@@ -54,10 +52,6 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "triangular": (("mode",), ()),
     "truncnormal": (("mean", "sd"), ()),
     "lognormal": (("median", "sigma"), ()),
-    # from model/calibration.yaml: a constrained estimate gives a normal with the estimate as
-    # mean and its standard error as sd; an unconstrained one a triangular with the estimate as
-    # mode; both truncated to min/max
-    "calibrated": ((), ()),
 }
 _COMMON_KEYS = ("distribution", "min", "max", "source", "confidence")
 
@@ -75,8 +69,8 @@ class Distribution:
     upper: float
     params: Mapping[str, float] = field(default_factory=dict)
 
-    def frozen(self) -> Any:
-        """The scipy.stats frozen distribution (already truncated to the bounds)."""
+    @cached_property
+    def _frozen(self) -> Any:
         lo, hi, p = self.lower, self.upper, self.params
         if self.kind == "uniform":
             return stats.uniform(loc=lo, scale=hi - lo)
@@ -89,14 +83,33 @@ class Distribution:
             return stats.lognorm(s=p["sigma"], scale=p["median"])
         raise UncertaintyError(f"unknown distribution '{self.kind}'")  # guarded by parsing
 
+    def frozen(self) -> Any:
+        """The scipy.stats frozen distribution (already truncated to the bounds; built once)."""
+        return self._frozen
+
+    @cached_property
+    def _cdf_bounds(self) -> tuple[float, float]:
+        return float(self._frozen.cdf(self.lower)), float(self._frozen.cdf(self.upper))
+
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Map quantiles ``u`` in [0, 1] (any shape) to values in [lower, upper] (same shape)."""
-        u = np.asarray(u, dtype=float)
-        dist = self.frozen()
+        """Map quantiles ``u`` in [0, 1] (any shape) to values in [lower, upper] (same shape).
+
+        Uniform and triangular in closed form (the estimation maps every walker at every step)."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        lo, hi = self.lower, self.upper
+        if self.kind == "uniform":
+            return lo + u * (hi - lo)
+        if self.kind == "triangular":
+            c = (self.params["mode"] - lo) / (hi - lo)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                left = lo + np.sqrt(u * c) * (hi - lo)
+                right = hi - np.sqrt((1 - u) * (1 - c)) * (hi - lo)
+            return np.clip(np.where(u < c, left, right), lo, hi)
+        dist = self._frozen
         if self.kind == "lognormal":  # truncate: rescale u into [F(lower), F(upper)]
-            f_lo, f_hi = dist.cdf(self.lower), dist.cdf(self.upper)
+            f_lo, f_hi = self._cdf_bounds
             u = f_lo + u * (f_hi - f_lo)
-        return np.clip(dist.ppf(u), self.lower, self.upper)
+        return np.clip(dist.ppf(u), lo, hi)
 
     def median(self) -> float:
         return float(self.ppf(np.array(0.5)))
@@ -161,29 +174,7 @@ def _number(where: str, key: str, value: Any) -> float:
     return float(value)
 
 
-def _calibrated(where: str, name: str, lo: float, hi: float,
-                calibration: Mapping[str, Mapping[str, Any]] | None) -> Distribution:
-    est = (calibration or {}).get(name)
-    if est is None:
-        raise UncertaintyError(
-            f"{where}: assumptions.{name}.distribution is 'calibrated' but model/calibration.yaml "
-            "has no estimate for it; allowed: run `plansim calibrate` with it in "
-            "model/calibration-settings.yaml, or give another distribution")
-    mode = min(max(float(est["value"]), lo), hi)
-    sd = float(est.get("se", float("nan")))
-    if est.get("constrained") and math.isfinite(sd) and sd > 0:
-        return Distribution("truncnormal", lo, hi, {"mean": mode, "sd": sd})
-    if "profile_low" in est:
-        # not constrained by the linearised interval: the data still rule out the values
-        # outside the profile-likelihood interval, so the triangle spans that interval only
-        plo, phi = max(lo, est["profile_low"]), min(hi, est["profile_high"])
-        if plo <= mode <= phi and plo < phi:
-            return Distribution("triangular", plo, phi, {"mode": mode})
-    return Distribution("triangular", lo, hi, {"mode": mode})
-
-
 def _parse_entry(where: str, name: str, entry: Any,
-                 calibration: Mapping[str, Mapping[str, Any]] | None = None,
                  declared: tuple[float, float] | None = None,
                  variable: str | None = None) -> UncertainAssumption:
     if not isinstance(entry, Mapping):
@@ -217,8 +208,7 @@ def _parse_entry(where: str, name: str, entry: Any,
             f"{where}: assumptions.{name} has min {lo} >= max {hi}; allowed: min < max"
         )
     params = {k: _number(where, f"assumptions.{name}.{k}", entry[k]) for k in required}
-    dist = (_calibrated(where, name, lo, hi, calibration) if kind == "calibrated"
-            else Distribution(kind, lo, hi, params))
+    dist = Distribution(kind, lo, hi, params)
     if kind == "triangular" and not lo <= params["mode"] <= hi:
         raise UncertaintyError(
             f"{where}: assumptions.{name}.mode is {params['mode']}; allowed: within [{lo}, {hi}]"
@@ -258,7 +248,6 @@ def _parse_entry(where: str, name: str, entry: Any,
 
 def parse_uncertainty(
     data: Any, *, path: str = "<dict>", parameters: Any = None,
-    calibration: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> UncertaintySpec:
     """Validate a parsed uncertainty document and return the :class:`UncertaintySpec`.
 
@@ -270,10 +259,10 @@ def parse_uncertainty(
     if not isinstance(data, Mapping) or not isinstance(data.get("assumptions"), Mapping):
         raise UncertaintyError(f"{path}: top level must be a mapping with key 'assumptions'")
     for key in data:
-        if key not in ("assumptions", "confidence_grades", "conditioning"):
+        if key not in ("assumptions", "confidence_grades", "ensemble"):
             raise UncertaintyError(
                 f"{path}: unknown top-level key '{key}'; allowed: assumptions, "
-                "confidence_grades, conditioning (read by sim.analysis.conditioning)"
+                "confidence_grades, ensemble (read by sim.analysis.conditioning_settings)"
             )
     declared = getattr(parameters, "assumptions", None) if parameters is not None else None
     items: dict[str, UncertainAssumption] = {}
@@ -286,7 +275,7 @@ def parse_uncertainty(
                 + f"; allowed: {', '.join(declared)}"
             )
         decl = declared[name] if declared is not None else None
-        item = _parse_entry(path, name, entry, calibration,
+        item = _parse_entry(path, name, entry,
                             None if decl is None else (float(decl.min), float(decl.max)),
                             getattr(decl, "variable", None))
         if decl is not None:
@@ -308,13 +297,10 @@ def load_uncertainty(path: str | Path | None = None, *, parameters: Any = "auto"
     ``parameters="auto"`` loads ``model/parameters.yaml`` for the cross-checks; pass ``None`` to
     skip them or a ``Parameters`` object to use that one.
     """
-    path = Path(path) if path is not None else UNCERTAINTY_FILE
+    path = Path(path) if path is not None else paths.UNCERTAINTY_FILE
     data = read_yaml(path, UncertaintyError)
     if isinstance(parameters, str) and parameters == "auto":
         from sim.model.parameters import load_parameters
 
         parameters = load_parameters()
-    from sim.model.calibrated import load_calibration_estimates
-
-    return parse_uncertainty(data, path=str(path), parameters=parameters,
-                             calibration=load_calibration_estimates())
+    return parse_uncertainty(data, path=str(path), parameters=parameters)
