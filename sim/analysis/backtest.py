@@ -4,21 +4,23 @@ For each origin ``Y`` (:func:`backtest`):
 
 1. the estimator sees only the history rows with ``year <= Y`` (``estimate(observations, *,
    seed) -> Posterior``, the API of :func:`sim.analysis.posterior.estimate`; any callable with
-   that signature plugs in, e.g. :mod:`sim.analysis.backtest_matching`);
+   that signature plugs in: :mod:`sim.analysis.backtest_model` wraps the posterior);
 2. ``N`` draws of its posterior (``Posterior.sample(N, seed)``) are run through the model up to
    the last observed year (``forecast(draws, variables, final_time)``);
 3. every *scored row* after ``Y`` is compared with the ensemble: ``central`` = the ensemble's
    median, ``P5``/``P95`` its percentiles, ``error_pct = 100 (central - value) / value``,
    ``inside_90 = P5 <= value <= P95``; ``horizon = year - Y``.
 
-Scored rows: ``sourced`` point rows (no ``as_of`` date) of indicators the model has (the
-``compare`` callable maps each to the model variable it is compared with, as the estimation
-does, e.g. the R&D census break), ``year > Y``. ``lower_bound`` rows after ``Y`` go to
+Scored rows: ``sourced`` rows (points; a stock stated as of a date is compared on that date)
+of indicators the model has (the ``compare`` callable maps each to the model variable, the
+``at`` and the ``time`` it is compared with, as the likelihood does, e.g. the R&D census
+break), ``year > Y``. ``lower_bound`` rows after ``Y`` go to
 :attr:`Backtest.bounds` with the share of the ensemble at or above the bound (``met_share``).
 
 The naive forecast (:func:`naive_forecast`) carries the indicator's last observed value at or
 before ``Y`` forward at its historical growth rate: the log-linear rate between its last two
-observations up to ``Y`` (zero growth with only one; none without any). Its error is
+sourced observations up to ``Y`` (zero growth with only one; none without any), in model time
+(``time``: the end of the year, or the ``as_of`` date). Its error is
 ``naive_error_pct``, on the same scale as ``error_pct``.
 """
 
@@ -38,7 +40,8 @@ COLUMNS = ("origin", "indicator", "year", "horizon", "value", "central", "P5", "
            "error_pct", "naive_error_pct", "inside_90")
 BOUND_COLUMNS = ("origin", "indicator", "year", "as_of", "bound", "P5", "central", "met_share")
 SUMMARY_COLUMNS = ("horizon", "rows", "model_mape", "naive_rows", "naive_mape", "coverage_90")
-ORIGIN_COLUMNS = ("origin", "fitted_rows", "scored_rows", "bound_rows", "posterior_draws")
+ORIGIN_COLUMNS = ("origin", "fitted_rows", "scored_rows", "bound_rows", "posterior_draws",
+                  "converged")
 ALL = "all"          # the summary row over every horizon
 
 
@@ -63,8 +66,8 @@ Compare = Callable[[pd.DataFrame], pd.DataFrame]
 class Backtest:
     """``rows``: one row per scored row and origin (:data:`COLUMNS`); ``bounds``: one per
     lower-bound row and origin (:data:`BOUND_COLUMNS`); ``per_origin``: what each origin's
-    estimate saw and gave (:data:`ORIGIN_COLUMNS`; ``posterior_draws``: distinct draws of
-    the posterior, fewer than ``samples`` when the estimator found fewer)."""
+    estimate saw and gave (:data:`ORIGIN_COLUMNS`; ``posterior_draws``: the draws the
+    estimator kept, ``converged``: its own verdict, ``info["converged"]``, if it gives one)."""
 
     rows: pd.DataFrame
     bounds: pd.DataFrame
@@ -84,10 +87,16 @@ def _as_of(history: pd.DataFrame) -> pd.Series:
     return history["as_of"].fillna("").astype(str).str.strip()
 
 
+def _time(rows: pd.DataFrame) -> np.ndarray:
+    """Model time of each row: column ``time``, else the end of the year."""
+    if "time" in rows.columns:
+        return rows["time"].to_numpy(float)
+    return rows["year"].to_numpy(float) + 1.0
+
+
 def point_rows(history: pd.DataFrame) -> pd.DataFrame:
-    """``sourced`` rows without an ``as_of`` date: outturns for the whole year."""
-    keep = (history["status"] == "sourced") & (_as_of(history) == "")
-    return history[keep].reset_index(drop=True)
+    """``sourced`` rows: outturns (for the year, or a level as of a date)."""
+    return history[history["status"] == "sourced"].reset_index(drop=True)
 
 
 def bound_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -97,25 +106,25 @@ def bound_rows(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def naive_forecast(points: pd.DataFrame, indicator: str, origin: int,
-                   years: Sequence[int] | np.ndarray) -> np.ndarray:
-    """The indicator's last value at or before ``origin`` carried to ``years`` at the log-linear
-    growth rate of its last two values up to ``origin`` (zero with one; NaN with none)."""
-    years = np.asarray(years, dtype=float)
-    own = points[(points["indicator"] == indicator) & (points["year"] <= origin)]
-    own = own[own["value"] > 0].sort_values("year")
-    if own.empty:
-        return np.full(years.shape, np.nan)
-    y1, v1 = float(own["year"].iloc[-1]), float(own["value"].iloc[-1])
-    rate = 0.0
-    if len(own) >= 2:
-        y0, v0 = float(own["year"].iloc[-2]), float(own["value"].iloc[-2])
-        rate = np.log(v1 / v0) / (y1 - y0)
-    return v1 * np.exp(rate * (years - y1))
+                   times: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The indicator's last value at or before ``origin`` carried to model ``times`` at the
+    log-linear growth rate of its last two values up to ``origin`` (zero with one; NaN with
+    none). Rows are placed at their model time (:func:`_time`)."""
+    times = np.asarray(times, dtype=float)
+    own = points[(points["indicator"] == indicator) & (points["year"] <= origin)
+                 & (points["value"] > 0)]
+    order = np.argsort(_time(own), kind="stable")
+    t, v = _time(own)[order], own["value"].to_numpy(float)[order]
+    if not len(t):
+        return np.full(times.shape, np.nan)
+    rate = np.log(v[-1] / v[-2]) / (t[-1] - t[-2]) if len(t) >= 2 and t[-1] > t[-2] else 0.0
+    return v[-1] * np.exp(rate * (times - t[-1]))
 
 
 def _at(ds: xr.Dataset, rows: pd.DataFrame) -> np.ndarray:
-    """Ensemble values at ``rows`` (columns ``variable``, ``year``): array (sample, rows)."""
-    from sim.analysis.calibration import simulated_at
+    """Ensemble values at ``rows`` (columns ``variable``, ``year``, ``at``, ``time``):
+    array (sample, rows)."""
+    from sim.analysis.likelihood import simulated_at
 
     return simulated_at(ds, rows) if len(rows) else np.zeros((ds.sizes.get("sample", 1), 0))
 
@@ -156,7 +165,8 @@ def backtest(history: pd.DataFrame, origins: Sequence[int], *, estimate: Estimat
             f"{len(test)} rows after it")
         posterior = estimate(train, seed=seed)
         draws = posterior.sample(samples, seed)
-        info.append((origin, len(train), len(test), len(btest), len(posterior.draws)))
+        info.append((origin, len(train), len(test), len(btest), len(posterior.draws),
+                     (getattr(posterior, "info", None) or {}).get("converged")))
         variables = sorted(set(test["variable"]) | set(btest["variable"]))
         ds = forecast(draws, variables, final_time)
         rows.append(_score(origin, test, _at(ds, test), points))
@@ -175,7 +185,7 @@ def _score(origin: int, test: pd.DataFrame, sim: np.ndarray, points: pd.DataFram
         p5, p95 = np.nanpercentile(sim, [5, 95], axis=0)
     naive = np.full(len(test), np.nan)
     for ind, idx in test.groupby("indicator").indices.items():
-        naive[idx] = naive_forecast(points, str(ind), origin, test["year"].to_numpy()[idx])
+        naive[idx] = naive_forecast(points, str(ind), origin, _time(test)[idx])
     df = pd.DataFrame({
         "origin": origin, "indicator": test["indicator"].astype(str),
         "year": test["year"].astype(int), "horizon": test["year"].astype(int) - origin,
@@ -194,7 +204,7 @@ def _bounds(origin: int, test: pd.DataFrame, sim: np.ndarray) -> pd.DataFrame:
         central = np.nanmedian(sim, axis=0)
         p5 = np.nanpercentile(sim, 5, axis=0)
     return pd.DataFrame({"origin": origin, "indicator": test["indicator"].astype(str),
-                         "year": test["year"].astype(int), "as_of": test["as_of"],
+                         "year": test["year"].astype(int), "as_of": _as_of(test),
                          "bound": bound, "P5": p5, "central": central, "met_share": met},
                         columns=list(BOUND_COLUMNS))
 

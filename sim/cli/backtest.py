@@ -1,7 +1,7 @@
 """``plansim backtest``: rolling-origin forecast skill of the estimation, against a naive forecast.
 
-For each origin ``Y`` (``--origins``, default 2017..2022) the estimator sees only the history
-rows up to ``Y``; ``--samples`` draws of its posterior are run to the last observed year and
+For each origin ``Y`` (``--origins``, default 2017..2022) the Bayesian estimation
+(:func:`sim.analysis.posterior.estimate`) sees only the history rows up to ``Y``; ``--samples`` draws of its posterior are run to the last observed year and
 compared with every sourced outturn after ``Y`` (:mod:`sim.analysis.backtest`). Prints MAPE by
 horizon for the model and for the naive forecast (the last value carried forward at its
 historical growth rate) and the 90% band coverage; writes ``DIR/backtest/`` (default
@@ -35,11 +35,10 @@ def add_parser(sub) -> None:
                    help=f"posterior draws per origin (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                    help=f"random seed (default {DEFAULT_SEED})")
-    from sim.analysis.backtest_model import ESTIMATORS
-
-    p.add_argument("--estimator", choices=ESTIMATORS, default=None,
-                   help="posterior: sim.analysis.posterior.estimate (the default when present); "
-                        "matching: history matching on the rows up to the origin")
+    p.add_argument("--steps", type=sample_count, default=None,
+                   help="emcee steps per walker of each origin's estimation (default: "
+                        "sampler.steps of model/calibration-settings.yaml; fewer for a quick "
+                        "look)")
     add_common(p, engine=False)
     p.set_defaults(func=run)
 
@@ -47,9 +46,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.analysis.backtest import backtest, parse_origins
     from sim.analysis.backtest_model import (
-        estimator,
-        has_posterior,
+        ESTIMATOR,
         model_compare,
+        model_estimate,
         model_forecast,
     )
     from sim.model.history import load_history
@@ -62,26 +61,21 @@ def run(args) -> int:
     say = Progress(args.quiet)
     origins = parse_origins(args.origins)
     claim(args.out, "backtest", ["backtest"])  # check --out before any work
-    name = args.estimator or ("posterior" if has_posterior() else "matching")
     history = load_history()
     with FigurePool() as pool:     # its workers start now, before the runs start threads
         say("compiling model (batch engine, without the calibration fitted on every row)")
         simulator = Simulator("batch", use_calibration=False)
-        estimate = estimator(name, simulator, args.samples, say)
+        estimate = model_estimate(simulator, steps=args.steps, say=say)
         result = backtest(history, origins, estimate=estimate,
                           forecast=model_forecast(simulator),
                           compare=model_compare(simulator), samples=args.samples,
-                          seed=args.seed, say=say, estimator=name)
+                          seed=args.seed, say=say, estimator=ESTIMATOR)
         figures = pool.submit_all(figure_jobs(result, args.formats))
         final = write_backtest(result, Path(args.out) / "backtest", lang=args.lang,
                                figures=figures, formats=args.formats, say=say)
     print(note(result, args.lang))
     print(format_table(summary_table(result, args.lang), args.lang))
-    draws = ", ".join(f"{o}: {d}" for o, d in zip(result.per_origin["origin"],
-                                                  result.per_origin["posterior_draws"],
-                                                  strict=True))
-    print({"zh": "各起点不重复的后验样本：", "en": "distinct posterior draws by origin: "}[
-        args.lang] + draws)
+    print(format_table(result.per_origin, args.lang))
     if len(result.bounds):
         met = result.bounds["met_share"].mean()
         print({"zh": f"下限：{len(result.bounds)}项，集合达到下限的平均比例 {100 * met:.0f}%",

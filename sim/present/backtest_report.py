@@ -26,9 +26,6 @@ WORDS = {
     "title": {"zh": "滚动起点回测：各步长的预测误差", "en": "Rolling-origin backtest: errors by horizon"},
     "summary": {"zh": "回测：各步长的误差与90%区间覆盖率",
                 "en": "Backtest: errors by horizon and 90% band coverage"},
-    "matching": {"zh": "历史匹配（起点及以前的数据；sim.analysis.posterior 的替代）",
-                 "en": "history matching on the rows up to the origin (stand-in for "
-                       "sim.analysis.posterior)"},
     "posterior": {"zh": "贝叶斯后验（sim.analysis.posterior.estimate）",
                   "en": "Bayesian posterior (sim.analysis.posterior.estimate)"},
     "note": {"zh": "起点 {origins}；每个起点 N = {n}；估计方法：{estimator}",
@@ -113,8 +110,8 @@ def readme(result: Backtest, lang: str) -> str:
             "and origin: value, the ensemble's median (`central`) and P5/P95, the errors of "
             "the model and of the naive forecast in percent, `inside_90`\n"
             "- `by_horizon.csv`: MAPE by horizon, model and naive, and the 90% coverage\n"
-            "- `origins.csv`: per origin the rows estimated on, scored, and the posterior's "
-            "distinct draws\n"
+            "- `origins.csv`: per origin the rows estimated on, the rows scored, the "
+            "posterior's draws and whether its chain converged\n"
             "- `bounds.csv`: lower bounds after the origin and the share of the ensemble at "
             "or above them (`met_share`)\n"
             "- `errors_by_horizon_{zh,en}.*`: absolute errors by horizon, model against naive\n\n"

@@ -205,7 +205,8 @@ HEADERS: dict[str, dict[str, str]] = {
     "fitted_rows": {"zh": "估计所用数据", "en": "Rows estimated on"},
     "scored_rows": {"zh": "评分数据点", "en": "Rows scored"},
     "bound_rows": {"zh": "下限数据点", "en": "Bounds"},
-    "posterior_draws": {"zh": "后验样本（不重复）", "en": "Distinct posterior draws"},
+    "posterior_draws": {"zh": "后验样本数", "en": "Posterior draws"},
+    "converged": {"zh": "已收敛", "en": "Converged"},
 }
 
 
