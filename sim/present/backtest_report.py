@@ -18,7 +18,7 @@ from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.columns import HEADERS, Col, Table
 
 WORDS = {
-    "model": {"zh": "模型（后验中位数）", "en": "model (posterior median)"},
+    "model": {"zh": "模型（后验集合中位数）", "en": "model (posterior ensemble median)"},
     "naive": {"zh": "朴素预测（按历史增速外推）", "en": "naive (last value at its growth rate)"},
     "mape": {"zh": "平均绝对百分比误差", "en": "MAPE"},
     "abs_error": {"zh": "绝对误差（%）", "en": "Absolute error (%)"},
