@@ -232,3 +232,14 @@ def test_backtest_on_the_real_model(tmp_path):
     assert (b.bounds["met_share"].between(0, 1)).all()
     final = write_backtest(b, tmp_path / "backtest", lang="en", formats=("png",))
     assert (final / "errors_by_horizon_en.png").is_file()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_errors_figure_text_is_clean(lang):
+    from sim.present.backtest_report import errors_figure
+    from tests.textcheck import assert_text_clean
+
+    rows = pd.DataFrame({"horizon": [1, 1, 2, 3, 6], "error_pct": [12.0, -40.0, 5.0, 80.0, 9.0],
+                         "naive_error_pct": [20.0, np.nan, -3.0, 210.0, 150.0]})
+    assert_text_clean(errors_figure(rows, lang, "origins 2017-2022; N = 200 per origin; "
+                                                "estimator: Bayesian posterior"))
