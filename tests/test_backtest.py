@@ -243,3 +243,14 @@ def test_errors_figure_text_is_clean(lang):
                          "naive_error_pct": [20.0, np.nan, -3.0, 210.0, 150.0]})
     assert_text_clean(errors_figure(rows, lang, "origins 2017-2022; N = 200 per origin; "
                                                 "estimator: Bayesian posterior"))
+
+
+def test_per_origin_bookkeeping(tiny):
+    est = FakeEstimator(np.linspace(0.25, 0.35, 3))
+    b = _run(tiny, est, origins=[2019, 2015])                 # sorted, each estimated once
+    po = b.per_origin.set_index("origin")
+    assert list(po.index) == [2015, 2019]
+    hist = tiny[0]
+    assert po.loc[2015, "history_rows"] == (hist["year"] <= 2015).sum()
+    assert po.loc[2019, "bound_rows"] == 2 and po.loc[2019, "posterior_draws"] == 3
+    assert po["likelihood_rows"].isna().all() and po["converged"].isna().all()   # not given

@@ -40,8 +40,8 @@ COLUMNS = ("origin", "indicator", "year", "horizon", "value", "central", "P5", "
            "error_pct", "naive_error_pct", "inside_90")
 BOUND_COLUMNS = ("origin", "indicator", "year", "as_of", "bound", "P5", "central", "met_share")
 SUMMARY_COLUMNS = ("horizon", "rows", "model_mape", "naive_rows", "naive_mape", "coverage_90")
-ORIGIN_COLUMNS = ("origin", "fitted_rows", "scored_rows", "bound_rows", "posterior_draws",
-                  "converged")
+ORIGIN_COLUMNS = ("origin", "history_rows", "likelihood_rows", "scored_rows", "bound_rows",
+                  "posterior_draws", "converged")
 ALL = "all"          # the summary row over every horizon
 
 
@@ -66,8 +66,9 @@ Compare = Callable[[pd.DataFrame], pd.DataFrame]
 class Backtest:
     """``rows``: one row per scored row and origin (:data:`COLUMNS`); ``bounds``: one per
     lower-bound row and origin (:data:`BOUND_COLUMNS`); ``per_origin``: what each origin's
-    estimate saw and gave (:data:`ORIGIN_COLUMNS`; ``posterior_draws``: the draws the
-    estimator kept, ``converged``: its own verdict, ``info["converged"]``, if it gives one)."""
+    estimate saw and gave (:data:`ORIGIN_COLUMNS`: the history rows up to the origin, those
+    in the likelihood (``Posterior.fitted``, if given), the rows scored after it, the draws the
+    estimator kept and its own verdict ``info["converged"]``, if it gives one)."""
 
     rows: pd.DataFrame
     bounds: pd.DataFrame
@@ -165,7 +166,9 @@ def backtest(history: pd.DataFrame, origins: Sequence[int], *, estimate: Estimat
             f"{len(test)} rows after it")
         posterior = estimate(train, seed=seed)
         draws = posterior.sample(samples, seed)
-        info.append((origin, len(train), len(test), len(btest), len(posterior.draws),
+        fitted = getattr(posterior, "fitted", None)
+        info.append((origin, len(train), None if fitted is None else len(fitted), len(test),
+                     len(btest), len(posterior.draws),
                      (getattr(posterior, "info", None) or {}).get("converged")))
         variables = sorted(set(test["variable"]) | set(btest["variable"]))
         ds = forecast(draws, variables, final_time)

@@ -52,10 +52,16 @@ def run(args) -> int:
         model_forecast,
     )
     from sim.model.history import load_history
-    from sim.present.backtest_report import figure_jobs, note, summary_table, write_backtest
+    from sim.present.backtest_report import (
+        figure_jobs,
+        note,
+        origins_table,
+        summary_table,
+        write_backtest,
+    )
     from sim.present.outdir import claim
     from sim.present.render import FigurePool
-    from sim.present.tables import format_table
+    from sim.present.tables import format_tables
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
@@ -74,8 +80,8 @@ def run(args) -> int:
         final = write_backtest(result, Path(args.out) / "backtest", lang=args.lang,
                                figures=figures, formats=args.formats, say=say)
     print(note(result, args.lang))
-    print(format_table(summary_table(result, args.lang), args.lang))
-    print(format_table(result.per_origin, args.lang))
+    print(format_tables([summary_table(result, args.lang), origins_table(result, args.lang)],
+                        args.lang))
     if len(result.bounds):
         met = result.bounds["met_share"].mean()
         print({"zh": f"下限：{len(result.bounds)}项，集合达到下限的平均比例 {100 * met:.0f}%",

@@ -28,6 +28,7 @@ WORDS = {
                 "en": "Backtest: errors by horizon and 90% band coverage"},
     "posterior": {"zh": "贝叶斯后验（sim.analysis.posterior.estimate）",
                   "en": "Bayesian posterior (sim.analysis.posterior.estimate)"},
+    "origins": {"zh": "各起点的估计", "en": "The estimate at each origin"},
     "note": {"zh": "起点 {origins}；每个起点 N = {n}；估计方法：{estimator}",
              "en": "origins {origins}; N = {n} per origin; estimator: {estimator}"},
 }
@@ -84,6 +85,15 @@ def summary_table(result: Backtest, lang: str) -> Table:
     return Table(df, cols, _w("summary", lang))
 
 
+def origins_table(result: Backtest, lang: str) -> Table:
+    """Per origin: rows estimated on, rows scored, bounds, posterior draws, convergence."""
+    df = result.per_origin.copy()
+    cols = {k: Col(HEADERS[k]) for k in df.columns}
+    cols["origin"] = Col(HEADERS["origin"], kind="year")
+    cols["converged"] = Col(HEADERS["converged"], kind="text")
+    return Table(df, cols, _w("origins", lang))
+
+
 def note(result: Backtest, lang: str) -> str:
     o = result.origins
     span = f"{o[0]}-{o[-1]}" if len(o) > 1 else str(o[0])
@@ -102,7 +112,7 @@ def figure_jobs(result: Backtest, formats: Sequence[str] = DEFAULT_FORMATS):
 
 
 def readme(result: Backtest, lang: str) -> str:
-    from sim.present.tables import format_table
+    from sim.present.tables import format_tables
 
     return ("# plansim backtest\n\n"
             f"{note(result, lang)}; seed {result.seed}\n\n"
@@ -110,12 +120,14 @@ def readme(result: Backtest, lang: str) -> str:
             "and origin: value, the ensemble's median (`central`) and P5/P95, the errors of "
             "the model and of the naive forecast in percent, `inside_90`\n"
             "- `by_horizon.csv`: MAPE by horizon, model and naive, and the 90% coverage\n"
-            "- `origins.csv`: per origin the rows estimated on, the rows scored, the "
-            "posterior's draws and whether its chain converged\n"
+            "- `origins.csv`: per origin the history rows up to it and those in the "
+            "likelihood, the rows scored, the posterior's draws and whether its chain "
+            "converged\n"
             "- `bounds.csv`: lower bounds after the origin and the share of the ensemble at "
             "or above them (`met_share`)\n"
             "- `errors_by_horizon_{zh,en}.*`: absolute errors by horizon, model against naive\n\n"
-            "```\n" + format_table(summary_table(result, lang), lang) + "\n```\n")
+            "```\n" + format_tables([summary_table(result, lang),
+                                    origins_table(result, lang)], lang) + "\n```\n")
 
 
 def write_backtest(result: Backtest, final: Path | str, *, lang: str = "zh",
@@ -136,7 +148,8 @@ def write_backtest(result: Backtest, final: Path | str, *, lang: str = "zh",
         for name, df in tables.items():
             write_csv(df, tmp / f"{name}.csv")
         write_workbook(tmp / "backtest.xlsx", lang, title=_w("title", lang),
-                       summary=[summary_table(result, lang)], tables=tables)
+                       summary=[summary_table(result, lang), origins_table(result, lang)],
+                       tables=tables)
         (tmp / "README.md").write_text(readme(result, lang), encoding="utf-8")
         say("  charts")
         write_renderings(figures, tmp, say)
