@@ -96,17 +96,17 @@ def compare(*scenarios: ScenarioRef | xr.Dataset, against: ScenarioRef | None = 
     return compare_table(runs, load_targets(), ref_id)
 
 
-def uncertainty(*scenarios: ScenarioRef, samples: int = 200, seed: int = DEFAULT_SEED,
+def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int | None = None,
                 conditioned: bool = True, sampling: str = "lhs",
                 engine: str = "batch") -> xr.Dataset:
     """The Monte Carlo ensemble of ``plansim uncertainty`` (same samples and seed give the
     same numbers): one Dataset with dims ``("scenario", "sample", "time")``.
 
-    Every scenario runs on the same samples of the uncertain assumptions
-    (scenarios/uncertainty.yaml); with ``conditioned`` (default) those are the first
-    ``samples`` draws that the history does not rule out in any scenario
-    (:mod:`sim.analysis.conditioning`; attrs ``drawn``, ``passed``, ``kept``). Summaries:
-    :func:`probabilities`, :func:`percentiles`, :func:`plot_fan`.
+    Every scenario runs on the same samples of the uncertain assumptions; with
+    ``conditioned`` (default) those are ``samples`` draws of the posterior
+    (:mod:`sim.analysis.conditioning`; default N and seed: the canonical ensemble of
+    scenarios/uncertainty.yaml), else prior draws. Summaries: :func:`probabilities`,
+    :func:`percentiles`, :func:`plot_fan`.
     """
     from sim.analysis import conditioning as cond
     from sim.analysis.ensemble import shared_simulator, simulate_design
@@ -115,13 +115,14 @@ def uncertainty(*scenarios: ScenarioRef, samples: int = 200, seed: int = DEFAULT
 
     scs = [_scenario(s) for s in scenarios]
     spec, tg = load_uncertainty(), load_targets()
+    canon = cond.load_conditioning()
+    samples = canon.samples if samples is None else samples
+    seed = canon.seed if seed is None else seed
     sim_ = shared_simulator(engine)
     cols = list(tg.indicators)
     match = None
     if conditioned:
-        years = (sim_.control("initial_time"), sim_.control("final_time"))
-        match = cond.HistoryMatch.from_history(list(sim_.info.index), years,
-                                               cond.load_conditioning())
+        match = cond.HistoryMatch.from_history(list(sim_.info.index), None, canon)
         cols = sorted(set(cols) | set(match.variables))
 
     def simulate(sc, design):

@@ -135,7 +135,6 @@ def test_one_range_declaration_drives_schema_spec_and_docs():
     import pandas as pd
 
     from sim.analysis.uncertainty_spec import parse_uncertainty
-    from sim.model.calibrated import load_calibration_estimates
     from sim.present.doc_ranges import block_assumption_ranges
 
     raw = yaml.safe_load(paths.PARAMETERS_FILE.read_text(encoding="utf-8"))
@@ -150,8 +149,7 @@ def test_one_range_declaration_drives_schema_spec_and_docs():
     assert (prop["minimum"], prop["maximum"]) == (-0.25, 1.25)
     assert s["properties"]["levers"]["properties"]["fiscal_budget"]["oneOf"][0]["maximum"] == 150
 
-    spec = parse_uncertainty(spec_raw, path=str(paths.UNCERTAINTY_FILE), parameters=params,
-                             calibration=load_calibration_estimates())
+    spec = parse_uncertainty(spec_raw, path=str(paths.UNCERTAINTY_FILE), parameters=params)
     d = spec.items["crowding_in"].distribution
     assert (d.lower, d.upper) == (-0.25, 1.25)
     assert spec.items["crowding_in"].source == "the .mdl comment of " \

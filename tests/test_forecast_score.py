@@ -120,14 +120,17 @@ def test_forecast_is_deterministic_and_scores(tmp_path, capsys):
     assert sorted(set(table["year"])) == list(range(2024, 2036))
     assert (table["P5"] <= table["P25"]).all() and (table["P75"] <= table["P95"]).all()
     assert meta["seed"] == 5 and meta["samples"] == 60
-    assert meta["survivors"]["plan"]["kept"] == 60
-    assert meta["survivors"]["plan"]["drawn"] >= meta["survivors"]["plan"]["passed"] >= 60
+    assert meta["checks"]["plan"]["failing_a_check"] >= 0   # reported, never dropped
     from sim import paths
-    from sim.analysis.calibration import data_hash
+    from sim.model.history import history_hash, load_history
 
-    assert meta["sha256"]["model"] == data_hash(paths.MODEL_FILE)
-    assert meta["sha256"]["history"] == data_hash(paths.HISTORY_FILE)
-    # central = the calibrated run (plansim run)
+    assert meta["sha256"]["model"] == history_hash(paths.MODEL_FILE)
+    assert meta["sha256"]["history"] == history_hash(paths.HISTORY_FILE)
+    # the origin and the data cut-off of the fitted data
+    fitted = load_history().query("status in ('sourced', 'lower_bound')")
+    assert meta["origin"] <= fitted["year"].max() and meta["data_cutoff"].startswith("20")
+    assert meta["posterior_data_hash"] == history_hash(paths.HISTORY_FILE)
+    # central = the central run at the posterior medians (plansim run)
     from sim.simulate import Simulator
 
     run = Simulator().run("plan", return_columns=["tech_firms"])

@@ -11,7 +11,7 @@ from sim import paths
 from sim.errors import CalibrationError
 from sim.model.yamlio import is_number, read_yaml, require_mapping
 
-SETTINGS_FILE = paths.MODEL_DIR / "calibration-settings.yaml"
+SETTINGS_FILE = paths.CALIBRATION_SETTINGS_FILE
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _number(path, key, v, *, low=0.0, strict=False) -> float:
 
 def load_settings(path: Path | str | None = None) -> Settings:
     """Read and validate the estimation settings (``model/calibration-settings.yaml``)."""
-    path = Path(path or SETTINGS_FILE)
+    path = Path(path or paths.CALIBRATION_SETTINGS_FILE)
     raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
     sds = require_mapping(raw.get("observation_sd"), f"{path}: observation_sd", CalibrationError)
     for status in ("sourced", "lower_bound"):

@@ -1,64 +1,39 @@
-"""History-conditioned ensembles: history matching with an implausibility cut-off.
+"""The ensemble every command reports: draws of the posterior, shared by every scenario.
 
-Every ensemble the tool reports (``plansim uncertainty``, ``sensitivity``, ``forecast``) is
-conditioned on Qingdao's history (``model/data/history.csv``): prior samples of the uncertain
-assumptions (``scenarios/uncertainty.yaml``) that the data rule out are dropped.
+**One definition.** An ensemble is ``N`` joint draws of the uncertain assumptions from the
+posterior (:meth:`sim.analysis.posterior.Posterior.sample`: the estimated assumptions from the
+stored draws of ``model/posterior.csv.gz``, the others from their declared priors) with a seed.
+The canonical ensemble (N and seed) is declared once, in the ``ensemble:`` section of
+``scenarios/uncertainty.yaml``; every command uses it unless the user asks otherwise
+(``--samples``/``--seed``). The data entered once, in the estimation (``plansim calibrate``):
+nothing is history-matched or screened here.
 
-**Method: history matching** (Craig, Goldstein, Seheult and Smith 1997; Vernon, Goldstein and
-Bower 2010), not likelihood weighting. For each history row ``i`` and sample ``s``::
+**Scenario independence.** Every scenario runs the *same* draws (common random numbers), so
+``ds.sel(scenario="plan") - ds.sel(scenario="baseline")`` is the plan's effect draw by draw, and
+a scenario's percentiles and P(met) depend only on its own runs: they are identical whether it
+is run alone or beside other scenarios. The behaviour and reality checks of
+``model/checks.yaml`` (divergence, bounds such as R&D intensity, money conservation) are
+*reported* per scenario (``screened_out``: the draws failing a check in that scenario); they
+never drop draws.
 
-    I_i(s) = |ln simulated_i(s) - ln observed_i| / sqrt(obs_var_i + discrepancy_var + code_var)
+**Morris and Sobol** need independent inputs: ``plansim sensitivity`` draws its designs from
+:func:`marginals` (each assumption's empirical quantile function over posterior draws).
 
-with ``obs_var_i = (observation_sd / weight_i)^2`` (the weight of the row's status, as in the
-calibration: an implied 2023 base has half the weight, so twice the error of a reported
-figure), ``discrepancy_var = discrepancy_sd^2`` (how closely a model of this aggregation can be
-expected to reproduce any series) and ``code_var = 0``: the simulator itself is run for every
-sample (no emulator), so there is no emulator variance. A sample survives when its largest
-implausibility over the rows is at most the cut-off (3, Pukelsheim's three-sigma rule) and
-it passes the behaviour and reality checks of ``model/checks.yaml`` (no divergence, bounds such as
-R&D intensity or turnover against GDP, money conservation: :mod:`sim.analysis.screening`); the
-count of runs within the history but failing a check is reported as ``screened_out``.
-
-Why not likelihood weights with resampling: with 17 observations, 5 of them implied targets,
-the likelihood is dominated by the error model one assumes; importance weights over a 68-D
-prior then collapse onto a handful of samples (a tiny effective sample size), and resampling
-duplicates them. History matching only asks which samples are *not implausible*: it needs the
-same variances but no full likelihood, keeps every survivor with equal weight (so percentiles
-and probabilities are the ordinary ones over the survivors), and says how many survive.
-
-The rows compared, their weights by status, the R&D census break and the rows left out are
-those of the calibration (:func:`sim.analysis.calibration.observations` reading
-``model/calibration-settings.yaml``). The cut-off, variances and the sampling budget are the
-``conditioning:`` section of ``scenarios/uncertainty.yaml``. Sampling: a first round of
-``oversample x N`` prior draws, then top-up rounds sized by the acceptance rate so far, until
-``N`` samples survive (the first ``N`` in draw order are kept) or ``max_draws x N`` have been
-drawn. Round ``r`` is drawn with seed ``(seed, r)``, so a seed fixes the result.
-
-**Morris and Sobol** need structured designs with independent inputs, which a history-matched
-sample is not. ``plansim sensitivity`` therefore draws its designs from :func:`marginals` (each
-assumption's empirical quantile function over the survivors, independent across assumptions),
-reports the share of the design that itself passes the history match, and adds first-order
-indices estimated on the survivors themselves by a given-data method
-(:func:`sim.analysis.sensitivity.given_data_first_order`), where the dependence is kept.
-
-**Central value.** One central forecast: the calibrated run (:func:`central_run`; the same run
-as ``plansim run``: the scenario with the estimates of ``model/calibration.yaml``, every other
-assumption at its ``.mdl`` value). Every command reports it as ``central``.
+**Central value.** The *central run* is the run at the posterior-median assumptions (the values
+of ``model/calibration.yaml``; what ``plansim run`` shows, :func:`central_run`); ensemble
+summaries are named *posterior median* (of the ensemble's runs). Each output says which it shows.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis import calibration as cal
 from sim.analysis.checks import Checks, load_checks, model_stocks, variables_needed
 from sim.analysis.conditioning_settings import (  # noqa: F401  (re-exported)
     SECTION,
@@ -67,73 +42,64 @@ from sim.analysis.conditioning_settings import (  # noqa: F401  (re-exported)
     parse_conditioning,
 )
 from sim.analysis.sampling import Design
-from sim.analysis.sampling import sample as draw
-from sim.dims import SAMPLE, SCENARIO, scenario_runs, stack_scenarios
+from sim.dims import SAMPLE, SCENARIO, stack_scenarios
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
+    from sim.analysis.posterior import Posterior
     from sim.analysis.uncertainty_spec import UncertaintySpec
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
 
-#: what designs are drawn from: the prior, or the survivors' marginals (:class:`EmpiricalSpec`)
+#: what designs are drawn from: the prior, or posterior marginals (:class:`EmpiricalSpec`)
 Spec: TypeAlias = "UncertaintySpec | EmpiricalSpec"
 Simulate = Callable[["Scenario", Design], xr.Dataset]   # (scenario, design) -> Dataset
 
-# -- implausibility -----------------------------------------------------------------------------
-class HistoryMatch:
-    """The history rows compared and their variances; implausibility of any ensemble."""
 
-    def __init__(self, observations: pd.DataFrame, settings: ConditioningSettings,
+class HistoryMatch:
+    """The posterior an ensemble is drawn from and the checks reported on its runs."""
+
+    def __init__(self, posterior: Posterior, settings: ConditioningSettings | None = None,
                  checks: Checks | None = None, stocks: Sequence[str] = ()):
-        if observations.empty:
-            raise UncertaintyError("conditioning: no history row to compare with")
-        self.obs = observations.reset_index(drop=True)
+        self.posterior = posterior
         self.settings = settings
-        w = self.obs["weight"].to_numpy(float)
-        self.sd = np.sqrt((settings.observation_sd / w) ** 2 + settings.discrepancy_sd ** 2)
-        self.log_observed = np.log(self.obs["value"].to_numpy(float))
-        self.checks = checks          # screened per sample too (divergence, bounds, conservation)
+        self.checks = checks
         self.stocks = list(stocks)
 
     @classmethod
-    def from_history(cls, variables: Sequence[str], years: tuple[float, float],
-                     settings: ConditioningSettings, *, history_path: Path | str | None = None,
-                     calibration_settings: cal.Settings | None = None,
-                     checks: Checks | None | str = "model") -> HistoryMatch:
-        """Rows as the calibration compares them (its settings, weights, break and exclusions).
+    def from_history(cls, variables: Sequence[str], years: Any = None,
+                     settings: ConditioningSettings | None = None, *,
+                     posterior: Posterior | None = None, checks: Checks | None | str = "model",
+                     say: Callable[[str], None] | None = None) -> HistoryMatch:
+        """The canonical posterior (re-estimated, with a notice, when the history file changed
+        since it was stored) and the model's checks (``"model"``; ``None``: none)."""
+        from sim.analysis.posterior_file import canonical_posterior
 
-        ``checks``: the behaviour and reality checks every kept sample must also pass
-        (``"model"``: ``model/checks.yaml`` with the model's stocks; ``None``: history only)."""
-        from sim.model.history import load_history
-
-        csettings = calibration_settings or cal.load_settings()
-        obs, _ = cal.observations(load_history(history_path), csettings, variables, years)
+        post = posterior if posterior is not None else canonical_posterior(say=say)
         stocks: list[str] = []
         if isinstance(checks, str):
             known = set(variables)
             stocks = [s for s in model_stocks() if s in known]
             checks = load_checks()
-        return cls(obs, settings, checks, stocks)
+        return cls(post, settings, checks, stocks)
 
     @property
-    def compared(self) -> list[str]:
-        """Model variables the history rows compare (all the implausibility needs)."""
-        return sorted(set(self.obs["variable"]))
+    def obs(self) -> pd.DataFrame:
+        """The history rows of the likelihood (sourced and lower bounds) that the ensemble's
+        charts show, with ``variable`` = the indicator (the posterior's own table when it
+        carries one)."""
+        fitted = self.posterior.fitted
+        if fitted is not None:
+            return fitted
+        from sim.model.history import FITTED_STATUSES, load_history
 
-    @property
-    def history_end(self) -> float:
-        """The end of the last compared year (calendar rows: row ``Y`` covers ``[Y, Y+1)``):
-        a run to this time gives every compared value, as a run to FINAL TIME does."""
-        return float(self.obs["year"].max()) + 1.0
+        h = load_history()
+        return h[h["status"].isin(FITTED_STATUSES)].assign(variable=lambda d: d["indicator"])
 
     @property
     def variables(self) -> list[str]:
-        """Model variables the implausibility and the checks need in the results."""
-        names = set(self.obs["variable"])
-        if self.checks is not None:
-            names |= set(variables_needed(self.checks, self.stocks))
-        return sorted(names)
+        """Model variables the checks need in the results."""
+        return sorted(variables_needed(self.checks, self.stocks)) if self.checks else []
 
     def plausible(self, ds: xr.Dataset) -> np.ndarray:
         """Bool (sample,): not diverged and passing every check (all True without checks)."""
@@ -143,215 +109,106 @@ class HistoryMatch:
             return np.ones(ds.sizes["sample"], dtype=bool)
         return screen(ds, self.checks, self.stocks).keep
 
-    def implausibility(self, ds: xr.Dataset) -> np.ndarray:
-        """``I`` per sample and row: array (sample, rows). NaN or non-positive runs give inf."""
-        sim = cal.simulated_at(ds, self.obs)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dev = np.abs(np.log(sim) - self.log_observed[None, :])
-        dev = np.where(np.isfinite(dev), dev, np.inf)
-        return dev / self.sd[None, :]
-
-    def max_implausibility(self, ds: xr.Dataset) -> np.ndarray:
-        return self.implausibility(ds).max(axis=1)
-
-    def passes(self, ds: xr.Dataset) -> np.ndarray:
-        """Bool (sample,): not ruled out by the history nor by the checks."""
-        return (self.max_implausibility(ds) <= self.settings.cutoff) & self.plausible(ds)
-
     def table(self) -> pd.DataFrame:
-        """The rows compared with their standard deviation on the log scale."""
-        return self.obs[["indicator", "year", "value", "status", "variable", "weight"]].assign(
-            sd=self.sd)
+        """The posterior's provenance as one row (origin, data cut-off, hash, sampler)."""
+        info = self.posterior.info
+        return pd.DataFrame([{"origin": self.posterior.origin,
+                              "data_cutoff": info.get("data_cutoff"),
+                              "data_hash": str(info.get("data_hash"))[:12],
+                              "posterior_draws": len(self.posterior.draws),
+                              "estimated": len(self.posterior.ids),
+                              "sampler": info.get("sampler")}])
 
 
-# -- the conditioned ensemble -------------------------------------------------------------------
 @dataclass
 class Conditioned:
-    """The surviving samples of one scenario and how many were drawn to find them."""
+    """The ensemble of one scenario: the posterior draws and their runs."""
 
     scenario: str
-    design: Design              # the kept samples (rows in draw order)
-    results: xr.Dataset         # their runs, sample = 0..kept-1
-    implausibility: np.ndarray  # (kept,) largest implausibility of each kept sample
-    drawn: int                  # prior samples run
-    passed: int                 # of those, not ruled out
-    rounds: int
+    design: Design              # the draws (rows in draw order)
+    results: xr.Dataset         # their runs, sample = 0..n-1
+    screened_out: int           # draws failing a check in this scenario (reported, kept)
     wanted: int
     match: HistoryMatch
-    screened_out: int = 0       # runs within the history but diverged or failing a check
+    seed: int | None = None
 
     @property
     def kept(self) -> int:
         return self.design.n
 
+    @property
+    def drawn(self) -> int:
+        return self.design.n
+
     def summary(self) -> dict[str, Any]:
-        return {"scenario": self.scenario, "drawn": self.drawn, "passed": self.passed,
-                "kept": self.kept, "wanted": self.wanted, "screened_out": self.screened_out,
-                "acceptance": self.passed / self.drawn if self.drawn else float("nan"),
-                "rounds": self.rounds}
+        return {"scenario": self.scenario, "samples": self.kept, "seed": self.seed,
+                "failing_a_check": self.screened_out,
+                "failing_share": self.screened_out / self.kept if self.kept else float("nan"),
+                "origin": self.match.posterior.origin}
 
 
-def _round_seed(seed: int | None, r: int) -> int | None:
-    if seed is None:
-        return None
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, r]).generate_state(1)[0])
-
-
-def _round_size(n: int, method: str) -> int:
-    return 1 << max(int(math.ceil(math.log2(max(n, 1)))), 0) if method == "sobol" else n
+def posterior_design(posterior: Posterior, names: Sequence[str], n: int, seed: int | None
+                     ) -> Design:
+    """``n`` posterior draws of ``names`` as a :class:`Design` (``unit``: each column's
+    rank among the draws, in (0, 1))."""
+    frame = posterior.sample(n, 0 if seed is None else seed)
+    missing = [a for a in names if a not in frame.columns]
+    if missing:
+        raise UncertaintyError(f"posterior: no draws nor prior for {missing}; allowed: the "
+                               "assumptions of scenarios/uncertainty.yaml")
+    values = frame[list(names)].to_numpy(float)
+    unit = (np.argsort(np.argsort(values, axis=0), axis=0) + 0.5) / max(n, 1)
+    return Design(unit, values, list(names), "posterior", seed, n)
 
 
 def condition(scenario: Scenario, spec: Spec, n: int, *, seed: int | None, simulate: Simulate,
-              match: HistoryMatch, method: str = "lhs",
-              say: Callable[[str], None] | None = None,
-              history: Simulate | None = None) -> Conditioned:
-    """Draw prior samples of ``spec`` in rounds, run them, keep the first ``n`` survivors.
-
-    ``simulate(scenario, design)`` must return every variable in ``match.variables``;
-    ``history``: see :func:`condition_all`.
-    Raises :class:`UncertaintyError` when no sample survives ``max_draws x n`` draws.
-    """
+              match: HistoryMatch, say: Callable[[str], None] | None = None,
+              **_: Any) -> Conditioned:
+    """:func:`condition_all` for one scenario."""
     return condition_all([scenario], spec, n, seed=seed, simulate=simulate, match=match,
-                         method=method, say=say, history=history)[0]
+                         say=say)[0]
 
 
 def condition_all(scenarios: Sequence[Scenario], spec: Spec, n: int, *, seed: int | None,
-                  simulate: Simulate, match: HistoryMatch, method: str = "lhs",
-                  say: Callable[[str], None] | None = None,
-                  history: Simulate | None = None) -> list[Conditioned]:
-    """:func:`condition` for several scenarios on ONE set of samples (common random numbers).
-
-    A prior sample is kept when it is history-consistent and passes the checks in *every*
-    scenario (the scenarios share the history before their levers differ, but a check may
-    fail later in one of them), so differences between scenarios are differences of policy,
-    not of which samples happened to survive. Returns one :class:`Conditioned` per scenario,
-    with the same kept samples in the same order.
-
-    Each scenario is run only for the draws the scenarios before it do not rule out (a draw
-    out of the history in one scenario is dropped whatever the others give). ``history(
-    scenario, design)``, if given, runs a design only to :attr:`HistoryMatch.history_end` and
-    returns :attr:`HistoryMatch.compared`: the draws are then matched to the history on such
-    runs, and only those the history does not rule out in any scenario (12% at the default
-    settings) are run over the whole horizon (each scenario only for those passing the
-    checks in the scenarios before it). The model is causal and its samples
-    independent, so the survivors, their runs and every count are those of running every
-    draw in every scenario over the whole horizon (tests/test_conditioning.py holds it to
-    that definition).
-    """
+                  simulate: Simulate, match: HistoryMatch,
+                  say: Callable[[str], None] | None = None, **_: Any) -> list[Conditioned]:
+    """Run ``n`` posterior draws (seed ``seed``) of the assumptions of ``spec`` in every
+    scenario: the same draws everywhere. Checks are counted per scenario, never used to drop
+    a draw, so each scenario's result is what it gives alone."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise UncertaintyError(f"samples is {n!r}; allowed: a positive integer")
     if not scenarios:
-        raise UncertaintyError("no scenario to condition; allowed: one or more scenarios")
-    s = match.settings
-    cap = int(math.ceil(s.max_draws * n))
-    size = int(math.ceil(s.oversample * n))
-    sids = [str(getattr(sc, "id", sc)) for sc in scenarios]
+        raise UncertaintyError("no scenario to run; allowed: one or more scenarios")
     say = say or (lambda _m: None)
-    units, values = [], []
-    parts: list[xr.Dataset] = []          # survivors of each round, dims (scenario, sample, time)
-    imps: list[np.ndarray] = []           # their largest implausibility, (scenario, sample)
-    drawn = passed = rounds = screened = 0
-    while passed < n and drawn < cap:
-        m = _round_size(min(size, cap - drawn), method)
-        design = draw(spec, m, method=method, seed=_round_seed(seed, rounds))
-        # each scenario's history match, run only for the draws the scenarios before it keep
-        imp = np.full((len(scenarios), design.n), np.inf)
-        rows = np.arange(design.n)             # the draws no scenario has ruled out yet
-        runs: dict[str, tuple[np.ndarray, xr.Dataset]] = {}   # without ``history``
-        for k, (sid, sc) in enumerate(zip(sids, scenarios, strict=True)):
-            if not rows.size:
-                break
-            ds = (history or simulate)(sc, design if k == 0 else _rows(design, rows))
-            if history is None:
-                runs[sid] = (rows, ds)
-            imp[k, rows] = match.max_implausibility(ds)
-            rows = rows[imp[k, rows] <= s.cutoff]
-        # the whole horizon: each scenario for the draws consistent with the history in
-        # every scenario and passing the checks in the scenarios before it
-        kept_rows = rows
-        full: dict[str, tuple[np.ndarray, xr.Dataset]] = {}
-        for sid, sc in zip(sids, scenarios, strict=True):
-            if not kept_rows.size:
-                break
-            if history is None:
-                r, ds = runs[sid]
-                ds = ds.isel({SAMPLE: np.searchsorted(r, kept_rows)})
-            else:
-                ds = simulate(sc, _rows(design, kept_rows))
-            full[sid] = (kept_rows, ds)
-            kept_rows = kept_rows[match.plausible(ds)]
-        # shared survivors: history-consistent and passing the checks in every scenario
-        within = np.zeros(design.n, dtype=bool)
-        within[rows] = True
-        good = np.zeros(design.n, dtype=bool)
-        good[kept_rows] = True
-        screened += int((within & ~good).sum())
-        ok = np.flatnonzero(good)[: n - passed]
-        passed += int(good.sum())
-        drawn += design.n
-        rounds += 1
-        units.append(design.unit[ok])
-        values.append(design.values[ok])
-        if ok.size:
-            parts.append(stack_scenarios({sid: ds.isel({SAMPLE: np.searchsorted(r, ok)})
-                                          .assign_coords({SAMPLE: np.arange(ok.size)})
-                                          for sid, (r, ds) in full.items()}))
-        imps.append(imp[:, ok])
-        say(f"{', '.join(sids)}: round {rounds}, {drawn} drawn, {passed} not ruled out by the "
-            "history or the checks")
-        rate = passed / drawn
-        need = n - min(passed, n)
-        size = int(math.ceil(1.2 * need / rate)) if rate > 0 else int(math.ceil(s.oversample * n))
-        size = max(size, 16)
-    kept = int(sum(len(u) for u in units))
-    if kept == 0:
-        raise UncertaintyError(
-            f"{s.source}: {SECTION}: none of {drawn} prior samples of '{', '.join(sids)}' "
-            f"passes the implausibility cut-off {s.cutoff:g} and the checks; allowed: a larger "
-            "discrepancy_sd or observation_sd, a larger cutoff, or a larger max_draws")
-    kept_design = Design(np.concatenate(units), np.concatenate(values), list(spec.names),
-                         method, seed, n)
-    ens = xr.concat(parts, dim=SAMPLE, data_vars="all", coords="minimal", compat="override",
-                    join="override", combine_attrs="override")
-    ens = ens.assign_coords({SAMPLE: np.arange(kept)})
-    imp_all = np.concatenate(imps, axis=1)                            # (scenario, kept)
+    design = posterior_design(match.posterior, spec.names, int(n), seed)
     out = []
-    for k, (sid, ds) in enumerate(scenario_runs(ens).items()):
-        ds.attrs.update(scenario=sid, design=f"{method} history-matched: kept {kept} of "
-                                             f"{drawn} drawn, seed {seed}")
-        out.append(Conditioned(sid, kept_design, ds, imp_all[k], drawn, passed,
-                               rounds, n, match, screened))
+    for sc in scenarios:
+        sid = str(getattr(sc, "id", sc))
+        ds = simulate(sc, design)
+        failing = int((~match.plausible(ds)).sum())
+        ds.attrs.update(scenario=sid, design=f"{n} posterior draws, seed {seed} (origin "
+                                             f"{match.posterior.origin})")
+        say(f"{sid}: {n} posterior draws run; {failing} fail a check (reported, kept)")
+        out.append(Conditioned(sid, design, ds, failing, int(n), match, seed))
     return out
 
 
-def _rows(design: Design, rows: np.ndarray) -> Design:
-    """The draws ``rows`` of ``design`` (in order) as a design of their own."""
-    return replace(design, unit=design.unit[rows], values=design.values[rows])
-
-
 def ensemble(conditioned: Sequence[Conditioned]) -> xr.Dataset:
-    """The kept runs of :func:`condition_all` as one Dataset with dims ``(scenario, sample,
-    time)`` (the same samples in every scenario), with coordinate ``implausibility``
-    (scenario, sample) and the counts ``drawn``, ``passed``, ``kept`` as attrs."""
+    """The runs of :func:`condition_all` as one Dataset with dims ``(scenario, sample, time)``
+    (the same draws in every scenario), with the counts as attrs."""
     ds = stack_scenarios({c.scenario: c.results for c in conditioned})
-    ds = ds.assign_coords(implausibility=((SCENARIO, SAMPLE),
-                                          np.stack([c.implausibility for c in conditioned])))
     first = conditioned[0]
-    ds.attrs.update(drawn=first.drawn, passed=first.passed, kept=first.kept,
-                    wanted=first.wanted, screened_out=first.screened_out)
+    ds.attrs.update(drawn=first.drawn, kept=first.kept, wanted=first.wanted,
+                    origin=first.match.posterior.origin,
+                    screened_out=",".join(f"{c.scenario}:{c.screened_out}" for c in conditioned))
     return ds
 
 
-def summary_table(conditioned: Sequence[Conditioned], settings: ConditioningSettings
-                  ) -> pd.DataFrame:
-    """One row per scenario: drawn, passed, kept, wanted, acceptance, rounds and the settings."""
-    rows = [c.summary() for c in conditioned]
-    return pd.DataFrame(rows).assign(cutoff=settings.cutoff,
-                                     observation_sd=settings.observation_sd,
-                                     discrepancy_sd=settings.discrepancy_sd)
+def summary_table(conditioned: Sequence[Conditioned], settings: Any = None) -> pd.DataFrame:
+    """One row per scenario: draws, seed, draws failing a check (reported, not dropped)."""
+    return pd.DataFrame([c.summary() for c in conditioned])
 
 
-# -- conditioned marginals (for Morris and Sobol designs) ---------------------------------------
 @dataclass(frozen=True)
 class EmpiricalSpec:
     """Independent marginals of a sample: each assumption's empirical quantile function.
@@ -362,7 +219,7 @@ class EmpiricalSpec:
 
     names: list[str]
     sample: np.ndarray    # (n, D)
-    path: str = "history-conditioned marginals"
+    path: str = "posterior marginals"
 
     @property
     def dim(self) -> int:
@@ -381,15 +238,14 @@ class EmpiricalSpec:
 
 
 def marginals(conditioned: Conditioned) -> EmpiricalSpec:
-    """The survivors' marginals, the distribution Morris and Sobol designs are drawn from."""
+    """The draws' marginals, the distribution Morris and Sobol designs are drawn from."""
     return EmpiricalSpec(list(conditioned.design.names), conditioned.design.values.copy())
 
 
-# -- the central forecast -----------------------------------------------------------------------
 def central_assumptions(simulator: Simulator, scenario: Scenario, names: Sequence[str]
                         ) -> dict[str, float]:
-    """Values of ``names`` in the calibrated run: the scenario's own, else the calibrated
-    estimate, else the ``.mdl`` value."""
+    """Values of ``names`` in the central run: the scenario's own, else the posterior median
+    (``model/calibration.yaml``), else the ``.mdl`` value."""
     own: Mapping[str, float] = getattr(scenario, "assumptions", {}) or {}
     out = {}
     for name in names:
@@ -405,12 +261,17 @@ def central_assumptions(simulator: Simulator, scenario: Scenario, names: Sequenc
 
 def central_run(simulator: Simulator, scenario: Scenario, return_columns: Sequence[str] | None = None
                 ) -> xr.Dataset:
-    """The central forecast: the calibrated run of ``scenario`` (what ``plansim run`` shows)."""
+    """The central run: ``scenario`` at the posterior-median assumptions (``plansim run``)."""
     return simulator.run(scenario, return_columns=return_columns)
 
 
 def central_at(central: xr.Dataset, variables: Sequence[str], year: int) -> pd.Series:
-    """Central values of ``variables`` in ``year`` (index: variable)."""
+    """Central-run values of ``variables`` in ``year`` (index: variable)."""
     from sim.analysis.targets import at_year
 
     return pd.Series({v: float(at_year(central[v], year)[0]) for v in variables}, name="central")
+
+
+__all__ = ["SAMPLE", "SCENARIO", "Conditioned", "EmpiricalSpec", "HistoryMatch",
+           "central_assumptions", "central_at", "central_run", "condition", "condition_all",
+           "ensemble", "marginals", "posterior_design", "summary_table"]

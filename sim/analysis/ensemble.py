@@ -209,24 +209,11 @@ def simulate_design(scenario: Scenario, design: Design, *, return_columns: list[
     return ds
 
 
-def history_simulate(match: HistoryMatch, *, engine: str = "batch",
-                     evaluate: Callable[[Scenario, list[str], float], Evaluate] | None = None,
-                     scheduler: Any = None, chunk_size: int | None = None,
-                     progress: bool | None = None
-                     ) -> Callable[[Scenario, Design], xr.Dataset]:
-    """The ``history`` of :func:`sim.analysis.conditioning.condition_all`: runs a design only
-    through the history period (to ``match.history_end``), returning the columns the history
-    rows compare. ``evaluate(scenario, columns, final_time)``, if given, makes the chunk
-    evaluator (default a :class:`ScenarioEvaluator` on ``engine``)."""
-
-    def history(scenario: Scenario, design: Design) -> xr.Dataset:
-        cols, end = match.compared, match.history_end
-        ev = evaluate(scenario, cols, end) if evaluate is not None else None
-        return simulate_design(scenario, design, return_columns=cols, engine=engine,
-                               evaluate=ev, scheduler=scheduler, chunk_size=chunk_size,
-                               progress=progress, final_time=end)
-
-    return history
+def history_simulate(match: HistoryMatch, **_: Any) -> None:
+    """Kept for callers of the former history-matching ensemble: an ensemble drawn from the
+    posterior needs no history-only runs (:func:`sim.analysis.conditioning.condition_all`
+    accepts and ignores ``history=``). Returns ``None``."""
+    return None
 
 
 #: share of the available memory a run may plan to use

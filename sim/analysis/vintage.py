@@ -5,11 +5,14 @@ A vintage is a directory ``forecasts/<date>/`` (``YYYY-MM-DD``) holding
 - ``forecast.csv``: ``scenario, indicator, year, central, P5, P25, P50, P75, P95``: per
   scenario (:data:`SCENARIOS`), indicator (those of ``model/targets.yaml``, targets and
   reported) and year (the plan's start to the horizon, model/targets.yaml), the central
-  forecast (the calibrated run, :func:`sim.analysis.conditioning.central_run`) and the percentiles of the
-  history-conditioned ensemble (:mod:`sim.analysis.conditioning`);
-- ``meta.yaml``: the date, the tool version, the seed, the samples asked for, per scenario how
-  many prior samples were drawn, passed and kept, the conditioning settings, and the sha256 of
-  the model file, the history data, the calibration and the uncertainty and parameter files.
+  forecast (the central run at the posterior-median assumptions,
+  :func:`sim.analysis.conditioning.central_run`) and the percentiles of the ensemble of
+  posterior draws (:mod:`sim.analysis.conditioning`);
+- ``meta.yaml``: the date, the tool version, the seed and N, the forecast origin (the last
+  observed year: every draw starts from its posterior state there) and the data cut-off (the
+  latest date of the fitted data), per scenario the draws failing a check (reported, kept),
+  and the sha256 of the model file, the history data, the posterior, its summary and the
+  uncertainty and parameter files.
 
 :func:`make_forecast` builds both; :func:`write_vintage` writes them into a directory (the
 command wraps it in an atomic directory swap); :func:`find_vintage` and :func:`load_vintage`
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +32,6 @@ import pandas as pd
 import yaml
 
 from sim import paths
-from sim.analysis.calibration import data_hash
 from sim.analysis.targets import at_year
 from sim.analysis.uncertainty import PERCENTILES
 from sim.errors import ForecastError
@@ -50,7 +52,8 @@ META_FILE = "meta.yaml"
 NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: files whose sha256 a vintage records (key -> path)
 HASHED = {"model": paths.MODEL_FILE, "history": paths.HISTORY_FILE,
-          "calibration": paths.CALIBRATION_FILE, "uncertainty": paths.UNCERTAINTY_FILE,
+          "calibration": paths.CALIBRATION_FILE, "posterior": paths.POSTERIOR_FILE,
+          "uncertainty": paths.UNCERTAINTY_FILE,
           "parameters": paths.PARAMETERS_FILE}
 
 
@@ -80,7 +83,9 @@ def forecast_table(scenario: str, ensemble: xr.Dataset, central: xr.Dataset,
 
 def file_hashes(files: dict[str, Path] | None = None) -> dict[str, str]:
     """sha256 of each file (``None`` for a missing one, e.g. no calibration yet)."""
-    return {k: (data_hash(p) if Path(p).is_file() else None)
+    from sim.model.history import history_hash
+
+    return {k: (history_hash(p) if Path(p).is_file() else None)
             for k, p in (files or HASHED).items()}
 
 
@@ -99,26 +104,25 @@ def make_forecast(scenarios: Sequence[Scenario], spec: UncertaintySpec,
                   central: Callable[[Scenario], xr.Dataset], match: HistoryMatch, sampling: str = "lhs",
                   date: str, say: Callable[[str], None] | None = None,
                   history: Simulate | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Condition the scenarios' ensembles on the history (one shared set of samples) and
-    tabulate them: (table, meta). ``history``: see
-    :func:`~sim.analysis.conditioning.condition_all`."""
+    """Run the scenarios on one set of posterior draws and tabulate them: (table, meta).
+    ``history`` is accepted for older callers and ignored."""
     from sim.analysis.conditioning import condition_all
 
     say = say or (lambda _m: None)
     years = load_targets().plan.years
     tables, summary = [], {}
     conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
-                                match=match, method=sampling, say=say, history=history)
+                                match=match, say=say)
     for sc, cond in zip(scenarios, conditioned, strict=True):
         tables.append(forecast_table(str(sc.id), cond.results, central(sc), indicators,
                                      years))
-        summary[str(sc.id)] = {k: (float(v) if k == "acceptance" else int(v))
-                               for k, v in cond.summary().items() if k != "scenario"}
-    settings = asdict(match.settings)
-    settings.pop("source", None)
+        summary[str(sc.id)] = {"failing_a_check": int(cond.screened_out)}
+    post = match.posterior
     meta = {"date": date, "tool": "plansim", "version": tool_version(), "seed": int(seed),
-            "samples": int(samples), "sampling": sampling, "survivors": summary,
-            "conditioning": settings, "scenarios": [str(s.id) for s in scenarios],
+            "samples": int(samples), "ensemble": "posterior draws (model/posterior.csv.gz)",
+            "origin": int(post.origin), "data_cutoff": post.info.get("data_cutoff"),
+            "posterior_data_hash": post.info.get("data_hash"), "checks": summary,
+            "scenarios": [str(s.id) for s in scenarios],
             "indicators": list(indicators), "years": [years[0], years[-1]],
             "sha256": file_hashes()}
     return pd.concat(tables, ignore_index=True), meta

@@ -19,7 +19,6 @@ import pandas as pd
 
 from sim.analysis import money
 from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
-from sim.analysis.sampling import DEFAULT_SEED
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
 
-DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_MAX = 200.0
 DEFAULT_PROBABILITIES = (0.5, 0.8)
 
@@ -79,20 +77,21 @@ def outcome_of(ds: xr.Dataset, targets: Targets, spend: float) -> Outcome:
     return Outcome(np.column_stack(margins), np.column_stack(met), spend)
 
 
-def conditioned_ensemble(scenario: Scenario, *, samples: int = DEFAULT_SAMPLES,
-                         seed: int = DEFAULT_SEED, simulator: Simulator | None = None,
+def conditioned_ensemble(scenario: Scenario, *, samples: int | None = None,
+                         seed: int | None = None, simulator: Simulator | None = None,
                          say: Callable[[str], None] | None = None) -> Ensemble:
-    """History-condition ``scenario`` once (``scenarios/uncertainty.yaml``) and wrap it."""
+    """Posterior draws of ``scenario`` (the canonical ensemble's N and seed of
+    ``scenarios/uncertainty.yaml`` unless given), run once and wrapped."""
     from sim.analysis.conditioning import HistoryMatch, condition, load_conditioning
     from sim.analysis.ensemble import shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
 
-    simulator = simulator or shared_simulator()
     spec, settings, targets = load_uncertainty(), load_conditioning(), load_targets()
-    match = HistoryMatch.from_history(
-        list(simulator.info.index),
-        (simulator.control("initial_time"), simulator.control("final_time")), settings)
+    samples = settings.samples if samples is None else samples
+    seed = settings.seed if seed is None else seed
+    match = HistoryMatch.from_history([], None, settings, checks=None, say=say)
+    simulator = simulator or shared_simulator()
     cols = sorted(set(targets.indicators) | set(match.variables))
 
     def simulate(sc, design):
@@ -138,7 +137,7 @@ class WhatItTakes:
 
 def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilities:
                   Sequence[float] = DEFAULT_PROBABILITIES, budget_max: float =
-                  DEFAULT_BUDGET_MAX, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                  DEFAULT_BUDGET_MAX, samples: int | None = None, seed: int | None = None,
                   refine_iter: int = 6, say: Callable[[str], None] | None = None
                   ) -> WhatItTakes:
     """Least extra money per target and probability (see :mod:`sim.analysis.requirements`)."""

@@ -42,12 +42,14 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
 
 
-def add_ensemble(parser, samples: int, seed_default: int) -> None:
-    """``--samples`` (history-consistent samples) and ``--seed`` of an ensemble command."""
+def add_ensemble(parser, samples: int | None = None, seed_default: int | None = None) -> None:
+    """``--samples`` (posterior draws) and ``--seed`` of an ensemble command; default: the
+    canonical ensemble (``ensemble:`` of scenarios/uncertainty.yaml)."""
     parser.add_argument("--samples", type=sample_count, default=samples,
-                        help=f"history-consistent samples (default {samples})")
+                        help="posterior draws (default: the canonical ensemble's N, "
+                             "scenarios/uncertainty.yaml ensemble.samples)")
     parser.add_argument("--seed", type=seed, default=seed_default,
-                        help=f"random seed (default {seed_default})")
+                        help="random seed (default: the canonical ensemble's seed)")
 
 
 def add_engine(parser, help: str = "simulation engine (default: batch)") -> None:

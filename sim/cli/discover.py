@@ -14,8 +14,6 @@ from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble
 
-DEFAULT_SAMPLES = 500
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -23,12 +21,11 @@ def add_parser(sub) -> None:
         description="Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in "
                     "which SCENARIO's history-conditioned samples meet the target (default "
                     "'all': all five together, then each target), with coverage and density.")
-    from sim.analysis.what_it_takes import DEFAULT_SEED
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
                    help="target indicator id or 'all' (repeatable; default: all, then each)")
-    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
+    add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 

@@ -1,9 +1,12 @@
-"""``plansim forecast``: store today's history-conditioned forecast as a dated vintage.
+"""``plansim forecast``: store today's forecast, from the posterior, as a dated vintage.
 
 Writes, atomically, ``DIR/<date>/`` (default ``forecasts/`` at the repository root):
-``forecast.csv`` (scenario, indicator, year from the plan's start to the horizon, central, P5, P25, P50, P75, P95) and
-``meta.yaml`` (hashes of model, data and calibration, seed, samples, survivors, date, version);
-see :mod:`sim.analysis.vintage`. Score it later with ``plansim score``.
+``forecast.csv`` (scenario, indicator, year from the plan's start to the horizon, central, P5,
+P25, P50, P75, P95) and ``meta.yaml`` (origin, data cut-off, hashes of model, data and
+posterior, seed, samples, date, version); see :mod:`sim.analysis.vintage`. When
+model/data/history.csv changed since the stored posterior (new outturns appended), the
+posterior is estimated again first (with a notice), so the vintage is conditioned on them.
+Score it later with ``plansim score``.
 """
 
 from __future__ import annotations
@@ -14,24 +17,22 @@ from pathlib import Path
 from sim import paths
 from sim.cli.common import Progress, add_engine, sample_count, seed
 
-DEFAULT_SAMPLES = 1000
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "forecast", help="store a dated forecast vintage (central and conditioned bands)",
-        description="Run the history-conditioned ensemble of the baseline and plan scenarios "
-                    "and store, per indicator (the targets and the reported indicators of "
-                    "model/targets.yaml) and year (the plan's start to the horizon), the central value (the calibrated run) and "
-                    "P5/P25/P50/P75/P95, with the hashes of model, data and calibration, as "
-                    "DIR/<date>/forecast.csv and meta.yaml. The same seed gives the same "
-                    "numbers.")
-    from sim.analysis.sampling import DEFAULT_SEED
-
-    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"history-consistent samples per scenario (default {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
+        description="Run the baseline and plan scenarios on the canonical ensemble of "
+                    "posterior draws and store, per indicator (the targets and the reported "
+                    "indicators of model/targets.yaml) and year (the plan's start to the "
+                    "horizon), the central run (posterior-median assumptions) and "
+                    "P5/P25/P50/P75/P95, with the origin, the data cut-off and the hashes of "
+                    "model, data and posterior, as DIR/<date>/forecast.csv and meta.yaml. If "
+                    "model/data/history.csv changed since the stored posterior, it is "
+                    "estimated again first. The same seed gives the same numbers.")
+    p.add_argument("--samples", type=sample_count, default=None,
+                   help="posterior draws per scenario (default: the canonical ensemble's N)")
+    p.add_argument("--seed", type=seed, default=None,
+                   help="random seed (default: the canonical ensemble's seed)")
     p.add_argument("--out", type=Path, default=paths.FORECASTS_DIR,
                    help="directory of vintages (default: forecasts/ at the repository root)")
     add_engine(p, help="simulation engine (default: the compiled batch engine)")
@@ -41,7 +42,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import history_simulate, shared_simulator, simulate_design
+    from sim.analysis.ensemble import shared_simulator, simulate_design
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import SCENARIOS, forecast_indicators, make_forecast, write_vintage
     from sim.model.targets import load_targets
@@ -52,31 +53,34 @@ def run(args) -> int:
     scenarios = [load_scenario(s) for s in SCENARIOS]
     spec = load_uncertainty()
     settings = load_conditioning()
+    samples = settings.samples if args.samples is None else args.samples
+    seed_ = settings.seed if args.seed is None else args.seed
     indicators = forecast_indicators(load_targets())
-    simulator = shared_simulator(args.engine)
-    match = HistoryMatch.from_history(
-        list(simulator.info.index),
-        (simulator.control("initial_time"), simulator.control("final_time")), settings)
-    cols = sorted(set(indicators) | set(match.variables))
     date = dt.datetime.now(dt.UTC).date().isoformat()
     claim(args.out, "forecast", [date])  # check --out before any work
+    from sim.analysis.posterior_file import canonical_posterior
+
+    posterior = canonical_posterior(say=say)   # re-estimated first if the history changed
+    simulator = shared_simulator(args.engine)  # reads the central values written by it
+    match = HistoryMatch.from_history(list(simulator.info.index), None, settings,
+                                      posterior=posterior)
+    cols = sorted(set(indicators) | set(match.variables))
 
     def simulate(sc, design):
         return simulate_design(sc, design, return_columns=cols, engine=args.engine,
                                progress=None if not args.quiet else False)
 
-    table, meta = make_forecast(scenarios, spec, indicators, samples=args.samples,
-                                seed=args.seed, simulate=simulate,
+    table, meta = make_forecast(scenarios, spec, indicators, samples=samples, seed=seed_,
+                                simulate=simulate,
                                 central=lambda sc: central_run(simulator, sc, cols),
-                                match=match, date=date, say=say,
-                                history=history_simulate(
-                                    match, engine=args.engine,
-                                    progress=None if not args.quiet else False))
+                                match=match, date=date, say=say)
     final = Path(args.out) / date
     with owned_dir(final) as tmp:
         write_vintage(tmp, table, meta)
-    for sid, s in meta["survivors"].items():
-        print(f"{sid}: {s['kept']} history-consistent samples kept, {s['passed']} of "
-              f"{s['drawn']} drawn passed the history match")
+    print(f"origin {meta['origin']} (data cut-off {meta['data_cutoff']}); N = {samples} "
+          f"posterior draws, seed {seed_}; central = the central run (posterior-median "
+          "assumptions)")
+    for sid, s in meta["checks"].items():
+        print(f"{sid}: {s['failing_a_check']} draws fail a check (reported, kept)")
     print(f"-> {final}")
     return 0

@@ -22,12 +22,11 @@ def add_parser(sub) -> None:
                     "over the history-conditioned ensemble (median, P5-P95), with the "
                     "assumption each return rests on most (largest rank correlation).")
     from sim.analysis.returns import DEFAULT_AMOUNT
-    from sim.analysis.what_it_takes import DEFAULT_SAMPLES, DEFAULT_SEED
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--amount", type=money, default=DEFAULT_AMOUNT, metavar="X",
                    help=f"extra 亿元 over 2024-2028 per group (default {DEFAULT_AMOUNT:g})")
-    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
+    add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 

@@ -10,9 +10,9 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``comparison.csv``: P5/P50/P95 in the target year and probabilities side by side across
   scenarios;
 - ``samples.csv``: the sampled assumption values of each scenario's ensemble;
-- ``conditioning.csv``: per scenario, how many prior samples were drawn, passed the history
-  match and were kept; ``history_match.csv``: the history rows compared (see
-  :mod:`sim.analysis.conditioning`);
+- ``conditioning.csv``: per scenario, the posterior draws run and how many fail a check
+  (reported, never dropped); ``history_match.csv``: the posterior's origin, data cut-off and
+  data hash (see :mod:`sim.analysis.conditioning`);
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
   percentiles), then the tables above (those over 5,000 rows or 50,000 cells, such as the
   samples of a large ensemble, in CSV only) and units;
@@ -28,8 +28,6 @@ from pathlib import Path
 
 from sim.cli.common import Progress, add_common, check_distinct, chunk_size, sample_count, seed
 
-DEFAULT_SAMPLES = 1000
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -41,22 +39,24 @@ def add_parser(sub) -> None:
                     "standard errors), the first year each target is reached, fan charts "
                     "(zh and en; PNG, --formats for SVG or PDF), CSV and Excel into "
                     "DIR/uncertainty/. The "
-                    "ensemble is conditioned on the history (history matching, settings in "
-                    "the conditioning: section of the uncertainty file): prior samples are "
-                    "drawn until N are not ruled out. 'central' is the calibrated run (plansim "
-                    "run). All scenarios draw the same prior samples (common random numbers).")
-    from sim.analysis.sampling import DEFAULT_SEED
+                    "ensemble is N draws of the posterior (model/posterior.csv.gz, plansim "
+                    "calibrate; N and seed of the canonical ensemble: the ensemble: section of "
+                    "the uncertainty file). 'central' is the central run (posterior-median "
+                    "assumptions, plansim run); P50 the posterior median. All scenarios run the "
+                    "same draws (common random numbers): a scenario's figures do not depend on "
+                    "the others in the call.")
 
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan baseline)")
-    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"number of samples (default {DEFAULT_SAMPLES}; a power of two "
-                        "with --sampling sobol)")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED}); the same seed gives the same "
-                        "numbers, locally or on Dask")
+    p.add_argument("--samples", type=sample_count, default=None,
+                   help="number of samples (default: the canonical ensemble's N, "
+                        "scenarios/uncertainty.yaml ensemble.samples)")
+    p.add_argument("--seed", type=seed, default=None,
+                   help="random seed (default: the canonical ensemble's seed); the same seed "
+                        "gives the same numbers, locally or on Dask")
     p.add_argument("--sampling", choices=("lhs", "sobol"), default="lhs",
-                   help="Latin hypercube (default) or scrambled Sobol sequence")
+                   help="design of the prior-only ensemble (--unconditioned): Latin hypercube "
+                        "(default) or scrambled Sobol sequence")
     p.add_argument("--spec", type=Path, default=None,
                    help="uncertainty file (default scenarios/uncertainty.yaml)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
     p.add_argument("--chunk-size", type=chunk_size, default=None,
                    help="samples per engine call (bounds memory; default 4096)")
     p.add_argument("--unconditioned", action="store_true",
-                   help="sample the prior only, without the history match (for comparison)")
+                   help="sample the prior only, without the posterior (for comparison)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -73,13 +73,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import (
-        check_memory,
-        history_simulate,
-        saved_times,
-        shared_simulator,
-        simulate_design,
-    )
+    from sim.analysis.ensemble import check_memory, saved_times, shared_simulator, simulate_design
     from sim.analysis.targets import derived_variables
     from sim.analysis.uncertainty import compute, tables
     from sim.analysis.uncertainty_spec import load_uncertainty
@@ -92,15 +86,19 @@ def run(args) -> int:
     say = Progress(args.quiet)
     scenarios = [load_scenario(r) for r in args.scenarios]  # validate all before running any
     check_distinct(scenarios)
-    if args.sampling == "sobol":
+    canon = load_conditioning(args.spec)
+    args.samples = canon.samples if args.samples is None else args.samples
+    args.seed = canon.seed if args.seed is None else args.seed
+    if args.sampling == "sobol" and args.unconditioned:
         from sim.analysis.sampling import check_power_of_two
 
         check_power_of_two(args.samples)
     claim(args.out, "uncertainty", ["uncertainty"])  # check --out before any work
     spec = load_uncertainty(args.spec)
-    settings = None if args.unconditioned else load_conditioning(args.spec)
+    settings = None if args.unconditioned else canon
     targets = load_targets()
-    say(f"{spec.dim} uncertain assumptions, {args.samples} samples ({args.sampling}), "
+    say(f"{spec.dim} uncertain assumptions, {args.samples} samples "
+        f"({'prior ' + args.sampling if settings is None else 'posterior draws'}), "
         f"seed {args.seed}, engine {args.engine}"
         + (f", scheduler {args.scheduler}" if args.scheduler else "")
         + ("" if settings else ", unconditioned (prior only)"))
@@ -109,8 +107,7 @@ def run(args) -> int:
     cols = list(targets.indicators)
     if settings is not None:
         match = HistoryMatch.from_history(
-            list(simulator.info.index),
-            (simulator.control("initial_time"), simulator.control("final_time")), settings)
+            list(simulator.info.index), None, settings, say=say)
         cols = sorted(set(cols) | set(match.variables))
     costs = derived_variables(targets, simulator.info.index)   # the central runs' fiscal cost
     check_memory(args.samples, runs_per_count=len(scenarios), dim=spec.dim, columns=len(cols),
@@ -124,11 +121,7 @@ def run(args) -> int:
     results = compute(scenarios, spec, targets, samples=args.samples, seed=args.seed,
                       sampling=args.sampling, simulate=simulate, say=say, match=match,
                       central=lambda sc: central_run(simulator, sc,
-                                                     list(dict.fromkeys(cols + costs))),
-                      history=None if match is None else history_simulate(
-                          match, engine=args.engine, scheduler=args.scheduler,
-                          chunk_size=args.chunk_size,
-                          progress=None if not args.quiet else False))
+                                                     list(dict.fromkeys(cols + costs))))
     names = {s.id: s.label(args.lang) for s in scenarios}
     frames = tables(results, targets)             # once, for the console and the files
     summary = summary_tables(results, targets, args.lang, names, frames)
@@ -139,9 +132,12 @@ def run(args) -> int:
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned
-        how = (f"N = {n} history-consistent of {c.drawn} drawn ({c.passed} passed)"
-               if c is not None else f"N = {n}, unconditioned")
-        print(f"{names[r.scenario]}:\n  {how}; central = the calibrated run")
+        how = (f"N = {n} posterior draws (seed {args.seed}, origin {c.match.posterior.origin}); "
+               f"{c.screened_out} fail a check (reported, kept)"
+               if c is not None else f"N = {n}, prior only (unconditioned)")
+        print(f"{names[r.scenario]}:\n  {how}; P(met) ± its Monte Carlo standard error "
+              f"sqrt(p(1-p)/N); central = the central run (posterior-median assumptions), "
+              f"P50 = the posterior median")
     print("\n" + format_tables(summary, args.lang))
     print(f"\n-> {final}")
     say("done")

@@ -42,8 +42,6 @@ def add_parser(sub) -> None:
     from sim.analysis.what_it_takes import (
         DEFAULT_BUDGET_MAX,
         DEFAULT_PROBABILITIES,
-        DEFAULT_SAMPLES,
-        DEFAULT_SEED,
     )
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
@@ -55,7 +53,7 @@ def add_parser(sub) -> None:
     p.add_argument("--budget-max", type=money, default=DEFAULT_BUDGET_MAX, metavar="X",
                    help=f"most extra money considered, 亿元 over 2024-2028 (default "
                         f"{DEFAULT_BUDGET_MAX:g})")
-    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
+    add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 

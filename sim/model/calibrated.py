@@ -1,8 +1,8 @@
-"""Calibrated assumption values written by ``plansim calibrate`` (``model/calibration.yaml``).
+"""The central run's assumption values written by ``plansim calibrate`` (``model/calibration.yaml``).
 
-The file holds, besides the estimates, the date of the fit, a hash of the data it used and the
-fit statistics; only the estimates are needed to run. Without the file, the ``.mdl`` values
-stand.
+``estimates.<id>.value`` is the posterior median of each estimated assumption (the central run
+of ``plansim run``); the rest of the file summarises the posterior (prior and posterior
+percentiles, the fit, the sampler). Without the file, the ``.mdl`` values stand.
 """
 
 from __future__ import annotations
@@ -34,29 +34,4 @@ def load_calibrated_values(path: Path | str | None = None) -> dict[str, float]:
             raise CalibrationError(f"{path}: estimates.{aid}: {value!r} is outside "
                                    f"[{a.min:g}, {a.max:g}]")
         out[aid] = float(value)
-    return out
-
-
-def load_calibration_estimates(path: Path | str | None = None) -> dict[str, dict[str, float]]:
-    """Assumption id -> {value, se, constrained[, profile_low, profile_high]} of the last
-    calibration; empty without a file.
-
-    The uncertainty analysis samples a calibrated assumption around its estimate (see
-    ``distribution: calibrated`` in :mod:`sim.analysis.uncertainty_spec`).
-    """
-    path = Path(path or paths.CALIBRATION_FILE)
-    values = load_calibrated_values(path)
-    if not values:
-        return {}
-    est = read_yaml(path, CalibrationError)["estimates"]
-    out = {}
-    for aid, value in values.items():
-        entry = est[aid] if isinstance(est[aid], dict) else {}
-        se = entry.get("se")
-        out[aid] = {"value": value,
-                    "se": float(se) if is_number(se) and se > 0 else float("nan"),
-                    "constrained": bool(entry.get("constrained", False))}
-        lo, hi = entry.get("profile_low"), entry.get("profile_high")
-        if is_number(lo) and is_number(hi) and lo < hi:
-            out[aid].update(profile_low=float(lo), profile_high=float(hi))
     return out

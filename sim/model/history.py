@@ -42,8 +42,8 @@ def history_hash(path: Path | str | None = None) -> str:
 def load_history(path: Path | str | None = None) -> pd.DataFrame:
     """The validated history table, one row per figure, in file order.
 
-    Columns: those of :data:`COLUMNS` (``year`` int, ``value`` float, ``as_of`` a
-    ``datetime.date`` or ``None``) plus ``time``: the model time the figure refers to
+    Columns: those of :data:`COLUMNS` (``year`` int, ``value`` float, ``as_of`` an ISO
+    date text or ``None``) plus ``time``: the model time the figure refers to
     (``year + 1`` = the end of the year without ``as_of``; ``year + day_of_year/days_in_year``
     with it, ARCHITECTURE.md "Time convention").
     """
@@ -71,7 +71,9 @@ def load_history(path: Path | str | None = None) -> pd.DataFrame:
                              "as_of and status")
         seen[key] = line
     out = pd.DataFrame(rows, columns=[*COLUMNS, "time"])
-    return out.astype({"year": int, "value": float, "time": float})
+    out = out.astype({"year": int, "value": float, "time": float})
+    out["as_of"] = pd.Series([r["as_of"] for r in rows], index=out.index, dtype=object)
+    return out
 
 
 def _row(path: Path, line: int, raw: dict) -> dict:
@@ -109,4 +111,5 @@ def _row(path: Path, line: int, raw: dict) -> dict:
             raise bad("as_of", f"a date in the row's year {year} or empty")
         days = 366 if (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 else 365
         time = year + as_of.timetuple().tm_yday / days
-    return {**row, "year": year, "value": value, "as_of": as_of, "time": time}
+    return {**row, "year": year, "value": value,
+            "as_of": None if as_of is None else as_of.isoformat(), "time": time}

@@ -67,7 +67,14 @@ from sim.present.styles import ScenarioStyle, scenario_styles
 Style = ScenarioStyle | Mapping[str, Any]
 
 Run = xr.Dataset | xr.DataArray
-HISTORY_STATUSES = ("sourced", "implied", "conflicting")
+#: history statuses drawn on indicator charts, with (marker, face): sourced filled circles,
+#: lower bounds upward triangles ("at least"), implied bases and conflicting figures hollow;
+#: a row stated as of a date inside its year is drawn at that date as a diamond. Projections
+#: and policy rows are not outturns and are not drawn.
+HISTORY_STATUSES = ("sourced", "lower_bound", "implied", "conflicting")
+HISTORY_MARKERS = {"sourced": ("o", "black"), "lower_bound": ("^", "black"),
+                   "implied": ("o", "none"), "conflicting": ("s", "none")}
+NOT_DRAWN = ("projection", "policy_target", "policy_rule")
 
 
 def _check_runs(runs: Mapping[str, Run]) -> None:
@@ -112,21 +119,27 @@ def _history_rows(history: pd.DataFrame, indicator: str) -> pd.DataFrame:
     rows = history
     if "indicator" in rows.columns:
         rows = rows[rows["indicator"] == indicator]
-    bad = sorted(set(rows["status"]) - set(HISTORY_STATUSES))
+    bad = sorted(set(rows["status"]) - set(HISTORY_STATUSES) - set(NOT_DRAWN))
     if bad:
         raise OutputError(f"history for '{indicator}': status {bad} not allowed; "
-                          f"allowed: {', '.join(HISTORY_STATUSES)}")
-    return rows
+                          f"allowed: {', '.join(HISTORY_STATUSES + NOT_DRAWN)}")
+    return rows[rows["status"].isin(HISTORY_STATUSES)]
 
 
 def _draw_history(ax: Axes, rows: pd.DataFrame, lang: str) -> None:
-    for status, marker, face in (("sourced", "o", "black"), ("implied", "o", "none"),
-                                 ("conflicting", "s", "none")):
-        part = rows[rows["status"] == status]
+    dated = (rows["time"].astype(float) < rows["year"].astype(float) + 1 - 1e-9
+             if "time" in rows.columns else pd.Series(False, index=rows.index))
+    for status, (marker, face) in HISTORY_MARKERS.items():
+        part = rows[(rows["status"] == status) & ~dated]
         if len(part):
             ax.plot(part["year"].astype(float), part["value"].astype(float), linestyle="none",
                     marker=marker, markersize=5, markerfacecolor=face, markeredgecolor="black",
                     zorder=5, label=text(f"history_{status}", lang))
+    part = rows[dated]
+    if len(part):   # row Y sits at x = Y (its end); a date t inside Y at x = t - 1
+        ax.plot(part["time"].astype(float) - 1, part["value"].astype(float), linestyle="none",
+                marker="D", markersize=4, markerfacecolor="none", markeredgecolor="black",
+                zorder=5, label=text("history_as_of", lang))
 
 
 def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target: Any = None,
@@ -143,8 +156,9 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
       ``unit``): a dotted horizontal line and a star at the target year, labelled
       "<year>年目标" / "<year> target", the value annotated.
     - ``history``: DataFrame with columns ``year, value, status`` (and optionally
-      ``indicator``, then filtered to this indicator); ``status`` "sourced" points are filled
-      circles, "implied" hollow circles, "conflicting" hollow squares.
+      ``indicator``, then filtered to this indicator; ``time`` places rows stated as of a
+      date); markers: :data:`HISTORY_MARKERS`, rows as of a date inside the year hollow
+      diamonds at that date; projections and policy rows are not drawn.
     - ``styles``: ``{scenario label: ScenarioStyle or line kwargs}`` (default: one per run
       from :func:`sim.present.styles.scenario_styles`); ``{"baseline": True}`` draws the run
       as the reference, dashed grey.

@@ -25,7 +25,7 @@ from sim.present.doc_context import (
     num,
 )
 from sim.present.docs import md_table, percent, signed_percent, wrap
-from sim.present.labels import format_number, label
+from sim.present.labels import label
 
 
 # -- README.md ---------------------------------------------------------------------------------
@@ -46,31 +46,23 @@ def _first_met(table: pd.DataFrame, ind: str, final: int) -> str:
     return f"not by {final}" if pd.isna(y) else str(int(y))
 
 
-def _cutoff(unc) -> str:
-    return next(f"{r.conditioned.match.settings.cutoff:g}" for r in unc.values()
-                if r.conditioned is not None)
-
-
 def block_forecast(ctx: DocContext) -> str:
     year = ctx.targets.year
     unc = ctx.uncertainty
-    from sim.model.yamlio import read_yaml
 
-    raw = (read_yaml(ctx.spec.path, DocumentError) or {}).get("assumptions") or {}
-    calibrated = sum(1 for e in raw.values()
-                     if isinstance(e, dict) and e.get("distribution") == "calibrated")
     se = max(float(r.probabilities["mc_se"].max()) for r in unc.values())
     n = ENSEMBLE["samples"]
-    head = (f"Central forecast (calibrated model; `plansim run`) and the probability of meeting "
-            f"each {year} target over the {ctx.spec.dim} uncertain assumptions of "
-            f"`scenarios/uncertainty.yaml`, {calibrated} of them sampled around the estimates of "
-            f"`plansim calibrate` (`plansim uncertainty "
-            f"{' '.join(ENSEMBLE['scenarios'])} --samples {n} --seed {ENSEMBLE['seed']}`, "
-            f"Latin hypercube; Monte Carlo standard error at most {100 * se:.1f} percentage "
-            "points). The ensemble is conditioned on the history: prior samples that "
-            "`model/data/history.csv` rules out (implausibility above "
-            f"{_cutoff(unc)}) or that fail a check of `model/checks.yaml` are dropped; "
-            + "; ".join(f"{sid}: {r.conditioned.kept:,} kept of {r.conditioned.drawn:,} drawn"
+    post = next(r.conditioned.match.posterior for r in unc.values()
+                if r.conditioned is not None)
+    head = (f"Central run (posterior-median assumptions; `plansim run`) and the probability of "
+            f"meeting each {year} target over N = {n:,} posterior draws of the "
+            f"{ctx.spec.dim} uncertain assumptions ({len(post.ids)} estimated from "
+            f"`model/data/history.csv` by `plansim calibrate`, the others from their declared "
+            f"priors; origin {post.origin}), the same draws in every scenario (`plansim "
+            f"uncertainty {' '.join(ENSEMBLE['scenarios'])}`, the canonical ensemble: seed "
+            f"{ENSEMBLE['seed']}; Monte Carlo standard error at most {100 * se:.1f} percentage "
+            "points). Draws failing a check of `model/checks.yaml` are reported, not dropped; "
+            + "; ".join(f"{sid}: {r.conditioned.screened_out:,} of {r.conditioned.kept:,}"
                         for sid, r in unc.items() if r.conditioned is not None) + ":")
     rows = []
     base, plan = ctx.tables["baseline"], ctx.tables["plan"]
@@ -260,27 +252,38 @@ def block_extreme_conditions(ctx: DocContext) -> str:
             f"{verdict[1:]}.")
 
 
+def fit_summary(cal: dict) -> pd.DataFrame:
+    """Per status and series of ``model/calibration.yaml``'s fit: rows, the median absolute
+    error of the posterior median (%) and the share of draws within 2 sd."""
+    rows = [{"status": status, **r} for status, part in (cal.get("fit") or {}).items()
+            for r in part]
+    if not rows:
+        raise DocumentError(f"{paths.CALIBRATION_FILE} has no fit; run plansim calibrate")
+    df = pd.DataFrame(rows).assign(abs_err=lambda d: d["error_pct"].abs())
+    g = df.groupby(["status", "indicator"], sort=True)
+    return pd.DataFrame({"n": g.size(), "median_abs_error_pct": g["abs_err"].median(),
+                         "within_2sd": g["within_2sd"].mean()}).reset_index()
+
+
 def block_fit(ctx: DocContext) -> str:
-    from sim.present.calibration_report import STAT_LABELS
     from sim.present.labels import declared_labels
 
     cal = ctx.calibration
-    fit = cal.get("fit") or {}
-    if not fit:
-        raise DocumentError(f"block 'fit': {paths.CALIBRATION_FILE} has no fit statistics; run "
-                            "plansim calibrate")
-    rows = []
-    for ind, stats in fit.items():
-        row = {"series": f"{ind} {label(declared_labels().get(ind, ind), 'zh')}"}
-        for key, head in STAT_LABELS.items():
-            v = stats.get(key)
-            row[head] = ("-" if v is None else str(int(v)) if key == "n"
-                         else format_number(v) if abs(float(v)) >= 10 else f"{float(v):.3g}")
-        rows.append(row)
-    obj = cal.get("objective") or {}
-    head = (f"Fit of {cal.get('date', '?')}: {obj.get('n_observations', '?')} observations, "
-            f"{len(cal.get('estimates') or {})} estimated assumptions "
-            f"({', '.join(f'`{k}`' for k in cal.get('estimates') or {})}).")
+    fs = fit_summary(cal)
+    rows = [{"status": r.status,
+             "series": f"{r.indicator} {label(declared_labels().get(r.indicator, r.indicator), 'zh')}",
+             "n": str(int(r.n)), "median abs. error of the posterior median (%)":
+                 f"{r.median_abs_error_pct:.3g}",
+             "share of draws within 2 sd": f"{r.within_2sd:.2f}"} for r in fs.itertuples()]
+    lik = cal.get("likelihood") or {}
+    est = cal.get("estimates") or {}
+    moved = [k for k, e in est.items() if e.get("moved_by_data")]
+    head = (f"Estimation of {cal.get('date', '?')} (origin {cal.get('origin', '?')}, data "
+            f"cut-off {cal.get('data_cutoff', '?')}): {lik.get('n_rows', '?')} rows in the "
+            f"likelihood ({lik.get('n_lower_bounds', '?')} lower bounds), "
+            f"{lik.get('n_implied_checks', '?')} implied bases reported apart as checks; "
+            f"{len(est)} assumptions estimated, {len(moved)} moved by the data "
+            f"({', '.join(f'`{k}`' for k in moved)}).")
     return head + "\n\n" + md_table(pd.DataFrame(rows))
 
 

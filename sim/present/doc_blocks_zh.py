@@ -83,30 +83,34 @@ def block_plan_levers_zh(ctx: DocContext) -> str:
 
 def block_calibration_zh(ctx: DocContext) -> str:
     from sim.model.parameters import load_parameters
+    from sim.present.doc_blocks import fit_summary
 
     cal = ctx.calibration
-    fit, est = cal.get("fit") or {}, cal.get("estimates") or {}
-    if not fit or not est:
-        raise DocumentError("block 'calibration-summary-zh': model/calibration.yaml has no fit "
-                            "or no estimates; run plansim calibrate")
+    est = cal.get("estimates") or {}
+    if not est:
+        raise DocumentError("block 'calibration-summary-zh': model/calibration.yaml has no "
+                            "estimates; run plansim calibrate")
     params = load_parameters()
     by_id = {**params.assumptions, **params.levers}
     erows = []
     for aid, e in est.items():
+        if not e.get("moved_by_data"):
+            continue
         name = label(by_id[aid].label, "zh") if aid in by_id else aid
-        note = "在取值范围的边界上" if "bound" in str(e.get("warning", "")) else ""
-        erows.append({"估计的参数": f"`{aid}` {name}", "估计值": format_number(e["value"]),
-                      "允许范围": (format_range(by_id[aid].min, by_id[aid].max)  # declared
-                                   if aid in by_id else format_range(e["min"], e["max"])),
-                      "说明": note})
-    frows = []
-    for ind, s in fit.items():
-        frows.append({"序列": label(declared_labels().get(ind, SERIES_ZH.get(ind, ind)), "zh"),
-                      "观测个数": str(int(s["n"])),
-                      "平均绝对百分比误差": f"{float(s['mape']):.3g}%"})
-    obj = cal.get("objective") or {}
-    head = (f"最近一次校准（{cal.get('date', '?')}）用 {obj.get('n_observations', '?')} 个历史观测值"
-            f"估计了 {len(est)} 个参数（加权最小二乘，对数误差；方法见 `calibration.md`）：")
+        pr, po = e.get("prior") or {}, e.get("posterior") or {}
+        erows.append({"参数": f"`{aid}` {name}",
+                      "先验 5%–95%": format_range(pr.get("P5"), pr.get("P95")),
+                      "后验中位数": format_number(po.get("P50")),
+                      "后验 5%–95%": format_range(po.get("P5"), po.get("P95"))})
+    status_zh = {"sourced": "统计数据", "lower_bound": "下限", "implied": "推算基数（仅核对）"}
+    frows = [{"序列": label(declared_labels().get(r.indicator, SERIES_ZH.get(r.indicator,
+                                                                            r.indicator)), "zh"),
+              "类型": status_zh.get(r.status, r.status), "观测个数": str(int(r.n)),
+              "后验中位数的绝对误差（中位）": f"{r.median_abs_error_pct:.3g}%"}
+             for r in fit_summary(cal).itertuples()]
+    head = (f"最近一次估计（{cal.get('date', '?')}，贝叶斯估计，emcee 抽样）以 "
+            f"{cal.get('origin', '?')} 年为预测起点，估计了 {len(est)} 个参数，其中 "
+            f"{len(erows)} 个的分布被历史数据明显改变：")
     return (head + "\n\n" + md_table(pd.DataFrame(erows)) + "\n\n各序列的拟合误差：\n\n"
             + md_table(pd.DataFrame(frows)))
 

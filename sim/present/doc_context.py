@@ -16,12 +16,14 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
-from sim.analysis.sampling import DEFAULT_SEED
+from sim.analysis.conditioning_settings import load_conditioning
 from sim.errors import DocumentError
 from sim.present.labels import format_number
 
-#: the documents' uncertainty ensemble (the `plansim uncertainty` defaults: Latin hypercube)
-ENSEMBLE = {"samples": 1000, "seed": DEFAULT_SEED, "sampling": "lhs",
+#: the documents' uncertainty ensemble: the canonical one (`plansim uncertainty` defaults,
+#: the ensemble: section of scenarios/uncertainty.yaml), drawn from the posterior
+_CANON = load_conditioning()
+ENSEMBLE = {"samples": _CANON.samples, "seed": _CANON.seed, "sampling": "posterior",
             "scenarios": ("plan", "baseline")}
 #: extreme-condition cases shown in model/README.md: the budget multiplier from the plan's
 #: first year on (a lever override on the plan scenario), see :attr:`DocContext.extremes`

@@ -20,15 +20,15 @@ from sim.present.labels import label, unit_label
 
 HEAD = {
     "zh": {"id": "编号", "name": "假设", "unit": "单位", "range": "取值范围",
-           "dist": "抽样分布", "grade": "可信度", "cal": "校准估计", "desc": "含义"},
+           "dist": "抽样分布", "grade": "可信度", "cal": "由历史数据估计", "desc": "含义"},
     "en": {"id": "id", "name": "assumption", "unit": "unit", "range": "range",
-           "dist": "distribution", "grade": "grade", "cal": "calibrated", "desc": "what it means"},
+           "dist": "distribution", "grade": "grade", "cal": "estimated", "desc": "what it means"},
 }
 KINDS = {
     "zh": {"uniform": "均匀", "triangular": "三角", "truncnormal": "截断正态",
-           "lognormal": "截断对数正态", "calibrated": "围绕校准估计"},
+           "lognormal": "截断对数正态"},
     "en": {"uniform": "uniform", "triangular": "triangular", "truncnormal": "truncated normal",
-           "lognormal": "truncated lognormal", "calibrated": "around the estimate"},
+           "lognormal": "truncated lognormal"},
 }
 SHAPE = {"mode": {"zh": "众数", "en": "mode"}, "mean": {"zh": "均值", "en": "mean"},
          "sd": {"zh": "标准差", "en": "sd"}, "median": {"zh": "中位数", "en": "median"},
@@ -48,15 +48,11 @@ INTRO = {
 
 
 def _distribution(kind: str, dist: Any, lang: str) -> str:
-    """The declared kind with the sampled distribution's shape (and its own bounds when they
-    narrow the declared range, as a calibrated one does)."""
+    """The declared kind (the prior of the estimation) with its shape."""
     text = KINDS[lang][kind]
     shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
                       for k, v in dist.params.items() if k in SHAPE)
-    if kind == "calibrated":
-        inner = KINDS[lang][dist.kind] + (f" {shape}" if shape else "")
-        text += f"（{inner}）" if lang == "zh" else f" ({inner})"
-    elif shape:
+    if shape:
         text += f"，{shape}" if lang == "zh" else f", {shape}"
     return text
 

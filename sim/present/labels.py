@@ -57,6 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
     "history_sourced": {"zh": "统计数据", "en": "Reported data"},
     "history_implied": {"zh": "推算基数", "en": "Implied base"},
     "history_conflicting": {"zh": "来源不一致的数据", "en": "Conflicting data"},
+    "history_lower_bound": {"zh": "下限（不低于）", "en": "Lower bound (at least)"},
+    "history_as_of": {"zh": "年内某日的数据", "en": "As of a date in the year"},
     "plan_period": {"zh": "行动计划期", "en": "Plan period"},
     "baseline": {"zh": "基准情景", "en": "Baseline"},
     "attainment": {"zh": "目标完成度（%）", "en": "Target attainment (%)"},

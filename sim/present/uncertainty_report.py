@@ -30,7 +30,7 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     nrows = math.ceil((len(targets.items) + 1) / 3)
     fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows), layout=None)
     flat = axes.ravel()
-    central = {"zh": "中心预测（校准运行）", "en": "central (calibrated run)"}[lang]
+    central = {"zh": "中心运行（后验中位参数）", "en": "central run (posterior-median values)"}[lang]
     for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
         da = result.percentiles[t.indicator]
         fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,

@@ -15,7 +15,8 @@ import numpy as np
 
 COLORS = {"current": "#1f77b4", "baseline": "#7f7f7f", "plan": "#e6550d", "band": "#1f77b4",
           "target": "#d62728"}
-HISTORY_COLORS = {"sourced": "#222222", "implied": "#9467bd", "conflicting": "#bcbd22"}
+HISTORY_COLORS = {"sourced": "#222222", "lower_bound": "#1f77b4", "implied": "#9467bd",
+                  "conflicting": "#bcbd22"}
 
 
 def _series(ds: Any, name: str) -> dict[str, list[float]]:
