@@ -47,7 +47,7 @@ def test_uncertainty_shares_samples_and_gives_probabilities():
     ens = sim.uncertainty("plan", "baseline", samples=6, seed=7)
     assert ens["tech_firms"].dims == ("scenario", "sample", "time")
     assert ens.sizes["sample"] == 6 and ens.attrs["kept"] == 6
-    assert ens["implausibility"].dims == ("scenario", "sample")
+    assert ens.attrs["origin"] >= 2023   # posterior draws: the forecast origin
     probs = sim.probabilities(ens)
     assert list(probs.index.names) == ["scenario", "indicator"]
     assert set(probs.index.get_level_values("scenario")) == {"plan", "baseline"}

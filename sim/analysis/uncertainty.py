@@ -194,18 +194,17 @@ def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targe
             history: Simulate | None = None) -> list[UncertaintyResult]:
     """Run every scenario's ensemble; returns [UncertaintyResult].
 
-    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are
-    history-conditioned on one shared set of N survivors (common random numbers across the
-    scenarios); without it one prior design serves every scenario. ``central(scenario)``
-    gives the central run reported beside the percentiles; ``history`` runs a design through
-    the history period only (see :func:`~sim.analysis.conditioning.condition_all`).
+    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the ensembles are N
+    draws of its posterior, the same in every scenario (common random numbers); without it
+    one prior design serves every scenario. ``central(scenario)`` gives the central run
+    reported beside the percentiles; ``history`` is accepted for older callers and ignored.
     """
     from sim.analysis import sampling as smp
     from sim.analysis.conditioning import condition_all
 
     conditioned: list[Conditioned | None] = [None] * len(scenarios)
-    if match is not None:   # one set of history-consistent samples for every scenario
-        say(f"{', '.join(str(sc.id) for sc in scenarios)}: history-matching {samples} samples")
+    if match is not None:   # one set of posterior draws for every scenario
+        say(f"{', '.join(str(sc.id) for sc in scenarios)}: {samples} posterior draws")
         conditioned = condition_all(scenarios, spec, samples, seed=seed, simulate=simulate,
                                     match=match, method=sampling, say=say, history=history)
     design, results = None, []
@@ -223,7 +222,7 @@ def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targe
 
 def ensemble(results: Sequence[UncertaintyResult]) -> xr.Dataset:
     """The scenarios' ensembles as one Dataset with dims ``(scenario, sample, time)`` (they
-    share their samples: one design, or one set of history-consistent survivors)."""
+    share their samples: one design, or one set of posterior draws)."""
     from sim.dims import stack_scenarios
 
     return stack_scenarios({r.scenario: r.results for r in results})

@@ -70,7 +70,7 @@ def run(args) -> int:
                                 title=f"{sc.label(lang)}: {names.get(d.target, d.target)} "
                                       f"({d.cases}/{d.n})")
                 save_figure(fig, tmp / f"prim_{d.target}_{lang}", args.formats)
-    print(f"\n{sc.id}: PRIM boxes over N = {ens.n} history-consistent samples, "
+    print(f"\n{sc.id}: PRIM boxes over N = {ens.n} posterior draws, "
           f"{time.perf_counter() - t0:.0f} s")
     for d in found:
         if not d.boxes:

@@ -141,7 +141,7 @@ def run(args) -> int:
                              central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
     print(f"\n{name}: {key} by output; designs drawn from the marginals of "
-          f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)")
+          f"{cond['samples']} posterior draws")
     print(format_table(indices_table(tables, key, targets, args.lang, labels,
                                      method.index_label), args.lang, max_rows=TOP))
     print("\n" + format_tables(summary, args.lang))

@@ -108,7 +108,7 @@ def run(args) -> int:
                                    title=f"{sc.label(lang)}: {label}")
                 save_figure(fig, tmp / f"p_{t}_{lang}", args.formats)
     print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
-          f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
+          f"N = {w.ensemble.n} posterior draws, {w.runs} runs, "
           f"{time.perf_counter() - t0:.0f} s")
     cols = ["target", "probability", "reachable", "extra_budget_2024_2028",
             "achieved_probability", "mc_se", *w.lines]

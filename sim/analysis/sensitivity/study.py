@@ -45,7 +45,7 @@ BLOCK = DEFAULT_CHUNK
 class Reduced:
     """What a study keeps of the design's runs: ``outputs`` (sample x outcome), ``per_year``
     (indicator -> DataArray (sample, time) over the plan years) and ``passes`` (bool per
-    sample: history-consistent and passing the checks; None without a history match)."""
+    sample: passing the checks; None without a posterior)."""
 
     outputs: pd.DataFrame
     per_year: dict[str, xr.DataArray]
@@ -67,7 +67,7 @@ def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets:
         for ind in targets.indicators:
             per[ind].append(np.stack([at_year(ds[ind], y) for y in years], axis=1))
         if match is not None:
-            passes.append(match.passes(ds))
+            passes.append(match.plausible(ds))
         del ds
     outputs = pd.concat(outs, ignore_index=True).rename_axis("sample")
     per_year = {ind: xr.DataArray(np.concatenate(v), dims=("sample", "time"),
@@ -85,7 +85,7 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     """Run the design and the tornado runs; return the output tables by name.
 
     With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
-    from the marginals of a history-matched ensemble of the scenario; ``center`` (assumption
+    from the marginals of posterior draws; ``center`` (assumption
     values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
     ``per_year_<indicator>`` (year x parameter), ``tornado_<output>`` (parameter x low, high,
@@ -102,7 +102,7 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     dist, cond = spec, None
     if match is not None:
         n = match.settings.sensitivity_samples
-        say(f"{scenario.id}: history-matching {n} samples for the conditioned marginals")
+        say(f"{scenario.id}: {n} posterior draws for the marginals")
         cond = conditioning.condition(scenario, spec, n, seed=seed, simulate=simulate,
                                       match=match, say=say)
         dist = conditioning.marginals(cond)
@@ -129,9 +129,9 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
         out[MARGINALS] = cond.design.frame().reset_index(drop=True)
         consistent = run.passes
         out["conditioning"] = conditioning.summary_table([cond], match.settings).assign(
-            design_runs=design.n, design_history_consistent=float(consistent.mean()))
-        say(f"{scenario.id}: {cond.kept} survivors of {cond.drawn} drawn; "
-            f"{consistent.mean():.0%} of the {method} design is history-consistent")
+            design_runs=design.n, design_passing_checks=float(consistent.mean()))
+        say(f"{scenario.id}: {cond.kept} posterior draws; {consistent.mean():.0%} of the "
+            f"{method} design passes the checks")
     if cond is not None and given_data:
         cond_out = outputs_at_year(cond.results, targets, cost_variable=cost_variable)
         out["given_data_S1"] = given_data_first_order(cond.design, cond_out,
