@@ -23,6 +23,7 @@ COMMANDS = {
     "sensitivity": "sim.cli.sensitivity",
     "forecast": "sim.cli.forecast",
     "score": "sim.cli.score",
+    "backtest": "sim.cli.backtest",
     "docs": "sim.cli.docs",
     "diagram": "sim.cli.diagram",
     "what-it-takes": "sim.cli.what_it_takes",

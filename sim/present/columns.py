@@ -191,6 +191,23 @@ HEADERS: dict[str, dict[str, str]] = {
     "error_pct": {"zh": "误差", "en": "Error"},
     "inside_50": {"zh": "在50%区间内", "en": "In 50% band"},
     "inside_90": {"zh": "在90%区间内", "en": "In 90% band"},
+    "origin": {"zh": "预测起点", "en": "Origin"},
+    "horizon": {"zh": "预测步长（年）", "en": "Horizon (years)"},
+    "rows": {"zh": "数据点", "en": "Rows"},
+    "model_mape": {"zh": "模型MAPE", "en": "Model MAPE"},
+    "naive_rows": {"zh": "朴素预测数据点", "en": "Naive rows"},
+    "naive_mape": {"zh": "朴素预测MAPE", "en": "Naive MAPE"},
+    "naive_error_pct": {"zh": "朴素预测误差", "en": "Naive error"},
+    "coverage_90": {"zh": "90%区间覆盖率", "en": "90% coverage"},
+    "bound": {"zh": "下限", "en": "Bound"},
+    "met_share": {"zh": "达到下限的比例", "en": "Share at or above"},
+    "as_of": {"zh": "截至日期", "en": "As of"},
+    "history_rows": {"zh": "起点及以前的数据", "en": "Rows up to the origin"},
+    "likelihood_rows": {"zh": "进入似然的数据", "en": "Rows in the likelihood"},
+    "scored_rows": {"zh": "评分数据点", "en": "Rows scored"},
+    "bound_rows": {"zh": "下限数据点", "en": "Bounds"},
+    "posterior_draws": {"zh": "后验样本数", "en": "Posterior draws"},
+    "converged": {"zh": "已收敛", "en": "Converged"},
 }
 
 
