@@ -243,11 +243,32 @@ def marker_text(command: str | None) -> str:
                        "pid": os.getpid(), "token": uuid.uuid4().hex[:12]})
 
 
+#: a file name tagged with a language: ``brief_zh.html``, ``fit_en.png``, ``loops.zh.dot``
+_LANG_TAG = re.compile(r"[._-](?P<lang>zh|en)(?:\.[^.]+)+$")
+
+
+def carry_over(old: Path, new: Path, langs: Sequence[str]) -> list[str]:
+    """Copy into ``new`` the files of ``old`` tagged with a language not in ``langs`` (a call
+    for one language never removes the other language's files); returns their names."""
+    kept = []
+    if not old.is_dir() or old.is_symlink():
+        return kept
+    for entry in sorted(old.iterdir()):
+        m = _LANG_TAG.search(entry.name)
+        if (m and m["lang"] not in langs and entry.is_file() and not entry.is_symlink()
+                and not (new / entry.name).exists()):
+            shutil.copy2(entry, new / entry.name)
+            kept.append(entry.name)
+    return kept
+
+
 @contextlib.contextmanager
-def owned_dir(final: Path | str) -> Iterator[Path]:
+def owned_dir(final: Path | str, langs: str | Sequence[str] | None = None) -> Iterator[Path]:
     """Like :func:`~sim.present.atomic.atomic_dir` (build in a temporary sibling, swap in),
     but only over a folder plansim wrote, and with a marker in the new one. Under a
-    :func:`claim` the result must be one of the claimed names and is recorded."""
+    :func:`claim` the result must be one of the claimed names and is recorded. ``langs``: the
+    languages this result is written in; the old folder's files of the other languages are
+    carried over (:func:`carry_over`)."""
     final = Path(final)
     session = active()
     if session is not None and final.parent.resolve() == session.root.resolve():
@@ -264,6 +285,8 @@ def owned_dir(final: Path | str) -> Iterator[Path]:
         with atomic_dir(final) as tmp:
             (tmp / MARKER).write_text(text, encoding="utf-8")
             yield tmp
+            if langs is not None:
+                carry_over(final, tmp, [langs] if isinstance(langs, str) else list(langs))
     finally:
         # recorded if the new result is in place, even when a signal came right after the swap
         if session is not None and _marker_is(final, text):
