@@ -146,11 +146,14 @@ def font_face(text: str) -> str:
     options.hinting = False
     options.desubroutinize = True
     font = subset.load_font(str(cjk_font_path()), options, lazy=True)
-    sub = subset.Subsetter(options)
-    sub.populate(unicodes=[ord(c) for c in chars])
-    sub.subset(font)
-    buf = io.BytesIO()
-    subset.save_font(font, buf, options)
+    try:
+        sub = subset.Subsetter(options)
+        sub.populate(unicodes=[ord(c) for c in chars])
+        sub.subset(font)
+        buf = io.BytesIO()
+        subset.save_font(font, buf, options)
+    finally:
+        font.close()
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return (f"@font-face {{ font-family: '{FONT_FAMILY}'; "
             f"src: url(data:font/woff2;base64,{data}) format('woff2'); }}")
