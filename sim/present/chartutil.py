@@ -185,13 +185,9 @@ def draw_series(ax: Axes, da: xr.DataArray, label: str | None, *, hatch: str | N
         return line
     lo, mid, hi = np.nanpercentile(da.values, [5, 50, 95], axis=0)
     (line,) = ax.plot(x, mid, label=label, **kw)
-    color = line.get_color()
-    edge = {"color": color, "linestyle": line.get_linestyle(), "linewidth": 0.6, "alpha": 0.8}
-    ax.plot(x, lo, **edge)
-    ax.plot(x, hi, **edge)
     with mpl.rc_context({"hatch.linewidth": 0.5}):   # read when the collection is made
-        ax.fill_between(x, lo, hi, facecolor="none", edgecolor=color, hatch=hatch, linewidth=0,
-                        alpha=0.45)
+        ax.fill_between(x, lo, hi, facecolor="none", edgecolor=line.get_color(), hatch=hatch,
+                        linewidth=0.6, linestyle=line.get_linestyle(), alpha=0.5)
     return line
 
 
