@@ -73,11 +73,16 @@ def short_label(s: str, lang: str, width: int | None = None, lines: int = 2) -> 
     """A scenario or group name for a chart's bar: a closing parenthesis dropped
     ("基准情景(行动计划前政策延续)" -> "基准情景"), wrapped to ``lines`` lines of ``width``
     characters, an ellipsis where cut."""
-    from sim.present.charts import _wrap
+    import math
+    import textwrap
 
     short = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", s).strip() or s
     width = width or (7 if lang == "zh" else 16)
-    out = _wrap(short, lang, width).split("\n")
+    if lang == "zh":   # lines of equal length
+        step = math.ceil(len(short) / max(1, math.ceil(len(short) / width)))
+        out = [short[i:i + step] for i in range(0, len(short), step)]
+    else:
+        out = textwrap.wrap(short, width, break_long_words=False) or [short]
     return "\n".join(out[:lines - 1] + [out[lines - 1][:width - 1] + "…"]
                      if len(out) > lines else out)
 
