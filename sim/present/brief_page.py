@@ -122,15 +122,18 @@ def waterfall_figure(brief: Any, sid: str, lang: str) -> Any:
 
 
 def svg(fig: Any) -> str:
-    """A figure as inline SVG text at its own size (text as paths: no font needed), the
-    figure closed."""
+    """A figure as inline SVG text at its own size, its texts as text in the page's embedded
+    font (the font matplotlib laid them out with: the same metrics; a few hundred text nodes
+    print much faster than thousands of glyph paths, and the PDF's chart text can be
+    searched)."""
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "plansim"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "plansim"}):
         fig.savefig(buf, format="svg")
     svg_text = buf.getvalue()
     svg_text = re.sub(r"<metadata>.*?</metadata>", "", svg_text, flags=re.S)  # licence links
+    svg_text = re.sub(r"font-family:[^;\"]*", f"font-family: '{FONT_FAMILY}'", svg_text)
     return svg_text[svg_text.index("<svg"):]
 
 
@@ -138,11 +141,52 @@ def svg(fig: Any) -> str:
 def font_face(text: str) -> str:
     """An ``@font-face`` rule with the glyphs of ``text`` subset from the project's CJK font
     (:func:`sim.present.fonts.cjk_font_path`), as WOFF2 in a data URL."""
-    from fontTools import subset
+    data = base64.b64encode(font_subset(text)).decode("ascii")
+    return (f"@font-face {{ font-family: '{FONT_FAMILY}'; "
+            f"src: url(data:font/woff2;base64,{data}) format('woff2'); }}")
 
+
+def font_subset(text: str) -> bytes:
+    """The WOFF2 subset of the project's CJK font holding the characters of ``text`` (and
+    the printable ASCII), kept in the user's cache folder by its characters (a second page
+    with the same words costs nothing)."""
+    import hashlib
+
+    import fontTools
+
+    from sim.errors import OutputError
+    from sim.model.diskcache import cache_root
+    from sim.present.atomic import atomic_write_bytes
     from sim.present.fonts import cjk_font_path
 
-    chars = sorted({c for c in text if ord(c) >= 32} | set(" -0123456789%"))
+    chars = "".join(sorted({c for c in text if ord(c) > 126} | {chr(i) for i in range(32, 127)}))
+    font = cjk_font_path()
+    stat = font.stat()
+    key = hashlib.sha256(f"{font.name}|{stat.st_size}|{stat.st_mtime_ns}|{fontTools.version}|"
+                         f"{SUBSET_VERSION}|{chars}".encode()).hexdigest()[:32]
+    root = cache_root()
+    path = root / "fonts" / f"{key}.woff2" if root is not None else None
+    if path is not None and path.is_file():
+        data = path.read_bytes()
+        if data[:4] == b"wOF2":
+            return data
+    data = _subset(font, chars)
+    if path is not None:
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            atomic_write_bytes(path, data)
+        except (OSError, OutputError):
+            pass   # no cache: the subset is made again next time
+    return data
+
+
+#: bump when the subset's options change (the cached subsets are then made again)
+SUBSET_VERSION = 1
+
+
+def _subset(font_path: Path, chars: str) -> bytes:
+    from fontTools import subset
+
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["kern", "liga", "vert", "palt"]
@@ -150,7 +194,7 @@ def font_face(text: str) -> str:
     options.notdef_outline = True
     options.hinting = False
     options.desubroutinize = True
-    font = subset.load_font(str(cjk_font_path()), options, lazy=True)
+    font = subset.load_font(str(font_path), options, lazy=True)
     try:
         sub = subset.Subsetter(options)
         sub.populate(unicodes=[ord(c) for c in chars])
@@ -159,9 +203,7 @@ def font_face(text: str) -> str:
         subset.save_font(font, buf, options)
     finally:
         font.close()
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (f"@font-face {{ font-family: '{FONT_FAMILY}'; "
-            f"src: url(data:font/woff2;base64,{data}) format('woff2'); }}")
+    return buf.getvalue()
 
 
 # -- the page --------------------------------------------------------------------------------------
@@ -218,7 +260,7 @@ def render_html(brief: Any, lang: str, figures: dict[str, str] | None = None) ->
     body.append(f"<tr><td>{esc(word('date', lang))}</td><td>{esc(brief.date)}</td></tr>"
                 "</table>")
     text = "\n".join(body)
-    visible = html.unescape(re.sub(r"<svg.*?</svg>|<[^>]+>", "", text, flags=re.S))
+    visible = html.unescape(re.sub(r"<[^>]+>", "", text))   # the charts' texts included
     title = f"{word('title', lang)}: {names}"
     return (f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head>"
             f"<meta charset='utf-8'><title>{esc(title)}</title>"
