@@ -66,18 +66,17 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     """Run the calibrated runs and the history-conditioned ensembles (the library call of
     ``plansim uncertainty``, common random numbers across scenarios)."""
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import history_simulate, simulate_design
+    from sim.analysis.ensemble import history_simulate, shared_simulator, simulate_design
     from sim.analysis.sampling import DEFAULT_SEED
     from sim.analysis.sensitivity.shapley import player_labels
     from sim.analysis.uncertainty import compute
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import file_hashes
     from sim.model.targets import load_targets
-    from sim.simulate import Simulator
 
     seed = DEFAULT_SEED if seed is None else seed
     targets = load_targets()
-    sim = Simulator(engine)
+    sim = shared_simulator(engine)   # the ensemble's: one compiled model, one set of inputs
     every = list(scenarios) + ([reference] if reference is not None else [])
     say("calibrated runs")
     runs = {sc.id: sim.run(sc) for sc in every}
