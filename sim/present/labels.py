@@ -58,8 +58,7 @@ TEXT: dict[str, dict[str, str]] = {
     "history_implied": {"zh": "推算基数", "en": "Implied base"},
     "history_conflicting": {"zh": "来源不一致的数据", "en": "Conflicting data"},
     "plan_period": {"zh": "行动计划期", "en": "Plan period"},
-    "plan_period_years": {"zh": "灰色：行动计划期（{start}—{end}年）",
-                          "en": "Grey: plan period {start}-{end}"},
+    "plan_period_years": {"zh": "计划期（{start}—{end}年）", "en": "Plan period {start}-{end}"},
     "band_hatched": {"zh": "阴影线：5%–95%区间", "en": "Hatched: 5-95% band"},
     "how_sure": {"zh": "{year}年达标概率（历史匹配集合，± 为蒙特卡洛标准误；来自 {folder}）：",
                  "en": "P(target met in {year}) (history-matched ensemble, ± Monte Carlo "
