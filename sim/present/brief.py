@@ -79,7 +79,7 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     sim = shared_simulator(engine)   # the ensemble's: one compiled model, one set of inputs
     every = list(scenarios) + ([reference] if reference is not None else [])
     say("calibrated runs")
-    runs = {sc.id: sim.run(sc) for sc in every}
+    runs = {sc.id: central_run(sim, sc) for sc in every}   # the central runs, all variables
     match = HistoryMatch.from_history(
         list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")),
         load_conditioning())
@@ -90,7 +90,7 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
 
     results = compute(every, load_uncertainty(), targets, samples=samples, seed=seed,
                       sampling="lhs", simulate=simulate, say=say, match=match,
-                      central=lambda sc: central_run(sim, sc, cols),
+                      central=lambda sc: runs[sc.id][cols],   # not run a second time
                       history=history_simulate(match, engine=engine, progress=False))
     attributions = {}
     if reference is not None:   # the library call of `plansim sensitivity --method shapley`
