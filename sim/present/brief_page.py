@@ -113,11 +113,13 @@ def waterfall_figure(brief: Any, sid: str, lang: str) -> Any:
     sc = next(s for s in brief.scenarios if s.id == sid)
     labels = {g: short_label(label(brief.groups.get(g, g), lang), lang) for g in att.groups}
     names = (short_label(brief.reference.label(lang), lang), short_label(sc.label(lang), lang))
-    bars = len(att.groups) + 3   # the two ends, the groups, room for an interaction bar
+    bars = len(att.groups) + 2   # the two ends and the groups (Shapley values add up: no
+    # interaction bar); 0.29 inch (21 pt) a bar holds two-line names at 7 pt apart, and three
+    # rows of panels with the section's heading fit on one A4 page
     fig = shapley_figure(att, brief.targets, lang, labels, names=names, cols=2,
-                         panel=(COLUMN_IN / 2, max(2.2, 0.9 + 0.3 * bars)))
+                         panel=(COLUMN_IN / 2, max(2.0, 0.8 + 0.29 * bars)))
     for ax in fig.axes:
-        ax.tick_params(axis="y", labelsize=8.5)
+        ax.tick_params(axis="y", labelsize=MIN_PT)
     return fig
 
 
@@ -244,8 +246,8 @@ def render_html(brief: Any, lang: str, figures: dict[str, str] | None = None) ->
         if key not in figures:
             figures[key] = svg(waterfall_figure(brief, sc.id, lang))
         body += [f"<h2>{esc(word('waterfall', lang, scenario=sc.label(lang), ref=ref))}</h2>",
+                 f"<div class='chart'>{figures[key]}</div>",   # under its heading on one page
                  f"<p class='note'>{esc(word('waterfall_note', lang, ref=ref, year=t.year, scenario=sc.label(lang), n=len(att.groups)))}</p>",  # noqa: E501
-                 f"<div class='chart'>{figures[key]}</div>",
                  f"<p class='note'>{esc(word('players_note', lang))}</p>",
                  _table(player_rows(att, brief.groups, brief.parameters, lang), "text")]
     body += [f"<h2>{esc(word('influence', lang))}</h2>",
