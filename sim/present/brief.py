@@ -244,13 +244,22 @@ def sources(lang: str = "en") -> pd.DataFrame:
     gives; headers in ``lang``."""
     from sim.model.history import load_history
     from sim.model.targets import load_targets
+    from sim.present.labels import declared_labels
 
     hist = load_history()
-    names = {t.indicator: label(t.label, lang) for t in load_targets().items}
+    names = {k: label(v, lang) for k, v in declared_labels().items()}
+    names.update({t.indicator: label(t.label, lang) for t in load_targets().items})
+
+    def name(ind: str) -> str:   # a plan target row is named by its indicator
+        base = ind.removesuffix("_target")
+        return names.get(ind) or (names[base] + (f"（{word('target', lang)}）" if lang == "zh"
+                                                 else f" ({word('target', lang).lower()})")
+                                  if base in names else ind)
+
     rows = []
     for src, g in hist.groupby("source", sort=False):
         a, b = int(g["year"].min()), int(g["year"].max())
-        inds = list(dict.fromkeys(names.get(i, i) for i in g["indicator"]))
+        inds = list(dict.fromkeys(name(str(i)) for i in g["indicator"]))
         rows.append({word("source", lang): str(src), word("indicators", lang):
                      ("、" if lang == "zh" else ", ").join(inds),
                      word("rows", lang): len(g),
