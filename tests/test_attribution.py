@@ -92,27 +92,92 @@ def test_attribute_runs_one_batch_and_is_efficient():
     assert res.coalition_values.shape == (4, 1)
 
 
-def test_shares_of_one_budget_across_groups_are_one_player():
-    """The allocation shares (one sum constraint) that the plan changes in several groups move
-    together: taken group by group, a coalition would break the constraint."""
-    from sim.analysis.sensitivity.shapley import coalition_scenarios, lever_groups, player_labels
+def test_shares_move_with_the_groups_they_pay_for():
+    """Each allocation share is part of its own group's player (the money a group receives
+    belongs to it); a coalition whose shares would break the sum constraint takes the room from
+    the other shares pro rata, and every coalition scenario passes the constraint."""
+    from sim.analysis.sensitivity.shapley import coalition_scenarios, lever_groups
     from sim.model.parameters import load_parameters
     from sim.scenarios import load_scenario
     from sim.scenarios.constraints import load_constraints
+    from sim.simulate import Simulator
 
     params = load_parameters()
     base, plan = load_scenario("baseline"), load_scenario("plan")
     shares = set(load_constraints(params)[0].levers)
     groups = lever_groups(base, plan, params)
-    assert next(iter(groups)) == "allocation_shares"
-    assert set(groups["allocation_shares"]) == shares & set(plan.levers)
-    assert all(not shares & set(ls) for g, ls in groups.items() if g != "allocation_shares")
-    assert player_labels(params)["allocation_shares"] == {"zh": "资金分配比例",
-                                                          "en": "Budget allocation shares"}
-    for _s, sc in coalition_scenarios(base, plan, groups):   # every coalition: all or none
-        taken = shares & set(sc.levers)
-        assert taken in (set(), set(groups["allocation_shares"]))
+    assert "allocation_shares" not in groups
+    assert "equity_fund_share" in groups["equity_fund"]
+    for g, ls in groups.items():
+        assert all(params.levers[lid].group == g for lid in ls)
+    sim = Simulator()
+    pairs = coalition_scenarios(base, plan, groups, sim)
+    for s, sc in pairs:
+        sim.inputs(sc)   # raises ScenarioError if the shares broke the constraint
+        if s == frozenset({"equity_fund"}):   # 0.12 equity + the baseline's 1.0 elsewhere
+            paths = attribution_paths(sim, sc, shares)
+            assert paths.loc[2025].sum() == pytest.approx(1.0)
+            assert paths.loc[2025, "equity_fund_share"] == pytest.approx(0.12)
+            assert paths.loc[2025, "industry_share"] == pytest.approx(0.9 * 0.88)
     # a plan changing the shares of one group only keeps them in that group
     one = base.with_levers({"equity_fund_share": {2024: 0.1}, "equity_ticket_cap": 500})
     assert lever_groups(base, one, params) == {"equity_fund": ["equity_fund_share",
                                                                "equity_ticket_cap"]}
+
+
+def attribution_paths(sim, sc, levers):
+    from sim.analysis.lever_paths import lever_paths
+
+    return lever_paths(sim, sc, sorted(levers))
+
+
+def equity_doubled():
+    """The user's scenario of issue 22: the plan with the equity fund's share doubled from 2025
+    (taken from the project grants) and the R&D reward cap cut in 2027-28."""
+    from sim.scenarios import load_scenario
+
+    return load_scenario("plan").with_levers(
+        {"equity_fund_share": {2024: 0.12, 2025: 0.24},
+         "industry_share": {2024: 0.38, 2025: 0.26},
+         "rd_reward_cap": {2024: 500, 2027: 250, 2029: 500}}, id="equity-x2")
+
+
+def test_equity_fund_money_is_attributed_to_the_equity_group():
+    """Against the plan, the doubled equity share is the equity group's: a clearly non-zero
+    part of the change, and the values sum to the total change."""
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    sim, targets = Simulator(), load_targets()
+    att = attribution.attribute(load_scenario("plan"), equity_doubled(), simulator=sim,
+                                parameters=load_parameters(), indicators=targets.indicators,
+                                year=targets.year)
+    assert set(att.groups) == {"fiscal_programs", "equity_fund", "enterprise_incentives"}
+    assert att.groups["equity_fund"] == ["equity_fund_share"]
+    for ind in targets.indicators:
+        assert att.shapley[ind].sum() == pytest.approx(att.total[ind], rel=1e-9, abs=1e-9)
+    share = (att.shapley.loc["equity_fund"].abs()
+             / att.shapley.abs().sum(axis=0).where(lambda x: x > 0)).dropna()
+    assert share.max() > 0.1, att.shapley
+
+
+def test_reversed_comparison_takes_the_default_path():
+    """The baseline against the plan (a lever only the reference sets) has the same players
+    and the opposite values."""
+    from sim.model.parameters import load_parameters
+    from sim.model.targets import load_targets
+    from sim.scenarios import load_scenario
+    from sim.simulate import Simulator
+
+    sim, targets, params = Simulator(), load_targets(), load_parameters()
+    base, plan = load_scenario("baseline"), load_scenario("plan")
+    kw = {"simulator": sim, "parameters": params, "indicators": targets.indicators[:1],
+          "year": targets.year}
+    back = attribution.attribute(plan, base, **kw)
+    ahead = attribution.attribute(base, plan, **kw)
+    assert set(back.groups) == set(ahead.groups)
+    np.testing.assert_allclose(back.total, -ahead.total, rtol=1e-9)
+    ind = targets.indicators[0]
+    assert back.shapley[ind].sum() == pytest.approx(back.total[ind], rel=1e-9)

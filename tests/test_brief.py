@@ -1,5 +1,6 @@
-"""`plansim brief`: a self-contained HTML page (and its PDF) carrying the indicator names and
-the P(met) figures of the history-conditioned ensemble (the real model, a small ensemble)."""
+"""`plansim brief`: a self-contained HTML page (and its PDF) carrying the headline, the
+findings, what each scenario assumes, the indicator names and the P(met) figures of the
+history-conditioned ensemble (the real model, a small ensemble)."""
 
 import html
 import re
@@ -9,6 +10,8 @@ import pytest
 from sim.analysis.targets import ALL_TARGETS
 from sim.cli.main import main
 from sim.present import brief as br
+from sim.present import brief_page as bp
+from sim.present import brief_text as bt
 from sim.present.labels import label
 from sim.scenarios import load_scenario
 
@@ -25,14 +28,15 @@ def expected_strings(b, lang):
     """Indicator names and P(met) figures the page must carry."""
     probs = b.uncertainty["plan"].probabilities
     names = [label(t.label, lang) for t in b.targets.items]
-    figures = [br._pct(probs.loc[i]) for i in [*b.targets.indicators, ALL_TARGETS]]
+    figures = [bt.probability(probs.loc[i]) for i in [*b.targets.indicators, ALL_TARGETS]]
     return names, figures
 
 
 def external_references(page: str) -> list[str]:
     """Every reference to something outside the page (fragment-only links are internal)."""
     refs = re.findall(r"""(?:href|src)\s*=\s*["']([^"']*)["']""", page)
-    refs += re.findall(r"""url\(\s*["']?([^)"']*)""", page)
+    refs += [u for u in re.findall(r"""url\(\s*["']?([^)"']*)""", page)
+             if not u.startswith("data:font/")]   # the embedded font subset
     bad = [r for r in refs if not r.startswith("#")]
     bad += re.findall(r"<(?:link|script|img|iframe|object)\b", page)
     bad += [u for u in re.findall(r"https?://[^\s\"'<>]+", page)
@@ -42,7 +46,7 @@ def external_references(page: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_html_is_self_contained_and_carries_names_and_probabilities(computed, lang):
-    page = br.render_html(computed, lang)
+    page = bp.render_html(computed, lang)
     assert external_references(page) == []
     assert "<svg" in page
     names, figures = expected_strings(computed, lang)
@@ -86,19 +90,19 @@ def test_attribution_is_the_library_call_and_adds_up_to_the_central_change(compu
         assert att.baseline[ind] == pytest.approx(float(probs["baseline"].loc[ind, "central"]),
                                                   rel=1e-9)
         assert att.shapley[ind].sum() == pytest.approx(att.total[ind], rel=1e-6, abs=1e-9)
-    # the allocation shares span several groups: one player, labelled from the constraint
-    assert "allocation_shares" in att.shapley.index
-    assert "allocation_shares" in computed.groups
+    # the allocation shares move with their groups: the equity fund's share is 拨改投's
+    assert "allocation_shares" not in att.shapley.index
+    assert "equity_fund_share" in att.groups["equity_fund"]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_carries_the_waterfall_section(computed, lang):
-    page = br.render_html(computed, lang)
+    page = bp.render_html(computed, lang)
     ref = computed.reference.label(lang)
-    head = br.word("waterfall", lang, scenario=computed.scenarios[0].label(lang), ref=ref)
+    head = bt.word("waterfall", lang, scenario=computed.scenarios[0].label(lang), ref=ref)
     assert html.escape(head) in page
     section = page[page.index(html.escape(head)):]
-    assert section.index("<svg") < section.index(html.escape(br.word("influence", lang)))
+    assert section.index("<svg") < section.index(html.escape(bt.word("influence", lang)))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -107,9 +111,9 @@ def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
     (Markdown bold and code rendered), and none in the other language."""
     from sim.model.caveats import load_caveats
 
-    page = br.render_html(computed, lang)
-    head = html.escape(br.word("caveats", lang))
-    section = page[page.index(head):page.index(html.escape(br.word("sources", lang)))]
+    page = bp.render_html(computed, lang)
+    head = html.escape(bt.word("caveats", lang))
+    section = page[page.index(head):page.index(html.escape(bt.word("sources", lang)))]
     declared = load_caveats()
     other = "en" if lang == "zh" else "zh"
     assert section.count("<li>") == len(declared) >= 10
@@ -128,25 +132,145 @@ def test_caveat_markup_is_escaped_then_rendered():
 
 def test_caveats_and_sources_from_the_model_files():
     assert br.caveats("zh") != br.caveats("en") and len(br.caveats("zh")) >= 10
-    src = br.sources()
-    assert src["rows"].sum() > 20 and not src["source"].isna().any()
-
-
-@pytest.mark.skipif(not br.pdf_available(), reason="WeasyPrint (and Pango) not installed")
-def test_pdf_text_carries_names_and_probabilities(computed, tmp_path):
-    pypdf = pytest.importorskip("pypdf")
     for lang in ("zh", "en"):
-        path = tmp_path / f"b_{lang}.pdf"
-        br.write_pdf(br.render_html(computed, lang), path)
-        reader = pypdf.PdfReader(path)
-        assert 2 <= len(reader.pages) <= 8
-        text = "\n".join(p.extract_text() for p in reader.pages)
-        names, figures = expected_strings(computed, lang)
-        for s in names + figures:
-            assert s in text, s
-        head = br.word("waterfall", lang, scenario=computed.scenarios[0].label(lang),
-                       ref=computed.reference.label(lang))
-        assert " ".join(head.split()) in " ".join(text.split()), head
+        src = br.sources(lang)
+        assert list(src.columns) == [bt.word(k, lang) for k in
+                                     ("source", "indicators", "rows", "source_years")]
+        assert src.iloc[:, 2].sum() > 20 and not src.iloc[:, 0].isna().any()
+
+
+def lever_strings(b, sid, lang):
+    """The label of every lever the scenario changes against its reference, and the values."""
+    _against, changes = b.changes[sid]
+    params = b.parameters
+    return [label(params.levers[ch.lever].label, lang) for ch in changes], changes
+
+
+def normal(text):
+    return " ".join(text.split())
+
+
+def pdf_text(path):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(path)
+    return len(reader.pages), normal("\n".join(p.extract_text() for p in reader.pages))
+
+
+@pytest.mark.skipif(not bp.pdf_available(), reason="WeasyPrint (and Pango) not installed")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, tmp_path, lang):
+    """The printed page: the headline, the findings, each scenario's lever changes, the
+    names and P(met) figures, the waterfall's heading; no text below 7 pt, none running out
+    of its table cell or off the page (WeasyPrint's layout boxes)."""
+    from weasyprint import HTML
+
+    from tests.textcheck import page_problems
+
+    page = bp.render_html(computed, lang)
+    document = HTML(string=page).render()
+    assert page_problems(document) == []
+    path = tmp_path / f"b_{lang}.pdf"
+    document.write_pdf(path)
+    pages, text = pdf_text(path)
+    assert 3 <= pages <= 12
+    assert normal(bt.headline(computed, lang)) in text
+    for f in bt.findings(computed, lang):
+        assert normal(f)[:40] in text, f
+    names, figures = expected_strings(computed, lang)
+    for s in names + figures:
+        assert s in text, s
+    levers, changes = lever_strings(computed, "plan", lang)
+    assert len(levers) >= 20
+    for name in levers:
+        assert normal(name) in text, name
+    budget = next(ch for ch in changes if ch.lever == "fiscal_budget")
+    assert f"{budget.scenario[2026]:.1f}" in text      # amounts by year
+    head = bt.word("waterfall", lang, scenario=computed.scenarios[0].label(lang),
+                   ref=computed.reference.label(lang))
+    assert normal(head) in text, head
+    assert "model/" not in "".join(re.findall(r"<h[1-3]>(.*?)</h[1-3]>", page))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_charts_print_at_seven_points_or_more_without_text_problems(computed, lang):
+    """The charts are drawn at the A4 column's width: printed, no text is below 7 pt, and no
+    two texts overlap (the waterfalls and the indicator chart)."""
+    from tests.textcheck import smallest_chart_pt, text_problems
+
+    width_pt = bp.COLUMN_IN * 72
+    for fig in (bp.chart_figure(computed, lang), bp.waterfall_figure(computed, "plan", lang)):
+        assert fig.get_size_inches()[0] <= bp.COLUMN_IN + 1e-9
+        assert smallest_chart_pt(fig, width_pt) >= bp.MIN_PT
+        assert text_problems(fig) == []
+
+
+def test_the_page_embeds_the_font_subset_it_uses(computed):
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = bp.render_html(computed, "zh")
+    data = re.search(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", page)[1]
+    font = TTFont(io.BytesIO(base64.b64decode(data)))
+    cmap = font.getBestCmap()
+    visible = html.unescape(re.sub(r"<svg.*?</svg>|<[^>]+>", "", page, flags=re.S))
+    assert {c for c in visible if ord(c) > 127} <= {chr(u) for u in cmap}
+    assert len(cmap) < 3000 and len(data) < 1_500_000   # a subset, not the 16 MB font
+
+
+def test_mine_against_plan_compares_the_two_directly(tmp_path):
+    """`brief mine --against plan`: the headline and findings name the two, the assumptions
+    list exactly the levers mine changes against the plan (by year), and the waterfall gives
+    the equity group its money."""
+    from tests.test_attribution import equity_doubled
+
+    mine = equity_doubled()
+    b = br.compute_brief([mine], load_scenario("plan"), samples=20, seed=3)
+    against, changes = b.changes[mine.id]
+    assert against.id == "plan"
+    assert {c.lever for c in changes} == {"equity_fund_share", "industry_share",
+                                          "rd_reward_cap"}
+    cap = next(c for c in changes if c.lever == "rd_reward_cap")
+    assert cap.years == [2027, 2028] and set(cap.scenario) == {250.0}
+    assert abs(b.attributions[mine.id].shapley.loc["equity_fund"]).max() > 0
+    for lang in ("zh", "en"):
+        page = bp.render_html(b, lang)
+        assert html.escape(bt.word("against_title", lang, names=mine.label(lang),
+                                   ref=b.reference.label(lang))) in page
+        rows = bt.change_rows(changes, lang, b.reference.label(lang), mine.label(lang),
+                              b.parameters)
+        assert "2027–2028" in rows.iloc[:, 1].to_list()
+        assert html.escape(b.reference.label(lang)) in bt.findings(b, lang)[-1] or \
+            b.reference.label(lang) in bt.findings(b, lang)[-1]
+
+
+def test_two_calls_keep_both_languages_and_one_call_writes_both(computed, tmp_path,
+                                                                  monkeypatch):
+    """A call for one language never removes the other's files; --lang zh,en writes both
+    from one computation."""
+    calls = []
+
+    def fake(*args, **kwargs):
+        calls.append(args)
+        return computed
+
+    monkeypatch.setattr(br, "compute_brief", fake)
+    monkeypatch.setattr(bp, "pdf_available", lambda: False)
+    out = tmp_path / "out"
+    for lang in ("zh", "en"):
+        assert main(["brief", "plan", "--against", "baseline", "--lang", lang, "--out",
+                     str(out), "-q"]) == 0
+    assert {"brief_zh.html", "brief_en.html"} <= {p.name for p in (out / "brief").iterdir()}
+    zh = (out / "brief" / "brief_zh.html").read_text(encoding="utf-8")
+    assert 'lang=\'zh-CN\'' in zh
+    both = tmp_path / "both"
+    assert main(["brief", "plan", "--against", "baseline", "--lang", "zh,en", "--out",
+                 str(both), "-q"]) == 0
+    assert len(calls) == 3
+    assert {"brief_zh.html", "brief_en.html"} <= {p.name for p in (both / "brief").iterdir()}
+    with pytest.raises(SystemExit):
+        main(["brief", "plan", "--lang", "zh,fr", "--out", str(both)])
 
 
 def test_command_writes_the_page(tmp_path, capsys):
@@ -154,7 +278,7 @@ def test_command_writes_the_page(tmp_path, capsys):
                  str(tmp_path), "-q"]) == 0
     files = {p.name for p in (tmp_path / "brief").iterdir()}
     assert "brief_en.html" in files
-    assert ("brief_en.pdf" in files) == br.pdf_available()
+    assert ("brief_en.pdf" in files) == bp.pdf_available()
     page = (tmp_path / "brief" / "brief_en.html").read_text(encoding="utf-8")
     assert "What each lever group adds" not in page   # no reference, no attribution
 
@@ -163,3 +287,17 @@ def test_command_bad_reference_exits_2(tmp_path, capsys):
     assert main(["brief", "plan", "--against", "nosuch", "--out", str(tmp_path)]) == 2
     assert "nosuch" in capsys.readouterr().err
     assert not (tmp_path / "brief").exists()
+
+
+@pytest.mark.skipif(not bp.pdf_available(), reason="WeasyPrint (and Pango) not installed")
+def test_page_check_finds_small_and_overflowing_text():
+    from weasyprint import HTML
+
+    from tests.textcheck import page_problems
+
+    page = ("<html><body><p style='font-size:5pt'>tiny</p><table style='table-layout:fixed;"
+            "width:20mm'><tr><td style='width:10mm;white-space:nowrap'>a very long cell text"
+            "</td><td>x</td></tr></table></body></html>")
+    problems = page_problems(HTML(string=page).render())
+    assert any("tiny" in p and "5.0 pt" in p for p in problems)
+    assert any("runs out of its cell" in p for p in problems)

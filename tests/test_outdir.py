@@ -211,3 +211,26 @@ def test_signal_during_swap_is_deferred(tmp_path, monkeypatch):
     assert (tmp_path / "plan" / "new.csv").read_text() == "new"
     assert session.replaced == ["plan"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan.")]
+
+
+def test_a_result_in_one_language_keeps_the_other_languages_files(tmp_path):
+    """owned_dir(langs=...) carries over the old folder's files tagged with another language
+    (brief_zh.html, fit_zh.png, loops.zh.dot); untagged and same-language files are replaced."""
+    from sim.present.outdir import owned_dir
+
+    final = tmp_path / "brief"
+    with owned_dir(final, langs="zh") as tmp:
+        for name in ("brief_zh.html", "fit_zh.png", "loops.zh.dot", "table.csv",
+                     "enterprise.png"):
+            (tmp / name).write_text("zh run", encoding="utf-8")
+    with owned_dir(final, langs=["en"]) as tmp:
+        (tmp / "brief_en.html").write_text("en run", encoding="utf-8")
+    names = {p.name for p in final.iterdir() if not p.name.startswith(".")}
+    assert names == {"brief_zh.html", "fit_zh.png", "loops.zh.dot", "brief_en.html"}
+    with owned_dir(final, langs="zh") as tmp:   # a new zh result replaces the old zh files
+        (tmp / "brief_zh.html").write_text("zh again", encoding="utf-8")
+    assert (final / "brief_zh.html").read_text(encoding="utf-8") == "zh again"
+    assert not (final / "fit_zh.png").exists() and (final / "brief_en.html").exists()
+    with owned_dir(final) as tmp:                # no language given: the whole folder replaced
+        pass
+    assert not (final / "brief_en.html").exists()

@@ -211,3 +211,29 @@ def test_analysis_chart_input_errors():
         charts.waterfall(ax, {"a": 1.0}, 0, 1)
     charts.waterfall(ax, pd.Series(dtype=float), 0, 0)   # nothing differs: the two ends only
     assert [t.get_text() for t in ax.get_yticklabels()] == ["起点", "终点"]
+
+
+def test_scenarios_differ_in_line_style_and_hatch_not_only_colour():
+    """Any two scenarios of a chart differ in colour, line style and hatch (print, colour
+    blindness); a band is a hatched outline, no translucent fill; the plan period is named in
+    the legend."""
+    import numpy as np
+    import xarray as xr
+    from matplotlib.figure import Figure
+
+    from sim.present.chartutil import draw_series, style_time_axis
+    from sim.present.styles import scenario_styles
+
+    styles = list(scenario_styles(["a", "b", "c", "baseline"]).values())
+    for i, s in enumerate(styles):
+        for t in styles[i + 1:]:
+            assert s.color != t.color and s.linestyle != t.linestyle and s.hatch != t.hatch
+    ax = Figure().subplots()
+    da = xr.DataArray(np.random.default_rng(1).normal(size=(50, 4)), dims=("sample", "time"),
+                      coords={"time": [2024.0, 2025.0, 2026.0, 2027.0]})
+    draw_series(ax, da, "a", hatch=styles[0].hatch, **styles[0].line())
+    (band,) = ax.collections
+    fill = band.get_facecolor()
+    assert band.get_hatch() == styles[0].hatch and (len(fill) == 0 or fill[0][3] == 0)
+    style_time_axis(ax, "en", (2024, 2028))
+    assert "Plan period 2024-2028" in ax.get_legend_handles_labels()[1]

@@ -106,3 +106,49 @@ def _crowded_ticks(fig: Figure, renderer) -> list[str]:
 def assert_text_clean(fig: Figure) -> None:
     problems = text_problems(fig)
     assert not problems, f"{len(problems)} text problems:\n" + "\n".join(problems[:25])
+
+
+# -- printed pages (WeasyPrint's layout boxes) -------------------------------------------------
+#: CSS pixels per point (WeasyPrint lays out in CSS px: 96 per inch, 72 points per inch)
+PX_PER_PT = 96 / 72
+
+
+def smallest_chart_pt(fig: Figure, width_pt: float) -> float:
+    """The smallest font size (points) of ``fig``'s drawn texts once the figure is printed
+    ``width_pt`` wide (an SVG chart scaled to the page's column)."""
+    scale = width_pt / (fig.get_size_inches()[0] * 72)
+    FigureCanvasAgg(fig).draw()
+    return min(t.get_fontsize() for t in drawn_texts(fig)) * min(scale, 1.0)
+
+
+def page_problems(document, min_pt: float = 7.0, tol_px: float = 0.5) -> list[str]:
+    """Problems of a rendered WeasyPrint ``document`` (``HTML(...).render()``): a text line
+    below ``min_pt``, a text line sticking out of its table cell (clipped or running over the
+    border), a box running off the page's content area."""
+    problems: list[str] = []
+    for n, page in enumerate(document.pages, 1):
+        root = page._page_box
+        _walk(root, None, n, (root.content_box_x(), root.content_box_x() + root.width),
+              min_pt, tol_px, problems)
+    return problems
+
+
+def _walk(box, cell, n: int, area: tuple[float, float], min_pt: float, tol_px: float,
+          problems: list[str]) -> None:
+    from weasyprint.formatting_structure import boxes
+
+    if isinstance(box, boxes.TableCellBox):
+        cell = box
+    if isinstance(box, boxes.TextBox) and box.text.strip():
+        size = box.style["font_size"] / PX_PER_PT
+        if size < min_pt - 1e-6:
+            problems.append(f"page {n}: {box.text[:30]!r} at {size:.1f} pt")
+        x0, x1 = box.position_x, box.position_x + box.width
+        if cell is not None:
+            c0 = cell.content_box_x()
+            if x0 < c0 - tol_px or x1 > c0 + cell.width + tol_px:
+                problems.append(f"page {n}: {box.text[:30]!r} runs out of its cell")
+        if x0 < area[0] - tol_px or x1 > area[1] + tol_px:
+            problems.append(f"page {n}: {box.text[:30]!r} runs off the page")
+    for child in getattr(box, "children", ()) or ():
+        _walk(child, cell, n, area, min_pt, tol_px, problems)

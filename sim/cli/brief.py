@@ -1,40 +1,63 @@
-"""``plansim brief``: the meeting briefing, one self-contained HTML page and its PDF.
+"""``plansim brief``: the meeting briefing, one self-contained HTML page and its PDF per
+language.
 
 Writes, atomically, ``DIR/brief/brief_<lang>.html`` and (when WeasyPrint is installed)
-``brief_<lang>.pdf``; contents in :mod:`sim.present.brief`.
+``brief_<lang>.pdf`` for each language of ``--lang`` (``zh``, ``en`` or ``zh,en``: one
+simulation, one render per language); the other language's files already in ``DIR/brief/``
+are kept. Contents in :mod:`sim.present.brief` and :mod:`sim.present.brief_page`.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
+from sim.model.yamlio import LANGS
+
+
+def languages(text: str) -> list[str]:
+    """``zh``, ``en`` or a comma-separated list of them, each once."""
+    langs = [x.strip() for x in str(text).split(",") if x.strip()]
+    bad = [x for x in langs if x not in LANGS]
+    if not langs or bad or len(set(langs)) != len(langs):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: allowed: {', '.join(LANGS)} or both, comma-separated (zh,en), each once")
+    return langs
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "brief", help="meeting briefing: one HTML page (and PDF) per language",
         description="Run the scenarios (central run and posterior ensemble, as "
-                    "plansim uncertainty) and write DIR/brief/brief_<lang>.html: targets with "
-                    "central value, P(met), year reached and change against the reference; "
-                    "fiscal cost and result per 亿元; the indicator chart; the most "
-                    "influential assumptions; caveats, data sources and file versions. With "
-                    "WeasyPrint installed, also brief_<lang>.pdf.")
+                    "plansim uncertainty) and write DIR/brief/brief_<lang>.html: a headline "
+                    "and findings (targets met, P(met) with N and standard error, cost, "
+                    "change against the reference); what each scenario assumes (every lever "
+                    "it changes, by year); targets with central value, P(met), year reached "
+                    "and change; fiscal cost and result per 亿元; the indicator chart; the "
+                    "attribution to lever groups (money included); the most influential "
+                    "assumptions; caveats, data sources and file versions. With WeasyPrint "
+                    "installed, also brief_<lang>.pdf. The other language's files in "
+                    "DIR/brief/ are kept.")
     from sim.analysis.sampling import DEFAULT_SEED
     from sim.present.brief import DEFAULT_SAMPLES
 
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                   help="scenario files or ids in scenarios/ (e.g. plan)")
+                   help="scenario files or ids in scenarios/ (e.g. plan, or mine.yaml)")
     p.add_argument("--against", default=None, metavar="REF",
-                   help="reference scenario for the changes and the extra money "
-                        "(e.g. baseline)")
+                   help="reference scenario for the changes, the extra money and the "
+                        "attribution: any scenario (e.g. baseline, or plan: `brief mine "
+                        "--against plan` compares the two directly)")
     add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
-    add_common(p, charts=False)
+    add_common(p, charts=False, lang=False)
+    p.add_argument("--lang", type=languages, default=[LANGS[0]], metavar="LANG",
+                   help=f"language(s) of the page: zh, en or zh,en (default: {LANGS[0]})")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from sim.present.brief import compute_brief, pdf_available, render_html, write_pdf
+    from sim.present.brief import compute_brief
+    from sim.present.brief_page import pdf_available, render_html, write_pdf
     from sim.present.outdir import claim, owned_dir
     from sim.scenarios import load_scenario
 
@@ -47,12 +70,15 @@ def run(args) -> int:
                           engine=args.engine, say=say)
     final = Path(args.out) / "brief"
     pdf = pdf_available()
-    with owned_dir(final) as tmp:
-        page = render_html(brief, args.lang)
-        (tmp / f"brief_{args.lang}.html").write_text(page, encoding="utf-8")
-        if pdf:
-            say("printing the PDF")
-            write_pdf(page, tmp / f"brief_{args.lang}.pdf")
+    langs = list(args.lang)
+    with owned_dir(final, langs=langs) as tmp:
+        for lang in langs:
+            say(f"page ({lang})")
+            page = render_html(brief, lang)
+            (tmp / f"brief_{lang}.html").write_text(page, encoding="utf-8")
+            if pdf:
+                say(f"printing the PDF ({lang})")
+                write_pdf(page, tmp / f"brief_{lang}.pdf")
     if not pdf:
         print("WeasyPrint is not installed (or its Pango library is missing): HTML only")
     print(f"-> {final}")

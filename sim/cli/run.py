@@ -65,5 +65,8 @@ def run(args) -> int:
     if fiscal is not None:
         print(f"\n{fiscal.title}")
         print(format_table(fiscal, args.lang))
+    from sim.present.how_sure import how_sure_lines
+
+    print("\n" + "\n".join(how_sure_lines(args.out, scenarios, targets, args.lang)))
     say("done")
     return 0

@@ -26,6 +26,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.table import Cell, Table
 
 from sim.errors import OutputError
@@ -174,7 +175,9 @@ def plot_indicator(ax: Axes, runs: Mapping[str, Run], indicator: str, *, target:
     for name, run in runs.items():
         da = series_of(run, indicator)
         unit = unit or da.attrs.get("units")
-        draw_series(ax, da, str(name), **_line_style(styles[name]))
+        st = styles[name]
+        hatch = st.hatch if isinstance(st, ScenarioStyle) and st.hatch else "\\\\"
+        draw_series(ax, da, str(name), hatch=hatch, **_line_style(st))
     if spec is not None:
         unit = unit or spec.unit
         draw_target(ax, spec, lang)
@@ -251,10 +254,12 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
                      history: pd.DataFrame | None = None,
                      styles: Mapping[str, Style] | None = None,
                      title: Any = None, target_year: int | None = None,
-                     indicators: Sequence[str] | None = None, ncols: int = 3) -> Figure:
-    """One panel per indicator (a grid of ``ncols`` columns sized from their count) and one
-    more panel with the legend and a table of target attainment (value in the target year /
-    target, median over samples).
+                     indicators: Sequence[str] | None = None, ncols: int = 3,
+                     panel: tuple[float, float] = (5.0, 4.25),
+                     attainment: bool = True) -> Figure:
+    """One panel per indicator (a grid of ``ncols`` columns of ``panel`` inches each, sized
+    from their count) and one more panel with the legend and (``attainment``) a table of
+    target attainment (value in the target year / target, median over samples).
 
     ``targets``: list of records with fields ``indicator, target, unit, label, year`` (or a
     mapping indicator -> record or number); ``indicators`` (default: those of ``targets``, in
@@ -269,7 +274,8 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         raise OutputError("indicator_figure: no indicator to draw; give targets or indicators")
     ncols = max(1, min(ncols, len(indicators) + 1))
     nrows = math.ceil((len(indicators) + 1) / ncols)
-    fig, axes = new_figure(nrows, ncols, figsize=(5 * ncols, 4.25 * nrows), layout=None)
+    fig, axes = new_figure(nrows, ncols, figsize=(panel[0] * ncols, panel[1] * nrows),
+                           layout=None)
     flat = list(axes.ravel())
     styles = _styles(runs, styles)
     for ax, ind in zip(flat[:len(indicators)], indicators, strict=True):
@@ -279,6 +285,9 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
         ax.axis("off")
     side = flat[len(indicators)]
     handles, names = dedupe_legend(flat[:len(indicators)])
+    if any(series_of(r, indicators[0]).sizes.get("sample", 1) > 1 for r in runs.values()):
+        handles.append(Patch(facecolor="none", edgecolor="0.35", hatch="\\\\", linewidth=0.6))
+        names.append(text("band_hatched", lang))
     many = len(names) > 6   # with the history's statuses: two columns leave the table room
     side.legend(handles, [_wrap(n, lang, (8 if many else 16) if lang == "zh" else
                                 (18 if many else 36)) for n in names],
@@ -287,7 +296,8 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     fit_margins(fig, axes, fig.suptitle(label(title, lang) if title is not None
                                         else count_text("indicators_title", lang,
                                                         len(indicators))))
-    _attainment_table(side, runs, specs, indicators, lang, year)   # sized to the placed panel
+    if attainment:
+        _attainment_table(side, runs, specs, indicators, lang, year)   # sized to the panel
     return fig
 
 
@@ -376,8 +386,10 @@ def compare_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     style_time_axis(left, lang, plan_period)
     handles = [Line2D([], [], color=c, linewidth=2) for c in colors]
     handles += [Line2D([], [], color="0.3", linestyle=dashes[k]) for k in order]
-    left.legend(handles, [names[i] for i in shown]
-                + [_wrap(str(k), lang, 14 if lang == "zh" else 28) for k in order],
+    period, period_name = left.get_legend_handles_labels()   # the shaded plan period
+    left.legend(handles + period, [names[i] for i in shown]
+                + [_wrap(str(k), lang, 14 if lang == "zh" else 28) for k in order]
+                + period_name,
                 fontsize=8, frameon=False, ncols=2, loc="upper left")
     width = 0.8 / len(order)
     x = np.arange(len(shown))

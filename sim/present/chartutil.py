@@ -173,16 +173,21 @@ def value_at(da: xr.DataArray, year: float) -> float:
         return float("nan")
 
 
-def draw_series(ax: Axes, da: xr.DataArray, label: str | None, **kw: Any) -> Any:
+def draw_series(ax: Axes, da: xr.DataArray, label: str | None, *, hatch: str | None = "\\\\",
+                **kw: Any) -> Any:
     """Plot a ``("sample", "time")`` series: the line itself for one sample, else the median
-    line with a shaded 5-95 % band. Returns the line."""
+    line with its 5-95 % band drawn as thin edges in the line's colour and style and a
+    ``hatch`` in that colour (no translucent fill: bands of several scenarios stay distinct
+    where they overlap, and in print). Returns the line."""
     x = np.asarray(da["time"].values, dtype=float)
     if da.sizes["sample"] == 1:
         (line,) = ax.plot(x, da.values[0], label=label, **kw)
         return line
     lo, mid, hi = np.nanpercentile(da.values, [5, 50, 95], axis=0)
     (line,) = ax.plot(x, mid, label=label, **kw)
-    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+    with mpl.rc_context({"hatch.linewidth": 0.5}):   # read when the collection is made
+        ax.fill_between(x, lo, hi, facecolor="none", edgecolor=line.get_color(), hatch=hatch,
+                        linewidth=0.6, linestyle=line.get_linestyle(), alpha=0.5)
     return line
 
 
@@ -208,8 +213,10 @@ def style_time_axis(ax: Axes, lang: str, plan_period: PlanPeriod) -> None:
     ax.set_xlabel(text("year", lang))
     ax.grid(True, color="0.88", linewidth=0.6)
     ax.set_axisbelow(True)
-    if plan_period is not None:
-        ax.axvspan(plan_period[0], plan_period[1], color="0.93", zorder=0, linewidth=0)
+    if plan_period is not None:   # named in the legend: the shaded years are the plan's
+        ax.axvspan(plan_period[0], plan_period[1], color="0.93", zorder=0, linewidth=0,
+                   label=text("plan_period_years", lang, start=int(plan_period[0]),
+                              end=int(plan_period[1])))
 
 
 class InViewLocator(MaxNLocator):

@@ -60,6 +60,14 @@ TEXT: dict[str, dict[str, str]] = {
     "history_lower_bound": {"zh": "下限", "en": "At least"},
     "history_as_of": {"zh": "年内数据", "en": "Dated"},
     "plan_period": {"zh": "行动计划期", "en": "Plan period"},
+    "plan_period_years": {"zh": "计划期（{start}—{end}年）", "en": "Plan period {start}-{end}"},
+    "band_hatched": {"zh": "阴影线：5%–95%区间", "en": "Hatched: 5-95% band"},
+    "how_sure": {"zh": "{year}年达标概率（历史匹配集合，± 为蒙特卡洛标准误；来自 {folder}）：",
+                 "en": "P(target met in {year}) (history-matched ensemble, ± Monte Carlo "
+                       "standard error; from {folder}):"},
+    "how_sure_missing": {"zh": "这些是中心预测；各目标的达标概率（含样本数N与标准误）：{command}",
+                         "en": "These are central forecasts; each target's P(met), with N and "
+                               "its standard error: {command}"},
     "baseline": {"zh": "基准情景", "en": "Baseline"},
     "attainment": {"zh": "目标完成度（%）", "en": "Target attainment (%)"},
     "attainment_in": {"zh": "{year}年目标完成度", "en": "Target attainment in {year}"},

@@ -346,12 +346,33 @@ def _write_marker(tmp: Path, text: str) -> None:
         raise disk_error(exc, f"cannot write the marker '{tmp / MARKER}'") from None
 
 
+#: a file name tagged with a language: ``brief_zh.html``, ``fit_en.png``, ``loops.zh.dot``
+_LANG_TAG = re.compile(r"[._-](?P<lang>zh|en)(?:\.[^.]+)+$")
+
+
+def carry_over(old: Path, new: Path, langs: Sequence[str]) -> list[str]:
+    """Copy into ``new`` the files of ``old`` tagged with a language not in ``langs`` (a call
+    for one language never removes the other language's files); returns their names."""
+    kept = []
+    if not old.is_dir() or old.is_symlink():
+        return kept
+    for entry in sorted(old.iterdir()):
+        m = _LANG_TAG.search(entry.name)
+        if (m and m["lang"] not in langs and entry.is_file() and not entry.is_symlink()
+                and not (new / entry.name).exists()):
+            shutil.copy2(entry, new / entry.name)
+            kept.append(entry.name)
+    return kept
+
+
 @contextlib.contextmanager
-def owned_dir(final: Path | str) -> Iterator[Path]:
+def owned_dir(final: Path | str, langs: str | Sequence[str] | None = None) -> Iterator[Path]:
     """Like :func:`~sim.present.atomic.atomic_dir` (build in a temporary sibling, swap in),
     but only over a folder plansim wrote, with a marker listing what it wrote, and keeping
     what it did not write there (:func:`_carry_over`, with a notice on stderr). Under a
-    :func:`claim` the result must be one of the claimed names and is recorded."""
+    :func:`claim` the result must be one of the claimed names and is recorded. ``langs``: the
+    languages this result is written in; the old folder's files of the other languages are
+    carried over (:func:`carry_over`) and count as written by plansim."""
     final = Path(final)
     session = active()
     if session is not None and final.parent.resolve() == session.root.resolve():
@@ -369,6 +390,8 @@ def owned_dir(final: Path | str) -> Iterator[Path]:
         with atomic_dir(final) as tmp:
             _write_marker(tmp, text)
             yield tmp
+            if langs is not None:
+                carry_over(final, tmp, [langs] if isinstance(langs, str) else list(langs))
             written = listing(tmp)
             if existed:
                 kept = _carry_over(final, tmp)

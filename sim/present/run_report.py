@@ -92,7 +92,7 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         figures = FigurePool(0).submit_all(scenario_figures(
             ds, scenario, targets, sectors, lang=lang, history=history, style=style,
             formats=formats))
-    with owned_dir(final) as tmp:
+    with owned_dir(final, langs=lang) as tmp:
         say(f"  {scenario.id}: tables")
         ts, units = timeseries_frame(ds)
         write_csv(ts, tmp / "timeseries.csv", units=units)
@@ -143,7 +143,7 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
         FigureJob("attainment", compare_figure, (by_label, list(targets)),
                   {"lang": lang, "baseline_key": labels[reference], "styles": styles},
                   formats)])
-    with owned_dir(Path(out)) as tmp:
+    with owned_dir(Path(out), langs=lang) as tmp:
         table = compare_table(runs, targets, references)
         write_csv(table, tmp / "comparison.csv")
         summary = compare_summary(table, by_id, targets, lang, labels, references)

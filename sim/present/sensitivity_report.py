@@ -29,15 +29,16 @@ TOP_LINES = 6
 KINDS = ("indices", "tornado", "per_year")
 
 
-def grid(n: int) -> tuple[Figure, np.ndarray]:
-    """A figure with ``n`` panels, three to a row when more than four; the rest switched off.
-    Lay it out with :func:`layout` once drawn."""
+def grid(n: int, cols: int | None = None, panel: tuple[float, float] = (6.0, 5.0)
+         ) -> tuple[Figure, np.ndarray]:
+    """A figure with ``n`` panels of ``panel`` inches, ``cols`` to a row (default three when
+    more than four); the rest switched off. Lay it out with :func:`layout` once drawn."""
     from sim.present.fonts import use_cjk_font
 
     use_cjk_font()
-    cols = 3 if n > 4 else max(n, 1)
+    cols = cols or (3 if n > 4 else max(n, 1))
     rows = int(np.ceil(n / cols))
-    fig = Figure(figsize=(6.0 * cols, 5.0 * rows))
+    fig = Figure(figsize=(panel[0] * cols, panel[1] * rows))
     flat = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in flat[n:]:
         ax.set_axis_off()
@@ -220,20 +221,26 @@ def _per_year_figure(tables: Mapping[str, pd.DataFrame], m: Method, targets: Tar
 
 def shapley_figure(att: Attribution, targets: Targets, lang: str,
                    labels: Mapping[str, Any],
-                   names: tuple[Any, Any] | None = None) -> Figure:
+                   names: tuple[Any, Any] | None = None, cols: int | None = None,
+                   panel: tuple[float, float] = (6.0, 5.0)) -> Figure:
     """One waterfall per indicator: the reference, each lever group's Shapley value, the
     scenario. ``names``: the labels (text or ``{zh, en}``) of the reference and the scenario
-    (default: their ids, ``att.reference`` and ``att.scenario``)."""
+    (default: their ids, ``att.reference`` and ``att.scenario``). ``cols``/``panel``: the grid
+    (:func:`grid`); with more than one column the bar names (the same in every panel) are
+    written in the first column only."""
     from sim.present.analysis_charts import waterfall
 
-    fig, axes = grid(len(targets.items))
+    fig, axes = grid(len(targets.items), cols, panel)
     ref, sc = names or (att.reference, att.scenario)
-    for ax, t in zip(axes[:len(targets.items)], targets.items, strict=True):
+    ncols = cols or (3 if len(targets.items) > 4 else max(len(targets.items), 1))
+    for i, (ax, t) in enumerate(zip(axes[:len(targets.items)], targets.items, strict=True)):
         contributions = (att.shapley[t.indicator] if t.indicator in att.shapley
                          else pd.Series(dtype=float))
         waterfall(ax, contributions, float(att.baseline[t.indicator]),
                   float(att.plan[t.indicator]), lang=lang, labels=labels, title=t.label,
                   unit=t.unit, start_label=ref, end_label=sc)
+        if cols and i % ncols:
+            ax.tick_params(axis="y", labelleft=False)
     return layout(fig)
 
 
@@ -269,7 +276,7 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
     from sim.present.tables import write_csv
     from sim.present.workbook import book_parts, write_workbook
 
-    with owned_dir(final) as tmp:
+    with owned_dir(final, langs=lang) as tmp:
         for name, df in tables.items():
             if name == MARGINALS:
                 df.to_csv(tmp / f"{name}.csv.gz", index=False, lineterminator="\n",

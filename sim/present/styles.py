@@ -1,9 +1,12 @@
 """One colour, line style and bar hatch per scenario across every chart of a run, declared once.
 
 The reference scenario (``baseline`` when present, or the one a command compares against) is
-grey, dashed and hatched; the other scenarios take :data:`PALETTE` colours and
-:data:`LINESTYLES` in the order of their ids, so a scenario looks the same in the indicator
-lines, the attainment bars and the fan charts of one command. Red is kept for targets.
+grey, dashed and hatched; the other scenarios take :data:`PALETTE` colours, :data:`LINESTYLES`
+and :data:`HATCHES` in the order of their ids (two scenarios differ in colour AND line style,
+so they stay apart in print and for readers who do not tell the colours apart), so a scenario
+looks the same in the indicator lines, the attainment bars, the 5-95 % bands (an outline and a
+hatch, never stacked translucent fills) and the fan charts of one command. Red is kept for
+targets.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any
 REFERENCE = "baseline"
 PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink",
            "tab:olive", "tab:cyan")
-LINESTYLES: tuple[Any, ...] = ("-", "-.", ":", (0, (5, 1, 1, 1)))
+LINESTYLES: tuple[Any, ...] = ("-", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+HATCHES: tuple[str, ...] = ("\\\\", "..", "xx", "||", "--")
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,12 @@ REFERENCE_STYLE = ScenarioStyle("0.45", "--", "//")
 def scenario_styles(ids: Sequence[str], reference: str | None = REFERENCE
                     ) -> dict[str, ScenarioStyle]:
     """Style of each scenario id (or label) in ``ids``: ``reference`` (if among them) grey and
-    dashed, the others the palette colours and line styles in the order given."""
+    dashed, the others the palette colours, line styles and hatches in the order given."""
     out: dict[str, ScenarioStyle] = {}
     others = [k for k in ids if k != reference]
     for i, key in enumerate(others):
-        out[key] = ScenarioStyle(PALETTE[i % len(PALETTE)],
-                                 LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)])
+        out[key] = ScenarioStyle(PALETTE[i % len(PALETTE)], LINESTYLES[i % len(LINESTYLES)],
+                                 HATCHES[i % len(HATCHES)])
     if reference in ids:
         out[reference] = REFERENCE_STYLE
     return {k: out[k] for k in ids}

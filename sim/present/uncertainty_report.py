@@ -121,7 +121,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
         for q in r.percentiles["percentile"].values:
             by[f"P{int(q)}"] = r.percentiles.sel(percentile=q)
         stats[names.get(r.scenario, r.scenario)] = by
-    with owned_dir(final) as tmp:
+    with owned_dir(final, langs=lang) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
         head = {"zh": "不确定性分析：", "en": "Uncertainty: "}[lang]

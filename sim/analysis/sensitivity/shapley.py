@@ -9,12 +9,16 @@ target year, each group's Shapley value is
 and the values add up to v(all groups) - v(no group) = plan minus baseline (efficiency). All 2^G
 coalitions (G <= :data:`MAX_GROUPS`) run as one batch through ``Simulator.run_scenarios`` (one Dataset, dim ``scenario``).
 Only groups in which the plan changes at least one lever are players; the others have zero value
-by the dummy axiom and are left out. Levers of one sum constraint (``constraints:`` in
-model/parameters.yaml, e.g. the allocation shares of the budget, summing to at most 1) that the
-plan changes in more than one group form one player of their own, named by the constraint:
-taken group by group they would make coalitions that break the constraint (a plan line's share
-taken while the baseline's other shares stay), so they move together, and the groups keep their
-other levers (award amounts, caps, targets). Registered as the ``shapley`` method (kind
+by the dummy axiom and are left out. Money moves with the groups it pays for: each group's
+player holds its own levers including the allocation share(s) that route the budget to it
+(``equity_fund_share`` belongs to the 拨改投 equity group), so a scenario that gives a group
+more money attributes the effect of that money to the group. Shares of one sum constraint
+(``constraints:`` in model/parameters.yaml, the allocation shares summing to at most 1) taken
+group by group could break the constraint in a coalition (a group's larger share while the
+reference keeps the others); the shares outside the coalition then give up the room pro rata,
+year by year (:func:`fit_shares`): the money a coalition takes comes out of the other lines in
+proportion to their shares. v(no group) and v(all groups) are the two scenarios themselves, so
+the values still sum exactly to the total change. Registered as the ``shapley`` method (kind
 ``attribution``).
 """
 
@@ -90,12 +94,13 @@ def lever_groups(baseline: Scenario, plan: Scenario, parameters: Parameters
     """
     groups: dict[str, list[str]] = {}
     for lid, lever in parameters.levers.items():
-        if lid in plan.levers and _lever_differs(plan.levers[lid], baseline.levers.get(lid)):
+        if (lid in plan.levers or lid in baseline.levers) and _lever_differs(
+                plan.levers.get(lid), baseline.levers.get(lid)):
             groups.setdefault(lever.group, []).append(lid)
     order = list(getattr(parameters, "groups", {}) or {})
     groups = dict(sorted(groups.items(), key=lambda kv: order.index(kv[0])
                          if kv[0] in order else len(order)))
-    return _constrained_players(groups, parameters)
+    return groups
 
 
 def _constraints(parameters: Any) -> tuple:
@@ -104,20 +109,9 @@ def _constraints(parameters: Any) -> tuple:
     return load_constraints(parameters) if getattr(parameters, "source", None) else ()
 
 
-def _constrained_players(groups: dict[str, list[str]], parameters: Any) -> dict[str, list[str]]:
-    """Pull the changed levers of a sum constraint spanning several groups into one player
-    (first, named by the constraint id); groups left without a lever drop out."""
-    for c in _constraints(parameters):
-        changed = [lid for ls in groups.values() for lid in ls if lid in c.levers]
-        if len({parameters.levers[lid].group for lid in changed}) < 2:
-            continue
-        rest = {g: [lid for lid in ls if lid not in changed] for g, ls in groups.items()}
-        groups = {c.id: changed, **{g: ls for g, ls in rest.items() if ls}}
-    return groups
-
-
 def player_labels(parameters: Any) -> dict[str, Any]:
-    """Bilingual labels of every possible player: the lever groups and the sum constraints."""
+    """Bilingual labels of every possible player: the lever groups (and, for results written
+    before the shares moved with their groups, the sum constraints)."""
     labels: dict[str, Any] = dict(getattr(parameters, "groups", {}) or {})
     labels.update({c.id: c.attribution_label or c.label for c in _constraints(parameters)
                    if c.attribution_label or c.label})
@@ -125,22 +119,87 @@ def player_labels(parameters: Any) -> dict[str, Any]:
 
 
 def coalition_scenarios(baseline: Scenario, plan: Scenario,
-                        groups: Mapping[str, Sequence[str]]
+                        groups: Mapping[str, Sequence[str]], simulator: Simulator | None = None
                         ) -> list[tuple[frozenset, Scenario]]:
     """(coalition, scenario) for every coalition of ``groups``; the scenario is the baseline
-    with the coalition's levers taken from the plan."""
+    with the coalition's levers taken from the plan (and, given the ``simulator``, the shares
+    outside it fitted to a sum constraint: :func:`fit_shares`)."""
     players = list(groups)
     if len(players) > MAX_GROUPS:
         raise UncertaintyError(
             f"{len(players)} lever groups differ between plan and baseline; exact Shapley "
             f"values allow at most {MAX_GROUPS} (2^{MAX_GROUPS} runs)"
         )
+    fit = _share_fitter(baseline, plan, groups, simulator)
+    value = _plan_values(baseline, plan, groups, simulator)
     out = []
     for s in coalitions(players):
-        taken = {lid: plan.levers[lid] for g in players if g in s for lid in groups[g]}
+        taken = {lid: value[lid] for g in players if g in s for lid in groups[g]}
+        if 0 < len(s) < len(players):
+            taken.update(fit(taken))
         sid = f"{baseline.id}+" + "+".join(g for g in players if g in s) if s else baseline.id
         out.append((s, baseline.with_levers(taken, id=sid) if taken else baseline))
     return out
+
+
+def fit_shares(taken: Sequence[str], constraint: Any, ref: pd.DataFrame, sc: pd.DataFrame
+               ) -> dict[str, dict[int, float]]:
+    """The shares of ``constraint`` not ``taken`` from the scenario, scaled down pro rata in
+    each year where the taken scenario shares and the reference's others would sum above the
+    constraint's maximum (``ref``/``sc``: the year-by-year paths of the two scenarios,
+    :func:`sim.analysis.lever_paths.lever_paths`); empty when every year fits."""
+    inside = [lid for lid in constraint.levers if lid in taken]
+    outside = [lid for lid in constraint.levers if lid not in taken]
+    if not inside or not outside:
+        return {}
+    room = constraint.max_sum - sc[inside].sum(axis=1)
+    others = ref[outside].sum(axis=1)
+    k = np.where(others > room, np.clip(room, 0, None) / others.where(others > 0, 1.0), 1.0)
+    if (k >= 1).all():
+        return {}
+    years = [int(y) for y in ref.index]
+    return {lid: dict(zip(years, (ref[lid].to_numpy() * k).tolist(), strict=True))
+            for lid in outside}
+
+
+def _plan_values(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
+                 simulator: Any) -> dict[str, Any]:
+    """The plan's value of every lever of ``groups``: as the plan sets it, or, for a lever only
+    the reference sets (a plan compared against a scenario that extends it), the plan's path
+    year by year (the model's default)."""
+    levers = [lid for ls in groups.values() for lid in ls]
+    missing = [lid for lid in levers if lid not in plan.levers]
+    out = {lid: plan.levers[lid] for lid in levers if lid in plan.levers}
+    if missing:
+        if simulator is None:
+            raise UncertaintyError(f"{plan.id}: levers {missing} are set only by "
+                                   f"{baseline.id}; the attribution needs the simulator")
+        from sim.analysis.lever_paths import lever_paths
+
+        paths = lever_paths(simulator, plan, missing)
+        out.update({lid: {int(y): float(v) for y, v in paths[lid].items()} for lid in missing})
+    return out
+
+
+def _share_fitter(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
+                  simulator: Any) -> Callable[[dict], dict]:
+    """A function of a coalition's taken levers giving the fitted outside shares."""
+    changed = {lid for ls in groups.values() for lid in ls}
+    cons = [c for c in _constraints(getattr(simulator, "parameters", None))
+            if changed & set(c.levers)]
+    if not cons:
+        return lambda _taken: {}
+    from sim.analysis.lever_paths import lever_paths
+
+    levers = sorted({lid for c in cons for lid in c.levers})
+    ref, sc = lever_paths(simulator, baseline, levers), lever_paths(simulator, plan, levers)
+
+    def fit(taken: dict) -> dict:
+        out: dict = {}
+        for c in cons:
+            out.update(fit_shares(list(taken), c, ref, sc))
+        return out
+    return fit
 
 
 @dataclass
@@ -175,7 +234,7 @@ def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
     from sim.analysis.targets import value_at
 
     groups = lever_groups(baseline, plan, parameters)
-    pairs = coalition_scenarios(baseline, plan, groups)
+    pairs = coalition_scenarios(baseline, plan, groups, simulator)
     ds = simulator.run_scenarios([sc for _, sc in pairs], return_columns=list(indicators))
     # one run per coalition: dims (scenario, sample=1, time) -> the target year's values
     at = {ind: value_at(ds[ind], year).isel(sample=0).transpose(SCENARIO).values
