@@ -224,7 +224,10 @@ def _name(raw: Any, where: str) -> dict[str, str]:
                             "{zh: <Chinese name>, en: <English name>}")
     extra = set(raw) - set(LANGS)
     if extra:
-        raise ScenarioError(f"{where}: name.{sorted(extra)[0]}: unknown key; allowed: zh, en")
+        key = sorted(extra, key=str)[0]
+        hint = (f"; a comma inside {{...}} splits the value: quote it, e.g. "
+                f'en: "{raw["en"]}, {key}"' if raw[key] is None else "")
+        raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     return {"zh": raw["zh"], "en": raw["en"]}
 
 
@@ -340,7 +343,13 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
     sid = check_id(path.stem, path)
-    raw = read_yaml(path, ScenarioError)
+    try:
+        raw = read_yaml(path, ScenarioError)
+    except ScenarioError as exc:
+        if "expected ',' or '}', but got ':'" not in str(exc):
+            raise
+        raise ScenarioError(f"{exc}; a colon inside {{...}} splits the value: quote it, e.g. "
+                            'en: "Plan: cut"') from None
     via = f" (extended by {_chain[-1]})" if _chain else ""
     if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
         got = type(raw).__name__ if raw is not None else "an empty file"
@@ -375,6 +384,9 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...]) -> Scenario:
     for aid, value in assum_raw.items():
         aid = _key(aid, "assumptions", str(path))
         assumptions[aid] = _assumption_value(aid, value, params, str(path), arrays=False)
+    from sim.scenarios.constraints import check_levers
+
+    check_levers(params, levers, str(path))   # the shares sum, before anything runs
     return Scenario(sid, name, description, levers, assumptions, path, extends)
 
 
