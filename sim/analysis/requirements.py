@@ -277,9 +277,11 @@ def requirements_table(reqs: Sequence[Requirement], lines: Sequence[str]) -> pd.
     """``requirements.csv``: one row per (target, probability), one column per line."""
     rows = []
     for r in reqs:
+        nan = float("nan")   # no mix reaches it: no money figure (blank in the CSV)
         row = {"target": r.target, "probability": r.probability, "reachable": r.reachable,
-               "extra_budget_2024_2028": r.extra_budget, "achieved_probability": r.achieved,
-               "mc_se": r.mc_se, "n": r.n}
-        row.update({lid: float(v) for lid, v in zip(lines, r.mix, strict=True)})
+               "extra_budget_2024_2028": r.extra_budget if r.reachable else nan,
+               "achieved_probability": r.achieved, "mc_se": r.mc_se, "n": r.n}
+        row.update({lid: float(v) if r.reachable else nan
+                    for lid, v in zip(lines, r.mix, strict=True)})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -192,6 +192,21 @@ def scenario_name(req: Requirement) -> str:
     return f"{req.target}-p{req.probability:g}"
 
 
+def extends_ref(source, folder) -> str:
+    """``extends:`` of a file written into ``folder`` for the scenario read from ``source``: a
+    file of ``scenarios/`` by its name (found there from anywhere), another file by its path
+    relative to ``folder`` (so that moving both together keeps it working)."""
+    import os
+    from pathlib import Path
+
+    from sim import paths
+
+    source = Path(source).resolve()
+    if source.parent == paths.SCENARIO_DIR.resolve():
+        return source.name
+    return Path(os.path.relpath(source, Path(folder).resolve())).as_posix()
+
+
 def scenario_text(ens: Ensemble, req: Requirement, extends: str) -> str:
     """A scenario file extending ``extends`` with the requirement's mix (YAML)."""
     import yaml

@@ -64,6 +64,7 @@ def run(args) -> int:
     from sim.analysis.requirements import ALL
     from sim.analysis.what_it_takes import (
         DEFAULT_PROBABILITIES,
+        extends_ref,
         scenario_name,
         scenario_text,
         target_columns,
@@ -72,9 +73,9 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.atomic import save_figure
     from sim.present.chartutil import new_figure
-    from sim.present.columns import known_labels
     from sim.present.outdir import claim, owned_dir
     from sim.present.requirement_charts import probability_curves
+    from sim.present.requirement_table import requirements_view
     from sim.present.tables import format_table, write_csv
     from sim.scenarios import load_scenario
 
@@ -99,7 +100,8 @@ def run(args) -> int:
         for r in w.requirements:
             if r.reachable:
                 (tmp / f"{scenario_name(r)}.yaml").write_text(
-                    scenario_text(w.ensemble, r, str(sc.source)), encoding="utf-8")
+                    scenario_text(w.ensemble, r, extends_ref(sc.source, final)),
+                    encoding="utf-8")
         for t in wanted:
             for lang in ("zh", "en"):
                 fig, axes = new_figure(1, 1, figsize=(8, 5))
@@ -112,8 +114,9 @@ def run(args) -> int:
     print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
           f"N = {w.ensemble.n} history-consistent samples, {w.runs} runs, "
           f"{time.perf_counter() - t0:.0f} s")
-    cols = ["target", "probability", "reachable", "extra_budget_2024_2028",
-            "achieved_probability", "mc_se", *w.lines]
-    print(format_table(w.table[cols].round(3), args.lang, labels=known_labels()))
+    names = {**{t.indicator: t.label for t in targets.items},
+             ALL: targets.labels()["all_targets"]}
+    print(format_table(requirements_view(w.table, lines, names, args.lang, targets.plan.start,
+                                         targets.year), args.lang))
     print(f"\n-> {final}")
     return 0
