@@ -123,7 +123,7 @@ def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
     if kind == "year":
         return "0"
     if kind == "change":
-        return '+0.0"%";-0.0"%";0.0"%"'
+        return "+0.0%;-0.0%;0.0%"   # the workbook stores the change divided by 100
     if kind == "text":
         return "@"
     values = [v for v in values if not is_missing(v) and not isinstance(v, str)]
