@@ -105,7 +105,8 @@ CELL_WRAP = 40
 #: how a DataFrame column is shown, by its name (else a number, or a year for year columns)
 KIND_BY_NAME = {"ratio": "share", "probability": "probability", "mc_se": "probability",
                 "achieved_probability": "probability", "coverage": "share",
-                "density": "share", "mass": "share", "error_pct": "change"}
+                "density": "share", "mass": "share", "error_pct": "change",
+                "acceptance": "share"}
 GAP = "  "
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import OutputError
+from sim.present import columns as cols_
 from sim.present.atomic import atomic_write_bytes
 from sim.present.columns import Col, Table, excel_format, excel_value, known_labels
 from sim.present.labels import check_lang, label, unit_label
@@ -265,15 +266,6 @@ def _text_width(v: Any, fmt: str) -> int:
     return display_width(str(v))
 
 
-def _stored(values: list, kind: str) -> list:
-    """Cell values as stored: a change in percent as a fraction (3.6 -> 0.036), which the
-    percentage format of :func:`~sim.present.columns.excel_format` shows as +3.6%."""
-    if kind != "change":
-        return values
-    return [v / 100 if isinstance(v, float | int) and not isinstance(v, bool) else v
-            for v in values]
-
-
 def _write_table(book: _Book, ws: Any, top: int, table: Table, lang: str,
                  widths: dict[int, int]) -> int:
     """``table`` with its title at row ``top``; returns the next free row."""
@@ -292,7 +284,7 @@ def _write_table(book: _Book, ws: Any, top: int, table: Table, lang: str,
     for j, key in enumerate(table.frame.columns, start=1):
         col = table.col(key)
         values = [excel_value(v) for v in table.frame[key]]
-        values = _stored(values, col.kind)
+        values = cols_.excel_values(values, col.kind)
         fmt = excel_format(col.kind, [v for v in values if not isinstance(v, str)])
         num = book.number(fmt)
         for i, v in enumerate(values, start=row + 1):
@@ -340,7 +332,7 @@ def _grid_sheet(book: _Book, name: str, grid: Grid, lang: str) -> None:
     for i, y in enumerate(grid.frame.index, start=depth + 1):
         ws.write_number(i - 1, 0, int(y), year)
     for j, (key, kind) in enumerate(zip(grid.frame.columns, grid.kinds, strict=True), start=2):
-        values = _stored([excel_value(v) for v in grid.frame[key]], kind)
+        values = cols_.excel_values([excel_value(v) for v in grid.frame[key]], kind)
         fmt = excel_format(kind, values)
         num = book.number(fmt)
         for i, v in enumerate(values, start=depth + 1):
@@ -366,8 +358,7 @@ def _frame_sheet(book: _Book, name: str, df: pd.DataFrame, lang: str,
     df.columns = [str(c) for c in df.columns]
     for c in df.columns:
         if _kind(c, df[c]) == "text":
-            df[c] = [label(headers[v], lang) if isinstance(v, str) and v in headers else v
-                     for v in df[c]]
+            df[c] = [cols_.cell_words(v, headers, lang) for v in df[c]]
     table = Table(df, {c: Col(headers.get(c, c), kind=_kind(c, df[c])) for c in df.columns})
     widths: dict[int, int] = {}
     _write_table(book, ws, 1, table, lang, widths)
