@@ -161,3 +161,12 @@ def test_explore_command_refuses_bad_arguments(capsys):
         main(["explore", "--port", "0"])
     assert exc.value.code == 2
     assert "allowed: a port number from 1 to 65535" in capsys.readouterr().err
+
+
+def test_change_is_rounded_as_the_value_is_shown():
+    pytest.importorskip("panel")
+    from sim.present.explorer.app import change_text
+
+    assert change_text(5000.0, 5000.0258) == "0"                  # not -0.0258 (-0.0%)
+    assert change_text(5743.2, 5000.0) == "+743 (+14.9%)"
+    assert change_text(12.34, 12.0) == "+0.3 (+2.8%)"

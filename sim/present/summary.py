@@ -128,7 +128,7 @@ def fiscal_table(runs: Mapping[str, xr.Dataset], targets: Targets, lang: str,
     rows = {"scenario": [names.get(s, s) for s in costs], "cost": list(costs.values())}
     cols = {"scenario": Col(WORDS["scenario"], kind="text"), "cost": Col(head, d.unit)}
     for ref in references:
-        if ref in costs:
+        if ref in costs and any(s != ref for s in costs):   # never a scenario against itself
             rows[f"extra_{ref}"] = [c - costs[ref] if s != ref else np.nan
                                     for s, c in costs.items()]
             cols[f"extra_{ref}"] = Col(_words("extra", ref=names.get(ref, ref)), d.unit)

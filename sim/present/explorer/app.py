@@ -38,6 +38,20 @@ def font_face(url: str) -> str:
             'format("opentype"); font-display: block; }')
 
 
+def change_text(value: float, reference: float) -> str:
+    """``value - reference`` to the decimals ``value`` is shown with, and in percent to one
+    decimal; a change below both shows as 0 (never ``-0.0258 (-0.0%)``)."""
+    from sim.present.columns import decimals
+
+    d = decimals([value])
+    change = round(value - reference, d)
+    rel = (value - reference) / reference if reference else 0.0
+    if change == 0 and round(rel, 3) == 0:
+        return "0"
+    pct = f" ({rel:+.1%})" if reference and round(rel, 3) != 0 else ""
+    return f"{change:+,.{d}f}{pct}"
+
+
 class Explorer:
     """The page of one session; :attr:`layout` is the Panel object to serve or display."""
 
@@ -287,15 +301,14 @@ class Explorer:
             reached = r["year_reached"]
             reached = str(int(reached)) if reached is not None and reached == reached else \
                 word("never", lang, h=horizon)
-            change = value - plan
-            pct = f" ({change / plan:+.1%})" if plan else ""
+            change = change_text(value, plan)
             cells = [html.escape(label(item.label, lang)),
                      f"{item.comparison} {format_number(item.target)} "
                      f"{html.escape(unit_label(item.unit, lang))}",
                      f'<span data-testid="value-{item.indicator}" data-value="{value!r}">'
                      f"{format_number(value)}</span>",
                      f"{value / item.target:.0%}", reached,
-                     f"{'+' if change >= 0 else ''}{format_number(change)}{pct}"]
+                     change]
             if probs is not None:
                 cells.append(self._pmet(probs, item.indicator))
             rows.append(f'<tr data-indicator="{item.indicator}">' + "".join(
