@@ -117,16 +117,25 @@ def apply_overrides(scenario: Scenario, levers: Any, assumptions: Any,
                            for k, v in scenario.levers.items()}
     ass: dict[str, Any] = {_key(k, "assumptions", where): _assumption_value(k, v, params, where)
                            for k, v in scenario.assumptions.items()}
+    lev_over, ass_over = validate_overrides(scenario, levers, assumptions, params)
+    for lid, value in lev_over.items():
+        lev[lid] = overlay(lev.get(lid), value)
+    return lev, {**ass, **ass_over}
+
+
+def validate_overrides(scenario: Scenario, levers: Any, assumptions: Any, params: Parameters
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``levers``/``assumptions`` given in code, validated exactly as a scenario file's (the
+    values alone, not yet laid over the scenario's)."""
+    where = f"{scenario.id} (in code)"
     for table, kind in ((levers, "levers"), (assumptions, "assumptions")):
         if table is not None and not isinstance(table, dict):
             raise ScenarioError(f"{where}: {kind}: expected a mapping of ids to values, "
                                 f"got {type(table).__name__}")
-    for lid, value in (levers or {}).items():
-        lid = _key(lid, "levers", where)
-        lev[lid] = overlay(lev.get(lid), _lever_value(lid, value, params, where))
-    for aid, value in (assumptions or {}).items():
-        aid = _key(aid, "assumptions", where)
-        ass[aid] = _assumption_value(aid, value, params, where)
+    lev = {_key(lid, "levers", where): _lever_value(lid, value, params, where)
+           for lid, value in (levers or {}).items()}
+    ass = {_key(aid, "assumptions", where): _assumption_value(aid, value, params, where)
+           for aid, value in (assumptions or {}).items()}
     return lev, ass
 
 
