@@ -212,9 +212,12 @@ def scenario_text(ens: Ensemble, req: Requirement, extends: str) -> str:
     import yaml
 
     levers = money.mix_levers(ens.base, req.mix)
+    names = {**{t.indicator: t.label for t in ens.targets.items},
+             ALL: ens.targets.labels()["all_targets"]}
+    name = {k: names.get(req.target, {}).get(k, req.target) for k in ("zh", "en")}
     doc = {
-        "name": {"zh": f"{req.target} 达标概率≥{req.probability:g} 所需追加资金",
-                 "en": f"{req.target} met with P >= {req.probability:g}: least extra money"},
+        "name": {"zh": f"{name['zh']}达标概率≥{req.probability:.0%}所需最少追加资金",
+                 "en": f"{name['en']} met with P >= {req.probability:.0%}: least extra money"},
         "description": (
             f"Written by plansim what-it-takes: scenario '{ens.scenario.id}' plus "
             f"{req.extra_budget:.3f} 亿元 over {ens.base.years[0]}-{ens.base.years[-1]} split "
