@@ -70,7 +70,7 @@ def run(args) -> int:
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
     from sim.present.render import FigurePool
-    from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
+    from sim.present.summary import indices_head, indices_table, sensitivity_tables, shapley_summary
     from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
 
@@ -140,11 +140,7 @@ def run(args) -> int:
         report.write_outputs(tables, {}, final, renderings=figures, lang=args.lang, summary=summary,
                              central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
-    head = {"zh": f"\n{name}：各输出的{key}；设计取自 {cond['kept']} 个与历史一致的样本"
-                  f"（共抽取 {cond['drawn']} 个）的边缘分布",
-            "en": f"\n{name}: {key} by output; designs drawn from the marginals of "
-                  f"{cond['kept']} history-consistent samples ({cond['drawn']} drawn)"}
-    print(head[args.lang])
+    print(indices_head(name, key, cond["kept"], cond["drawn"], args.lang))
     table = indices_table(tables, key, targets, args.lang, labels, method.index_label)
     print("\n".join(table.title.splitlines()[1:]))   # outcomes too rare to estimate
     print(format_table(table, args.lang, max_rows=TOP))

@@ -306,6 +306,14 @@ def rare_text(share: float, lang: str) -> str:
                                    rare=f"{RARE:.0%}")
 
 
+def indices_head(name: str, key: str, kept: int, drawn: int, lang: str) -> str:
+    """The line above the console's table of sensitivity indices, in ``lang``."""
+    return {"zh": f"\n{name}：各输出的{key}；设计取自 {kept} 个与历史一致的样本（共抽取 {drawn} 个）"
+                  "的边缘分布",
+            "en": f"\n{name}: {key} by output; designs drawn from the marginals of {kept} "
+                  f"history-consistent samples ({drawn} drawn)"}[lang]
+
+
 def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targets, lang: str,
                   labels: Mapping[str, Any], index_label: Any = None) -> Table:
     """``index`` of each assumption (rows, by label, the largest relative to each output's
