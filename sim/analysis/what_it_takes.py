@@ -68,9 +68,15 @@ def outcome_of(ds: xr.Dataset, targets: Targets, spend: float) -> Outcome:
     """Margins and met flags of every target in the targets' year."""
     from sim.analysis.uncertainty import at_year
 
+    times = np.asarray(ds["time"].values, dtype=float)
+    hit = np.flatnonzero(np.isclose(times, targets.year, atol=1e-6))
     margins, met = [], []
     for t in targets.items:
-        v = at_year(ds[t.indicator], targets.year)
+        da = ds[t.indicator]
+        if hit.size and da.dims == ("sample", "time"):   # the usual layout: plain numpy
+            v = np.asarray(da.values[:, int(hit[0])], dtype=float)
+        else:
+            v = at_year(da, targets.year)
         with np.errstate(divide="ignore", invalid="ignore"):
             m = np.log(np.where(v > 0, v, np.nan) / t.target)
         ok = np.asarray(t.met(v), bool) & np.isfinite(v)
