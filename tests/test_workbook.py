@@ -301,3 +301,11 @@ def test_chinese_sheets_changes_as_percentages_and_headers_that_show(tmp_path):
                                             for row in ws.iter_rows() for c in row)]
     assert cs and not any(c.value in ("screened_out", "acceptance", "drawn")
                           for row in cs[0].iter_rows() for c in row)
+
+
+def test_a_single_scenario_has_no_cost_column_against_itself():
+    one = fiscal_table({"plan": run(0.2)}, TARGETS, "en", {"plan": "Plan"}, ["plan"])
+    assert not [c for c in one.frame.columns if c.startswith("extra_")]
+    two = fiscal_table({"plan": run(0.2), "baseline": run(0.1)}, TARGETS, "en",
+                       {"plan": "Plan", "baseline": "Baseline"}, ["baseline"])
+    assert "extra_baseline" in two.frame.columns
