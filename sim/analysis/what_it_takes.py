@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import money
-from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
+from sim.analysis.requirements import (
+    ALL,
+    GREEDY_STEPS,
+    Outcome,
+    Problem,
+    Requirement,
+    curves,
+    least_budget,
+)
 from sim.analysis.sampling import DEFAULT_SEED
 from sim.errors import UncertaintyError
 
@@ -167,8 +175,19 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     curve = curves(problem, budget)
     reqs = []
     for c in cols:
+        missed = math.inf   # the least probability no mix was found to reach for this target
+        found = {}
+        for p in sorted(probabilities):
+            # a higher probability than one no mix reached: unreachable too, no second search
+            # (the best P of every mix evaluated is still reported)
+            again = p < missed
+            r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter if again
+                             else 0, greedy_steps=GREEDY_STEPS if again else 0)
+            if not r.reachable:
+                missed = min(missed, p)
+            found[p] = r
         for p in probabilities:
-            r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter)
+            r = found[p]
             reqs.append(r)
             say(f"{r.target} at P >= {p:g}: " + (f"{r.extra_budget:.1f} 亿元" if r.reachable
                                                   else f"unreachable (best P {r.achieved:.2f})")
