@@ -214,3 +214,13 @@ def test_indices_print_in_fixed_notation():
     table = pd.DataFrame({"ST": [2.85e-08, 0.5]}, index=pd.Index(["a", "b"], name="p"))
     text = format_table(table, "en")
     assert "e-" not in text and "0.5" in text
+
+
+def test_the_console_head_line_is_in_the_chosen_language():
+    import re
+
+    from sim.present.summary import indices_head
+
+    zh = indices_head("行动计划全面实施", "ST", 120, 400, "zh")
+    assert "120" in zh and "400" in zh and not re.search(r"[a-z]{3,}", zh)
+    assert "history-consistent" in indices_head("Plan", "ST", 120, 400, "en")
