@@ -35,6 +35,8 @@ COMMANDS = {
     "compare": (["compare", "plan", "baseline", "-q"], None),
     "uncertainty": (["uncertainty", "plan", "baseline", "--samples", "2000", "-q"], 8.0),
     "brief": (["brief", "plan", "--against", "baseline", "-q"], None),
+    "what-it-takes": (["what-it-takes", "plan", "-q"], 10.0),   # issue 22, item 9
+    "diagram": (["diagram", "-q"], 10.0),
 }
 
 

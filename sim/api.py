@@ -179,6 +179,11 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     if m.kind == "attribution":
         att = m.attribute(_scenario(against), sc, simulator=sim_, parameters=sim_.parameters,
                           indicators=tg.indicators, year=tg.year)
+        from sim.analysis.sensitivity.shapley import player_labels
+
+        names = player_labels(sim_.parameters)   # the players' declared names, for legends
+        att.shapley.attrs["labels"] = {p: dict(names[p]) for p in att.shapley.index
+                                       if p in names}
         return att.shapley
     from sim.analysis import conditioning as cond
     from sim.analysis.bounds import check_samples

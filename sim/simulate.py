@@ -145,7 +145,7 @@ class Simulator:
         a scenario's own inputs are built once (``load_scenario`` gives the same object
         while its files are unchanged)."""
         if levers or assumptions:
-            return self._inputs(scenario, levers, assumptions, time_step, final_time)
+            return self._overridden(scenario, levers, assumptions, time_step, final_time)
         cache = self.__dict__.setdefault("_inputs_cache", {})
         owners = (scenario, self.parameters, self.calibrated)
         key = (*map(id, owners), time_step, final_time)
@@ -156,6 +156,37 @@ class Simulator:
             hit = cache[key] = (owners, self._inputs(scenario, None, None, time_step,
                                                      final_time))
         return dict(hit[1])
+
+    def _overridden(self, scenario, levers, assumptions, time_step, final_time) -> dict:
+        """The scenario's own (cached) inputs with only the overridden levers and assumptions
+        rebuilt: a series laid over the scenario's trajectory from its first year on is the
+        trajectory :func:`~sim.scenarios.loader.apply_overrides` gives (the scenario's value
+        before that year), without validating and rebuilding every lever per run."""
+        from sim.scenarios.inputs import series_trajectory
+        from sim.scenarios.loader import validate_overrides
+
+        lev, ass = validate_overrides(scenario, levers, assumptions, self.parameters)
+        out = self.inputs(scenario, None, None, time_step, final_time)
+        times = self.step_times(time_step, final_time)
+        for lid, value in lev.items():
+            lever = self.parameters.levers[lid]
+            name = lever.py_name
+            if isinstance(value, dict):
+                under = out.get(name)
+                base = (self.default_values(time_step, final_time)[name] if under is None
+                        else np.broadcast_to(np.asarray(under, float), times.shape))
+                out[name] = pd.Series(series_trajectory(lever, value, times, base),
+                                      index=pd.Index(times, name="time"))
+            elif lever.kind == "series" and np.ndim(value) == 0:
+                out[name] = pd.Series(np.full(times.shape, float(value)),
+                                      index=pd.Index(times, name="time"))
+            else:
+                out[name] = value
+        for aid, value in ass.items():
+            out[self.parameters.assumptions[aid].py_name] = value
+        check_inputs(self.parameters, out, lambda: self.default_values(time_step, final_time),
+                     times, scenario.id)
+        return out
 
     def _inputs(self, scenario, levers, assumptions, time_step, final_time) -> dict:
         # validated as a scenario file is; a series keeps the scenario's values before it

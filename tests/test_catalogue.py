@@ -52,6 +52,9 @@ def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):
     assert "fiscal_budget" in out and "Plan fully carried out" in out
     flat = " ".join(out.split())
     assert all(" ".join(lv.description["en"].split()) in flat for lv in params.levers.values())
+    assert "{2027: 250, 2029: 500}" in flat and "sum to at most 1 in every year" in flat
+    assert "written as: a number or {year: value} (steps: held until the next year written); " \
+           "with the other allocation shares sums to at most 1 in every year" in flat
     assert max(display_width(line) for line in out.splitlines()) <= cat.CONSOLE_WIDTH
     assert main(["assumptions", "--lang", "zh"]) == 0
     out = capsys.readouterr().out

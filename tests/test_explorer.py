@@ -83,23 +83,68 @@ def test_upload_gives_the_command_line_message(simulator, tmp_path):
     assert s.document()["extends"] == "plan.yaml"
 
 
-def test_page_shows_a_broken_constraint_and_switches_language(simulator):
+def test_shares_rebalance_to_the_bound_and_the_rest_is_unallocated():
+    from sim.present.explorer.session import rebalance
+
+    shares = {"a": 0.38, "b": 0.36, "c": 0.12, "d": 0.14}
+    out = rebalance(shares, "c", 0.24, 1.0, 0.001)
+    assert out["c"] == 0.24 and sum(out.values()) == pytest.approx(1.0, abs=1e-12)
+    assert out["a"] / out["b"] == pytest.approx(0.38 / 0.36, rel=0.01)   # in proportion
+    assert all(len(repr(v)) <= 5 for v in out.values())              # to the slider's decimals
+    low = rebalance(shares, "c", 0.02, 1.0, 0.001)                      # lowered: rest unallocated
+    assert low == {**shares, "c": 0.02}
+    assert rebalance(shares, "a", 1.0, 1.0, 0.001) == {"a": 1.0, "b": 0.0, "c": 0.0, "d": 0.0}
+
+
+def test_declared_values_lie_on_the_slider_grid():
+    import yaml
+
+    from sim import paths
+    from sim.model.parameters import load_parameters
+    from sim.present.explorer.session import step_of
+
+    levers = load_parameters().levers
+    for f in paths.SCENARIO_DIR.glob("*.yaml"):
+        for lid, v in (yaml.safe_load(f.read_text(encoding="utf-8")).get("levers") or {}).items():
+            lv = levers[lid]
+            for x in (v.values() if isinstance(v, dict) else [v]):
+                k = (x - lv.min) / step_of(lv.min, lv.max)
+                assert abs(k - round(k)) < 1e-6, (f.name, lid, x)
+
+
+def test_page_shares_typed_values_and_language(simulator):
     pytest.importorskip("panel")
     from sim.present.explorer.server import make_app
 
     app = make_app("plan", simulator=simulator, lang="zh")
     assert "科技型企业数量" in app.table.object
+    shares = app.s.share_groups["equity_fund_share"].levers
+    app.sliders[("industry_share", 2026)].param.trigger("value_throttled")   # focus, no move
+    assert not app.s.moved
+    app.set_lever("equity_fund_share", 2025, 0.24)              # shares would sum above 1
+    assert app.message.object == "" and app.stale.object == ""
+    assert sum(app.s.values[k][2025] for k in shares) == pytest.approx(1.0, abs=1e-12)
+    assert app.s.values["industry_share"][2025] < 0.38
+    assert app.s.values["industry_share"][2024] == 0.38          # other years untouched
+    assert app.controls.boxes[("industry_share", 2025)].value == repr(
+        app.s.values["industry_share"][2025])                    # the box shows it as saved
+    assert set(app.s.moved) == set(shares)
+    assert set(app.s.document()["levers"]) - {*shares, *app.s.base.raw.get("levers", {})} \
+        == set()
     shown = app.outcome.table["value_2028"].copy()
-    app.set_lever("industry_share", 2025, 0.9)                 # shares now sum above 1
-    assert 'data-testid="error"' in app.message.object
-    assert "industry_share" in app.message.object
-    assert (app.outcome.table["value_2028"] == shown).all()     # the last valid answer stays
-    app.set_lever("industry_share", 2025, 0.38)
-    assert app.message.object == ""
+    app.controls.boxes[("fiscal_budget", 2026)].value = "900"   # beyond the declared range
+    assert "“900”无效" in app.message.object and "0 至 200" in app.message.object
+    assert 'data-testid="stale"' in app.stale.object
+    assert (app.outcome.table["value_2028"] == shown).all()      # the last valid answer stays
+    app.controls.boxes[("fiscal_budget", 2026)].value = "25"
+    assert app.message.object == "" and app.stale.object == ""
+    assert app.s.values["fiscal_budget"][2026] == 25.0
+    assert (app.outcome.table["value_2028"] != shown).any()
     app.set_lang("en")
     assert "Technology-based firms" in app.table.object
     assert "Fiscal cost" in app.fiscal.object
     assert "Fiscal S&T programmes" in app.group_select.options
+    assert "Budget allocation shares" in app.group_select.options
     app.group_select.value = "finance"
     assert app.group_view.objects[0] is app.group_columns["finance"]
     app.reset("baseline")
@@ -116,3 +161,12 @@ def test_explore_command_refuses_bad_arguments(capsys):
         main(["explore", "--port", "0"])
     assert exc.value.code == 2
     assert "allowed: a port number from 1 to 65535" in capsys.readouterr().err
+
+
+def test_change_is_rounded_as_the_value_is_shown():
+    pytest.importorskip("panel")
+    from sim.present.explorer.app import change_text
+
+    assert change_text(5000.0, 5000.0258) == "0"                  # not -0.0258 (-0.0%)
+    assert change_text(5743.2, 5000.0) == "+743 (+14.9%)"
+    assert change_text(12.34, 12.0) == "+0.3 (+2.8%)"

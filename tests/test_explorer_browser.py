@@ -217,3 +217,63 @@ def test_band_adds_probabilities(page):
     assert page.get_by_test_id("pmet-tech_firms").is_visible()
 
 
+
+
+def test_typed_values_arrow_keys_and_shares_that_cannot_exceed_one(page, tmp_path):
+    from playwright.sync_api import expect
+
+    before = _values(page)
+    page.locator(".lever-group select").select_option(label="企业创新激励")
+    box = page.locator(".box-rd_reward_cap-2027 input")
+    box.fill("250")
+    box.press("Enter")
+    after = _wait_changed(page, before)
+    expect(box).to_have_value("250")
+    page.locator(".lever-group select").select_option(label="财政科技计划")
+    handle = page.locator(".lever-fiscal_budget-2025 .noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")                                   # one slider step: 0.1
+    expect(page.locator(".box-fiscal_budget-2025 input")).to_have_value("17.3")
+    after = _wait_changed(page, after)
+    bad = page.locator(".box-fiscal_budget-2026 input")           # refused in the page's words
+    bad.fill("900")
+    bad.press("Enter")
+    expect(page.get_by_test_id("error")).to_contain_text("“900”无效")
+    page.get_by_test_id("stale").wait_for()
+    bad.fill("18.9")
+    bad.press("Enter")
+    expect(page.get_by_test_id("stale")).to_have_count(0)
+
+    page.locator(".lever-group select").select_option(label="资金分配比例")
+    share = page.locator(".box-equity_fund_share-2025 input")
+    share.fill("0.24")
+    share.press("Enter")
+    expect(page.locator(".box-industry_share-2025 input")).not_to_have_value("0.38")
+    expect(page.get_by_test_id("unallocated-2025")).to_have_attribute("data-value", "0.0")
+    shares = ("industry_share", "platform_award_share", "enterprise_incentive_share",
+              "equity_fund_share", "tech_transfer_share", "pilot_scale_share",
+              "tech_finance_share")
+    shown = {s: float(page.locator(f".box-{s}-2025 input").input_value()) for s in shares}
+    assert shown["equity_fund_share"] == 0.24 and shown["industry_share"] < 0.38
+    assert abs(sum(shown.values()) - 1.0) < 1e-9
+    _wait_changed(page, after)
+    page.locator(".lever-group select").select_option(label="科技金融")
+    page.locator(".lever-finance_subsidy-2026 .noUi-handle").click()   # focus alone: no change
+    page.locator(".box-finance_subsidy-2026 input").focus()
+    page.locator(".box-finance_subsidy-2026 input").blur()
+    with page.expect_download() as dl:
+        page.get_by_text("保存情景（YAML）").click()
+    saved = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(saved)
+    import yaml
+
+    levers = yaml.safe_load(saved.read_text(encoding="utf-8"))["levers"]
+    moved = {s for s in shares if shown[s] != {"industry_share": 0.38, "platform_award_share":
+             0.03, "enterprise_incentive_share": 0.36, "equity_fund_share": 0.12,
+             "tech_transfer_share": 0.04, "pilot_scale_share": 0.04,
+             "tech_finance_share": 0.03}[s]}
+    assert set(levers) == {"rd_reward_cap", "fiscal_budget", *moved}
+    assert levers["rd_reward_cap"][2027] == 250 and levers["fiscal_budget"][2025] == 17.3
+    assert levers["fiscal_budget"][2026] == 18.9
+    for s in moved:
+        assert levers[s][2025] == shown[s]                        # exactly the values shown

@@ -21,5 +21,9 @@ def test_notebook_runs(path, tmp_path):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
-    assert any("image/png" in o.get("data", {})
-               for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    images = [[o["data"]["image/png"] for o in c.get("outputs", []) if "image/png" in
+               o.get("data", {})] for c in nb.cells if c.cell_type == "code"]
+    assert any(images)
+    assert all(len(cell) <= 1 for cell in images), "a figure shown twice"
+    flat = [png for cell in images for png in cell]
+    assert len(set(flat)) == len(flat), "two identical figures"

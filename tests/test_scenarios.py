@@ -240,3 +240,56 @@ def test_an_edit_is_read_again_even_within_one_clock_tick(tiny_parameters, write
     assert load_scenario(path).description == "on trend B"
     path.write_text(BASE.replace("on trend", "on trend C"), encoding="utf-8")
     assert load_scenario(path).description == "on trend C"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("name: {zh: 甲, en: Equity fund doubled, R&D rewards cut}\n",
+     "a comma inside {...} splits the value: quote it, e.g. en: \"Equity fund doubled, R&D "
+     "rewards cut\""),
+    ("name: {zh: 甲, en: Plan: cut}\n", "a colon inside {...} splits the value: quote it"),
+])
+def test_a_value_split_inside_braces_names_the_likely_cause(tmp_path, text, expected):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert expected in _err(path)
+
+
+def test_the_shares_sum_is_checked_when_the_file_is_loaded(tmp_path):
+    from sim.scenarios.constraints import value_at
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: {zh: 甲, en: Mine}\nextends: plan.yaml\nlevers:\n"
+                    "  equity_fund_share: {2025: 0.24}\n", encoding="utf-8")
+    msg = _err(path)            # before any model is compiled or run
+    assert "equity_fund_share=0.24" in msg and "sum to 1.12 in 2025" in msg
+    assert "constraints.allocation_shares" in msg
+    path.write_text("name: {zh: 甲, en: Mine}\nextends: plan.yaml\nlevers:\n"
+                    "  equity_fund_share: {2025: 0.24}\n  industry_share: {2025: 0.26}\n",
+                    encoding="utf-8")
+    assert load_scenario(path).levers["equity_fund_share"].over == {2025: 0.24}
+    assert value_at({2027: 250, 2029: 500}, 2028) == 250 and value_at({2027: 250}, 2026) is None
+    assert value_at({2024: 0.0, 2026: 1.0}, 2025, linear=True) == 0.5
+
+
+@pytest.mark.parametrize("levers, assumptions", [
+    ({"fiscal_budget": {2026: 30.0}}, None),                 # over the scenario's series
+    ({"fiscal_budget": {2015: 5.0, 2026: 30.0}}, None),      # from before the scenario's start
+    ({"budget_multiplier": 0.8, "hte_first_award": 20.0}, None),
+    ({"rd_tax_deduction": {2025: 1.2}}, None),               # a lever the scenario leaves out
+    ({"industry_share": {2025: 0.3}}, {"crowding_in": np.array([0.1, 0.2, 0.3])}),
+])
+def test_overrides_reuse_the_scenarios_inputs_with_the_same_values(levers, assumptions):
+    from sim.api import simulator
+
+    sim = simulator()
+    plan = load_scenario("plan")
+    fast = sim.inputs(plan, levers, assumptions)
+    from sim.scenarios.inputs import scenario_inputs
+    from sim.scenarios.loader import apply_overrides
+
+    lev, ass = apply_overrides(plan, levers, assumptions, sim.parameters)   # the long way
+    full = scenario_inputs(lev, {**sim.calibrated, **ass}, sim.parameters, sim.step_times(),
+                           sim.default_values(None, None))
+    assert set(fast) == set(full)
+    for k, v in full.items():
+        np.testing.assert_array_equal(np.asarray(fast[k], float), np.asarray(v, float), k)

@@ -181,3 +181,45 @@ def test_given_data_first_order_known_answer():
     assert s1[("y", "a")] == pytest.approx(0.8, abs=0.05)
     assert s1[("y", "b")] == pytest.approx(0.2, abs=0.05)
     assert s1[("flat", "a")] == 0.0
+
+
+def test_an_outcome_met_in_almost_no_sample_is_too_rare_to_estimate():
+    from sim.analysis.sensitivity.study import rare_outcomes
+    from sim.present.summary import indices_table
+
+    hard = Targets(TARGETS.plan, tuple(Target(t.indicator, 10 * t.target if t.indicator ==
+                                              "platforms" else t.target, ">", "u", t.label,
+                                              t.year) for t in TARGETS.items), TARGETS.derived)
+    tables = compute_indices(SimpleNamespace(id="plan"), SPEC, hard, method="sobol",
+                             samples=32, seed=3, second_order=False, simulate=simulate,
+                             say=lambda m: None)
+    idx = tables["indices"].set_index(["output", "parameter"])
+    assert idx.loc["all_targets", "ST"].isna().all()            # no noise shown as indices
+    assert (idx.loc["all_targets", "met_share"] == 0).all()
+    assert idx.loc["tech_firms", "ST"].notna().all()
+    assert rare_outcomes(pd.DataFrame({"a": [0.0] * 99 + [1.0], "b": [0.5, 1.0] * 50})) == \
+        {"a": 0.01}
+    table = indices_table(tables, "ST", hard, "zh", {})
+    assert "all_targets" not in table.frame.columns
+    assert "过于罕见，无法估计" in table.title and "不足2%" in table.title
+    fig = index_figures(tables, hard, "sobol", "en", {}, kinds=("indices",))["indices_en"]
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("Too rare to estimate" in t for t in texts)
+
+
+def test_indices_print_in_fixed_notation():
+    from sim.present.tables import format_table
+
+    table = pd.DataFrame({"ST": [2.85e-08, 0.5]}, index=pd.Index(["a", "b"], name="p"))
+    text = format_table(table, "en")
+    assert "e-" not in text and "0.5" in text
+
+
+def test_the_console_head_line_is_in_the_chosen_language():
+    import re
+
+    from sim.present.summary import indices_head
+
+    zh = indices_head("行动计划全面实施", "ST", 120, "zh")
+    assert "120" in zh and not re.search(r"[a-z]{3,}", zh)
+    assert "posterior draws" in indices_head("Plan", "ST", 120, "en")

@@ -71,6 +71,9 @@ def test_compute_and_write(tmp_path):
     sheets = pd.read_excel(out / "uncertainty.xlsx", sheet_name=None, engine="openpyxl")
     assert list(sheets)[:2] == ["摘要", "指标逐年"] and list(sheets)[-1] == "单位与说明"
     assert {"百分位数", "达标概率", "首次达标年份", "情景对比", "样本"} <= set(sheets)
+    assert len(sheets["单位与说明"]) >= len(TARGETS.indicators)      # the units sheet filled
+    heads = " ".join(str(c) for name in ("首次达标年份", "情景对比") for c in sheets[name].columns)
+    assert not any(w in heads for w in ("first_year", "comparison", "central", "P95"))
     import openpyxl
 
     from sim.present.tables import WIDTH, display_width, format_tables

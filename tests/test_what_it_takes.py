@@ -213,3 +213,41 @@ def test_mix_beats_every_single_line_and_the_even_split(tmp_path):
     r = least_budget(problem, 0, 0.5, budget_max=40.0)
     assert r.reachable and r.achieved == 1.0
     assert 15 - 1e-9 <= r.extra_budget <= 16
+
+
+def test_console_table_says_what_it_holds_in_the_chosen_language():
+    from sim.model.parameters import load_parameters
+    from sim.present.requirement_table import requirements_view
+    from sim.present.tables import format_table
+
+    levers = load_parameters().levers
+    lines = {lid: levers[lid].label for lid in ("industry_share", "platform_award_share")}
+    table = pd.DataFrame([
+        {"target": "all", "probability": 0.8, "reachable": False,
+         "extra_budget_2024_2028": float("nan"), "achieved_probability": 0.31, "mc_se": 0.03,
+         "n": 200, "industry_share": float("nan"), "platform_award_share": float("nan")},
+        {"target": "tech_brokers", "probability": 0.5, "reachable": True,
+         "extra_budget_2024_2028": 12.345, "achieved_probability": 0.52, "mc_se": 0.03,
+         "n": 200, "industry_share": 10.0, "platform_award_share": 2.345}])
+    names = {"all": {"zh": "五项目标全部完成", "en": "All five targets met"},
+             "tech_brokers": {"zh": "技术经纪人", "en": "Technology brokers"}}
+    zh = format_table(requirements_view(table, lines, names, "zh", 2024, 2028), "zh")
+    assert "无法达到" in zh and "五项目标全部完成" in zh and "否" in zh and "是" in zh
+    assert "占比" not in zh and "平台奖补" in zh and "亿元" in zh
+    assert "True" not in zh and "False" not in zh and "all" not in zh.lower()
+    unreachable = next(line for line in zh.splitlines() if "无法达到" in line)
+    assert not any(ch.isdigit() for ch in unreachable.split("无法达到")[1].replace("31%", "")
+                   .replace("3%", ""))   # no money figure after the word
+    en = format_table(requirements_view(table, lines, names, "en", 2024, 2028), "en")
+    assert "unreachable" in en and "All five targets met" in en and "yes" in en
+    assert "Share for" not in en and "platform awards" in en
+
+
+def test_written_files_extend_relatively(tmp_path):
+    from sim import paths
+    from sim.analysis.what_it_takes import extends_ref
+
+    assert extends_ref(paths.SCENARIO_DIR / "plan.yaml", tmp_path / "out") == "plan.yaml"
+    mine = tmp_path / "mine" / "equity.yaml"
+    assert extends_ref(mine, tmp_path / "out" / "what-it-takes_equity") == \
+        "../../mine/equity.yaml"

@@ -269,3 +269,43 @@ def test_compare_command_console(capsys, tmp_path):
     assert {"late-start_minus_baseline", "late-start_minus_plan"} <= set(table.columns)
     wb = openpyxl.load_workbook(tmp_path / "compare" / "comparison.xlsx")
     assert wb.sheetnames[0] == "摘要" and wb.sheetnames[-1] == "单位与说明"
+
+
+def test_chinese_sheets_changes_as_percentages_and_headers_that_show(tmp_path):
+    from sim.present.tables import wrap_header
+
+    assert wrap_header("行动计划全面实施", 14) == ["行动计划", "全面实施"]
+    assert all(len(line) > 1 for line in wrap_header("行动计划全面实施：差值", 14))
+    first = pd.DataFrame({"first_year": ["2028", "not by 2035"], "tech_firms": [0.4, 0.6]})
+    cond = pd.DataFrame({"scenario": ["plan"], "drawn": [400], "screened_out": [3],
+                         "acceptance": [0.5]})
+    change = Table(pd.DataFrame({"indicator": ["tech_firms"], "pct": [3.6]}),
+                   {"indicator": Col("指标", kind="text"),
+                    "pct": Col({"zh": "行动计划全面实施：较基准情景(行动计划前政策延续)的变化率",
+                                "en": "x"}, kind="change")})
+    path = tmp_path / "u.xlsx"
+    write_workbook(path, "zh", title="不确定性", summary=[change],
+                   tables={"first_year": first, "conditioning": cond})
+    wb = openpyxl.load_workbook(path)
+    summary = wb.worksheets[0]
+    cell = next(c for row in summary.iter_rows() for c in row if c.value == pytest.approx(0.036))
+    assert cell.number_format == "+0.0%;-0.0%;0.0%"            # a number, shown as +3.6%
+    head = cell.offset(row=-1)
+    assert "\n" in head.value and all(len(x) > 1 for x in head.value.split("\n"))
+    assert summary.row_dimensions[head.row].height >= 30       # every line shows
+    sheets = {ws.title: ws for ws in wb.worksheets}
+    fy = next(ws for name, ws in sheets.items() if "首次" in name or "first" in name.lower())
+    texts = [c.value for row in fy.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "首次达标年份" in texts and "2035年前未达标" in texts and "not by 2035" not in texts
+    cs = [ws for ws in wb.worksheets if any(str(c.value).replace("\n", "") == "被筛除（发散或未通过检查）"
+                                            for row in ws.iter_rows() for c in row)]
+    assert cs and not any(c.value in ("screened_out", "acceptance", "drawn")
+                          for row in cs[0].iter_rows() for c in row)
+
+
+def test_a_single_scenario_has_no_cost_column_against_itself():
+    one = fiscal_table({"plan": run(0.2)}, TARGETS, "en", {"plan": "Plan"}, ["plan"])
+    assert not [c for c in one.frame.columns if c.startswith("extra_")]
+    two = fiscal_table({"plan": run(0.2), "baseline": run(0.1)}, TARGETS, "en",
+                       {"plan": "Plan", "baseline": "Baseline"}, ["baseline"])
+    assert "extra_baseline" in two.frame.columns

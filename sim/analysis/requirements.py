@@ -125,17 +125,24 @@ def curves(problem: Problem, budget_max: float, points: int = GRID_POINTS) -> pd
     return pd.DataFrame(rows)
 
 
-def _least_along(problem: Problem, d: np.ndarray, c: int | None, p: float,
-                 grid: np.ndarray) -> float | None:
-    """Least total along ``d`` with P >= p (bisection inside the grid bracket), or None."""
+def _bracket(problem: Problem, d: np.ndarray, c: int | None, p: float,
+             grid: np.ndarray) -> tuple[float, float] | None:
+    """``(lo, hi)``: the grid totals along ``d`` around the first with P >= p (``lo == hi``
+    when the first grid point meets it), or None when none does."""
     probs = [problem.probability(t * d, c) for t in grid]
     hit = [i for i, q in enumerate(probs) if q >= p]
     if not hit:
         return None
     i = hit[0]
-    if i == 0:
-        return float(grid[0])
-    lo, hi = float(grid[i - 1]), float(grid[i])
+    return (float(grid[0]),) * 2 if i == 0 else (float(grid[i - 1]), float(grid[i]))
+
+
+def _least_along(problem: Problem, d: np.ndarray, c: int | None, p: float,
+                 bracket: tuple[float, float]) -> float:
+    """Least total along ``d`` with P >= p, by bisection inside its grid ``bracket``."""
+    lo, hi = bracket
+    if lo == hi:
+        return hi
     for _ in range(BISECT_STEPS):
         mid = 0.5 * (lo + hi)
         if problem.probability(mid * d, c) >= p:
@@ -244,10 +251,19 @@ def least_budget(problem: Problem, c: int | None, p: float, budget_max: float,
     zero = np.zeros(len(problem.lines))
     n = problem(zero).met.shape[0]
     best_x, best_total = None, math.inf
+    brackets = []
     for d in directions(problem.lines).values():
         grid = np.linspace(0.0, _totals(problem, d, budget_max), grid_points)
-        total = _least_along(problem, d, c, p, grid)
-        if total is not None and total < best_total:
+        b = _bracket(problem, d, c, p, grid)
+        if b is not None:
+            brackets.append((b, d))
+    # bisect the most promising first; a bracket starting at or above the least total found
+    # cannot give a smaller one, so it is not bisected (the same answer, fewer runs)
+    for b, d in sorted(brackets, key=lambda bd: bd[0]):
+        if b[0] >= best_total:
+            continue
+        total = _least_along(problem, d, c, p, b)
+        if total < best_total:
             best_x, best_total = total * d, total
     if greedy_steps > 0 and (best_x is None or best_total > 0):   # mixes of lines
         x = _greedy(problem, c, p, budget_max, greedy_steps)
@@ -277,9 +293,11 @@ def requirements_table(reqs: Sequence[Requirement], lines: Sequence[str]) -> pd.
     """``requirements.csv``: one row per (target, probability), one column per line."""
     rows = []
     for r in reqs:
+        nan = float("nan")   # no mix reaches it: no money figure (blank in the CSV)
         row = {"target": r.target, "probability": r.probability, "reachable": r.reachable,
-               "extra_budget_2024_2028": r.extra_budget, "achieved_probability": r.achieved,
-               "mc_se": r.mc_se, "n": r.n}
-        row.update({lid: float(v) for lid, v in zip(lines, r.mix, strict=True)})
+               "extra_budget_2024_2028": r.extra_budget if r.reachable else nan,
+               "achieved_probability": r.achieved, "mc_se": r.mc_se, "n": r.n}
+        row.update({lid: float(v) if r.reachable else nan
+                    for lid, v in zip(lines, r.mix, strict=True)})
         rows.append(row)
     return pd.DataFrame(rows)

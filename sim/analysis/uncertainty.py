@@ -43,7 +43,10 @@ def percentiles(da: xr.DataArray, q: Iterable[float] = PERCENTILES) -> xr.DataAr
         raise UncertaintyError(f"variable '{da.name}' has no 'sample' dimension: {da.dims}")
     q = [float(x) for x in q]
     other = [d for d in da.dims if d != "sample"]
-    values = np.nanpercentile(da.transpose("sample", *other).values, q, axis=0)
+    arr = da.transpose("sample", *other).values
+    # without NaN the vectorised percentile gives the same numbers, several times faster
+    values = (np.nanpercentile(arr, q, axis=0) if np.isnan(arr).any()
+              else np.percentile(arr, q, axis=0))
     out = xr.DataArray(values, dims=("percentile", *other),
                        coords={"percentile": q, **{d: da.coords[d] for d in other if d in da.coords}},
                        name=da.name, attrs=dict(da.attrs))

@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import money
-from sim.analysis.requirements import ALL, Outcome, Problem, Requirement, curves, least_budget
+from sim.analysis.requirements import (
+    ALL,
+    GREEDY_STEPS,
+    Outcome,
+    Problem,
+    Requirement,
+    curves,
+    least_budget,
+)
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
@@ -66,9 +74,15 @@ def outcome_of(ds: xr.Dataset, targets: Targets, spend: float) -> Outcome:
     """Margins and met flags of every target in the targets' year."""
     from sim.analysis.uncertainty import at_year
 
+    times = np.asarray(ds["time"].values, dtype=float)
+    hit = np.flatnonzero(np.isclose(times, targets.year, atol=1e-6))
     margins, met = [], []
     for t in targets.items:
-        v = at_year(ds[t.indicator], targets.year)
+        da = ds[t.indicator]
+        if hit.size and da.dims == ("sample", "time"):   # the usual layout: plain numpy
+            v = np.asarray(da.values[:, int(hit[0])], dtype=float)
+        else:
+            v = at_year(da, targets.year)
         with np.errstate(divide="ignore", invalid="ignore"):
             m = np.log(np.where(v > 0, v, np.nan) / t.target)
         ok = np.asarray(t.met(v), bool) & np.isfinite(v)
@@ -161,8 +175,19 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     curve = curves(problem, budget)
     reqs = []
     for c in cols:
+        missed = math.inf   # the least probability no mix was found to reach for this target
+        found = {}
+        for p in sorted(probabilities):
+            # a higher probability than one no mix reached: unreachable too, no second search
+            # (the best P of every mix evaluated is still reported)
+            again = p < missed
+            r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter if again
+                             else 0, greedy_steps=GREEDY_STEPS if again else 0)
+            if not r.reachable:
+                missed = min(missed, p)
+            found[p] = r
         for p in probabilities:
-            r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter)
+            r = found[p]
             reqs.append(r)
             say(f"{r.target} at P >= {p:g}: " + (f"{r.extra_budget:.1f} 亿元" if r.reachable
                                                   else f"unreachable (best P {r.achieved:.2f})")
@@ -192,14 +217,32 @@ def scenario_name(req: Requirement) -> str:
     return f"{req.target}-p{req.probability:g}"
 
 
+def extends_ref(source, folder) -> str:
+    """``extends:`` of a file written into ``folder`` for the scenario read from ``source``: a
+    file of ``scenarios/`` by its name (found there from anywhere), another file by its path
+    relative to ``folder`` (so that moving both together keeps it working)."""
+    import os
+    from pathlib import Path
+
+    from sim import paths
+
+    source = Path(source).resolve()
+    if source.parent == paths.SCENARIO_DIR.resolve():
+        return source.name
+    return Path(os.path.relpath(source, Path(folder).resolve())).as_posix()
+
+
 def scenario_text(ens: Ensemble, req: Requirement, extends: str) -> str:
     """A scenario file extending ``extends`` with the requirement's mix (YAML)."""
     import yaml
 
     levers = money.mix_levers(ens.base, req.mix)
+    names = {**{t.indicator: t.label for t in ens.targets.items},
+             ALL: ens.targets.labels()["all_targets"]}
+    name = {k: names.get(req.target, {}).get(k, req.target) for k in ("zh", "en")}
     doc = {
-        "name": {"zh": f"{req.target} 达标概率≥{req.probability:g} 所需追加资金",
-                 "en": f"{req.target} met with P >= {req.probability:g}: least extra money"},
+        "name": {"zh": f"{name['zh']}达标概率≥{req.probability:.0%}所需最少追加资金",
+                 "en": f"{name['en']} met with P >= {req.probability:.0%}: least extra money"},
         "description": (
             f"Written by plansim what-it-takes: scenario '{ens.scenario.id}' plus "
             f"{req.extra_budget:.3f} 亿元 over {ens.base.years[0]}-{ens.base.years[-1]} split "

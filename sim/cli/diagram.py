@@ -80,8 +80,11 @@ def run(args) -> int:
     decl = load_loops()
     run_scenario = load_scenario(decl.polarity_run)
     say(f"deriving loops and measuring link polarities on the calibrated '{run_scenario.id}' run")
-    pols = calibrated_polarities(decl)
-    sources = diagram_sources(langs, args.sector, pols, run=run_scenario)
+    from sim.model.graph import load_graph
+
+    graph = load_graph()   # parsed once for the loops and the diagrams
+    pols = calibrated_polarities(decl, graph=graph)
+    sources = diagram_sources(langs, args.sector, pols, graph=graph, run=run_scenario)
     if args.check:
         ok_sketch, why_sketch = sketch_is_current()
         ok_diag, why_diag = diagrams_are_current(args.out, sources)

@@ -25,11 +25,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.catalogue import catalogue_text, lever_table
+    from sim.present.catalogue import catalogue_text, lever_note, lever_table, wrap_text
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
     scenario = load_scenario(args.scenario)
+    print("\n".join(wrap_text(lever_note(args.lang))) + "\n")
     print(catalogue_text(lever_table(args.lang, scenario, simulator=Simulator(args.engine)),
                          args.lang))
     return 0

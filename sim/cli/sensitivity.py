@@ -70,7 +70,7 @@ def run(args) -> int:
     from sim.present.labels import LANGS
     from sim.present.outdir import claim
     from sim.present.render import FigurePool
-    from sim.present.summary import indices_table, sensitivity_tables, shapley_summary
+    from sim.present.summary import indices_head, indices_table, sensitivity_tables, shapley_summary
     from sim.present.tables import format_table, format_tables
     from sim.scenarios import load_scenario
 
@@ -140,10 +140,10 @@ def run(args) -> int:
         report.write_outputs(tables, {}, final, renderings=figures, lang=args.lang, summary=summary,
                              central=central, targets=targets, title=f"{name}: {args.method}")
     cond = tables["conditioning"].iloc[0]
-    print(f"\n{name}: {key} by output; designs drawn from the marginals of "
-          f"{cond['samples']} posterior draws")
-    print(format_table(indices_table(tables, key, targets, args.lang, labels,
-                                     method.index_label), args.lang, max_rows=TOP))
+    print(indices_head(name, key, int(cond["samples"]), args.lang))
+    table = indices_table(tables, key, targets, args.lang, labels, method.index_label)
+    print("\n".join(table.title.splitlines()[1:]))   # outcomes too rare to estimate
+    print(format_table(table, args.lang, max_rows=TOP))
     print("\n" + format_tables(summary, args.lang))
     print(f"\n-> {final}")
     say("done")

@@ -60,20 +60,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import (
-        DEFAULT_PROBABILITIES,
-        scenario_name,
-        scenario_text,
-        target_columns,
-        what_it_takes,
-    )
+    from sim.analysis.what_it_takes import DEFAULT_PROBABILITIES, target_columns, what_it_takes
     from sim.model.targets import load_targets
-    from sim.present.atomic import save_figure
-    from sim.present.chartutil import new_figure
-    from sim.present.columns import known_labels
-    from sim.present.outdir import claim, owned_dir
-    from sim.present.requirement_charts import probability_curves
-    from sim.present.tables import format_table, write_csv
+    from sim.present.outdir import claim
+    from sim.present.render import FigurePool
+    from sim.present.requirement_table import requirements_view
+    from sim.present.tables import format_table
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -82,36 +74,55 @@ def run(args) -> int:
     wanted = args.target or [*targets.indicators, ALL]
     target_columns(wanted, targets)                  # bad ids: one line, before any work
     probs = args.probability or list(DEFAULT_PROBABILITIES)
-    name = f"what-it-takes_{sc.id}"
-    claim(args.out, "what-it-takes", [name])
+    claim(args.out, "what-it-takes", [f"what-it-takes_{sc.id}"])
     t0 = time.perf_counter()
-    w = what_it_takes(sc, targets=wanted, probabilities=probs, budget_max=args.budget_max,
-                      samples=args.samples, seed=args.seed, say=say)
-    final = Path(args.out) / name
+    with FigurePool() as pool:   # its workers fork now, before the search starts threads
+        w = what_it_takes(sc, targets=wanted, probabilities=probs, budget_max=args.budget_max,
+                          samples=args.samples, seed=args.seed, say=say)
+        final, lines = _write(args, sc, targets, wanted, probs, w, pool)
+    start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
+    head = {"zh": f"\n{sc.label('zh')}：{year}年达标概率不低于P所需的{start}—{year}年最少追加资金"
+                  f"（亿元）；N = {w.ensemble.n}个后验样本，{w.runs}次运行，{secs:.0f}秒",
+            "en": f"\n{sc.id}: least extra money {start}-{year} (亿元) for P(met in {year}) >= P, "
+                  f"N = {w.ensemble.n} posterior draws, {w.runs} runs, {secs:.0f} s"}
+    print(head[args.lang])
+    names = {**{t.indicator: t.label for t in targets.items},
+             ALL: targets.labels()["all_targets"]}
+    print(format_table(requirements_view(w.table, lines, names, args.lang, start, year),
+                       args.lang))
+    print(f"\n-> {final}")
+    return 0
+
+
+def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
+    """requirements.csv, curves.csv, the scenario files and the charts (rendered by ``pool``)
+    into DIR/what-it-takes_<scenario>/, atomically."""
+    from sim.analysis.requirements import ALL
+    from sim.analysis.what_it_takes import extends_ref, scenario_name, scenario_text
+    from sim.present.outdir import owned_dir
+    from sim.present.render import FigureJob, write_renderings
+    from sim.present.requirement_charts import probability_figure
+    from sim.present.tables import write_csv
+
+    final = Path(args.out) / f"what-it-takes_{sc.id}"
     names = {t.indicator: t.label for t in targets.items}
     params = w.ensemble.simulator.parameters
     lines = {lid: params.levers[lid].label for lid in w.lines}
+    jobs = []
+    for t in wanted:
+        for lang in ("zh", "en"):
+            label = (names.get(t, {}).get(lang, t) if t != ALL
+                     else targets.labels()["all_targets"][lang])
+            jobs.append(FigureJob(f"p_{t}_{lang}", probability_figure, (
+                w.curves, t, lang, list(probs), w.table, lines,
+                f"{sc.label(lang)}: {label}"), {}, tuple(args.formats)))
+    figures = pool.submit_all(jobs)
     with owned_dir(final) as tmp:
         write_csv(w.table, tmp / "requirements.csv")
         write_csv(w.curves, tmp / "curves.csv")
         for r in w.requirements:
             if r.reachable:
                 (tmp / f"{scenario_name(r)}.yaml").write_text(
-                    scenario_text(w.ensemble, r, str(sc.source)), encoding="utf-8")
-        for t in wanted:
-            for lang in ("zh", "en"):
-                fig, axes = new_figure(1, 1, figsize=(8, 5))
-                label = (names.get(t, {}).get(lang, t) if t != ALL
-                         else targets.labels()["all_targets"][lang])
-                probability_curves(axes[0, 0], w.curves, t, lang=lang, probabilities=probs,
-                                   requirements=w.table, names=lines,
-                                   title=f"{sc.label(lang)}: {label}")
-                save_figure(fig, tmp / f"p_{t}_{lang}", args.formats)
-    print(f"\n{sc.id}: least extra money {targets.plan.start}-{targets.year} (亿元) for P(met in {targets.year}) >= P, "
-          f"N = {w.ensemble.n} posterior draws, {w.runs} runs, "
-          f"{time.perf_counter() - t0:.0f} s")
-    cols = ["target", "probability", "reachable", "extra_budget_2024_2028",
-            "achieved_probability", "mc_se", *w.lines]
-    print(format_table(w.table[cols].round(3), args.lang, labels=known_labels()))
-    print(f"\n-> {final}")
-    return 0
+                    scenario_text(w.ensemble, r, extends_ref(sc.source, final)), encoding="utf-8")
+        write_renderings(figures, tmp, lambda _m: None)
+    return final, lines

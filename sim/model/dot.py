@@ -65,6 +65,25 @@ def render(source: str, fmt: str, font_dirs=()) -> bytes:
     return proc.stdout
 
 
+def render_all(source: str, fmts, font_dirs=()) -> dict[str, bytes]:
+    """``{fmt: bytes}`` of ``source`` in each of ``fmts`` from one ``dot`` run (the layout,
+    most of the work, is computed once for all of them)."""
+    fmts = list(fmts)
+    if len(fmts) < 2:
+        return {f: render(source, f, font_dirs) for f in fmts}
+    env = dict(os.environ)
+    if font_dirs:
+        env["FONTCONFIG_FILE"] = _fontconfig(font_dirs)
+    with tempfile.TemporaryDirectory(prefix="plansim-dot-") as tmp:
+        args = [a for i, f in enumerate(fmts) for a in (f"-T{f}", "-o", f"{tmp}/{i}.{f}")]
+        proc = subprocess.run([dot_program(), *args], input=source.encode("utf-8"),
+                              capture_output=True, check=False, env=env)
+        if proc.returncode != 0:
+            raise GraphvizError(f"dot {' '.join(f'-T{f}' for f in fmts)} failed: "
+                                f"{proc.stderr.decode('utf-8', 'replace')[:500]}")
+        return {f: Path(f"{tmp}/{i}.{f}").read_bytes() for i, f in enumerate(fmts)}
+
+
 def layout(source: str) -> tuple[dict[str, tuple[float, float]], tuple[float, float]]:
     """Node centres (points, y up, as Graphviz gives them) by node name, and the drawing's
     width and height."""

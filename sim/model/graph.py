@@ -180,11 +180,27 @@ def build_graph(abstract_model) -> ModelGraph:
 
 
 def load_graph(path: Path | str | None = None) -> ModelGraph:
-    """The dependency graph of the model file (default ``model/qingdao_st_plan.mdl``)."""
+    """The dependency graph of the model file (default ``model/qingdao_st_plan.mdl``); kept in
+    the user's cache (:mod:`sim.model.diskcache`) by the file's text, this module's code and
+    PySD's version, so a second command does not parse the model again."""
+    import hashlib
+
+    from sim.model import diskcache
     from sim.model.mdl import load_abstract_model
 
     path = Path(path or paths.MODEL_FILE)
+    root, cached = diskcache.cache_root(), None
+    if root is not None and path.is_file():
+        key = hashlib.sha256(path.read_bytes() + Path(__file__).read_bytes()
+                             + diskcache.package_version("pysd").encode()).hexdigest()[:32]
+        (root / "graphs").mkdir(mode=0o700, exist_ok=True)
+        cached = root / "graphs" / f"{key}.pickle"
+        graph = diskcache.read(cached)
+        if isinstance(graph, ModelGraph) and graph.nodes:
+            return graph
     graph = build_graph(load_abstract_model(path))
     if not graph.nodes:
         raise ModelError(f"model file '{path}' has no equations")
+    if cached is not None:
+        diskcache.write(cached, graph)
     return graph

@@ -39,7 +39,39 @@ HEAD = {
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     "description": {"zh": "含义", "en": "meaning"},
+    "written": {"zh": "写法", "en": "written as"},
+    "constant": {"zh": "一个数", "en": "one number"},
+    "step": {"zh": "一个数或逐年取值（阶梯：保持到下一个写出的年份）",
+             "en": "a number or {{year: value}} (steps: held until the next year written)"},
+    "linear": {"zh": "一个数或逐年取值（年份之间线性插值）",
+               "en": "a number or {{year: value}} (linear between the years written)"},
+    "in_sum": {"zh": "；与其他分配比例之和每年不超过{max}", "en": "; with the other allocation "
+               "shares sums to at most {max} in every year"},
 }
+
+#: how series are read and the sum rule, printed before the lever catalogue
+NOTE = {
+    "zh": ("写法：逐年取值的杠杆写作 {{年份: 值}}；阶梯型的值从所写年份起保持到下一个写出的年份"
+           "（继承的情景在第一个写出的年份之前保持原值），所以“仅2027—2028年为250”写作 "
+           "{{2027: 250, 2029: 500}}（2029年起恢复500）。{rules}"),
+    "en": ("Writing: a series lever takes {{year: value}}; a stepped value holds from its year "
+           "until the next year written (before the first, the extended scenario's value), so "
+           "\"250 in 2027-28 only\" is {{2027: 250, 2029: 500}} (500 again from 2029). {rules}"),
+}
+RULE = {"zh": "{levers} 之和每年不得超过 {max}（加载情景时检查）。",
+        "en": "{levers} must sum to at most {max} in every year (checked when the scenario "
+              "is loaded)."}
+
+
+def lever_note(lang: str = "zh") -> str:
+    """How series are read and the declared sum rules (``plansim levers`` prints it first)."""
+    from sim.model.parameters import load_parameters
+    from sim.scenarios.constraints import load_constraints
+
+    check_lang(lang)
+    rules = " ".join(RULE[lang].format(levers=", ".join(c.levers), max=f"{c.max_sum:g}")
+                     for c in load_constraints(load_parameters()))
+    return NOTE[lang].format(rules=rules)
 
 
 def _h(key: str, lang: str, **fmt: Any) -> str:
@@ -85,12 +117,20 @@ def lever_table(lang: str = "zh", scenario: Any = None, reference: Any = None,
     columns = [(reference, plan.start), (scenario, plan.start), (scenario, plan.target_year)]
     columns = list(dict.fromkeys((s.id, y) for s, y in columns))
     names = {reference.id: reference.label(lang), scenario.id: scenario.label(lang)}
+    from sim.scenarios.constraints import load_constraints
+
+    sums = {lid: c for c in load_constraints(params) for lid in c.levers}
     rows = []
     for lid, lever in params.levers.items():
+        written = _h("constant" if lever.kind == "constant" else
+                     "linear" if lever.interpolation == "linear" else "step", lang)
+        if lid in sums:
+            written += _h("in_sum", lang, max=f"{sums[lid].max_sum:g}")
         row = {_h("id", lang): lid, _h("label", lang): label(lever.label, lang),
                _h("unit", lang): _unit(sim.info, lever.py_name, lang),
                _h("group", lang): label(params.groups.get(lever.group, lever.group), lang),
-               _h("range", lang): format_range(lever.min, lever.max)}
+               _h("range", lang): format_range(lever.min, lever.max),
+               _h("written", lang): written}
         for sid, year in columns:
             row[_h("value_in", lang, scenario=names[sid], year=year)] = format_number(
                 _value(runs[sid], lever.py_name, year))

@@ -10,6 +10,7 @@ Tables are built in one language (their text cells are already in it).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,7 +124,7 @@ def excel_format(kind: str, values: Iterable[Any] = ()) -> str:
     if kind == "year":
         return "0"
     if kind == "change":
-        return '+0.0"%";-0.0"%";0.0"%"'
+        return "+0.0%;-0.0%;0.0%"   # the workbook stores the change divided by 100
     if kind == "text":
         return "@"
     values = [v for v in values if not is_missing(v) and not isinstance(v, str)]
@@ -144,6 +145,28 @@ def excel_value(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return float(v) if math.isfinite(float(v)) else None
     return str(v)
+
+
+def excel_values(values: list, kind: str) -> list:
+    """Cell values as stored: a change in percent as a fraction (3.6 -> 0.036), which the
+    percentage format of :func:`excel_format` shows as +3.6%."""
+    if kind != "change":
+        return values
+    return [v / 100 if isinstance(v, float | int) and not isinstance(v, bool) else v
+            for v in values]
+
+
+_NOT_BY = {"zh": "{year}年前未达标", "en": "not by {year}"}
+
+
+def cell_words(v: Any, headers: Mapping[str, Any], lang: str) -> Any:
+    """A text cell in ``lang``: an id by its label, ``not by 2035`` in words."""
+    if not isinstance(v, str):
+        return v
+    if v in headers:
+        return label(headers[v], lang)
+    m = re.fullmatch(r"not by (\d{4})", v)
+    return _NOT_BY[lang].format(year=m.group(1)) if m else v
 
 
 def labels_of(cols: Mapping[str, Col], lang: str) -> dict[str, str]:
@@ -208,6 +231,18 @@ HEADERS: dict[str, dict[str, str]] = {
     "bound_rows": {"zh": "下限数据点", "en": "Bounds"},
     "posterior_draws": {"zh": "后验样本数", "en": "Posterior draws"},
     "converged": {"zh": "已收敛", "en": "Converged"},
+    "first_year": {"zh": "首次达标年份", "en": "First year met"},
+    "comparison": {"zh": "比较", "en": "Comparison"},
+    "n_met": {"zh": "达标样本数", "en": "Samples meeting it"},
+    "wanted": {"zh": "所需样本数", "en": "Wanted"},
+    "screened_out": {"zh": "被筛除（发散或未通过检查）", "en": "Screened out (diverged or failed a check)"},
+    "acceptance": {"zh": "接受率", "en": "Acceptance"},
+    "rounds": {"zh": "抽样轮数", "en": "Rounds"},
+    "cutoff": {"zh": "历史匹配阈值", "en": "Cut-off"},
+    "observation_sd": {"zh": "观测误差标准差", "en": "Observation s.d."},
+    "discrepancy_sd": {"zh": "模型偏差标准差", "en": "Discrepancy s.d."},
+    "all": {"zh": "全部目标", "en": "all targets"},
+    **{f"P{q}": {"zh": f"第{q}百分位", "en": f"P{q}"} for q in (5, 10, 25, 50, 75, 90, 95)},
 }
 
 

@@ -15,12 +15,13 @@ staleness test compares), ``.svg`` (its first comment carries the source's sha25
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim.errors import OutputError
-from sim.model.dot import quote, render
+from sim.model.dot import quote, render_all
 from sim.model.graph import ModelGraph
 from sim.present.labels import check_lang, label
 
@@ -221,21 +222,27 @@ def _stamped(source: str) -> str:
 def write_diagrams(out_dir: Path | str, sources: dict[str, str]) -> list[Path]:
     """Write each source (``.dot``, ``.svg``, ``.png``; Markdown tables as ``.md``) to
     ``out_dir``, each file atomically. Returns the files written."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from sim.present.atomic import atomic_write_bytes, atomic_write_text
     from sim.present.fonts import cjk_font_path
 
     out_dir = Path(out_dir)
     fonts = [cjk_font_path().parent]
+    graphs = {stem: src for stem, src in sources.items() if not stem.startswith("loop-table.")}
+    # one dot run per diagram for all formats, as many at once as there are cores
+    with ThreadPoolExecutor(max_workers=max(1, min(len(graphs), os.cpu_count() or 1))) as ex:
+        drawn = dict(zip(graphs, ex.map(lambda src: render_all(_stamped(src), FORMATS,
+                                                                font_dirs=fonts),
+                                        graphs.values()), strict=True))
     written = []
     for stem, src in sources.items():
-        if stem.startswith("loop-table."):
+        if stem not in graphs:
             written.append(atomic_write_text(out_dir / f"{stem}.md", src))
             continue
         written.append(atomic_write_text(out_dir / f"{stem}.dot", src))
-        stamped = _stamped(src)
         for fmt in FORMATS:
-            data = render(stamped, fmt, font_dirs=fonts)
-            written.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", data))
+            written.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", drawn[stem][fmt]))
     return written
 
 

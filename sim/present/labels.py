@@ -261,4 +261,7 @@ def format_number(x: float, digits: int | None = None) -> str:
         return f"{x:,.0f}"
     if abs(x) >= 10:
         return f"{x:,.1f}"
+    if abs(x) < 0.001:   # fixed notation, never 2.85e-08
+        text = f"{x:.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("0", "-0") else text
     return f"{x:.3g}"

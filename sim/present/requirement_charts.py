@@ -88,6 +88,19 @@ def probability_curves(ax: Axes, curves: pd.DataFrame, target: str, *, lang: str
     return ax
 
 
+def probability_figure(curves: pd.DataFrame, target: str, lang: str,
+                       probabilities: Sequence[float], requirements: pd.DataFrame,
+                       names: Mapping[str, Mapping[str, str]], title: str):
+    """The figure ``p_<target>_<lang>`` of ``plansim what-it-takes`` (a
+    :class:`~sim.present.render.FigureJob`'s function: rendered in a worker)."""
+    from sim.present.chartutil import new_figure
+
+    fig, axes = new_figure(1, 1, figsize=(8, 5))
+    probability_curves(axes[0, 0], curves, target, lang=lang, probabilities=probabilities,
+                       requirements=requirements, names=names, title=title)
+    return fig
+
+
 def return_bars(ax: Axes, table: pd.DataFrame, indicator: str, *, lang: str = "zh",
                 names: Mapping[str, Mapping[str, str]] | None = None,
                 title: str | None = None) -> Axes:

@@ -18,6 +18,8 @@ from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
 from sim.present.atomic import DEFAULT_FORMATS
+from sim.present.labels import label
+from sim.present.summary import rare_text
 
 if TYPE_CHECKING:
     from sim.present.render import FigureJob, Rendering
@@ -165,6 +167,13 @@ def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: 
     fig, axes = grid(len(outputs))
     for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
         df = long.loc[out]
+        share = df["met_share"].iloc[0] if "met_share" in df.columns else np.nan
+        if share == share:   # met or missed in almost no sample: no indices to show
+            ax.set_title(label(titles.get(out, out), lang))
+            ax.text(0.5, 0.5, rare_text(float(share), lang), ha="center", va="center",
+                    wrap=True, transform=ax.transAxes, fontsize=10)
+            ax.set_axis_off()
+            continue
         df = df.loc[df[m.main_index].abs().sort_values(ascending=False).index[:TOP_BARS]]
         if {"S1", "ST"} <= set(df.columns):
             bar_indices(ax, df, lang=lang, labels=labels, title=titles.get(out, out))

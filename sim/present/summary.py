@@ -128,7 +128,7 @@ def fiscal_table(runs: Mapping[str, xr.Dataset], targets: Targets, lang: str,
     rows = {"scenario": [names.get(s, s) for s in costs], "cost": list(costs.values())}
     cols = {"scenario": Col(WORDS["scenario"], kind="text"), "cost": Col(head, d.unit)}
     for ref in references:
-        if ref in costs:
+        if ref in costs and any(s != ref for s in costs):   # never a scenario against itself
             rows[f"extra_{ref}"] = [c - costs[ref] if s != ref else np.nan
                                     for s, c in costs.items()]
             cols[f"extra_{ref}"] = Col(_words("extra", ref=names.get(ref, ref)), d.unit)
@@ -291,11 +291,39 @@ def sensitivity_tables(central: xr.Dataset, tables: Mapping[str, pd.DataFrame], 
     return out + ([fiscal] if fiscal is not None else [])
 
 
+RARE_WORDS = {"zh": "过于罕见，无法估计\n（仅{share}的样本{what}，不足{rare}）",
+              "en": "Too rare to estimate\n({what} in only {share} of the samples, under "
+                    "{rare})"}
+
+
+def rare_text(share: float, lang: str) -> str:
+    """What an outcome met (or missed) in almost no sample shows instead of indices."""
+    from sim.analysis.sensitivity.study import RARE
+
+    met = share < 0.5
+    what = {"zh": "达成" if met else "未达成", "en": "met" if met else "not met"}[lang]
+    return RARE_WORDS[lang].format(share=f"{(share if met else 1 - share):.1%}", what=what,
+                                   rare=f"{RARE:.0%}")
+
+
+def indices_head(name: str, key: str, samples: int, lang: str) -> str:
+    """The line above the console's table of sensitivity indices, in ``lang``."""
+    return {"zh": f"\n{name}：各输出的{key}；设计取自 {samples} 个后验样本的边缘分布",
+            "en": f"\n{name}: {key} by output; designs drawn from the marginals of {samples} "
+                  "posterior draws"}[lang]
+
+
 def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targets, lang: str,
                   labels: Mapping[str, Any], index_label: Any = None) -> Table:
     """``index`` of each assumption (rows, by label, the largest relative to each output's
     largest first) for each output (columns, by label)."""
-    wide = tables["indices"].pivot(index="parameter", columns="output", values=index)
+    long = tables["indices"]
+    rare = {}
+    if "met_share" in long.columns:
+        shares = long.dropna(subset=["met_share"]).groupby("output")["met_share"].first()
+        rare = {str(k): float(v) for k, v in shares.items()}
+        long = long[~long["output"].isin(list(rare))]
+    wide = long.pivot(index="parameter", columns="output", values=index)
     order = [o for o in [*targets.indicators, *(d.id for d in targets.derived)]
              if o in wide.columns]
     wide = wide[order + [c for c in wide.columns if c not in order]]
@@ -306,5 +334,7 @@ def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targe
     frame["parameter"] = [label(labels.get(k, k), lang) for k in frame["parameter"]]
     cols = {"parameter": Col({"zh": "假设", "en": "Assumption"}, kind="text")}
     cols.update({o: Col(names.get(o, o)) for o in wide.columns})
-    return Table(frame, cols, label(index_label or index, lang))
+    notes = [f"{label(names.get(o, o), lang)}: {rare_text(v, lang)}".replace("\n", " ")
+             for o, v in rare.items()]
+    return Table(frame, cols, "\n".join([label(index_label or index, lang), *notes]))
 

@@ -105,7 +105,8 @@ CELL_WRAP = 40
 #: how a DataFrame column is shown, by its name (else a number, or a year for year columns)
 KIND_BY_NAME = {"ratio": "share", "probability": "probability", "mc_se": "probability",
                 "achieved_probability": "probability", "coverage": "share",
-                "density": "share", "mass": "share", "error_pct": "change"}
+                "density": "share", "mass": "share", "error_pct": "change",
+                "acceptance": "share"}
 GAP = "  "
 
 
@@ -203,6 +204,21 @@ def wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def wrap_header(text: str, width: int) -> list[str]:
+    """A header in as few lines of at most ``width`` columns as :func:`wrap` needs, made as
+    even as they can be (``行动计划全面实施`` -> ``行动计划`` / ``全面实施``, never a lone
+    ``施`` on the last line)."""
+    lines = wrap(text, width)
+    if len(lines) < 2:
+        return lines
+    total = sum(display_width(x) for x in lines)
+    for w in range(max(1, -(-total // len(lines))), width):
+        even = wrap(text, w)
+        if len(even) == len(lines):
+            return even
+    return lines
+
+
 def _groups(widths: list[int], keys: int, limit: int) -> list[list[int]]:
     """Column indices per printed block: the first ``keys`` columns in each, then as many of
     the others as fit in ``limit`` columns."""
@@ -277,7 +293,7 @@ def format_table(df: pd.DataFrame | Table, lang: str = "zh", *,
               for j in range(len(header))]
     cells_of = [[wrap(c, cell_w[j]) if display_width(c) > cell_w[j] else [c]
                  for j, (c, _num) in enumerate(row)] for row in body]
-    wrapped = [wrap(h, max(cell_w[j], min(display_width(h), HEADER_WRAP)))
+    wrapped = [wrap_header(h, max(cell_w[j], min(display_width(h), HEADER_WRAP)))
                for j, h in enumerate(header)]
     widths = [max([cell_w[j], 1] + [display_width(x) for x in wrapped[j]])
               for j in range(len(header))]

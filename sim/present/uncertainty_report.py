@@ -130,7 +130,8 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                                               for r in results),
                        summary=summary, indicators=indicators_grid({}, targets, lang, stats),
                        tables={k: v for k, v in frames.items() if fits_excel(v)},
-                       csv_only={k: len(v) for k, v in frames.items() if not fits_excel(v)})
+                       csv_only={k: len(v) for k, v in frames.items() if not fits_excel(v)},
+                       info=_units_info(results, targets))
         for r in results:
             for lang_ in LANGS:
                 name = (scenario_names or {}).get(r.scenario, {}).get(lang_, r.scenario)
@@ -144,3 +145,15 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}", formats)
                 say(f"{r.scenario}: fan charts ({lang_}) written")
     return Path(final)
+
+
+def _units_info(results, targets) -> dict:
+    """The units sheet's rows: the indicators (from a run when there is one, else declared)."""
+    from sim.present.workbook import VariableInfo, run_variables
+
+    for r in results:
+        if r.central is not None:
+            info = run_variables(r.central)
+            if info:
+                return info
+    return {t.indicator: VariableInfo(dict(t.label), t.unit) for t in targets.items}

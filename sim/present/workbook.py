@@ -29,10 +29,11 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import OutputError
+from sim.present import columns as cols_
 from sim.present.atomic import atomic_write_bytes
 from sim.present.columns import Col, Table, excel_format, excel_value, known_labels
 from sim.present.labels import check_lang, label, unit_label
-from sim.present.tables import KIND_BY_NAME, display_width
+from sim.present.tables import KIND_BY_NAME, display_width, wrap_header
 
 #: the most rows a table may have to go into a workbook (larger ones are written as CSV)
 MAX_ROWS = 5000
@@ -41,6 +42,8 @@ MAX_ROWS = 5000
 MAX_CELLS = 50_000
 #: widest column (characters) and the widest a text column is fitted to
 MAX_WIDTH = 48
+#: a header longer than this many columns is written on several lines
+HEAD_WRAP = 24
 
 SHEETS = {
     "summary": {"zh": "摘要", "en": "Summary"},
@@ -270,12 +273,18 @@ def _write_table(book: _Book, ws: Any, top: int, table: Table, lang: str,
     if table.title:
         ws.write_string(row - 1, 0, table.title, book.fmt(bold=True))
         row += 1
+    depth = 1
     for j, h in enumerate(table.headers(lang), start=1):
-        _head_cell(book, ws, row, j, h)
-        widths[j] = max(widths.get(j, 0), min(display_width(h), 24))
+        lines = wrap_header(h, HEAD_WRAP)   # explicit breaks: no word cut by the reader's app
+        _head_cell(book, ws, row, j, "\n".join(lines))
+        widths[j] = max(widths.get(j, 0), *(display_width(x) for x in lines))
+        depth = max(depth, len(lines))
+    if depth > 1:   # a set height: LibreOffice shows every line of a wrapped header
+        ws.set_row(row - 1, 15 * depth + 3)
     for j, key in enumerate(table.frame.columns, start=1):
         col = table.col(key)
         values = [excel_value(v) for v in table.frame[key]]
+        values = cols_.excel_values(values, col.kind)
         fmt = excel_format(col.kind, [v for v in values if not isinstance(v, str)])
         num = book.number(fmt)
         for i, v in enumerate(values, start=row + 1):
@@ -323,7 +332,7 @@ def _grid_sheet(book: _Book, name: str, grid: Grid, lang: str) -> None:
     for i, y in enumerate(grid.frame.index, start=depth + 1):
         ws.write_number(i - 1, 0, int(y), year)
     for j, (key, kind) in enumerate(zip(grid.frame.columns, grid.kinds, strict=True), start=2):
-        values = [excel_value(v) for v in grid.frame[key]]
+        values = cols_.excel_values([excel_value(v) for v in grid.frame[key]], kind)
         fmt = excel_format(kind, values)
         num = book.number(fmt)
         for i, v in enumerate(values, start=depth + 1):
@@ -349,8 +358,7 @@ def _frame_sheet(book: _Book, name: str, df: pd.DataFrame, lang: str,
     df.columns = [str(c) for c in df.columns]
     for c in df.columns:
         if _kind(c, df[c]) == "text":
-            df[c] = [label(headers[v], lang) if isinstance(v, str) and v in headers else v
-                     for v in df[c]]
+            df[c] = [cols_.cell_words(v, headers, lang) for v in df[c]]
     table = Table(df, {c: Col(headers.get(c, c), kind=_kind(c, df[c])) for c in df.columns})
     widths: dict[int, int] = {}
     _write_table(book, ws, 1, table, lang, widths)

@@ -140,3 +140,47 @@ def check_inputs(params: Parameters, inputs: Mapping[str, object],
         raise ScenarioError(f"{scenario}: {shares} sum to {total[s, t]:g} in {year}{sample}; "
                             f"allowed: a sum of at most {c.max_sum:g} ({c.source}: "
                             f"constraints.{c.id})")
+
+
+def value_at(value, year: int, linear: bool = False) -> float | None:
+    """A scenario's lever value (a number, a ``{year: value}`` series or an inherited one) in
+    ``year``; None before a series' first point (the value below it is not in the file)."""
+    under = getattr(value, "under", None)
+    if hasattr(value, "over"):
+        return (value_at(value.over, year, linear) if year >= min(value.over)
+                else value_at(under, year, linear))
+    if isinstance(value, dict):
+        years = sorted(value)
+        if year < years[0]:
+            return None
+        if linear:
+            return float(np.interp(year, years, [value[y] for y in years]))
+        return float(value[max(y for y in years if y <= year)])
+    return None if value is None else float(value)
+
+
+def _years(value) -> set[int]:
+    if hasattr(value, "over"):
+        return _years(value.under) | set(value.over)
+    return set(value) if isinstance(value, dict) else set()
+
+
+def check_levers(params: Parameters, levers: Mapping[str, object], where: str) -> None:
+    """Raise :class:`ScenarioError` if the levers a scenario file gives already break a sum
+    constraint in a year one of them names (a lever it leaves out counts as 0 here; the run
+    checks again with every lever's value, see :func:`check_inputs`)."""
+    for c in load_constraints(params):
+        given = [lid for lid in c.levers if lid in levers]
+        if not given:
+            continue
+        years = sorted(set().union(*(_years(levers[lid]) for lid in given)) or {0})
+        for year in years:
+            vals = {lid: value_at(levers[lid], year,
+                                  params.levers[lid].interpolation == "linear") for lid in given}
+            total = sum(v for v in vals.values() if v is not None)
+            if total > c.max_sum + TOLERANCE:
+                shares = ", ".join(f"{lid}={v:g}" for lid, v in vals.items() if v)
+                when = f" in {year}" if year else ""
+                raise ScenarioError(f"{where}: levers: {shares} sum to {total:g}{when}; allowed: "
+                                    f"a sum of at most {c.max_sum:g} ({c.source}: "
+                                    f"constraints.{c.id})")

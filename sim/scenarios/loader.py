@@ -119,16 +119,25 @@ def apply_overrides(scenario: Scenario, levers: Any, assumptions: Any,
                            for k, v in scenario.levers.items()}
     ass: dict[str, Any] = {_key(k, "assumptions", where): _assumption_value(k, v, params, where)
                            for k, v in scenario.assumptions.items()}
+    lev_over, ass_over = validate_overrides(scenario, levers, assumptions, params)
+    for lid, value in lev_over.items():
+        lev[lid] = overlay(lev.get(lid), value)
+    return lev, {**ass, **ass_over}
+
+
+def validate_overrides(scenario: Scenario, levers: Any, assumptions: Any, params: Parameters
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``levers``/``assumptions`` given in code, validated exactly as a scenario file's (the
+    values alone, not yet laid over the scenario's)."""
+    where = f"{scenario.id} (in code)"
     for table, kind in ((levers, "levers"), (assumptions, "assumptions")):
         if table is not None and not isinstance(table, dict):
             raise ScenarioError(f"{where}: {kind}: expected a mapping of ids to values, "
                                 f"got {type(table).__name__}")
-    for lid, value in (levers or {}).items():
-        lid = _key(lid, "levers", where)
-        lev[lid] = overlay(lev.get(lid), _lever_value(lid, value, params, where))
-    for aid, value in (assumptions or {}).items():
-        aid = _key(aid, "assumptions", where)
-        ass[aid] = _assumption_value(aid, value, params, where)
+    lev = {_key(lid, "levers", where): _lever_value(lid, value, params, where)
+           for lid, value in (levers or {}).items()}
+    ass = {_key(aid, "assumptions", where): _assumption_value(aid, value, params, where)
+           for aid, value in (assumptions or {}).items()}
     return lev, ass
 
 
@@ -226,7 +235,10 @@ def _name(raw: Any, where: str) -> dict[str, str]:
                             "{zh: <Chinese name>, en: <English name>}")
     extra = set(raw) - set(LANGS)
     if extra:
-        raise ScenarioError(f"{where}: name.{sorted(extra)[0]}: unknown key; allowed: zh, en")
+        key = sorted(extra, key=str)[0]
+        hint = (f"; a comma inside {{...}} splits the value: quote it, e.g. "
+                f'en: "{raw["en"]}, {key}"' if raw[key] is None else "")
+        raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     for lang in LANGS:
         _plain_text(raw[lang], f"{where}: name.{lang}", one_line=True)
     return {"zh": raw["zh"], "en": raw["en"]}
@@ -389,7 +401,13 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
     sid = check_id(path.stem, path)
-    raw = read_yaml(path, ScenarioError)
+    try:
+        raw = read_yaml(path, ScenarioError)
+    except ScenarioError as exc:
+        if "expected ',' or '}', but got ':'" not in str(exc):
+            raise
+        raise ScenarioError(f"{exc}; a colon inside {{...}} splits the value: quote it, e.g. "
+                            'en: "Plan: cut"') from None
     via = f" (extended by {_chain[-1]})" if _chain else ""
     if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
         got = type(raw).__name__ if raw is not None else "an empty file"
@@ -425,6 +443,9 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
     for aid, value in assum_raw.items():
         aid = _key(aid, "assumptions", str(path))
         assumptions[aid] = _assumption_value(aid, value, params, str(path), arrays=False)
+    from sim.scenarios.constraints import check_levers
+
+    check_levers(params, levers, str(path))   # the shares sum, before anything runs
     return Scenario(sid, name, description, levers, assumptions, path, extends)
 
 

@@ -68,15 +68,23 @@ def _tooltip(p: Any, values: Mapping[str, Any] | None) -> dict:
     return out
 
 
-def _lever_schema(lever, values: Mapping[str, Any] | None = None) -> dict:
+STEP = ("year-by-year values, stepped: each value holds from its year until the next year "
+        "written (before the first, the extended scenario's value), so '250 in 2027-28 only' is "
+        "{2027: 250, 2029: 500}")
+LINEAR = "year-by-year values, interpolated linearly between the years written"
+
+
+def _lever_schema(lever, values: Mapping[str, Any] | None = None, rule: str = "") -> dict:
     number = {"type": "number", "minimum": lever.min, "maximum": lever.max}
     tip = _tooltip(lever, values)
+    if rule:
+        tip["description"] += f"\n\n{rule}"
+        tip["x-sum-rule"] = rule
     if lever.kind == "constant":
         return {**tip, **number}
     series = {
         "type": "object",
-        "description": "year-by-year values, "
-                       f"{'interpolated linearly' if lever.interpolation == 'linear' else 'stepped'}",
+        "description": LINEAR if lever.interpolation == "linear" else STEP,
         "propertyNames": {"pattern": _year_pattern()},
         "additionalProperties": number,
         "minProperties": 1,
@@ -127,11 +135,19 @@ def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | N
         "additionalProperties": False,
     }
     first, last = year_range()
+    from sim.scenarios.constraints import load_constraints
+
+    rules = {lid: f"{', '.join(c.levers)} sum to at most {c.max_sum:g} in every year "
+                  f"(constraints.{c.id} of model/parameters.yaml; checked when the scenario is "
+                  "loaded)" for c in load_constraints(params) for lid in c.levers}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "plansim scenario",
         "description": "Overrides of the baseline: policy levers and uncertain assumptions. "
-                       f"Years run from {first} to {last}. "
+                       f"Years run from {first} to {last}. A series steps (or interpolates "
+                       "linearly) as each lever says: {2027: 250, 2029: 500} is 250 in 2027-28 "
+                       "only for a stepped lever. "
+                       + "".join(sorted(set(rules.values()))) + ". "
                        "Generated from model/parameters.yaml by "
                        "`python -m sim.scenarios.schema --write`.",
         "type": "object",
@@ -141,7 +157,7 @@ def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | N
             "extends": {"type": "string", "pattern": r"\.ya?ml$"},
             "levers": {
                 "type": ["object", "null"],
-                "properties": {lid: _lever_schema(lv, values.get(lid))
+                "properties": {lid: _lever_schema(lv, values.get(lid), rules.get(lid, ""))
                                for lid, lv in params.levers.items()},
                 "additionalProperties": False,
             },

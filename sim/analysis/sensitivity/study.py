@@ -76,6 +76,25 @@ def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets:
     return Reduced(outputs, per_year, np.concatenate(passes) if passes else None)
 
 
+#: an outcome met (or missed) in fewer than this share of the design's samples is too rare to
+#: estimate indices of: they would be noise from the few samples where it happens
+RARE = 0.02
+
+
+def rare_outcomes(outputs: pd.DataFrame, rare: float = RARE) -> dict[str, float]:
+    """``{outcome: share of samples meeting it}`` of the yes/no outcomes (every value 0 or 1)
+    met or missed in fewer than ``rare`` of the samples."""
+    out = {}
+    for col in outputs.columns:
+        v = outputs[col].to_numpy(float)
+        v = v[np.isfinite(v)]
+        if len(v) and np.isin(v, (0.0, 1.0)).all():
+            share = float(v.mean())
+            if min(share, 1 - share) < rare:
+                out[str(col)] = share
+    return out
+
+
 def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets, *, method: str,
                     samples: int, seed: int, second_order: bool, simulate: Simulate,
                     cost_variable: str | None = None,
@@ -111,7 +130,15 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     years = targets.plan.years
     run = run_reduced(simulate, scenario, design, targets, years, cost_variable, match)
     long, second = analyse_outputs(design, run.outputs, method=method, seed=seed)
-    out: dict[str, pd.DataFrame] = {"indices": long.reset_index()}
+    long = long.reset_index()
+    rare = rare_outcomes(run.outputs)
+    if rare:   # no indices where the event is (almost) never or always the case
+        say(f"{scenario.id}: too rare to estimate: " + ", ".join(
+            f"{k} (met in {v:.1%} of samples)" for k, v in rare.items()))
+        values = [c for c in long.columns if c not in ("output", "parameter")]
+        long.loc[long["output"].isin(list(rare)), values] = np.nan
+    long["met_share"] = long["output"].map(rare)
+    out: dict[str, pd.DataFrame] = {"indices": long}
     if second is not None:
         out["second_order"] = second.reset_index()
     say(f"{scenario.id}: indices per year {years[0]}-{years[-1]}")

@@ -12,10 +12,13 @@ import html
 import io
 from typing import Any
 
+import pandas as pd
+
 from sim.errors import cap
+from sim.present.explorer.controls import Controls
 from sim.present.explorer.figures import IndicatorFigure, legend_html
 from sim.present.explorer.guard import off_loop, page_message
-from sim.present.explorer.session import Outcome, Session, read_upload, step_of
+from sim.present.explorer.session import Outcome, Session, read_upload
 from sim.present.explorer.words import word
 from sim.present.labels import format_number, label, unit_label
 
@@ -28,6 +31,7 @@ table.targets { border-collapse: collapse; font-size: 14px; }
 table.targets th, table.targets td { padding: 3px 9px; border-bottom: 1px solid #ddd; }
 table.targets td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .error { color: #b00020; font-weight: bold; }
+.stale { background: #fff3cd; color: #7a4b00; padding: 3px 8px; font-weight: bold; }
 """
 
 
@@ -37,16 +41,18 @@ def font_face(url: str) -> str:
             'format("opentype"); font-display: block; }')
 
 
-def mark_css(lever: Any, base: float, plan: float) -> str:
-    """Marks on a slider's track at the baseline (grey) and plan (orange) values."""
-    def pos(v: float) -> float:
-        span = lever.max - lever.min
-        return 100.0 * (min(max(v, lever.min), lever.max) - lever.min) / span if span else 0.0
+def change_text(value: float, reference: float) -> str:
+    """``value - reference`` to the decimals ``value`` is shown with, and in percent to one
+    decimal; a change below both shows as 0 (never ``-0.0258 (-0.0%)``)."""
+    from sim.present.columns import decimals
 
-    return (".noUi-base::before, .noUi-base::after { content: ''; position: absolute; "
-            "top: -5px; bottom: -5px; width: 3px; z-index: 2; pointer-events: none; }"
-            f".noUi-base::before {{ left: calc({pos(base):.3f}% - 1px); background: #7f7f7f; }}"
-            f".noUi-base::after {{ left: calc({pos(plan):.3f}% - 1px); background: #e6550d; }}")
+    d = decimals([value])
+    change = round(value - reference, d)
+    rel = (value - reference) / reference if reference else 0.0
+    if change == 0 and round(rel, 3) == 0:
+        return "0"
+    pct = f" ({rel:+.1%})" if reference and round(rel, 3) != 0 else ""
+    return f"{change:+,.{d}f}{pct}"
 
 
 class Explorer:
@@ -57,7 +63,7 @@ class Explorer:
 
         self.s, self.lang, self.pn = session, lang, pn
         self.outcome: Outcome | None = None
-        self._quiet = False
+        self.quiet = False
         t, p = session.targets, session.targets.plan
         self.title = pn.pane.HTML("", sizing_mode="stretch_width")
         self.lang_switch = pn.widgets.RadioButtonGroup(
@@ -86,26 +92,8 @@ class Explorer:
         self.levers_title = pn.pane.HTML("")
         self.marks_note = pn.pane.HTML("")
         self.sliders: dict[tuple[str, int], Any] = {}
-        self.lever_heads: dict[str, Any] = {}
-        groups: dict[str, list] = {g: [] for g in session.params.groups}
-        for lid, lever in session.params.levers.items():
-            head = pn.pane.HTML("", margin=(8, 5, 0, 5))
-            self.lever_heads[lid] = head
-            row = [head]
-            for y in session.years:
-                sl = pn.widgets.FloatSlider(
-                    label=str(y), start=lever.min, end=lever.max,
-                    step=step_of(lever.min, lever.max), value=session.values[lid][y],
-                    sizing_mode="stretch_width", margin=(0, 10),
-                    css_classes=[f"lever-{lid}-{y}"],
-                    stylesheets=[mark_css(lever, session.marks["baseline"][lid][y],
-                                          session.marks["plan"][lid][y])])
-                sl.param.watch(self._slider_event(lid, y), "value_throttled")
-                self.sliders[(lid, y)] = sl
-                row.append(sl)
-            groups[lever.group].append(pn.Column(*row, sizing_mode="stretch_width"))
-        self.group_columns = {g: pn.Column(*rows, sizing_mode="stretch_width", scroll=True,
-                                           height=640) for g, rows in groups.items() if rows}
+        self.controls = Controls(self, session)
+        self.group_columns = self.controls.group_columns
         first = next(iter(self.group_columns))
         self.group_select = pn.widgets.Select(options=list(self.group_columns), value=first,
                                               width=440, css_classes=["lever-group"])
@@ -123,11 +111,13 @@ class Explorer:
         side = pn.Column(self.levers_title, self.marks_note,
                          pn.Row(self.reset_select, self.reset_button, align="end"),
                          self.group_select, self.group_view, width=470)
+        self.stale = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TABLE_CSS])
+        self.results = pn.Column(self.fiscal, self.table, self.legend, grid,
+                                 sizing_mode="stretch_width")
         main = pn.Column(pn.Row(self.title, self.lang_switch, sizing_mode="stretch_width"),
-                         self.status, self.message, self.fiscal,
+                         self.status, self.message, self.stale,
                          pn.Row(self.download, pn.Column(self.upload_label, self.upload)),
-                         self.band_switch, self.table, self.legend, grid,
-                         sizing_mode="stretch_width")
+                         self.band_switch, self.results, sizing_mode="stretch_width")
         self.layout = pn.Row(side, main, sizing_mode="stretch_width",
                              stylesheets=[CSS])
         self.lang_switch.param.watch(lambda e: self.set_lang(e.new), "value")
@@ -139,10 +129,13 @@ class Explorer:
 
     # -- actions (also the notebook's and the tests' way in) ------------------------------------
     def set_lever(self, lever: str, year: int, value: float) -> None:
-        """Move a slider as the page does on release, and re-run."""
-        self.s.set_value(lever, year, value)
-        self._sync_sliders([lever])
-        self.refresh()
+        """Set a lever as the page does (slider released or value typed), and re-run when
+        something changed (a share may move the other shares of its year)."""
+        self.controls.invalid.pop((lever, year), None)
+        changed = self.s.set_value(lever, year, value)
+        self._sync_sliders(changed)
+        if changed or not self.controls.invalid:
+            self.refresh()
 
     def reset(self, scenario_id: str) -> None:
         self.s.reset_to(scenario_id)
@@ -159,27 +152,23 @@ class Explorer:
     def refresh(self) -> None:
         """Re-run the current settings and redraw; a library error is shown on the page."""
         with self.pn.io.hold():
+            self.current = False
             try:
-                self.outcome = self.s.run()
+                if not self.controls.invalid:
+                    self.outcome = self.s.run()
+                    self.current = True
                 self._error(None)
             except Exception as exc:   # every failure: one line on the page (guard)
                 self._error(page_message(exc, self.lang))
             self._render()
 
     # -- widget callbacks ---------------------------------------------------------------------
-    def _slider_event(self, lever: str, year: int):
-        def moved(event) -> None:
-            if not self._quiet and event.new is not None:
-                self.s.set_value(lever, year, float(event.new))
-                self.refresh()
-        return moved
-
     def _show_group(self, event) -> None:
         if event.new in self.group_columns:
             self.group_view.objects = [self.group_columns[event.new]]
 
     def _uploaded(self, event) -> None:
-        if self._quiet or not event.new:
+        if self.quiet or not event.new:
             return
         name, data = self.upload.filename or "upload.yaml", bytes(event.new)
         self.status.object = html.escape(word("reading", self.lang, name=cap(name, 60)))
@@ -223,26 +212,29 @@ class Explorer:
     def _after_base_change(self, note: str) -> None:
         self._sync_sliders(list(self.s.params.levers))
         if self.s.base.id in self.scenario_ids:
-            self._quiet = True
+            self.quiet = True
             self.reset_select.value = self.s.base.id
-            self._quiet = False
+            self.quiet = False
         self.refresh()
         if self.outcome is not None and not self.message.object:
             self.message.object = html.escape(note)
 
     def _sync_sliders(self, levers) -> None:
-        self._quiet = True
+        self.quiet = True
         try:
-            for lid in levers:
-                for y in self.s.years:
-                    self.sliders[(lid, y)].value = self.s.values[lid][y]
+            self.controls.sync(levers)
         finally:
-            self._quiet = False
+            self.quiet = False
 
     def _error(self, message: str | None) -> None:
-        self.message.object = "" if message is None else (
-            f'<div class="error" data-testid="error">{html.escape(word("error", self.lang))}'
-            f"{html.escape(cap(message))}</div>")
+        invalid = self.controls.invalid_text(self.lang)
+        if message is None and not invalid:
+            self.message.object = ""
+            return
+        text = "" if message is None else html.escape(word("error", self.lang) + cap(message))
+        self.message.object = (f'<div class="error" data-testid="error">{text}'
+                               f"{'<br>' if text and invalid else ''}{html.escape(invalid)}"
+                               "</div>")
 
     def _retext(self) -> None:
         lang, s, p = self.lang, self.s, self.s.targets.plan
@@ -257,16 +249,9 @@ class Explorer:
         self.download.label = word("save", lang)
         self.upload_label.object = f"<small>{word('upload', lang)}</small>"
         self.band_switch.label = word("band", lang, n=s.samples)
-        info = s.sim.info
-        for lid, lever in s.params.levers.items():
-            units = info.loc[lever.py_name, "units"] if lever.py_name in info.index else ""
-            unit = unit_label(units, lang) if isinstance(units, str) else ""
-            rng = word("range", lang, lo=f"{lever.min:g}", hi=f"{lever.max:g}")
-            self.lever_heads[lid].object = (
-                f"<b>{html.escape(label(lever.label, lang))}</b> "
-                f"<small>[{html.escape(unit)}; {rng}]</small>")
-        names = [label(s.params.groups[g], lang) for g in self.group_columns]
-        self._quiet = True
+        self.controls.retext(lang)
+        names = [self.controls.group_label(g, lang) for g in self.group_columns]
+        self.quiet = True
         group = self.group_select.value
         self.group_select.options = dict(zip(names, self.group_columns, strict=True))
         self.group_select.value = group
@@ -274,7 +259,7 @@ class Explorer:
         self.reset_select.options = {sc.label(lang): sid
                                      for sid, sc in self.scenarios.items()}
         self.reset_select.value = chosen
-        self._quiet = False
+        self.quiet = False
         for title, item in zip(self.figure_titles, s.targets.items, strict=True):
             title.object = (f"<b>{html.escape(label(item.label, lang))}</b> "
                             f"（{html.escape(unit_label(item.unit, lang))}）" if lang == "zh" else
@@ -289,6 +274,11 @@ class Explorer:
             status += "<br><small>" + word("band_note", lang, sc=html.escape(s.start.id),
                                            seed=s.seed) + "</small>"
         self.status.object = status
+        self.controls.render(lang)
+        stale = not getattr(self, "current", True)
+        self.stale.object = (f'<div class="stale" data-testid="stale">{word("stale", lang)}'
+                             "</div>" if stale else "")
+        self.results.styles = {"opacity": "0.4"} if stale else {}
         self.legend.object = legend_html({
             "current": word("current", lang), "baseline": word("baseline", lang),
             "plan": word("plan", lang), "history": word("history", lang),
@@ -322,17 +312,16 @@ class Explorer:
             r = out.table.loc[item.indicator]
             value, plan = float(r[col]), float(r["plan"])
             reached = r["year_reached"]
-            reached = str(int(reached)) if reached is not None and reached == reached else \
+            reached = str(int(reached)) if not pd.isna(reached) else \
                 word("never", lang, h=horizon)
-            change = value - plan
-            pct = f" ({change / plan:+.1%})" if plan else ""
+            change = change_text(value, plan)
             cells = [html.escape(label(item.label, lang)),
                      f"{item.comparison} {format_number(item.target)} "
                      f"{html.escape(unit_label(item.unit, lang))}",
                      f'<span data-testid="value-{item.indicator}" data-value="{value!r}">'
                      f"{format_number(value)}</span>",
                      f"{value / item.target:.0%}", reached,
-                     f"{'+' if change >= 0 else ''}{format_number(change)}{pct}"]
+                     change]
             if probs is not None:
                 cells.append(self._pmet(probs, item.indicator))
             rows.append(f'<tr data-indicator="{item.indicator}">' + "".join(

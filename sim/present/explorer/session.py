@@ -56,10 +56,33 @@ def step_of(lo: float, hi: float) -> float:
     return 10.0 ** math.floor(math.log10(span / 1000.0)) if span > 0 else 1.0
 
 
+def digits_of(step: float) -> int:
+    """The decimals of a slider step (3 for 0.001, 0 for 10)."""
+    return max(0, -int(math.floor(math.log10(step) + 1e-9))) if step < 1 else 0
+
+
 def snap(value: float, step: float) -> float:
     """``value`` rounded to the decimals of ``step`` (a slider's float noise removed)."""
-    digits = max(0, -int(math.floor(math.log10(step)))) if step < 1 else 0
-    return float(round(float(value), digits))
+    return float(round(float(value), digits_of(step)))
+
+
+def rebalance(shares: dict[str, float], moved: str, value: float, max_sum: float,
+              step: float) -> dict[str, float]:
+    """Shares of one year after ``moved`` is set to ``value``: if their sum would exceed
+    ``max_sum``, the other shares shrink in proportion so that the sum is ``max_sum`` exactly
+    (to the decimals of ``step``); below it they stay and the rest is unallocated."""
+    d = digits_of(step)
+    out = {**shares, moved: value}
+    others = [k for k in shares if k != moved]
+    room = round(max_sum - value, d)
+    rest = sum(shares[k] for k in others)
+    if rest <= room + 1e-12:
+        return out
+    unit = 10.0 ** d
+    scaled = {k: math.floor(shares[k] * room / rest * unit + 1e-9) / unit for k in others}
+    largest = max(others, key=lambda k: (scaled[k], shares[k]))
+    scaled[largest] = round(room - sum(v for k, v in scaled.items() if k != largest), d)
+    return {**out, **{k: round(v, d) for k, v in scaled.items()}}
 
 
 @dataclass
@@ -228,17 +251,53 @@ class Session:
         self.base = base if isinstance(base, Base) else self._base_of(base)
         self.full = self._load(self.base, frozenset())
         self.values = self.lever_values(self.full)
-        self.moved: set[str] = set()
+        self.base_values = {lid: dict(v) for lid, v in self.values.items()}
+
+    @property
+    def moved(self) -> set[str]:
+        """The levers whose values differ from the base's (a focused slider is no change)."""
+        return {lid for lid, v in self.values.items() if v != self.base_values[lid]}
+
+    @cached_property
+    def share_groups(self) -> dict[str, Any]:
+        """``{lever: constraint}`` for each lever in a declared sum constraint."""
+        from sim.scenarios.constraints import load_constraints
+
+        return {lid: c for c in load_constraints(self.params) for lid in c.levers}
+
+    def unallocated(self, constraint: Any, year: int) -> float:
+        """What the shares of ``constraint`` leave unallocated in ``year``."""
+        lv = self.params.levers[constraint.levers[0]]
+        return snap(constraint.max_sum - sum(self.values[k][year] for k in constraint.levers),
+                    step_of(lv.min, lv.max))
+
+    def check_value(self, lever: str, value: float) -> bool:
+        """Whether ``value`` lies in ``lever``'s declared range."""
+        lv = self.params.levers[lever]
+        return math.isfinite(value) and lv.min <= value <= lv.max
 
     def upload(self, name: str, data: bytes) -> None:
         """Make an uploaded scenario file the base; a bad file raises the command line's
         :class:`ScenarioError` message (naming the file by its uploaded name)."""
         self.reset_to(read_upload(name, data))
 
-    def set_value(self, lever: str, year: int, value: float) -> None:
+    def set_value(self, lever: str, year: int, value: float) -> list[str]:
+        """Set ``lever`` in ``year`` (to the slider's decimals); a share in a sum constraint
+        takes from the others of its year when the sum would exceed the bound (see
+        :func:`rebalance`). Returns the levers whose value changed."""
         lv = self.params.levers[lever]
-        self.values[lever][year] = snap(value, step_of(lv.min, lv.max))
-        self.moved.add(lever)
+        step = step_of(lv.min, lv.max)
+        value = snap(min(max(value, lv.min), lv.max), step)
+        c = self.share_groups.get(lever)
+        if c is None:
+            changed = {lever: value}
+        else:
+            changed = rebalance({k: self.values[k][year] for k in c.levers}, lever, value,
+                                c.max_sum, step)
+        out = [k for k, v in changed.items() if self.values[k][year] != v]
+        for k in out:
+            self.values[k][year] = changed[k]
+        return out
 
     def edits(self) -> dict[str, dict[int, float]]:
         """The moved levers as series: the plan years' values, then the base's later points."""

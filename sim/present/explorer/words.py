@@ -63,6 +63,17 @@ WORDS: dict[str, dict[str, str]] = {
                         "'_', '-', '.' and spaces, starting with a letter or digit"},
     "unexpected": {"zh": "无法完成（{kind}）；设置保持不变",
                    "en": "could not be done ({kind}); the settings are unchanged"},
+    "bad_value": {"zh": "“{name}”{year}年的输入“{text}”无效：应为 {lo} 至 {hi} 之间的数。",
+                  "en": "'{text}' for {name} in {year} is refused: enter a number from {lo} "
+                        "to {hi}."},
+    "stale": {"zh": "输入无效：下方结果不是当前设置的结果。",
+              "en": "Inputs invalid: the results below are not those of the current settings."},
+    "unallocated": {"zh": "未分配", "en": "Unallocated"},
+    "shares_rule": {"zh": "各年分配比例之和不超过 {max}：调高一项时，若超出，其余各项按比例减少；"
+                          "余下部分为未分配资金。",
+                    "en": "Each year the shares sum to at most {max}: raising one takes from the "
+                          "others in proportion when the sum would exceed it; the rest is "
+                          "unallocated."},
 }
 
 
