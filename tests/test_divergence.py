@@ -233,7 +233,7 @@ def test_real_checks_screen_the_real_ensemble_columns():
     sim = Simulator()
     stocks = list(sim.info.index[sim.info["kind"] == "stock"])
     cols = variables_needed(checks, stocks)
-    ds = sim.run("plan", assumptions={"sme_birth_fraction": np.array([0.3, 0.45])},
+    ds = sim.run("plan", assumptions={"spin_off_fraction": np.array([0.15, 0.3])},
                  return_columns=cols)
     s = screen(ds, checks, stocks)
     assert s.passed.shape == (2, len(checks.bounds) + len(checks.conservation))

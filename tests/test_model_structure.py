@@ -78,7 +78,7 @@ def test_certification_moves_a_firm_without_adding_one(simulator):
     """More SME certifications move firms between registries: tech SMEs + HTEs rise by more
     than tech firms do (a firm in both registries counts once)."""
     base = simulator.run("baseline")
-    more = simulator.run("baseline", assumptions={"sme_certification_fraction": 0.2})
+    more = simulator.run("baseline", assumptions={"sme_certification_fraction": 0.4})
     d_firms = at(more, "tech_firms", 2016) - at(base, "tech_firms", 2016)
     d_parts = (at(more, "tech_smes", 2016) + at(more, "high_tech_enterprises", 2016)
                - at(base, "tech_smes", 2016) - at(base, "high_tech_enterprises", 2016))

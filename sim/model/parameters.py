@@ -55,11 +55,28 @@ class Assumption:
 
 
 @dataclass(frozen=True)
+class Constant:
+    """A named physical, accounting, regulatory or definitional constant (or a data table) of
+    the ``.mdl``: neither decided nor uncertain, so it is not sampled; declared with its unit and
+    the reason it is fixed."""
+    id: str
+    variable: str
+    unit: str
+    reason: str
+    kind: str = "constant"          # constant | table
+
+    @property
+    def py_name(self) -> str:
+        return python_name(self.variable)
+
+
+@dataclass(frozen=True)
 class Parameters:
     levers: dict[str, Lever]
     assumptions: dict[str, Assumption]
     groups: dict[str, dict[str, str]] = field(default_factory=dict)
     source: Path | None = None
+    constants: dict[str, Constant] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4096)
@@ -136,6 +153,19 @@ def _assumption(aid: str, entry, where: str) -> Assumption:
                       _description(entry, where))
 
 
+def _constant(cid: str, entry, where: str) -> Constant:
+    entry = require_mapping(entry, where, ParameterError)
+    for key in ("variable", "unit", "reason"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise ParameterError(f"{where}: '{key}' is missing or empty; allowed: a non-empty "
+                                 "text")
+    kind = entry.get("kind", "constant")
+    if kind not in ("constant", "table"):
+        raise ParameterError(f"{where}: kind {kind!r}; allowed: constant, table")
+    return Constant(cid, entry["variable"].strip(), entry["unit"].strip(),
+                    entry["reason"].strip(), kind)
+
+
 def parse_parameters(raw, source: Path) -> Parameters:
     raw = require_mapping(raw, str(source), ParameterError)
     groups_raw = require_mapping(raw.get("groups", {}), f"{source}: groups", ParameterError)
@@ -155,7 +185,13 @@ def parse_parameters(raw, source: Path) -> Parameters:
             raise ParameterError(f"{source}: {pid} and {variables[p.py_name]} set the same "
                                  f"variable '{p.variable}'")
         variables[p.py_name] = pid
-    return Parameters(levers, assumptions, groups, source)
+    const_raw = require_mapping(raw.get("constants", {}), f"{source}: constants", ParameterError)
+    constants = {k: _constant(k, v, f"{source}: constants.{k}") for k, v in const_raw.items()}
+    for cid, c in constants.items():
+        if cid in levers or cid in assumptions or c.py_name in variables:
+            raise ParameterError(f"{source}: constants.{cid}: '{c.variable}' is already declared "
+                                 "as a lever or an assumption")
+    return Parameters(levers, assumptions, groups, source, constants)
 
 
 @lru_cache(maxsize=8)
