@@ -121,3 +121,15 @@ def control_char(text: str, *, one_line: bool = False) -> str | None:
     m = (CONTROL_OR_BREAK if one_line else CONTROL).search(text)
     return None if m is None else f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else \
         f"\\u{ord(m.group()):04x}"
+
+
+def plain_text(text: str, where: str, error: type[PlanSimError], *, one_line: bool = False) -> str:
+    """``text`` if it holds no control character (which a terminal, a page or a PDF could act
+    on: ESC sequences set a window's title or clear the screen), else ``error`` naming it; with
+    ``one_line`` (a name) a line break counts too."""
+    bad = control_char(text, one_line=one_line)
+    if bad is not None:
+        allowed = "one line of text" if one_line else "text (tabs and line breaks allowed)"
+        raise error(f"{where}: {excerpt(text, 40)} holds the control character {bad}; "
+                    f"allowed: {allowed} without control characters")
+    return text

@@ -286,7 +286,10 @@ def read_yaml(path: Path, error: type[PlanSimError]) -> Any:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
         what = "refused" if isinstance(exc, _Limit) else "malformed YAML"
-        raise error(f"{path}: {what}{where}: {excerpt(problem, 200, quote=False)}") from None
+        # a colon (or comma) inside {...} ends a flow value early: name the likely cause
+        hint = ("; a colon inside {...} splits the value: quote it, e.g. en: \"Plan: cut\""
+                if "expected ',' or '}'" in str(problem) else "")
+        raise error(f"{path}: {what}{where}: {excerpt(problem, 200, quote=False)}{hint}") from None
     except RecursionError:
         raise error(f"{path}: malformed YAML: nested too deeply") from None
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim import paths
-from sim.errors import ScenarioError, control_char, excerpt
+from sim.errors import ScenarioError, excerpt, plain_text
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.yamlio import LANGS, is_number, read_yaml
 
@@ -240,19 +240,8 @@ def _name(raw: Any, where: str) -> dict[str, str]:
                 f'en: "{raw["en"]}, {key}"' if raw[key] is None else "")
         raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     for lang in LANGS:
-        _plain_text(raw[lang], f"{where}: name.{lang}", one_line=True)
+        plain_text(raw[lang], f"{where}: name.{lang}", ScenarioError, one_line=True)
     return {"zh": raw["zh"], "en": raw["en"]}
-
-
-def _plain_text(text: str, where: str, *, one_line: bool = False) -> str:
-    """``text`` if it holds no control character (which a terminal, a page or a PDF could act
-    on: ESC sequences set a window's title or clear the screen); a name is one line."""
-    bad = control_char(text, one_line=one_line)
-    if bad is not None:
-        allowed = "one line of text" if one_line else "text (tabs and line breaks allowed)"
-        raise ScenarioError(f"{where}: {excerpt(text, 40)} holds the control character {bad}; "
-                            f"allowed: {allowed} without control characters")
-    return text
 
 
 def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,
@@ -401,13 +390,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
     sid = check_id(path.stem, path)
-    try:
-        raw = read_yaml(path, ScenarioError)
-    except ScenarioError as exc:
-        if "expected ',' or '}', but got ':'" not in str(exc):
-            raise
-        raise ScenarioError(f"{exc}; a colon inside {{...}} splits the value: quote it, e.g. "
-                            'en: "Plan: cut"') from None
+    raw = read_yaml(path, ScenarioError)   # names a colon that split a value inside {...}
     via = f" (extended by {_chain[-1]})" if _chain else ""
     if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
         got = type(raw).__name__ if raw is not None else "an empty file"
@@ -423,7 +406,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{path}: description: {excerpt(description)} is not text")
-    _plain_text(description, f"{path}: description")
+    plain_text(description, f"{path}: description", ScenarioError)
     params = load_parameters()
     levers: dict[str, LeverValue] = {}
     assumptions: dict[str, float] = {}
