@@ -113,9 +113,10 @@ def test_money_routing_is_measured_and_conserves_shares():
 
 @pytest.fixture(scope="module")
 def contracts():
+    """A target the plan misses on these 60 draws unless money is added (brokers at P 0.55)."""
     from sim.analysis.what_it_takes import what_it_takes
 
-    return what_it_takes("plan", targets=["tech_contract_turnover"], probabilities=[0.8],
+    return what_it_takes("plan", targets=["tech_brokers"], probabilities=[0.55],
                          samples=60, budget_max=100.0)
 
 
@@ -125,14 +126,14 @@ def test_written_scenario_reproduces_with_another_seed(contracts, tmp_path):
     from sim.simulate import Simulator
 
     r = contracts.requirements[0]
-    assert r.reachable and r.extra_budget > 0 and r.achieved >= 0.8
+    assert r.reachable and r.extra_budget > 0 and r.achieved >= 0.55
     path = tmp_path / f"{scenario_name(r)}.yaml"
     path.write_text(scenario_text(contracts.ensemble, r, str(load_scenario("plan").source)),
                     encoding="utf-8")
     sc = load_scenario(path)
-    assert Simulator().run(sc, return_columns=["tech_contract_turnover"]).sizes["time"] > 0
+    assert Simulator().run(sc, return_columns=["tech_brokers"]).sizes["time"] > 0
     other = conditioned_ensemble(sc, samples=60, seed=99)
-    q = float(other.outcome(np.zeros(len(other.base.lines))).met[:, 3].mean())
+    q = float(other.outcome(np.zeros(len(other.base.lines))).met[:, 4].mean())
     se = math.sqrt(r.mc_se ** 2 + q * (1 - q) / other.n)
     assert abs(q - r.achieved) <= 3 * se
 
