@@ -33,14 +33,20 @@ def expected_strings(b, lang):
 
 
 def external_references(page: str) -> list[str]:
-    """Every reference to something outside the page (fragment-only links are internal)."""
-    refs = re.findall(r"""(?:href|src)\s*=\s*["']([^"']*)["']""", page)
+    """Everything the page would load from outside itself: a ``src``, an ``href`` of any
+    element but a link (``<a>``: a <link>, an SVG <image> or <use>) or a CSS ``url()`` not
+    pointing into the page (fragments; the embedded font subset's data URL), an ``@import``,
+    an element that loads (link, script, img, iframe, object, embed). A web address printed
+    as text or as a link to follow (the data sources' citations) is not a resource."""
+    refs = re.findall(r"""\bsrc\s*=\s*["']([^"']*)["']""", page)
+    for tag, attrs in re.findall(r"<([A-Za-z][\w:-]*)([^>]*)>", page):
+        if tag.lower() != "a":
+            refs += re.findall(r"""(?:^|\s)(?:xlink:)?href\s*=\s*["']([^"']*)["']""", attrs)
     refs += [u for u in re.findall(r"""url\(\s*["']?([^)"']*)""", page)
              if not u.startswith("data:font/")]   # the embedded font subset
     bad = [r for r in refs if not r.startswith("#")]
-    bad += re.findall(r"<(?:link|script|img|iframe|object)\b", page)
-    bad += [u for u in re.findall(r"https?://[^\s\"'<>]+", page)
-            if u not in ("http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink")]
+    bad += re.findall(r"@import\b[^;]*", page)
+    bad += re.findall(r"<(?:link|script|img|iframe|object|embed)\b", page)
     return bad
 
 
@@ -49,6 +55,7 @@ def test_html_is_self_contained_and_carries_names_and_probabilities(computed, la
     page = bp.render_html(computed, lang)
     assert external_references(page) == []
     assert "<svg" in page
+    assert '<a href="http' in page   # the data sources' addresses, as links
     names, figures = expected_strings(computed, lang)
     for s in names + figures:
         assert html.escape(s) in page
@@ -56,9 +63,31 @@ def test_html_is_self_contained_and_carries_names_and_probabilities(computed, la
     assert computed.hashes["calibration"] in page
 
 
-def test_external_reference_detector_finds_links():
-    assert external_references('<img src="x.png"><a href="https://e.org">') != []
+@pytest.mark.parametrize("page", [
+    '<img src="x.png">', '<script src="a.js"></script>',
+    '<link rel="stylesheet" href="https://e.org/a.css">',
+    '<svg><image href="https://e.org/p.png"/></svg>',
+    '<svg><use xlink:href="https://e.org/s.svg#p"/></svg>',
+    '<style>@import "https://e.org/a.css";</style>',
+    '<p style="background: url(https://e.org/b.png)">x</p>'])
+def test_external_reference_detector_finds_resources(page):
+    assert external_references(page) != []
+
+
+def test_external_reference_detector_passes_fragments_and_cited_addresses():
     assert external_references('<use xlink:href="#p1"/><g clip-path="url(#c1)"/>') == []
+    cited = ('<td>see <a href="https://e.org/x?a=1&amp;b=2">https://e.org/x?a=1&amp;b=2</a>; '
+             'http://e.org/y</td>')
+    assert external_references(cited) == []
+
+
+def test_cited_addresses_become_links_with_the_punctuation_outside():
+    text = 'A "B" & C, 2020, http://e.org/p?a=1&b=2; (see https://e.org/wiki/X_(y)).'
+    assert bp.linked(text) == (
+        'A &quot;B&quot; &amp; C, 2020, '
+        '<a href="http://e.org/p?a=1&amp;b=2">http://e.org/p?a=1&amp;b=2</a>; (see '
+        '<a href="https://e.org/wiki/X_(y)">https://e.org/wiki/X_(y)</a>).')
+    assert bp.linked("no address") == "no address"
 
 
 def test_fiscal_cost_and_per_yuan(computed):

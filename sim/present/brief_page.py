@@ -61,12 +61,51 @@ th { background: #eee; }
 .chart svg { max-width: 100%; height: auto; }
 .chart { page-break-inside: avoid; }
 code { font-size: 7.5pt; word-break: break-all; }
+table.sources { table-layout: fixed; width: 100%; page-break-inside: auto; }
+table.sources tr { page-break-inside: avoid; }
+table.sources th, table.sources td { box-sizing: border-box; }
+table.sources th:nth-child(1) { width: 54%; }
+table.sources th:nth-child(2) { width: 26%; }
+table.sources th:nth-child(3) { width: 8%; }
+table.sources th:nth-child(4) { width: 12%; }
+table.sources td { overflow-wrap: anywhere; word-break: break-word; }
+table.sources td:nth-child(4) { white-space: nowrap; }
+table.sources a { color: inherit; }
 """
 
 
 def _table(df: pd.DataFrame, cls: str = "") -> str:
     out = df.to_html(index=False, escape=True, border=0, na_rep="")
     return out.replace('<table class="dataframe', f'<table class="dataframe {cls}', 1)
+
+
+#: a web address in a citation (ending before spaces, quotes and CJK punctuation)
+URL = re.compile(r"https?://[^\s<>\"'，。；、）]+")
+
+
+def linked(text: str) -> str:
+    """``text`` escaped for HTML, its web addresses as links (a cited address is a link to
+    follow, not a resource the page loads); trailing punctuation stays outside the link."""
+    out, at = [], 0
+    for m in URL.finditer(text):
+        url = m[0].rstrip(".,;:")
+        while url.endswith(")") and url.count("(") < url.count(")"):
+            url = url[:-1]
+        out += [html.escape(text[at:m.start()]),
+                f"<a href=\"{html.escape(url)}\">{html.escape(url)}</a>"]
+        at = m.start() + len(url)
+    return "".join(out) + html.escape(text[at:])
+
+
+def sources_table(df: pd.DataFrame) -> str:
+    """The data sources (:func:`sim.present.brief.sources`) as a table the column's width:
+    fixed column widths, the long citations and their addresses wrapped anywhere (an address
+    has no break point), the addresses as links."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{linked(str(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return (f"<table class='text sources'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def short_label(s: str, lang: str, width: int | None = None, lines: int = 2) -> str:
@@ -255,7 +294,7 @@ def render_html(brief: Any, lang: str, figures: dict[str, str] | None = None) ->
              _table(influence_table(brief, brief.ids[0], lang)),
              f"<h2>{esc(word('caveats', lang))}</h2><ul>"]
     body += [f"<li>{inline_html(c)}</li>" for c in caveats(lang)]
-    body += ["</ul>", f"<h2>{esc(word('sources', lang))}</h2>", _table(sources(lang), "text"),
+    body += ["</ul>", f"<h2>{esc(word('sources', lang))}</h2>", sources_table(sources(lang)),
              f"<h2>{esc(word('version', lang))}</h2><table class='text'>"]
     body += [f"<tr><td>{esc(k)}</td><td><code>{esc(v or '-')}</code></td></tr>"
              for k, v in brief.hashes.items()]

@@ -62,7 +62,7 @@ from sim.present.labels import (
     unit_label,
     variable_label,
 )
-from sim.present.layout import fit_margins, text_size
+from sim.present.layout import EDGE_IN, GAP_IN, fit_margins, text_size
 from sim.present.styles import ScenarioStyle, scenario_styles
 
 Style = ScenarioStyle | Mapping[str, Any]
@@ -250,6 +250,38 @@ def _attainment_table(ax: Axes, runs: Mapping[str, Run], specs: Mapping[str, Any
     ax.text(1.0 - width, height + 0.03, title, transform=ax.transAxes, fontsize=9)
 
 
+def _side_legend(side: Axes, left_of: Axes | None, handles: list[Any], names: list[str],
+                 lang: str) -> None:
+    """The legend of the indicator figure in its side panel, upper left, kept inside the
+    figure: with the history's statuses in two columns (leaving the attainment table room);
+    where it would run over the figure's right edge (a narrow panel: the brief's A4 column)
+    it moves left into the room the switched-off panel's axis labels would take (up to the
+    texts of the panel ``left_of`` it), and its entries wrap narrower until it fits."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    fig = side.get_figure()
+    renderer = RendererAgg(1, 1, fig.dpi)   # a legend's box is laid out at the figure's dpi
+    many = len(names) > 6
+    width = (8 if many else 16) if lang == "zh" else (18 if many else 36)
+    right = fig.bbox.width - EDGE_IN * fig.dpi
+    frame = side.get_window_extent(renderer)
+    lo = (left_of.get_tightbbox(renderer).x1 + GAP_IN * fig.dpi if left_of is not None
+          else EDGE_IN * fig.dpi)
+    for w in dict.fromkeys(max(4 if lang == "zh" else 8, round(width * f))
+                           for f in (1.0, 0.8, 0.65, 0.5)):
+        legend = side.legend(handles, [_wrap(n, lang, w) for n in names], loc="upper left",
+                             bbox_to_anchor=(0.0, 1.0), frameon=False, fontsize=9,
+                             title=text("legend", lang), ncols=2 if many else 1)
+        box = legend.get_window_extent(renderer)
+        over = box.x1 - right
+        if over <= 0:
+            return
+        shift = max(0.0, min(over + 0.02 * fig.dpi, box.x0 - lo))   # a little to spare
+        legend.set_bbox_to_anchor((-shift / frame.width, 1.0), transform=side.transAxes)
+        if legend.get_window_extent(renderer).x1 <= right:
+            return
+
+
 def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
                      history: pd.DataFrame | None = None,
                      styles: Mapping[str, Style] | None = None,
@@ -288,14 +320,11 @@ def indicator_figure(runs: Mapping[str, Run], targets: Any, *, lang: str = "zh",
     if any(series_of(r, indicators[0]).sizes.get("sample", 1) > 1 for r in runs.values()):
         handles.append(Patch(facecolor="none", edgecolor="0.35", hatch="\\\\", linewidth=0.6))
         names.append(text("band_hatched", lang))
-    many = len(names) > 6   # with the history's statuses: two columns leave the table room
-    side.legend(handles, [_wrap(n, lang, (8 if many else 16) if lang == "zh" else
-                                (18 if many else 36)) for n in names],
-                loc="upper left", frameon=False, fontsize=9, title=text("legend", lang),
-                ncols=2 if many else 1)
     fit_margins(fig, axes, fig.suptitle(label(title, lang) if title is not None
                                         else count_text("indicators_title", lang,
                                                         len(indicators))))
+    k = len(indicators)
+    _side_legend(side, flat[k - 1] if k % ncols else None, handles, names, lang)
     if attainment:
         _attainment_table(side, runs, specs, indicators, lang, year)   # sized to the panel
     return fig
