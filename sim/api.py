@@ -114,12 +114,12 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
     from sim.analysis.sampling import sample
     from sim.analysis.uncertainty_spec import load_uncertainty
 
-    check_samples(samples, seed)
-    scs = [_scenario(s) for s in scenarios]
-    spec, tg = load_uncertainty(), load_targets()
-    canon = cond.load_conditioning()
+    canon = cond.load_conditioning()   # None: the canonical ensemble's N and seed
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
+    check_samples(samples, seed)       # the command line's bounds, before reading scenarios
+    scs = [_scenario(s) for s in scenarios]
+    spec, tg = load_uncertainty(), load_targets()
     sim_ = shared_simulator(engine)
     cols = list(tg.indicators)
     match = None

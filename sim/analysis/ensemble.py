@@ -242,7 +242,7 @@ def saved_times(engine: str = "batch") -> int:
     return int(round((t1 - t0) / dt)) + 1
 
 
-def check_request(samples: Any, seed: Any = 0, *, runs_per_count: int, dim: int, columns: int,
+def check_request(samples: Any, seed: Any = None, *, runs_per_count: int, dim: int, columns: int,
                   times: int | None = None, engine: str = "batch") -> int:
     """The bounds every ensemble request meets before any work, on the command line and in the
     API alike: the sample count and the seed (:func:`sim.analysis.bounds.check_samples`) and
