@@ -39,16 +39,13 @@ def add_parser(sub) -> None:
                     "assumptions; caveats, data sources and file versions. With WeasyPrint "
                     "installed, also brief_<lang>.pdf. The other language's files in "
                     "DIR/brief/ are kept.")
-    from sim.analysis.sampling import DEFAULT_SEED
-    from sim.present.brief import DEFAULT_SAMPLES
-
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="scenario files or ids in scenarios/ (e.g. plan, or mine.yaml)")
     p.add_argument("--against", default=None, metavar="REF",
                    help="reference scenario for the changes, the extra money and the "
                         "attribution: any scenario (e.g. baseline, or plan: `brief mine "
                         "--against plan` compares the two directly)")
-    add_ensemble(p, DEFAULT_SAMPLES, DEFAULT_SEED)
+    add_ensemble(p)   # default: the canonical ensemble, as every ensemble command
     add_common(p, charts=False, lang=False)
     p.add_argument("--lang", type=languages, default=[LANGS[0]], metavar="LANG",
                    help=f"language(s) of the page: zh, en or zh,en (default: {LANGS[0]})")

@@ -7,7 +7,7 @@ P(met) at once; save the settings as a scenario file or load one. The page is
 
 from __future__ import annotations
 
-from sim.cli.common import Progress, sample_count, seed
+from sim.cli.common import Progress, add_ensemble
 
 
 def _port(text: str) -> int:
@@ -33,9 +33,7 @@ def add_parser(sub) -> None:
                     "ensemble of posterior draws, save/load of scenario files and a zh/en switch. "
                     "Listens on 127.0.0.1 unless --host is given; another address needs "
                     "--allow-origin (no wildcard) and prints what a remote visitor can do.")
-    from sim.analysis.sampling import DEFAULT_SEED
     from sim.model.yamlio import LANGS
-    from sim.present.explorer.server import DEFAULT_SAMPLES
 
     p.add_argument("scenario", nargs="?", default="plan", metavar="SCENARIO",
                    help="scenario to start from: an id in scenarios/ or a file (default: plan)")
@@ -49,10 +47,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the page at start (default: {LANGS[0]})")
-    p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
-                   help=f"posterior draws behind the band (default {DEFAULT_SAMPLES})")
-    p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed of the ensemble (default {DEFAULT_SEED})")
+    add_ensemble(p)   # the band's draws: the canonical ensemble unless told otherwise
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=run)
 

@@ -32,7 +32,6 @@ import pandas as pd
 from sim.present.brief_text import probability, word
 from sim.present.labels import check_lang, format_number, label, unit_label
 
-DEFAULT_SAMPLES = 500
 TOP_ASSUMPTIONS = 10
 
 @dataclass
@@ -61,28 +60,30 @@ class Brief:
 
 
 def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
-                  samples: int = DEFAULT_SAMPLES, seed: int | None = None,
+                  samples: int | None = None, seed: int | None = None,
                   engine: str = "batch", say: Callable[[str], None] = lambda _m: None) -> Brief:
-    """Run the calibrated runs and the history-conditioned ensembles (the library call of
-    ``plansim uncertainty``, common random numbers across scenarios)."""
+    """Run the central runs and the posterior ensembles (the library call of ``plansim
+    uncertainty``, common random numbers across scenarios); ``samples``/``seed`` default to the
+    canonical ensemble's (``ensemble:`` of scenarios/uncertainty.yaml), as every command's."""
     from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
     from sim.analysis.ensemble import history_simulate, shared_simulator, simulate_design
-    from sim.analysis.sampling import DEFAULT_SEED
     from sim.analysis.sensitivity.shapley import player_labels
     from sim.analysis.uncertainty import compute
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.analysis.vintage import file_hashes
     from sim.model.targets import load_targets
 
-    seed = DEFAULT_SEED if seed is None else seed
+    canon = load_conditioning()
+    samples = canon.samples if samples is None else samples
+    seed = canon.seed if seed is None else seed
     targets = load_targets()
     sim = shared_simulator(engine)   # the ensemble's: one compiled model, one set of inputs
     every = list(scenarios) + ([reference] if reference is not None else [])
-    say("calibrated runs")
+    say("central runs")
     runs = {sc.id: central_run(sim, sc) for sc in every}   # the central runs, all variables
     match = HistoryMatch.from_history(
         list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")),
-        load_conditioning())
+        canon)
     cols = sorted(set(targets.indicators) | set(match.variables))
 
     def simulate(sc, design):

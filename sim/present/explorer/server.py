@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 FONT_ROUTE = "plansim-fonts"
-#: history-matched samples behind the band and P(met)
-DEFAULT_SAMPLES = 300
 
 
 def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = None,
@@ -32,7 +30,7 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
         from sim.analysis.ensemble import shared_simulator
 
         simulator = shared_simulator()
-    session = Session(simulator, start, samples=samples or DEFAULT_SAMPLES, seed=seed)
+    session = Session(simulator, start, samples=samples, seed=seed)
     return Explorer(session, lang)
 
 

@@ -33,7 +33,6 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import PlanSimError, ScenarioError
-from sim.present.explorer.server import DEFAULT_SAMPLES
 from sim.scenarios.loader import Inherited
 
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
@@ -141,8 +140,8 @@ class Session:
     """One page's settings and runs (the compiled model and the ensemble are shared)."""
 
     def __init__(self, simulator: Any, start: str | Path = "plan", *,
-                 samples: int = DEFAULT_SAMPLES, seed: int | None = None):
-        from sim.analysis.sampling import DEFAULT_SEED
+                 samples: int | None = None, seed: int | None = None):
+        from sim.analysis.conditioning import load_conditioning
         from sim.model.history import load_history
         from sim.model.parameters import load_parameters
         from sim.model.targets import load_targets
@@ -151,7 +150,9 @@ class Session:
         self.params = load_parameters()
         self.targets = load_targets()
         self.history = load_history()
-        self.samples, self.seed = samples, DEFAULT_SEED if seed is None else seed
+        canon = load_conditioning()   # the canonical ensemble unless the page is told otherwise
+        self.samples = canon.samples if samples is None else samples
+        self.seed = canon.seed if seed is None else seed
         plan = self.targets.plan
         self.years = list(range(plan.start, plan.target_year + 1))
         self.band_on = False
