@@ -2,7 +2,7 @@
 updated (re-run, target table, fiscal cost, the five figures), without and with the
 uncertainty band (history-matched ensemble).
 
-    python benchmarks/explorer_latency.py [--repeats 15] [--samples 300]
+    python benchmarks/explorer_latency.py [--repeats 15] [--samples N]
 
 Prints the median and the slowest of the repeats in ms: a single run (bound 150 ms) and the
 band on with the ensemble (bound 300 ms). The page is built on a Bokeh Document as a server
@@ -47,7 +47,8 @@ def _time_moves(app, lever: str, year: int, values: list[float]) -> list[float]:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--samples", type=int, default=300)
+    p.add_argument("--samples", type=int, default=None,
+                   help="posterior draws (default: the canonical ensemble's N, as the page)")
     p.add_argument("--scenario", default="plan")
     args = p.parse_args()
 
