@@ -81,15 +81,3 @@ def lever_changes(simulator: Any, scenario: Any, reference: Any,
         if diff.any():
             out.append(LeverChange(lid, params.levers[lid].group, a[lid][diff], b[lid][diff]))
     return out
-
-
-def year_runs(years: Sequence[int]) -> list[tuple[int, int]]:
-    """Consecutive years as (first, last) runs: [2025, 2026, 2028] -> [(2025, 2026), (2028,
-    2028)]."""
-    runs: list[tuple[int, int]] = []
-    for y in sorted(years):
-        if runs and y == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], y)
-        else:
-            runs.append((y, y))
-    return runs

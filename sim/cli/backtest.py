@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.analysis.sampling import DEFAULT_SEED
 from sim.cli.common import Progress, add_common, sample_count, seed
 
 DEFAULT_ORIGINS = "2017..2022"
 DEFAULT_SAMPLES = 200
-DEFAULT_SEED = 20240101
 
 
 def add_parser(sub) -> None:
@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--samples", type=sample_count, default=DEFAULT_SAMPLES,
                    help=f"posterior draws per origin (default {DEFAULT_SAMPLES})")
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
+                   help=f"random seed (default {DEFAULT_SEED}, the canonical ensemble's)")
     p.add_argument("--steps", type=sample_count, default=None,
                    help="emcee steps per walker of each origin's estimation (default: "
                         "sampler.steps of model/calibration-settings.yaml; fewer for a quick "

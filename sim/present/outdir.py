@@ -44,6 +44,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import OutputError, excerpt
+from sim.model.yamlio import LANGS
 from sim.present.atomic import atomic_dir, disk_error, interrupt
 
 MARKER = ".plansim-output"
@@ -347,7 +348,7 @@ def _write_marker(tmp: Path, text: str) -> None:
 
 
 #: a file name tagged with a language: ``brief_zh.html``, ``fit_en.png``, ``loops.zh.dot``
-_LANG_TAG = re.compile(r"[._-](?P<lang>zh|en)(?:\.[^.]+)+$")
+_LANG_TAG = re.compile(rf"[._-](?P<lang>{'|'.join(LANGS)})(?:\.[^.]+)+$")
 
 
 def carry_over(old: Path, new: Path, langs: Sequence[str]) -> list[str]:
