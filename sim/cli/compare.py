@@ -45,6 +45,11 @@ def run(args) -> int:
     references = (list(dict.fromkeys(r.id for r in refs)) if refs
                   else ["baseline" if "baseline" in ids else ids[0]])
     targets = load_targets()
+
+    def show(tables) -> None:   # as soon as the numbers exist, before any file is written
+        print(f"\n-> {args.out / 'compare'}\n")
+        print(format_tables(tables, args.lang), flush=True)
+
     with FigurePool() as pool:   # its workers start now, so their imports overlap the runs
         say(f"compiling model ({args.engine} engine)")
         sim = Simulator(args.engine)
@@ -52,11 +57,8 @@ def run(args) -> int:
         for i, sc in enumerate(scenarios, 1):
             say(f"[{i}/{len(scenarios)}] {sc.id}: simulating")
             runs.append(sim.run(sc))
-        out, tables = write_comparison(stack_scenarios(runs), scenarios, targets,
-                                       args.out / "compare", lang=args.lang,
-                                       references=references, say=say, formats=args.formats,
-                                       pool=pool)
-    print(f"\n-> {out}\n")
-    print(format_tables(tables, args.lang))
+        write_comparison(stack_scenarios(runs), scenarios, targets, args.out / "compare",
+                         lang=args.lang, references=references, say=say, formats=args.formats,
+                         pool=pool, show=show)
     say("done")
     return 0

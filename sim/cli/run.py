@@ -31,7 +31,7 @@ def run(args) -> int:
     from sim.model.targets import load_targets
     from sim.present.outdir import claim
     from sim.present.render import FigurePool
-    from sim.present.run_report import scenario_figures, write_scenario
+    from sim.present.run_report import scenario_figures, scenario_summary, write_scenario
     from sim.present.styles import scenario_styles
     from sim.present.summary import fiscal_table
     from sim.present.tables import format_table
@@ -54,19 +54,24 @@ def run(args) -> int:
         figures = [pool.submit_all(scenario_figures(
             ds, sc, targets, sectors, lang=args.lang, history=history, style=styles[sc.id],
             formats=args.formats)) for sc, ds in zip(scenarios, runs, strict=True)]
-        for sc, ds, figs in zip(scenarios, runs, figures, strict=True):
-            final, table = write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang,
-                                          say=say, figures=figs)
-            print(f"\n{table.title} -> {final}")
-            print(format_table(table, args.lang))
-    names = {sc.id: sc.label(args.lang) for sc in scenarios}
-    fiscal = fiscal_table({sc.id: ds for sc, ds in zip(scenarios, runs, strict=True)},
-                          targets, args.lang, names, [scenarios[0].id])
-    if fiscal is not None:
-        print(f"\n{fiscal.title}")
-        print(format_table(fiscal, args.lang))
-    from sim.present.how_sure import how_sure_lines
+        # the results on the console as soon as the numbers exist; files and charts after
+        names = {sc.id: sc.label(args.lang) for sc in scenarios}
+        summaries = [scenario_summary(ds, targets, args.lang, names[sc.id], sc.id)
+                     for sc, ds in zip(scenarios, runs, strict=True)]
+        for sc, summary in zip(scenarios, summaries, strict=True):
+            print(f"\n{summary[0].title} -> {args.out / sc.id}")
+            print(format_table(summary[0], args.lang))
+        fiscal = fiscal_table({sc.id: ds for sc, ds in zip(scenarios, runs, strict=True)},
+                              targets, args.lang, names, [scenarios[0].id])
+        if fiscal is not None:
+            print(f"\n{fiscal.title}")
+            print(format_table(fiscal, args.lang))
+        from sim.present.how_sure import how_sure_lines
 
-    print("\n" + "\n".join(how_sure_lines(args.out, scenarios, targets, args.lang)))
+        print("\n" + "\n".join(how_sure_lines(args.out, scenarios, targets, args.lang)),
+              flush=True)
+        for sc, ds, figs, summary in zip(scenarios, runs, figures, summaries, strict=True):
+            write_scenario(ds, sc, targets, sectors, args.out, lang=args.lang, say=say,
+                           figures=figs, summary=summary)
     say("done")
     return 0

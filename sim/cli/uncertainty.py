@@ -125,10 +125,6 @@ def run(args) -> int:
     names = {s.id: s.label(args.lang) for s in scenarios}
     frames = tables(results, targets)             # once, for the console and the files
     summary = summary_tables(results, targets, args.lang, names, frames)
-    final = write_outputs(results, targets, Path(args.out) / "uncertainty",
-                          scenario_names={s.id: s.name for s in scenarios}, say=say,
-                          lang=args.lang, summary=summary, frames=frames,
-                          formats=args.formats)
     for r in results:
         n = r.results.sizes["sample"]
         c = r.conditioned
@@ -138,7 +134,11 @@ def run(args) -> int:
         print(f"{names[r.scenario]}:\n  {how}; P(met) ± its Monte Carlo standard error "
               f"sqrt(p(1-p)/N); central = the central run (posterior-median assumptions), "
               f"P50 = the posterior median")
-    print("\n" + format_tables(summary, args.lang))
+    print("\n" + format_tables(summary, args.lang), flush=True)   # before the files
+    final = write_outputs(results, targets, Path(args.out) / "uncertainty",
+                          scenario_names={s.id: s.name for s in scenarios}, say=say,
+                          lang=args.lang, summary=summary, frames=frames,
+                          formats=args.formats)
     print(f"\n-> {final}")
     say("done")
     return 0

@@ -21,8 +21,9 @@ BACKENDS = ("kernel", "numpy")
 #: numpy path), one backend of the batch engine only, or PySD itself (to cross-check)
 ENGINES = ("batch", *BACKENDS, "pysd")
 #: the command line turns this on (unless ``PLANSIM_BACKGROUND_COMPILE=off``): a kernel not in
-#: the cache yet is compiled by a background process for the next commands while this one runs
-#: on the numpy path (:func:`sim.engine.kernel_cache.ready`); off, it is compiled in-process
+#: the cache yet is compiled by a background process; until it is there, runs take the numpy
+#: path, and each run after that (in this command or the next) uses the kernel
+#: (:func:`sim.engine.kernel_cache.ready`); off, it is compiled in-process
 BACKGROUND_COMPILE = {"on": False}
 
 

@@ -213,8 +213,9 @@ def ready(fns, args: list, job: dict) -> bool:
     proc = _PENDING[digest] = _start(job, sig)
     if proc is None:
         return True
-    diskcache.notice("the compiled kernel is being built in the background for the next "
-                     "commands; this one runs on the numpy path (the same results)")
+    diskcache.notice("the compiled kernel is being built in the background; until it is "
+                     "ready, runs take the numpy path (the same results, slower), and any run "
+                     "after that, in this command or the next, uses the kernel")
     return False
 
 

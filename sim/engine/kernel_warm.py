@@ -1,5 +1,6 @@
 """``python -m sim.engine.kernel_warm JOB``: the background process that compiles a kernel into
-the cache for the next commands (started by :func:`sim.engine.kernel_cache.ready`)."""
+the cache (started by :func:`sim.engine.kernel_cache.ready`): each run that starts once it is
+there, in the command that started it or a later one, uses it."""
 
 from __future__ import annotations
 

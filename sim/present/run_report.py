@@ -76,13 +76,16 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
                    out: Path, *, lang: str = "zh", history: pd.DataFrame | None = None,
                    say: Say = _quiet, style: ScenarioStyle | None = None,
                    formats: Sequence[str] = DEFAULT_FORMATS,
-                   figures: Sequence[Rendering] | None = None) -> tuple[Path, Table]:
+                   figures: Sequence[Rendering] | None = None,
+                   summary: list[Table] | None = None) -> tuple[Path, Table]:
     """Write tables, workbook and charts of one run to ``out/<scenario id>/``; return the
     directory and the summary table (the workbook's first table, for the console). ``style``:
     the scenario's style among the run's (:func:`sim.present.styles.scenario_styles`; default:
     its style alone); ``formats``: the files of each chart (:func:`save_figure`).
     ``figures``: the charts already submitted to a :class:`~sim.present.render.FigurePool`
-    (:func:`scenario_figures`), written when rendered; default: rendered here."""
+    (:func:`scenario_figures`), written when rendered; default: rendered here. ``summary``:
+    the workbook's summary tables if already made (:func:`scenario_summary`, so the command
+    prints them before any file is written); default: made here."""
     from sim.analysis.targets import target_table
 
     use_cjk_font()
@@ -98,18 +101,27 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
         write_csv(ts, tmp / "timeseries.csv", units=units)
         write_csv(target_table(ds, targets), tmp / "targets.csv")
         summary = scenario_workbook(tmp / f"{scenario.id}.xlsx", ds, targets, lang, label,
-                                    scenario.id)
+                                    scenario.id, summary)
         say(f"  {scenario.id}: charts")
         write_renderings(figures, tmp, say)
     return final, summary[0]
 
 
-def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, name: str,
-                      sid: str) -> list[Table]:
-    """The workbook of one run (:mod:`sim.present.workbook`); returns its summary tables."""
+def scenario_summary(ds: xr.Dataset, targets: Targets, lang: str, name: str,
+                     sid: str) -> list[Table]:
+    """The summary tables of one run (the workbook's first sheet; the first is the console's
+    table): made from the numbers alone, before anything is written."""
     summary = [run_summary(ds, targets, lang, name)]
     fiscal = fiscal_table({sid: ds}, targets, lang, {sid: name})
-    summary += [fiscal] if fiscal is not None else []
+    return summary + ([fiscal] if fiscal is not None else [])
+
+
+def scenario_workbook(path: Path, ds: xr.Dataset, targets: Targets, lang: str, name: str,
+                      sid: str, summary: list[Table] | None = None) -> list[Table]:
+    """The workbook of one run (:mod:`sim.present.workbook`); returns its summary tables
+    (``summary`` if given, else :func:`scenario_summary`)."""
+    if summary is None:
+        summary = scenario_summary(ds, targets, lang, name, sid)
     info = run_variables(ds)
     write_workbook(path, lang, title=name, summary=summary,
                    indicators=indicators_grid({name: ds}, targets, lang),
@@ -121,13 +133,17 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
                      targets: Targets, out: Path, *, lang: str = "zh",
                      references: Sequence[str], say: Say = _quiet,
                      formats: Sequence[str] = DEFAULT_FORMATS,
-                     pool: FigurePool | None = None) -> tuple[Path, list[Table]]:
+                     pool: FigurePool | None = None,
+                     show: Callable[[list[Table]], None] | None = None
+                     ) -> tuple[Path, list[Table]]:
     """Write the overlay chart, the difference table and the workbook of several runs (one
     Dataset with a ``scenario`` dim, or ``{id: run}``) to the result folder ``out`` (the
     command line passes ``DIR/compare``); return the folder and the summary tables (the
     workbook's first sheet, for the console). The first reference is drawn dashed;
     ``formats``: the files of each chart, rendered by ``pool`` (a
-    :class:`~sim.present.render.FigurePool`) while the tables are written, else here."""
+    :class:`~sim.present.render.FigurePool`) while the tables are written, else here.
+    ``show`` is called with the summary tables as soon as they exist, before any file is
+    written (the command line prints them)."""
     use_cjk_font()
     labels = {s.id: s.label(lang) for s in scenarios}
     reference = references[0]
@@ -143,10 +159,12 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
         FigureJob("attainment", compare_figure, (by_label, list(targets)),
                   {"lang": lang, "baseline_key": labels[reference], "styles": styles},
                   formats)])
+    table = compare_table(runs, targets, references)
+    summary = compare_summary(table, by_id, targets, lang, labels, references)
+    if show is not None:
+        show(summary)
     with owned_dir(Path(out), langs=lang) as tmp:
-        table = compare_table(runs, targets, references)
         write_csv(table, tmp / "comparison.csv")
-        summary = compare_summary(table, by_id, targets, lang, labels, references)
         infos = {sid: run_variables(ds) for sid, ds in by_id.items()}
         title = {"zh": "情景比较：", "en": "Scenario comparison: "}[lang] + ", ".join(
             labels.values())

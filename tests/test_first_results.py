@@ -1,0 +1,69 @@
+"""Issue 22 item 9: a command prints its result tables as soon as the numbers exist, before it
+writes its workbook and charts (the order of events, never a time)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.cli.main import main
+
+pytestmark = pytest.mark.slow
+
+
+def _recorder(monkeypatch, capsys, module, names, events):
+    """Wrap ``module.<name>`` for each name so each call records what stdout held by then."""
+    printed: list[str] = []
+
+    def wrap(name, real):
+        def call(*args, **kwargs):
+            printed.append(capsys.readouterr().out)
+            events.append((name, "".join(printed)))
+            return real(*args, **kwargs)
+        return call
+
+    for name in names:
+        monkeypatch.setattr(module, name, wrap(name, getattr(module, name)))
+    return printed
+
+
+def test_run_prints_every_table_before_any_file(tmp_path, monkeypatch, capsys):
+    import sim.present.run_report as report
+
+    events: list[tuple[str, str]] = []
+    printed = _recorder(monkeypatch, capsys, report,
+                        ["write_csv", "write_workbook", "write_renderings"], events)
+    assert main(["run", "baseline", "plan", "--out", str(tmp_path), "-q", "--lang", "en"]) == 0
+    printed.append(capsys.readouterr().out)
+    assert {name for name, _ in events} == {"write_csv", "write_workbook", "write_renderings"}
+    everything = "".join(printed)
+    first_write = events[0][1]
+    assert f"-> {tmp_path / 'baseline'}" in first_write and f"-> {tmp_path / 'plan'}" in first_write
+    assert first_write == everything      # nothing is printed once the files are being written
+    assert (tmp_path / "plan" / "plan.xlsx").is_file()
+
+
+def test_compare_prints_its_tables_before_any_file(tmp_path, monkeypatch, capsys):
+    import sim.present.run_report as report
+
+    events: list[tuple[str, str]] = []
+    printed = _recorder(monkeypatch, capsys, report,
+                        ["write_csv", "write_workbook", "write_renderings"], events)
+    assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "-q"]) == 0
+    printed.append(capsys.readouterr().out)
+    assert events and events[0][0] == "write_csv"
+    assert f"-> {tmp_path / 'compare'}" in events[0][1]
+    assert events[0][1] == "".join(printed)
+    assert (tmp_path / "compare" / "comparison.csv").is_file()
+
+
+def test_uncertainty_prints_its_tables_before_any_file(tmp_path, monkeypatch, capsys):
+    import sim.present.uncertainty_report as report
+
+    events: list[tuple[str, str]] = []
+    printed = _recorder(monkeypatch, capsys, report, ["write_outputs"], events)
+    assert main(["uncertainty", "plan", "--samples", "8", "--out", str(tmp_path), "-q",
+                 "--lang", "en"]) == 0
+    printed.append(capsys.readouterr().out)
+    (call,) = events
+    assert "P(met)" in call[1]                        # the summary tables were printed first
+    assert "".join(printed).endswith(f"-> {tmp_path / 'uncertainty'}\n")   # then the folder
