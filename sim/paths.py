@@ -20,6 +20,9 @@ SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"
 FORECASTS_DIR = ROOT / "forecasts"
 DEFAULT_OUT = Path("out")
+#: the scenarios ``plansim run`` runs when none is named (and ``make setup`` prepares the cache
+#: for: :func:`sim.simulate.warm_cache`)
+DEFAULT_SCENARIOS = ("baseline", "plan")
 
 #: a name that can name a result folder (a scenario id, "compare", ...): letters (any script),
 #: digits, '_', '-', '.' and inner spaces; not starting with '.', '-' or a space, not ending

@@ -382,3 +382,21 @@ def _label(ds: xr.Dataset, scenario: Scenario, engine: str) -> xr.Dataset:
     ds.attrs.update(scenario=scenario.id, name_zh=scenario.name["zh"],
                     name_en=scenario.name["en"], engine=engine)
     return ds
+
+
+def warm_cache(scenarios: Sequence[str] = paths.DEFAULT_SCENARIOS) -> None:
+    """Fill the user's caches as the first command would: the ``.mdl`` parsed
+    (:mod:`sim.engine.cache`), the code of each scenario's run generated and its kernel compiled
+    in this process (:mod:`sim.engine.kernel_cache`); every entry signed with the user's key and
+    keyed by the model's bytes and the engine's code, like any other (an entry that does not
+    verify is a miss, one made stale by an edit is made again). ``make setup`` runs it once
+    after installing, so the first command on a new machine finds them."""
+    from sim.engine import BACKGROUND_COMPILE
+
+    was, BACKGROUND_COMPILE["on"] = BACKGROUND_COMPILE["on"], False   # compiled here
+    try:
+        sim = Simulator("batch")
+        for sc in scenarios:
+            sim.run(sc)
+    finally:
+        BACKGROUND_COMPILE["on"] = was

@@ -67,3 +67,27 @@ def test_uncertainty_prints_its_tables_before_any_file(tmp_path, monkeypatch, ca
     (call,) = events
     assert "P(met)" in call[1]                        # the summary tables were printed first
     assert "".join(printed).endswith(f"-> {tmp_path / 'uncertainty'}\n")   # then the folder
+
+
+def test_warm_cache_runs_the_default_scenarios_compiling_in_process(monkeypatch):
+    """``make setup`` fills the cache the first command reads: the default scenarios of
+    ``plansim run`` on the batch engine, the kernel compiled in this process (no background
+    process left behind); the entries are the ordinary signed ones (their trust: tests of
+    sim.engine.cache and sim.engine.kernel_cache)."""
+    import sim.simulate
+    from sim import paths
+    from sim.engine import BACKGROUND_COMPILE
+
+    calls = []
+
+    def run(self, scenario, **kwargs):
+        calls.append((self.engine, scenario, BACKGROUND_COMPILE["on"]))
+
+    monkeypatch.setattr(sim.simulate.Simulator, "run", run)
+    monkeypatch.setitem(BACKGROUND_COMPILE, "on", True)
+    sim.simulate.warm_cache()
+    assert calls == [("batch", sc, False) for sc in paths.DEFAULT_SCENARIOS]
+    assert BACKGROUND_COMPILE["on"] is True                  # restored
+    makefile = (paths.ROOT / "Makefile").read_text()
+    install = makefile[makefile.index("$(STAMP): pyproject.toml"):makefile.index("touch $(STAMP)")]
+    assert "warm_cache()" in install

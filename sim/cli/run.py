@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from sim.cli.common import Progress, add_common, check_distinct
-
-DEFAULT_SCENARIOS = ("baseline", "plan")
+from sim.paths import DEFAULT_SCENARIOS
 
 
 def add_parser(sub) -> None:
