@@ -228,23 +228,24 @@ class Drawer:
         from concurrent.futures import ThreadPoolExecutor
 
         self.pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
-        self.started: dict[str, object] = {}
+        self.started: dict[tuple, object] = {}
         self.fonts: list[Path] | None = None
 
-    def start(self, sources: dict[str, str]) -> None:
-        """Begin drawing every graph of ``sources`` not begun yet."""
+    def start(self, sources: dict[str, str], formats: Sequence[str] = FORMATS) -> None:
+        """Begin drawing every graph of ``sources`` in ``formats``, unless begun already."""
         if self.fonts is None:
             from sim.present.fonts import cjk_font_path
 
             self.fonts = [cjk_font_path().parent]
         for stem, src in sources.items():
-            if not stem.startswith("loop-table.") and src not in self.started:
-                self.started[src] = self.pool.submit(render_all, _stamped(src), FORMATS,
+            key = (src, tuple(formats))
+            if not stem.startswith("loop-table.") and key not in self.started:
+                self.started[key] = self.pool.submit(render_all, _stamped(src), key[1],
                                                      font_dirs=self.fonts)
 
-    def drawn(self, src: str) -> dict[str, bytes]:
+    def drawn(self, src: str, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
         """``{format: bytes}`` of the graph ``src`` (started by :meth:`start`)."""
-        return self.started[src].result()
+        return self.started[(src, tuple(formats))].result()
 
     def __enter__(self):
         return self
@@ -254,19 +255,20 @@ class Drawer:
 
 
 def write_diagrams(out_dir: Path | str, sources: dict[str, str],
-                   drawer: Drawer | None = None) -> list[Path]:
-    """Write each source (``.dot``, ``.svg``, ``.png``; Markdown tables as ``.md``) to
+                   drawer: Drawer | None = None, formats: Sequence[str] = FORMATS
+                   ) -> list[Path]:
+    """Write each source (``.dot`` and each of ``formats``; Markdown tables as ``.md``) to
     ``out_dir``, each file atomically. Returns the files written. ``drawer``: a pool that may
     already be drawing some of them."""
     if drawer is None:
         with Drawer() as own:
-            return write_diagrams(out_dir, sources, own)
+            return write_diagrams(out_dir, sources, own, formats)
     from sim.present.atomic import atomic_write_bytes, atomic_write_text
 
     out_dir = Path(out_dir)
-    drawer.start(sources)
+    drawer.start(sources, formats)
     # every drawing finished before the first file is written (a failed one writes nothing)
-    drawn = {stem: drawer.drawn(src) for stem, src in sources.items()
+    drawn = {stem: drawer.drawn(src, formats) for stem, src in sources.items()
              if not stem.startswith("loop-table.")}
     written = []
     for stem, src in sources.items():
@@ -274,7 +276,7 @@ def write_diagrams(out_dir: Path | str, sources: dict[str, str],
             written.append(atomic_write_text(out_dir / f"{stem}.md", src))
             continue
         written.append(atomic_write_text(out_dir / f"{stem}.dot", src))
-        for fmt in FORMATS:
+        for fmt in formats:
             written.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", drawn[stem][fmt]))
     return written
 
