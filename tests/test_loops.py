@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import textwrap
 
+import pandas as pd
 import pytest
 
-from sim.analysis.loops import LoopError, calibrated_polarities, derive_loop, loop_polarities
+from sim.analysis.loops import (
+    LoopError,
+    calibrated_polarities,
+    derive_loop,
+    effect_groups,
+    link_signs,
+    loop_polarities,
+)
 from sim.engine import compile_model
 from sim.errors import ModelError
 from sim.model.graph import load_graph
@@ -98,6 +106,83 @@ def test_polarity_signs_and_inactive_links(tiny):
     capped = loop_polarities(g, loops[:1], bm, {"birth_cap": 1.0})[0]
     assert capped.derived == "inactive" and not capped.confirmed
     assert capped.inactive_links() == ["population -> births"]
+
+
+# a stock whose initial value reads (through an aux) a flow, and an effect whose run pins
+# that aux; a SMOOTH
+INIT = textwrap.dedent("""\
+    {UTF-8}
+    capital=
+    \tINTEG(investment - wear, start capital)
+    \t~\tyuan
+    \t~\t|
+
+    start capital=
+    \tbase wear * 20
+    \t~\tyuan
+    \t~\t|
+
+    base wear=
+    \twear * 1
+    \t~\tyuan/Year
+    \t~\t|
+
+    wear=
+    \t5 + Time * 0.5
+    \t~\tyuan/Year
+    \t~\t|
+
+    demand=
+    \t50 + Time * 2 + base wear
+    \t~\tyuan/Year
+    \t~\t|
+
+    investment=
+    \tdemand * 0.3 + SMOOTH(demand, 2) * 0.1
+    \t~\tyuan/Year
+    \t~\t|
+
+    """) + control_section(5)
+
+
+@pytest.mark.parametrize("body", [TINY, INIT], ids=["tiny", "initial-value"])
+def test_measuring_effects_together_gives_the_numbers_of_separate_runs(tmp_path, body):
+    p = tmp_path / "m.mdl"
+    p.write_text(body, encoding="utf-8")
+    g, bm = load_graph(p), compile_model(p)
+    links = [(d, n) for n, node in g.nodes.items() if node.kind in ("stock", "flow", "aux")
+             for d in node.deps if g[d].kind in ("stock", "flow", "aux")]
+    effects = sorted({b for _, b in links})
+    pinned = {b: [d for d in g[b].deps if g[d].kind in ("stock", "flow", "aux")]
+              for b in effects}
+    groups = effect_groups(g, effects, pinned)
+    assert 1 < len(groups) < len(effects)
+    assert sorted(b for grp in groups for b in grp) == effects
+    together = link_signs(g, links, bm, {})
+    apart = link_signs(g, links, bm, {}, together=False)
+    pd.testing.assert_frame_equal(together, apart)
+    assert (together != 0).any().all()
+
+
+def test_an_effect_is_not_grouped_with_one_that_pins_what_its_initial_value_reads(tmp_path):
+    p = tmp_path / "m.mdl"
+    p.write_text(INIT, encoding="utf-8")
+    g = load_graph(p)
+    assert g["capital"].init_deps == ("start_capital",)
+    # demand's run pins base wear, which the capital's initial value reads (via start capital):
+    # pinned, the capital's start would no longer respond to the wear
+    pinned = {"capital": ["investment", "wear"], "demand": ["base_wear"]}
+    assert effect_groups(g, ["capital", "demand"], pinned) == [["capital"], ["demand"]]
+    # an effect is never measured in a run that pins it; unrelated effects share a run
+    assert effect_groups(g, ["base_wear", "demand"], {"base_wear": ["wear"],
+                                                       "demand": ["base_wear"]}
+                         ) == [["base_wear"], ["demand"]]
+    assert effect_groups(g, ["investment", "start_capital"], {"investment": ["demand"],
+                                                               "start_capital": ["base_wear"]}
+                         ) == [["investment", "start_capital"]]
+    # the wear raises the capital through its start more than it lowers it by year 5
+    signs = link_signs(g, [("wear", "capital")], compile_model(p), {})
+    assert (signs["wear -> capital"] == 1).all()
 
 
 def test_declarations_are_checked(tmp_path):

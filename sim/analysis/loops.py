@@ -96,12 +96,48 @@ def derive_loops(graph: ModelGraph, decl: LoopDeclarations) -> list[DerivedLoop]
 
 
 # --------------------------------------------------------------------------- link signs
-def link_signs(graph: ModelGraph, links, bm, params: dict | None = None) -> pd.DataFrame:
+def _computed(graph: ModelGraph, b: str, pinned: set[str]) -> set[str]:
+    """The variables that the run measuring effect ``b`` computes for ``b``'s value: ``b``
+    and, upstream of it through what is not pinned, what its value or initial value reads."""
+    seen = {b}
+    todo = [b]
+    while todo:
+        node = graph[todo.pop()]
+        for d in (*node.deps, *node.init_deps):
+            if d not in seen and d not in pinned:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def effect_groups(graph: ModelGraph, effects, pinned: dict[str, list[str]]
+                  ) -> list[list[str]]:
+    """Effects whose links can be measured in one run: within a group, no effect pins a
+    variable that another effect's value depends on (greedy, in the order of ``effects``).
+    Pinning the union of a group's inputs then gives each effect exactly the inputs, and so
+    the numbers, of a run of its own."""
+    need = {b: _computed(graph, b, set(pinned[b])) for b in effects}
+    groups: list[list[str]] = []
+    for b in effects:
+        for g in groups:
+            if all(not (set(pinned[c]) & need[b]) and not (set(pinned[b]) & need[c])
+                   for c in g):
+                g.append(b)
+                break
+        else:
+            groups.append([b])
+    return groups
+
+
+def link_signs(graph: ModelGraph, links, bm, params: dict | None = None,
+               together: bool = True) -> pd.DataFrame:
     """Sign (-1, 0, +1) of each link's partial derivative, per reporting year (rows) and link
     (columns ``"cause -> effect"``), on the run of the batch model ``bm`` with inputs ``params``
     (e.g. ``Simulator().inputs(scenario)``, the calibrated scenario). The sign measured at the
     end of a year (model time ``Y + SAVEPER``) is the row of year ``Y``, as in calendar
-    reporting (ARCHITECTURE.md, "Time convention")."""
+    reporting (ARCHITECTURE.md, "Time convention"). The effects are measured in a few runs
+    (:func:`effect_groups`, each perturbation a sample); ``together=False``: one run per
+    effect (the same numbers, slower)."""
     links = sorted(set(links))
     params = dict(params or {})
     dt = float(bm.controls["time_step"])
@@ -112,30 +148,39 @@ def link_signs(graph: ModelGraph, links, bm, params: dict | None = None) -> pd.D
     needed = sorted({*effects, *(d for ds in pinned.values() for d in ds)})
     base = bm.run(params, 1, return_columns=needed, saveper=dt)
     grid = base["time"].values
+    causes = {b: [a for a, e in links if e == b] for b in effects}
+    groups = effect_groups(graph, effects, pinned) if together else [[b] for b in effects]
     out = {}
-    for b in effects:
-        causes = [a for a, e in links if e == b]
-        n = 1 + 2 * len(causes)
+    for group in groups:
+        # sample 0: every input on the base run; then +h and -h of each link's cause
+        first, n = {}, 1
+        for b in group:
+            first[b] = n
+            n += 2 * len(causes[b])
         p = dict(params)
-        for x in pinned[b]:
+        for x in sorted({x for b in group for x in pinned[b]}):
             row = base[x].isel(sample=0).values.astype(float)
             arr = np.tile(row, (n, 1))
-            if x in causes:
-                i = causes.index(x)
-                scale = np.abs(row)
-                h = REL_STEP * np.where(scale > 0, scale, max(scale.max(), 1.0))
-                arr[1 + 2 * i] += h
-                arr[2 + 2 * i] -= h
+            scale = np.abs(row)
+            h = REL_STEP * np.where(scale > 0, scale, max(scale.max(), 1.0))
+            for b in group:
+                if x in pinned[b] and x in causes[b]:
+                    k = first[b] + 2 * causes[b].index(x)
+                    arr[k] += h
+                    arr[k + 1] -= h
             p[x] = xr.DataArray(arr, dims=("sample", "time"), coords={"time": grid})
-        res = bm.run(p, n, return_columns=[b])[b]
+        res = bm.run(p, n, return_columns=group)
         years = res["time"].values
-        vals = res.values
-        ref = np.maximum(np.abs(vals[0]), 1e-12)
-        for i, a in enumerate(causes):
-            diff = vals[1 + 2 * i] - vals[2 + 2 * i]
-            sign = np.where(np.abs(diff) > ZERO * ref, np.sign(diff), 0.0)
-            out[f"{a} -> {b}"] = pd.Series(sign[1:], index=years[1:] - sp)
-    return pd.DataFrame(out).astype(int)
+        for b in group:
+            vals = res[b].values
+            ref = np.maximum(np.abs(vals[0]), 1e-12)
+            for i, a in enumerate(causes[b]):
+                k = first[b] + 2 * i
+                diff = vals[k] - vals[k + 1]
+                sign = np.where(np.abs(diff) > ZERO * ref, np.sign(diff), 0.0)
+                out[f"{a} -> {b}"] = pd.Series(sign[1:], index=years[1:] - sp)
+    return pd.DataFrame({f"{a} -> {b}": out[f"{a} -> {b}"] for b in effects
+                         for a in causes[b]}).astype(int)
 
 
 @dataclass(frozen=True)

@@ -54,14 +54,8 @@ def run(args) -> int:
     from sim.errors import OutputError
     from sim.model.loopspec import load_loops
     from sim.model.sectors import load_sectors
-    from sim.model.sketch import sketch_is_current, write_sketch
-    from sim.present.atomic import atomic_dir
-    from sim.present.diagrams import (
-        diagram_sources,
-        diagrams_are_current,
-        update_model_readmes,
-        write_diagrams,
-    )
+    from sim.model.sketch import write_sketch
+    from sim.present.diagrams import Drawer, diagram_sources
     from sim.scenarios.loader import load_scenario
 
     say = Progress(args.quiet)
@@ -83,8 +77,19 @@ def run(args) -> int:
     from sim.model.graph import load_graph
 
     graph = load_graph()   # parsed once for the loops and the diagrams
-    pols = calibrated_polarities(decl, graph=graph)
-    sources = diagram_sources(langs, args.sector, pols, graph=graph, run=run_scenario)
+    with Drawer() as drawer:
+        if not args.check:   # the sector diagrams are drawn while the polarities are measured
+            drawer.start(diagram_sources(langs, args.sector, graph=graph))
+        pols = calibrated_polarities(decl, graph=graph)
+        sources = diagram_sources(langs, args.sector, pols, graph=graph, run=run_scenario)
+        return _finish(args, out, langs, sources, pols, drawer, say)
+
+
+def _finish(args, out: Path, langs, sources: dict, pols, drawer, say) -> int:
+    from sim.model.sketch import sketch_is_current
+    from sim.present.atomic import atomic_dir
+    from sim.present.diagrams import diagrams_are_current, update_model_readmes, write_diagrams
+
     if args.check:
         ok_sketch, why_sketch = sketch_is_current()
         ok_diag, why_diag = diagrams_are_current(args.out, sources)
@@ -94,10 +99,10 @@ def run(args) -> int:
         return 0 if ok_sketch and ok_diag else 1
     say(f"drawing {sum(1 for k in sources if not k.startswith('loop-table'))} diagrams")
     if args.sector or args.lang:
-        written = write_diagrams(out, sources)
+        written = write_diagrams(out, sources, drawer)
     else:
         with atomic_dir(out) as tmp:
-            write_diagrams(tmp, sources)
+            write_diagrams(tmp, sources, drawer)
         written = sorted(out.iterdir())
         if out.resolve() == (paths.MODEL_DIR / "diagrams").resolve():
             for f in update_model_readmes(sources, paths.MODEL_DIR):

@@ -7,11 +7,14 @@ program; everything that checks whether committed files are current works withou
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from sim.errors import PlanSimError
@@ -35,21 +38,74 @@ def dot_program() -> str:
     return exe
 
 
-def _fontconfig(font_dirs) -> str:
+_CONF_LOCK = threading.Lock()
+_CONF_FILES: dict[tuple, str] = {}
+_PRIVATE_TMP: list[Path] = []
+
+
+def _private_tmp() -> Path:
+    """A temporary folder of this process (mode 0700, a new name), removed at exit."""
+    if not _PRIVATE_TMP:
+        d = Path(tempfile.mkdtemp(prefix="plansim-fontconfig-"))
+        atexit.register(shutil.rmtree, d, ignore_errors=True)
+        _PRIVATE_TMP.append(d)
+    return _PRIVATE_TMP[0]
+
+
+def _write_conf(folder: Path, conf: str) -> Path:
+    """``conf`` in ``folder`` under a name carrying its digest: kept when already there, else
+    written under a unique temporary name and renamed into place."""
+    path = folder / f"fonts-{hashlib.sha256(conf.encode('utf-8')).hexdigest()[:16]}.conf"
+    try:
+        if path.read_text(encoding="utf-8") == conf:
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-fonts-", suffix=".conf", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(conf)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def fontconfig_file(font_dirs) -> str:
     """A fontconfig file adding ``font_dirs`` to the system's fonts (e.g. the CJK font that a
-    Python package ships), so that Graphviz measures and draws Chinese text."""
+    Python package ships), so that Graphviz measures and draws Chinese text; made once per
+    process (threads share it). It lives where only this user can write: ``fontconfig/`` in
+    the cache root (:mod:`sim.model.diskcache`: mode 0700, checked to be the user's own), else
+    (caching off, the root unsafe or not writable) a private temporary folder of this process,
+    never a fixed name in the shared temporary folder, which another user could create first
+    and fill with a configuration of their own."""
+    from sim.model import diskcache
+
     dirs = "".join(f"<dir>{Path(d).resolve()}</dir>" for d in font_dirs)
     conf = ('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
             '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
             f'{dirs}</fontconfig>')
-    d = Path(tempfile.gettempdir()) / "plansim-fontconfig"
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / "fonts.conf"
-    if not path.is_file() or path.read_text(encoding="utf-8") != conf:
-        tmp = d / f"fonts.conf.{os.getpid()}"
-        tmp.write_text(conf, encoding="utf-8")
-        tmp.replace(path)
-    return str(path)
+    memo = (conf, str(diskcache.root_path()), diskcache.disabled())
+    with _CONF_LOCK:
+        hit = _CONF_FILES.get(memo)
+        if hit is not None and Path(hit).is_file():
+            return hit
+        root = diskcache.cache_root()
+        path = None
+        if root is not None and diskcache.private_dir(root / "fontconfig"):
+            try:
+                path = _write_conf(root / "fontconfig", conf)
+            except OSError as exc:
+                diskcache.write_failed(root, exc)
+        if path is None:
+            try:
+                path = _write_conf(_private_tmp(), conf)
+            except OSError as exc:
+                raise GraphvizError(f"a fontconfig file for Graphviz cannot be written in "
+                                    f"'{tempfile.gettempdir()}': {exc.strerror or exc}") from exc
+        _CONF_FILES[memo] = str(path)
+        return str(path)
 
 
 def render(source: str, fmt: str, font_dirs=()) -> bytes:
@@ -57,7 +113,7 @@ def render(source: str, fmt: str, font_dirs=()) -> bytes:
     directories of font files for Graphviz to use."""
     env = dict(os.environ)
     if font_dirs:
-        env["FONTCONFIG_FILE"] = _fontconfig(font_dirs)
+        env["FONTCONFIG_FILE"] = fontconfig_file(font_dirs)
     proc = subprocess.run([dot_program(), f"-T{fmt}"], input=source.encode("utf-8"),
                           capture_output=True, check=False, env=env)
     if proc.returncode != 0:
@@ -73,7 +129,7 @@ def render_all(source: str, fmts, font_dirs=()) -> dict[str, bytes]:
         return {f: render(source, f, font_dirs) for f in fmts}
     env = dict(os.environ)
     if font_dirs:
-        env["FONTCONFIG_FILE"] = _fontconfig(font_dirs)
+        env["FONTCONFIG_FILE"] = fontconfig_file(font_dirs)
     with tempfile.TemporaryDirectory(prefix="plansim-dot-") as tmp:
         args = [a for i, f in enumerate(fmts) for a in (f"-T{f}", "-o", f"{tmp}/{i}.{f}")]
         proc = subprocess.run([dot_program(), *args], input=source.encode("utf-8"),

@@ -219,29 +219,64 @@ def _stamped(source: str) -> str:
                           1)
 
 
-def write_diagrams(out_dir: Path | str, sources: dict[str, str]) -> list[Path]:
-    """Write each source (``.dot``, ``.svg``, ``.png``; Markdown tables as ``.md``) to
-    ``out_dir``, each file atomically. Returns the files written."""
-    from concurrent.futures import ThreadPoolExecutor
+class Drawer:
+    """A pool of ``dot`` runs (one per diagram, every format; as many at once as there are
+    cores), so that drawing can start before every source is known (the sector diagrams
+    while the loops' polarities are measured): :meth:`start`, then :func:`write_diagrams`."""
 
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+        self.started: dict[tuple, object] = {}
+        self.fonts: list[Path] | None = None
+
+    def start(self, sources: dict[str, str], formats: Sequence[str] = FORMATS) -> None:
+        """Begin drawing every graph of ``sources`` in ``formats``, unless begun already."""
+        if self.fonts is None:
+            from sim.present.fonts import cjk_font_path
+
+            self.fonts = [cjk_font_path().parent]
+        for stem, src in sources.items():
+            key = (src, tuple(formats))
+            if not stem.startswith("loop-table.") and key not in self.started:
+                self.started[key] = self.pool.submit(render_all, _stamped(src), key[1],
+                                                     font_dirs=self.fonts)
+
+    def drawn(self, src: str, formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
+        """``{format: bytes}`` of the graph ``src`` (started by :meth:`start`)."""
+        return self.started[(src, tuple(formats))].result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def write_diagrams(out_dir: Path | str, sources: dict[str, str],
+                   drawer: Drawer | None = None, formats: Sequence[str] = FORMATS
+                   ) -> list[Path]:
+    """Write each source (``.dot`` and each of ``formats``; Markdown tables as ``.md``) to
+    ``out_dir``, each file atomically. Returns the files written. ``drawer``: a pool that may
+    already be drawing some of them."""
+    if drawer is None:
+        with Drawer() as own:
+            return write_diagrams(out_dir, sources, own, formats)
     from sim.present.atomic import atomic_write_bytes, atomic_write_text
-    from sim.present.fonts import cjk_font_path
 
     out_dir = Path(out_dir)
-    fonts = [cjk_font_path().parent]
-    graphs = {stem: src for stem, src in sources.items() if not stem.startswith("loop-table.")}
-    # one dot run per diagram for all formats, as many at once as there are cores
-    with ThreadPoolExecutor(max_workers=max(1, min(len(graphs), os.cpu_count() or 1))) as ex:
-        drawn = dict(zip(graphs, ex.map(lambda src: render_all(_stamped(src), FORMATS,
-                                                                font_dirs=fonts),
-                                        graphs.values()), strict=True))
+    drawer.start(sources, formats)
+    # every drawing finished before the first file is written (a failed one writes nothing)
+    drawn = {stem: drawer.drawn(src, formats) for stem, src in sources.items()
+             if not stem.startswith("loop-table.")}
     written = []
     for stem, src in sources.items():
-        if stem not in graphs:
+        if stem not in drawn:
             written.append(atomic_write_text(out_dir / f"{stem}.md", src))
             continue
         written.append(atomic_write_text(out_dir / f"{stem}.dot", src))
-        for fmt in FORMATS:
+        for fmt in formats:
             written.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", drawn[stem][fmt]))
     return written
 
