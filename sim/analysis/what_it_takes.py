@@ -195,25 +195,26 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     problem = problem_of(ens, say)
     budget = min(budget_max, float(problem.upper.max()))
     curve = curves(problem, budget)
-    reqs = []
-    for c in cols:
-        missed = math.inf   # the least probability no mix was found to reach for this target
-        found = {}
+    found = {}
+    one_missed = math.inf   # the least probability no mix was found to reach for one target
+    for c in sorted(cols, key=lambda c: c is None):   # each target before all of them
+        # a higher probability than one no mix reached: unreachable too, no second search;
+        # all targets together at a probability one of them does not reach: the same (the
+        # best P of every mix evaluated is still reported)
+        missed = one_missed if c is None else math.inf
         for p in sorted(probabilities):
-            # a higher probability than one no mix reached: unreachable too, no second search
-            # (the best P of every mix evaluated is still reported)
             again = p < missed
             r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter if again
                              else 0, greedy_steps=GREEDY_STEPS if again else 0)
             if not r.reachable:
                 missed = min(missed, p)
-            found[p] = r
-        for p in probabilities:
-            r = found[p]
-            reqs.append(r)
+            found[c, p] = r
             say(f"{r.target} at P >= {p:g}: " + (f"{r.extra_budget:.1f} 亿元" if r.reachable
                                                   else f"unreachable (best P {r.achieved:.2f})")
                 + f" ({problem.runs} runs so far)")
+        if c is not None:
+            one_missed = min(one_missed, missed)
+    reqs = [found[c, p] for c in cols for p in probabilities]
     reqs = [_recheck(problem, r, c) for r, c in zip(reqs, [c for c in cols for _ in
                                                           probabilities], strict=True)]
     return WhatItTakes(scenario.id, reqs, requirements_table(reqs, problem.lines), curve,
