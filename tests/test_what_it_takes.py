@@ -252,3 +252,96 @@ def test_written_files_extend_relatively(tmp_path):
     mine = tmp_path / "mine" / "equity.yaml"
     assert extends_ref(mine, tmp_path / "out" / "what-it-takes_equity") == \
         "../../mine/equity.yaml"
+
+
+# two lines with per-sample returns: line 1 pays b per 亿元 up to 5 亿元, line 2 pays 0.05
+HETERO = """
+out = a * (1 + b * MIN(x1, 5) + 0.05 * x2)
+~ widgets ~~|
+a = 1
+~ widgets ~~|
+b = 0.2
+~ 1/yi ~~|
+x1 = 0
+~ yi ~~|
+x2 = 0
+~ yi ~~|
+"""
+BRUTE_STEP = 0.25
+
+
+@pytest.fixture(scope="module")
+def hetero(tmp_path_factory):
+    bm = compile_model(write_model(tmp_path_factory.mktemp("hetero"), HETERO))
+    rng = np.random.default_rng(7)
+    n = 200
+    a, b = rng.uniform(0.8, 1.2, n), rng.uniform(0.1, 0.3, n)
+
+    def problem(rows: slice = slice(None)) -> Problem:
+        aa, bb = a[rows], b[rows]
+
+        def evaluate(x):
+            ds = bm.run({"a": aa, "b": bb, "x1": float(x[0]), "x2": float(x[1])},
+                        n_samples=len(aa), return_columns=["out"])
+            v = ds["out"].isel(time=-1).values
+            return Outcome(np.log(v / 2.5)[:, None], (v > 2.5)[:, None], float(np.sum(x)))
+
+        return Problem(["x1", "x2"], ["out"], np.array([100.0, 100.0]), evaluate)
+
+    # brute force: P on a fine grid of (x1, x2), one batch run per x1 (every x2 and sample)
+    grid = np.arange(0.0, 40.0 + 1e-9, BRUTE_STEP)
+    prob = np.empty((grid.size, grid.size))
+    for i, x1 in enumerate(grid):
+        ds = bm.run({"a": np.tile(a, grid.size), "b": np.tile(b, grid.size), "x1": x1,
+                     "x2": np.repeat(grid, n)}, n_samples=n * grid.size, return_columns=["out"])
+        prob[i] = (ds["out"].isel(time=-1).values.reshape(grid.size, n) > 2.5).mean(axis=1)
+    total = grid[:, None] + grid[None, :]
+    return problem, prob, total
+
+
+@pytest.mark.parametrize("p", [0.5, 0.8])
+def test_screened_search_matches_brute_force(hetero, p):
+    """Ranking the marginal analysis's steps on one draw in five finds a mix as cheap as the
+    search on every draw and as a fine brute-force grid, with fewer runs on every draw; its
+    P is that of the whole ensemble."""
+    problem_of, prob, total = hetero
+    brute = float(total[prob >= p].min())          # least total on the grid meeting p
+    whole = problem_of()
+    old = least_budget(whole, 0, p, budget_max=40.0)
+    screened = problem_of()
+    screened.screen = problem_of(slice(None, None, 5))
+    new = least_budget(screened, 0, p, budget_max=40.0)
+    assert new.reachable and new.achieved >= p
+    assert new.achieved == screened.probability(new.mix, 0)   # P on all 200 draws
+    assert brute - 2 * BRUTE_STEP <= new.extra_budget <= brute + 0.05 * brute
+    assert abs(new.extra_budget - brute) <= abs(old.extra_budget - brute) + BRUTE_STEP
+    assert screened.runs < whole.runs
+
+
+def test_screened_search_unreachable_reports_the_best_p(hetero):
+    problem_of, prob, total = hetero
+    best = float(prob[total <= 8.0 + 1e-9].max())  # the best P within 8 亿元 on the grid
+    whole = problem_of()
+    old = least_budget(whole, 0, 0.99, budget_max=8.0)
+    screened = problem_of()
+    screened.screen = problem_of(slice(None, None, 5))
+    new = least_budget(screened, 0, 0.99, budget_max=8.0)
+    assert not new.reachable and not old.reachable
+    assert new.achieved == screened.probability(new.mix, 0)
+    assert best - 0.05 <= new.achieved <= best + 0.02
+    assert abs(new.achieved - best) <= abs(old.achieved - best) + 0.01
+
+
+def test_all_targets_at_a_probability_one_target_misses_is_not_searched_again():
+    """All five together cannot be met with a probability one of them is not met with: that
+    row is reported unreachable (with the best P seen) without a second marginal analysis."""
+    from sim.analysis.what_it_takes import what_it_takes
+
+    kw = dict(probabilities=[0.5], samples=40, budget_max=50.0)
+    alone = what_it_takes("plan", targets=["platforms"], **kw)
+    both = what_it_takes("plan", targets=["all", "platforms"], **kw)
+    assert not alone.requirements[0].reachable         # the plan's platforms: P about 0.04
+    row_all, row_one = both.requirements                # in the order asked for
+    assert (row_all.target, row_one.target) == ("all", "platforms")
+    assert not row_all.reachable and row_all.achieved <= row_one.achieved
+    assert both.runs <= alone.runs + 1                  # no second search

@@ -125,7 +125,9 @@ def mix_levers(base: MoneyBase, x: Sequence[float]) -> dict[str, dict[int, float
 
 def extra_money(mix: xr.Dataset, scenario: xr.Dataset, years: Sequence[int]) -> float:
     """Plan-minus-scenario ``fiscal_st_funds`` summed over the rows of ``years`` (亿元)."""
-    times = mix["time"].values
-    rows = np.isin(np.round(times).astype(int), list(years))
-    diff = mix[FUNDS].isel(sample=0).values[rows] - scenario[FUNDS].isel(sample=0).values[rows]
+    def rows(ds: xr.Dataset) -> np.ndarray:   # the runs may end at different times
+        keep = np.isin(np.round(ds["time"].values).astype(int), list(years))
+        return ds[FUNDS].isel(sample=0).values[keep]
+
+    diff = rows(mix) - rows(scenario)
     return float(np.round(diff.sum(), 9)) + 0.0

@@ -57,15 +57,26 @@ class Ensemble:
     def n(self) -> int:
         return len(next(iter(self.assumptions.values())))
 
-    def run(self, x: Sequence[float], columns: Sequence[str] = ()) -> xr.Dataset:
+    def run(self, x: Sequence[float], columns: Sequence[str] = (),
+            final_time: float | None = None) -> xr.Dataset:
+        """The mix ``x`` on every draw; ``final_time`` (model time) stops the run early (the
+        rows before it are those of the full run: the same steps)."""
         cols = sorted({*self.targets.indicators, money.FUNDS, *columns})
         levers = money.mix_levers(self.base, x) if np.any(np.asarray(x) > 0) else None
         return self.simulator.run(self.scenario, levers=levers, assumptions=self.assumptions,
                                   n_samples=self.n, return_columns=cols,
-                                  check_divergence=False)
+                                  final_time=final_time, check_divergence=False)
+
+    def subset(self, step: int) -> Ensemble:
+        """The same ensemble on every ``step``-th draw (a fixed subset: common random numbers
+        still hold between the mixes run on it)."""
+        from dataclasses import replace
+
+        return replace(self, assumptions={k: np.asarray(v)[::step]
+                                          for k, v in self.assumptions.items()})
 
     def outcome(self, x: Sequence[float]) -> Outcome:
-        ds = self.run(x)
+        ds = self.run(x, final_time=self.targets.year + 1)
         return outcome_of(ds, self.targets, money.extra_money(ds, self.reference,
                                                               self.base.years))
 
@@ -95,9 +106,12 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int | None = None,
                          seed: int | None = None, simulator: Simulator | None = None,
                          say: Callable[[str], None] | None = None) -> Ensemble:
     """Posterior draws of ``scenario`` (the canonical ensemble's N and seed of
-    ``scenarios/uncertainty.yaml`` unless given), run once and wrapped."""
-    from sim.analysis.conditioning import HistoryMatch, condition, load_conditioning
-    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
+    ``scenarios/uncertainty.yaml`` unless given), wrapped: the draws of
+    :func:`sim.analysis.conditioning.condition` (the same ``posterior_design`` call, so the
+    same samples as ``plansim uncertainty``), not run here: every mix runs them itself, the
+    scenario's own as the mix of no extra money."""
+    from sim.analysis.conditioning import HistoryMatch, load_conditioning, posterior_design
+    from sim.analysis.ensemble import check_request, shared_simulator
     from sim.analysis.uncertainty_spec import load_uncertainty
     from sim.model.targets import load_targets
 
@@ -108,21 +122,29 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int | None = None,
     simulator = simulator or shared_simulator()
     cols = sorted(set(targets.indicators) | set(match.variables))
     check_request(samples, seed, runs_per_count=1, dim=spec.dim, columns=len(cols))
-
-    def simulate(sc, design):
-        return simulate_design(sc, design, return_columns=cols, progress=False)
-
-    cond = condition(scenario, spec, samples, seed=seed, simulate=simulate, match=match,
-                     say=say)
+    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 1:
+        raise UncertaintyError(f"samples is {samples!r}; allowed: a positive integer")
+    design = posterior_design(match.posterior, spec.names, int(samples), seed)
     base = money.money_base(simulator, scenario, end=targets.year)
     reference = simulator.run(scenario, return_columns=[money.FUNDS])
-    return Ensemble(scenario, simulator, base, cond.design.overrides(), targets, cond,
-                    reference)
+    return Ensemble(scenario, simulator, base, design.overrides(), targets, None, reference)
 
 
-def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None) -> Problem:
+#: the marginal analysis ranks its candidate steps on one draw in this many (at least
+#: SCREEN_MIN draws; smaller ensembles are searched whole)
+SCREEN_STEP, SCREEN_MIN = 5, 100
+
+
+def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None,
+               screen: bool = True) -> Problem:
+    """The search problem on ``ensemble``; with ``screen``, candidate steps are ranked on a
+    fixed subset of its draws (:class:`sim.analysis.requirements.Problem`)."""
+    sub = None
+    if screen and ensemble.n // SCREEN_STEP >= SCREEN_MIN:
+        sub = problem_of(ensemble.subset(SCREEN_STEP), screen=False)
     return Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
-                   ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None))
+                   ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
+                   screen=sub)
 
 
 def target_columns(requested: Sequence[str], targets: Targets) -> list[int | None]:
@@ -173,25 +195,26 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     problem = problem_of(ens, say)
     budget = min(budget_max, float(problem.upper.max()))
     curve = curves(problem, budget)
-    reqs = []
-    for c in cols:
-        missed = math.inf   # the least probability no mix was found to reach for this target
-        found = {}
+    found = {}
+    one_missed = math.inf   # the least probability no mix was found to reach for one target
+    for c in sorted(cols, key=lambda c: c is None):   # each target before all of them
+        # a higher probability than one no mix reached: unreachable too, no second search;
+        # all targets together at a probability one of them does not reach: the same (the
+        # best P of every mix evaluated is still reported)
+        missed = one_missed if c is None else math.inf
         for p in sorted(probabilities):
-            # a higher probability than one no mix reached: unreachable too, no second search
-            # (the best P of every mix evaluated is still reported)
             again = p < missed
             r = least_budget(problem, c, float(p), budget, refine_iter=refine_iter if again
                              else 0, greedy_steps=GREEDY_STEPS if again else 0)
             if not r.reachable:
                 missed = min(missed, p)
-            found[p] = r
-        for p in probabilities:
-            r = found[p]
-            reqs.append(r)
+            found[c, p] = r
             say(f"{r.target} at P >= {p:g}: " + (f"{r.extra_budget:.1f} 亿元" if r.reachable
                                                   else f"unreachable (best P {r.achieved:.2f})")
                 + f" ({problem.runs} runs so far)")
+        if c is not None:
+            one_missed = min(one_missed, missed)
+    reqs = [found[c, p] for c in cols for p in probabilities]
     reqs = [_recheck(problem, r, c) for r, c in zip(reqs, [c for c in cols for _ in
                                                           probabilities], strict=True)]
     return WhatItTakes(scenario.id, reqs, requirements_table(reqs, problem.lines), curve,
