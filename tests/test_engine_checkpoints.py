@@ -241,3 +241,29 @@ def test_off_by_environment(model, fresh_store, monkeypatch):
     monkeypatch.setenv("PLANSIM_CHECKPOINTS", "off")
     model.run(params(model, None), N, backend="kernel")
     assert len(fresh_store) == 0
+
+
+def test_the_plan_model_resumes_bitwise(fresh_store, starts):
+    """The real model: the plan, then the plan with a lever changed from 2025, over a few
+    draws (and the same as one run): equal with and without the store, resumed the second
+    time from the start of 2025."""
+    from sim.analysis.ensemble import shared_simulator
+    from sim.scenarios import load_scenario
+
+    sim, sc = shared_simulator(), load_scenario("plan")
+    rng = np.random.default_rng(7)
+    draws = {"crowding_in": rng.uniform(0.0, 0.4, N),
+             "fund_exit_multiple": rng.uniform(1.2, 2.0, N)}
+    changed = {"broker_training_places": {2025: 600}}
+    for assumptions, n in ((draws, N), (None, 1)):
+        want = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PLANSIM_CHECKPOINTS", "off")
+            for levers in (None, changed):
+                want.append(sim.run(sc, levers=levers, assumptions=assumptions, n_samples=n))
+        fresh_store.clear()
+        starts.clear()
+        for levers, w in zip((None, changed), want, strict=True):
+            assert_bitwise(sim.run(sc, levers=levers, assumptions=assumptions, n_samples=n), w)
+        steps = sim.step_times()
+        assert starts == [0, int(np.flatnonzero(np.isclose(steps, 2025.0))[0])]
