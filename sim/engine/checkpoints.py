@@ -1,18 +1,18 @@
-"""Shared-prefix reuse: a kernel run resumes from the stored state of an earlier run whose
-inputs were the same, bit for bit, up to a checkpoint.
+"""Shared-prefix reuse: a kernel run resumes from the stored state of an earlier run whose inputs
+were the same, bit for bit, up to a checkpoint.
 
 Most runs of one command share their inputs up to the plan's start: the what-it-takes search,
 the explorer's band and compare/uncertainty scenarios over the same draws change levers from
 2024 on only. A run of the compiled kernel (:mod:`sim.engine.kernel`) captures, at each row
 boundary of its grid (at most :data:`MAX_CAPS` of them), every sample's state: its float slots
 (stocks, SMOOTH and DELAY stages; a kernel with other state never resumes, see
-:data:`sim.engine.kernel_codegen.SCALAR_STATE`) and its running row sums. A later run is
-matched on everything that does not vary in time, compared byte for byte (the kernel, the
-number of samples, the grid and its rows, the requested columns, the controls, every constant
-and per-sample value, the lookup tables), then the step ``d`` where its time series first
-differ from the stored run's (bit patterns compared, so ``-0.0`` and NaN count as values) is
-found; it starts at the latest checkpoint ``c <= d`` from the stored state, and the rows
-written before ``c`` are copied from the stored run. Every step before ``c`` read the same
+:data:`sim.engine.kernel_codegen.SCALAR_STATE`) and the running sums of its averaged columns. A
+later run is matched on everything that does not vary in time, compared byte for byte (the
+kernel, the number of samples, the grid and its rows, the requested columns, the controls,
+every constant and per-sample value, the lookup tables), then the step ``d`` where its time
+series first differ from the stored run's (bit patterns compared, so ``-0.0`` and NaN count as
+values) is found; it starts at the latest checkpoint ``c <= d`` from the stored state, and the
+rows written before ``c`` are copied from the stored run. Every step before ``c`` read the same
 inputs from the same state, so every number is the one a full run gives (tests compare
 bitwise).
 
@@ -162,10 +162,11 @@ def plan(src, args: list, grid, acc, end, counts, rate, cols, n: int,
     caps = np.flatnonzero(np.asarray(end)[1:] >= 0).astype(np.int64) + 1
     if len(caps) > MAX_CAPS:
         caps = caps[np.linspace(0, len(caps) - 1, MAX_CAPS).round().astype(int)]
-    n_state = src.n_slots + (len(cols) if (np.asarray(acc) >= 0).any() else 0)
+    # the slots, then the running sums of the averaged columns (the others are never read)
+    n_state = src.n_slots + int(np.count_nonzero(rate))
     if not len(caps) or len(caps) * max(n_state, 1) * n * 8 > store.max_bytes:
         return Plan()
-    ST = np.zeros((len(caps), max(n_state, 1), n))
+    ST = np.empty((len(caps), max(n_state, 1), n))  # every sample reaches every checkpoint
     entry = Entry(fixed, TS.copy(), TSS.copy(), caps, ST)
     return Plan(caps=caps, ST=ST, key=key, entry=entry, store=store)
 

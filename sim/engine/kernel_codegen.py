@@ -137,16 +137,22 @@ def kernel_source(mc: ModelCompiler, per_sample_tables=frozenset()) -> KernelSou
     b.append("    _a = _np.zeros(cols.shape[0])")
     b.append("    if i0 > 0:  # resume: the state at step i0 of a run with the same inputs")
     b.extend(f"        {s} = R[{j}, _s]" for j, s in enumerate(slots))
-    b.append(f"        for _k in range(R.shape[0] - {len(slots)}):")
-    b.append(f"            _a[_k] = R[{len(slots)} + _k, _s]")
+    b.append(f"        _m = {len(slots)}")
+    b.append("        for _k in range(cols.shape[0]):")
+    b.append("            if rate[_k] and _m < R.shape[0]:")
+    b.append("                _a[_k] = R[_m, _s]")
+    b.append("                _m += 1")
     b.append("    _c = 0")
     b.append("    while _c < caps.shape[0] and caps[_c] < i0:")
     b.append("        _c += 1")
     b.append("    for _i in range(i0, grid.shape[0]):")
     b.append("        if _c < caps.shape[0] and caps[_c] == _i:  # capture the state here")
     b.extend(f"            ST[_c, {j}, _s] = {s}" for j, s in enumerate(slots))
-    b.append(f"            for _k in range(ST.shape[1] - {len(slots)}):")
-    b.append(f"                ST[_c, {len(slots)} + _k, _s] = _a[_k]")
+    b.append(f"            _m = {len(slots)}")
+    b.append("            for _k in range(cols.shape[0]):")
+    b.append("                if rate[_k] and _m < ST.shape[1]:")
+    b.append("                    ST[_c, _m, _s] = _a[_k]")
+    b.append("                    _m += 1")
     b.append("            _c += 1")
     b.append("        t = grid[_i]")
     b.extend("        " + ln for ln in step)
@@ -229,7 +235,7 @@ def _hoist_time_lookups(step: list[str], tables: dict[str, str]):
 ARGS = "SC, P, PS, pidx, TS, TSS, tidx, LX, LY, LYS"
 #: checkpoints (sim.engine.checkpoints): start at grid step ``i0`` from the state ``R``
 #: (n_state, n) (a full run: 0); capture the state at the steps ``caps`` into ``ST``
-#: (n_caps, n_state, n); a state is the slots, then the row sums of the requested columns
+#: (n_caps, n_state, n); a state is the slots, then the running sums of the averaged columns
 RESUME = "i0, R, caps, ST"
 #: stateful kinds whose state is float slots only (see sim.engine.statefuls)
 SCALAR_STATE = ("integ", "initial", "smooth", "delay")
