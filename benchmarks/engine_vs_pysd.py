@@ -16,6 +16,11 @@ the model's auxiliaries, flows and stocks. Peak memory of ``--memory-samples`` s
 peak resident set size of a fresh process (resource.getrusage), results included.
 Targets (issue 14): single run <= 0.5 ms in the engine, warm ``sim.run("plan")`` <= 2 ms,
 1,000 samples <= 60 ms, 10,000 samples <= 1 ns/eq-step-sample, 100,000 samples < 1 GB.
+Every line above runs in full (``PLANSIM_CHECKPOINTS=off``: a repeat of the same inputs would
+otherwise resume from the end of the stored run); the lines "resumed from 2024" then time
+kernel runs whose input (a series replacing the municipal S&T budget) differs from a stored
+run's from 2024 on, each repeat with another value, in full and resumed from the stored
+state at 2024 (sim.engine.checkpoints; the numbers are the same).
 Ends with the line ``ratio at 1000 samples: X`` (kernel vs PySD).
 """
 
@@ -34,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+os.environ["PLANSIM_CHECKPOINTS"] = "off"   # full runs, but for the "resumed" lines
 from sim import paths  # noqa: E402
 from sim.engine import compile_model  # noqa: E402
 from sim.model.mdl import load_pysd_model  # noqa: E402
@@ -161,6 +167,41 @@ def _warm_sim_run(repeats) -> dict[str, float]:
     return out
 
 
+#: the input the "resumed" lines change from PLAN_START on (plan model only)
+RESUMED_INPUT, PLAN_START = "municipal_st_budget", 2024.0
+
+
+def _resumed(bm, base, consts, sizes, kw, repeats) -> None:
+    """Kernel runs whose series input differs from a stored run's from PLAN_START on: in
+    full and resumed from the stored state (each repeat with another value)."""
+    import pandas as pd
+
+    grid = np.arange(bm.initial_time, bm.final_time + bm.time_step / 2, bm.time_step)
+    vals = np.interp(grid, base.time.values, base[RESUMED_INPUT].values[0])
+
+    def series(r):
+        return pd.Series(np.where(grid >= PLAN_START, vals * (1 + 0.01 * r), vals), index=grid)
+
+    for k in sizes:
+        if k > 1000:
+            continue
+        p = _samples(consts, k)
+        out = {}
+        for mode in ("off", "on"):
+            os.environ["PLANSIM_CHECKPOINTS"] = mode
+            bm.run({**p, RESUMED_INPUT: series(0)}, k, backend="kernel", **kw)  # stored
+            it = iter(range(1, 10 ** 6))
+            out[mode] = _best(lambda p=p, k=k, it=it: bm.run(
+                {**p, RESUMED_INPUT: series(next(it))}, k, backend="kernel", **kw),
+                repeats * (10 if k == 1 else 1), f"{k} samples {mode} kernel")
+        os.environ["PLANSIM_CHECKPOINTS"] = "off"
+        label = f"{k} samples, changed from {PLAN_START:.0f}"
+        print(f"{label + ' (ms)':34}{'full':>12}{out['off'] * 1e3:>14.3f}"
+              f"   resumed from {PLAN_START:.0f} {out['on'] * 1e3:.3f}  (kernel; CPU "
+              f"{CPU[f'{k} samples off kernel'] * 1e3:.3f} / "
+              f"{CPU[f'{k} samples on kernel'] * 1e3:.3f})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None)
@@ -227,6 +268,8 @@ def main(argv=None) -> int:
             ratio_1000 = pysd_total / eng["kernel"]
     cpu = ", ".join(f"{label} {CPU[label] * 1e3:.3f}" for label in CPU if label.endswith("kernel"))
     print(f"kernel CPU time (ms, all threads, min of repeats): {cpu}")
+    if RESUMED_INPUT in bm.variables:
+        _resumed(bm, base, consts, sizes, kw, args.repeats)
     if args.memory_samples:
         n = args.memory_samples
         for engine, chunk in (("numpy", args.chunk_size), ("kernel", 0)):

@@ -2,18 +2,21 @@
 updated (re-run, target table, fiscal cost, the five figures), without and with the
 uncertainty band (history-matched ensemble).
 
-    python benchmarks/explorer_latency.py [--repeats 15] [--samples N]
+    python benchmarks/explorer_latency.py [--repeats 15] [--samples N] [--checkpoints off]
 
 Prints the median and the slowest of the repeats in ms: a single run (bound 150 ms) and the
 band on with the ensemble (bound 300 ms). The page is built on a Bokeh Document as a server
 session builds it, so every change goes through the same Bokeh models; the browser's own
 drawing is not included. The ensemble is conditioned once before timing (as the server does
-in the background at start).
+in the background at start). A move changes the lever from its year on, so its runs resume
+from the state the previous full run stored there (sim.engine.checkpoints, as the page does);
+``--checkpoints off`` times every run in full (the same numbers).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -50,7 +53,10 @@ def main() -> int:
     p.add_argument("--samples", type=int, default=None,
                    help="posterior draws (default: the canonical ensemble's N, as the page)")
     p.add_argument("--scenario", default="plan")
+    p.add_argument("--checkpoints", choices=("on", "off"), default="on",
+                   help="resume runs from stored states (sim.engine.checkpoints), as the page")
     args = p.parse_args()
+    os.environ["PLANSIM_CHECKPOINTS"] = args.checkpoints
 
     from bokeh.document import Document
 
@@ -85,8 +91,6 @@ def main() -> int:
     label = f"{app.s.samples}-sample ensemble"
     print(f"\nsingle = one re-run and redraw; band = the same with the {label}")
     print("within the bounds" if ok else "OVER A BOUND")
-    import os
-
     print(f"(cores: {os.cpu_count()}; load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     return 0 if ok else 1

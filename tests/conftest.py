@@ -25,6 +25,10 @@ else:
 os.environ["XDG_CACHE_HOME"] = _CACHE
 # commands run by tests compile a missing kernel in-process (no background compile process)
 os.environ["PLANSIM_BACKGROUND_COMPILE"] = "off"
+# a pytest-xdist worker is one of several processes: one numba thread each (the parallel
+# kernel still runs), so the workers do not start workers x cores threads
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 TINY_PARAMETERS = """
 groups:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine import BACKENDS
+from sim.engine import BACKENDS, checkpoints
 from sim.errors import ModelError, UnsupportedConstructError
 
 #: the batch engine's backends; ``None`` (default) is the first that works, in this order
@@ -339,12 +339,13 @@ def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
     rate = np.ascontiguousarray(rate, dtype=np.bool_)
     step = n if not chunk_size else max(1, int(chunk_size))
     starts = range(0, n, step)
+    resume = checkpoints.plan(entry.src, args, grid, acc, end, counts, rate, cols, n)
     if not wait:
         from sim.engine.kernel_cache import ready
 
         needed = {min(step, n - lo) < PARALLEL_MIN for lo in starts}
         fns = [f for f, small in ((serial, True), (parallel, False)) if small in needed]
-        if not ready(fns, [0, n, grid, acc, end, counts, rate, cols, out, *args],
+        if not ready(fns, [0, n, grid, acc, end, counts, rate, cols, out, *resume.args, *args],
                      {"digest": entry.src.digest, "source": entry.src}):
             raise KernelSkipped
     if progress:
@@ -354,11 +355,12 @@ def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
     for lo in starts:
         hi = min(n, lo + step)
         if hi - lo < PARALLEL_MIN:
-            serial(lo, hi, grid, acc, end, counts, rate, cols, out, *args)
+            serial(lo, hi, grid, acc, end, counts, rate, cols, out, *resume.args, *args)
             continue
         _threading_layer()
         with _LAUNCH:  # one parallel launch at a time (Dask runs chunks in threads)
-            parallel(lo, hi, grid, acc, end, counts, rate, cols, out, *args)
+            parallel(lo, hi, grid, acc, end, counts, rate, cols, out, *resume.args, *args)
+    checkpoints.finish(resume, out, end)
     return out
 
 
