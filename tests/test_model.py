@@ -13,7 +13,6 @@ from sim.model.mdl import load_abstract_model
 from sim.model.parameters import load_parameters
 from sim.model.targets import load_targets
 from sim.scenarios import list_scenarios, load_scenario
-from sim.simulate import Simulator
 
 CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
 SCENARIOS = [p.stem for p in list_scenarios()]
@@ -21,10 +20,6 @@ INDICATORS = load_targets().indicators
 SOURCE_TAG = re.compile(r"plan|data|literature|assumption|calibrat|history|definition|"
                         r"行动计划|unit conversion", re.I)
 
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 @pytest.fixture(scope="module")

@@ -203,7 +203,7 @@ def test_code_overrides_layer_like_extends(tiny_parameters, write_scenario):
     assert lev["fiscal_budget"] == Inherited({2024: 12.0}, {2026: 30.0})
 
 
-def test_issue9_trap_plan_value_kept_in_the_real_model(tmp_path):
+def test_a_plan_value_set_in_the_parent_is_kept_in_the_real_model(tmp_path):
     """The issue's example: extends plan.yaml and sets rd_reward_cap from 2025; 2024 keeps the
     plan's 500, not the baseline's value."""
     from sim import paths
