@@ -76,6 +76,29 @@ assumptions:
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_kernels_compiled_once():
+    """Under xdist: the first worker here compiles the real model's kernels of the two
+    scenarios most tests run into the shared cache while the other waits on the lock, then
+    reads them from the cache (compiled once per run, not once per worker at the same time).
+    A run without workers compiles them when a test first needs them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    import fcntl
+
+    from sim import api
+
+    with open(Path(_CACHE) / "tests-warm.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # blocks until the worker that compiles is done
+        try:
+            for scenario in ("baseline", "plan"):
+                api.run(scenario)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    yield
+
+
 @pytest.fixture(scope="session")
 def simulator():
     """The batch simulator of the real model, shared by every test of the process (the one
