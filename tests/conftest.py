@@ -121,6 +121,15 @@ def sketch_files(tmp_path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
+def output_locks_released():
+    """After the test, the locks it took on output folders (sim.present.outdir) are let go."""
+    from sim.present.outdir import release_all
+
+    yield
+    release_all()
+
+
+@pytest.fixture
 def tiny_parameters(tmp_path, monkeypatch) -> Path:
     """Point the lever declarations at a tiny file; scenarios are written to tmp_path."""
     from sim import paths

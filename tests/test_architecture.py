@@ -74,7 +74,8 @@ def test_size_rule_catches_a_long_module_and_a_long_command(tmp_path):
         return path
 
     files = [module("sim/long.py", MAX_LINES + 1), module("sim/short.py", MAX_LINES),
-             module("sim/cli/long.py", MAX_CLI_LINES + 1), module("sim/cli/short.py", MAX_CLI_LINES)]
+             module("sim/cli/long.py", MAX_CLI_LINES + 1),
+             module("sim/cli/short.py", MAX_CLI_LINES)]
     big, fat = oversized(tmp_path, files)
     assert big == {"sim/long.py": MAX_LINES + 1}
     assert fat == {"sim/cli/long.py": MAX_CLI_LINES + 1}

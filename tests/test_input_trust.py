@@ -1,7 +1,7 @@
-"""Trust boundaries of what comes in (the cases of issue 20): origins of the explorer (case 2), bounds while
-reading (case 3), one line for number literals and API arguments (case 6), control characters
-from files (case 8) and the right reason for each refusal (case 9). The property-based test of
-every loader is tests/test_loader_properties.py."""
+"""Trust boundaries of what comes in (the cases of issue 20): origins of the explorer (case 2),
+bounds while reading (case 3), one line for number literals and API arguments (case 6),
+control characters from files (case 8) and the right reason for each refusal (case 9). The
+property-based test of every loader is tests/test_loader_properties.py."""
 
 from __future__ import annotations
 

@@ -16,17 +16,14 @@ import pytest
 from sim import paths
 from sim.cli.main import main
 from sim.errors import OutputError, PlanSimError, ScenarioError, UncertaintyError
-from sim.present.outdir import MARKER, claim, marker_text, owned_dir, release_all
+from sim.present.outdir import MARKER, claim, marker_text, owned_dir
 from sim.scenarios import load_scenario
 
 PLAN = paths.SCENARIO_DIR / "plan.yaml"
 BASELINE = paths.SCENARIO_DIR / "baseline.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_all()
+pytestmark = pytest.mark.usefixtures("output_locks_released")
 
 
 class NoSimulator:
