@@ -10,21 +10,15 @@ from sim.present import catalogue as cat
 from sim.present.labels import format_number, label
 from sim.present.tables import display_width
 from sim.scenarios import load_scenario
-from sim.simulate import Simulator
-
-
-@pytest.fixture(scope="module")
-def sim():
-    return Simulator("batch")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_lever_table_rows_labels_and_values(sim, lang):
+def test_lever_table_rows_labels_and_values(simulator, lang):
     params = load_parameters()
-    t = cat.lever_table(lang, simulator=sim)
+    t = cat.lever_table(lang, simulator=simulator)
     assert list(t.iloc[:, 0]) == list(params.levers)
     assert list(t.iloc[:, 1]) == [label(lv.label, lang) for lv in params.levers.values()]
-    plan = sim.run(load_scenario("plan"))
+    plan = simulator.run(load_scenario("plan"))
     lever = params.levers["fiscal_budget"]
     expected = format_number(float(plan[lever.py_name].isel(sample=0).sel(time=2028)))
     row = t.set_index(t.columns[0]).loc["fiscal_budget"]
@@ -34,8 +28,8 @@ def test_lever_table_rows_labels_and_values(sim, lang):
     assert row.iloc[-4] != row.iloc[-3]
 
 
-def test_assumption_table_marks_calibrated_values(sim):
-    t = cat.assumption_table("en", simulator=sim).set_index("id")
+def test_assumption_table_marks_calibrated_values(simulator):
+    t = cat.assumption_table("en", simulator=simulator).set_index("id")
     calibrated = load_calibrated_values()
     assert set(t.index) == set(load_parameters().assumptions)
     for aid, value in calibrated.items():

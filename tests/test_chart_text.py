@@ -29,14 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def real_runs():
+def real_runs(simulator):
     """One calibrated run of baseline and plan (batch engine, calendar rows)."""
     from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
 
-    sim = Simulator("batch")
     scenarios = [load_scenario("baseline"), load_scenario("plan")]
-    return scenarios, {sc.id: sim.run(sc) for sc in scenarios}
+    return scenarios, {sc.id: simulator.run(sc) for sc in scenarios}
 
 
 # --- the helper itself ---------------------------------------------------------------------

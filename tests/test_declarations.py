@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema
 import pytest
 import yaml
 
@@ -117,6 +116,8 @@ def test_committed_schema_is_current_and_every_scenario_validates(schema):
     committed = json.loads(paths.SCENARIO_SCHEMA.read_text(encoding="utf-8"))
     assert committed == json.loads(json.dumps(s, ensure_ascii=False)), (
         "scenarios/schema.json is stale: run `python -m sim.scenarios.schema --write`")
+    import jsonschema  # here, not at collection: its import builds a URI grammar (seconds)
+
     validator = jsonschema.Draft202012Validator(committed)
     for path in sorted(paths.SCENARIO_DIR.glob("*.yaml")):
         if path.name == "uncertainty.yaml":

@@ -23,15 +23,11 @@ from sim.present.diagrams import (
     write_diagrams,
 )
 from sim.scenarios.loader import load_scenario
-from tests.test_sketch import TINY_MDL, TINY_SECTORS
 
 
 @pytest.fixture
-def tiny(tmp_path):
-    mdl = tmp_path / "tiny.mdl"
-    mdl.write_text(TINY_MDL, encoding="utf-8")
-    sec = tmp_path / "sectors.yaml"
-    sec.write_text(TINY_SECTORS, encoding="utf-8")
+def sketched(sketch_files):
+    mdl, sec = sketch_files
     g = load_graph(mdl)
     return mdl, g, build_sketch(g, load_sectors(sec))
 
@@ -40,8 +36,8 @@ def _labels(g):
     return {n: f"L<{n}>" for n in g.nodes}
 
 
-def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(tiny):
-    _, g, (people, money) = tiny
+def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(sketched):
+    _, g, (people, money) = sketched
     src = sector_dot(people, g, _labels(g), "en", levers={"birth_rate"})
     assert '"v:population" [shape=box' in src
     assert '"v:births" [shape=circle' in src and 'xlabel="L<births>"' in src
@@ -54,8 +50,8 @@ def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(tiny):
     assert "人口" not in msrc and "财富" in msrc                          # the sector's title
 
 
-def test_loop_diagram_and_table_carry_measured_signs(tiny):
-    mdl, g, _ = tiny
+def test_loop_diagram_and_table_carry_measured_signs(sketched):
+    mdl, g, _ = sketched
     spec = LoopSpec("B1", {"zh": "死亡", "en": "Deaths"}, "balancing",
                     ("population", "deaths"), {"zh": "", "en": ""})
     pols = loop_polarities(g, [derive_loop(g, spec)], compile_model(mdl), {})
@@ -67,8 +63,8 @@ def test_loop_diagram_and_table_carry_measured_signs(tiny):
     assert "| B1 | 死亡 | L<population> → L<deaths> → L<population> | 调节 | 调节 | 0-9 |" in table
 
 
-def test_written_files_are_stamped_and_checked(tiny, tmp_path):
-    _, g, (people, _) = tiny
+def test_written_files_are_stamped_and_checked(sketched, tmp_path):
+    _, g, (people, _) = sketched
     src = {"sector-people.en": sector_dot(people, g, _labels(g), "en", set())}
     out = tmp_path / "d"
     write_diagrams(out, src)

@@ -177,7 +177,7 @@ def test_rows_go_where_their_status_and_date_say():
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def as_of_model(tmp_path_factory):
     from sim.engine import compile_model
 
     d = tmp_path_factory.mktemp("tiny")
@@ -185,10 +185,10 @@ def tiny_model(tmp_path_factory):
     return d, compile_model(d / "tiny.mdl")
 
 
-def test_an_as_of_stock_is_compared_on_its_date(tiny_model):
+def test_an_as_of_stock_is_compared_on_its_date(as_of_model):
     """A linear stock (100 at the start of 2012, +10 a year) as of 2 July 2015 (t = 2015.5)
     is 135; the end-of-year rows around it are 130 and 140."""
-    _, model = tiny_model
+    _, model = as_of_model
     ds = model.run({}, reporting="calendar")
     fitted, _, _ = lk.observations(
         load_history_frame([("linear_stock", 2015, 135.0, "sourced", "2015-07-02"),
@@ -201,10 +201,10 @@ def test_an_as_of_stock_is_compared_on_its_date(tiny_model):
 
 # -- the estimation on the tiny model -----------------------------------------------------------
 @pytest.fixture
-def tiny_project(tiny_model, tmp_path, monkeypatch):
+def tiny_project(as_of_model, tmp_path, monkeypatch):
     """The tiny model as the project: its parameters, priors, settings, a synthetic history
     (exact values at birth rate 0.3) and the posterior files, all in tmp_path."""
-    d, model = tiny_model
+    d, model = as_of_model
     for name, text in (("parameters.yaml", PARAMS), ("uncertainty.yaml", UNCERTAINTY),
                        ("settings.yaml", SETTINGS_YAML),
                        ("baseline.yaml", "name: {zh: 基准, en: Baseline}\ndescription: tiny\n"

@@ -10,13 +10,6 @@ from sim.errors import ScenarioError
 from sim.scenarios.loader import Inherited
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    from sim.api import simulator as shared
-
-    return shared()
-
-
 def test_points_after_keeps_the_later_points_of_nested_values():
     from sim.present.explorer.session import points_after
 

@@ -10,13 +10,7 @@ import pytest
 from sim.engine import compile_model
 from sim.model.parameters import load_parameters
 from sim.scenarios.constraints import load_constraints
-from sim.simulate import Simulator
 from tests.inline_mdl import control_section
-
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 @pytest.fixture(scope="module")

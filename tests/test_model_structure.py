@@ -23,10 +23,6 @@ from sim.simulate import Simulator
 MAX_STOCK = 1e7
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
-
 
 def at(ds, var, year):
     return float(ds[var].sel(time=year).squeeze().item())

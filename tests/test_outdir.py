@@ -24,11 +24,7 @@ from sim.present.outdir import (
     restore_signal_handlers,
 )
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_all()
+pytestmark = pytest.mark.usefixtures("output_locks_released")
 
 
 def ours(folder: Path, command: str = "run", files=("a.csv",)) -> Path:

@@ -16,7 +16,6 @@ from sim import paths
 from sim.analysis.checks import evaluate_checks, load_checks, model_stocks
 from sim.analysis.units import check_units
 from sim.scenarios import list_scenarios, load_scenario
-from sim.simulate import Simulator
 
 INDICATORS = ["tech_firms", "rd_expenditure", "platforms", "tech_contract_turnover",
               "tech_brokers"]
@@ -43,10 +42,6 @@ EXTREMES = {
                        {"portfolio_at_cost": -1, "tech_firms": "<=", "rd_expenditure": "<="}),
 }
 
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 @pytest.fixture(scope="module")

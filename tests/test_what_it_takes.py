@@ -30,7 +30,7 @@ TARGET = 2.0
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def two_lever_model(tmp_path_factory):
     return compile_model(write_model(tmp_path_factory.mktemp("wit"), BODY))
 
 
@@ -47,27 +47,27 @@ def _problem(bm, a):
 
 
 @pytest.mark.parametrize("p", [0.5, 0.8, 0.95])
-def test_least_budget_known_answer(tiny, p):
+def test_least_budget_known_answer(two_lever_model, p):
     n = 20
     a = np.arange(1, n + 1) / n                      # a_(k) = (n - k + 1) / n
     k = math.ceil(p * n)
     exact = (TARGET / ((n - k + 1) / n) - 1) / 0.5   # all on line 1, the better one
-    r = least_budget(_problem(tiny, a), 0, p, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, p, budget_max=100.0)
     assert r.reachable
     assert exact - 1e-9 <= r.extra_budget <= exact + 0.1
     assert r.mix[0] >= r.mix.sum() - 0.1             # (almost) all on the better line
     assert r.achieved >= p and r.achieved == pytest.approx(k / n)
 
 
-def test_already_met_costs_nothing(tiny):
+def test_already_met_costs_nothing(two_lever_model):
     a = np.full(10, 3.0)
-    r = least_budget(_problem(tiny, a), 0, 0.9, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, 0.9, budget_max=100.0)
     assert r.reachable and r.extra_budget == 0 and r.achieved == 1.0
 
 
-def test_unreachable_is_reported_not_faked(tiny):
+def test_unreachable_is_reported_not_faked(two_lever_model):
     a = np.array([0.0, 0.0, 0.5, 1.0])               # two samples can never meet the target
-    r = least_budget(_problem(tiny, a), 0, 0.8, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, 0.8, budget_max=100.0)
     assert not r.reachable
     assert r.achieved == 0.5 and r.achieved < 0.8
     assert r.mc_se == pytest.approx(math.sqrt(0.25 / 4))

@@ -1,7 +1,7 @@
-"""Issue 20, trust boundaries of what comes in: origins of the explorer (case 2), bounds while
-reading (case 3), one line for number literals and API arguments (case 6), control characters
-from files (case 8) and the right reason for each refusal (case 9). The property-based test of
-every loader is tests/test_loader_properties.py."""
+"""Trust boundaries of what comes in (the cases of issue 20): origins of the explorer (case 2),
+bounds while reading (case 3), one line for number literals and API arguments (case 6),
+control characters from files (case 8) and the right reason for each refusal (case 9). The
+property-based test of every loader is tests/test_loader_properties.py."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _one_line(capsys, code: int, expected: int = 2) -> str:
 
 
 # -- case 2: origins ------------------------------------------------------------------------------
-def test_case2_open_host_needs_explicit_origins_never_a_wildcard():
+def test_open_host_needs_explicit_origins_never_a_wildcard():
     from sim.present.explorer.server import origins, remote_warning
 
     for host in ("0.0.0.0", "::", "192.0.2.7"):
@@ -56,7 +56,7 @@ def test_case2_open_host_needs_explicit_origins_never_a_wildcard():
     assert all(w in warning for w in ("move the levers", "run the model", "upload"))
 
 
-def test_case2_explore_command_refuses_open_host_and_wildcard(capsys):
+def test_explore_command_refuses_open_host_and_wildcard(capsys):
     from sim.cli.main import main
 
     line = _one_line(capsys, main(["explore", "--host", "0.0.0.0", "--no-browser"]))
@@ -66,7 +66,7 @@ def test_case2_explore_command_refuses_open_host_and_wildcard(capsys):
     assert "wildcard" in line
 
 
-def test_case2_open_host_serves_listed_origins_with_a_warning(monkeypatch, capsys):
+def test_open_host_serves_listed_origins_with_a_warning(monkeypatch, capsys):
     """``--host 0.0.0.0 --allow-origin URL``: the server gets exactly the listed origins and
     this machine's, and the warning is printed (on stderr, also with --quiet)."""
     pytest.importorskip("panel")
@@ -94,7 +94,7 @@ def test_case2_open_host_serves_listed_origins_with_a_warning(monkeypatch, capsy
     assert "warning: serving on 0.0.0.0:5006" in err and "upload" in err
 
 
-def test_case2_upload_cannot_extend_a_server_file(tmp_path):
+def test_upload_cannot_extend_a_server_file(tmp_path):
     """An uploaded file's ``extends`` reaches only scenarios/ (and files uploaded with it); the
     refusal is the same whether the server file exists or not, and shows none of its keys."""
     from sim.present.explorer.session import read_upload
@@ -129,7 +129,7 @@ def _composed(monkeypatch) -> list[int]:
     return count
 
 
-def test_case3_large_list_refused_by_its_reason_at_the_bound(tmp_path, monkeypatch):
+def test_large_list_refused_by_its_reason_at_the_bound(tmp_path, monkeypatch):
     """The 3.8 MB file of a list of 1.9 million items: refused as a long list (not an alias
     bomb) after composing at most the bound's items."""
     n = 1_900_000
@@ -150,14 +150,14 @@ def test_case3_large_list_refused_by_its_reason_at_the_bound(tmp_path, monkeypat
      f"more than {yamlio.MAX_NODES:,} values in one file"),
     ("description: " + "x" * (yamlio.MAX_BYTES + 10) + "\n", "too large"),
 ])
-def test_case3_each_bound_named(tmp_path, text, words):
+def test_each_bound_named(tmp_path, text, words):
     with pytest.raises(ScenarioError) as info:
         load_scenario(_file(tmp_path, NAME + text))
     assert words in str(info.value) and "alias" not in str(info.value)
     assert len(str(info.value)) < 300
 
 
-def test_case3_alias_bomb_keeps_its_own_message(tmp_path):
+def test_alias_bomb_keeps_its_own_message(tmp_path):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n"
         for i in range(7))
@@ -165,7 +165,7 @@ def test_case3_alias_bomb_keeps_its_own_message(tmp_path):
         load_scenario(_file(tmp_path, bomb))
 
 
-def test_case3_outturn_csv_bounded_and_duplicates_refused(tmp_path):
+def test_outturn_csv_bounded_and_duplicates_refused(tmp_path):
     from sim.analysis import scoring
 
     head = "indicator,year,value\n"
@@ -186,7 +186,7 @@ def test_case3_outturn_csv_bounded_and_duplicates_refused(tmp_path):
     assert "row 3 (line 4)" in str(info.value) and "first on line 2" in str(info.value)
 
 
-def test_case3_upload_parsed_off_the_event_loop():
+def test_upload_parsed_off_the_event_loop():
     """With a server, the parse runs in a worker thread and the page is updated back on the
     event loop; without one, at once."""
     from sim.present.explorer.guard import off_loop
@@ -219,7 +219,7 @@ def test_case3_upload_parsed_off_the_event_loop():
 @pytest.mark.parametrize("where", ["levers:\n  fiscal_budget: {2025: %s}\n",
                                    "assumptions:\n  gdp_growth: %s\n",
                                    "description: x\nother: [%s]\n"])
-def test_case6_long_integer_literals_one_line(tmp_path, capsys, digits, where):
+def test_long_integer_literals_one_line(tmp_path, capsys, digits, where):
     from sim.cli.main import main
 
     path = _file(tmp_path, NAME + where % ("9" * digits))
@@ -229,12 +229,12 @@ def test_case6_long_integer_literals_one_line(tmp_path, capsys, digits, where):
 
 
 @pytest.mark.parametrize("value", ["!!int abc", "!!float abc", "!!timestamp 2024-13-45"])
-def test_case6_values_their_tag_cannot_read_are_refused(tmp_path, value):
+def test_values_their_tag_cannot_read_are_refused(tmp_path, value):
     with pytest.raises(ScenarioError, match="cannot be read as its type"):
         load_scenario(_file(tmp_path, NAME + f"description: {value}\n"))
 
 
-def test_case6_api_arguments_give_plansim_errors():
+def test_api_arguments_give_plansim_errors():
     import sim
     from sim.analysis.bounds import check_samples
     from sim.analysis.ensemble import check_request
@@ -264,7 +264,7 @@ ESCAPE = "\\e]0;pwned\\a\\e[31m"
     f'{NAME}description: "ok\\nthen{ESCAPE}"\n',
     'name: {zh: 甲, en: "A\\nB"}\n',
 ])
-def test_case8_control_characters_refused_on_load(tmp_path, text):
+def test_control_characters_refused_on_load(tmp_path, text):
     with pytest.raises(ScenarioError, match="control character") as info:
         load_scenario(_file(tmp_path, text))
     assert not any(c in str(info.value) for c in "\x1b\x07\x9b\n")
@@ -274,7 +274,7 @@ def test_case8_control_characters_refused_on_load(tmp_path, text):
     assert "\x1b" not in str(info.value)
 
 
-def test_case8_run_and_levers_never_print_raw_escapes(tmp_path, capsys):
+def test_run_and_levers_never_print_raw_escapes(tmp_path, capsys):
     from sim.cli.main import main
 
     path = _file(tmp_path, f'name: {{zh: 甲, en: "A{ESCAPE}"}}\nextends: plan.yaml\n')
@@ -288,7 +288,7 @@ def test_case8_run_and_levers_never_print_raw_escapes(tmp_path, capsys):
 
 
 # -- case 9: every reason right -------------------------------------------------------------------
-def test_case9_chain_of_extends_named(tmp_path):
+def test_chain_of_extends_named(tmp_path):
     from sim.scenarios.loader import MAX_EXTENDS
 
     for i in range(500):
@@ -301,7 +301,7 @@ def test_case9_chain_of_extends_named(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_case9_folder_and_fifo_named_not_found(tmp_path):
+def test_folder_and_fifo_named_not_found(tmp_path):
     from sim.analysis.scoring import read_outturn
 
     fifo = tmp_path / "pipe.yaml"
@@ -325,7 +325,7 @@ def test_case9_folder_and_fifo_named_not_found(tmp_path):
         load_scenario(tmp_path / "child.yaml")
 
 
-def test_case9_id_length_includes_the_file_names_it_produces(tmp_path):
+def test_id_length_includes_the_file_names_it_produces(tmp_path):
     from sim.scenarios.loader import check_id
 
     assert paths.MAX_ID_BYTES + len(paths.LONGEST_ID_NAME) - 4 == paths.MAX_NAME_BYTES
@@ -345,7 +345,7 @@ def test_case9_id_length_includes_the_file_names_it_produces(tmp_path):
     ("a" * 230 + ".yaml", "upload_long"), ("notes.txt", "upload_ext"),
     (".hidden.yaml", "upload_id"), ("bad\x1b.yaml", "upload_id"),
 ])
-def test_case9_upload_names_refused_in_the_page_language(name, key):
+def test_upload_names_refused_in_the_page_language(name, key):
     from sim.present.explorer.guard import PageError, page_message
     from sim.present.explorer.session import read_upload
     from sim.present.explorer.words import WORDS
@@ -358,7 +358,7 @@ def test_case9_upload_names_refused_in_the_page_language(name, key):
     assert "\x1b" not in zh and "\n" not in zh
 
 
-def test_case9_every_page_error_is_one_line_without_server_paths():
+def test_every_page_error_is_one_line_without_server_paths():
     from sim.present.explorer.guard import page_message
 
     exc = ScenarioError(f"/srv/secret/dir/up.yaml: bad; see {paths.PARAMETERS_FILE}")
@@ -368,7 +368,7 @@ def test_case9_every_page_error_is_one_line_without_server_paths():
     assert "RuntimeError" in other and str(paths.ROOT) not in other and "\n" not in other
 
 
-def test_case9_page_shows_bad_upload_names_and_any_error(simulator):
+def test_page_shows_bad_upload_names_and_any_error(simulator):
     pytest.importorskip("panel")
     from sim.present.explorer.server import make_app
 
@@ -392,12 +392,6 @@ def test_case9_page_shows_bad_upload_names_and_any_error(simulator):
     assert "RuntimeError" in app.message.object and str(paths.ROOT) not in app.message.object
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    from sim.api import simulator as shared
-
-    return shared()
-
 
 MDL = """{UTF-8}
 x = GET DIRECT CONSTANTS('%s', ',', 'B2')
@@ -418,7 +412,7 @@ TIME STEP = 1
 """
 
 
-def test_case9_models_read_data_only_inside_their_folder(tmp_path):
+def test_models_read_data_only_inside_their_folder(tmp_path):
     from sim.engine.timeloop import load_data
     from sim.model.mdl import load_abstract_model
 

@@ -1,5 +1,5 @@
-"""Issue 8, case by case: never lose a user's file, no path escapes, bounded inputs, no
-tracebacks. Each test names its case. Everything is written in tmp_path; where a command must
+"""Never lose a user's file, no path escapes, bounded inputs, no tracebacks (the cases of
+issue 8). Everything is written in tmp_path; where a command must
 refuse before any work, the simulator is replaced by one that fails if it is ever built."""
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ import pytest
 from sim import paths
 from sim.cli.main import main
 from sim.errors import OutputError, PlanSimError, ScenarioError, UncertaintyError
-from sim.present.outdir import MARKER, claim, marker_text, owned_dir, release_all
+from sim.present.outdir import MARKER, claim, marker_text, owned_dir
 from sim.scenarios import load_scenario
 
 PLAN = paths.SCENARIO_DIR / "plan.yaml"
 BASELINE = paths.SCENARIO_DIR / "baseline.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_all()
+pytestmark = pytest.mark.usefixtures("output_locks_released")
 
 
 class NoSimulator:
@@ -64,7 +61,7 @@ def err_line(capsys) -> str:
 
 
 # -- 1. data loss: --out and folders plansim did not write ------------------------------------
-def test_case1_run_refuses_folders_it_did_not_write(tmp_path, capsys, no_simulation):
+def test_run_refuses_folders_it_did_not_write(tmp_path, capsys, no_simulation):
     before = user_folder(tmp_path, "baseline", "plan", "src")
     assert main(["run", "baseline", "plan", "--out", str(tmp_path), "-q"]) == 2
     line = err_line(capsys)
@@ -72,14 +69,14 @@ def test_case1_run_refuses_folders_it_did_not_write(tmp_path, capsys, no_simulat
     assert snapshot(tmp_path) == {k: v for k, v in before.items()}
 
 
-def test_case1_calibrate_refuses_folders_it_did_not_write(tmp_path, capsys, no_simulation):
+def test_calibrate_refuses_folders_it_did_not_write(tmp_path, capsys, no_simulation):
     before = user_folder(tmp_path, "calibration")
     assert main(["calibrate", "--out", str(tmp_path), "--no-write", "-q"]) == 2
     assert "calibration' exists and was not written by plansim" in err_line(capsys)
     assert snapshot(tmp_path) == before
 
 
-def test_case1_compare_writes_only_its_own_folder(tmp_path, capsys, no_simulation):
+def test_compare_writes_only_its_own_folder(tmp_path, capsys, no_simulation):
     before = user_folder(tmp_path, "compare")
     assert main(["compare", "baseline", "plan", "--out", str(tmp_path), "-q"]) == 2
     assert "compare' exists and was not written by plansim" in err_line(capsys)
@@ -87,7 +84,7 @@ def test_case1_compare_writes_only_its_own_folder(tmp_path, capsys, no_simulatio
 
 
 # -- 2. ids that are not folder names ---------------------------------------------------------
-def test_case2_dot_id_refused(tmp_path, capsys, no_simulation):
+def test_dot_id_refused(tmp_path, capsys, no_simulation):
     out = tmp_path / "X"
     before = user_folder(out, "keep")
     bad = tmp_path / "..yaml"
@@ -100,7 +97,7 @@ def test_case2_dot_id_refused(tmp_path, capsys, no_simulation):
 
 
 # -- 3. ids that collide, other commands' results, concurrent runs ----------------------------
-def test_case3_same_id_twice_refused_before_work(tmp_path, capsys, no_simulation):
+def test_same_id_twice_refused_before_work(tmp_path, capsys, no_simulation):
     (tmp_path / "other").mkdir()
     twin = tmp_path / "other" / "plan.yaml"
     twin.write_text(f"name: {{zh: 另一个, en: Other}}\nextends: {PLAN}\n", encoding="utf-8")
@@ -111,7 +108,7 @@ def test_case3_same_id_twice_refused_before_work(tmp_path, capsys, no_simulation
     assert not out.exists()
 
 
-def test_case3_scenario_named_like_another_result_refused(tmp_path, capsys, no_simulation):
+def test_scenario_named_like_another_result_refused(tmp_path, capsys, no_simulation):
     out = tmp_path / "X"
     (out / "uncertainty").mkdir(parents=True)
     (out / "uncertainty" / MARKER).write_text(marker_text("uncertainty"))
@@ -124,7 +121,7 @@ def test_case3_scenario_named_like_another_result_refused(tmp_path, capsys, no_s
     assert snapshot(out) == before
 
 
-def test_case3_concurrent_run_refused(tmp_path, capsys, no_simulation):
+def test_concurrent_run_refused(tmp_path, capsys, no_simulation):
     claim(tmp_path, "run", ["plan"])    # another command holds the folder
     assert main(["run", "plan", "--out", str(tmp_path), "-q"]) == 2
     assert "another plansim command is writing into" in err_line(capsys)
@@ -140,7 +137,7 @@ class FakeSimulator:
 
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_case4_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkeypatch, signum,
+def test_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkeypatch, signum,
                                                        status):
     import sim.model.sectors
     import sim.present.run_report
@@ -188,7 +185,7 @@ def _manifest(tmp_path: Path, rows: str, header="test,model,expected,data_files,
     return d
 
 
-def test_case5_manifest_test_outside_dir_refused(tmp_path, capsys):
+def test_manifest_test_outside_dir_refused(tmp_path, capsys):
     secret = tmp_path / "somewhere"
     secret.mkdir()
     (secret / "m.mdl").write_text("secret")
@@ -202,7 +199,7 @@ def test_case5_manifest_test_outside_dir_refused(tmp_path, capsys):
 
 
 # -- 6. the PySD cache ---------------------------------------------------------------------------
-def test_case6_pysd_folder_private_and_unpredictable():
+def test_pysd_folder_private_and_unpredictable():
     import tempfile
 
     from sim.model import mdl
@@ -216,7 +213,7 @@ def test_case6_pysd_folder_private_and_unpredictable():
     assert root.name.startswith("plansim-pysd-") and len(root.name) > len("plansim-pysd-") + 4
 
 
-def test_case6_pysd_translation_stays_in_the_private_folder(tmp_path):
+def test_pysd_translation_stays_in_the_private_folder(tmp_path):
     """The generated .py is written (and imported) only inside this process's 0700 folder,
     never beside the model nor at a predictable shared path."""
     from sim.model import mdl
@@ -232,7 +229,7 @@ def test_case6_pysd_translation_stays_in_the_private_folder(tmp_path):
 
 
 # -- 7. extends naming a file that is not a scenario ---------------------------------------------
-def test_case7_extends_non_scenario_refused_without_echo(tmp_path):
+def test_extends_non_scenario_refused_without_echo(tmp_path):
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:SECRET-CONTENT:/root:/bin/bash\n" * 30)
     child = tmp_path / "child.yaml"
@@ -250,7 +247,7 @@ BOMB = ("name: {zh: a, en: b}\ndescription: &a ['lol','lol','lol','lol','lol','l
                   for i in range(8)))
 
 
-def test_case8_alias_bomb_refused_quickly(tmp_path):
+def test_alias_bomb_refused_quickly(tmp_path):
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(BOMB)
     with pytest.raises(ScenarioError, match="through aliases") as info:
@@ -258,7 +255,7 @@ def test_case8_alias_bomb_refused_quickly(tmp_path):
     assert len(str(info.value)) < 300
 
 
-def test_case8_large_file_refused(tmp_path):
+def test_large_file_refused(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_text("description: " + "x" * (5 * 1024 * 1024) + "\n")
     with pytest.raises(ScenarioError, match="too large") as info:
@@ -266,7 +263,7 @@ def test_case8_large_file_refused(tmp_path):
     assert len(str(info.value)) < 300
 
 
-def test_case8_values_in_messages_are_excerpts(tmp_path, capsys):
+def test_values_in_messages_are_excerpts(tmp_path, capsys):
     long = tmp_path / "long.yaml"
     long.write_text("name: {zh: a, en: b}\nlevers:\n  fiscal_budget: '" + "9" * 20000 + "'\n")
     with pytest.raises(ScenarioError) as info:
@@ -283,7 +280,7 @@ def test_case8_values_in_messages_are_excerpts(tmp_path, capsys):
     (["sensitivity", "plan", "--method", "morris", "--samples", "0"], "--samples: 0 is not"),
     (["uncertainty", "plan", "--chunk-size", "0"], "--chunk-size: 0 is not allowed"),
 ])
-def test_case9_and_11_counts_checked_by_the_parser(argv, expected, capsys):
+def test_counts_checked_by_the_parser(argv, expected, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
@@ -291,7 +288,7 @@ def test_case9_and_11_counts_checked_by_the_parser(argv, expected, capsys):
     assert expected in err and "Traceback" not in err
 
 
-def test_case9_memory_estimate_before_sampling(tmp_path, capsys, monkeypatch):
+def test_memory_estimate_before_sampling(tmp_path, capsys, monkeypatch):
     from sim.analysis import ensemble
 
     monkeypatch.setattr(ensemble, "available_memory", lambda: 2 * 1024**3)
@@ -306,7 +303,7 @@ def test_case9_memory_estimate_before_sampling(tmp_path, capsys, monkeypatch):
     ensemble.check_memory(fit, runs_per_count=1, dim=68, columns=5, times=24)  # fits
 
 
-def test_case9_check_memory_units():
+def test_check_memory_units():
     from sim.analysis.ensemble import check_memory
 
     need = check_memory(1000, runs_per_count=70, dim=68, columns=8, times=24,
@@ -317,7 +314,7 @@ def test_case9_check_memory_units():
                      available=10**9)
 
 
-def test_case9_non_utf8_spec(tmp_path, capsys):
+def test_non_utf8_spec(tmp_path, capsys):
     spec = tmp_path / "spec.yaml"
     spec.write_bytes(b"assumptions:\n  a: \xff\xfe\n")
     assert main(["uncertainty", "plan", "--spec", str(spec), "--out", str(tmp_path), "-q"]) == 2
@@ -331,7 +328,7 @@ def test_case9_non_utf8_spec(tmp_path, capsys):
     ("t,m.mdl,out.tab,,1e-5,1e-5,extra\n", "more fields than the header"),
     (b"t\xff,m.mdl,out.tab,,1e-5,1e-5\n", "not UTF-8"),
 ])
-def test_case9_bad_manifest(rows, expected, tmp_path, capsys):
+def test_bad_manifest(rows, expected, tmp_path, capsys):
     d = _manifest(tmp_path, rows)
     assert main(["conformance", str(d)]) == 2
     assert expected in err_line(capsys)
@@ -349,7 +346,7 @@ def test_case9_bad_manifest(rows, expected, tmp_path, capsys):
     (None, {"crowding_in": 99}, "assumptions.crowding_in: 99 is outside the allowed range"),
     (None, {"crowding_in": np.array([0.1, np.nan])}, "crowding_in[sample 1]: nan is not a"),
 ])
-def test_case10_api_validates_like_files(levers, assumptions, expected):
+def test_api_validates_like_files(levers, assumptions, expected):
     import sim
 
     with pytest.raises(ScenarioError) as info:
@@ -357,7 +354,7 @@ def test_case10_api_validates_like_files(levers, assumptions, expected):
     assert expected in str(info.value) and "plan (in code)" in str(info.value)
 
 
-def test_case10_same_message_as_a_file(tmp_path):
+def test_same_message_as_a_file(tmp_path):
     import sim
 
     f = tmp_path / "neg.yaml"
@@ -376,7 +373,7 @@ def test_case10_same_message_as_a_file(tmp_path):
 
 
 # -- 11. quirks ---------------------------------------------------------------------------------------
-def test_case11_duplicate_keys_and_yaml12_numbers(tmp_path):
+def test_duplicate_keys_and_yaml12_numbers(tmp_path):
     dup = tmp_path / "dup.yaml"
     dup.write_text("name: {zh: a, en: b}\nlevers:\n  hte_first_award: 1\n  hte_first_award: 2\n")
     with pytest.raises(ScenarioError, match=r"duplicate key 'hte_first_award' \(first at line 3"):
@@ -386,7 +383,7 @@ def test_case11_duplicate_keys_and_yaml12_numbers(tmp_path):
     assert load_scenario(num).levers["fiscal_budget"] == {2025: 100.0}
 
 
-def test_case11_out_that_is_a_file_refused_before_simulating(tmp_path, capsys, no_simulation):
+def test_out_that_is_a_file_refused_before_simulating(tmp_path, capsys, no_simulation):
     f = tmp_path / "out"
     f.write_text("a file")
     for argv in (["run", "plan"], ["compare", "baseline", "plan"], ["calibrate", "--no-write"],
@@ -396,14 +393,14 @@ def test_case11_out_that_is_a_file_refused_before_simulating(tmp_path, capsys, n
     assert f.read_text() == "a file"
 
 
-def test_case11_mistyped_test_is_an_error(tmp_path, capsys):
+def test_mistyped_test_is_an_error(tmp_path, capsys):
     d = _manifest(tmp_path, "teacup,m.mdl,out.tab,,1e-5,1e-5\n")
     assert main(["conformance", str(d), "--test", "teacpu"]) == 2
     line = err_line(capsys)
     assert "--test 'teacpu': no such test" in line and "did you mean 'teacup'?" in line
 
 
-def test_case11_missing_extends_names_the_file_holding_it(tmp_path):
+def test_missing_extends_names_the_file_holding_it(tmp_path):
     child = tmp_path / "child.yaml"
     child.write_text("name: {zh: 子, en: Child}\nextends: nowhere.yaml\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
