@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.yamlio import LANGS, is_number, read_yaml, require_mapping
+from sim.model.words import LANGS
+from sim.model.yamlio import is_number, read_yaml, require_mapping
 
 COMPARISONS = (">", ">=")
 #: kinds of derived outcome (see the ``derived:`` section of model/targets.yaml)

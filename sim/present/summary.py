@@ -27,51 +27,16 @@ from sim.analysis.targets import (
     year_reached,
 )
 from sim.model.targets import Targets
+from sim.model.words import entry, group, in_group, texts
 from sim.present.columns import Col, Table
 from sim.present.labels import label, unit_label
 
-WORDS = {
-    "indicator": {"zh": "指标", "en": "Indicator"},
-    "unit": {"zh": "单位", "en": "Unit"},
-    "target": {"zh": "{year}年目标", "en": "{year} target"},
-    "value": {"zh": "{year}年值", "en": "{year} value"},
-    "central": {"zh": "{year}年中心预测", "en": "Central {year}"},
-    "share": {"zh": "占目标", "en": "% of target"},
-    "reached": {"zh": "达标年份", "en": "Year met"},
-    "pmet": {"zh": "达标概率", "en": "P(met)"},
-    "mc_se": {"zh": "标准误", "en": "± s.e."},
-    "scenario": {"zh": "情景", "en": "Scenario"},
-    "targets_title": {"zh": "{year}年目标完成情况", "en": "The {year} targets"},
-    "values_title": {"zh": "{year}年指标值", "en": "Indicators in {year}"},
-    "share_title": {"zh": "{year}年目标完成度", "en": "Share of the {year} target reached"},
-    "change_title": {"zh": "{year}年较{ref}的变化", "en": "Change in {year} against {ref}"},
-    "reached_title": {"zh": "达标年份（“-”：{last}年前未达标）",
-                      "en": "Year each target is first met (-: not by {last})"},
-    "fiscal_title": {"zh": "财政成本", "en": "Fiscal cost"},
-    "extra": {"zh": "较{ref}新增", "en": "Extra vs {ref}"},
-    "met": {"zh": "{year}年达标指标数", "en": "Targets met in {year}"},
-    "minus": {"zh": "{sc}：差值", "en": "{sc}: difference"},
-    "pct": {"zh": "{sc}：变化率", "en": "{sc}: change"},
-    "all": {"zh": "{n}项目标全部完成", "en": "All {n} targets"},
-    "top": {"zh": "影响最大的假设", "en": "Most influential assumption"},
-    "top_value": {"zh": "其{index}", "en": "Its {index}"},
-    "sensitivity_title": {"zh": "{year}年中心预测与最敏感的假设",
-                          "en": "Central {year} and the most influential assumption"},
-    "reference": {"zh": "{ref}", "en": "{ref}"},
-    "difference": {"zh": "差值", "en": "Difference"},
-    "largest": {"zh": "贡献最大的政策组", "en": "Largest lever group"},
-    "its_share": {"zh": "其贡献", "en": "Its contribution"},
-    "shapley_title": {"zh": "{year}年{sc}较{ref}的差值及其分解",
-                      "en": "{sc} minus {ref} in {year} and its attribution"},
-}
-
-
-def word(key: str, lang: str, **fmt: Any) -> str:
-    return WORDS[key][lang].format(**fmt)
+WORDS = group("summary")
+word = in_group("summary")
 
 
 def _words(key: str, **fmt: Any) -> dict[str, str]:
-    return {lang: word(key, lang, **fmt) for lang in WORDS[key]}
+    return texts(f"summary.{key}", **fmt)
 
 
 def _indicator_cols(targets: Targets, lang: str) -> tuple[dict[str, list], dict[str, Col]]:
@@ -291,9 +256,7 @@ def sensitivity_tables(central: xr.Dataset, tables: Mapping[str, pd.DataFrame], 
     return out + ([fiscal] if fiscal is not None else [])
 
 
-RARE_WORDS = {"zh": "过于罕见，无法估计\n（仅{share}的样本{what}，不足{rare}）",
-              "en": "Too rare to estimate\n({what} in only {share} of the samples, under "
-                    "{rare})"}
+RARE_WORDS = entry("summary_notes.rare")
 
 
 def rare_text(share: float, lang: str) -> str:

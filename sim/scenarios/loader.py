@@ -29,7 +29,8 @@ import numpy as np
 from sim import paths
 from sim.errors import ScenarioError, excerpt, plain_text
 from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import LANGS, is_number, read_yaml
+from sim.model.words import LANGS
+from sim.model.yamlio import is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
