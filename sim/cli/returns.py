@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
+from sim.model.words import LANGS
 
 
 def add_parser(sub) -> None:
@@ -55,7 +56,7 @@ def run(args) -> int:
     with owned_dir(final) as tmp:
         write_csv(table, tmp / "returns.csv")
         for t in load_targets().items:
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 fig, axes = new_figure(1, 1, figsize=(8, 4.5))
                 return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
                             title=f"{sc.label(lang)}: {t.label.get(lang, t.indicator)}")

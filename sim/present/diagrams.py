@@ -23,7 +23,7 @@ from pathlib import Path
 from sim.errors import OutputError
 from sim.model.dot import quote, render_all
 from sim.model.graph import ModelGraph
-from sim.model.words import group
+from sim.model.words import LANGS, by_lang, group
 from sim.present.labels import check_lang, label
 
 FORMATS = ("svg", "png")
@@ -132,10 +132,7 @@ def loop_dot(polarities, labels: dict[str, str], lang: str, run: str) -> str:
 
 
 POL_TEXT = group("polarity")
-TABLE_HEAD = {"zh": ["回路", "名称", "回路上的变量（由方程推导）", "声明极性", "实测极性",
-                     "起作用的年份"],
-              "en": ["loop", "name", "variables on the loop (derived from the equations)",
-                     "stated", "measured", "years active"]}
+TABLE_HEAD = by_lang("loop_table")
 
 
 def _years(years: list[int]) -> str:
@@ -152,7 +149,7 @@ def _years(years: list[int]) -> str:
 def loop_table(polarities, labels: dict[str, str], lang: str) -> str:
     """The derived loop table as Markdown."""
     check_lang(lang)
-    head = TABLE_HEAD[lang]
+    head = list(TABLE_HEAD[lang].values())
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for pol in polarities:
         spec = pol.loop.spec
@@ -168,7 +165,7 @@ def _digest(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def diagram_sources(langs: Sequence[str] = ("zh", "en"), sectors: Sequence[str] | None = None,
+def diagram_sources(langs: Sequence[str] = LANGS, sectors: Sequence[str] | None = None,
                     polarities=None, graph: ModelGraph | None = None,
                     run=None) -> dict[str, str]:
     """``{file stem: Graphviz source}``: ``sector-ID.LANG`` per sector, ``loops.LANG``

@@ -22,7 +22,7 @@ from sim.present.labels import label, unit_label
 HEAD = by_lang("ranges_head")
 KINDS = by_lang("ranges_kinds")
 SHAPE = group("ranges_shape")
-YES = {"zh": ("是", ""), "en": ("yes", "")}
+YES = by_lang("ranges_yes")
 INTRO = entry("ranges.intro")
 
 
@@ -54,7 +54,7 @@ def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
             h["dist"]: "" if dist is None else _distribution(kinds.get(aid, dist.kind), dist, lang)
             + (f" {format_range(dist.lower, dist.upper)}" if narrowed else ""),
             h["grade"]: "" if item is None else item.confidence,
-            h["cal"]: YES[lang][0] if aid in calibrated else YES[lang][1],
+            h["cal"]: YES[lang]["yes"] if aid in calibrated else YES[lang]["no"],
             h["desc"]: label(a.description, lang),
         })
     return pd.DataFrame(rows)

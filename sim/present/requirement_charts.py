@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from sim.errors import OutputError
-from sim.model.words import group
+from sim.model.words import LANGS, group
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import unit_label
 
@@ -19,8 +19,8 @@ _TEXT = group("requirement_charts")
 
 
 def _start(ax: Any, lang: str) -> None:
-    if lang not in ("zh", "en"):
-        raise OutputError(f"charts: language {lang!r}; allowed: zh, en")
+    if lang not in LANGS:
+        raise OutputError(f"charts: language {lang!r}; allowed: {', '.join(LANGS)}")
     if not isinstance(ax, Axes):
         raise OutputError(f"charts: expected a matplotlib Axes, got {type(ax).__name__}")
     use_cjk_font()

@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from sim.model.words import group
+from sim.model.words import entry, group
 from sim.present.columns import Col, Table
 from sim.present.labels import check_lang, format_number, label
 
 WORDS = group("requirement_table")
 #: a share lever's label without the word "share" (the line the money goes through)
-_SHARE = {"zh": re.compile(r"占比$|比例$"), "en": re.compile(r"^Share (for|of) ", re.I)}
+_SHARE = {lang: re.compile(p, re.I)
+          for lang, p in entry("requirement_patterns.share_label").items()}
 
 
 def line_name(lever_label: Mapping[str, str], lang: str) -> str:

@@ -87,8 +87,7 @@ def fiscal_table(runs: Mapping[str, xr.Dataset], targets: Targets, lang: str,
     costs = fiscal_costs(runs, targets)
     if d is None or not costs:
         return None
-    span = {"zh": f"{targets.plan.start}—{targets.year}年", "en": f"{targets.plan.start}-"
-            f"{targets.year}"}
+    span = texts("summary_parts.span", start=targets.plan.start, end=targets.year)
     head = {lang: f"{label(d.label, lang)} {span[lang]}" for lang in span}
     rows = {"scenario": [names.get(s, s) for s in costs], "cost": list(costs.values())}
     cols = {"scenario": Col(WORDS["scenario"], kind="text"), "cost": Col(head, d.unit)}
@@ -264,16 +263,14 @@ def rare_text(share: float, lang: str) -> str:
     from sim.analysis.sensitivity.study import RARE
 
     met = share < 0.5
-    what = {"zh": "达成" if met else "未达成", "en": "met" if met else "not met"}[lang]
+    what = entry("summary_parts.met" if met else "summary_parts.not_met")[lang]
     return RARE_WORDS[lang].format(share=f"{(share if met else 1 - share):.1%}", what=what,
                                    rare=f"{RARE:.0%}")
 
 
 def indices_head(name: str, key: str, samples: int, lang: str) -> str:
     """The line above the console's table of sensitivity indices, in ``lang``."""
-    return {"zh": f"\n{name}：各输出的{key}；设计取自 {samples} 个后验样本的边缘分布",
-            "en": f"\n{name}: {key} by output; designs drawn from the marginals of {samples} "
-                  "posterior draws"}[lang]
+    return entry("summary_parts.indices_head")[lang].format(name=name, key=key, samples=samples)
 
 
 def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targets, lang: str,
@@ -295,7 +292,7 @@ def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targe
     names = targets.labels()
     frame = wide.reset_index()
     frame["parameter"] = [label(labels.get(k, k), lang) for k in frame["parameter"]]
-    cols = {"parameter": Col({"zh": "假设", "en": "Assumption"}, kind="text")}
+    cols = {"parameter": Col(entry("summary_parts.assumption"), kind="text")}
     cols.update({o: Col(names.get(o, o)) for o in wide.columns})
     notes = [f"{label(names.get(o, o), lang)}: {rare_text(v, lang)}".replace("\n", " ")
              for o, v in rare.items()]

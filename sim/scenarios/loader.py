@@ -242,7 +242,7 @@ def _name(raw: Any, where: str) -> dict[str, str]:
         raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     for lang in LANGS:
         plain_text(raw[lang], f"{where}: name.{lang}", ScenarioError, one_line=True)
-    return {"zh": raw["zh"], "en": raw["en"]}
+    return {lang: raw[lang] for lang in LANGS}
 
 
 def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,
