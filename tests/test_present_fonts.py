@@ -14,8 +14,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 
 from sim.errors import OutputError
-from sim.present import fonts
 from sim.model.words import load_words
+from sim.present import fonts
 from sim.present.labels import TEXT, declared_labels
 
 
