@@ -59,7 +59,7 @@ def errors_figure(rows: pd.DataFrame, lang: str, note: str = "") -> Figure:
 def summary_table(result: Backtest, lang: str) -> Table:
     """MAPE by horizon, model and naive, and the 90% band coverage (the console's table)."""
     df = result.by_horizon()
-    df["horizon"] = [("全部" if lang == "zh" else "all") if h == ALL else str(h)
+    df["horizon"] = [_w("all_horizons", lang) if h == ALL else str(h)
                      for h in df["horizon"]]
     cols = {"horizon": Col(HEADERS["horizon"], kind="text"), "rows": Col(HEADERS["rows"]),
             "model_mape": Col(HEADERS["model_mape"], "%"),

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sim.model.words import in_group
+from sim.model.words import word as word_of
 from sim.present.labels import format_number, label, unit_label
 
 #: the levers whose path in the plan is an assumption of the scenario, not a figure of the plan
@@ -40,7 +41,7 @@ def probability(row: pd.Series) -> str:
 
 
 def _sep(lang: str) -> str:
-    return "、" if lang == "zh" else ", "
+    return word_of("punctuation.list", lang)
 
 
 def _samples(brief: Any, sid: str) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.numtext import format_range
-from sim.model.words import entry, group
+from sim.model.words import entry, group, word
 from sim.present.labels import check_lang, format_number, label, unit_label
 from sim.present.tables import WIDTH, display_width
 
@@ -196,11 +196,11 @@ def catalogue_text(table: pd.DataFrame, lang: str = "zh", width: int = CONSOLE_W
     check_lang(lang)
     cols = list(table.columns)
     id_col, name_col, desc_col = cols[0], cols[1], _h("description", lang)
-    sep = "；" if lang == "zh" else "; "
+    sep = word("punctuation.clause", lang)
     blocks = []
     for _, row in table.iterrows():
         lines = wrap_text(f"{row[id_col]}  {row[name_col]}", width)
-        colon = "：" if lang == "zh" else ": "
+        colon = word("punctuation.colon", lang)
         facts = [f"{c}{colon}{row[c]}" for c in cols if c not in (id_col, name_col, desc_col)
                  and str(row[c]) != ""]
         lines += wrap_text(sep.join(facts), width, "    ")

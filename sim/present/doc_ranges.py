@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sim.model.numtext import format_range, trimmed
-from sim.model.words import by_lang, entry, group
+from sim.model.words import by_lang, entry, group, word
 from sim.present.docs import md_table
 from sim.present.labels import label, unit_label
 
@@ -29,10 +29,10 @@ INTRO = entry("ranges.intro")
 def _distribution(kind: str, dist: Any, lang: str) -> str:
     """The declared kind (the prior of the estimation) with its shape."""
     text = KINDS[lang][kind]
-    shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
+    shape = word("punctuation.list", lang).join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
                       for k, v in dist.params.items() if k in SHAPE)
     if shape:
-        text += f"，{shape}" if lang == "zh" else f", {shape}"
+        text += word("punctuation.comma", lang) + shape
     return text
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim.errors import OutputError
-from sim.model.words import LANGS, group, unit
+from sim.model.words import LANGS, group, unit, word
 
 # How a model unit is shown to a reader: its text in each language is declared under `units:` in
 # model/words.yaml (sim.model.words.unit); the factor its values are multiplied by is
@@ -168,7 +168,7 @@ def axis_label(name: str, unit: str | None, lang: str) -> str:
     shown = unit_label(unit, lang)
     if not shown:
         return name
-    return f"{name}（{shown}）" if lang == "zh" else f"{name} ({shown})"
+    return word("punctuation.with_unit", lang, name=name, unit=shown)
 
 
 def format_number(x: float, digits: int | None = None) -> str:

@@ -17,7 +17,7 @@ from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
-from sim.model.words import group
+from sim.model.words import group, word
 from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.labels import label
 from sim.present.summary import rare_text
@@ -198,7 +198,7 @@ def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: 
         if i == 0:
             fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=2,
                        frameon=False, fontsize=9)
-    join = "、".join if lang == "zh" else ", ".join
+    join = word("punctuation.list", lang).join
     names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
     _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
     return layout(fig)
