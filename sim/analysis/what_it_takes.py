@@ -28,6 +28,7 @@ from sim.analysis.requirements import (
     least_budget,
 )
 from sim.errors import UncertaintyError
+from sim.model.words import LANGS, word
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -262,10 +263,9 @@ def scenario_text(ens: Ensemble, req: Requirement, extends: str) -> str:
     levers = money.mix_levers(ens.base, req.mix)
     names = {**{t.indicator: t.label for t in ens.targets.items},
              ALL: ens.targets.labels()["all_targets"]}
-    name = {k: names.get(req.target, {}).get(k, req.target) for k in ("zh", "en")}
     doc = {
-        "name": {"zh": f"{name['zh']}达标概率≥{req.probability:.0%}所需最少追加资金",
-                 "en": f"{name['en']} met with P >= {req.probability:.0%}: least extra money"},
+        "name": {k: word("what_it_takes.scenario_name", k, p=req.probability,
+                         name=names.get(req.target, {}).get(k, req.target)) for k in LANGS},
         "description": (
             f"Written by plansim what-it-takes: scenario '{ens.scenario.id}' plus "
             f"{req.extra_budget:.3f} 亿元 over {ens.base.years[0]}-{ens.base.years[-1]} split "

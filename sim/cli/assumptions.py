@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                     "model/calibration.yaml estimates it), whether it is calibrated, and its "
                     "distribution in scenarios/uncertainty.yaml, and what it means (its "
                     "description in model/parameters.yaml); wrapped to 100 columns.")
-    from sim.model.yamlio import LANGS
+    from sim.model.words import LANGS
 
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of names and headers (default: {LANGS[0]})")

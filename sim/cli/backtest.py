@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sim.analysis.sampling import DEFAULT_SEED
 from sim.cli.common import Progress, add_common, sample_count, seed
+from sim.model.words import word
 
 DEFAULT_ORIGINS = "2017..2022"
 DEFAULT_SAMPLES = 200
@@ -84,8 +85,6 @@ def run(args) -> int:
                         args.lang))
     if len(result.bounds):
         met = result.bounds["met_share"].mean()
-        print({"zh": f"下限：{len(result.bounds)}项，集合达到下限的平均比例 {100 * met:.0f}%",
-               "en": f"lower bounds: {len(result.bounds)} rows, mean share of the ensemble "
-                     f"at or above them {100 * met:.0f}%"}[args.lang])
+        print(word("backtest_console.bounds", args.lang, rows=len(result.bounds), met=100 * met))
     print(f"\n-> {final}")
     return 0

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
-from sim.model.yamlio import LANGS
+from sim.model.words import LANGS
 
 
 def languages(text: str) -> list[str]:

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-write", action="store_true",
                    help="estimate and report without replacing model/posterior.csv.gz and "
                         "model/calibration.yaml")
-    from sim.model.yamlio import LANGS
+    from sim.model.words import LANGS
 
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the console table (default: {LANGS[0]})")

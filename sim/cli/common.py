@@ -30,7 +30,7 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     parser.add_argument("--out", type=Path, default=out_default or paths.DEFAULT_OUT,
                         help=f"output directory (default: ./{out_default or paths.DEFAULT_OUT})")
     if lang:
-        from sim.model.yamlio import LANGS
+        from sim.model.words import LANGS
 
         parser.add_argument("--lang", choices=LANGS, default=LANGS[0],
                             help=f"language of chart labels (default: {LANGS[0]})")

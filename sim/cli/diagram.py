@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.common import Progress
+from sim.model.words import LANGS
 
 DIAGRAM_FILE = re.compile(r"^(sector-[\w-]+|loops|loop-table)\.(zh|en)\.(dot|svg|png|md)$")
 
@@ -22,7 +23,7 @@ def add_parser(sub) -> None:
                     "committed copies live in model/diagrams (regenerate: plansim diagram "
                     "--write-sketch --out model/diagrams, which also refreshes the loop tables "
                     "of model/README.md and model/README.zh.md).")
-    p.add_argument("--lang", choices=("zh", "en"), default=None,
+    p.add_argument("--lang", choices=LANGS, default=None,
                    help="language of the labels (default: both)")
     p.add_argument("--sector", action="append", default=None, metavar="S",
                    help="only this sector of model/sectors.yaml (repeatable; default: all)")
@@ -59,7 +60,7 @@ def run(args) -> int:
     from sim.scenarios.loader import load_scenario
 
     say = Progress(args.quiet)
-    langs = (args.lang,) if args.lang else ("zh", "en")
+    langs = (args.lang,) if args.lang else LANGS
     known = [s.id for s in load_sectors()]
     for s in args.sector or ():
         if s not in known:

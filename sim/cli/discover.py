@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble
+from sim.model.words import LANGS
 
 
 def add_parser(sub) -> None:
@@ -61,7 +62,7 @@ def run(args) -> int:
         for d in found:
             if not d.boxes:
                 continue
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 names = {k: v[lang] for k, v in targets.labels().items()}
                 names[ALL] = names.get("all_targets", ALL)
                 fig, axes = new_figure(1, 1, figsize=(6, 5))

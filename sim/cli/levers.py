@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
                     "SCENARIO (default plan) in the plan's first and target years, and what "
                     "it means (its description in model/parameters.yaml); one entry per lever, "
                     "wrapped to 100 columns.")
-    from sim.model.yamlio import LANGS
+    from sim.model.words import LANGS
 
     p.add_argument("--scenario", default="plan", metavar="S",
                    help="scenario file or id whose values to show (default plan)")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
+from sim.model.words import LANGS, word
 
 
 def _probability(text: str) -> float:
@@ -81,11 +82,8 @@ def run(args) -> int:
                           samples=args.samples, seed=args.seed, say=say)
         final, lines = _write(args, sc, targets, wanted, probs, w, pool)
     start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
-    head = {"zh": f"\n{sc.label('zh')}：{year}年达标概率不低于P所需的{start}—{year}年最少追加资金"
-                  f"（亿元）；N = {w.ensemble.n}个后验样本，{w.runs}次运行，{secs:.0f}秒",
-            "en": f"\n{sc.id}: least extra money {start}-{year} (亿元) for P(met in {year}) >= P, "
-                  f"N = {w.ensemble.n} posterior draws, {w.runs} runs, {secs:.0f} s"}
-    print(head[args.lang])
+    print(word("what_it_takes.head", args.lang, label=sc.label(args.lang), id=sc.id, year=year,
+               start=start, n=w.ensemble.n, runs=w.runs, secs=secs))
     names = {**{t.indicator: t.label for t in targets.items},
              ALL: targets.labels()["all_targets"]}
     print(format_table(requirements_view(w.table, lines, names, args.lang, start, year),
@@ -110,7 +108,7 @@ def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
     lines = {lid: params.levers[lid].label for lid in w.lines}
     jobs = []
     for t in wanted:
-        for lang in ("zh", "en"):
+        for lang in LANGS:
             label = (names.get(t, {}).get(lang, t) if t != ALL
                      else targets.labels()["all_targets"][lang])
             jobs.append(FigureJob(f"p_{t}_{lang}", probability_figure, (

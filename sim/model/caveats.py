@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError, excerpt
-from sim.model.yamlio import LANGS, read_yaml, require_mapping
+from sim.model.words import LANGS
+from sim.model.yamlio import read_yaml, require_mapping
 
 CAVEAT_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: the longest text of one caveat (characters): a caveat is one short paragraph

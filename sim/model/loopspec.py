@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.words import LANGS
 from sim.model.yamlio import read_yaml, require_mapping
 
 POLARITIES = ("reinforcing", "balancing")
@@ -32,9 +33,9 @@ class LoopDeclarations:
 
 def _bilingual(value, where: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value.get(k)
-                                              for k in ("zh", "en")):
-        raise ModelError(f"{where}: {value!r} needs a zh and an en text")
-    return {"zh": value["zh"], "en": value["en"]}
+                                              for k in LANGS):
+        raise ModelError(f"{where}: {value!r} needs a {' and an '.join(LANGS)} text")
+    return {k: value[k] for k in LANGS}
 
 
 def load_loops(path: Path | str | None = None) -> LoopDeclarations:

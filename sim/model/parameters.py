@@ -17,7 +17,8 @@ from pathlib import Path
 from sim import paths
 from sim.errors import ParameterError
 from sim.model.diskcache import RememberedTable, package_version
-from sim.model.yamlio import LANGS, is_number, read_yaml, require_mapping
+from sim.model.words import LANGS
+from sim.model.yamlio import is_number, read_yaml, require_mapping
 
 LEVER_KINDS = ("constant", "series")
 INTERPOLATIONS = ("linear", "step")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.words import LANGS
 from sim.model.yamlio import read_yaml, require_mapping
 
 
@@ -28,10 +29,10 @@ def load_sectors(path: Path | str | None = None) -> list[Sector]:
     for sid, entry in require_mapping(raw, f"{path}: sectors", ModelError).items():
         where = f"{path}: {sid}"
         entry = require_mapping(entry, where, ModelError)
-        label = entry.get("label", {k: entry.get(k) for k in ("zh", "en")})
+        label = entry.get("label", {k: entry.get(k) for k in LANGS})
         if not isinstance(label, dict) or not all(isinstance(label.get(k), str)
-                                                  for k in ("zh", "en")):
-            raise ModelError(f"{where}.label: needs zh and en text, got {label!r}")
+                                                  for k in LANGS):
+            raise ModelError(f"{where}.label: needs {' and '.join(LANGS)} text, got {label!r}")
         variables = entry.get("variables")
         if not isinstance(variables, list) or not variables or not all(
                 isinstance(v, str) for v in variables):
@@ -39,7 +40,7 @@ def load_sectors(path: Path | str | None = None) -> list[Sector]:
         members = entry.get("members", [])
         if not isinstance(members, list) or not all(isinstance(v, str) for v in members):
             raise ModelError(f"{where}.members: {members!r} is not a list of variable names")
-        sectors.append(Sector(sid, {"zh": label["zh"], "en": label["en"]}, tuple(variables),
+        sectors.append(Sector(sid, {k: label[k] for k in LANGS}, tuple(variables),
                               tuple(members)))
     return sectors
 

@@ -15,20 +15,18 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.yamlio import LANGS, is_number, read_yaml, require_mapping
+from sim.model.words import LANGS, entry
+from sim.model.yamlio import is_number, read_yaml, require_mapping
 
 COMPARISONS = (">", ">=")
 #: kinds of derived outcome (see the ``derived:`` section of model/targets.yaml)
 DERIVED_KINDS = ("all_met", "plan_sum", "at_target_year")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_WORDS = {"zh": "零一二三四五六七八九十",
-          "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                 "ten")}
 
 
 def number_word(n: int, lang: str) -> str:
     """``n`` as a word ("five", "五") up to ten, else in digits."""
-    words = _WORDS[lang]
+    words = entry("numbers.words")[lang]
     return words[n] if 0 <= n < len(words) else str(n)
 
 

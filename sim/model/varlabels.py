@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.words import LANGS
 from sim.model.yamlio import read_yaml, require_mapping
 
 
@@ -67,7 +68,7 @@ def variable_labels(vensim_names: Mapping[str, str]) -> dict[str, dict[str, str]
     for name, vensim in vensim_names.items():
         en = str(vensim or name)
         en = declared.en.get(name, en[:1].upper() + en[1:])
-        out[name] = {"zh": declared.zh.get(name, en), "en": en}
+        out[name] = {lang: getattr(declared, lang).get(name, en) for lang in LANGS}
     params = load_parameters()
     for p in (*params.levers.values(), *params.assumptions.values()):
         if p.py_name in out:

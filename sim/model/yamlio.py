@@ -38,8 +38,6 @@ from yaml.nodes import MappingNode, SequenceNode
 
 from sim.errors import PlanSimError, excerpt
 
-#: the languages of every bilingual label (``{zh: ..., en: ...}``)
-LANGS = ("zh", "en")
 #: largest YAML file read (bytes)
 MAX_BYTES = 4 * 1024 * 1024
 #: most alias references (``*name``) in one file

@@ -14,28 +14,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.backtest import ALL, Backtest
+from sim.model.words import group, in_group
 from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.columns import HEADERS, Col, Table
 
-WORDS = {
-    "model": {"zh": "模型（后验集合中位数）", "en": "model (posterior ensemble median)"},
-    "naive": {"zh": "朴素预测（按历史增速外推）", "en": "naive (last value at its growth rate)"},
-    "mape": {"zh": "平均绝对百分比误差", "en": "MAPE"},
-    "abs_error": {"zh": "绝对误差（%）", "en": "Absolute error (%)"},
-    "horizon_axis": {"zh": "预测步长（年）", "en": "Horizon (years after the origin)"},
-    "title": {"zh": "滚动起点回测：各步长的预测误差", "en": "Rolling-origin backtest: errors by horizon"},
-    "summary": {"zh": "回测：各步长的误差与90%区间覆盖率",
-                "en": "Backtest: errors by horizon and 90% band coverage"},
-    "posterior": {"zh": "贝叶斯后验（sim.analysis.posterior.estimate）",
-                  "en": "Bayesian posterior (sim.analysis.posterior.estimate)"},
-    "origins": {"zh": "各起点的估计", "en": "The estimate at each origin"},
-    "note": {"zh": "起点 {origins}；每个起点 N = {n}；估计方法：{estimator}",
-             "en": "origins {origins}; N = {n} per origin; estimator: {estimator}"},
-}
-
-
-def _w(key: str, lang: str, **fmt) -> str:
-    return WORDS[key][lang].format(**fmt)
+WORDS = group("backtest")
+_w = in_group("backtest")
 
 
 def errors_chart(ax: Axes, rows: pd.DataFrame, lang: str) -> Axes:
@@ -75,7 +59,7 @@ def errors_figure(rows: pd.DataFrame, lang: str, note: str = "") -> Figure:
 def summary_table(result: Backtest, lang: str) -> Table:
     """MAPE by horizon, model and naive, and the 90% band coverage (the console's table)."""
     df = result.by_horizon()
-    df["horizon"] = [("全部" if lang == "zh" else "all") if h == ALL else str(h)
+    df["horizon"] = [_w("all_horizons", lang) if h == ALL else str(h)
                      for h in df["horizon"]]
     cols = {"horizon": Col(HEADERS["horizon"], kind="text"), "rows": Col(HEADERS["rows"]),
             "model_mape": Col(HEADERS["model_mape"], "%"),

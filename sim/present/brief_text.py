@@ -1,4 +1,4 @@
-"""The briefing's words: the fixed texts (sim/present/brief_words.yaml), the generated
+"""The briefing's words: the fixed texts (group brief of model/words.yaml), the generated
 headline and findings of page 1, and the table of what each scenario assumes.
 
 Every sentence is built from the numbers the page's tables show (the central run, P(met)
@@ -14,24 +14,22 @@ from typing import Any
 
 import pandas as pd
 
-from sim.present.labels import check_lang, format_number, label, unit_label
+from sim.model.words import in_group
+from sim.model.words import word as word_of
+from sim.present.labels import format_number, label, unit_label
 
-WORDS_FILE = Path(__file__).with_name("brief_words.yaml")
+#: the levers whose path in the plan is an assumption of the scenario, not a figure of the plan
+ASSUMED_FILE = Path(__file__).with_name("brief_words.yaml")
+word = in_group("brief")
 
 
 @cache
-def words() -> dict[str, Any]:
-    """The declared words of the briefing (sim/present/brief_words.yaml)."""
+def assumed_levers() -> frozenset[str]:
+    """The levers declared in sim/present/brief_words.yaml as assumed in the plan."""
     from sim.errors import OutputError
     from sim.model.yamlio import read_yaml
 
-    return read_yaml(WORDS_FILE, OutputError) or {}
-
-
-def word(key: str, lang: str, **fmt: Any) -> str:
-    """The fixed text ``key`` in ``lang``, its ``{placeholders}`` filled from ``fmt``."""
-    check_lang(lang)
-    return label(words()[key], lang).format(**fmt)
+    return frozenset((read_yaml(ASSUMED_FILE, OutputError) or {}).get("assumed_levers") or ())
 
 
 def probability(row: pd.Series) -> str:
@@ -43,7 +41,7 @@ def probability(row: pd.Series) -> str:
 
 
 def _sep(lang: str) -> str:
-    return "、" if lang == "zh" else ", "
+    return word_of("punctuation.list", lang)
 
 
 def _samples(brief: Any, sid: str) -> int:
@@ -160,7 +158,7 @@ def change_rows(changes: list[Any], lang: str, ref_name: str, sc_name: str,
     it moves within the run) and the scenario's."""
     from sim.scenarios.loader import year_range
 
-    assumed = set(words().get("assumed_levers") or ())
+    assumed = assumed_levers()
     last = year_range()[1]
     rows = []
     for ch in changes:

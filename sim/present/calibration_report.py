@@ -21,26 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.model.words import group
 from sim.present.atomic import DEFAULT_FORMATS, save_figure
 from sim.present.chartutil import new_figure, thousands_formatter
 from sim.present.labels import LANGS, declared_labels, label
 from sim.present.outdir import owned_dir
 from sim.present.tables import write_csv
 
-WORDS = {
-    "median": {"zh": "后验中位数", "en": "Posterior median"},
-    "band": {"zh": "后验90%区间", "en": "Posterior 90% band"},
-    "central": {"zh": "中心运行（后验中位参数）", "en": "Central run (posterior-median values)"},
-    "sourced": {"zh": "统计数据", "en": "Reported figure"},
-    "lower_bound": {"zh": "下限（不低于）", "en": "Lower bound (at least)"},
-    "implied": {"zh": "推算基数（仅核对）", "en": "Implied base (check only)"},
-    "title": {"zh": "历史拟合：后验预测与观测值（对数坐标）",
-              "en": "Fit to history: posterior predictive vs observed (log scale)"},
-    "prior": {"zh": "先验90%区间", "en": "Prior 90% interval"},
-    "posterior": {"zh": "后验90%区间", "en": "Posterior 90% interval"},
-    "ptitle": {"zh": "先验与后验（按先验范围缩放）",
-               "en": "Prior and posterior (scaled to the prior range)"},
-}
+WORDS = group("calibration")
 MARKERS = {"sourced": ("o", "black"), "lower_bound": ("^", "black"), "implied": ("o", "none")}
 
 

@@ -21,46 +21,17 @@ import numpy as np
 import pandas as pd
 
 from sim.model.numtext import format_range
+from sim.model.words import entry, group, word
 from sim.present.labels import check_lang, format_number, label, unit_label
 from sim.present.tables import WIDTH, display_width
 
 CONSOLE_WIDTH = WIDTH  # the console width of every table (sim.present.tables)
 
-HEAD = {
-    "id": {"zh": "编号", "en": "id"},
-    "label": {"zh": "名称", "en": "name"},
-    "unit": {"zh": "单位", "en": "unit"},
-    "group": {"zh": "类别", "en": "group"},
-    "range": {"zh": "允许范围", "en": "range"},
-    "value_in": {"zh": "{scenario}（{year}年）", "en": "{scenario} ({year})"},
-    "used": {"zh": "运行取值", "en": "value used"},
-    "calibrated": {"zh": "是否校准", "en": "calibrated"},
-    "distribution": {"zh": "不确定性分布", "en": "uncertainty"},
-    "yes": {"zh": "是", "en": "yes"},
-    "no": {"zh": "否", "en": "no"},
-    "description": {"zh": "含义", "en": "meaning"},
-    "written": {"zh": "写法", "en": "written as"},
-    "constant": {"zh": "一个数", "en": "one number"},
-    "step": {"zh": "一个数或逐年取值（阶梯：保持到下一个写出的年份）",
-             "en": "a number or {{year: value}} (steps: held until the next year written)"},
-    "linear": {"zh": "一个数或逐年取值（年份之间线性插值）",
-               "en": "a number or {{year: value}} (linear between the years written)"},
-    "in_sum": {"zh": "；与其他分配比例之和每年不超过{max}", "en": "; with the other allocation "
-               "shares sums to at most {max} in every year"},
-}
+HEAD = group("catalogue_head")
 
 #: how series are read and the sum rule, printed before the lever catalogue
-NOTE = {
-    "zh": ("写法：逐年取值的杠杆写作 {{年份: 值}}；阶梯型的值从所写年份起保持到下一个写出的年份"
-           "（继承的情景在第一个写出的年份之前保持原值），所以“仅2027—2028年为250”写作 "
-           "{{2027: 250, 2029: 500}}（2029年起恢复500）。{rules}"),
-    "en": ("Writing: a series lever takes {{year: value}}; a stepped value holds from its year "
-           "until the next year written (before the first, the extended scenario's value), so "
-           "\"250 in 2027-28 only\" is {{2027: 250, 2029: 500}} (500 again from 2029). {rules}"),
-}
-RULE = {"zh": "{levers} 之和每年不得超过 {max}（加载情景时检查）。",
-        "en": "{levers} must sum to at most {max} in every year (checked when the scenario "
-              "is loaded)."}
+NOTE = entry("catalogue.note")
+RULE = entry("catalogue.rule")
 
 
 def lever_note(lang: str = "zh") -> str:
@@ -225,11 +196,11 @@ def catalogue_text(table: pd.DataFrame, lang: str = "zh", width: int = CONSOLE_W
     check_lang(lang)
     cols = list(table.columns)
     id_col, name_col, desc_col = cols[0], cols[1], _h("description", lang)
-    sep = "；" if lang == "zh" else "; "
+    sep = word("punctuation.clause", lang)
     blocks = []
     for _, row in table.iterrows():
         lines = wrap_text(f"{row[id_col]}  {row[name_col]}", width)
-        colon = "：" if lang == "zh" else ": "
+        colon = word("punctuation.colon", lang)
         facts = [f"{c}{colon}{row[c]}" for c in cols if c not in (id_col, name_col, desc_col)
                  and str(row[c]) != ""]
         lines += wrap_text(sep.join(facts), width, "    ")

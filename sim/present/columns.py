@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import OutputError
+from sim.model.words import entry, group
 from sim.present.labels import axis_label, format_number, label
 
 #: kinds of column: ``number`` (with its unit), ``share`` (a ratio shown as a percentage),
@@ -156,7 +157,7 @@ def excel_values(values: list, kind: str) -> list:
             for v in values]
 
 
-_NOT_BY = {"zh": "{year}年前未达标", "en": "not by {year}"}
+_NOT_BY = entry("cells.not_by")
 
 
 def cell_words(v: Any, headers: Mapping[str, Any], lang: str) -> Any:
@@ -176,74 +177,7 @@ def labels_of(cols: Mapping[str, Col], lang: str) -> dict[str, str]:
 
 #: labels of the columns of the commands' own tables (CSV names -> workbook and console
 #: headers)
-HEADERS: dict[str, dict[str, str]] = {
-    "scenario": {"zh": "情景", "en": "Scenario"},
-    "indicator": {"zh": "指标", "en": "Indicator"},
-    "time": {"zh": "年份", "en": "Year"},
-    "year": {"zh": "年份", "en": "Year"},
-    "target": {"zh": "目标", "en": "Target"},
-    "central": {"zh": "中心预测", "en": "Central"},
-    "probability": {"zh": "达标概率", "en": "P(met)"},
-    "mc_se": {"zh": "蒙特卡洛标准误", "en": "Monte Carlo s.e."},
-    "n": {"zh": "样本数", "en": "Samples"},
-    "sample": {"zh": "样本", "en": "Sample"},
-    "parameter": {"zh": "假设", "en": "Assumption"},
-    "output": {"zh": "输出", "en": "Output"},
-    "low": {"zh": "取下限", "en": "At low value"},
-    "high": {"zh": "取上限", "en": "At high value"},
-    "swing": {"zh": "摆幅", "en": "Swing"},
-    "group": {"zh": "政策组", "en": "Lever group"},
-    "lever": {"zh": "政策杠杆", "en": "Lever"},
-    "drawn": {"zh": "抽样数", "en": "Drawn"},
-    "passed": {"zh": "通过历史匹配", "en": "Passed"},
-    "kept": {"zh": "保留", "en": "Kept"},
-    "reachable": {"zh": "可达", "en": "Reachable"},
-    "extra_budget_2024_2028": {"zh": "新增资金（亿元）", "en": "Extra money (亿元)"},
-    "achieved_probability": {"zh": "达到的概率", "en": "P achieved"},
-    "median": {"zh": "中位数", "en": "Median"},
-    "rests_on": {"zh": "主要依赖的假设", "en": "Rests on"},
-    "rank_correlation": {"zh": "秩相关", "en": "Rank corr."},
-    "box": {"zh": "盒", "en": "Box"},
-    "coverage": {"zh": "覆盖率", "en": "Coverage"},
-    "density": {"zh": "密度", "en": "Density"},
-    "mass": {"zh": "质量", "en": "Mass"},
-    "assumption": {"zh": "假设", "en": "Assumption"},
-    "lower": {"zh": "下限", "en": "Lower"},
-    "upper": {"zh": "上限", "en": "Upper"},
-    "value": {"zh": "实际值", "en": "Value"},
-    "error_pct": {"zh": "误差", "en": "Error"},
-    "inside_50": {"zh": "在50%区间内", "en": "In 50% band"},
-    "inside_90": {"zh": "在90%区间内", "en": "In 90% band"},
-    "origin": {"zh": "预测起点", "en": "Origin"},
-    "horizon": {"zh": "预测步长（年）", "en": "Horizon (years)"},
-    "rows": {"zh": "数据点", "en": "Rows"},
-    "model_mape": {"zh": "模型MAPE", "en": "Model MAPE"},
-    "naive_rows": {"zh": "朴素预测数据点", "en": "Naive rows"},
-    "naive_mape": {"zh": "朴素预测MAPE", "en": "Naive MAPE"},
-    "naive_error_pct": {"zh": "朴素预测误差", "en": "Naive error"},
-    "coverage_90": {"zh": "90%区间覆盖率", "en": "90% coverage"},
-    "bound": {"zh": "下限", "en": "Bound"},
-    "met_share": {"zh": "达到下限的比例", "en": "Share at or above"},
-    "as_of": {"zh": "截至日期", "en": "As of"},
-    "history_rows": {"zh": "起点及以前的数据", "en": "Rows up to the origin"},
-    "likelihood_rows": {"zh": "进入似然的数据", "en": "Rows in the likelihood"},
-    "scored_rows": {"zh": "评分数据点", "en": "Rows scored"},
-    "bound_rows": {"zh": "下限数据点", "en": "Bounds"},
-    "posterior_draws": {"zh": "后验样本数", "en": "Posterior draws"},
-    "converged": {"zh": "已收敛", "en": "Converged"},
-    "first_year": {"zh": "首次达标年份", "en": "First year met"},
-    "comparison": {"zh": "比较", "en": "Comparison"},
-    "n_met": {"zh": "达标样本数", "en": "Samples meeting it"},
-    "wanted": {"zh": "所需样本数", "en": "Wanted"},
-    "screened_out": {"zh": "被筛除（发散或未通过检查）", "en": "Screened out (diverged or failed a check)"},
-    "acceptance": {"zh": "接受率", "en": "Acceptance"},
-    "rounds": {"zh": "抽样轮数", "en": "Rounds"},
-    "cutoff": {"zh": "历史匹配阈值", "en": "Cut-off"},
-    "observation_sd": {"zh": "观测误差标准差", "en": "Observation s.d."},
-    "discrepancy_sd": {"zh": "模型偏差标准差", "en": "Discrepancy s.d."},
-    "all": {"zh": "全部目标", "en": "all targets"},
-    **{f"P{q}": {"zh": f"第{q}百分位", "en": f"P{q}"} for q in (5, 10, 25, 50, 75, 90, 95)},
-}
+HEADERS = group("columns")
 
 
 def known_labels() -> dict[str, Any]:

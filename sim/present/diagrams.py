@@ -23,6 +23,7 @@ from pathlib import Path
 from sim.errors import OutputError
 from sim.model.dot import quote, render_all
 from sim.model.graph import ModelGraph
+from sim.model.words import LANGS, by_lang, group
 from sim.present.labels import check_lang, label
 
 FORMATS = ("svg", "png")
@@ -32,19 +33,7 @@ LINK_COLOR = "#3465a4"
 GHOST_COLOR = "#888888"
 LEVER_COLOR = "#2e7d32"
 LOOP_COLORS = {"reinforcing": "#2e7d32", "balancing": "#c62828"}
-TEXT = {
-    "legend_sf": {"zh": "方框：存量；圆圈：流量（阀门，双线为物质流）；蓝色箭头：依赖关系；"
-                        "灰色<…>：其他部门的变量；绿色：政策杠杆；未画出其余常数",
-                  "en": "Boxes: stocks; circles: flows (valves on double-line pipes); blue "
-                        "arrows: dependencies; grey <...>: variables of other sectors; green: "
-                        "policy levers; other constants not shown"},
-    "cld_title": {"zh": "主要反馈回路（因果回路图）", "en": "Main feedback loops (causal-loop diagram)"},
-    "legend_cld": {"zh": "箭头上的 + / − ：原因增加时结果增加 / 减少（按校准后“{run}”情景的数值偏导数）；"
-                         "R：增强回路，B：调节回路",
-                   "en": "+ / − on an arrow: the effect rises / falls when the cause rises "
-                         "(numerical partial derivatives on the calibrated run of '{run}'); "
-                         "R: reinforcing, B: balancing"},
-}
+TEXT = group("diagrams")
 ZH_SIGN = {1: "+", -1: "−", 0: "0"}
 
 
@@ -142,14 +131,8 @@ def loop_dot(polarities, labels: dict[str, str], lang: str, run: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-POL_TEXT = {"reinforcing": {"zh": "增强", "en": "reinforcing"},
-            "balancing": {"zh": "调节", "en": "balancing"},
-            "inactive": {"zh": "未起作用", "en": "inactive"},
-            "mixed": {"zh": "正负交替", "en": "mixed"}}
-TABLE_HEAD = {"zh": ["回路", "名称", "回路上的变量（由方程推导）", "声明极性", "实测极性",
-                     "起作用的年份"],
-              "en": ["loop", "name", "variables on the loop (derived from the equations)",
-                     "stated", "measured", "years active"]}
+POL_TEXT = group("polarity")
+TABLE_HEAD = by_lang("loop_table")
 
 
 def _years(years: list[int]) -> str:
@@ -166,7 +149,7 @@ def _years(years: list[int]) -> str:
 def loop_table(polarities, labels: dict[str, str], lang: str) -> str:
     """The derived loop table as Markdown."""
     check_lang(lang)
-    head = TABLE_HEAD[lang]
+    head = list(TABLE_HEAD[lang].values())
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for pol in polarities:
         spec = pol.loop.spec
@@ -182,7 +165,7 @@ def _digest(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def diagram_sources(langs: Sequence[str] = ("zh", "en"), sectors: Sequence[str] | None = None,
+def diagram_sources(langs: Sequence[str] = LANGS, sectors: Sequence[str] | None = None,
                     polarities=None, graph: ModelGraph | None = None,
                     run=None) -> dict[str, str]:
     """``{file stem: Graphviz source}``: ``sector-ID.LANG`` per sector, ``loops.LANG``

@@ -23,10 +23,6 @@ COMPARISON_ZH = {">": "超过", ">=": "不少于"}
 SERIES_ZH = {"rd_business": "企业研发经费"}   # fitted series that are not indicators
 
 
-def _unit(unit: str) -> str:
-    return unit_label(unit.replace("/Year", ""), "zh")
-
-
 def _first_met_zh(table: pd.DataFrame, ind: str) -> str:
     y = table.loc[ind, "year_reached"]
     return "未达到" if pd.isna(y) else f"{int(y)}年"
@@ -37,7 +33,7 @@ def block_targets_zh(ctx: DocContext) -> str:
     rows = [{"指标": label(t.label, "zh"),
              f"{year - 5}年基数（由“翻一番”推算）": "-" if t.base is None else num(t.base),
              f"{year}年目标": f"{COMPARISON_ZH.get(t.comparison, t.comparison)} {num(t.target)}",
-             "单位": _unit(t.unit) + ("/年" if t.unit.endswith("/Year") else "")}
+             "单位": unit_label(t.unit, "zh")}
             for t in ctx.targets]
     return md_table(pd.DataFrame(rows))
 

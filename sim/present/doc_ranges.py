@@ -15,45 +15,24 @@ from typing import Any
 import pandas as pd
 
 from sim.model.numtext import format_range, trimmed
+from sim.model.words import by_lang, entry, group, word
 from sim.present.docs import md_table
 from sim.present.labels import label, unit_label
 
-HEAD = {
-    "zh": {"id": "编号", "name": "假设", "unit": "单位", "range": "取值范围",
-           "dist": "抽样分布", "grade": "可信度", "cal": "由历史数据估计", "desc": "含义"},
-    "en": {"id": "id", "name": "assumption", "unit": "unit", "range": "range",
-           "dist": "distribution", "grade": "grade", "cal": "estimated", "desc": "what it means"},
-}
-KINDS = {
-    "zh": {"uniform": "均匀", "triangular": "三角", "truncnormal": "截断正态",
-           "lognormal": "截断对数正态"},
-    "en": {"uniform": "uniform", "triangular": "triangular", "truncnormal": "truncated normal",
-           "lognormal": "truncated lognormal"},
-}
-SHAPE = {"mode": {"zh": "众数", "en": "mode"}, "mean": {"zh": "均值", "en": "mean"},
-         "sd": {"zh": "标准差", "en": "sd"}, "median": {"zh": "中位数", "en": "median"},
-         "sigma": {"zh": "对数标准差", "en": "sigma"}}
-YES = {"zh": ("是", ""), "en": ("yes", "")}
-INTRO = {
-    "zh": "共 {n} 个不确定假设。每个假设的取值范围只在 `model/parameters.yaml` 中声明一次，"
-          "情景文件的校验规则（`scenarios/schema.json`）、不确定性分析的抽样分布"
-          "（`scenarios/uncertainty.yaml` 只写分布形状）和本表都由它生成。可信度：A 高（有青岛"
-          "数据或行动计划数字支持），B 中（文献、可比城市或历史数据校准），C 低（建模者判断）。",
-    "en": "{n} uncertain assumptions. Each range is declared once, in `model/parameters.yaml`; "
-          "the scenario schema (`scenarios/schema.json`), the distributions of the uncertainty "
-          "analysis (`scenarios/uncertainty.yaml` gives only their shape) and this table follow "
-          "from it. Grade: A high (Qingdao data or a figure in the plan), B medium (literature, "
-          "comparable cities or calibrated to history), C low (the modeller's judgement).",
-}
+HEAD = by_lang("ranges_head")
+KINDS = by_lang("ranges_kinds")
+SHAPE = group("ranges_shape")
+YES = by_lang("ranges_yes")
+INTRO = entry("ranges.intro")
 
 
 def _distribution(kind: str, dist: Any, lang: str) -> str:
     """The declared kind (the prior of the estimation) with its shape."""
     text = KINDS[lang][kind]
-    shape = ("、" if lang == "zh" else ", ").join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
+    shape = word("punctuation.list", lang).join(f"{label(SHAPE[k], lang)} {trimmed(v)}"
                       for k, v in dist.params.items() if k in SHAPE)
     if shape:
-        text += f"，{shape}" if lang == "zh" else f", {shape}"
+        text += word("punctuation.comma", lang) + shape
     return text
 
 
@@ -75,7 +54,7 @@ def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
             h["dist"]: "" if dist is None else _distribution(kinds.get(aid, dist.kind), dist, lang)
             + (f" {format_range(dist.lower, dist.upper)}" if narrowed else ""),
             h["grade"]: "" if item is None else item.confidence,
-            h["cal"]: YES[lang][0] if aid in calibrated else YES[lang][1],
+            h["cal"]: YES[lang]["yes"] if aid in calibrated else YES[lang]["no"],
             h["desc"]: label(a.description, lang),
         })
     return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from sim import paths
+from sim.model.words import word
 from sim.present.labels import format_share, label, text
 
 RESULT = "uncertainty"
@@ -66,6 +67,6 @@ def how_sure_lines(out: Path | str, scenarios: Sequence[Any], targets: Any, lang
         n = int(rows["n"].iloc[0])
         cells = [f"{names.get(i, i)} {format_share(r['probability'])} ± {r['mc_se']:.0%}"
                  for i, r in rows.iterrows()]
-        sep = "；" if lang == "zh" else "; "
+        sep = word("punctuation.clause", lang)
         lines.append(f"  {sc.label(lang)} (N = {n}): {sep.join(cells)}")
     return lines

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import OutputError, excerpt
-from sim.model.yamlio import LANGS
+from sim.model.words import LANGS
 from sim.present.atomic import atomic_dir, disk_error, interrupt
 
 MARKER = ".plansim-output"

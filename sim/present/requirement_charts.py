@@ -11,27 +11,16 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from sim.errors import OutputError
+from sim.model.words import LANGS, group
 from sim.present.fonts import use_cjk_font
 from sim.present.labels import unit_label
 
-_TEXT = {
-    "money": {"zh": "{start}-{year}年追加财政资金（亿元）",
-              "en": "Extra fiscal money {start}-{year} (100 million yuan)"},
-    "prob": {"zh": "{year}年达标概率", "en": "P(target met in {year})"},
-    "even": {"zh": "平均分配", "en": "even split"},
-    "need": {"zh": "所需", "en": "required"},
-    "per": {"zh": "每亿元的变化（中位数，P5-P95）",
-            "en": "change per 100 million yuan (median, P5-P95)"},
-    "coverage": {"zh": "覆盖率", "en": "coverage"},
-    "density": {"zh": "密度", "en": "density"},
-    "chosen": {"zh": "选定的盒", "en": "chosen box"},
-    "box": {"zh": "盒 {box}", "en": "box {box}"},
-}
+_TEXT = group("requirement_charts")
 
 
 def _start(ax: Any, lang: str) -> None:
-    if lang not in ("zh", "en"):
-        raise OutputError(f"charts: language {lang!r}; allowed: zh, en")
+    if lang not in LANGS:
+        raise OutputError(f"charts: language {lang!r}; allowed: {', '.join(LANGS)}")
     if not isinstance(ax, Axes):
         raise OutputError(f"charts: expected a matplotlib Axes, got {type(ax).__name__}")
     use_cjk_font()

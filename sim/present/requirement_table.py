@@ -12,23 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from sim.model.words import entry, group
 from sim.present.columns import Col, Table
 from sim.present.labels import check_lang, format_number, label
 
-WORDS = {
-    "target": {"zh": "目标", "en": "Target"},
-    "probability": {"zh": "要求的达标概率", "en": "P required"},
-    "reachable": {"zh": "可否达到", "en": "Reachable"},
-    "yes": {"zh": "是", "en": "yes"},
-    "no": {"zh": "否", "en": "no"},
-    "extra": {"zh": "{start}—{end}年追加资金合计（亿元）", "en": "Extra money {start}-{end} (亿元)"},
-    "unreachable": {"zh": "无法达到", "en": "unreachable"},
-    "achieved": {"zh": "达到的概率", "en": "P achieved"},
-    "mc_se": {"zh": "概率的抽样误差", "en": "Standard error of P"},
-    "line": {"zh": "其中经“{name}”追加（亿元）", "en": "of which through {name} (亿元)"},
-}
+WORDS = group("requirement_table")
 #: a share lever's label without the word "share" (the line the money goes through)
-_SHARE = {"zh": re.compile(r"占比$|比例$"), "en": re.compile(r"^Share (for|of) ", re.I)}
+_SHARE = {lang: re.compile(p, re.I)
+          for lang, p in entry("requirement_patterns.share_label").items()}
 
 
 def line_name(lever_label: Mapping[str, str], lang: str) -> str:

@@ -17,6 +17,7 @@ from sim.analysis.compare import as_scenarios, compare_table
 from sim.dims import scenario_runs
 from sim.model.sectors import Sector
 from sim.model.targets import Targets
+from sim.model.words import entry, word
 from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.charts import compare_figure, indicator_figure, sector_figure
 from sim.present.columns import Table
@@ -57,8 +58,8 @@ def scenario_figures(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequen
     style = style or scenario_styles([scenario.id])[scenario.id]
     label = scenario.label(lang)
     n = {lang: targets.count_word(lang) for lang in LANGS}
-    title = {"zh": f"{n['zh']}大指标:{scenario.name['zh']}",
-             "en": f"{n['en'].capitalize()} indicators: {scenario.name['en']}"}
+    title = {k: word("run.indicators_title", k, n=n[k], N=n[k].capitalize(), name=scenario.name[k])
+             for k in LANGS}
     formats = tuple(formats)
     jobs = [FigureJob("indicators", indicator_figure,
                       ({label: ds[list(targets.indicators)]}, list(targets)),
@@ -155,7 +156,7 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
     figures = (pool or FigurePool(0)).submit_all([
         FigureJob("indicators", indicator_figure, (by_label, list(targets)),
                   {"lang": lang, "styles": styles,
-                   "title": {"zh": "情景比较", "en": "Scenario comparison"}}, formats),
+                   "title": entry("run.compare_chart")}, formats),
         FigureJob("attainment", compare_figure, (by_label, list(targets)),
                   {"lang": lang, "baseline_key": labels[reference], "styles": styles},
                   formats)])
@@ -166,7 +167,7 @@ def write_comparison(runs: xr.Dataset | Mapping[str, xr.Dataset], scenarios: Seq
     with owned_dir(Path(out), langs=lang) as tmp:
         write_csv(table, tmp / "comparison.csv")
         infos = {sid: run_variables(ds) for sid, ds in by_id.items()}
-        title = {"zh": "情景比较：", "en": "Scenario comparison: "}[lang] + ", ".join(
+        title = word("run.compare_title", lang) + ", ".join(
             labels.values())
         write_workbook(tmp / "comparison.xlsx", lang, title=title, summary=summary,
                        indicators=indicators_grid({labels[k]: v for k, v in by_id.items()},

@@ -17,6 +17,7 @@ from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.targets import Targets
+from sim.model.words import group, word
 from sim.present.atomic import DEFAULT_FORMATS
 from sim.present.labels import label
 from sim.present.summary import rare_text
@@ -89,16 +90,7 @@ def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str
 
 
 #: notes under the figures, by language
-NOTES = {
-    "conf": {"zh": "横线：95%自助法置信区间（下端截于0，指数不为负）",
-             "en": "Whiskers: 95% bootstrap interval (lower end clipped at 0: the index is "
-                   "not negative)"},
-    "flat": {"zh": "各假设单独取上下限时结果不变，未绘出：{names}",
-             "en": "Not drawn, unchanged when any assumption alone moves: {names}"},
-    "oat": {"zh": "每个假设单独取P5与P95（括号内），其余取中心值；条末数字为结果值",
-            "en": "Each assumption alone at its P5 and P95 (in brackets), the others at the "
-                  "centre; numbers: the outcome at each bar's end"},
-}
+NOTES = group("sensitivity_notes")
 
 
 def _note(fig: Figure, keys: tuple[str, ...] | str, lang: str, **fmt: Any) -> None:
@@ -206,7 +198,7 @@ def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: 
         if i == 0:
             fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncols=2,
                        frameon=False, fontsize=9)
-    join = "、".join if lang == "zh" else ", ".join
+    join = word("punctuation.list", lang).join
     names = join(label(titles.get(k.removeprefix("tornado_"), k), lang) for k in flat)
     _note(fig, ("oat", "flat") if flat else ("oat",), lang, names=names)
     return layout(fig)

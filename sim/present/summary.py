@@ -27,51 +27,16 @@ from sim.analysis.targets import (
     year_reached,
 )
 from sim.model.targets import Targets
+from sim.model.words import entry, group, in_group, texts
 from sim.present.columns import Col, Table
 from sim.present.labels import label, unit_label
 
-WORDS = {
-    "indicator": {"zh": "指标", "en": "Indicator"},
-    "unit": {"zh": "单位", "en": "Unit"},
-    "target": {"zh": "{year}年目标", "en": "{year} target"},
-    "value": {"zh": "{year}年值", "en": "{year} value"},
-    "central": {"zh": "{year}年中心预测", "en": "Central {year}"},
-    "share": {"zh": "占目标", "en": "% of target"},
-    "reached": {"zh": "达标年份", "en": "Year met"},
-    "pmet": {"zh": "达标概率", "en": "P(met)"},
-    "mc_se": {"zh": "标准误", "en": "± s.e."},
-    "scenario": {"zh": "情景", "en": "Scenario"},
-    "targets_title": {"zh": "{year}年目标完成情况", "en": "The {year} targets"},
-    "values_title": {"zh": "{year}年指标值", "en": "Indicators in {year}"},
-    "share_title": {"zh": "{year}年目标完成度", "en": "Share of the {year} target reached"},
-    "change_title": {"zh": "{year}年较{ref}的变化", "en": "Change in {year} against {ref}"},
-    "reached_title": {"zh": "达标年份（“-”：{last}年前未达标）",
-                      "en": "Year each target is first met (-: not by {last})"},
-    "fiscal_title": {"zh": "财政成本", "en": "Fiscal cost"},
-    "extra": {"zh": "较{ref}新增", "en": "Extra vs {ref}"},
-    "met": {"zh": "{year}年达标指标数", "en": "Targets met in {year}"},
-    "minus": {"zh": "{sc}：差值", "en": "{sc}: difference"},
-    "pct": {"zh": "{sc}：变化率", "en": "{sc}: change"},
-    "all": {"zh": "{n}项目标全部完成", "en": "All {n} targets"},
-    "top": {"zh": "影响最大的假设", "en": "Most influential assumption"},
-    "top_value": {"zh": "其{index}", "en": "Its {index}"},
-    "sensitivity_title": {"zh": "{year}年中心预测与最敏感的假设",
-                          "en": "Central {year} and the most influential assumption"},
-    "reference": {"zh": "{ref}", "en": "{ref}"},
-    "difference": {"zh": "差值", "en": "Difference"},
-    "largest": {"zh": "贡献最大的政策组", "en": "Largest lever group"},
-    "its_share": {"zh": "其贡献", "en": "Its contribution"},
-    "shapley_title": {"zh": "{year}年{sc}较{ref}的差值及其分解",
-                      "en": "{sc} minus {ref} in {year} and its attribution"},
-}
-
-
-def word(key: str, lang: str, **fmt: Any) -> str:
-    return WORDS[key][lang].format(**fmt)
+WORDS = group("summary")
+word = in_group("summary")
 
 
 def _words(key: str, **fmt: Any) -> dict[str, str]:
-    return {lang: word(key, lang, **fmt) for lang in WORDS[key]}
+    return texts(f"summary.{key}", **fmt)
 
 
 def _indicator_cols(targets: Targets, lang: str) -> tuple[dict[str, list], dict[str, Col]]:
@@ -122,8 +87,7 @@ def fiscal_table(runs: Mapping[str, xr.Dataset], targets: Targets, lang: str,
     costs = fiscal_costs(runs, targets)
     if d is None or not costs:
         return None
-    span = {"zh": f"{targets.plan.start}—{targets.year}年", "en": f"{targets.plan.start}-"
-            f"{targets.year}"}
+    span = texts("summary_parts.span", start=targets.plan.start, end=targets.year)
     head = {lang: f"{label(d.label, lang)} {span[lang]}" for lang in span}
     rows = {"scenario": [names.get(s, s) for s in costs], "cost": list(costs.values())}
     cols = {"scenario": Col(WORDS["scenario"], kind="text"), "cost": Col(head, d.unit)}
@@ -291,9 +255,7 @@ def sensitivity_tables(central: xr.Dataset, tables: Mapping[str, pd.DataFrame], 
     return out + ([fiscal] if fiscal is not None else [])
 
 
-RARE_WORDS = {"zh": "过于罕见，无法估计\n（仅{share}的样本{what}，不足{rare}）",
-              "en": "Too rare to estimate\n({what} in only {share} of the samples, under "
-                    "{rare})"}
+RARE_WORDS = entry("summary_notes.rare")
 
 
 def rare_text(share: float, lang: str) -> str:
@@ -301,16 +263,14 @@ def rare_text(share: float, lang: str) -> str:
     from sim.analysis.sensitivity.study import RARE
 
     met = share < 0.5
-    what = {"zh": "达成" if met else "未达成", "en": "met" if met else "not met"}[lang]
+    what = entry("summary_parts.met" if met else "summary_parts.not_met")[lang]
     return RARE_WORDS[lang].format(share=f"{(share if met else 1 - share):.1%}", what=what,
                                    rare=f"{RARE:.0%}")
 
 
 def indices_head(name: str, key: str, samples: int, lang: str) -> str:
     """The line above the console's table of sensitivity indices, in ``lang``."""
-    return {"zh": f"\n{name}：各输出的{key}；设计取自 {samples} 个后验样本的边缘分布",
-            "en": f"\n{name}: {key} by output; designs drawn from the marginals of {samples} "
-                  "posterior draws"}[lang]
+    return entry("summary_parts.indices_head")[lang].format(name=name, key=key, samples=samples)
 
 
 def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targets, lang: str,
@@ -332,7 +292,7 @@ def indices_table(tables: Mapping[str, pd.DataFrame], index: str, targets: Targe
     names = targets.labels()
     frame = wide.reset_index()
     frame["parameter"] = [label(labels.get(k, k), lang) for k in frame["parameter"]]
-    cols = {"parameter": Col({"zh": "假设", "en": "Assumption"}, kind="text")}
+    cols = {"parameter": Col(entry("summary_parts.assumption"), kind="text")}
     cols.update({o: Col(names.get(o, o)) for o in wide.columns})
     notes = [f"{label(names.get(o, o), lang)}: {rare_text(v, lang)}".replace("\n", " ")
              for o, v in rare.items()]

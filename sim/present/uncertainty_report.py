@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 from sim.analysis.uncertainty import UncertaintyResult, tables
 from sim.model.targets import Targets
+from sim.model.words import word
 from sim.present.columns import Table
 
 
@@ -30,7 +31,7 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     nrows = math.ceil((len(targets.items) + 1) / 3)
     fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows), layout=None)
     flat = axes.ravel()
-    central = {"zh": "中心运行（后验中位参数）", "en": "central run (posterior-median values)"}[lang]
+    central = word("uncertainty.central", lang)
     for ax, t in zip(flat[:len(targets.items)], targets.items, strict=True):
         da = result.percentiles[t.indicator]
         fan_chart(ax, da, target=t, target_year=targets.year, lang=lang, title=t.label,
@@ -43,7 +44,7 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
             obs = result.conditioned.match.obs
             obs = obs[obs["variable"] == t.indicator]
             ax.plot(obs["year"], obs["value"], "o", color="tab:red", ms=4,
-                    label={"zh": "历史数据", "en": "history"}[lang])
+                    label=word("uncertainty.history", lang))
     for ax in flat[len(targets.items):]:
         ax.set_axis_off()
     side = flat[len(targets.items)]
@@ -59,7 +60,7 @@ def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lan
     from sim.present.labels import format_share, label
 
     probs = result.probabilities
-    head = {"zh": f"{targets.year}年达标概率", "en": f"P(target met in {targets.year})"}[lang]
+    head = word("uncertainty.p_met", lang, year=targets.year)
     lines = [head, ""]
     for t in targets.items:
         p = probs.loc[t.indicator]
@@ -124,7 +125,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     with owned_dir(final, langs=lang) as tmp:
         for name, df in frames.items():
             write_csv(df, tmp / f"{name}.csv")
-        head = {"zh": "不确定性分析：", "en": "Uncertainty: "}[lang]
+        head = word("uncertainty.title", lang)
         write_workbook(tmp / "uncertainty.xlsx", lang,
                        title=head + ", ".join(names.get(r.scenario, r.scenario)
                                               for r in results),
@@ -136,10 +137,7 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
             for lang_ in LANGS:
                 name = (scenario_names or {}).get(r.scenario, {}).get(lang_, r.scenario)
                 n = r.results.sizes["sample"]
-                note = {"zh": "后验抽样，虚线为中心运行（后验中位参数），圆点为历史数据",
-                        "en": "posterior draws; dashed: central run (posterior-median "
-                              "values); dots: history"}[lang_] if r.conditioned is not None \
-                    else ""
+                note = word("uncertainty.fan_note", lang_) if r.conditioned is not None else ""
                 fig = fan_figure(r, targets, lang_, title=f"{name} (N = {n}) {note}".strip(),
                                  color=styles[r.scenario].color)
                 save_figure(fig, tmp / f"fan_{r.scenario}_{lang_}", formats)

@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import OutputError
+from sim.model.words import group, in_group
 from sim.present import columns as cols_
 from sim.present.atomic import atomic_write_bytes
 from sim.present.columns import Col, Table, excel_format, excel_value, known_labels
@@ -45,48 +46,12 @@ MAX_WIDTH = 48
 #: a header longer than this many columns is written on several lines
 HEAD_WRAP = 24
 
-SHEETS = {
-    "summary": {"zh": "摘要", "en": "Summary"},
-    "indicators": {"zh": "指标逐年", "en": "Indicators by year"},
-    "variables": {"zh": "全部变量", "en": "All variables"},
-    "units": {"zh": "单位与说明", "en": "Units"},
-    "percentiles": {"zh": "百分位数", "en": "Percentiles"},
-    "probabilities": {"zh": "达标概率", "en": "Probabilities"},
-    "first_year": {"zh": "首次达标年份", "en": "First year met"},
-    "comparison": {"zh": "情景对比", "en": "Comparison"},
-    "samples": {"zh": "样本", "en": "Samples"},
-    "conditioning": {"zh": "历史匹配筛选", "en": "Conditioning"},
-    "history_match": {"zh": "历史数据比较", "en": "History match"},
-    "indices": {"zh": "敏感性指数", "en": "Indices"},
-    "second_order": {"zh": "二阶指数", "en": "Second order"},
-    "given_data_S1": {"zh": "集合一阶指数", "en": "Ensemble S1"},
-    "shapley": {"zh": "Shapley分解", "en": "Shapley values"},
-    "totals": {"zh": "合计", "en": "Totals"},
-    "coalitions": {"zh": "政策组组合", "en": "Coalitions"},
-    "groups": {"zh": "政策组", "en": "Lever groups"},
-    "per_year_": {"zh": "逐年指数 ", "en": "Per year "},
-    "tornado_": {"zh": "单因素 ", "en": "Tornado "},
-}
-WORDS = {
-    "year": {"zh": "年份", "en": "Year"},
-    "variable": {"zh": "变量", "en": "Variable"},
-    "label_zh": {"zh": "中文名称", "en": "Name (Chinese)"},
-    "label_en": {"zh": "英文名称", "en": "Name (English)"},
-    "unit": {"zh": "单位", "en": "Unit"},
-    "description": {"zh": "说明（模型注释）", "en": "Description (model comment)"},
-    "csv_only": {"zh": "未写入本工作簿的大表（见CSV文件）",
-                 "en": "Large tables not in this workbook (see the CSV files)"},
-    "table": {"zh": "表", "en": "Table"},
-    "rows": {"zh": "行数", "en": "Rows"},
-    "file": {"zh": "文件", "en": "File"},
-}
+SHEETS = group("sheets")
+WORDS = group("workbook")
 #: header cells: bold on a light blue fill, wrapped
 _HEAD = {"bold": True, "pattern": 1, "bg_color": "#DDE5F0", "text_wrap": True,
          "valign": "bottom"}
-
-
-def word(key: str, lang: str) -> str:
-    return WORDS[key][lang]
+word = in_group("workbook")
 
 
 def sheet_name(key: str, lang: str, suffix: str = "") -> str:

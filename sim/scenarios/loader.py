@@ -29,7 +29,8 @@ import numpy as np
 from sim import paths
 from sim.errors import ScenarioError, excerpt, plain_text
 from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import LANGS, is_number, read_yaml
+from sim.model.words import LANGS
+from sim.model.yamlio import is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
@@ -241,7 +242,7 @@ def _name(raw: Any, where: str) -> dict[str, str]:
         raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     for lang in LANGS:
         plain_text(raw[lang], f"{where}: name.{lang}", ScenarioError, one_line=True)
-    return {"zh": raw["zh"], "en": raw["en"]}
+    return {lang: raw[lang] for lang in LANGS}
 
 
 def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,

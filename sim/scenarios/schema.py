@@ -21,6 +21,7 @@ from typing import Any
 from sim import paths
 from sim.model.numtext import format_range
 from sim.model.parameters import Parameters, load_parameters
+from sim.model.words import LANGS
 from sim.scenarios.loader import year_range
 
 
@@ -129,9 +130,8 @@ def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | N
     values = values or {}
     label = {
         "type": "object",
-        "properties": {"zh": {"type": "string", "minLength": 1},
-                       "en": {"type": "string", "minLength": 1}},
-        "required": ["zh", "en"],
+        "properties": {lang: {"type": "string", "minLength": 1} for lang in LANGS},
+        "required": list(LANGS),
         "additionalProperties": False,
     }
     first, last = year_range()

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
+from sim.model.words import entry
 
 if TYPE_CHECKING:
     from sim.analysis.sampling import Design
@@ -26,9 +27,9 @@ class Morris(Method):
     design_method = "morris"
     main_index = "mu_star"
     default_samples = 20
-    per_year_label = {"zh": "μ*（相对）", "en": "μ* (relative)"}
+    per_year_label = entry("sensitivity_methods.morris_per_year")
     per_year_measure = "mu_star (normalised)"
-    index_label = {"zh": "μ*：基本效应绝对值的均值", "en": "μ*: mean absolute elementary effect"}
+    index_label = entry("sensitivity_methods.morris_index")
 
     def runs_per_sample(self, dim: int, *, second_order: bool = False) -> int:
         return dim + 1

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
 from sim.errors import UncertaintyError
+from sim.model.words import entry
 
 if TYPE_CHECKING:
     from sim.analysis.sampling import Design
@@ -27,9 +28,9 @@ class Sobol(Method):
     design_method = "saltelli"
     main_index = "ST"
     default_samples = 256
-    per_year_label = {"zh": "总效应指数 ST", "en": "Total-order ST"}
+    per_year_label = entry("sensitivity_methods.sobol_per_year")
     per_year_measure = "ST"
-    index_label = {"zh": "总效应指数 ST", "en": "Total-order ST"}
+    index_label = entry("sensitivity_methods.sobol_index")
 
     def runs_per_sample(self, dim: int, *, second_order: bool = False) -> int:
         return dim * (2 if second_order else 1) + 2

@@ -1,5 +1,5 @@
 """The explorer page (Panel on a Bokeh server, or inline in Jupyter): lever sliders grouped by
-lever group, the five indicators with history, targets and references, the target table, the
+lever group, the indicators with history, targets and references, the target table, the
 fiscal cost, the uncertainty switch, save and load, and the zh/en switch.
 
 All state and every number live in :class:`~sim.present.explorer.session.Session`; this module
@@ -239,9 +239,10 @@ class Explorer:
     def _retext(self) -> None:
         lang, s, p = self.lang, self.s, self.s.targets.plan
         self.title.object = f"<h2 style='margin:4px 0'>{html.escape(word('title', lang))}</h2>"
+        intro = word("intro", lang, year=s.targets.year, n=s.targets.count_word(lang))
         self.levers_title.object = (f"<h3 style='margin:4px 0'>"
                                     f"{word('levers', lang, start=p.start, end=p.target_year)}"
-                                    f"</h3><div>{word('intro', lang, year=s.targets.year)}</div>")
+                                    f"</h3><div>{intro}</div>")
         self.marks_note.object = f"<small>{word('marks', lang)}</small>"
         self.reset_button.label = word("reset", lang)
         self.reset_select.label = word("reset_to", lang)

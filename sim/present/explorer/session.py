@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import PlanSimError, ScenarioError
+from sim.model.words import LANGS, entry
 from sim.scenarios.loader import Inherited
 
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
@@ -311,8 +312,8 @@ class Session:
         raw = dict(self.base.raw)
         levers = dict(raw.get("levers") or {})
         levers.update(self.edits())
-        suffix = {"zh": "（在线调整）", "en": " (explored)"}
-        doc = {"name": {k: self.base.label[k] + suffix[k] for k in ("zh", "en")},
+        suffix = entry("explorer_document.name_suffix")
+        doc = {"name": {k: self.base.label[k] + suffix[k] for k in LANGS},
                "description": (f"Settings of plansim explore on {dt.date.today():%Y-%m-%d}, "
                                f"from '{self.base.id}'"
                                + (f": {self.base.description}" if self.base.description else "")),
