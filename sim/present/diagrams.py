@@ -9,7 +9,10 @@ of the chain between them measured on the calibrated run (:mod:`sim.analysis.loo
 per loop (R reinforcing, B balancing).
 
 For each diagram three files are written: ``NAME.LANG.dot`` (the Graphviz source, which the
-staleness test compares), ``.svg`` (its first comment carries the source's sha256) and ``.png``.
+staleness check compares), ``.svg`` (its first comment carries the source's sha256) and ``.png``.
+The committed copies in ``model/diagrams`` are the ``.dot`` and ``.svg`` only
+(:data:`COMMITTED_FORMATS`, written by ``plansim regen``): no picture that a command redraws is
+kept in git.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sim.model.graph import ModelGraph
 from sim.present.labels import check_lang, label
 
 FORMATS = ("svg", "png")
+COMMITTED_FORMATS = ("svg",)
 FONT = "Noto Sans CJK SC"
 STOCK_FILL = "#dbe9f6"
 LINK_COLOR = "#3465a4"
@@ -219,8 +223,9 @@ def _stamped(source: str) -> str:
                           1)
 
 
-def write_diagrams(out_dir: Path | str, sources: dict[str, str]) -> list[Path]:
-    """Write each source (``.dot``, ``.svg``, ``.png``; Markdown tables as ``.md``) to
+def write_diagrams(out_dir: Path | str, sources: dict[str, str],
+                   formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write each source (``.dot`` and each of ``formats``; Markdown tables as ``.md``) to
     ``out_dir``, each file atomically. Returns the files written."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -232,7 +237,7 @@ def write_diagrams(out_dir: Path | str, sources: dict[str, str]) -> list[Path]:
     graphs = {stem: src for stem, src in sources.items() if not stem.startswith("loop-table.")}
     # one dot run per diagram for all formats, as many at once as there are cores
     with ThreadPoolExecutor(max_workers=max(1, min(len(graphs), os.cpu_count() or 1))) as ex:
-        drawn = dict(zip(graphs, ex.map(lambda src: render_all(_stamped(src), FORMATS,
+        drawn = dict(zip(graphs, ex.map(lambda src: render_all(_stamped(src), formats,
                                                                 font_dirs=fonts),
                                         graphs.values()), strict=True))
     written = []
@@ -241,13 +246,14 @@ def write_diagrams(out_dir: Path | str, sources: dict[str, str]) -> list[Path]:
             written.append(atomic_write_text(out_dir / f"{stem}.md", src))
             continue
         written.append(atomic_write_text(out_dir / f"{stem}.dot", src))
-        for fmt in FORMATS:
+        for fmt in formats:
             written.append(atomic_write_bytes(out_dir / f"{stem}.{fmt}", drawn[stem][fmt]))
     return written
 
 
 def diagrams_are_current(out_dir: Path | str, sources: dict[str, str]) -> tuple[bool, str]:
-    """Whether the committed diagrams in ``out_dir`` were drawn from ``sources``."""
+    """Whether the committed diagrams in ``out_dir`` (``.dot`` and ``.svg``) were drawn from
+    ``sources``."""
     out_dir = Path(out_dir)
     for stem, src in sources.items():
         if stem.startswith("loop-table."):
@@ -261,8 +267,6 @@ def diagrams_are_current(out_dir: Path | str, sources: dict[str, str]) -> tuple[
         svg = out_dir / f"{stem}.svg"
         if not svg.is_file() or _digest(src) not in svg.read_text(encoding="utf-8"):
             return False, f"{svg} was not drawn from {f.name}"
-        if not (out_dir / f"{stem}.png").is_file():
-            return False, f"{out_dir / (stem + '.png')} is missing"
     stems = {re.sub(r"\.(dot|svg|png|md)$", "", p.name) for p in out_dir.iterdir()
              if p.suffix in (".dot", ".svg", ".png", ".md")}
     extra = sorted(stems - set(sources))
