@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test lint conformance check docs benchmark clean
+.PHONY: setup system-deps run test lint conformance check docs regen benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ check: setup
 
 docs: setup
 	$(BIN)/plansim docs
+
+# every committed generated file, in dependency order (plansim regen --check: what is stale)
+regen: setup
+	$(BIN)/plansim regen
 
 benchmark: setup
 	$(BIN)/python benchmarks/engine_vs_pysd.py
