@@ -145,9 +145,9 @@ def stale_reason(path: Path | str | None = None) -> str:
     estimation would now start from ("" when it is)."""
     path = Path(path or paths.POSTERIOR_FILE)
     if not path.is_file():
-        return f"{path.name}: no stored posterior"
+        return "no stored posterior"
     stored = read_posterior(path, prior=None).info.get("inputs_hash")
     if stored != inputs_hash():
-        return (f"{path.name}: its inputs (history, equations, settings, priors or scenario) "
-                "changed since the estimation")
+        return ("its inputs (history, equations, settings, priors or scenario) changed since "
+                "the estimation")
     return ""
