@@ -117,7 +117,6 @@ def test_a_stale_sketch_is_reported_then_rewritten(tmp_path, monkeypatch, capsys
     assert main(["regen", "--check", "sketch", "-q"]) == 0
 
 
-@pytest.mark.slow
 def test_a_stale_schema_is_reported_then_rewritten(tmp_path, monkeypatch, capsys):
     """A tmp copy of scenarios/schema.json with one lever's range changed by hand."""
     committed = paths.SCENARIO_SCHEMA.read_text(encoding="utf-8")
