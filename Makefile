@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test test-fast lint conformance check docs benchmark clean
+.PHONY: setup system-deps run test test-fast lint conformance check docs regen benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ check: setup
 
 docs: setup
 	$(BIN)/plansim docs
+
+# every committed generated file, in dependency order (plansim regen --check: what is stale)
+regen: setup
+	$(BIN)/plansim regen
 
 benchmark: setup
 	$(BIN)/python benchmarks/engine_vs_pysd.py

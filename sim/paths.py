@@ -16,6 +16,8 @@ POSTERIOR_FILE = MODEL_DIR / "posterior.csv.gz"
 CALIBRATION_SETTINGS_FILE = MODEL_DIR / "calibration-settings.yaml"
 CAVEATS_FILE = MODEL_DIR / "caveats.yaml"
 WORDS_FILE = MODEL_DIR / "words.yaml"
+#: the committed diagrams (Graphviz sources and SVG; `plansim regen` writes them)
+DIAGRAMS_DIR = MODEL_DIR / "diagrams"
 SCENARIO_DIR = ROOT / "scenarios"
 SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"

@@ -111,11 +111,9 @@ def test_schema_defaults_are_the_catalogue_baseline_values(schema):
         assert format_number(prop["default"]) == used[aid], aid
 
 
-def test_committed_schema_is_current_and_every_scenario_validates(schema):
-    params, s = schema
+def test_every_scenario_validates_against_the_committed_schema():
+    """(Whether the committed schema is current: tests/test_regen.py.)"""
     committed = json.loads(paths.SCENARIO_SCHEMA.read_text(encoding="utf-8"))
-    assert committed == json.loads(json.dumps(s, ensure_ascii=False)), (
-        "scenarios/schema.json is stale: run `python -m sim.scenarios.schema --write`")
     import jsonschema  # here, not at collection: its import builds a URI grammar (seconds)
 
     validator = jsonschema.Draft202012Validator(committed)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sim import paths
-from sim.analysis.loops import calibrated_polarities, derive_loop, loop_polarities
+from sim.analysis.loops import derive_loop, loop_polarities
 from sim.cli.main import main
 from sim.engine import compile_model
 from sim.model.graph import load_graph
-from sim.model.loopspec import LoopSpec, load_loops
+from sim.model.loopspec import LoopSpec
 from sim.model.sectors import load_sectors
 from sim.model.sketch import build_sketch
 from sim.model.varlabels import load_zh_labels
 from sim.present.diagrams import (
-    diagram_sources,
     diagrams_are_current,
     loop_dot,
     loop_table,
@@ -22,7 +21,6 @@ from sim.present.diagrams import (
     variable_labels,
     write_diagrams,
 )
-from sim.scenarios.loader import load_scenario
 
 
 @pytest.fixture
@@ -101,16 +99,6 @@ def test_out_dir_with_other_files_is_refused(capsys, tmp_path):
                  "-q"]) == 2
     assert "holds files that are not diagrams" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
-
-
-@pytest.mark.slow
-def test_committed_diagrams_are_current():
-    decl = load_loops()
-    sources = diagram_sources(("zh", "en"), None, calibrated_polarities(decl),
-                              run=load_scenario(decl.polarity_run))
-    ok, why = diagrams_are_current(paths.MODEL_DIR / "diagrams", sources)
-    assert ok, (f"{why}; regenerate with `plansim diagram --write-sketch --out "
-                "model/diagrams`")
 
 
 @pytest.mark.slow

@@ -157,14 +157,6 @@ def test_cli_unknown_block_exit_2(tmp_path, capsys):
     assert "unknown block 'nonsense'" in err and str(path) in err
 
 
-@pytest.mark.slow
-def test_documents_are_current(capsys):
-    """README.md and model/README.md hold exactly what `plansim docs` computes now. If this
-    fails, run `plansim docs` and commit the documents."""
-    code = main(["docs", "--check", "-q"])
-    assert code == 0, capsys.readouterr().out
-
-
 def test_pysd_model_loaded_twice_is_a_model():
     """load_pysd_model returned None on its second call in a process (PySD's reload returns
     None); the element-count and constants blocks load it after other users."""

@@ -106,12 +106,6 @@ def test_sector_declared_twice_is_a_named_error(sketch_files, tmp_path):
 
 
 # ------------------------------------------------------------------ the project's model
-def test_committed_sketch_is_current():
-    ok, why = sketch_is_current()
-    assert ok, (f"{paths.MODEL_FILE.name}: {why}; regenerate with "
-                "`python -m sim.model.sketch --write`")
-
-
 def test_model_views_cover_every_variable_once():
     g = load_graph()
     views = build_views(g, load_sectors())

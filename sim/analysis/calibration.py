@@ -35,6 +35,7 @@ from sim.analysis.calibration_settings import (  # noqa: F401  (re-exported)
     load_settings,
 )
 from sim.analysis.posterior import Posterior, estimate
+from sim.analysis.posterior_file import inputs_hash
 from sim.errors import CalibrationError
 
 #: the data "move" an assumption when its posterior sd is below this share of its prior sd ...
@@ -116,10 +117,11 @@ def calibrate(settings: Settings | None = None, *, simulator=None,
     settings = settings or load_settings()
     history_path = Path(history_path or paths.HISTORY_FILE)
     sim = simulator or Simulator("batch", use_calibration=False)
+    key = inputs_hash(settings, history_path)   # what is read, before reading it
     post = estimate(load_history(history_path), seed=settings.sampler.seed, settings=settings,
                     simulator=sim, say=say)
     post.info["data_hash"] = history_hash(history_path)
-    post.info["model_hash"] = history_hash(paths.MODEL_FILE)
+    post.info["inputs_hash"] = key
     try:
         post.info["data_file"] = str(history_path.resolve().relative_to(paths.ROOT))
     except ValueError:

@@ -8,11 +8,18 @@ assumption, rounded to 6 significant digits.
 :func:`canonical_posterior` is what every ensemble starts from: the stored posterior when it was
 estimated on the history file as it is now; otherwise (new outturns appended) it re-estimates
 and stores the new posterior, with a notice, or says in one line what to run.
+
+:func:`inputs_hash` is the staleness key of the estimation (stored as ``inputs_hash`` in the
+header): what the estimation reads, as it reads it (the history file, the equations of the
+``.mdl`` without its sketch, the settings, the priors, the scenario it runs), so that
+``plansim regen`` re-estimates only when one of them changed, not after a re-layout of the
+sketch or a relabelling.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -23,6 +30,7 @@ import pandas as pd
 from sim import paths
 from sim.analysis.posterior import Posterior
 from sim.errors import CalibrationError
+from sim.model.sketch import SKETCH_MARK
 
 DIGITS = 6
 
@@ -109,3 +117,37 @@ def canonical_posterior(*, reestimate: bool = True, say: Callable[[str], None] |
     cal = calibrate(say=say)
     write_outputs(cal, say=say)
     return cal.posterior
+
+
+def inputs_hash(settings=None, history_path: Path | str | None = None) -> str:
+    """sha256 (hex) of what the estimation reads (see the module docstring); ``settings``:
+    the estimation settings (default: ``model/calibration-settings.yaml``)."""
+    from dataclasses import replace
+
+    from sim.analysis.calibration_settings import load_settings
+    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.model.history import history_hash
+    from sim.scenarios.loader import load_scenario
+
+    settings = settings or load_settings()
+    equations = paths.MODEL_FILE.read_text(encoding="utf-8").split(SKETCH_MARK, 1)[0]
+    scenario = load_scenario(settings.scenario)
+    priors = [(a.id, a.distribution.kind, a.distribution.lower, a.distribution.upper,
+               sorted(a.distribution.params.items())) for a in load_uncertainty().items.values()]
+    parts = [history_hash(history_path), hashlib.sha256(equations.encode("utf-8")).hexdigest(),
+             repr(replace(settings, source=None)), repr(priors),
+             repr(sorted(scenario.levers.items())), repr(sorted(scenario.assumptions.items()))]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def stale_reason(path: Path | str | None = None) -> str:
+    """Why the stored posterior at ``path`` is not what :func:`inputs_hash` says the
+    estimation would now start from ("" when it is)."""
+    path = Path(path or paths.POSTERIOR_FILE)
+    if not path.is_file():
+        return "no stored posterior"
+    stored = read_posterior(path, prior=None).info.get("inputs_hash")
+    if stored != inputs_hash():
+        return ("its inputs (history, equations, settings, priors or scenario) changed since "
+                "the estimation")
+    return ""

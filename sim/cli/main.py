@@ -25,6 +25,7 @@ COMMANDS = {
     "score": "sim.cli.score",
     "backtest": "sim.cli.backtest",
     "docs": "sim.cli.docs",
+    "regen": "sim.cli.regen",
     "diagram": "sim.cli.diagram",
     "what-it-takes": "sim.cli.what_it_takes",
     "returns": "sim.cli.returns",

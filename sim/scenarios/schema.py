@@ -8,7 +8,8 @@ description (model/parameters.yaml) with its unit (the ``.mdl``), range, baselin
 values; ``default`` is the baseline value (the calibrated baseline run in the plan's first year:
 what a scenario that leaves it out uses) and ``examples`` the value ``scenarios/plan.yaml`` gives
 it; ``x-label``, ``x-description``, ``x-unit`` and ``x-plan`` hold the same as data.
-``python -m sim.scenarios.schema --write`` regenerates it, and a test checks it is current.
+``plansim regen schema`` (or ``python -m sim.scenarios.schema --write``) regenerates it, and a
+test checks it is current.
 """
 
 from __future__ import annotations
