@@ -38,7 +38,7 @@ SAFE_NAME_RULE = ("letters, digits, '_', '-', '.' and spaces, starting with a le
 MAX_NAME_BYTES = 255
 #: every file or folder name plansim makes from a scenario id (``{id}``), the longest
 #: variable parts filled in: result folders and their temporary siblings
-#: (sim.present.atomic: ``.<name>.tmp-<12 hex>``), a workbook's temporary file
+#: (sim.present.output.atomic: ``.<name>.tmp-<12 hex>``), a workbook's temporary file
 #: (``.<name>.<8 random>.tmp``), the explorer's download
 ID_NAMES = (".{id}.tmp-0123456789ab", ".sensitivity_{id}_shapley.tmp-0123456789ab",
             ".what-it-takes_{id}.tmp-0123456789ab", ".returns_{id}.tmp-0123456789ab",

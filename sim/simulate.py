@@ -25,8 +25,8 @@ from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
 from sim.engine import BACKENDS, ENGINES
 from sim.errors import PlanSimError
-from sim.model.divergence import load_divergence, raise_if_diverged
-from sim.model.parameters import Parameters, load_parameters
+from sim.model.declarations.divergence import load_divergence, raise_if_diverged
+from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs
 from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
@@ -60,7 +60,7 @@ class Simulator:
 
     @cached_property
     def pysd(self):
-        from sim.model.mdl import load_pysd_model
+        from sim.model.equations.mdl import load_pysd_model
 
         model = load_pysd_model(self.model_path)
         # PySD keeps the controls of its last run (e.g. SAVEPER = TIME STEP): remember the .mdl's
@@ -135,7 +135,7 @@ class Simulator:
         scenario starts from them, and a scenario's own assumptions override them."""
         if not self.use_calibration:
             return {}
-        from sim.model.calibrated import load_calibrated_values
+        from sim.model.declarations.calibrated import load_calibrated_values
 
         return load_calibrated_values()
 
@@ -209,7 +209,7 @@ class Simulator:
         """Run one scenario; ``levers``/``assumptions`` may hold per-sample arrays (sample,).
 
         Raises :class:`~sim.errors.DivergenceError` if a sample diverged (NaN, inf, or a stock
-        beyond the bound of ``model/checks.yaml``; see :mod:`sim.model.divergence`), unless
+        beyond the bound of ``model/checks.yaml``; see :mod:`sim.model.declarations.divergence`), unless
         ``check_divergence`` is False (ensembles screen their samples themselves)."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)

@@ -126,8 +126,8 @@ def sketch_files(tmp_path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def output_locks_released():
-    """After the test, the locks it took on output folders (sim.present.outdir) are let go."""
-    from sim.present.outdir import release_all
+    """After the test, the locks it took on output folders (sim.present.output.outdir) are let go."""
+    from sim.present.output.outdir import release_all
 
     yield
     release_all()

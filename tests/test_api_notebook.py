@@ -12,8 +12,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import sim  # noqa: E402
-from sim.analysis.compare import compare_table  # noqa: E402
-from sim.model.targets import load_targets  # noqa: E402
+from sim.analysis.outcomes.compare import compare_table  # noqa: E402
+from sim.model.declarations.targets import load_targets  # noqa: E402
 
 TARGETS = load_targets()
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from inline_mdl import control_section
 
-from sim.analysis.backtest import (
+from sim.analysis.forecasts.backtest import (
     BOUND_COLUMNS,
     COLUMNS,
     backtest,
@@ -197,8 +197,8 @@ def test_point_rows_without_as_of_column():
 
 
 def test_report_files_and_chart(synthetic_history, tmp_path):
-    from sim.present.backtest_report import errors_chart, errors_figure, write_backtest
-    from sim.present.chartutil import new_figure
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.reports.backtest_report import errors_chart, errors_figure, write_backtest
 
     b = _run(synthetic_history, FakeEstimator(np.linspace(0.25, 0.35, 5)))
     _, axes = new_figure(1, 1)
@@ -214,9 +214,9 @@ def test_report_files_and_chart(synthetic_history, tmp_path):
 @pytest.mark.slow
 def test_backtest_on_the_real_model(tmp_path):
     """The real model, the posterior estimator with a short chain, two origins."""
-    from sim.analysis.backtest_model import model_compare, model_estimate, model_forecast
-    from sim.model.history import load_history
-    from sim.present.backtest_report import write_backtest
+    from sim.analysis.forecasts.backtest_model import model_compare, model_estimate, model_forecast
+    from sim.model.declarations.history import load_history
+    from sim.present.reports.backtest_report import write_backtest
     from sim.simulate import Simulator
 
     sim = Simulator("batch", use_calibration=False)
@@ -236,7 +236,7 @@ def test_backtest_on_the_real_model(tmp_path):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_errors_figure_text_is_clean(lang):
-    from sim.present.backtest_report import errors_figure
+    from sim.present.reports.backtest_report import errors_figure
     from tests.textcheck import assert_text_clean
 
     rows = pd.DataFrame({"horizon": [1, 1, 2, 3, 6], "error_pct": [12.0, -40.0, 5.0, 80.0, 9.0],

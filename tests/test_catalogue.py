@@ -4,11 +4,11 @@ the chosen language, values from the calibrated runs."""
 import pytest
 
 from sim.cli.main import main
-from sim.model.calibrated import load_calibrated_values
-from sim.model.parameters import load_parameters
-from sim.present import catalogue as cat
+from sim.model.declarations.calibrated import load_calibrated_values
+from sim.model.declarations.parameters import load_parameters
 from sim.present.labels import format_number, label
-from sim.present.tables import display_width
+from sim.present.tabular import catalogue as cat
+from sim.present.tabular.tables import display_width
 from sim.scenarios import load_scenario
 
 
@@ -36,7 +36,7 @@ def test_assumption_table_marks_calibrated_values(simulator):
         assert t.loc[aid, "calibrated"] == "yes"
         assert t.loc[aid, "value used"] == format_number(value)
     assert (t["calibrated"] == "no").sum() == len(t) - len(calibrated)
-    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.numtext.format_range
+    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.declarations.numtext.format_range
 
 
 def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):

@@ -1,4 +1,4 @@
-"""Behaviour checks (sim.analysis.checks) on hand-built result Datasets."""
+"""Behaviour checks (sim.analysis.diagnostics.checks) on hand-built result Datasets."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.analysis.checks import (
+from sim.analysis.diagnostics.checks import (
     BALANCE,
     evaluate_all,
     evaluate_checks,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sim import paths
-from sim.analysis.loops import derive_loop, loop_polarities
+from sim.analysis.diagnostics.loops import derive_loop, loop_polarities
 from sim.cli.main import main
 from sim.engine import compile_model
-from sim.model.graph import load_graph
-from sim.model.loopspec import LoopSpec
-from sim.model.sectors import load_sectors
-from sim.model.sketch import build_sketch
-from sim.model.varlabels import load_zh_labels
-from sim.present.diagrams import (
+from sim.model.declarations.loopspec import LoopSpec
+from sim.model.declarations.sectors import load_sectors
+from sim.model.declarations.varlabels import load_zh_labels
+from sim.model.equations.graph import load_graph
+from sim.model.equations.sketch import build_sketch
+from sim.present.figures.diagrams import (
     diagrams_are_current,
     loop_dot,
     loop_table,
@@ -150,7 +150,7 @@ def test_chinese_guide_has_the_derived_loop_table_and_no_typed_numbers():
 
 def test_fill_generated_block():
     from sim.errors import OutputError
-    from sim.present.diagrams import fill_generated_block
+    from sim.present.figures.diagrams import fill_generated_block
 
     text = "a\n<!-- generated: t -->\nold\n<!-- /generated -->\nb\n"
     assert fill_generated_block(text, "t", "new\n") == \

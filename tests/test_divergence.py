@@ -1,4 +1,4 @@
-"""Divergence (sim.model.divergence) and per-sample screening (sim.analysis.screening).
+"""Divergence (sim.model.declarations.divergence) and per-sample screening (sim.analysis.diagnostics.screening).
 
 Tiny inline models blow up or turn NaN at a known year; the real model with every lever and
 assumption at its maximum must stop `plansim run`/`compare` with exit 3 and write nothing.
@@ -13,10 +13,10 @@ import pytest
 import xarray as xr
 import yaml
 
-from sim.analysis.checks import parse_checks, variables_needed
-from sim.analysis.screening import keep_samples, sample_checks, screen
+from sim.analysis.diagnostics.checks import parse_checks, variables_needed
+from sim.analysis.diagnostics.screening import keep_samples, sample_checks, screen
 from sim.errors import DivergenceError, ModelError
-from sim.model.divergence import (
+from sim.model.declarations.divergence import (
     DivergenceRule,
     find_divergence,
     load_divergence,
@@ -226,7 +226,7 @@ def test_screen_names_a_missing_variable():
 
 def test_real_checks_screen_the_real_ensemble_columns():
     """The real checks run per sample on the columns variables_needed asks for."""
-    from sim.analysis.checks import load_checks
+    from sim.analysis.diagnostics.checks import load_checks
     from sim.simulate import Simulator
 
     checks = load_checks()
@@ -244,7 +244,7 @@ def test_real_checks_screen_the_real_ensemble_columns():
 def test_real_model_stays_finite_at_extreme_inputs():
     """With every lever and assumption at its maximum (allocation shares kept at the plan's, as
     their sum is constrained), the model's limits to growth keep it from diverging."""
-    from sim.model.parameters import load_parameters
+    from sim.model.declarations.parameters import load_parameters
     from sim.scenarios.constraints import load_constraints
     from sim.simulate import Simulator
 
@@ -264,7 +264,7 @@ def test_cli_stops_on_divergence_and_writes_nothing(command, tmp_path, monkeypat
     stocks pass in their first years) stops the command: exit 3, one line, nothing written."""
     import sim.simulate
     from sim.cli.main import main
-    from sim.model.divergence import DivergenceRule
+    from sim.model.declarations.divergence import DivergenceRule
 
     monkeypatch.setattr(sim.simulate, "load_divergence",
                         lambda *a, **k: DivergenceRule(1.0e3, source="test bound"))

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from sim import paths
-from sim.analysis import likelihood as lk
-from sim.analysis.calibration_settings import Break, Sampler, Settings
+from sim.analysis.estimation import likelihood as lk
+from sim.analysis.estimation.calibration_settings import Break, Sampler, Settings
 from sim.errors import CalibrationError, ModelError
-from sim.model.history import COLUMNS, load_history
+from sim.model.declarations.history import COLUMNS, load_history
 
 TINY = """{UTF-8}
 firms = INTEG(births, 100)
@@ -228,8 +228,8 @@ def tiny_project(as_of_model, tmp_path, monkeypatch):
 
 
 def tiny_estimate(seed=5):
-    from sim.analysis.calibration_settings import load_settings
-    from sim.analysis.posterior import estimate
+    from sim.analysis.estimation.calibration_settings import load_settings
+    from sim.analysis.estimation.posterior import estimate
     from sim.simulate import Simulator
 
     return estimate(load_history(), seed=seed, settings=load_settings(),
@@ -258,7 +258,7 @@ def test_the_seed_reproduces_the_draws_exactly(tiny_project):
 
 
 def test_the_posterior_file_round_trips(tiny_project):
-    from sim.analysis.posterior_file import read_posterior, write_posterior
+    from sim.analysis.estimation.posterior_file import read_posterior, write_posterior
 
     post = tiny_estimate()
     post.info["data_hash"] = "abc"
@@ -279,8 +279,8 @@ def test_new_outturns_are_one_step(tiny_project, capsys):
     the history's hash; the canonical posterior is estimated again, with a notice, and its
     origin moves to the new year (or, when asked not to re-estimate, one line says what to
     run)."""
-    from sim.analysis.calibration import calibrate, write_outputs
-    from sim.analysis.posterior_file import canonical_posterior, read_posterior
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.analysis.estimation.posterior_file import canonical_posterior, read_posterior
 
     write_outputs(calibrate())
     assert canonical_posterior(say=print).origin == 2022       # current: read, not estimated
@@ -300,8 +300,8 @@ def test_new_outturns_are_one_step(tiny_project, capsys):
 def test_calibration_document_reports_prior_posterior_and_origin(tiny_project):
     import yaml
 
-    from sim.analysis.calibration import calibrate, write_outputs
-    from sim.model.calibrated import load_calibrated_values
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.model.declarations.calibrated import load_calibrated_values
 
     cal = calibrate()
     write_outputs(cal, date="2026-01-01")
@@ -320,8 +320,8 @@ def test_the_committed_posterior_and_its_summary_agree():
     """model/posterior.csv.gz starts at the last sourced year, its columns are declared
     assumptions, and the central values of model/calibration.yaml are its medians (whether it
     is current, estimated on the inputs as they are: tests/test_regen.py)."""
-    from sim.analysis.posterior_file import read_posterior
-    from sim.model.calibrated import load_calibrated_values
+    from sim.analysis.estimation.posterior_file import read_posterior
+    from sim.model.declarations.calibrated import load_calibrated_values
 
     post = read_posterior()
     assert post.origin == load_history().query("status == 'sourced'")["year"].max()
@@ -335,10 +335,10 @@ def test_regen_estimates_again_only_when_an_input_changed(tiny_project, capsys, 
     """The stored posterior carries the hash of what the estimation read: a new sketch
     layout or a relabelled assumption leaves it current; a changed setting makes it stale,
     `plansim regen --check` says so and writes nothing, `plansim regen` estimates again."""
-    from sim.analysis.calibration import calibrate, write_outputs
-    from sim.analysis.posterior_file import stale_reason
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.analysis.estimation.posterior_file import stale_reason
     from sim.cli.main import main
-    from sim.model.sketch import SKETCH_MARK
+    from sim.model.equations.sketch import SKETCH_MARK
 
     assert "no stored posterior" in stale_reason()
     write_outputs(calibrate())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.engine import compile_model
-from sim.model.parameters import load_parameters
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios.constraints import load_constraints
 from tests.inline_mdl import control_section
 

@@ -13,7 +13,7 @@ import pytest
 
 from sim import paths
 from sim.errors import ForecastError, ModelError, PlanSimError, ScenarioError, UncertaintyError
-from sim.model import yamlio
+from sim.model.declarations import yamlio
 from sim.scenarios import load_scenario
 
 NAME = "name: {zh: 甲, en: A}\n"
@@ -166,7 +166,7 @@ def test_alias_bomb_keeps_its_own_message(tmp_path):
 
 
 def test_outturn_csv_bounded_and_duplicates_refused(tmp_path):
-    from sim.analysis import scoring
+    from sim.analysis.forecasts import scoring
 
     head = "indicator,year,value\n"
     many = _file(tmp_path, head + "".join(f"tech_firms,{2000 + i % 30},{i}\n"
@@ -236,8 +236,8 @@ def test_values_their_tag_cannot_read_are_refused(tmp_path, value):
 
 def test_api_arguments_give_plansim_errors():
     import sim
-    from sim.analysis.bounds import check_samples
-    from sim.analysis.ensemble import check_request
+    from sim.analysis.ensembles.bounds import check_samples
+    from sim.analysis.ensembles.ensemble import check_request
 
     for bad in (None, 3, b"plan", ""):
         with pytest.raises(ScenarioError, match="not a scenario"):
@@ -302,7 +302,7 @@ def test_chain_of_extends_named(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 def test_folder_and_fifo_named_not_found(tmp_path):
-    from sim.analysis.scoring import read_outturn
+    from sim.analysis.forecasts.scoring import read_outturn
 
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
@@ -414,7 +414,7 @@ TIME STEP = 1
 
 def test_models_read_data_only_inside_their_folder(tmp_path):
     from sim.engine.timeloop import load_data
-    from sim.model.mdl import load_abstract_model
+    from sim.model.equations.mdl import load_abstract_model
 
     (tmp_path / "secret.csv").write_text("a,b\n1,42\n")
     model = tmp_path / "m" / "m.mdl"

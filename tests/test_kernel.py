@@ -210,7 +210,7 @@ def test_cache_reused_by_another_process_and_nothing_imported_from_it(stock_mode
 
 
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
-    from sim.model.diskcache import root_path
+    from sim.model.cache.diskcache import root_path
 
     monkeypatch.delenv("PLANSIM_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

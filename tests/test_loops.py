@@ -7,7 +7,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from sim.analysis.loops import (
+from sim.analysis.diagnostics.loops import (
     LoopError,
     calibrated_polarities,
     derive_loop,
@@ -17,8 +17,8 @@ from sim.analysis.loops import (
 )
 from sim.engine import compile_model
 from sim.errors import ModelError
-from sim.model.graph import load_graph
-from sim.model.loopspec import LoopSpec, load_loops
+from sim.model.declarations.loopspec import LoopSpec, load_loops
+from sim.model.equations.graph import load_graph
 from tests.inline_mdl import control_section
 
 TINY = textwrap.dedent("""\

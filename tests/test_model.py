@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from sim import paths
-from sim.model.mdl import load_abstract_model
-from sim.model.parameters import load_parameters
-from sim.model.targets import load_targets
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
+from sim.model.equations.mdl import load_abstract_model
 from sim.scenarios import list_scenarios, load_scenario
 
 CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}

@@ -1,4 +1,4 @@
-"""Charts on synthetic results Datasets (sim.present.charts, sim.present.analysis_charts)."""
+"""Charts on synthetic results Datasets (sim.present.figures.charts, sim.present.figures.analysis_charts)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from sim.errors import OutputError
-from sim.present import charts
-from sim.present.fonts import missing_glyphs
+from sim.present.figures import charts
+from sim.present.figures.fonts import missing_glyphs
 
 BASE = {"tech_firms": (11000, "firms"), "rd_expenditure": (400, "亿元"),
         "platforms": (100, "platforms"), "tech_contract_turnover": (600, "亿元"),
@@ -221,8 +221,8 @@ def test_scenarios_differ_in_line_style_and_hatch_not_only_colour():
     import xarray as xr
     from matplotlib.figure import Figure
 
-    from sim.present.chartutil import draw_series, style_time_axis
-    from sim.present.styles import scenario_styles
+    from sim.present.figures.chartutil import draw_series, style_time_axis
+    from sim.present.figures.styles import scenario_styles
 
     styles = list(scenario_styles(["a", "b", "c", "baseline"]).values())
     for i, s in enumerate(styles):

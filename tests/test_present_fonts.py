@@ -1,4 +1,4 @@
-"""CJK font registration and glyph coverage (sim.present.fonts, sim.present.labels)."""
+"""CJK font registration and glyph coverage (sim.present.figures.fonts, sim.present.labels)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 
 from sim.errors import OutputError
-from sim.model.words import load_words
-from sim.present import fonts
+from sim.model.declarations.words import load_words
+from sim.present.figures import fonts
 from sim.present.labels import TEXT, declared_labels
 
 

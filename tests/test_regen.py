@@ -1,4 +1,4 @@
-"""`plansim regen` (sim.present.artefacts): every committed generated file, in dependency order.
+"""`plansim regen` (sim.present.output.artefacts): every committed generated file, in dependency order.
 
 One test checks the project's own files (every stale one listed, with the one command to run);
 the others make an artefact stale in a tmp copy and check that `--check` reports it and writes
@@ -14,8 +14,8 @@ import pytest
 
 from sim import paths
 from sim.cli.main import main
-from sim.model.sketch import SKETCH_MARK
-from sim.present import artefacts
+from sim.model.equations.sketch import SKETCH_MARK
+from sim.present.output import artefacts
 
 
 @pytest.mark.slow

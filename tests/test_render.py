@@ -1,4 +1,4 @@
-"""Figures rendered in worker processes (sim.present.render): the same bytes as in the
+"""Figures rendered in worker processes (sim.present.output.render): the same bytes as in the
 command's process, a job's error raised once and clearly, a dead worker named, nothing
 written of a result whose figure failed."""
 
@@ -13,16 +13,16 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim.errors import OutputError
-from sim.present.outdir import owned_dir
-from sim.present.render import FigureJob, FigurePool, render, start_method, write_renderings
+from sim.present.output.outdir import owned_dir
+from sim.present.output.render import FigureJob, FigurePool, render, start_method, write_renderings
 
 #: how long a test waits for a worker to start a job or to end (seconds)
 WAIT_S = 120
 
 
 def small_figure(title: str) -> Figure:
-    from sim.present.chartutil import new_figure
-    from sim.present.layout import fit_margins
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.figures.layout import fit_margins
 
     fig, axes = new_figure(1, 2, figsize=(4, 2.5), layout=None)
     for ax in axes.ravel():
@@ -145,7 +145,7 @@ def test_an_error_in_the_command_ends_the_workers_at_once():
 
 _ORPHAN_SCRIPT = """
 import os, sys
-from sim.present.render import FigureJob, FigurePool
+from sim.present.output.render import FigureJob, FigurePool
 from tests.test_render import calling_figure
 pool = FigurePool(1)
 pool.submit(FigureJob("slow", calling_figure, (int(sys.argv[1]), "sleep")))

@@ -16,7 +16,7 @@ import pytest
 from sim import paths
 from sim.cli.main import main
 from sim.errors import OutputError, PlanSimError, ScenarioError, UncertaintyError
-from sim.present.outdir import MARKER, claim, marker_text, owned_dir
+from sim.present.output.outdir import MARKER, claim, marker_text, owned_dir
 from sim.scenarios import load_scenario
 
 PLAN = paths.SCENARIO_DIR / "plan.yaml"
@@ -139,11 +139,11 @@ class FakeSimulator:
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkeypatch, signum,
                                                        status):
-    import sim.model.sectors
-    import sim.present.run_report
-    import sim.present.summary
+    import sim.model.declarations.sectors
+    import sim.present.reports.run_report
+    import sim.present.tabular.summary
     import sim.simulate
-    from sim.present.columns import Table
+    from sim.present.tabular.columns import Table
 
     def write(ds, sc, targets, sectors, out, **kwargs):
         with owned_dir(Path(out) / sc.id) as tmp:
@@ -153,13 +153,13 @@ def test_signal_reports_exactly_what_was_replaced(tmp_path, capsys, monkeypatch,
         return Path(out) / sc.id, Table(pd.DataFrame({"value": [1.0]}))
 
     monkeypatch.setattr(sim.simulate, "Simulator", FakeSimulator)
-    monkeypatch.setattr(sim.model.sectors, "check_sector_variables", lambda *a: None)
-    monkeypatch.setattr(sim.present.run_report, "write_scenario", write)
-    monkeypatch.setattr(sim.present.run_report, "scenario_figures", lambda *a, **k: [])
+    monkeypatch.setattr(sim.model.declarations.sectors, "check_sector_variables", lambda *a: None)
+    monkeypatch.setattr(sim.present.reports.run_report, "write_scenario", write)
+    monkeypatch.setattr(sim.present.reports.run_report, "scenario_figures", lambda *a, **k: [])
     # the console tables come before any file (issue 22 item 9): made from the fake runs
-    monkeypatch.setattr(sim.present.run_report, "scenario_summary",
+    monkeypatch.setattr(sim.present.reports.run_report, "scenario_summary",
                         lambda *a: [Table(pd.DataFrame({"value": [1.0]}))])
-    monkeypatch.setattr(sim.present.summary, "fiscal_table", lambda *a: None)
+    monkeypatch.setattr(sim.present.tabular.summary, "fiscal_table", lambda *a: None)
     for sid in ("baseline", "plan"):
         (tmp_path / sid).mkdir()
         (tmp_path / sid / MARKER).write_text(marker_text("run"))
@@ -202,7 +202,7 @@ def test_manifest_test_outside_dir_refused(tmp_path, capsys):
 def test_pysd_folder_private_and_unpredictable():
     import tempfile
 
-    from sim.model import mdl
+    from sim.model.equations import mdl
 
     d = mdl._cache_dir(b"model text")
     root = d.parent
@@ -216,7 +216,7 @@ def test_pysd_folder_private_and_unpredictable():
 def test_pysd_translation_stays_in_the_private_folder(tmp_path):
     """The generated .py is written (and imported) only inside this process's 0700 folder,
     never beside the model nor at a predictable shared path."""
-    from sim.model import mdl
+    from sim.model.equations import mdl
 
     model = tmp_path / "m.mdl"
     model.write_text("x = INTEG(1, 0)\n~\n~|\nINITIAL TIME = 0\n~\n~|\nFINAL TIME = 2\n~\n~|\n"
@@ -289,7 +289,7 @@ def test_counts_checked_by_the_parser(argv, expected, capsys):
 
 
 def test_memory_estimate_before_sampling(tmp_path, capsys, monkeypatch):
-    from sim.analysis import ensemble
+    from sim.analysis.ensembles import ensemble
 
     monkeypatch.setattr(ensemble, "available_memory", lambda: 2 * 1024**3)
     monkeypatch.setattr(ensemble, "saved_times", lambda engine="batch": 24)
@@ -304,7 +304,7 @@ def test_memory_estimate_before_sampling(tmp_path, capsys, monkeypatch):
 
 
 def test_check_memory_units():
-    from sim.analysis.ensemble import check_memory
+    from sim.analysis.ensembles.ensemble import check_memory
 
     need = check_memory(1000, runs_per_count=70, dim=68, columns=8, times=24,
                         available=10**12)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.parameters import load_parameters
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios import load_scenario
 from sim.scenarios.inputs import series_trajectory
 

@@ -11,9 +11,9 @@ import pytest
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.graph import load_graph
-from sim.model.sectors import load_sectors
-from sim.model.sketch import (
+from sim.model.declarations.sectors import load_sectors
+from sim.model.equations.graph import load_graph
+from sim.model.equations.sketch import (
     SKETCH_MARK,
     build_sketch,
     signature,
@@ -22,7 +22,7 @@ from sim.model.sketch import (
     split_mdl,
     write_sketch,
 )
-from sim.model.views import assign_sectors, build_views
+from sim.model.equations.views import assign_sectors, build_views
 
 
 def test_graph_kinds_flows_and_initial_dependencies(sketch_files):
@@ -75,7 +75,7 @@ def test_sketch_objects_pipes_ghosts_and_arrows(sketch_files):
 
 def test_write_keeps_the_equations_and_check_detects_staleness(sketch_files, monkeypatch):
     mdl, sec = sketch_files
-    monkeypatch.setattr("sim.model.sketch.load_sectors", lambda: load_sectors(sec))
+    monkeypatch.setattr("sim.model.equations.sketch.load_sectors", lambda: load_sectors(sec))
     before, _ = split_mdl(mdl.read_text(encoding="utf-8"))
     assert sketch_is_current(mdl)[0] is False
     write_sketch(mdl)

@@ -1,4 +1,4 @@
-"""The fixed words and unit names are data (model/words.yaml), read by sim.model.words only."""
+"""The fixed words and unit names are data (model/words.yaml), read by sim.model.declarations.words only."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.words import LANGS, entry, load_words, parse_words, unit, word
-from sim.model.yamlio import loads, read_yaml
+from sim.model.declarations.words import LANGS, entry, load_words, parse_words, unit, word
+from sim.model.declarations.yamlio import loads, read_yaml
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
 
@@ -81,7 +81,7 @@ def test_the_literal_check_can_fail():
 
 def test_no_year_or_count_is_typed_in_a_word():
     """Texts that name the plan's years or count the indicators take placeholders."""
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     t = load_targets()
     years = {str(y) for y in (t.plan.start, t.year, t.plan.horizon)}
@@ -106,7 +106,7 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
     import argparse
 
     from sim.cli import returns
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     t = load_targets()
     for lang in LANGS:
@@ -121,8 +121,8 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
 
 def test_units_of_targets_agree_with_the_model():
     """targets.yaml repeats each indicator's unit; it must be the .mdl's."""
-    from sim.model.graph import load_graph
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
+    from sim.model.equations.graph import load_graph
 
     nodes = load_graph().nodes
     wrong = {t.indicator: (t.unit, nodes[t.indicator].units) for t in load_targets().items
@@ -131,7 +131,7 @@ def test_units_of_targets_agree_with_the_model():
 
 
 def test_unit_names_come_from_the_word_file():
-    from sim.model.graph import load_graph
+    from sim.model.equations.graph import load_graph
     from sim.present.labels import unit_label
 
     units = load_words().units

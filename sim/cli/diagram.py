@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.common import Progress
-from sim.model.words import LANGS
+from sim.model.declarations.words import LANGS
 
 DIAGRAM_FILE = re.compile(r"^(sector-[\w-]+|loops|loop-table)\.(zh|en)\.(dot|svg|png|md)$")
 
@@ -50,12 +50,12 @@ def _check_out(out: Path) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.loops import calibrated_polarities
+    from sim.analysis.diagnostics.loops import calibrated_polarities
     from sim.errors import OutputError
-    from sim.model.loopspec import load_loops
-    from sim.model.sectors import load_sectors
-    from sim.model.sketch import write_sketch
-    from sim.present.diagrams import Drawer, diagram_sources
+    from sim.model.declarations.loopspec import load_loops
+    from sim.model.declarations.sectors import load_sectors
+    from sim.model.equations.sketch import write_sketch
+    from sim.present.figures.diagrams import Drawer, diagram_sources
     from sim.scenarios.loader import load_scenario
 
     say = Progress(args.quiet)
@@ -74,7 +74,7 @@ def run(args) -> int:
     decl = load_loops()
     run_scenario = load_scenario(decl.polarity_run)
     say(f"deriving loops and measuring link polarities on the calibrated '{run_scenario.id}' run")
-    from sim.model.graph import load_graph
+    from sim.model.equations.graph import load_graph
 
     graph = load_graph()   # parsed once for the loops and the diagrams
     with Drawer() as drawer:
@@ -86,9 +86,13 @@ def run(args) -> int:
 
 
 def _finish(args, out: Path, langs, sources: dict, pols, drawer, say) -> int:
-    from sim.model.sketch import sketch_is_current
-    from sim.present.atomic import atomic_dir
-    from sim.present.diagrams import diagrams_are_current, update_model_readmes, write_diagrams
+    from sim.model.equations.sketch import sketch_is_current
+    from sim.present.figures.diagrams import (
+        diagrams_are_current,
+        update_model_readmes,
+        write_diagrams,
+    )
+    from sim.present.output.atomic import atomic_dir
 
     if args.check:
         ok_sketch, why_sketch = sketch_is_current()

@@ -3,7 +3,7 @@ model/README.zh.md.
 
 Every number the documents show sits in a block marked ``<!-- generated: NAME -->`` ...
 ``<!-- /generated -->`` and is recomputed here by the library (see
-:mod:`sim.present.doc_blocks`). ``--check`` changes nothing and exits 1 listing the stale
+:mod:`sim.present.documents.doc_blocks`). ``--check`` changes nothing and exits 1 listing the stale
 blocks (a test runs it, so the documents cannot drift from the model).
 """
 
@@ -32,8 +32,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.doc_blocks import DOCUMENTS, DocContext, generators
-    from sim.present.docs import update_documents
+    from sim.present.documents.doc_blocks import DOCUMENTS, DocContext, generators
+    from sim.present.documents.docs import update_documents
 
     say = Progress(args.quiet)
     files = args.documents or list(DOCUMENTS)

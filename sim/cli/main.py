@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim import engine
     from sim.cli.common import flag_message
     from sim.errors import PlanSimError, cap
-    from sim.present import outdir
+    from sim.present.output import outdir
 
     handlers = outdir.install_signal_handlers()
     # a kernel not compiled yet is built in the background; this command runs the numpy path

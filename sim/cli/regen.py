@@ -1,5 +1,5 @@
 """``plansim regen`` (``make regen``): rebuild every committed generated file, in dependency
-order (:mod:`sim.present.artefacts`): the ``.mdl`` sketch, the estimation (only when its inputs
+order (:mod:`sim.present.output.artefacts`): the ``.mdl`` sketch, the estimation (only when its inputs
 changed), the scenario schema, the diagrams, the generated blocks of the documents. ``--check``
 writes nothing and exits 1 listing every stale one (a test runs it)."""
 
@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
                     "scenarios/schema.json, model/diagrams (Graphviz sources and SVG) and the "
                     "generated blocks of README.md, model/README.md and model/README.zh.md. "
                     "Files already current are left byte for byte.")
-    from sim.present.artefacts import ARTEFACTS
+    from sim.present.output.artefacts import ARTEFACTS
 
     def artefact(name: str) -> str:
         if name not in ARTEFACTS:
@@ -44,7 +44,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.artefacts import ARTEFACTS, regenerate
+    from sim.present.output.artefacts import ARTEFACTS, regenerate
 
     say = Progress(args.quiet)
     stale = regenerate(args.artefacts or None, write=not args.check,

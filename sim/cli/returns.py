@@ -4,7 +4,7 @@ group.
 Writes, atomically, ``DIR/returns_<scenario>/``: ``returns.csv`` (group, indicator, unit,
 median, P5, P95, extra_money, rests_on, rank_correlation, n) and a bar chart per indicator
 (``returns_<indicator>_<zh|en>.png``, ``--formats`` for others). Method:
-:mod:`sim.analysis.returns`.
+:mod:`sim.analysis.decisions.returns`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
-from sim.model.words import LANGS
+from sim.model.declarations.words import LANGS
 
 
 def add_parser(sub) -> None:
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     fill = load_targets().fill   # the plan's years from model/targets.yaml
     p = sub.add_parser(
@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
                          "indicator per 亿元 over the canonical ensemble of posterior draws "
                          "(median, P5-P95), with the assumption each return rests on most "
                          "(largest rank correlation).", "en"))
-    from sim.analysis.returns import DEFAULT_AMOUNT
+    from sim.analysis.decisions.returns import DEFAULT_AMOUNT
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--amount", type=money, default=DEFAULT_AMOUNT, metavar="X",
@@ -39,15 +39,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.returns import returns_table
-    from sim.analysis.what_it_takes import conditioned_ensemble
-    from sim.model.targets import load_targets
-    from sim.present.atomic import save_figure
-    from sim.present.chartutil import new_figure
-    from sim.present.columns import known_labels
-    from sim.present.outdir import claim, owned_dir
-    from sim.present.requirement_charts import return_bars
-    from sim.present.tables import format_table, write_csv
+    from sim.analysis.decisions.returns import returns_table
+    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
+    from sim.model.declarations.targets import load_targets
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.figures.requirement_charts import return_bars
+    from sim.present.output.atomic import save_figure
+    from sim.present.output.outdir import claim, owned_dir
+    from sim.present.tabular.columns import known_labels
+    from sim.present.tabular.tables import format_table, write_csv
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)

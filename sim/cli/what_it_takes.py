@@ -7,7 +7,7 @@ line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even spl
 scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
 chart of P against extra money (``p_<target>_<zh|en>.png``, ``--formats`` for others). Method
 and limits:
-:mod:`sim.analysis.requirements`.
+:mod:`sim.analysis.decisions.requirements`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
-from sim.model.words import LANGS, word
+from sim.model.declarations.words import LANGS, word
 
 
 def _probability(text: str) -> float:
@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
                     "probability at least P over that same ensemble (common random numbers). "
                     "Writes requirements.csv, the P curves, a scenario file per reachable row "
                     "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
-    from sim.analysis.what_it_takes import (
+    from sim.analysis.decisions.what_it_takes import (
         DEFAULT_BUDGET_MAX,
         DEFAULT_PROBABILITIES,
     )
@@ -60,13 +60,17 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import DEFAULT_PROBABILITIES, target_columns, what_it_takes
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.requirement_table import requirements_view
-    from sim.present.tables import format_table
+    from sim.analysis.decisions.requirements import ALL
+    from sim.analysis.decisions.what_it_takes import (
+        DEFAULT_PROBABILITIES,
+        target_columns,
+        what_it_takes,
+    )
+    from sim.model.declarations.targets import load_targets
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.tabular.requirement_table import requirements_view
+    from sim.present.tabular.tables import format_table
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -95,12 +99,12 @@ def run(args) -> int:
 def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
     """requirements.csv, curves.csv, the scenario files and the charts (rendered by ``pool``)
     into DIR/what-it-takes_<scenario>/, atomically."""
-    from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import extends_ref, scenario_name, scenario_text
-    from sim.present.outdir import owned_dir
-    from sim.present.render import FigureJob, write_renderings
-    from sim.present.requirement_charts import probability_figure
-    from sim.present.tables import write_csv
+    from sim.analysis.decisions.requirements import ALL
+    from sim.analysis.decisions.what_it_takes import extends_ref, scenario_name, scenario_text
+    from sim.present.figures.requirement_charts import probability_figure
+    from sim.present.output.outdir import owned_dir
+    from sim.present.output.render import FigureJob, write_renderings
+    from sim.present.tabular.tables import write_csv
 
     final = Path(args.out) / f"what-it-takes_{sc.id}"
     names = {t.indicator: t.label for t in targets.items}

@@ -28,8 +28,8 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import ParameterError, ScenarioError
-from sim.model.parameters import Parameters
-from sim.model.yamlio import is_number, read_yaml, require_mapping
+from sim.model.declarations.parameters import Parameters
+from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
 
 TOLERANCE = 1e-9   # sums within this of max_sum pass (floating-point sums of shares)
 

@@ -28,9 +28,9 @@ import numpy as np
 
 from sim import paths
 from sim.errors import ScenarioError, excerpt, plain_text
-from sim.model.parameters import Parameters, load_parameters
-from sim.model.words import LANGS
-from sim.model.yamlio import is_number, read_yaml
+from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.words import LANGS
+from sim.model.declarations.yamlio import is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
@@ -43,7 +43,7 @@ MAX_EXTENDS = 20
 def year_range() -> tuple[int, int]:
     """Years a lever series may name: :data:`FIRST_YEAR` to the declared horizon
     (model/targets.yaml)."""
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     return (FIRST_YEAR, load_targets().plan.horizon)
 

@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim import paths
-from sim.model.numtext import format_range
-from sim.model.parameters import Parameters, load_parameters
-from sim.model.words import LANGS
+from sim.model.declarations.numtext import format_range
+from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.words import LANGS
 from sim.scenarios.loader import year_range
 
 
@@ -99,8 +99,8 @@ def declared_values(params: Parameters, plan: str = "plan") -> dict[str, dict[st
     baseline run, row of the plan's first year, as ``plansim levers`` shows it) and the value the
     ``plan`` scenario gives it (as written; a series inherited from a parent: its own part)."""
     from sim.engine import compile_model
-    from sim.model.calibrated import load_calibrated_values
-    from sim.model.targets import load_targets
+    from sim.model.declarations.calibrated import load_calibrated_values
+    from sim.model.declarations.targets import load_targets
     from sim.scenarios.loader import Inherited, load_scenario
 
     year = load_targets().plan.start

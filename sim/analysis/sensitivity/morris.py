@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
-from sim.model.words import entry
+from sim.model.declarations.words import entry
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
 
 COLUMNS = ("mu", "mu_star", "sigma", "mu_star_conf")
 
@@ -36,7 +36,7 @@ class Morris(Method):
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis import sampling
+        from sim.analysis.ensembles import sampling
 
         return sampling.morris(spec, samples, seed=seed)
 

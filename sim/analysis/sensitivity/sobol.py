@@ -11,11 +11,11 @@ import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
 from sim.errors import UncertaintyError
-from sim.model.words import entry
+from sim.model.declarations.words import entry
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
 
 #: the result of :func:`sobol_indices` (``indices``, ``second_order``)
 SobolResult = Indices
@@ -36,13 +36,13 @@ class Sobol(Method):
         return dim * (2 if second_order else 1) + 2
 
     def check_samples(self, samples: int) -> int:
-        from sim.analysis.sampling import check_power_of_two
+        from sim.analysis.ensembles.sampling import check_power_of_two
 
         return check_power_of_two(samples)
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis import sampling
+        from sim.analysis.ensembles import sampling
 
         return sampling.saltelli(spec, samples, second_order=second_order, seed=seed)
 

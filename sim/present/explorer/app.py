@@ -44,7 +44,7 @@ def font_face(url: str) -> str:
 def change_text(value: float, reference: float) -> str:
     """``value - reference`` to the decimals ``value`` is shown with, and in percent to one
     decimal; a change below both shows as 0 (never ``-0.0258 (-0.0%)``)."""
-    from sim.present.columns import decimals
+    from sim.present.tabular.columns import decimals
 
     d = decimals([value])
     change = round(value - reference, d)
@@ -329,7 +329,7 @@ class Explorer:
                 f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells))
                 + "</tr>")
         if probs is not None:
-            from sim.analysis.targets import ALL_TARGETS
+            from sim.analysis.outcomes.targets import ALL_TARGETS
 
             rows.append("<tr><td>" + html.escape(word("all", lang)) + "</td>"
                         + '<td></td>' * 5 + f'<td class="num">{self._pmet(probs, ALL_TARGETS)}'

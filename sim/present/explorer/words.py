@@ -3,7 +3,7 @@ groups and scenarios come from their declarations)."""
 
 from __future__ import annotations
 
-from sim.model.words import group, in_group
+from sim.model.declarations.words import group, in_group
 
 #: the page's words (group explorer of model/words.yaml)
 WORDS = group("explorer")
