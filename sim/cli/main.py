@@ -38,14 +38,7 @@ COMMANDS = {
 
 
 def _available() -> dict[str, object]:
-    modules = {}
-    for name, path in COMMANDS.items():
-        try:
-            modules[name] = importlib.import_module(path)
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != path:
-                raise
-    return modules
+    return {name: importlib.import_module(path) for name, path in COMMANDS.items()}
 
 
 class _Listed(Exception):

@@ -107,13 +107,6 @@ def declared_labels() -> dict[str, dict[str, str]]:
     return load_targets().indicator_labels()
 
 
-def outcome_labels() -> dict[str, dict[str, str]]:
-    """Labels of every outcome of model/targets.yaml (indicators and derived), by id."""
-    from sim.model.declarations.targets import load_targets
-
-    return load_targets().labels()
-
-
 def count_text(key: str, lang: str, n: int, **fmt: Any) -> str:
     """:func:`text` with ``{n}`` (``n`` as a word) and ``{N}`` (capitalised) filled in."""
     from sim.model.declarations.targets import number_word

@@ -265,13 +265,6 @@ def central_run(simulator: Simulator, scenario: Scenario, return_columns: Sequen
     return simulator.run(scenario, return_columns=return_columns)
 
 
-def central_at(central: xr.Dataset, variables: Sequence[str], year: int) -> pd.Series:
-    """Central-run values of ``variables`` in ``year`` (index: variable)."""
-    from sim.analysis.outcomes.targets import at_year
-
-    return pd.Series({v: float(at_year(central[v], year)[0]) for v in variables}, name="central")
-
-
 __all__ = ["SAMPLE", "SCENARIO", "Conditioned", "EmpiricalSpec", "HistoryMatch",
-           "central_assumptions", "central_at", "central_run", "condition", "condition_all",
+           "central_assumptions", "central_run", "condition", "condition_all",
            "ensemble", "marginals", "posterior_design", "summary_table"]

@@ -22,7 +22,6 @@ subclass; values in messages are shown as short excerpts (:func:`sim.errors.exce
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import os
 import re
@@ -338,7 +337,3 @@ def require_mapping(value: Any, where: str, error: type[PlanSimError]) -> dict:
 def is_number(value: Any) -> bool:
     """A real number (Python or NumPy), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
-def is_finite_number(value: Any) -> bool:
-    return is_number(value) and math.isfinite(float(value))

@@ -170,11 +170,6 @@ def cell_words(v: Any, headers: Mapping[str, Any], lang: str) -> Any:
     return _NOT_BY[lang].format(year=m.group(1)) if m else v
 
 
-def labels_of(cols: Mapping[str, Col], lang: str) -> dict[str, str]:
-    """``{column id: header}`` of a set of columns."""
-    return {k: c.header(lang) for k, c in cols.items()}
-
-
 #: labels of the columns of the commands' own tables (CSV names -> workbook and console
 #: headers)
 HEADERS = group("columns")
