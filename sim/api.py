@@ -110,11 +110,12 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
     """
     from sim.analysis.ensembles import conditioning as cond
     from sim.analysis.ensembles.bounds import check_samples
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
     from sim.analysis.ensembles.sampling import sample
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
-    canon = cond.load_conditioning()   # None: the canonical ensemble's N and seed
+    canon = load_conditioning()   # None: the canonical ensemble's N and seed
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
     check_samples(samples, seed)       # the command line's bounds, before reading scenarios
@@ -187,6 +188,7 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
         return att.shapley
     from sim.analysis.ensembles import conditioning as cond
     from sim.analysis.ensembles.bounds import check_samples
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, simulate_design
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
     from sim.analysis.outcomes.targets import derived_variables
@@ -199,7 +201,7 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     if history_samples is not None:
         check_samples(history_samples)
     years = (sim_.control("initial_time"), sim_.control("final_time"))
-    settings = cond.load_conditioning()
+    settings = load_conditioning()
     if history_samples is not None:
         settings = replace(settings, sensitivity_samples=history_samples)
     match = cond.HistoryMatch.from_history(list(sim_.info.index), years, settings)

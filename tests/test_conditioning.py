@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 from sim.analysis.ensembles import conditioning as hm
+from sim.analysis.ensembles import conditioning_settings
 from sim.analysis.ensembles.ensemble import run_ensemble
 from sim.analysis.ensembles.sampling import latin_hypercube, one_at_a_time
 from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
@@ -47,7 +48,7 @@ class NaNCheck(hm.HistoryMatch):
 
 
 def test_the_canonical_ensemble_is_declared_once():
-    s = hm.load_conditioning()
+    s = conditioning_settings.load_conditioning()
     assert s.samples >= 1 and s.seed >= 0 and s.sensitivity_samples >= 10
 
 
@@ -59,7 +60,7 @@ def test_the_canonical_ensemble_is_declared_once():
 def test_bad_settings_are_one_line_errors(change, words):
     raw = {"samples": 10, "seed": 1, "sensitivity_samples": 10, **change}
     with pytest.raises(UncertaintyError) as e:
-        hm.parse_conditioning(raw, "u.yaml")
+        conditioning_settings.parse_conditioning(raw, "u.yaml")
     assert all(w in str(e.value) for w in words) and "\n" not in str(e.value)
 
 

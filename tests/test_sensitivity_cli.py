@@ -133,7 +133,8 @@ def test_bad_sample_count_is_one_line_error(capsys):
 def test_conditioned_indices_and_given_data_s1(tmp_path):
     """With a posterior the designs come from its draws' marginals; the tornado turns around
     the given centre; given-data S1 comes from the draws themselves."""
-    from sim.analysis.ensembles.conditioning import HistoryMatch, parse_conditioning
+    from sim.analysis.ensembles.conditioning import HistoryMatch
+    from sim.analysis.ensembles.conditioning_settings import parse_conditioning
     from sim.analysis.estimation.posterior import Posterior
 
     def evaluate_hist(ov):

@@ -46,12 +46,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.estimation.calibration import (
-        calibrate,
-        history_bands,
-        load_settings,
-        write_outputs,
-    )
+    from sim.analysis.estimation.calibration import calibrate, history_bands, write_outputs
+    from sim.analysis.estimation.calibration_settings import load_settings
     from sim.present.output.outdir import claim
     from sim.present.reports.calibration_report import fit_by_series, write_report
     from sim.present.tabular.tables import format_table

@@ -103,11 +103,8 @@ def run(args) -> int:
 
     labels = {k: a.label for k, a in params.assumptions.items()}
     with FigurePool(warm=report.warm_up) as pool:  # its workers start while the model runs
-        from sim.analysis.ensembles.conditioning import (
-            HistoryMatch,
-            central_assumptions,
-            load_conditioning,
-        )
+        from sim.analysis.ensembles.conditioning import HistoryMatch, central_assumptions
+        from sim.analysis.ensembles.conditioning_settings import load_conditioning
         from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
         spec = load_uncertainty(args.spec, parameters=params)

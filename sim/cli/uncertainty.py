@@ -72,7 +72,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run, load_conditioning
+    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
     from sim.analysis.ensembles.uncertainty import compute, tables
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty

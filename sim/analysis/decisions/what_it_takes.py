@@ -111,11 +111,8 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int | None = None,
     :func:`sim.analysis.ensembles.conditioning.condition` (the same ``posterior_design`` call, so the
     same samples as ``plansim uncertainty``), not run here: every mix runs them itself, the
     scenario's own as the mix of no extra money."""
-    from sim.analysis.ensembles.conditioning import (
-        HistoryMatch,
-        load_conditioning,
-        posterior_design,
-    )
+    from sim.analysis.ensembles.conditioning import HistoryMatch, posterior_design
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, shared_simulator
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
     from sim.model.declarations.targets import load_targets

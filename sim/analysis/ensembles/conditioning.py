@@ -35,12 +35,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.analysis.diagnostics.checks import Checks, load_checks, model_stocks, variables_needed
-from sim.analysis.ensembles.conditioning_settings import (  # noqa: F401  (re-exported)
-    SECTION,
-    ConditioningSettings,
-    load_conditioning,
-    parse_conditioning,
-)
+from sim.analysis.ensembles.conditioning_settings import ConditioningSettings
 from sim.analysis.ensembles.sampling import Design
 from sim.dims import SAMPLE, SCENARIO, stack_scenarios
 from sim.errors import UncertaintyError

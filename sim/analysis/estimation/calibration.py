@@ -28,12 +28,7 @@ import pandas as pd
 
 from sim import paths
 from sim.analysis.estimation import likelihood as lk
-from sim.analysis.estimation.calibration_settings import (  # noqa: F401  (re-exported)
-    SETTINGS_FILE,
-    Break,
-    Settings,
-    load_settings,
-)
+from sim.analysis.estimation.calibration_settings import Settings, load_settings
 from sim.analysis.estimation.posterior import Posterior, estimate
 from sim.analysis.estimation.posterior_file import inputs_hash
 from sim.errors import CalibrationError

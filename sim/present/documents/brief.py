@@ -65,7 +65,8 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     """Run the central runs and the posterior ensembles (the library call of ``plansim
     uncertainty``, common random numbers across scenarios); ``samples``/``seed`` default to the
     canonical ensemble's (``ensemble:`` of scenarios/uncertainty.yaml), as every command's."""
-    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run, load_conditioning
+    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import history_simulate, shared_simulator, simulate_design
     from sim.analysis.ensembles.uncertainty import compute
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty

@@ -120,7 +120,7 @@ class DocContext:
     def uncertainty(self) -> dict:
         """The canonical posterior ensembles of ``plansim uncertainty`` (same library call,
         sample count, seed and sampling as the command the documents quote)."""
-        from sim.analysis.ensembles.conditioning import HistoryMatch, central_run, load_conditioning
+        from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
         from sim.analysis.ensembles.ensemble import history_simulate, simulate_design
         from sim.analysis.ensembles.uncertainty import compute
         from sim.scenarios import load_scenario

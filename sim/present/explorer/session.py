@@ -142,7 +142,7 @@ class Session:
 
     def __init__(self, simulator: Any, start: str | Path = "plan", *,
                  samples: int | None = None, seed: int | None = None):
-        from sim.analysis.ensembles.conditioning import load_conditioning
+        from sim.analysis.ensembles.conditioning_settings import load_conditioning
         from sim.model.declarations.history import load_history
         from sim.model.declarations.parameters import load_parameters
         from sim.model.declarations.targets import load_targets

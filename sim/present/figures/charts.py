@@ -8,9 +8,9 @@ drawn as its median line with a shaded 5-95 % band.
 
 Axes-level functions take ``ax`` and return it; figure-level functions return a
 :class:`matplotlib.figure.Figure` that is not registered with pyplot (nothing to close). No
-function calls ``plt.show()``. The chart functions for the uncertainty and sensitivity layer
-(``fan_chart``, ``tornado``, ``bar_indices``, ``waterfall``, ``lines_over_time``) live in
-:mod:`sim.present.figures.analysis_charts` and are re-exported here.
+function calls ``plt.show()``. The charts of ensembles, sensitivity and attribution (``fan_chart``,
+``tornado``, ``bar_indices``, ``waterfall``, ``lines_over_time``) are
+:mod:`sim.present.figures.analysis_charts`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,6 @@ from matplotlib.patches import Patch
 from matplotlib.table import Cell, Table
 
 from sim.errors import OutputError
-from sim.present.figures.analysis_charts import (  # noqa: F401  (re-exported)
-    bar_indices,
-    fan_chart,
-    lines_over_time,
-    tornado,
-    waterfall,
-)
 from sim.present.figures.chartutil import (
     DECLARED,
     PlanPeriod,

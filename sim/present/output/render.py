@@ -284,6 +284,7 @@ def _watch_parent(parent: int) -> None:
 def warm_up() -> None:
     """The imports and the font set-up every chart job needs, done once when a worker
     starts."""
+    import sim.present.figures.analysis_charts  # noqa: F401
     import sim.present.figures.charts  # noqa: F401
     from sim.present.figures.fonts import use_cjk_font
 
