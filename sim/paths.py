@@ -18,6 +18,12 @@ CAVEATS_FILE = MODEL_DIR / "caveats.yaml"
 WORDS_FILE = MODEL_DIR / "words.yaml"
 #: the committed diagrams (Graphviz sources and SVG; `plansim regen` writes them)
 DIAGRAMS_DIR = MODEL_DIR / "diagrams"
+CHECKS_FILE = MODEL_DIR / "checks.yaml"
+LOOPS_FILE = MODEL_DIR / "loops.yaml"
+SECTORS_FILE = MODEL_DIR / "sectors.yaml"
+LABELS_FILE = MODEL_DIR / "labels.yaml"
+#: the documents whose numbers ``plansim docs`` writes
+DOCUMENTS = (ROOT / "README.md", MODEL_DIR / "README.md", MODEL_DIR / "README.zh.md")
 SCENARIO_DIR = ROOT / "scenarios"
 SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"

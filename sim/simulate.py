@@ -25,7 +25,8 @@ from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
 from sim.engine import BACKENDS, ENGINES
 from sim.errors import PlanSimError
-from sim.model.declarations.divergence import load_divergence, raise_if_diverged
+from sim.model.declarations.checkspec import load_divergence
+from sim.model.declarations.divergence import raise_if_diverged
 from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs

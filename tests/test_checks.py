@@ -10,13 +10,12 @@ from sim.analysis.diagnostics.checks import (
     BALANCE,
     evaluate_all,
     evaluate_checks,
-    load_checks,
     model_stocks,
-    parse_checks,
     summarize,
     variables_needed,
 )
 from sim.errors import ModelError
+from sim.model.declarations.checkspec import load_checks, parse_checks
 
 TIMES = np.arange(2012.0, 2016.0)
 

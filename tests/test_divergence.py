@@ -13,13 +13,13 @@ import pytest
 import xarray as xr
 import yaml
 
-from sim.analysis.diagnostics.checks import parse_checks, variables_needed
+from sim.analysis.diagnostics.checks import variables_needed
 from sim.analysis.diagnostics.screening import keep_samples, sample_checks, screen
 from sim.errors import DivergenceError, ModelError
+from sim.model.declarations.checkspec import load_divergence, parse_checks
 from sim.model.declarations.divergence import (
     DivergenceRule,
     find_divergence,
-    load_divergence,
     parse_divergence,
     raise_if_diverged,
 )
@@ -226,7 +226,7 @@ def test_screen_names_a_missing_variable():
 
 def test_real_checks_screen_the_real_ensemble_columns():
     """The real checks run per sample on the columns variables_needed asks for."""
-    from sim.analysis.diagnostics.checks import load_checks
+    from sim.model.declarations.checkspec import load_checks
     from sim.simulate import Simulator
 
     checks = load_checks()

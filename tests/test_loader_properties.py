@@ -59,10 +59,9 @@ csv_texts = st.one_of(st.builds(_csv, headers, rows), st.text(
 
 
 def _loaders() -> dict[str, tuple[Callable[[Path], object], str]]:
-    from sim.analysis.diagnostics.checks import load_checks
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
     from sim.analysis.forecasts.scoring import read_outturn
-    from sim.model.declarations.divergence import load_divergence
+    from sim.model.declarations.checkspec import load_checks, load_divergence
     from sim.model.declarations.parameters import load_parameters
     from sim.model.declarations.sectors import load_sectors
     from sim.model.declarations.targets import load_targets

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from sim import paths
-from sim.analysis.diagnostics.checks import evaluate_checks, load_checks, model_stocks
+from sim.analysis.diagnostics.checks import evaluate_checks, model_stocks
 from sim.analysis.diagnostics.units import check_units
+from sim.model.declarations.checkspec import load_checks
 from sim.scenarios import list_scenarios, load_scenario
 
 INDICATORS = ["tech_firms", "rd_expenditure", "platforms", "tech_contract_turnover",

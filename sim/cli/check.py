@@ -70,12 +70,12 @@ def behaviour_rows(args, say) -> list[tuple[str, str, bool, str]]:
     """Runs the scenarios and evaluates the behaviour checks; one row per check and scenario."""
     from sim.analysis.diagnostics.checks import (
         evaluate_all,
-        load_checks,
         model_stocks,
         summarize,
         variables_needed,
     )
     from sim.errors import ModelError
+    from sim.model.declarations.checkspec import load_checks
     from sim.scenarios import list_scenarios, load_scenario
     from sim.simulate import Simulator
 

@@ -108,7 +108,7 @@ def _finish(args, out: Path, langs, sources: dict, pols, drawer, say) -> int:
         with atomic_dir(out) as tmp:
             write_diagrams(tmp, sources, drawer)
         written = sorted(out.iterdir())
-        if out.resolve() == (paths.MODEL_DIR / "diagrams").resolve():
+        if out.resolve() == paths.DIAGRAMS_DIR.resolve():
             for f in update_model_readmes(sources, paths.MODEL_DIR):
                 say(f"updated the loop table in {f}")
     lang = langs[0]

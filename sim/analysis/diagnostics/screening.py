@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.diagnostics.checks import ALL_STOCKS, BoundsCheck, Checks, ConservationCheck
 from sim.errors import ModelError
-from sim.model.declarations.divergence import Divergence, find_divergence
+from sim.model.declarations.checkspec import BoundsCheck, Checks, ConservationCheck
+from sim.model.declarations.divergence import ALL_STOCKS, Divergence, find_divergence
 
 FAILURE_COLUMNS = ["check", "variable", "n_failed", "first_year"]
 

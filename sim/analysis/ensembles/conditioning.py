@@ -34,11 +34,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.diagnostics.checks import Checks, load_checks, model_stocks, variables_needed
+from sim.analysis.diagnostics.checks import model_stocks, variables_needed
 from sim.analysis.ensembles.conditioning_settings import ConditioningSettings
 from sim.analysis.ensembles.sampling import Design
 from sim.dims import SAMPLE, SCENARIO, stack_scenarios
 from sim.errors import UncertaintyError
+from sim.model.declarations.checkspec import Checks, load_checks
 
 if TYPE_CHECKING:
     from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec

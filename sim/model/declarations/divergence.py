@@ -22,15 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim import paths
 from sim.errors import DivergenceError, ModelError
-from sim.model.declarations.yamlio import is_number, read_yaml
+from sim.model.declarations.yamlio import is_number
 
 ALL_STOCKS = "all_stocks"
 SECTION = "divergence"
@@ -81,35 +79,6 @@ def parse_divergence(raw, source: str = "checks.yaml") -> DivergenceRule | None:
         raise ModelError(f"{where}.variables: {variables!r} is not allowed; expected a "
                          f"non-empty list of variable names (Python names, or '{ALL_STOCKS}')")
     return DivergenceRule(float(value), tuple(variables), reason.strip(), source)
-
-
-def load_divergence(path: str | Path | None = None) -> DivergenceRule | None:
-    """The divergence rule of ``model/checks.yaml`` (or ``path``); ``None`` if it has none.
-    Parsed once per process while the file keeps its content."""
-    path = Path(path or paths.MODEL_DIR / "checks.yaml")
-    try:
-        stamp = (str(path.resolve()), path.read_bytes())
-    except OSError:
-        stamp = None
-    if stamp is not None and stamp in _RULES:
-        return _RULES[stamp]
-    rule = _load_divergence(path)
-    if stamp is not None:
-        _RULES.clear()
-        _RULES[stamp] = rule
-    return rule
-
-
-_RULES: dict[tuple, DivergenceRule | None] = {}
-
-
-def _load_divergence(path: Path) -> DivergenceRule | None:
-    raw = read_yaml(path, ModelError)
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ModelError(f"{path}: expected a mapping")
-    return parse_divergence(raw.get(SECTION), str(path))
 
 
 @dataclass

@@ -39,7 +39,7 @@ def _bilingual(value, where: str) -> dict[str, str]:
 
 
 def load_loops(path: Path | str | None = None) -> LoopDeclarations:
-    path = Path(path or paths.MODEL_DIR / "loops.yaml")
+    path = Path(path or paths.LOOPS_FILE)
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
     run = raw.get("polarity_run", "plan")
     if not isinstance(run, str) or not run:

@@ -22,7 +22,7 @@ class Sector:
 
 
 def load_sectors(path: Path | str | None = None) -> list[Sector]:
-    path = Path(path or paths.MODEL_DIR / "sectors.yaml")
+    path = Path(path or paths.SECTORS_FILE)
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
     raw = raw.get("sectors", raw)
     sectors = []

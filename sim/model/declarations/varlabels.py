@@ -35,7 +35,7 @@ def _texts(raw, key: str, path: Path, required: bool) -> dict[str, str]:
 
 
 def load_labels(path: Path | str | None = None) -> VariableLabels:
-    path = Path(path or paths.MODEL_DIR / "labels.yaml")
+    path = Path(path or paths.LABELS_FILE)
     return _load(path, path.stat().st_mtime if path.exists() else 0.0)
 
 

@@ -165,7 +165,8 @@ def block_timestep_check(ctx: DocContext) -> str:
 
 
 def block_money_identity(ctx: DocContext) -> str:
-    from sim.analysis.diagnostics.checks import Checks, evaluate_all, load_checks
+    from sim.analysis.diagnostics.checks import evaluate_all
+    from sim.model.declarations.checkspec import Checks, load_checks
 
     checks = load_checks()
     table = evaluate_all(Checks(conservation=checks.conservation), ctx.runs)
@@ -354,6 +355,3 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
     table.update(CAVEAT_BLOCKS)
     return {name: (lambda f=f: wrap(f(ctx))) for name, f in table.items()}
 
-
-DOCUMENTS = (paths.ROOT / "README.md", paths.MODEL_DIR / "README.md",
-             paths.MODEL_DIR / "README.zh.md")

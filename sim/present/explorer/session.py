@@ -176,7 +176,7 @@ class Session:
 
     @cached_property
     def divergence(self):
-        from sim.model.declarations.divergence import load_divergence
+        from sim.model.declarations.checkspec import load_divergence
 
         return load_divergence()
 
