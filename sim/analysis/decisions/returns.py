@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles.influence import spearman
 from sim.analysis.ensembles.uncertainty import at_year
 
 if TYPE_CHECKING:
@@ -41,15 +42,6 @@ def group_mixes(base: MoneyBase, amount: float) -> dict[str, np.ndarray]:
         w = w / w.sum() if w.sum() > 0 else mask / mask.sum()
         out[group] = amount * w
     return out
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation (NaN if either is constant)."""
-    ra = pd.Series(a).rank().to_numpy()
-    rb = pd.Series(b).rank().to_numpy()
-    if ra.std() == 0 or rb.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def returns_table(ensemble: Ensemble, amount: float = DEFAULT_AMOUNT,

@@ -49,10 +49,19 @@ def parse_conditioning(raw: Any, source: str = "<dict>") -> ConditioningSettings
                                 source)
 
 
+def read_uncertainty_file(path: str | Path | None = None) -> tuple[Path, Any]:
+    """The path and parsed YAML of ``scenarios/uncertainty.yaml`` (or ``path``): the file's one
+    reader. :func:`sim.analysis.ensembles.uncertainty_spec.load_uncertainty` validates its
+    assumptions, :func:`load_conditioning` its ``ensemble:`` section (this module is light: no
+    NumPy or SciPy, so the settings load without the distributions)."""
+    path = Path(path) if path is not None else paths.UNCERTAINTY_FILE
+    return path, read_yaml(path, UncertaintyError)
+
+
 def load_conditioning(path: Path | str | None = None) -> ConditioningSettings:
     """The ``ensemble:`` section of ``scenarios/uncertainty.yaml`` (or ``path``)."""
-    path = Path(path or paths.UNCERTAINTY_FILE)
-    raw = require_mapping(read_yaml(path, UncertaintyError), str(path), UncertaintyError)
+    path, data = read_uncertainty_file(path or None)
+    raw = require_mapping(data, str(path), UncertaintyError)
     if SECTION not in raw:
         raise UncertaintyError(f"{path}: no '{SECTION}:' section; allowed: a mapping with "
                                f"{', '.join(_KEYS)}")

@@ -9,12 +9,21 @@ assumptions whose spread carries over into the indicator; the variance-based ind
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from sim.analysis.decisions.returns import spearman
 from sim.analysis.ensembles.uncertainty import UncertaintyResult
 from sim.analysis.outcomes.targets import at_year
 from sim.model.declarations.targets import Targets
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (NaN if either is constant)."""
+    ra = pd.Series(a).rank().to_numpy()
+    rb = pd.Series(b).rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def rank_influence(result: UncertaintyResult, targets: Targets, top: int | None = None

@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim import paths
+from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
 from sim.errors import UncertaintyError
-from sim.model.declarations.yamlio import read_yaml
 
 CONFIDENCE_GRADES = {
     "A": "high: the range is backed by Qingdao data or a figure in the plan",
@@ -297,8 +296,7 @@ def load_uncertainty(path: str | Path | None = None, *, parameters: Any = "auto"
     ``parameters="auto"`` loads ``model/parameters.yaml`` for the cross-checks; pass ``None`` to
     skip them or a ``Parameters`` object to use that one.
     """
-    path = Path(path) if path is not None else paths.UNCERTAINTY_FILE
-    data = read_yaml(path, UncertaintyError)
+    path, data = read_uncertainty_file(path)
     if isinstance(parameters, str) and parameters == "auto":
         from sim.model.declarations.parameters import load_parameters
 
