@@ -8,6 +8,7 @@ percentiles, the fit, the sampler). Without the file, the ``.mdl`` values stand.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sim import paths
 from sim.errors import CalibrationError
@@ -15,12 +16,17 @@ from sim.model.declarations.parameters import load_parameters
 from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
 
 
+def read_calibration_file(path: Path | str | None = None) -> Any:
+    """The parsed YAML of ``model/calibration.yaml`` (or ``path``): the file's one reader."""
+    return read_yaml(Path(path or paths.CALIBRATION_FILE), CalibrationError)
+
+
 def load_calibrated_values(path: Path | str | None = None) -> dict[str, float]:
     """Assumption id -> calibrated value; empty if there is no calibration file."""
     path = Path(path or paths.CALIBRATION_FILE)
     if not path.is_file():
         return {}
-    raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
+    raw = require_mapping(read_calibration_file(path), str(path), CalibrationError)
     est = require_mapping(raw.get("estimates"), f"{path}: estimates", CalibrationError)
     params = load_parameters()
     out = {}

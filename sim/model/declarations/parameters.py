@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sim import paths
 from sim.errors import ParameterError
@@ -195,9 +196,15 @@ def parse_parameters(raw, source: Path) -> Parameters:
     return Parameters(levers, assumptions, groups, source, constants)
 
 
+def read_parameters_file(path: Path) -> Any:
+    """The parsed YAML of ``model/parameters.yaml`` (or ``path``): the file's one reader (the
+    levers and assumptions here, its ``constraints:`` in :mod:`sim.scenarios.constraints`)."""
+    return read_yaml(path, ParameterError)
+
+
 @lru_cache(maxsize=8)
 def _cached(path: Path, mtime: float) -> Parameters:
-    return parse_parameters(read_yaml(path, ParameterError), path)
+    return parse_parameters(read_parameters_file(path), path)
 
 
 def load_parameters(path: Path | str | None = None) -> Parameters:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim import paths
 from sim.analysis.ensembles.conditioning_settings import load_conditioning
 from sim.errors import DocumentError
 from sim.present.labels import format_number
@@ -179,9 +178,9 @@ class DocContext:
 
     @cached_property
     def calibration(self) -> dict:
-        from sim.model.declarations.yamlio import read_yaml
+        from sim.model.declarations.calibrated import read_calibration_file
 
-        return read_yaml(paths.CALIBRATION_FILE, DocumentError) or {}
+        return read_calibration_file() or {}
 
     def extra_fiscal(self, block: str) -> tuple[float, float]:
         """Min and max of plan minus baseline fiscal S&T funds over the plan years."""

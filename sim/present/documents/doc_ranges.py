@@ -61,12 +61,11 @@ def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
 
 
 def block_assumption_ranges(ctx: Any, lang: str = "en") -> str:
-    from sim.errors import DocumentError
+    from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
     from sim.model.declarations.calibrated import load_calibrated_values
-    from sim.model.declarations.yamlio import read_yaml
 
     params = ctx.simulator.parameters
-    raw = (read_yaml(ctx.spec.path, DocumentError) or {}).get("assumptions") or {}
+    raw = (read_uncertainty_file(ctx.spec.path)[1] or {}).get("assumptions") or {}
     kinds = {k: e.get("distribution") for k, e in raw.items() if isinstance(e, dict)}
     info = ctx.simulator.info
 
