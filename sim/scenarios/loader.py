@@ -374,6 +374,12 @@ def load_scenario(ref: str | Path, *, within: tuple[Path, ...] | None = None,
     return _load_scenario(ref, _chain, within)
 
 
+def read_scenario_file(path: Path) -> Any:
+    """A scenario file's YAML as written (its own entries, before ``extends``): the one read of
+    scenario files (:func:`load_scenario`, the explorer, the documents)."""
+    return read_yaml(path, ScenarioError)   # names a colon that split a value inside {...}
+
+
 def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
                    within: tuple[Path, ...] | None) -> Scenario:
     if len(_chain) > MAX_EXTENDS:
@@ -391,7 +397,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
     sid = check_id(path.stem, path)
-    raw = read_yaml(path, ScenarioError)   # names a colon that split a value inside {...}
+    raw = read_scenario_file(path)
     via = f" (extended by {_chain[-1]})" if _chain else ""
     if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
         got = type(raw).__name__ if raw is not None else "an empty file"

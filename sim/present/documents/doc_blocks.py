@@ -308,11 +308,11 @@ def _setting(value) -> str:
 
 def block_scenario_levers(ctx: DocContext) -> str:
     """What each scenario file sets itself (levers and assumptions), and what it extends."""
-    from sim.model.declarations.yamlio import read_yaml
+    from sim.scenarios.loader import read_scenario_file
 
     rows = []
     for sc in ctx.scenarios:
-        raw = read_yaml(sc.source, DocumentError) or {}
+        raw = read_scenario_file(sc.source) or {}
         own = {**(raw.get("levers") or {}), **(raw.get("assumptions") or {})}
         rows.append({"scenario": f"`{sc.id}`", "extends": f"`{raw['extends']}`"
                      if raw.get("extends") else "",

@@ -50,12 +50,12 @@ def _setting_zh(value) -> str:
 def block_plan_levers_zh(ctx: DocContext) -> str:
     """What ``scenarios/plan.yaml`` sets, lever by lever, with the baseline value."""
     from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.yamlio import read_yaml
+    from sim.scenarios.loader import read_scenario_file
 
     plan = next((s for s in ctx.scenarios if s.id == "plan"), None)
     if plan is None:
         raise DocumentError("block 'plan-lever-values-zh': no scenario 'plan' in scenarios/")
-    raw = read_yaml(plan.source, DocumentError) or {}
+    raw = read_scenario_file(plan.source) or {}
     params = load_parameters()
     doc = ctx.pysd_doc.set_index("Py Name")
     rows, start = [], ctx.targets.plan.start

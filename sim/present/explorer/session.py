@@ -103,9 +103,10 @@ def read_upload(name: str, data: bytes) -> Base:
     by its uploaded name, or :class:`~sim.present.explorer.guard.PageError` for a name that
     cannot be a scenario file's."""
     from sim import paths
-    from sim.model.declarations.yamlio import MAX_BYTES, read_yaml
+    from sim.model.declarations.yamlio import MAX_BYTES
     from sim.present.explorer.guard import upload_name
     from sim.scenarios import load_scenario
+    from sim.scenarios.loader import read_scenario_file
 
     name = upload_name(name)
     if len(data) > MAX_BYTES:
@@ -116,7 +117,7 @@ def read_upload(name: str, data: bytes) -> Base:
         path.write_bytes(data)
         try:
             sc = load_scenario(path, within=(Path(tmp), paths.SCENARIO_DIR))
-            raw = read_yaml(path, ScenarioError)
+            raw = read_scenario_file(path)
         except PlanSimError as exc:
             raise type(exc)(str(exc).replace(str(path.resolve()), path.name)
                             .replace(str(path), path.name)) from None
@@ -237,16 +238,15 @@ class Session:
     # -- the base and the edits ---------------------------------------------------------------
     def _base_of(self, ref: str | Path) -> Base:
         from sim import paths
-        from sim.model.declarations.yamlio import read_yaml
         from sim.scenarios import load_scenario
-        from sim.scenarios.loader import resolve_scenario_path
+        from sim.scenarios.loader import read_scenario_file, resolve_scenario_path
 
         path = resolve_scenario_path(ref)
         sc = load_scenario(path)
         if path.parent == paths.SCENARIO_DIR.resolve():
             raw = {"extends": path.name}
             return Base(raw, sc.id, sc.name, sc.description)
-        return Base(dict(read_yaml(path, ScenarioError)), sc.id, sc.name, sc.description, True)
+        return Base(dict(read_scenario_file(path)), sc.id, sc.name, sc.description, True)
 
     def reset_to(self, base: Base | str) -> None:
         """Start again from ``base`` (a Base or a scenario id of ``scenarios/``)."""
