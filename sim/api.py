@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.ensembles.sampling import DEFAULT_SEED
-from sim.analysis.outcomes.targets import target_table
+from sim.analysis.ensembles.sampling import DEFAULT_SEED, sample
+from sim.analysis.outcomes.targets import derived_variables, target_table
 from sim.dims import SAMPLE, scenario_runs, stack_scenarios
 from sim.engine.timeloop import one_sample
 from sim.model.declarations.history import load_history
@@ -112,7 +112,6 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
     from sim.analysis.ensembles.bounds import check_samples
     from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
-    from sim.analysis.ensembles.sampling import sample
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
     canon = load_conditioning()   # None: the canonical ensemble's N and seed
@@ -191,7 +190,6 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.analysis.ensembles.ensemble import check_request, simulate_design
     from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.analysis.outcomes.targets import derived_variables
 
     spec = load_uncertainty(parameters=sim_.parameters)
     samples = samples or m.default_samples

@@ -29,8 +29,14 @@ from sim.model.declarations.checkspec import load_divergence
 from sim.model.declarations.divergence import raise_if_diverged
 from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.scenarios.constraints import check_inputs
-from sim.scenarios.inputs import scenario_inputs
-from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
+from sim.scenarios.inputs import scenario_inputs, series_trajectory
+from sim.scenarios.loader import (
+    Inherited,
+    Scenario,
+    apply_overrides,
+    load_scenario,
+    validate_overrides,
+)
 
 REPORTING = ("calendar", "instant")
 
@@ -163,8 +169,6 @@ class Simulator:
         rebuilt: a series laid over the scenario's trajectory from its first year on is the
         trajectory :func:`~sim.scenarios.loader.apply_overrides` gives (the scenario's value
         before that year), without validating and rebuilding every lever per run."""
-        from sim.scenarios.inputs import series_trajectory
-        from sim.scenarios.loader import validate_overrides
 
         lev, ass = validate_overrides(scenario, levers, assumptions, self.parameters)
         out = self.inputs(scenario, None, None, time_step, final_time)

@@ -23,7 +23,7 @@ from sim import paths
 from sim.model.declarations.numtext import format_range
 from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.model.declarations.words import LANGS
-from sim.scenarios.loader import year_range
+from sim.scenarios.loader import Inherited, load_scenario, year_range
 
 
 def _year_pattern() -> str:
@@ -101,7 +101,6 @@ def declared_values(params: Parameters, plan: str = "plan") -> dict[str, dict[st
     from sim.engine import compile_model
     from sim.model.declarations.calibrated import load_calibrated_values
     from sim.model.declarations.targets import load_targets
-    from sim.scenarios.loader import Inherited, load_scenario
 
     year = load_targets().plan.start
     model = compile_model(paths.MODEL_FILE)

@@ -24,8 +24,10 @@ from sim.analysis.decisions.requirements import (
     Outcome,
     Problem,
     Requirement,
+    cheapest_seen,
     curves,
     least_budget,
+    requirements_table,
 )
 from sim.errors import UncertaintyError
 from sim.model.declarations.words import LANGS, word
@@ -180,7 +182,6 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
                   refine_iter: int = 6, say: Callable[[str], None] | None = None
                   ) -> WhatItTakes:
     """Least extra money per target and probability (see :mod:`sim.analysis.decisions.requirements`)."""
-    from sim.analysis.decisions.requirements import requirements_table
     from sim.model.declarations.targets import load_targets
     from sim.scenarios import Scenario, load_scenario
 
@@ -225,8 +226,6 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
 
 def _recheck(problem: Problem, r: Requirement, c: int | None) -> Requirement:
     """A cheaper mix meeting ``r`` that a later search evaluated (same samples) replaces it."""
-    from sim.analysis.decisions.requirements import cheapest_seen
-
     x = cheapest_seen(problem, c, r.probability,
                       float(r.mix.sum()) if r.reachable else math.inf)
     if x is None:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from sim.analysis.outcomes.targets import ALL_TARGETS as ALL_TARGETS  # re-exported
 from sim.analysis.outcomes.targets import at_year, met_array, value_at, year_reached
-from sim.dims import SAMPLE, SCENARIO
+from sim.dims import SAMPLE, SCENARIO, stack_scenarios
 from sim.errors import UncertaintyError
 from sim.model.declarations.targets import Target, Targets
 
@@ -134,8 +134,6 @@ def compare_scenarios(results: xr.Dataset | Mapping[str, xr.Dataset], targets: T
 
     ``results``: one ensemble per scenario on shared samples, dims ``(scenario, sample,
     time)`` (a ``{id: Dataset}`` is stacked)."""
-    from sim.dims import stack_scenarios
-
     year = targets.year if year is None else year
     ds = results if isinstance(results, xr.Dataset) else stack_scenarios(results)
     probs = target_probabilities(ds, targets, year)
@@ -226,8 +224,6 @@ def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targe
 def ensemble(results: Sequence[UncertaintyResult]) -> xr.Dataset:
     """The scenarios' ensembles as one Dataset with dims ``(scenario, sample, time)`` (they
     share their samples: one design, or one set of posterior draws)."""
-    from sim.dims import stack_scenarios
-
     return stack_scenarios({r.scenario: r.results for r in results})
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.present.documents.brief_text import probability, word
-from sim.present.labels import check_lang, format_number, label, unit_label
+from sim.present.labels import check_lang, declared_labels, format_number, label, unit_label
 
 TOP_ASSUMPTIONS = 10
 
@@ -246,7 +246,6 @@ def sources(lang: str = "en") -> pd.DataFrame:
     gives; headers in ``lang``."""
     from sim.model.declarations.history import load_history
     from sim.model.declarations.targets import load_targets
-    from sim.present.labels import declared_labels
 
     hist = load_history()
     names = {k: label(v, lang) for k, v in declared_labels().items()}

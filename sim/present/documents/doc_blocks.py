@@ -25,7 +25,7 @@ from sim.present.documents.doc_context import (
     num,
 )
 from sim.present.documents.docs import md_table, percent, signed_percent, wrap
-from sim.present.labels import label
+from sim.present.labels import declared_labels, label
 
 
 # -- README.md ---------------------------------------------------------------------------------
@@ -267,8 +267,6 @@ def fit_summary(cal: dict) -> pd.DataFrame:
 
 
 def block_fit(ctx: DocContext) -> str:
-    from sim.present.labels import declared_labels
-
     cal = ctx.calibration
     fs = fit_summary(cal)
     rows = [{"status": r.status,

@@ -34,7 +34,7 @@ import xarray as xr
 
 from sim.errors import PlanSimError, ScenarioError
 from sim.model.declarations.words import LANGS, entry
-from sim.scenarios.loader import Inherited
+from sim.scenarios.loader import Inherited, read_scenario_file, resolve_scenario_path
 
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
 _ENSEMBLE_LOCK = threading.Lock()
@@ -106,7 +106,6 @@ def read_upload(name: str, data: bytes) -> Base:
     from sim.model.declarations.yamlio import MAX_BYTES
     from sim.present.explorer.guard import upload_name
     from sim.scenarios import load_scenario
-    from sim.scenarios.loader import read_scenario_file
 
     name = upload_name(name)
     if len(data) > MAX_BYTES:
@@ -239,7 +238,6 @@ class Session:
     def _base_of(self, ref: str | Path) -> Base:
         from sim import paths
         from sim.scenarios import load_scenario
-        from sim.scenarios.loader import read_scenario_file, resolve_scenario_path
 
         path = resolve_scenario_path(ref)
         sc = load_scenario(path)

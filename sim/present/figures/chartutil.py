@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from sim.errors import OutputError
+from sim.errors import OutputError, UncertaintyError
 from sim.present.figures.fonts import use_cjk_font
 from sim.present.labels import format_number, text
 
@@ -165,7 +165,6 @@ def value_at(da: xr.DataArray, year: float) -> float:
     """The (median over samples) value of a ``("sample", "time")`` series at ``year``; NaN if
     that year is not in the time coordinate."""
     from sim.analysis.outcomes.targets import at_year
-    from sim.errors import UncertaintyError
 
     try:
         return float(np.nanmedian(at_year(da, year)))

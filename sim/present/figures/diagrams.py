@@ -26,7 +26,7 @@ from pathlib import Path
 from sim.errors import OutputError
 from sim.model.declarations.words import LANGS, by_lang, group
 from sim.model.equations.dot import quote, render_all
-from sim.model.equations.graph import ModelGraph
+from sim.model.equations.graph import ModelGraph, load_graph
 from sim.present.labels import check_lang, label
 
 FORMATS = ("svg", "png")
@@ -176,7 +176,6 @@ def diagram_sources(langs: Sequence[str] = LANGS, sectors: Sequence[str] | None 
     (when ``polarities`` is given) and ``loop-table.LANG`` (Markdown, not a graph). ``run``:
     the scenario the polarities were measured on (its name goes into the legend)."""
     from sim.model.declarations.parameters import load_parameters
-    from sim.model.equations.graph import load_graph
     from sim.model.equations.sketch import build_sketch
 
     graph = graph or load_graph()

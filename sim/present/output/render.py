@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import OutputError
-from sim.present.output.atomic import DEFAULT_FORMATS
+from sim.present.output.atomic import DEFAULT_FORMATS, atomic_write_bytes, render_formats
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,8 +61,6 @@ class FigureJob:
 
 def render(job: FigureJob) -> dict[str, bytes]:
     """Make the job's figure and render it to each format (:func:`render_formats`)."""
-    from sim.present.output.atomic import render_formats
-
     return render_formats(job.make(*job.args, **job.kwargs), job.formats, dpi=job.dpi)
 
 
@@ -246,8 +244,6 @@ def write_renderings(renderings: Sequence[Rendering], folder, say: Callable[[str
                      ) -> None:
     """Write each rendering's files into ``folder`` (a result's temporary folder), in order,
     each file atomically."""
-    from sim.present.output.atomic import atomic_write_bytes
-
     for r in renderings:
         for fmt, data in r.get(renderings).items():
             atomic_write_bytes(folder / f"{r.job.stem}.{fmt}", data)

@@ -18,8 +18,8 @@ from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
 from sim.model.declarations.targets import Targets
 from sim.model.declarations.words import group, word
-from sim.present.labels import label
-from sim.present.output.atomic import DEFAULT_FORMATS
+from sim.present.labels import axis_label, display_unit, label
+from sim.present.output.atomic import DEFAULT_FORMATS, figure_bytes, save_figure
 from sim.present.tabular.summary import rare_text
 
 if TYPE_CHECKING:
@@ -58,8 +58,6 @@ def layout(fig: Figure) -> Figure:
 def outcome_unit(targets: Targets, output: str) -> tuple[str | None, float]:
     """The unit an outcome of model/targets.yaml is shown in and its factor
     (:func:`sim.present.labels.display_unit`)."""
-    from sim.present.labels import display_unit
-
     units = {t.indicator: t.unit for t in targets.items}
     units.update({d.id: d.unit for d in targets.derived})
     return display_unit(output, units.get(output))
@@ -72,7 +70,6 @@ def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str
     with its ``<column>_conf`` interval, clipped at 0 (the index is not negative)."""
     from sim.present.figures.analysis_charts import interval
     from sim.present.figures.chartutil import thousands_formatter
-    from sim.present.labels import axis_label, label
 
     d = df.sort_values(column)
     y = np.arange(len(d))
@@ -144,7 +141,6 @@ def warm_up() -> None:
     """In a figure worker, before the indices are ready: the imports, the fonts and the
     glyphs of a first figure (:class:`~sim.present.output.render.FigurePool`'s ``warm``)."""
     from sim.present.figures import analysis_charts  # noqa: F401  (what index_figure draws with)
-    from sim.present.output.atomic import figure_bytes
 
     fig, axes = grid(1)
     axes[0].set_title("敏感性指数 Sensitivity index")
@@ -180,7 +176,6 @@ def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: 
 def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: str,
                     labels: Mapping[str, Any]) -> Figure:
     from sim.present.figures.analysis_charts import tornado
-    from sim.present.labels import label
 
     titles = targets.labels()
     torn = [k for k in tables if k.startswith("tornado_")]
@@ -271,7 +266,6 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
     :class:`~sim.present.output.render.FigurePool`, written last, as they are rendered), all into
     ``final`` atomically; the design's marginals (a large sample)
     compressed and outside the workbook, with a README saying how to draw the design again."""
-    from sim.present.output.atomic import save_figure
     from sim.present.output.outdir import owned_dir
     from sim.present.output.render import write_renderings
     from sim.present.tabular.tables import write_csv

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from sim.analysis.ensembles.uncertainty import UncertaintyResult, tables
 from sim.model.declarations.targets import Targets
 from sim.model.declarations.words import word
-from sim.present.tabular.columns import Table
+from sim.present.tabular.columns import HEADERS, Table
 
 
 def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
@@ -107,7 +107,6 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     from sim.present.labels import LANGS, label
     from sim.present.output.atomic import save_figure
     from sim.present.output.outdir import owned_dir
-    from sim.present.tabular.columns import HEADERS
     from sim.present.tabular.tables import write_csv
     from sim.present.tabular.workbook import fits_excel, indicators_grid, write_workbook
 
