@@ -90,7 +90,7 @@ def _schema(write: bool, say: Say) -> list[str]:
 def _diagrams(write: bool, say: Say) -> list[str]:
     from sim.analysis.diagnostics.loops import calibrated_polarities
     from sim.model.declarations.loopspec import load_loops
-    from sim.model.declarations.yamlio import LANGS
+    from sim.model.declarations.words import LANGS
     from sim.model.equations.graph import load_graph
     from sim.present.figures.diagrams import (
         COMMITTED_FORMATS,
@@ -112,15 +112,15 @@ def _diagrams(write: bool, say: Say) -> list[str]:
     if write:
         say(f"drawing {_rel(out)}")
         with atomic_dir(out) as tmp:
-            write_diagrams(tmp, sources, COMMITTED_FORMATS)
+            write_diagrams(tmp, sources, formats=COMMITTED_FORMATS)
     return [f"{_rel(out)}: {why}"]
 
 
 def _docs(write: bool, say: Say) -> list[str]:
-    from sim.present.documents.doc_blocks import DOCUMENTS, DocContext, generators
+    from sim.present.documents.doc_blocks import DocContext, generators
     from sim.present.documents.docs import update_documents
 
-    stale = update_documents(list(DOCUMENTS), generators(DocContext(say=say)), check=not write,
+    stale = update_documents(list(paths.DOCUMENTS), generators(DocContext(say=say)), check=not write,
                              say=say)
     return [f"{_rel(s.path)}:{s.line}: block '{s.name}'" for s in stale]
 
