@@ -1,11 +1,12 @@
 # Two entry points: `make run` (set up, then run the default scenarios into ./out)
-# and `make test` (set up, then lint and run the test suite).
+# and `make test` (set up, then lint and run the test suite; `make test-fast` leaves out the
+# tests marked slow).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test lint conformance check docs benchmark clean
+.PHONY: setup system-deps run test test-fast lint conformance check docs regen benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,10 @@ lint: setup
 test: setup lint
 	$(BIN)/python -m pytest -n 2
 
+# the same without the tests marked slow (a quick check while editing)
+test-fast: setup lint
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
 conformance: setup
 	$(BIN)/plansim conformance ../shared/conformance
 
@@ -55,6 +60,10 @@ check: setup
 
 docs: setup
 	$(BIN)/plansim docs
+
+# every committed generated file, in dependency order (plansim regen --check: what is stale)
+regen: setup
+	$(BIN)/plansim regen
 
 benchmark: setup
 	$(BIN)/python benchmarks/engine_vs_pysd.py

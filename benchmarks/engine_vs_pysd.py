@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["PLANSIM_CHECKPOINTS"] = "off"   # full runs, but for the "resumed" lines
 from sim import paths  # noqa: E402
 from sim.engine import compile_model  # noqa: E402
-from sim.model.mdl import load_pysd_model  # noqa: E402
+from sim.model.equations.mdl import load_pysd_model  # noqa: E402
 
 FALLBACK = Path("/work/shared/conformance/smooth_and_stock/test_smooth_and_stock.mdl")
 ENGINES = ("numpy", "kernel")
@@ -81,7 +81,7 @@ def _varied_constants(bm, ds, n_const=3):
     names = []
     allowed = None
     if bm.path.resolve() == paths.MODEL_FILE.resolve():
-        from sim.model.parameters import load_parameters
+        from sim.model.declarations.parameters import load_parameters
 
         allowed = {a.py_name for a in load_parameters().assumptions.values()}
     for name, info in bm.variables.items():
@@ -98,7 +98,7 @@ def _varied_constants(bm, ds, n_const=3):
 
 def _columns(bm) -> list[str]:
     if bm.path.resolve() == paths.MODEL_FILE.resolve():
-        from sim.model.targets import load_targets
+        from sim.model.declarations.targets import load_targets
 
         return load_targets().indicators[:5]
     stocks = [n for n, i in bm.variables.items() if i.kind in ("stock", "aux")]

@@ -96,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from sim.analysis import ensemble, sampling, sensitivity
-    from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.model.targets import load_targets
+    from sim.analysis import sensitivity
+    from sim.analysis.ensembles import ensemble, sampling
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.model.declarations.targets import load_targets
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 

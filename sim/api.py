@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.sampling import DEFAULT_SEED
-from sim.analysis.targets import target_table
+from sim.analysis.ensembles.sampling import DEFAULT_SEED, sample
+from sim.analysis.outcomes.targets import derived_variables, target_table
 from sim.dims import SAMPLE, scenario_runs, stack_scenarios
 from sim.engine.timeloop import one_sample
-from sim.model.history import load_history
-from sim.model.targets import Targets, load_targets
+from sim.model.declarations.history import load_history
+from sim.model.declarations.targets import Targets, load_targets
 from sim.scenarios import Scenario, list_scenarios, load_scenario
 from sim.simulate import Simulator
 
@@ -38,7 +38,7 @@ from sim.simulate import Simulator
 def simulator(engine: str = "batch") -> Simulator:
     """The shared simulator for ``engine`` ("batch" or "pysd"), compiled once (the one the
     ensembles use too)."""
-    from sim.analysis.ensemble import shared_simulator
+    from sim.analysis.ensembles.ensemble import shared_simulator
 
     return shared_simulator(engine)
 
@@ -80,7 +80,7 @@ def compare(*scenarios: ScenarioRef | xr.Dataset, against: ScenarioRef | None = 
     not among them), or one Dataset from :func:`run_scenarios`. ``against`` defaults to
     ``"baseline"`` if given, else the first scenario.
     """
-    from sim.analysis.compare import compare_table
+    from sim.analysis.outcomes.compare import compare_table
 
     if len(scenarios) == 1 and isinstance(scenarios[0], xr.Dataset):
         runs = scenarios[0]
@@ -104,17 +104,17 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
 
     Every scenario runs on the same samples of the uncertain assumptions; with
     ``conditioned`` (default) those are ``samples`` draws of the posterior
-    (:mod:`sim.analysis.conditioning`; default N and seed: the canonical ensemble of
+    (:mod:`sim.analysis.ensembles.conditioning`; default N and seed: the canonical ensemble of
     scenarios/uncertainty.yaml), else prior draws. Summaries: :func:`probabilities`,
     :func:`percentiles`, :func:`plot_fan`.
     """
-    from sim.analysis import conditioning as cond
-    from sim.analysis.bounds import check_samples
-    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
-    from sim.analysis.sampling import sample
-    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.analysis.ensembles import conditioning as cond
+    from sim.analysis.ensembles.bounds import check_samples
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
+    from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
-    canon = cond.load_conditioning()   # None: the canonical ensemble's N and seed
+    canon = load_conditioning()   # None: the canonical ensemble's N and seed
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
     check_samples(samples, seed)       # the command line's bounds, before reading scenarios
@@ -143,15 +143,15 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
 def probabilities(ensemble: xr.Dataset, year: int | None = None) -> pd.DataFrame:
     """P(target met) in ``year`` (default the target year) with its Monte Carlo standard
     error, per scenario and indicator (and all targets together); see
-    :func:`sim.analysis.uncertainty.target_probabilities`."""
-    from sim.analysis.uncertainty import target_probabilities
+    :func:`sim.analysis.ensembles.uncertainty.target_probabilities`."""
+    from sim.analysis.ensembles.uncertainty import target_probabilities
 
     return target_probabilities(ensemble, load_targets(), year)
 
 
 def percentiles(ensemble: xr.Dataset, q: Sequence[float] = (5, 25, 50, 75, 95)) -> xr.Dataset:
     """Percentiles over ``sample`` of each indicator: dims ``(percentile, scenario, time)``."""
-    from sim.analysis.uncertainty import indicator_percentiles
+    from sim.analysis.ensembles.uncertainty import indicator_percentiles
 
     return indicator_percentiles(ensemble, load_targets().indicators, q)
 
@@ -185,11 +185,11 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
         att.shapley.attrs["labels"] = {p: dict(names[p]) for p in att.shapley.index
                                        if p in names}
         return att.shapley
-    from sim.analysis import conditioning as cond
-    from sim.analysis.bounds import check_samples
-    from sim.analysis.ensemble import check_request, simulate_design
-    from sim.analysis.targets import derived_variables
-    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.analysis.ensembles import conditioning as cond
+    from sim.analysis.ensembles.bounds import check_samples
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
+    from sim.analysis.ensembles.ensemble import check_request, simulate_design
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
     spec = load_uncertainty(parameters=sim_.parameters)
     samples = samples or m.default_samples
@@ -199,7 +199,7 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     if history_samples is not None:
         check_samples(history_samples)
     years = (sim_.control("initial_time"), sim_.control("final_time"))
-    settings = cond.load_conditioning()
+    settings = load_conditioning()
     if history_samples is not None:
         settings = replace(settings, sensitivity_samples=history_samples)
     match = cond.HistoryMatch.from_history(list(sim_.info.index), years, settings)
@@ -221,7 +221,7 @@ def levers(lang: str = "zh", scenario: ScenarioRef = "plan", engine: str = "batc
            ) -> pd.DataFrame:
     """The lever catalogue of ``plansim levers``: id, name in ``lang``, unit, group, allowed
     range and the values in the baseline and in ``scenario``."""
-    from sim.present.catalogue import lever_table
+    from sim.present.tabular.catalogue import lever_table
 
     return lever_table(lang, _scenario(scenario), simulator=simulator(engine))
 
@@ -242,8 +242,8 @@ def plot_indicators(runs: dict[str, xr.Dataset] | xr.Dataset, *, lang: str = "zh
     """One panel per indicator of ``runs`` ({label: Dataset}, or a Dataset with a
     ``scenario`` dim, labelled by the scenario names in ``lang``) with its target drawn;
     returns the matplotlib Figure."""
-    from sim.present.charts import indicator_figure
-    from sim.present.fonts import use_cjk_font
+    from sim.present.figures.charts import indicator_figure
+    from sim.present.figures.fonts import use_cjk_font
 
     use_cjk_font()
     return indicator_figure(_by_label(runs, lang), list(load_targets()), lang=lang,
@@ -260,8 +260,8 @@ def plot_compare(runs: xr.Dataset, *, against: str | None = None, lang: str = "z
     """Each scenario of ``runs`` (from :func:`run_scenarios`) as a share of each target over
     time and in the target year, ``against`` (default baseline, else the first) dashed and
     hatched; returns the matplotlib Figure."""
-    from sim.present.charts import compare_figure
-    from sim.present.fonts import use_cjk_font
+    from sim.present.figures.charts import compare_figure
+    from sim.present.figures.fonts import use_cjk_font
 
     use_cjk_font()
     ids = [str(i) for i in runs["scenario"].values]
@@ -275,9 +275,9 @@ def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: 
     """Fan chart of one scenario of an :func:`uncertainty` ensemble: percentile bands of each
     indicator with its target, the central (calibrated) run dashed with ``central``, and the
     probabilities panel; returns the matplotlib Figure."""
-    from sim.analysis.uncertainty import analyse
-    from sim.present.fonts import use_cjk_font
-    from sim.present.uncertainty_report import fan_figure
+    from sim.analysis.ensembles.uncertainty import analyse
+    from sim.present.figures.fonts import use_cjk_font
+    from sim.present.reports.uncertainty_report import fan_figure
 
     use_cjk_font()
     tg = load_targets()
@@ -291,7 +291,7 @@ def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: 
 def use_cjk_font() -> str:
     """Make matplotlib draw Chinese labels (the CJK font plansim's charts use); call it before
     drawing your own charts with Chinese text. Returns the font's name."""
-    from sim.present.fonts import use_cjk_font as _use
+    from sim.present.figures.fonts import use_cjk_font as _use
 
     return _use()
 
@@ -315,18 +315,18 @@ __all__ = ["compare", "discover", "history", "levers", "load_scenario", "percent
 def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
     """Least extra money 2024-2028 (and its split across the allocation lines) meeting each
     target and all five with the chosen probabilities; see
-    :func:`sim.analysis.what_it_takes.what_it_takes` (``targets``, ``probabilities``,
+    :func:`sim.analysis.decisions.what_it_takes.what_it_takes` (``targets``, ``probabilities``,
     ``budget_max``, ``samples``, ``seed``). ``.table`` is ``requirements.csv``."""
-    from sim.analysis.what_it_takes import what_it_takes as _wit
+    from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
 
     return _wit(scenario, **kwargs)
 
 
 def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
             samples: int = 200, seed: int = 20240101) -> pd.DataFrame:
-    """Change in each 2028 indicator per 亿元 by lever group (see :mod:`sim.analysis.returns`)."""
-    from sim.analysis.returns import returns_table
-    from sim.analysis.what_it_takes import conditioned_ensemble
+    """Change in each 2028 indicator per 亿元 by lever group (see :mod:`sim.analysis.decisions.returns`)."""
+    from sim.analysis.decisions.returns import returns_table
+    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return returns_table(conditioned_ensemble(sc, samples=samples, seed=seed), amount)
@@ -335,9 +335,9 @@ def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
 def discover(scenario: Scenario | str | Path = "plan", targets: tuple[str, ...] = ("all",), *,
              samples: int = 500, seed: int = 20240101) -> pd.DataFrame:
     """PRIM boxes (``boxes.csv`` of ``plansim discover``) for ``targets`` ('all' or ids)."""
-    from sim.analysis.discover import boxes_frame
-    from sim.analysis.discover import discover as _discover
-    from sim.analysis.what_it_takes import conditioned_ensemble
+    from sim.analysis.decisions.discover import boxes_frame
+    from sim.analysis.decisions.discover import discover as _discover
+    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return boxes_frame(_discover(conditioned_ensemble(sc, samples=samples, seed=seed),

@@ -15,6 +15,15 @@ CALIBRATION_FILE = MODEL_DIR / "calibration.yaml"
 POSTERIOR_FILE = MODEL_DIR / "posterior.csv.gz"
 CALIBRATION_SETTINGS_FILE = MODEL_DIR / "calibration-settings.yaml"
 CAVEATS_FILE = MODEL_DIR / "caveats.yaml"
+WORDS_FILE = MODEL_DIR / "words.yaml"
+#: the committed diagrams (Graphviz sources and SVG; `plansim regen` writes them)
+DIAGRAMS_DIR = MODEL_DIR / "diagrams"
+CHECKS_FILE = MODEL_DIR / "checks.yaml"
+LOOPS_FILE = MODEL_DIR / "loops.yaml"
+SECTORS_FILE = MODEL_DIR / "sectors.yaml"
+LABELS_FILE = MODEL_DIR / "labels.yaml"
+#: the documents whose numbers ``plansim docs`` writes
+DOCUMENTS = (ROOT / "README.md", MODEL_DIR / "README.md", MODEL_DIR / "README.zh.md")
 SCENARIO_DIR = ROOT / "scenarios"
 SCENARIO_SCHEMA = SCENARIO_DIR / "schema.json"
 UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"
@@ -35,7 +44,7 @@ SAFE_NAME_RULE = ("letters, digits, '_', '-', '.' and spaces, starting with a le
 MAX_NAME_BYTES = 255
 #: every file or folder name plansim makes from a scenario id (``{id}``), the longest
 #: variable parts filled in: result folders and their temporary siblings
-#: (sim.present.atomic: ``.<name>.tmp-<12 hex>``), a workbook's temporary file
+#: (sim.present.output.atomic: ``.<name>.tmp-<12 hex>``), a workbook's temporary file
 #: (``.<name>.<8 random>.tmp``), the explorer's download
 ID_NAMES = (".{id}.tmp-0123456789ab", ".sensitivity_{id}_shapley.tmp-0123456789ab",
             ".what-it-takes_{id}.tmp-0123456789ab", ".returns_{id}.tmp-0123456789ab",

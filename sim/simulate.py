@@ -25,11 +25,18 @@ from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
 from sim.engine import BACKENDS, ENGINES
 from sim.errors import PlanSimError
-from sim.model.divergence import load_divergence, raise_if_diverged
-from sim.model.parameters import Parameters, load_parameters
+from sim.model.declarations.checkspec import load_divergence
+from sim.model.declarations.divergence import raise_if_diverged
+from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.scenarios.constraints import check_inputs
-from sim.scenarios.inputs import scenario_inputs
-from sim.scenarios.loader import Inherited, Scenario, apply_overrides, load_scenario
+from sim.scenarios.inputs import scenario_inputs, series_trajectory
+from sim.scenarios.loader import (
+    Inherited,
+    Scenario,
+    apply_overrides,
+    load_scenario,
+    validate_overrides,
+)
 
 REPORTING = ("calendar", "instant")
 
@@ -60,7 +67,7 @@ class Simulator:
 
     @cached_property
     def pysd(self):
-        from sim.model.mdl import load_pysd_model
+        from sim.model.equations.mdl import load_pysd_model
 
         model = load_pysd_model(self.model_path)
         # PySD keeps the controls of its last run (e.g. SAVEPER = TIME STEP): remember the .mdl's
@@ -135,7 +142,7 @@ class Simulator:
         scenario starts from them, and a scenario's own assumptions override them."""
         if not self.use_calibration:
             return {}
-        from sim.model.calibrated import load_calibrated_values
+        from sim.model.declarations.calibrated import load_calibrated_values
 
         return load_calibrated_values()
 
@@ -162,8 +169,6 @@ class Simulator:
         rebuilt: a series laid over the scenario's trajectory from its first year on is the
         trajectory :func:`~sim.scenarios.loader.apply_overrides` gives (the scenario's value
         before that year), without validating and rebuilding every lever per run."""
-        from sim.scenarios.inputs import series_trajectory
-        from sim.scenarios.loader import validate_overrides
 
         lev, ass = validate_overrides(scenario, levers, assumptions, self.parameters)
         out = self.inputs(scenario, None, None, time_step, final_time)
@@ -209,7 +214,7 @@ class Simulator:
         """Run one scenario; ``levers``/``assumptions`` may hold per-sample arrays (sample,).
 
         Raises :class:`~sim.errors.DivergenceError` if a sample diverged (NaN, inf, or a stock
-        beyond the bound of ``model/checks.yaml``; see :mod:`sim.model.divergence`), unless
+        beyond the bound of ``model/checks.yaml``; see :mod:`sim.model.declarations.divergence`), unless
         ``check_divergence`` is False (ensembles screen their samples themselves)."""
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)

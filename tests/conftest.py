@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny lever/assumption declaration for scenario unit tests."""
+"""Shared set-up of the test run: one compiled-model cache for all workers, the real model's
+simulator, a tiny lever/assumption declaration for scenario unit tests."""
 
 from __future__ import annotations
 
@@ -14,13 +15,22 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# the compiled-model cache (sim.engine.cache) of this test process, never the user's own;
-# PLANSIM_TEST_CACHE names a folder kept across test runs (a developer's repeated runs)
+# The compiled-model cache (sim.engine.cache, the numba kernels of sim.engine.kernel_cache) of
+# this test run, never the user's own. One folder for the whole run: the first pytest process
+# (the xdist controller, or a run without workers) creates it and hands its path to the workers
+# it starts through the environment, so each kernel is compiled once per run, not once per
+# worker. PLANSIM_TEST_CACHE names a folder kept across runs (a developer's repeated runs).
+# Tests that need an empty or hostile cache set PLANSIM_CACHE_DIR / XDG_CACHE_HOME to a tmp
+# folder of their own.
+_SESSION_CACHE = "PLANSIM_TEST_SESSION_CACHE"
 if os.environ.get("PLANSIM_TEST_CACHE"):
     _CACHE = os.environ["PLANSIM_TEST_CACHE"]
     os.makedirs(_CACHE, mode=0o700, exist_ok=True)
+elif os.environ.get(_SESSION_CACHE):   # a worker: the controller's folder
+    _CACHE = os.environ[_SESSION_CACHE]
 else:
     _CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
+    os.environ[_SESSION_CACHE] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, True)
 os.environ["XDG_CACHE_HOME"] = _CACHE
 # commands run by tests compile a missing kernel in-process (no background compile process)
@@ -68,6 +78,59 @@ assumptions:
     label: {zh: 挤入系数, en: Crowding-in coefficient}
     description: {zh: 测试用说明, en: A test declaration}
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_kernels_compiled_once():
+    """Under xdist: the first worker here compiles the real model's kernels of the two
+    scenarios most tests run into the shared cache while the other waits on the lock, then
+    reads them from the cache (compiled once per run, not once per worker at the same time).
+    A run without workers compiles them when a test first needs them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    import fcntl
+
+    from sim import api
+
+    with open(Path(_CACHE) / "tests-warm.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # blocks until the worker that compiles is done
+        try:
+            for scenario in ("baseline", "plan"):
+                api.run(scenario)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    yield
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The batch simulator of the real model, shared by every test of the process (the one
+    sim.api and the ensembles use: compiled once)."""
+    from sim.api import simulator as shared
+
+    return shared()
+
+
+@pytest.fixture
+def sketch_files(tmp_path) -> tuple[Path, Path]:
+    """The two-sector model of the sketch and diagram tests and its sectors file."""
+    from tests.inline_mdl import SKETCH_MDL, SKETCH_SECTORS
+
+    mdl = tmp_path / "tiny.mdl"
+    mdl.write_text(SKETCH_MDL, encoding="utf-8")
+    sec = tmp_path / "sectors.yaml"
+    sec.write_text(SKETCH_SECTORS, encoding="utf-8")
+    return mdl, sec
+
+
+@pytest.fixture
+def output_locks_released():
+    """After the test, the locks it took on output folders (sim.present.output.outdir) are let go."""
+    from sim.present.output.outdir import release_all
+
+    yield
+    release_all()
 
 
 @pytest.fixture

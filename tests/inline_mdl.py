@@ -1,6 +1,9 @@
-"""The control section and empty sketch that every tiny inline ``.mdl`` of the tests ends with."""
+"""The control section and empty sketch that every tiny inline ``.mdl`` of the tests ends with,
+and the two-sector model of the sketch and diagram tests."""
 
 from __future__ import annotations
+
+import textwrap
 
 
 def control_section(final_time: float, time_step: float = 0.25, initial_time: float = 0,
@@ -21,3 +24,63 @@ def control_section(final_time: float, time_step: float = 0.25, initial_time: fl
               "$192-192-192,0,Times New Roman|12||0-0-0|0-0-0|0-0-255|-1--1--1|-1--1--1|"
               "72,72,100,0\n"
               "///---\\\\\\\n")
+
+
+#: a two-sector model (people, money) for the sketch and diagram tests (its sectors: SKETCH_SECTORS)
+SKETCH_MDL = textwrap.dedent("""\
+    {UTF-8}
+    population=
+    \tINTEG(births - deaths, 100)
+    \t~\tpersons
+    \t~\t|
+
+    births=
+    \tpopulation * birth rate
+    \t~\tpersons/Year
+    \t~\t|
+
+    birth rate=
+    \t0.03
+    \t~\t1/Year
+    \t~\t|
+
+    deaths=
+    \tpopulation / lifetime
+    \t~\tpersons/Year
+    \t~\t|
+
+    lifetime=
+    \t70
+    \t~\tYear
+    \t~\t|
+
+    wealth=
+    \tINTEG(income, 0)
+    \t~\tyuan
+    \t~\t|
+
+    income=
+    \tpopulation * wage
+    \t~\tyuan/Year
+    \t~\t|
+
+    wage=
+    \t2
+    \t~\tyuan/(persons*Year)
+    \t~\t|
+
+    reference population=
+    \tINITIAL(population)
+    \t~\tpersons
+    \t~\t|
+
+    """) + control_section(10)
+
+SKETCH_SECTORS = textwrap.dedent("""\
+    people:
+      label: {zh: 人口, en: People}
+      variables: [population]
+    money:
+      label: {zh: 财富, en: Money}
+      variables: [wealth]
+    """)

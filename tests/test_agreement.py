@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model.parameters import load_parameters
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios import list_scenarios, load_scenario
 from sim.simulate import Simulator
 

@@ -12,35 +12,37 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import sim  # noqa: E402
-from sim.analysis.compare import compare_table  # noqa: E402
-from sim.model.targets import load_targets  # noqa: E402
+from sim.analysis.outcomes.compare import compare_table  # noqa: E402
+from sim.model.declarations.targets import load_targets  # noqa: E402
 
 TARGETS = load_targets()
 
 
 @pytest.fixture(scope="module")
-def runs():
+def baseline_and_plan():
     return sim.run_scenarios("baseline", "plan")
 
 
-def test_run_scenarios_has_a_named_scenario_dim(runs):
-    assert runs["tech_firms"].dims == ("scenario", "time")
-    assert list(runs["scenario"].values) == ["baseline", "plan"]
-    assert runs["name_en"].sel(scenario="plan").item() == sim.load_scenario("plan").name["en"]
-    np.testing.assert_array_equal(runs["tech_firms"].sel(scenario="plan").values,
+def test_run_scenarios_has_a_named_scenario_dim(baseline_and_plan):
+    assert baseline_and_plan["tech_firms"].dims == ("scenario", "time")
+    assert list(baseline_and_plan["scenario"].values) == ["baseline", "plan"]
+    plan_name = sim.load_scenario("plan").name["en"]
+    assert baseline_and_plan["name_en"].sel(scenario="plan").item() == plan_name
+    np.testing.assert_array_equal(baseline_and_plan["tech_firms"].sel(scenario="plan").values,
                                   sim.run("plan")["tech_firms"].values)
 
 
-def test_compare_is_the_command_table_and_adds_the_reference(runs):
+def test_compare_is_the_command_table_and_adds_the_reference(baseline_and_plan):
     table = sim.compare("plan", against="baseline")
-    expected = compare_table(runs.expand_dims(sample=[0]).transpose("scenario", "sample", ...),
-                             TARGETS, "baseline")
+    runs = baseline_and_plan.expand_dims(sample=[0]).transpose("scenario", "sample", ...)
+    expected = compare_table(runs, TARGETS, "baseline")
     assert list(table.columns) == list(expected.columns)
     np.testing.assert_allclose(table["plan_minus_baseline"], expected["plan_minus_baseline"])
-    diff = (runs["tech_firms"].sel(scenario="plan") - runs["tech_firms"].sel(scenario="baseline"))
+    firms = baseline_and_plan["tech_firms"]
+    diff = firms.sel(scenario="plan") - firms.sel(scenario="baseline")
     assert table.set_index("indicator").loc["tech_firms", "plan_minus_baseline"] == \
         pytest.approx(float(diff.sel(time=TARGETS.year)))
-    assert sim.compare(runs).equals(sim.compare("baseline", "plan"))
+    assert sim.compare(baseline_and_plan).equals(sim.compare("baseline", "plan"))
 
 
 def test_uncertainty_shares_samples_and_gives_probabilities():

@@ -50,19 +50,35 @@ def _lines(path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines())
 
 
-def test_module_sizes():
-    rel = {str(p.relative_to(paths.ROOT)): _lines(p) for p in MODULES}
+def oversized(root, files) -> tuple[dict, dict]:
+    """Modules (paths relative to ``root``) over :data:`MAX_LINES`, and commands in
+    ``sim/cli/`` over :data:`MAX_CLI_LINES`, with their line counts."""
+    rel = {p.relative_to(root).as_posix(): _lines(p) for p in files}
     big = {k: n for k, n in rel.items() if n > MAX_LINES}
     fat = {k: n for k, n in rel.items() if k.startswith("sim/cli/") and n > MAX_CLI_LINES}
+    return big, fat
+
+
+def test_module_sizes():
+    big, fat = oversized(paths.ROOT, MODULES)
     assert not big, f"modules over {MAX_LINES} lines: {big}"
     assert not fat, f"commands over {MAX_CLI_LINES} lines (move analysis to sim/analysis, " \
                     f"figures to sim/present): {fat}"
 
 
-def test_size_rule_catches_a_long_module(tmp_path):
-    long = tmp_path / "long.py"
-    long.write_text("x = 1\n" * (MAX_LINES + 1), encoding="utf-8")
-    assert _lines(long) > MAX_LINES
+def test_size_rule_catches_a_long_module_and_a_long_command(tmp_path):
+    def module(rel: str, n: int):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n" * n, encoding="utf-8")
+        return path
+
+    files = [module("sim/long.py", MAX_LINES + 1), module("sim/short.py", MAX_LINES),
+             module("sim/cli/long.py", MAX_CLI_LINES + 1),
+             module("sim/cli/short.py", MAX_CLI_LINES)]
+    big, fat = oversized(tmp_path, files)
+    assert big == {"sim/long.py": MAX_LINES + 1}
+    assert fat == {"sim/cli/long.py": MAX_CLI_LINES + 1}
 
 
 def _private_uses(path):

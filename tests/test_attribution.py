@@ -97,7 +97,7 @@ def test_shares_move_with_the_groups_they_pay_for():
     belongs to it); a coalition whose shares would break the sum constraint takes the room from
     the other shares pro rata, and every coalition scenario passes the constraint."""
     from sim.analysis.sensitivity.shapley import coalition_scenarios, lever_groups
-    from sim.model.parameters import load_parameters
+    from sim.model.declarations.parameters import load_parameters
     from sim.scenarios import load_scenario
     from sim.scenarios.constraints import load_constraints
     from sim.simulate import Simulator
@@ -126,7 +126,7 @@ def test_shares_move_with_the_groups_they_pay_for():
 
 
 def attribution_paths(sim, sc, levers):
-    from sim.analysis.lever_paths import lever_paths
+    from sim.analysis.outcomes.lever_paths import lever_paths
 
     return lever_paths(sim, sc, sorted(levers))
 
@@ -145,8 +145,8 @@ def equity_doubled():
 def test_equity_fund_money_is_attributed_to_the_equity_group():
     """Against the plan, the doubled equity share is the equity group's: a clearly non-zero
     part of the change, and the values sum to the total change."""
-    from sim.model.parameters import load_parameters
-    from sim.model.targets import load_targets
+    from sim.model.declarations.parameters import load_parameters
+    from sim.model.declarations.targets import load_targets
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
@@ -166,8 +166,8 @@ def test_equity_fund_money_is_attributed_to_the_equity_group():
 def test_reversed_comparison_takes_the_default_path():
     """The baseline against the plan (a lever only the reference sets) has the same players
     and the opposite values."""
-    from sim.model.parameters import load_parameters
-    from sim.model.targets import load_targets
+    from sim.model.declarations.parameters import load_parameters
+    from sim.model.declarations.targets import load_targets
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from inline_mdl import control_section
 
-from sim.analysis.backtest import (
+from sim.analysis.forecasts.backtest import (
     BOUND_COLUMNS,
     COLUMNS,
     backtest,
@@ -61,7 +61,7 @@ def test_naive_forecast_is_exact_on_an_exponential_series():
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def synthetic_history(tmp_path_factory):
     from sim.engine import compile_model
 
     path = tmp_path_factory.mktemp("tiny") / "tiny.mdl"
@@ -117,16 +117,16 @@ class FakeEstimator:
         return FakePosterior(draws, self.seen[-1])
 
 
-def _run(tiny, estimator, origins=(2015, 2019)):
-    hist, forecast, known = tiny
+def _run(synthetic_history, estimator, origins=(2015, 2019)):
+    hist, forecast, known = synthetic_history
     return backtest(hist, origins, estimate=estimator, forecast=forecast,
                     compare=_compare(known), samples=len(estimator.birth_rates), seed=1,
                     estimator=estimator.name)
 
 
-def test_backtest_bookkeeping_and_exact_model(tiny):
+def test_backtest_bookkeeping_and_exact_model(synthetic_history):
     est = FakeEstimator(np.linspace(0.25, 0.35, 11))       # median draw = the true value
-    b = _run(tiny, est)
+    b = _run(synthetic_history, est)
     rows = b.rows
     assert tuple(rows.columns) == COLUMNS
     assert est.seen == [2015, 2019]                       # only the rows up to each origin
@@ -150,8 +150,8 @@ def test_backtest_bookkeeping_and_exact_model(tiny):
     assert summary.iloc[-1]["coverage_90"] == 1.0
 
 
-def test_coverage_of_a_biased_ensemble_and_bounds(tiny):
-    b = _run(tiny, FakeEstimator(np.full(5, 0.5)), origins=[2019])   # far too many births
+def test_coverage_of_a_biased_ensemble_and_bounds(synthetic_history):
+    b = _run(synthetic_history, FakeEstimator(np.full(5, 0.5)), origins=[2019])   # far too many births
     assert not b.rows["inside_90"].any()
     assert (b.rows["error_pct"] > 0).all()
     assert b.by_horizon().iloc[-1]["coverage_90"] == 0.0
@@ -180,14 +180,14 @@ def test_by_horizon_known_answer():
     assert s.loc["all", "coverage_90"] == pytest.approx(2 / 3)
 
 
-def test_origins_checked(tiny):
+def test_origins_checked(synthetic_history):
     assert parse_origins("2017..2019") == [2017, 2018, 2019]
     assert parse_origins("2018, 2016") == [2018, 2016]
     for bad in ("", "x..2019", "17..19"):
         with pytest.raises(ForecastError, match="--origins"):
             parse_origins(bad)
     with pytest.raises(ForecastError, match="origin 2022 has no scored row"):
-        _run(tiny, FakeEstimator([0.3]), origins=[2020, 2022])
+        _run(synthetic_history, FakeEstimator([0.3]), origins=[2020, 2022])
 
 
 def test_point_rows_without_as_of_column():
@@ -196,11 +196,11 @@ def test_point_rows_without_as_of_column():
     assert list(point_rows(hist)["year"]) == [1]
 
 
-def test_report_files_and_chart(tiny, tmp_path):
-    from sim.present.backtest_report import errors_chart, errors_figure, write_backtest
-    from sim.present.chartutil import new_figure
+def test_report_files_and_chart(synthetic_history, tmp_path):
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.reports.backtest_report import errors_chart, errors_figure, write_backtest
 
-    b = _run(tiny, FakeEstimator(np.linspace(0.25, 0.35, 5)))
+    b = _run(synthetic_history, FakeEstimator(np.linspace(0.25, 0.35, 5)))
     _, axes = new_figure(1, 1)
     assert errors_chart(axes[0, 0], b.rows, "en") is axes[0, 0]
     assert errors_figure(b.rows, "zh", "note").axes
@@ -214,9 +214,9 @@ def test_report_files_and_chart(tiny, tmp_path):
 @pytest.mark.slow
 def test_backtest_on_the_real_model(tmp_path):
     """The real model, the posterior estimator with a short chain, two origins."""
-    from sim.analysis.backtest_model import model_compare, model_estimate, model_forecast
-    from sim.model.history import load_history
-    from sim.present.backtest_report import write_backtest
+    from sim.analysis.forecasts.backtest_model import model_compare, model_estimate, model_forecast
+    from sim.model.declarations.history import load_history
+    from sim.present.reports.backtest_report import write_backtest
     from sim.simulate import Simulator
 
     sim = Simulator("batch", use_calibration=False)
@@ -236,7 +236,7 @@ def test_backtest_on_the_real_model(tmp_path):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_errors_figure_text_is_clean(lang):
-    from sim.present.backtest_report import errors_figure
+    from sim.present.reports.backtest_report import errors_figure
     from tests.textcheck import assert_text_clean
 
     rows = pd.DataFrame({"horizon": [1, 1, 2, 3, 6], "error_pct": [12.0, -40.0, 5.0, 80.0, 9.0],
@@ -245,12 +245,12 @@ def test_errors_figure_text_is_clean(lang):
                                                 "estimator: Bayesian posterior"))
 
 
-def test_per_origin_bookkeeping(tiny):
+def test_per_origin_bookkeeping(synthetic_history):
     est = FakeEstimator(np.linspace(0.25, 0.35, 3))
-    b = _run(tiny, est, origins=[2019, 2015])                 # sorted, each estimated once
+    b = _run(synthetic_history, est, origins=[2019, 2015])                 # sorted, each estimated once
     po = b.per_origin.set_index("origin")
     assert list(po.index) == [2015, 2019]
-    hist = tiny[0]
+    hist = synthetic_history[0]
     assert po.loc[2015, "history_rows"] == (hist["year"] <= 2015).sum()
     assert po.loc[2019, "bound_rows"] == 2 and po.loc[2019, "posterior_draws"] == 3
     assert po["likelihood_rows"].isna().all() and po["converged"].isna().all()   # not given

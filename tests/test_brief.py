@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from sim.analysis.targets import ALL_TARGETS
+from sim.analysis.outcomes.targets import ALL_TARGETS
 from sim.cli.main import main
-from sim.present import brief as br
-from sim.present import brief_page as bp
-from sim.present import brief_text as bt
+from sim.present.documents import brief as br
+from sim.present.documents import brief_page as bp
+from sim.present.documents import brief_text as bt
 from sim.present.labels import label
 from sim.scenarios import load_scenario
 
@@ -99,7 +99,7 @@ def test_fiscal_cost_and_per_yuan(computed):
 
 
 def test_influence_table_sorted_by_largest_correlation(computed):
-    from sim.analysis.influence import rank_influence
+    from sim.analysis.ensembles.influence import rank_influence
 
     t = br.influence_table(computed, "plan", "en", top=5)
     strength = t.drop(columns=t.columns[0]).abs().max(axis=1).to_list()
@@ -138,7 +138,7 @@ def test_page_carries_the_waterfall_section(computed, lang):
 def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
     """The caveats section holds every caveat of model/caveats.yaml in the page's language
     (Markdown bold and code rendered), and none in the other language."""
-    from sim.model.caveats import load_caveats
+    from sim.model.declarations.caveats import load_caveats
 
     page = bp.render_html(computed, lang)
     head = html.escape(bt.word("caveats", lang))

@@ -23,7 +23,7 @@ def test_chinese_renders_from_the_embedded_font(tmp_path):
     pw = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    from sim.present.brief_page import CSS, FONT_FAMILY, font_face
+    from sim.present.documents.brief_page import CSS, FONT_FAMILY, font_face
 
     probe = "".join(PAIRS)
     spans = "".join(f"<span id='{f}{i}' style=\"font-family:{fam};font-size:40px\">{c}</span> "

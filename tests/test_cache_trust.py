@@ -22,7 +22,7 @@ import pytest
 from test_engine_helpers import write_model
 
 from sim.engine import cache, compile_model
-from sim.model import diskcache
+from sim.model.cache import diskcache
 
 numba = pytest.importorskip("numba")
 from sim.engine import kernel_cache  # noqa: E402 (numba needed)

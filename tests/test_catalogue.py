@@ -4,27 +4,21 @@ the chosen language, values from the calibrated runs."""
 import pytest
 
 from sim.cli.main import main
-from sim.model.calibrated import load_calibrated_values
-from sim.model.parameters import load_parameters
-from sim.present import catalogue as cat
+from sim.model.declarations.calibrated import load_calibrated_values
+from sim.model.declarations.parameters import load_parameters
 from sim.present.labels import format_number, label
-from sim.present.tables import display_width
+from sim.present.tabular import catalogue as cat
+from sim.present.tabular.tables import display_width
 from sim.scenarios import load_scenario
-from sim.simulate import Simulator
-
-
-@pytest.fixture(scope="module")
-def sim():
-    return Simulator("batch")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_lever_table_rows_labels_and_values(sim, lang):
+def test_lever_table_rows_labels_and_values(simulator, lang):
     params = load_parameters()
-    t = cat.lever_table(lang, simulator=sim)
+    t = cat.lever_table(lang, simulator=simulator)
     assert list(t.iloc[:, 0]) == list(params.levers)
     assert list(t.iloc[:, 1]) == [label(lv.label, lang) for lv in params.levers.values()]
-    plan = sim.run(load_scenario("plan"))
+    plan = simulator.run(load_scenario("plan"))
     lever = params.levers["fiscal_budget"]
     expected = format_number(float(plan[lever.py_name].isel(sample=0).sel(time=2028)))
     row = t.set_index(t.columns[0]).loc["fiscal_budget"]
@@ -34,15 +28,15 @@ def test_lever_table_rows_labels_and_values(sim, lang):
     assert row.iloc[-4] != row.iloc[-3]
 
 
-def test_assumption_table_marks_calibrated_values(sim):
-    t = cat.assumption_table("en", simulator=sim).set_index("id")
+def test_assumption_table_marks_calibrated_values(simulator):
+    t = cat.assumption_table("en", simulator=simulator).set_index("id")
     calibrated = load_calibrated_values()
     assert set(t.index) == set(load_parameters().assumptions)
     for aid, value in calibrated.items():
         assert t.loc[aid, "calibrated"] == "yes"
         assert t.loc[aid, "value used"] == format_number(value)
     assert (t["calibrated"] == "no").sum() == len(t) - len(calibrated)
-    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.numtext.format_range
+    assert t.loc["private_venture_2012", "range"] == "10–40"   # sim.model.declarations.numtext.format_range
 
 
 def test_commands_print_the_tables_with_descriptions_in_100_columns(capsys):

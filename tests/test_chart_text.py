@@ -14,14 +14,14 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from sim.model.parameters import load_parameters
-from sim.model.sectors import load_sectors
-from sim.model.targets import load_targets
-from sim.model.varlabels import load_labels
-from sim.present import charts
-from sim.present.chartutil import new_figure
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.sectors import load_sectors
+from sim.model.declarations.targets import load_targets
+from sim.model.declarations.varlabels import load_labels
+from sim.present.figures import charts
+from sim.present.figures.chartutil import new_figure
+from sim.present.figures.styles import REFERENCE_STYLE, scenario_styles
 from sim.present.labels import format_share, variable_label
-from sim.present.styles import REFERENCE_STYLE, scenario_styles
 from tests.textcheck import assert_text_clean, text_problems
 
 LANGS = ("zh", "en")
@@ -29,14 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def real_runs():
+def real_runs(simulator):
     """One calibrated run of baseline and plan (batch engine, calendar rows)."""
     from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
 
-    sim = Simulator("batch")
     scenarios = [load_scenario("baseline"), load_scenario("plan")]
-    return scenarios, {sc.id: sim.run(sc) for sc in scenarios}
+    return scenarios, {sc.id: simulator.run(sc) for sc in scenarios}
 
 
 # --- the helper itself ---------------------------------------------------------------------
@@ -71,7 +69,7 @@ def test_no_legend_is_placed_best():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_run_figures_read_at_a_glance(real_runs, lang):
-    from sim.model.history import load_history
+    from sim.model.declarations.history import load_history
 
     scenarios, runs = real_runs
     targets = load_targets()
@@ -108,7 +106,7 @@ def test_compare_figures_one_style_per_scenario(real_runs, lang):
     fig = charts.indicator_figure(by_label, list(load_targets()), lang=lang, styles=styles)
     assert_text_clean(fig)
     # with the observed history (as in the briefing): two more legend entries above the table
-    from sim.model.history import load_history
+    from sim.model.declarations.history import load_history
 
     assert_text_clean(charts.indicator_figure(by_label, list(load_targets()), lang=lang,
                                               styles=styles, history=load_history()))
@@ -154,8 +152,8 @@ def _ensemble(n: int = 40, seed: int = 0) -> xr.Dataset:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_fan_figure(lang):
-    from sim.analysis.uncertainty import analyse
-    from sim.present.uncertainty_report import fan_figure
+    from sim.analysis.ensembles.uncertainty import analyse
+    from sim.present.reports.uncertainty_report import fan_figure
 
     targets = load_targets()
     ds = _ensemble()
@@ -218,7 +216,7 @@ def _morris_tables(targets, seed: int = 1) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_sensitivity_figures(lang):
-    from sim.present.sensitivity_report import index_figures
+    from sim.present.reports.sensitivity_report import index_figures
 
     targets = load_targets()
     figs = index_figures(_morris_tables(targets), targets, "morris", lang, _assumption_labels())
@@ -250,7 +248,7 @@ def test_sensitivity_figures(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_sobol_figures(lang):
-    from sim.present.sensitivity_report import index_figures
+    from sim.present.reports.sensitivity_report import index_figures
 
     targets = load_targets()
     tables = _morris_tables(targets)
@@ -270,7 +268,7 @@ def test_sobol_figures(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_shapley_waterfall(lang):
     from sim.analysis.sensitivity.shapley import Attribution, shapley_tables
-    from sim.present.sensitivity_report import shapley_figure
+    from sim.present.reports.sensitivity_report import shapley_figure
 
     targets = load_targets()
     params = load_parameters()
@@ -305,7 +303,11 @@ def test_shapley_waterfall(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_requirement_figures(lang):
-    from sim.present.requirement_charts import prim_trajectory, probability_curves, return_bars
+    from sim.present.figures.requirement_charts import (
+        prim_trajectory,
+        probability_curves,
+        return_bars,
+    )
 
     params = load_parameters()
     levers = [lid for lid, lv in params.levers.items() if lid.endswith("_share")][:3]
@@ -337,7 +339,7 @@ def test_requirement_figures(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_calibration_figures(lang):
-    from sim.present.calibration_report import fit_figure, parameter_figure
+    from sim.present.reports.calibration_report import fit_figure, parameter_figure
 
     t = np.arange(2012, 2024, dtype=float)
     fit = pd.DataFrame({"indicator": ["tech_firms", "tech_firms", "rd_expenditure",

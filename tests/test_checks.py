@@ -1,4 +1,4 @@
-"""Behaviour checks (sim.analysis.checks) on hand-built result Datasets."""
+"""Behaviour checks (sim.analysis.diagnostics.checks) on hand-built result Datasets."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.analysis.checks import (
+from sim.analysis.diagnostics.checks import (
     BALANCE,
     evaluate_all,
     evaluate_checks,
-    load_checks,
     model_stocks,
-    parse_checks,
     summarize,
     variables_needed,
 )
 from sim.errors import ModelError
+from sim.model.declarations.checkspec import load_checks, parse_checks
 
 TIMES = np.arange(2012.0, 2016.0)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli.main import main
-from sim.model.targets import load_targets
+from sim.model.declarations.targets import load_targets
 
 pytestmark = pytest.mark.slow
 INDICATORS = load_targets().indicators

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis import conditioning as hm
-from sim.analysis.ensemble import run_ensemble
-from sim.analysis.posterior import Posterior
-from sim.analysis.sampling import latin_hypercube, one_at_a_time
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles import conditioning as hm
+from sim.analysis.ensembles import conditioning_settings
+from sim.analysis.ensembles.ensemble import run_ensemble
+from sim.analysis.ensembles.sampling import latin_hypercube, one_at_a_time
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
+from sim.analysis.estimation.posterior import Posterior
 from sim.errors import UncertaintyError
 
 YEARS = np.arange(2012.0, 2031.0)
@@ -47,7 +48,7 @@ class NaNCheck(hm.HistoryMatch):
 
 
 def test_the_canonical_ensemble_is_declared_once():
-    s = hm.load_conditioning()
+    s = conditioning_settings.load_conditioning()
     assert s.samples >= 1 and s.seed >= 0 and s.sensitivity_samples >= 10
 
 
@@ -59,7 +60,7 @@ def test_the_canonical_ensemble_is_declared_once():
 def test_bad_settings_are_one_line_errors(change, words):
     raw = {"samples": 10, "seed": 1, "sensitivity_samples": 10, **change}
     with pytest.raises(UncertaintyError) as e:
-        hm.parse_conditioning(raw, "u.yaml")
+        conditioning_settings.parse_conditioning(raw, "u.yaml")
     assert all(w in str(e.value) for w in words) and "\n" not in str(e.value)
 
 
@@ -100,9 +101,9 @@ def test_marginals_and_tornado_centre():
 # -- the real model --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real():
-    from sim.analysis.ensemble import simulate_design
-    from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.model.targets import load_targets
+    from sim.analysis.ensembles.ensemble import simulate_design
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.model.declarations.targets import load_targets
     from sim.simulate import Simulator
 
     sim = Simulator()
@@ -124,7 +125,7 @@ def real():
 def test_p_met_of_a_scenario_does_not_depend_on_the_others_in_the_call(real):
     """One number everywhere: plan alone, or with baseline and another scenario, gives the
     identical ensemble, percentiles and P(met) (with its N and Monte Carlo standard error)."""
-    from sim.analysis.uncertainty import compute
+    from sim.analysis.ensembles.uncertainty import compute
     from sim.scenarios import load_scenario
 
     def plan_result(ids):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from sim import paths
-from sim.analysis.loops import calibrated_polarities, derive_loop, loop_polarities
+from sim.analysis.diagnostics.loops import derive_loop, loop_polarities
 from sim.cli.main import main
 from sim.engine import compile_model
-from sim.model.graph import load_graph
-from sim.model.loopspec import LoopSpec, load_loops
-from sim.model.sectors import load_sectors
-from sim.model.sketch import build_sketch
-from sim.model.varlabels import load_zh_labels
-from sim.present.diagrams import (
-    diagram_sources,
+from sim.model.declarations.loopspec import LoopSpec
+from sim.model.declarations.sectors import load_sectors
+from sim.model.declarations.varlabels import load_zh_labels
+from sim.model.equations.graph import load_graph
+from sim.model.equations.sketch import build_sketch
+from sim.present.figures.diagrams import (
     diagrams_are_current,
     loop_dot,
     loop_table,
@@ -22,16 +21,11 @@ from sim.present.diagrams import (
     variable_labels,
     write_diagrams,
 )
-from sim.scenarios.loader import load_scenario
-from tests.test_sketch import TINY_MDL, TINY_SECTORS
 
 
 @pytest.fixture
-def tiny(tmp_path):
-    mdl = tmp_path / "tiny.mdl"
-    mdl.write_text(TINY_MDL, encoding="utf-8")
-    sec = tmp_path / "sectors.yaml"
-    sec.write_text(TINY_SECTORS, encoding="utf-8")
+def sketched(sketch_files):
+    mdl, sec = sketch_files
     g = load_graph(mdl)
     return mdl, g, build_sketch(g, load_sectors(sec))
 
@@ -40,8 +34,8 @@ def _labels(g):
     return {n: f"L<{n}>" for n in g.nodes}
 
 
-def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(tiny):
-    _, g, (people, money) = tiny
+def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(sketched):
+    _, g, (people, money) = sketched
     src = sector_dot(people, g, _labels(g), "en", levers={"birth_rate"})
     assert '"v:population" [shape=box' in src
     assert '"v:births" [shape=circle' in src and 'xlabel="L<births>"' in src
@@ -54,8 +48,8 @@ def test_sector_diagram_draws_stocks_valves_ghosts_and_levers_only(tiny):
     assert "人口" not in msrc and "财富" in msrc                          # the sector's title
 
 
-def test_loop_diagram_and_table_carry_measured_signs(tiny):
-    mdl, g, _ = tiny
+def test_loop_diagram_and_table_carry_measured_signs(sketched):
+    mdl, g, _ = sketched
     spec = LoopSpec("B1", {"zh": "死亡", "en": "Deaths"}, "balancing",
                     ("population", "deaths"), {"zh": "", "en": ""})
     pols = loop_polarities(g, [derive_loop(g, spec)], compile_model(mdl), {})
@@ -67,8 +61,8 @@ def test_loop_diagram_and_table_carry_measured_signs(tiny):
     assert "| B1 | 死亡 | L<population> → L<deaths> → L<population> | 调节 | 调节 | 0-9 |" in table
 
 
-def test_written_files_are_stamped_and_checked(tiny, tmp_path):
-    _, g, (people, _) = tiny
+def test_written_files_are_stamped_and_checked(sketched, tmp_path):
+    _, g, (people, _) = sketched
     src = {"sector-people.en": sector_dot(people, g, _labels(g), "en", set())}
     out = tmp_path / "d"
     write_diagrams(out, src)
@@ -105,16 +99,6 @@ def test_out_dir_with_other_files_is_refused(capsys, tmp_path):
                  "-q"]) == 2
     assert "holds files that are not diagrams" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
-
-
-@pytest.mark.slow
-def test_committed_diagrams_are_current():
-    decl = load_loops()
-    sources = diagram_sources(("zh", "en"), None, calibrated_polarities(decl),
-                              run=load_scenario(decl.polarity_run))
-    ok, why = diagrams_are_current(paths.MODEL_DIR / "diagrams", sources)
-    assert ok, (f"{why}; regenerate with `plansim diagram --write-sketch --out "
-                "model/diagrams`")
 
 
 @pytest.mark.slow
@@ -166,7 +150,7 @@ def test_chinese_guide_has_the_derived_loop_table_and_no_typed_numbers():
 
 def test_fill_generated_block():
     from sim.errors import OutputError
-    from sim.present.diagrams import fill_generated_block
+    from sim.present.figures.diagrams import fill_generated_block
 
     text = "a\n<!-- generated: t -->\nold\n<!-- /generated -->\nb\n"
     assert fill_generated_block(text, "t", "new\n") == \

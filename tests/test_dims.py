@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis.compare import compare_table
-from sim.analysis.targets import met_array, target_table
-from sim.analysis.uncertainty import compare_scenarios, target_probabilities
+from sim.analysis.ensembles.uncertainty import compare_scenarios, target_probabilities
+from sim.analysis.outcomes.compare import compare_table
+from sim.analysis.outcomes.targets import met_array, target_table
 from sim.dims import SCENARIO_DIMS, scenario_name, scenario_runs, stack_scenarios
 from sim.errors import PlanSimError
 

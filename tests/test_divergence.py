@@ -1,4 +1,4 @@
-"""Divergence (sim.model.divergence) and per-sample screening (sim.analysis.screening).
+"""Divergence (sim.model.declarations.divergence) and per-sample screening (sim.analysis.diagnostics.screening).
 
 Tiny inline models blow up or turn NaN at a known year; the real model with every lever and
 assumption at its maximum must stop `plansim run`/`compare` with exit 3 and write nothing.
@@ -13,13 +13,13 @@ import pytest
 import xarray as xr
 import yaml
 
-from sim.analysis.checks import parse_checks, variables_needed
-from sim.analysis.screening import keep_samples, sample_checks, screen
+from sim.analysis.diagnostics.checks import variables_needed
+from sim.analysis.diagnostics.screening import keep_samples, sample_checks, screen
 from sim.errors import DivergenceError, ModelError
-from sim.model.divergence import (
+from sim.model.declarations.checkspec import load_divergence, parse_checks
+from sim.model.declarations.divergence import (
     DivergenceRule,
     find_divergence,
-    load_divergence,
     parse_divergence,
     raise_if_diverged,
 )
@@ -61,7 +61,7 @@ RULE = DivergenceRule(1e8, ("all_stocks",), "tiny", "checks.yaml")
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def exploding_model(tmp_path_factory):
     from sim.engine import compile_model
 
     path = tmp_path_factory.mktemp("div") / "tiny.mdl"
@@ -69,8 +69,8 @@ def tiny_model(tmp_path_factory):
     return compile_model(path)
 
 
-def test_blow_up_is_found_at_its_first_year_and_named(tiny_model):
-    ds = tiny_model.run({"growth": np.array([9.0, 0.5, 9.0])}, 3, return_columns=["x"])
+def test_blow_up_is_found_at_its_first_year_and_named(exploding_model):
+    ds = exploding_model.run({"growth": np.array([9.0, 0.5, 9.0])}, 3, return_columns=["x"])
     found = find_divergence(ds, RULE, ["x"])
     assert found.mask.tolist() == [True, False, True]
     assert found.first["year"].tolist() == [2009.0, 2009.0]
@@ -81,29 +81,29 @@ def test_blow_up_is_found_at_its_first_year_and_named(tiny_model):
                                            "count": 2}]
 
 
-def test_nan_is_found_without_a_bound(tiny_model):
-    ds = tiny_model.run({"decline": np.array([1.0])}, 1, return_columns=["root", "r"])
+def test_nan_is_found_without_a_bound(exploding_model):
+    ds = exploding_model.run({"decline": np.array([1.0])}, 1, return_columns=["root", "r"])
     found = find_divergence(ds)
     assert found.mask.tolist() == [True]
     row = found.first.iloc[0]
     assert (row["variable"], row["year"], row["kind"]) == ("root", 2004.0, "nan")
 
 
-def test_bound_before_nan_names_the_stock(tiny_model):
+def test_bound_before_nan_names_the_stock(exploding_model):
     # x passes 1e3 in 2004, the same year root turns NaN: the bounded stock is named first
-    ds = tiny_model.run({"decline": np.array([1.0])}, 1, return_columns=["x", "root"])
+    ds = exploding_model.run({"decline": np.array([1.0])}, 1, return_columns=["x", "root"])
     found = find_divergence(ds, DivergenceRule(1e3), ["x"])
     assert found.first.iloc[0][["variable", "year"]].tolist() == ["x", 2004.0]
 
 
-def test_a_sane_run_passes(tiny_model):
-    ds = tiny_model.run({"growth": 0.1, "decline": 0.0}, 1, return_columns=["x", "r"])
+def test_a_sane_run_passes(exploding_model):
+    ds = exploding_model.run({"growth": 0.1, "decline": 0.0}, 1, return_columns=["x", "r"])
     assert not find_divergence(ds, RULE, ["x", "r"]).any
     raise_if_diverged(ds, RULE, ["x", "r"], "fine")   # no error
 
 
-def test_raise_names_variable_year_and_declaration(tiny_model):
-    ds = tiny_model.run(None, 1, return_columns=["x"])
+def test_raise_names_variable_year_and_declaration(exploding_model):
+    ds = exploding_model.run(None, 1, return_columns=["x"])
     with pytest.raises(DivergenceError) as info:
         raise_if_diverged(ds, RULE, ["x"], "tiny")
     err = info.value
@@ -226,7 +226,7 @@ def test_screen_names_a_missing_variable():
 
 def test_real_checks_screen_the_real_ensemble_columns():
     """The real checks run per sample on the columns variables_needed asks for."""
-    from sim.analysis.checks import load_checks
+    from sim.model.declarations.checkspec import load_checks
     from sim.simulate import Simulator
 
     checks = load_checks()
@@ -244,7 +244,7 @@ def test_real_checks_screen_the_real_ensemble_columns():
 def test_real_model_stays_finite_at_extreme_inputs():
     """With every lever and assumption at its maximum (allocation shares kept at the plan's, as
     their sum is constrained), the model's limits to growth keep it from diverging."""
-    from sim.model.parameters import load_parameters
+    from sim.model.declarations.parameters import load_parameters
     from sim.scenarios.constraints import load_constraints
     from sim.simulate import Simulator
 
@@ -264,7 +264,7 @@ def test_cli_stops_on_divergence_and_writes_nothing(command, tmp_path, monkeypat
     stocks pass in their first years) stops the command: exit 3, one line, nothing written."""
     import sim.simulate
     from sim.cli.main import main
-    from sim.model.divergence import DivergenceRule
+    from sim.model.declarations.divergence import DivergenceRule
 
     monkeypatch.setattr(sim.simulate, "load_divergence",
                         lambda *a, **k: DivergenceRule(1.0e3, source="test bound"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import dot
+from sim.model.equations import dot
 
 PLANTED = '<?xml version="1.0"?><fontconfig><dir>/planted/fonts</dir></fontconfig>'
 

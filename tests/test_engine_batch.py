@@ -103,7 +103,7 @@ def test_missing_model_file(tmp_path):
 
 
 def test_nothing_written_next_to_model(tmp_path):
-    from sim.model.mdl import load_pysd_model
+    from sim.model.equations.mdl import load_pysd_model
 
     path = write_model(tmp_path, BODY)
     compile_model(path).run()

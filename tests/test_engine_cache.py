@@ -14,7 +14,7 @@ import pytest
 from test_engine_helpers import write_model
 
 from sim.engine import cache, compile_model
-from sim.model import diskcache
+from sim.model.cache import diskcache
 
 ROOT = Path(__file__).resolve().parent.parent
 

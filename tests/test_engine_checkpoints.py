@@ -247,7 +247,7 @@ def test_the_plan_model_resumes_bitwise(fresh_store, starts):
     """The real model: the plan, then the plan with a lever changed from 2025, over a few
     draws (and the same as one run): equal with and without the store, resumed the second
     time from the start of 2025."""
-    from sim.analysis.ensemble import shared_simulator
+    from sim.analysis.ensembles.ensemble import shared_simulator
     from sim.scenarios import load_scenario
 
     sim, sc = shared_simulator(), load_scenario("plan")

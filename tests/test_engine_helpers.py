@@ -33,7 +33,7 @@ def write_model(tmp_path, body: str, name="m.mdl", final=10, dt=0.5, saveper=1) 
 
 def assert_matches_pysd(path, ds, rtol=1e-9):
     """Every column PySD returns equals the engine's value (sample 0) to ``rtol``."""
-    from sim.model.mdl import load_pysd_model
+    from sim.model.equations.mdl import load_pysd_model
 
     with warnings.catch_warnings():  # PySD itself warns (pandas deprecations, extrapolation)
         warnings.simplefilter("ignore")

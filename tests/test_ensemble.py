@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.analysis import ensemble, sampling
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles import ensemble, sampling
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.errors import PlanSimError, UncertaintyError
 
 SPEC = parse_uncertainty({"assumptions": {
@@ -69,7 +69,7 @@ class FakeSimulator:
 
     def run(self, scenario, *, assumptions, levers, n_samples, return_columns,
             check_divergence=True):
-        # an ensemble screens its samples itself (sim.analysis.screening): a diverging
+        # an ensemble screens its samples itself (sim.analysis.diagnostics.screening): a diverging
         # sample must not abort the whole run
         assert check_divergence is False
         self.calls.append((scenario, n_samples, tuple(return_columns)))

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from sim import paths
-from sim.analysis import likelihood as lk
-from sim.analysis.calibration_settings import Break, Sampler, Settings
+from sim.analysis.estimation import likelihood as lk
+from sim.analysis.estimation.calibration_settings import Break, Sampler, Settings
 from sim.errors import CalibrationError, ModelError
-from sim.model.history import COLUMNS, load_history
+from sim.model.declarations.history import COLUMNS, load_history
 
 TINY = """{UTF-8}
 firms = INTEG(births, 100)
@@ -177,7 +177,7 @@ def test_rows_go_where_their_status_and_date_say():
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def as_of_model(tmp_path_factory):
     from sim.engine import compile_model
 
     d = tmp_path_factory.mktemp("tiny")
@@ -185,10 +185,10 @@ def tiny_model(tmp_path_factory):
     return d, compile_model(d / "tiny.mdl")
 
 
-def test_an_as_of_stock_is_compared_on_its_date(tiny_model):
+def test_an_as_of_stock_is_compared_on_its_date(as_of_model):
     """A linear stock (100 at the start of 2012, +10 a year) as of 2 July 2015 (t = 2015.5)
     is 135; the end-of-year rows around it are 130 and 140."""
-    _, model = tiny_model
+    _, model = as_of_model
     ds = model.run({}, reporting="calendar")
     fitted, _, _ = lk.observations(
         load_history_frame([("linear_stock", 2015, 135.0, "sourced", "2015-07-02"),
@@ -201,10 +201,10 @@ def test_an_as_of_stock_is_compared_on_its_date(tiny_model):
 
 # -- the estimation on the tiny model -----------------------------------------------------------
 @pytest.fixture
-def tiny_project(tiny_model, tmp_path, monkeypatch):
+def tiny_project(as_of_model, tmp_path, monkeypatch):
     """The tiny model as the project: its parameters, priors, settings, a synthetic history
     (exact values at birth rate 0.3) and the posterior files, all in tmp_path."""
-    d, model = tiny_model
+    d, model = as_of_model
     for name, text in (("parameters.yaml", PARAMS), ("uncertainty.yaml", UNCERTAINTY),
                        ("settings.yaml", SETTINGS_YAML),
                        ("baseline.yaml", "name: {zh: 基准, en: Baseline}\ndescription: tiny\n"
@@ -228,8 +228,8 @@ def tiny_project(tiny_model, tmp_path, monkeypatch):
 
 
 def tiny_estimate(seed=5):
-    from sim.analysis.calibration_settings import load_settings
-    from sim.analysis.posterior import estimate
+    from sim.analysis.estimation.calibration_settings import load_settings
+    from sim.analysis.estimation.posterior import estimate
     from sim.simulate import Simulator
 
     return estimate(load_history(), seed=seed, settings=load_settings(),
@@ -258,7 +258,7 @@ def test_the_seed_reproduces_the_draws_exactly(tiny_project):
 
 
 def test_the_posterior_file_round_trips(tiny_project):
-    from sim.analysis.posterior_file import read_posterior, write_posterior
+    from sim.analysis.estimation.posterior_file import read_posterior, write_posterior
 
     post = tiny_estimate()
     post.info["data_hash"] = "abc"
@@ -279,8 +279,8 @@ def test_new_outturns_are_one_step(tiny_project, capsys):
     the history's hash; the canonical posterior is estimated again, with a notice, and its
     origin moves to the new year (or, when asked not to re-estimate, one line says what to
     run)."""
-    from sim.analysis.calibration import calibrate, write_outputs
-    from sim.analysis.posterior_file import canonical_posterior, read_posterior
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.analysis.estimation.posterior_file import canonical_posterior, read_posterior
 
     write_outputs(calibrate())
     assert canonical_posterior(say=print).origin == 2022       # current: read, not estimated
@@ -300,8 +300,8 @@ def test_new_outturns_are_one_step(tiny_project, capsys):
 def test_calibration_document_reports_prior_posterior_and_origin(tiny_project):
     import yaml
 
-    from sim.analysis.calibration import calibrate, write_outputs
-    from sim.model.calibrated import load_calibrated_values
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.model.declarations.calibrated import load_calibrated_values
 
     cal = calibrate()
     write_outputs(cal, date="2026-01-01")
@@ -316,23 +316,55 @@ def test_calibration_document_reports_prior_posterior_and_origin(tiny_project):
     assert replace(Sampler(), steps=5).steps == 5
 
 
-def test_the_committed_posterior_is_current():
-    """model/posterior.csv.gz was estimated on the committed history and model (run `plansim
-    calibrate` after changing either), its columns are declared assumptions, and the central
-    values of model/calibration.yaml are its medians."""
-    from sim.analysis.posterior_file import read_posterior
-    from sim.model.calibrated import load_calibrated_values
-    from sim.model.history import history_hash
+def test_the_committed_posterior_and_its_summary_agree():
+    """model/posterior.csv.gz starts at the last sourced year, its columns are declared
+    assumptions, and the central values of model/calibration.yaml are its medians (whether it
+    is current, estimated on the inputs as they are: tests/test_regen.py)."""
+    from sim.analysis.estimation.posterior_file import read_posterior
+    from sim.model.declarations.calibrated import load_calibrated_values
 
     post = read_posterior()
-    assert post.data_hash == history_hash(), "history changed: run `plansim calibrate`"
-    assert post.info["model_hash"] == history_hash(paths.MODEL_FILE), \
-        "model changed: run `plansim calibrate`"
     assert post.origin == load_history().query("status == 'sourced'")["year"].max()
     central = load_calibrated_values()
     assert set(central) == set(post.ids)
     for aid, v in central.items():
         assert v == pytest.approx(float(post.draws[aid].median()), rel=1e-4)
+
+
+def test_regen_estimates_again_only_when_an_input_changed(tiny_project, capsys, monkeypatch):
+    """The stored posterior carries the hash of what the estimation read: a new sketch
+    layout or a relabelled assumption leaves it current; a changed setting makes it stale,
+    `plansim regen --check` says so and writes nothing, `plansim regen` estimates again."""
+    from sim.analysis.estimation.calibration import calibrate, write_outputs
+    from sim.analysis.estimation.posterior_file import stale_reason
+    from sim.cli.main import main
+    from sim.model.equations.sketch import SKETCH_MARK
+
+    assert "no stored posterior" in stale_reason()
+    write_outputs(calibrate())
+    assert stale_reason() == ""
+    params = paths.PARAMETERS_FILE
+    params.write_text(params.read_text(encoding="utf-8").replace("en: Birth rate",
+                                                                 "en: Births per firm"),
+                      encoding="utf-8")
+    assert stale_reason() == ""                           # a label is not an input
+    with monkeypatch.context() as m:                      # nor the sketch of the .mdl
+        drawn = tiny_project / "drawn.mdl"
+        drawn.write_text(paths.MODEL_FILE.read_text(encoding="utf-8") + SKETCH_MARK
+                         + "\nV300  Do not put anything below this section\n", encoding="utf-8")
+        m.setattr(paths, "MODEL_FILE", drawn)
+        assert stale_reason() == ""
+    settings = paths.CALIBRATION_SETTINGS_FILE
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "discrepancy_sd: 0.0", "discrepancy_sd: 0.05"), encoding="utf-8")
+    assert "changed since the estimation" in stale_reason()
+    before = paths.POSTERIOR_FILE.read_bytes()
+    assert main(["regen", "--check", "calibration", "-q"]) == 1
+    assert "calibration: STALE" in capsys.readouterr().out
+    assert paths.POSTERIOR_FILE.read_bytes() == before
+    assert main(["regen", "calibration", "-q"]) == 0
+    assert "calibration: rewritten" in capsys.readouterr().out
+    assert stale_reason() == "" and paths.POSTERIOR_FILE.read_bytes() != before
 
 
 def test_calibrate_command_writes_posterior_summary_and_report(tiny_project, capsys):

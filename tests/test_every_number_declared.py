@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import ParameterError
-from sim.model.declared import check_model_declared
-from sim.model.parameters import Parameters, parse_parameters
+from sim.model.declarations.parameters import Parameters, parse_parameters
+from sim.model.equations.declared import check_model_declared
 from tests.inline_mdl import control_section
 
 

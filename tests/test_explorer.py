@@ -10,13 +10,6 @@ from sim.errors import ScenarioError
 from sim.scenarios.loader import Inherited
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    from sim.api import simulator as shared
-
-    return shared()
-
-
 def test_points_after_keeps_the_later_points_of_nested_values():
     from sim.present.explorer.session import points_after
 
@@ -38,8 +31,8 @@ def test_step_and_snap():
 
 
 def test_saved_file_runs_to_exactly_the_numbers_shown(simulator, tmp_path):
-    from sim.analysis.targets import target_table
-    from sim.model.targets import load_targets
+    from sim.analysis.outcomes.targets import target_table
+    from sim.model.declarations.targets import load_targets
     from sim.present.explorer.session import Session
     from sim.scenarios import load_scenario
 
@@ -100,7 +93,7 @@ def test_declared_values_lie_on_the_slider_grid():
     import yaml
 
     from sim import paths
-    from sim.model.parameters import load_parameters
+    from sim.model.declarations.parameters import load_parameters
     from sim.present.explorer.session import step_of
 
     levers = load_parameters().levers

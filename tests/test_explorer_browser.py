@@ -163,9 +163,9 @@ def test_upload_a_saved_file_and_a_bad_one(page, tmp_path):
     page.locator("input[type=file]").set_input_files(str(good))
     after = _wait_changed(page, before, "tech_brokers")
     assert after["tech_brokers"] > before["tech_brokers"]
-    from sim.analysis.targets import target_table
+    from sim.analysis.outcomes.targets import target_table
     from sim.api import simulator
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     table = target_table(simulator().run(good), load_targets()).set_index("indicator")
     assert all(table.loc[i, "value_2028"] == v for i, v in after.items())   # as plansim run

@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 from sim.engine import compile_model
-from sim.model.parameters import load_parameters
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios.constraints import load_constraints
-from sim.simulate import Simulator
 from tests.inline_mdl import control_section
-
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def _recorder(monkeypatch, capsys, module, names, events):
 
 
 def test_run_prints_every_table_before_any_file(tmp_path, monkeypatch, capsys):
-    import sim.present.run_report as report
+    import sim.present.reports.run_report as report
 
     events: list[tuple[str, str]] = []
     printed = _recorder(monkeypatch, capsys, report,
@@ -43,7 +43,7 @@ def test_run_prints_every_table_before_any_file(tmp_path, monkeypatch, capsys):
 
 
 def test_compare_prints_its_tables_before_any_file(tmp_path, monkeypatch, capsys):
-    import sim.present.run_report as report
+    import sim.present.reports.run_report as report
 
     events: list[tuple[str, str]] = []
     printed = _recorder(monkeypatch, capsys, report,
@@ -57,7 +57,7 @@ def test_compare_prints_its_tables_before_any_file(tmp_path, monkeypatch, capsys
 
 
 def test_uncertainty_prints_its_tables_before_any_file(tmp_path, monkeypatch, capsys):
-    import sim.present.uncertainty_report as report
+    import sim.present.reports.uncertainty_report as report
 
     events: list[tuple[str, str]] = []
     printed = _recorder(monkeypatch, capsys, report, ["write_outputs"], events)

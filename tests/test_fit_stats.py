@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.analysis.fit_stats import fit_stats, mape, r_squared, rmspe, theil
+from sim.analysis.estimation.fit_stats import fit_stats, mape, r_squared, rmspe, theil
 
 
 def test_mape_by_hand():

@@ -7,9 +7,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from sim.analysis import scoring, vintage
+from sim.analysis.forecasts import scoring, vintage
 from sim.errors import ForecastError
-from sim.model.targets import load_targets
+from sim.model.declarations.targets import load_targets
 
 YEARS = np.arange(2012.0, 2036.0)
 
@@ -122,7 +122,7 @@ def test_forecast_is_deterministic_and_scores(tmp_path, capsys):
     assert meta["seed"] == 5 and meta["samples"] == 60
     assert meta["checks"]["plan"]["failing_a_check"] >= 0   # reported, never dropped
     from sim import paths
-    from sim.model.history import history_hash, load_history
+    from sim.model.declarations.history import history_hash, load_history
 
     assert meta["sha256"]["model"] == history_hash(paths.MODEL_FILE)
     assert meta["sha256"]["history"] == history_hash(paths.HISTORY_FILE)

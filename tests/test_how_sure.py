@@ -7,10 +7,10 @@ import os
 
 import pandas as pd
 
-from sim.analysis.targets import ALL_TARGETS
-from sim.model.targets import load_targets
-from sim.present.how_sure import RESULT, TABLE, how_sure_lines
-from sim.present.outdir import MARKER, marker_text
+from sim.analysis.outcomes.targets import ALL_TARGETS
+from sim.model.declarations.targets import load_targets
+from sim.present.output.outdir import MARKER, marker_text
+from sim.present.reports.how_sure import RESULT, TABLE, how_sure_lines
 from sim.scenarios import load_scenario
 
 

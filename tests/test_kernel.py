@@ -87,7 +87,7 @@ x[region] = INTEG(1, 0)
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def stock_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("kernel") / "tiny.mdl"
     path.write_text(MODEL + control_section(10, time_step=0.25))
     return compile_model(path)
@@ -100,22 +100,22 @@ def assert_same(a: xr.Dataset, b: xr.Dataset):
         np.testing.assert_allclose(a[v].values, b[v].values, rtol=RTOL, atol=ATOL, err_msg=v)
 
 
-def test_kernel_wraps_the_engines_own_step_lines(tiny):
-    mc = ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True)
+def test_kernel_wraps_the_engines_own_step_lines(stock_model):
+    mc = ModelCompiler(stock_model._info, {"growth_rate": "const"}, [], scalar=True)
     src = kernel_source(mc)
-    sec = ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True).sections()
+    sec = ModelCompiler(stock_model._info, {"growth_rate": "const"}, [], scalar=True).sections()
     body = src.text
     for line in sec.step + sec.update:
         if "K[" not in line:
             assert line in body, line
     assert "K[" not in body and "prange" in body and "def serial(" in body
     assert src.digest == kernel_source(
-        ModelCompiler(tiny._info, {"growth_rate": "const"}, [], scalar=True)).digest
+        ModelCompiler(stock_model._info, {"growth_rate": "const"}, [], scalar=True)).digest
 
 
-def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(tiny):
+def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(stock_model):
     def src(tables=frozenset()):
-        return kernel_source(ModelCompiler(tiny._info, {"growth_rate": "const"}, [],
+        return kernel_source(ModelCompiler(stock_model._info, {"growth_rate": "const"}, [],
                                            scalar=True), tables)
 
     shared = src()
@@ -129,12 +129,12 @@ def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(tiny):
     rng = np.random.default_rng(5)
     for p in ({"budget_table": rng.uniform(0, 5, (n, 4))}, {"budget_table": [1.0, 0, 2, 3]}):
         for reporting in ("instant", "calendar"):
-            assert_same(tiny.run(p, n, reporting=reporting, backend="kernel"),
-                        tiny.run(p, n, reporting=reporting, backend="numpy"))
+            assert_same(stock_model.run(p, n, reporting=reporting, backend="kernel"),
+                        stock_model.run(p, n, reporting=reporting, backend="numpy"))
 
 
 @pytest.mark.parametrize("reporting", ["instant", "calendar"])
-def test_kernel_equals_numpy_path(tiny, reporting):
+def test_kernel_equals_numpy_path(stock_model, reporting):
     n = 40  # more than kn.PARALLEL_MIN: the parallel kernel
     rng = np.random.default_rng(3)
     grid = np.arange(0, 10.25, 0.25)
@@ -147,23 +147,23 @@ def test_kernel_equals_numpy_path(tiny, reporting):
     }
     for p in (params, {"budget": pd.Series([1.0, 2.0], index=[0.0, 10.0])}, None):
         k = 1 if p is None else n if p is params else 3
-        a = tiny.run(p, k, reporting=reporting, backend="kernel")
-        b = tiny.run(p, k, reporting=reporting, backend="numpy")
+        a = stock_model.run(p, k, reporting=reporting, backend="kernel")
+        b = stock_model.run(p, k, reporting=reporting, backend="numpy")
         assert_same(a, b)
     cols = ["delayed", "stock"]
-    a = tiny.run(params, n, return_columns=cols, reporting=reporting, backend="kernel",
+    a = stock_model.run(params, n, return_columns=cols, reporting=reporting, backend="kernel",
                  chunk_size=7)
     assert list(a.data_vars) == cols
-    assert_same(a, tiny.run(params, n, return_columns=cols, reporting=reporting,
+    assert_same(a, stock_model.run(params, n, return_columns=cols, reporting=reporting,
                             backend="numpy"))
 
 
-def test_default_is_the_kernel_and_bad_backend(tiny):
-    assert tiny.backend is None
-    a = tiny.run(return_columns=["stock"])
-    assert_same(a, tiny.run(return_columns=["stock"], backend="kernel"))
+def test_default_is_the_kernel_and_bad_backend(stock_model):
+    assert stock_model.backend is None
+    a = stock_model.run(return_columns=["stock"])
+    assert_same(a, stock_model.run(return_columns=["stock"], backend="kernel"))
     with pytest.raises(kn.ModelError, match="backend: 'gpu' is not allowed"):
-        tiny.run(backend="gpu")
+        stock_model.run(backend="gpu")
 
 
 def test_fallback_notice_once_and_forced_kernel_refused(tmp_path, capsys):
@@ -182,7 +182,7 @@ def test_fallback_notice_once_and_forced_kernel_refused(tmp_path, capsys):
         bm.run(backend="kernel")
 
 
-def test_cache_reused_by_another_process_and_nothing_imported_from_it(tiny, tmp_path,
+def test_cache_reused_by_another_process_and_nothing_imported_from_it(stock_model, tmp_path,
                                                                       monkeypatch):
     monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path))
     folder = kn.cache_dir()
@@ -196,7 +196,7 @@ def test_cache_reused_by_another_process_and_nothing_imported_from_it(tiny, tmp_
         "print(sum(fn.stats.cache_hits.values()), sum(fn.stats.cache_misses.values()))\n")
     env = {**os.environ, "PLANSIM_CACHE_DIR": str(tmp_path)}
     here = str(Path(__file__).parent)
-    runs = [subprocess.run([sys.executable, "-c", code, str(ROOT), here, str(tiny.path)],
+    runs = [subprocess.run([sys.executable, "-c", code, str(ROOT), here, str(stock_model.path)],
                            capture_output=True, text=True, env=env, timeout=600)
             for _ in range(2)]
     for r in runs:
@@ -210,7 +210,7 @@ def test_cache_reused_by_another_process_and_nothing_imported_from_it(tiny, tmp_
 
 
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
-    from sim.model.diskcache import root_path
+    from sim.model.cache.diskcache import root_path
 
     monkeypatch.delenv("PLANSIM_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -219,21 +219,21 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert root_path() == Path.home() / ".cache" / "plansim"
 
 
-def test_one_sample_equals_isel(tiny):
-    ds = tiny.run(reporting="calendar")
+def test_one_sample_equals_isel(stock_model):
+    ds = stock_model.run(reporting="calendar")
     xr.testing.assert_identical(one_sample(ds), ds.isel(sample=0, drop=True))
 
 
-def test_series_for_an_endogenous_variable_runs_numpy_silently(tiny, capsys):
+def test_series_for_an_endogenous_variable_runs_numpy_silently(stock_model, capsys):
     cut = {"outflow": pd.Series([1.0, 2.0], index=[0.0, 10.0])}  # a loop cut
-    before = {k for k in tiny._kernels if k != "endogenous"}
-    a = tiny.run(cut)
-    assert {k for k in tiny._kernels if k != "endogenous"} == before
+    before = {k for k in stock_model._kernels if k != "endogenous"}
+    a = stock_model.run(cut)
+    assert {k for k in stock_model._kernels if k != "endogenous"} == before
     assert capsys.readouterr().err == ""
-    assert_same(a, tiny.run(cut, backend="numpy"))
-    assert_same(a, tiny.run(cut, backend="kernel"))  # forced: compiled for it
-    assert "outflow" in kn.endogenous(tiny._info, tiny._kernels)
-    assert "budget" not in kn.endogenous(tiny._info, tiny._kernels)
+    assert_same(a, stock_model.run(cut, backend="numpy"))
+    assert_same(a, stock_model.run(cut, backend="kernel"))  # forced: compiled for it
+    assert "outflow" in kn.endogenous(stock_model._info, stock_model._kernels)
+    assert "budget" not in kn.endogenous(stock_model._info, stock_model._kernels)
 
 
 def test_one_kernel_serves_runs_overriding_different_constants(tmp_path):

@@ -9,11 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from sim.analysis import ensemble, sampling
-from sim.analysis.uncertainty_spec import load_uncertainty
+from sim.analysis.ensembles import ensemble, sampling
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 from sim.engine import compile_model
 from sim.engine import kernel as kn
-from sim.model.mdl import load_pysd_model
+from sim.model.equations.mdl import load_pysd_model
 from sim.scenarios import list_scenarios, load_scenario
 from sim.simulate import Simulator
 

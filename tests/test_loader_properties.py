@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import PlanSimError
-from sim.model import history as history_module
+from sim.model.declarations import history as history_module
 
 PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -59,13 +59,12 @@ csv_texts = st.one_of(st.builds(_csv, headers, rows), st.text(
 
 
 def _loaders() -> dict[str, tuple[Callable[[Path], object], str]]:
-    from sim.analysis.checks import load_checks
-    from sim.analysis.scoring import read_outturn
-    from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.model.divergence import load_divergence
-    from sim.model.parameters import load_parameters
-    from sim.model.sectors import load_sectors
-    from sim.model.targets import load_targets
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.analysis.forecasts.scoring import read_outturn
+    from sim.model.declarations.checkspec import load_checks, load_divergence
+    from sim.model.declarations.parameters import load_parameters
+    from sim.model.declarations.sectors import load_sectors
+    from sim.model.declarations.targets import load_targets
     from sim.scenarios import load_scenario
 
     return {"scenario": (load_scenario, "s.yaml"), "parameters": (load_parameters, "p.yaml"),

@@ -7,7 +7,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from sim.analysis.loops import (
+from sim.analysis.diagnostics.loops import (
     LoopError,
     calibrated_polarities,
     derive_loop,
@@ -17,8 +17,8 @@ from sim.analysis.loops import (
 )
 from sim.engine import compile_model
 from sim.errors import ModelError
-from sim.model.graph import load_graph
-from sim.model.loopspec import LoopSpec, load_loops
+from sim.model.declarations.loopspec import LoopSpec, load_loops
+from sim.model.equations.graph import load_graph
 from tests.inline_mdl import control_section
 
 TINY = textwrap.dedent("""\
@@ -66,21 +66,21 @@ def _spec(lid, pol, variables):
 
 
 @pytest.fixture
-def tiny(tmp_path):
+def loop_mdl(tmp_path):
     p = tmp_path / "tiny.mdl"
     p.write_text(TINY, encoding="utf-8")
     return p
 
 
-def test_derivation_fills_in_the_chain_between_declared_variables(tiny):
-    g = load_graph(tiny)
+def test_derivation_fills_in_the_chain_between_declared_variables(loop_mdl):
+    g = load_graph(loop_mdl)
     lp = derive_loop(g, _spec("B", "balancing", ["crowding", "deaths"]))
     assert lp.cycle == ("crowding", "deaths", "population")
     assert lp.segments == (("crowding", "deaths"), ("deaths", "population", "crowding"))
 
 
-def test_shortest_chain_and_missing_link_message(tiny):
-    g = load_graph(tiny)
+def test_shortest_chain_and_missing_link_message(loop_mdl):
+    g = load_graph(loop_mdl)
     lp = derive_loop(g, _spec("R", "reinforcing", ["population", "births"]))
     assert lp.cycle == ("population", "births")
     assert lp.links == [("population", "births"), ("births", "population")]
@@ -90,12 +90,12 @@ def test_shortest_chain_and_missing_link_message(tiny):
         derive_loop(g, _spec("Y", "balancing", ["population", "nobody"]))
 
 
-def test_polarity_signs_and_inactive_links(tiny):
-    g = load_graph(tiny)
+def test_polarity_signs_and_inactive_links(loop_mdl):
+    g = load_graph(loop_mdl)
     loops = [derive_loop(g, _spec("R", "reinforcing", ["population", "births"])),
              derive_loop(g, _spec("B", "balancing", ["population", "deaths"])),
              derive_loop(g, _spec("C", "balancing", ["crowding", "deaths"]))]
-    bm = compile_model(tiny)
+    bm = compile_model(loop_mdl)
     r, b, c = loop_polarities(g, loops, bm, {})
     assert (r.derived, b.derived, c.derived) == ("reinforcing", "balancing", "balancing")
     assert r.confirmed and b.confirmed and c.confirmed

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from sim import paths
-from sim.model.mdl import load_abstract_model
-from sim.model.parameters import load_parameters
-from sim.model.targets import load_targets
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
+from sim.model.equations.mdl import load_abstract_model
 from sim.scenarios import list_scenarios, load_scenario
-from sim.simulate import Simulator
 
 CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
 SCENARIOS = [p.stem for p in list_scenarios()]
@@ -22,13 +21,9 @@ SOURCE_TAG = re.compile(r"plan|data|literature|assumption|calibrat|history|defin
                         r"行动计划|unit conversion", re.I)
 
 
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
-
 
 @pytest.fixture(scope="module")
-def runs(simulator):
+def scenario_runs(simulator):
     return {sid: simulator.run(load_scenario(sid)) for sid in SCENARIOS}
 
 
@@ -52,8 +47,8 @@ def test_every_lever_and_assumption_names_a_model_variable(simulator):
 
 
 @pytest.mark.parametrize("sid", SCENARIOS)
-def test_runs_finite_and_non_negative(runs, simulator, sid):
-    ds = runs[sid]
+def test_runs_finite_and_non_negative(scenario_runs, simulator, sid):
+    ds = scenario_runs[sid]
     assert ds.time.values[0] == 2012 and ds.time.values[-1] == 2035
     stocks = [v for v, k in simulator.info["kind"].items() if k == "stock" and v in ds]
     assert stocks, "no stocks reported"
@@ -78,8 +73,8 @@ def test_every_variable_has_units_and_every_constant_a_source():
     assert not missing_source, f"constants without a source comment: {missing_source}"
 
 
-def test_plan_beats_baseline(runs):
+def test_plan_beats_baseline(scenario_runs):
     for ind in INDICATORS:
-        b = float(runs["baseline"][ind].sel(time=2028).item())
-        p = float(runs["plan"][ind].sel(time=2028).item())
+        b = float(scenario_runs["baseline"][ind].sel(time=2028).item())
+        p = float(scenario_runs["plan"][ind].sel(time=2028).item())
         assert p > b, f"{ind}: plan {p} not above baseline {b}"

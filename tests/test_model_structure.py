@@ -13,19 +13,15 @@ import yaml
 
 from sim import paths
 from sim.errors import ScenarioError
-from sim.model.history import load_history
-from sim.model.mdl import load_abstract_model
-from sim.model.parameters import load_parameters
+from sim.model.declarations.history import load_history
+from sim.model.declarations.parameters import load_parameters
+from sim.model.equations.mdl import load_abstract_model
 from sim.scenarios import load_scenario
 from sim.scenarios.constraints import load_constraints
 from sim.simulate import Simulator
 
 MAX_STOCK = 1e7
 
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 def at(ds, var, year):
@@ -173,7 +169,7 @@ def test_assumption_ranges_agree_between_mdl_parameters_and_uncertainty():
     """model/parameters.yaml holds each assumption's range, once: scenarios/uncertainty.yaml
     repeats none (its distributions take that range), and a range written in the .mdl comment
     or in a source text must be the same one."""
-    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
     params = load_parameters()
     docs = {el.name: el.documentation or "" for s in load_abstract_model(paths.MODEL_FILE).sections

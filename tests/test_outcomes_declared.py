@@ -14,10 +14,10 @@ import yaml
 from matplotlib.figure import Figure
 
 from sim import paths
-from sim.analysis.ensemble import run_ensemble
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles.ensemble import run_ensemble
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.errors import ModelError
-from sim.model.targets import load_targets, parse_targets
+from sim.model.declarations.targets import load_targets, parse_targets
 
 SIXTH = "high_tech_enterprises"     # a model variable, reported without a target until now
 SIXTH_ENTRY = {"target": 15000, "comparison": ">", "unit": "firms",
@@ -55,7 +55,7 @@ def _ds(targets, growth, n=1, seed=0):
 
 
 def test_indicator_chart_is_sized_from_the_declaration(six):
-    from sim.present.charts import compare_figure, indicator_figure
+    from sim.present.figures.charts import compare_figure, indicator_figure
 
     runs = {"base": _ds(six, 0.08), "plan": _ds(six, 0.15)}
     fig = indicator_figure(runs, list(six), lang="en")
@@ -86,8 +86,8 @@ def test_run_and_compare_carry_a_sixth_indicator(six, tmp_path):
 
 
 def test_uncertainty_tables_and_fans_carry_a_sixth_indicator(six, tmp_path):
-    from sim.analysis.uncertainty import ALL_TARGETS, compute, tables
-    from sim.present.uncertainty_report import fan_figure
+    from sim.analysis.ensembles.uncertainty import ALL_TARGETS, compute, tables
+    from sim.present.reports.uncertainty_report import fan_figure
 
     spec = parse_uncertainty({"assumptions": {"growth": {
         "distribution": "uniform", "min": 0.05, "max": 0.25, "source": "t", "confidence": "C"}}})

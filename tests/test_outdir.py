@@ -1,4 +1,4 @@
-"""Output folders plansim owns (sim.present.outdir): markers, names, locks, stale temporaries,
+"""Output folders plansim owns (sim.present.output.outdir): markers, names, locks, stale temporaries,
 signals. Everything in tmp_path; no model is run."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sim.errors import OutputError
-from sim.present import outdir
-from sim.present.outdir import (
+from sim.present.output import outdir
+from sim.present.output.outdir import (
     MARKER,
     Interrupted,
     check_name,
@@ -24,11 +24,7 @@ from sim.present.outdir import (
     restore_signal_handlers,
 )
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_all()
+pytestmark = pytest.mark.usefixtures("output_locks_released")
 
 
 def ours(folder: Path, command: str = "run", files=("a.csv",)) -> Path:
@@ -192,7 +188,7 @@ def test_sigterm_mid_result_removes_temporary_and_reports(tmp_path):
 
 def test_signal_during_swap_is_deferred(tmp_path, monkeypatch):
     """A signal arriving between the two renames of a swap takes effect after the swap."""
-    from sim.present import atomic
+    from sim.present.output import atomic
 
     ours(tmp_path / "plan")
     real_rename = os.rename
@@ -216,7 +212,7 @@ def test_signal_during_swap_is_deferred(tmp_path, monkeypatch):
 def test_a_result_in_one_language_keeps_the_other_languages_files(tmp_path):
     """owned_dir(langs=...) carries over the old folder's files tagged with another language
     (brief_zh.html, fit_zh.png, loops.zh.dot); untagged and same-language files are replaced."""
-    from sim.present.outdir import owned_dir
+    from sim.present.output.outdir import owned_dir
 
     final = tmp_path / "brief"
     with owned_dir(final, langs="zh") as tmp:

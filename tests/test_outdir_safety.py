@@ -14,14 +14,10 @@ import pytest
 
 from sim.cli.main import main
 from sim.errors import DiskFullError, OutputError
-from sim.present import atomic, outdir
-from sim.present.outdir import LOCK, MARKER, claim, marker_text, owned_dir, release_all
+from sim.present.output import atomic, outdir
+from sim.present.output.outdir import LOCK, MARKER, claim, marker_text, owned_dir, release_all
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    yield
-    release_all()
+pytestmark = pytest.mark.usefixtures("output_locks_released")
 
 
 def earlier(folder: Path, files=("a.csv",), listed=True) -> Path:

@@ -1,4 +1,4 @@
-"""Atomic directories, files and figure saving (sim.present.atomic)."""
+"""Atomic directories, files and figure saving (sim.present.output.atomic)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim.errors import OutputError
-from sim.present import atomic
-from sim.present.atomic import (
+from sim.present.figures.fonts import use_cjk_font
+from sim.present.output import atomic
+from sim.present.output.atomic import (
     atomic_dir,
     atomic_write_bytes,
     atomic_write_text,
     figure_bytes,
     save_figure,
 )
-from sim.present.fonts import use_cjk_font
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Charts on synthetic results Datasets (sim.present.charts, sim.present.analysis_charts)."""
+"""Charts on synthetic results Datasets (sim.present.figures.charts, sim.present.figures.analysis_charts)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from sim.errors import OutputError
-from sim.present import charts
-from sim.present.fonts import missing_glyphs
+from sim.present.figures import analysis_charts, charts
+from sim.present.figures.fonts import missing_glyphs
 
 BASE = {"tech_firms": (11000, "firms"), "rd_expenditure": (400, "亿元"),
         "platforms": (100, "platforms"), "tech_contract_turnover": (600, "亿元"),
@@ -168,33 +168,33 @@ def _percentiles(ds: xr.Dataset) -> xr.DataArray:
 def test_analysis_charts_render(lang, no_leak):
     fig = Figure(figsize=(12, 7), layout="constrained")
     ax = fig.subplots(2, 3).ravel()
-    assert charts.fan_chart(ax[0], _percentiles(make_ds(0.1, n=50)), target=TARGETS[0],
+    assert analysis_charts.fan_chart(ax[0], _percentiles(make_ds(0.1, n=50)), target=TARGETS[0],
                             lang=lang) is ax[0]
     swings = pd.DataFrame({"low": [21000.0, 20000.0, 21500.0],
                            "high": [23000.0, 25000.0, 22500.0]}, index=["a", "b", "c"])
-    assert charts.tornado(ax[1], swings, base=22000, lang=lang, unit="firms",
+    assert analysis_charts.tornado(ax[1], swings, base=22000, lang=lang, unit="firms",
                           labels={"b": {"zh": "挤入效应", "en": "Crowding in"}}) is ax[1]
     ticks = [t.get_text() for t in ax[1].get_yticklabels()]
     assert ticks[-1] == ("挤入效应" if lang == "zh" else "Crowding in")  # largest swing on top
     assert ticks[0] == "c"
     si = pd.DataFrame({"S1": [0.1, 0.5], "S1_conf": [0.02, 0.05], "ST": [0.2, 0.6],
                        "ST_conf": [0.03, 0.05]}, index=["x", "y"])
-    assert charts.bar_indices(ax[2], si, lang=lang) is ax[2]
+    assert analysis_charts.bar_indices(ax[2], si, lang=lang) is ax[2]
     assert [t.get_text() for t in ax[2].get_yticklabels()] == ["x", "y"]
-    assert charts.waterfall(ax[3], pd.Series({"p": 3000.0, "q": -500.0}), 16000, 20000,
+    assert analysis_charts.waterfall(ax[3], pd.Series({"p": 3000.0, "q": -500.0}), 16000, 20000,
                             lang=lang) is ax[3]
     names = [t.get_text() for t in ax[3].get_yticklabels()]
     assert len(names) == 5 and names[3] == ("交互作用" if lang == "zh" else "Interaction")
     per_year = pd.DataFrame({"a": np.linspace(0.1, 0.5, 6), "b": np.linspace(0.6, 0.2, 6)},
                             index=np.arange(2024, 2030))
-    assert charts.lines_over_time(ax[4], per_year, lang=lang, bands=per_year * 0.1) is ax[4]
+    assert analysis_charts.lines_over_time(ax[4], per_year, lang=lang, bands=per_year * 0.1) is ax[4]
     assert len(ax[4].get_lines()) == 2
     render_clean(fig)
 
 
 def test_waterfall_without_gap_has_no_residual_bar():
     ax = Figure().subplots()
-    charts.waterfall(ax, pd.Series({"p": 3000.0, "q": 1000.0}), 16000, 20000, lang="en")
+    analysis_charts.waterfall(ax, pd.Series({"p": 3000.0, "q": 1000.0}), 16000, 20000, lang="en")
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Start", "p", "q", "End"]
 
 
@@ -202,14 +202,14 @@ def test_analysis_chart_input_errors():
     ax = Figure().subplots()
     pct = _percentiles(make_ds(0.1, n=10)).isel(percentile=[0, 2, 4])
     with pytest.raises(OutputError, match="percentile 25 missing"):
-        charts.fan_chart(ax, pct, lang="zh")
+        analysis_charts.fan_chart(ax, pct, lang="zh")
     with pytest.raises(OutputError, match=r"\['high'\] missing"):
-        charts.tornado(ax, pd.DataFrame({"low": [1.0]}), base=0)
+        analysis_charts.tornado(ax, pd.DataFrame({"low": [1.0]}), base=0)
     with pytest.raises(OutputError, match="ST_conf"):
-        charts.bar_indices(ax, pd.DataFrame({"S1": [1.0], "S1_conf": [0.1], "ST": [1.0]}))
+        analysis_charts.bar_indices(ax, pd.DataFrame({"S1": [1.0], "S1_conf": [0.1], "ST": [1.0]}))
     with pytest.raises(OutputError, match="pandas Series"):
-        charts.waterfall(ax, {"a": 1.0}, 0, 1)
-    charts.waterfall(ax, pd.Series(dtype=float), 0, 0)   # nothing differs: the two ends only
+        analysis_charts.waterfall(ax, {"a": 1.0}, 0, 1)
+    analysis_charts.waterfall(ax, pd.Series(dtype=float), 0, 0)   # nothing differs: the two ends only
     assert [t.get_text() for t in ax.get_yticklabels()] == ["起点", "终点"]
 
 
@@ -221,8 +221,8 @@ def test_scenarios_differ_in_line_style_and_hatch_not_only_colour():
     import xarray as xr
     from matplotlib.figure import Figure
 
-    from sim.present.chartutil import draw_series, style_time_axis
-    from sim.present.styles import scenario_styles
+    from sim.present.figures.chartutil import draw_series, style_time_axis
+    from sim.present.figures.styles import scenario_styles
 
     styles = list(scenario_styles(["a", "b", "c", "baseline"]).values())
     for i, s in enumerate(styles):

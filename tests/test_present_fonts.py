@@ -1,4 +1,4 @@
-"""CJK font registration and glyph coverage (sim.present.fonts, sim.present.labels)."""
+"""CJK font registration and glyph coverage (sim.present.figures.fonts, sim.present.labels)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
 
 from sim.errors import OutputError
-from sim.present import fonts
-from sim.present.labels import TEXT, UNIT_LABELS, declared_labels
+from sim.model.declarations.words import load_words
+from sim.present.figures import fonts
+from sim.present.labels import TEXT, declared_labels
 
 
 def test_font_file_comes_from_mplfonts():
@@ -87,8 +88,9 @@ def test_missing_glyph_would_be_detected():
 
 
 def test_every_label_character_is_covered():
-    texts = [v for table in (TEXT, declared_labels(), UNIT_LABELS)
+    units = load_words().units
+    texts = [v for table in (TEXT, declared_labels(), units)
              for entry in table.values() for v in entry.values()]
-    texts += list(UNIT_LABELS)
+    texts += list(units)
     assert fonts.missing_glyphs("".join(texts)) == set()
     assert fonts.missing_glyphs("（）：、，。%-,.0123456789") == set()

@@ -1,4 +1,4 @@
-"""CSV with units sidecar, Excel round trip, console tables (sim.present.tables)."""
+"""CSV with units sidecar, Excel round trip, console tables (sim.present.tabular.tables)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sim.errors import OutputError
-from sim.present.tables import (
+from sim.present.tabular.tables import (
     display_width,
     format_table,
     units_from_dataset,

@@ -1,23 +1,28 @@
-"""Figures rendered in worker processes (sim.present.render): the same bytes as in the
+"""Figures rendered in worker processes (sim.present.output.render): the same bytes as in the
 command's process, a job's error raised once and clearly, a dead worker named, nothing
 written of a result whose figure failed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import time
 
 import pytest
 from matplotlib.figure import Figure
 
 from sim.errors import OutputError
-from sim.present.outdir import owned_dir
-from sim.present.render import FigureJob, FigurePool, render, start_method, write_renderings
+from sim.present.output.outdir import owned_dir
+from sim.present.output.render import FigureJob, FigurePool, render, start_method, write_renderings
+
+#: how long a test waits for a worker to start a job or to end (seconds)
+WAIT_S = 120
 
 
 def small_figure(title: str) -> Figure:
-    from sim.present.chartutil import new_figure
-    from sim.present.layout import fit_margins
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.figures.layout import fit_margins
 
     fig, axes = new_figure(1, 2, figsize=(4, 2.5), layout=None)
     for ax in axes.ravel():
@@ -71,14 +76,9 @@ def test_error_in_a_worker_leaves_no_result(tmp_path):
 
 
 def test_a_dead_worker_is_one_clear_error():
-    with FigurePool(1) as pool:
-        r = pool.submit(FigureJob("sector-fiscal", dying_figure, ("x",)))
-        for _ in range(3000):   # until the worker has it (get() would render it here)
-            if r.future.running() or r.future.done():
-                break
-            time.sleep(0.01)
-        else:
-            pytest.fail("no worker took the job")
+    with FigurePool(1) as pool, listening() as server:
+        r = pool.submit(FigureJob("sector-fiscal", calling_figure, (port(server), "die")))
+        server.accept()[0].close()   # the worker has the job (get() would render it here)
         with pytest.raises(OutputError, match="'sector-fiscal' stopped unexpectedly"):
             r.get()
 
@@ -97,37 +97,59 @@ def test_fork_only_without_other_threads():
 
 
 
-def sleeping_figure(seconds: float) -> Figure:
-    time.sleep(seconds)
+@contextlib.contextmanager
+def listening():
+    """A socket on this host a figure job calls when a worker starts it (:func:`calling_figure`);
+    waiting on it is waiting for an event, with a timeout, never polling."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(WAIT_S)
+        yield server
+
+
+def port(server: socket.socket) -> int:
+    return server.getsockname()[1]
+
+
+def calling_figure(port: int, then: str) -> Figure:
+    """A job that tells the test it started (it connects to ``port`` and keeps the connection
+    open while its worker lives), then dies (``then="die"``) or sleeps for ten minutes."""
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.sendall(b"started\n")
+    if then == "die":
+        os._exit(3)
+    time.sleep(600)
     raise OutputError("slept")
 
 
-def test_an_error_in_the_command_ends_the_workers_at_once():
-    import signal
+def ended(conn: socket.socket) -> bool:
+    """Whether the worker holding the other end of ``conn`` ended within :data:`WAIT_S` (the
+    system closes its end: the read returns no bytes)."""
+    conn.settimeout(WAIT_S)
+    with conn:
+        try:
+            while conn.recv(64):
+                pass
+        except TimeoutError:
+            return False
+    return True
 
-    with pytest.raises(KeyError, match="stop"), FigurePool(1) as pool:
-        r = pool.submit(FigureJob("slow", sleeping_figure, (600,)))
-        procs = list(pool._executor._processes.values())
-        for _ in range(3000):
-            if r.future.running():
-                break
-            time.sleep(0.01)
-        raise KeyError("stop")   # e.g. bad input found while the figure is drawn
-    for proc in procs:
-        proc.join(60)
-        # ended, not waited for (killed if a SIGTERM came before its handlers were reset)
-        assert proc.exitcode in (-signal.SIGTERM, -signal.SIGKILL)
+
+def test_an_error_in_the_command_ends_the_workers_at_once():
+    with listening() as server:
+        with pytest.raises(KeyError, match="stop"), FigurePool(1) as pool:
+            pool.submit(FigureJob("slow", calling_figure, (port(server), "sleep")))
+            conn = server.accept()[0]   # the worker draws the figure
+            raise KeyError("stop")   # e.g. bad input found while the figure is drawn
+        assert ended(conn), "the worker was waited for instead of ended"
 
 
 _ORPHAN_SCRIPT = """
-import os, sys, time
-from sim.present.render import FigureJob, FigurePool
-from tests.test_render import sleeping_figure
+import os, sys
+from sim.present.output.render import FigureJob, FigurePool
+from tests.test_render import calling_figure
 pool = FigurePool(1)
-r = pool.submit(FigureJob("slow", sleeping_figure, (600,)))
-while not r.future.running():
-    time.sleep(0.01)
-print(*[p.pid for p in pool._executor._processes.values()], flush=True)
+pool.submit(FigureJob("slow", calling_figure, (int(sys.argv[1]), "sleep")))
+sys.stdin.readline()   # the test has seen the worker start the job
 os._exit(0)   # the command's process gone without closing its pool (as if killed)
 """
 
@@ -140,17 +162,14 @@ def test_workers_end_when_the_command_process_is_gone():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", _ORPHAN_SCRIPT], cwd=root, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
-    pids = [int(p) for p in out.stdout.split()]
-    assert pids, out.stderr
-    for pid in pids:
-        for _ in range(200):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, 9)
-            pytest.fail(f"worker {pid} outlived the command's process")
+    with listening() as server:
+        cmd = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(port(server))],
+                               cwd=root, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(root)})
+        try:
+            conn = server.accept()[0]
+        except TimeoutError:
+            cmd.kill()
+            pytest.fail(f"no worker started the job: {cmd.communicate()[1]}")
+        cmd.communicate("go\n", timeout=WAIT_S)
+        assert ended(conn), "a worker outlived the command's process"

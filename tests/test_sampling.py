@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analysis import sampling
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles import sampling
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.errors import UncertaintyError
 
 SPEC = parse_uncertainty({"assumptions": {

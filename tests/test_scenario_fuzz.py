@@ -3,7 +3,7 @@ gives a Scenario or a PlanSimError, never another exception, and the YAML reader
 bounded; a refusal is one bounded line.
 
 The work is counted, never timed (speed is checked by benchmarks): every parse of a file
-(:func:`sim.model.yamlio.loads`) composes at most a few nodes per character of its text and
+(:func:`sim.model.declarations.yamlio.loads`) composes at most a few nodes per character of its text and
 builds each Python object at most once per composed node, and a document that breaks one of the
 reader's bounds (size, aliases, expanded values, depth) is refused, with the bound's own message,
 before any object is built.
@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import PlanSimError, ScenarioError
-from sim.model import yamlio
-from sim.model.parameters import load_parameters
+from sim.model.declarations import yamlio
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios import Scenario, load_scenario
 from sim.scenarios.loader import TOP_KEYS
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.model.parameters import load_parameters
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios import load_scenario
 from sim.scenarios.inputs import series_trajectory
 
@@ -203,16 +203,15 @@ def test_code_overrides_layer_like_extends(tiny_parameters, write_scenario):
     assert lev["fiscal_budget"] == Inherited({2024: 12.0}, {2026: 30.0})
 
 
-def test_issue9_trap_plan_value_kept_in_the_real_model(tmp_path):
+def test_a_plan_value_set_in_the_parent_is_kept_in_the_real_model(tmp_path, simulator):
     """The issue's example: extends plan.yaml and sets rd_reward_cap from 2025; 2024 keeps the
     plan's 500, not the baseline's value."""
     from sim import paths
-    from sim.simulate import Simulator
 
     child = tmp_path / "child.yaml"
     child.write_text(f"name: {{zh: 子, en: Child}}\nextends: {paths.SCENARIO_DIR / 'plan.yaml'}\n"
                      "levers:\n  rd_reward_cap: {2025: 1000}\n", encoding="utf-8")
-    sim = Simulator("batch")
+    sim = simulator
     lever = sim.parameters.levers["rd_reward_cap"]
     series = sim.inputs(load_scenario(child))[lever.py_name]
     base = sim.default_values(None, None)[lever.py_name]

@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis import sampling, sensitivity
-from sim.analysis.targets import derived_value, derived_variables
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis import sensitivity
+from sim.analysis.ensembles import sampling
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
+from sim.analysis.outcomes.targets import derived_value, derived_variables
 from sim.errors import UncertaintyError
-from sim.model.targets import Target, Targets, load_targets
+from sim.model.declarations.targets import Target, Targets, load_targets
 
 
 def uniform_spec(names, lo, hi):

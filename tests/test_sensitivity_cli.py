@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis.ensemble import run_ensemble
+from sim.analysis.ensembles.ensemble import run_ensemble
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.analysis.sensitivity import compute_indices, regenerate_design
 from sim.analysis.sensitivity.shapley import Attribution, shapley_tables
-from sim.analysis.uncertainty_spec import parse_uncertainty
-from sim.model.targets import Target, Targets, load_targets
-from sim.present.sensitivity_report import index_figures, shapley_figure, write_outputs
+from sim.model.declarations.targets import Target, Targets, load_targets
+from sim.present.reports.sensitivity_report import index_figures, shapley_figure, write_outputs
 
 YEARS = np.arange(2020.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
@@ -77,8 +77,8 @@ def test_compute_and_write_indices(tmp_path, method, n):
 
 
 def test_figures_rendered_in_a_worker_are_the_same_bytes(tmp_path):
-    from sim.present.render import FigurePool, render
-    from sim.present.sensitivity_report import KINDS, index_jobs, warm_up
+    from sim.present.output.render import FigurePool, render
+    from sim.present.reports.sensitivity_report import KINDS, index_jobs, warm_up
 
     tables = compute_indices(SimpleNamespace(id="plan"), SPEC, TARGETS, method="morris",
                              samples=4, seed=3, second_order=False, simulate=simulate,
@@ -133,8 +133,9 @@ def test_bad_sample_count_is_one_line_error(capsys):
 def test_conditioned_indices_and_given_data_s1(tmp_path):
     """With a posterior the designs come from its draws' marginals; the tornado turns around
     the given centre; given-data S1 comes from the draws themselves."""
-    from sim.analysis.conditioning import HistoryMatch, parse_conditioning
-    from sim.analysis.posterior import Posterior
+    from sim.analysis.ensembles.conditioning import HistoryMatch
+    from sim.analysis.ensembles.conditioning_settings import parse_conditioning
+    from sim.analysis.estimation.posterior import Posterior
 
     def evaluate_hist(ov):
         ds = evaluate(ov)
@@ -185,7 +186,7 @@ def test_given_data_first_order_known_answer():
 
 def test_an_outcome_met_in_almost_no_sample_is_too_rare_to_estimate():
     from sim.analysis.sensitivity.study import rare_outcomes
-    from sim.present.summary import indices_table
+    from sim.present.tabular.summary import indices_table
 
     hard = Targets(TARGETS.plan, tuple(Target(t.indicator, 10 * t.target if t.indicator ==
                                               "platforms" else t.target, ">", "u", t.label,
@@ -208,7 +209,7 @@ def test_an_outcome_met_in_almost_no_sample_is_too_rare_to_estimate():
 
 
 def test_indices_print_in_fixed_notation():
-    from sim.present.tables import format_table
+    from sim.present.tabular.tables import format_table
 
     table = pd.DataFrame({"ST": [2.85e-08, 0.5]}, index=pd.Index(["a", "b"], name="p"))
     text = format_table(table, "en")
@@ -218,7 +219,7 @@ def test_indices_print_in_fixed_notation():
 def test_the_console_head_line_is_in_the_chosen_language():
     import re
 
-    from sim.present.summary import indices_head
+    from sim.present.tabular.summary import indices_head
 
     zh = indices_head("行动计划全面实施", "ST", 120, "zh")
     assert "120" in zh and not re.search(r"[a-z]{3,}", zh)

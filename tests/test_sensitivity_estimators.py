@@ -24,7 +24,7 @@ PROBLEM = {"num_vars": D, "names": NAMES, "bounds": [[0.0, 1.0]] * D}
 def design(n: int, second_order: bool, seed: int = 3):
     from SALib.sample import sobol as sample
 
-    from sim.analysis.sampling import Design
+    from sim.analysis.ensembles.sampling import Design
 
     unit = sample.sample(PROBLEM, n, calc_second_order=second_order, scramble=True, seed=seed)
     return Design(unit, unit, list(NAMES), "saltelli", seed, n, second_order=second_order)

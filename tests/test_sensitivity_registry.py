@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import sampling, sensitivity
+from sim.analysis import sensitivity
+from sim.analysis.ensembles import sampling
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.analysis.sensitivity import REGISTRY, Indices, Method, register
-from sim.analysis.uncertainty_spec import parse_uncertainty
 from sim.errors import UncertaintyError
 
 SPEC = parse_uncertainty({"assumptions": {

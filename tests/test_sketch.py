@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 import warnings
 
 import pytest
 
 from sim import paths
 from sim.errors import ModelError
-from sim.model.graph import load_graph
-from sim.model.sectors import load_sectors
-from sim.model.sketch import (
+from sim.model.declarations.sectors import load_sectors
+from sim.model.equations.graph import load_graph
+from sim.model.equations.sketch import (
     SKETCH_MARK,
     build_sketch,
     signature,
@@ -23,79 +22,11 @@ from sim.model.sketch import (
     split_mdl,
     write_sketch,
 )
-from sim.model.views import assign_sectors, build_views
-from tests.inline_mdl import control_section
-
-TINY_MDL = textwrap.dedent("""\
-    {UTF-8}
-    population=
-    \tINTEG(births - deaths, 100)
-    \t~\tpersons
-    \t~\t|
-
-    births=
-    \tpopulation * birth rate
-    \t~\tpersons/Year
-    \t~\t|
-
-    birth rate=
-    \t0.03
-    \t~\t1/Year
-    \t~\t|
-
-    deaths=
-    \tpopulation / lifetime
-    \t~\tpersons/Year
-    \t~\t|
-
-    lifetime=
-    \t70
-    \t~\tYear
-    \t~\t|
-
-    wealth=
-    \tINTEG(income, 0)
-    \t~\tyuan
-    \t~\t|
-
-    income=
-    \tpopulation * wage
-    \t~\tyuan/Year
-    \t~\t|
-
-    wage=
-    \t2
-    \t~\tyuan/(persons*Year)
-    \t~\t|
-
-    reference population=
-    \tINITIAL(population)
-    \t~\tpersons
-    \t~\t|
-
-    """) + control_section(10)
-
-TINY_SECTORS = textwrap.dedent("""\
-    people:
-      label: {zh: 人口, en: People}
-      variables: [population]
-    money:
-      label: {zh: 财富, en: Money}
-      variables: [wealth]
-    """)
+from sim.model.equations.views import assign_sectors, build_views
 
 
-@pytest.fixture
-def tiny(tmp_path):
-    mdl = tmp_path / "tiny.mdl"
-    mdl.write_text(TINY_MDL, encoding="utf-8")
-    sec = tmp_path / "sectors.yaml"
-    sec.write_text(TINY_SECTORS, encoding="utf-8")
-    return mdl, sec
-
-
-def test_graph_kinds_flows_and_initial_dependencies(tiny):
-    mdl, _ = tiny
+def test_graph_kinds_flows_and_initial_dependencies(sketch_files):
+    mdl, _ = sketch_files
     g = load_graph(mdl)
     assert g["population"].kind == "stock"
     assert g["population"].inflows == ("births",) and g["population"].outflows == ("deaths",)
@@ -106,8 +37,8 @@ def test_graph_kinds_flows_and_initial_dependencies(tiny):
     assert "final_time" not in g.variables()
 
 
-def test_every_variable_in_exactly_one_view(tiny):
-    mdl, sec = tiny
+def test_every_variable_in_exactly_one_view(sketch_files):
+    mdl, sec = sketch_files
     g = load_graph(mdl)
     views = build_views(g, load_sectors(sec))
     placed = [v for view in views for v in view.variables]
@@ -120,8 +51,8 @@ def test_every_variable_in_exactly_one_view(tiny):
     assert by["money"].ghosts == ("population",)
 
 
-def test_sketch_objects_pipes_ghosts_and_arrows(tiny):
-    mdl, sec = tiny
+def test_sketch_objects_pipes_ghosts_and_arrows(sketch_files):
+    mdl, sec = sketch_files
     g = load_graph(mdl)
     people, money = build_sketch(g, load_sectors(sec))
     kinds = {o.key: o.kind for o in people.objects}
@@ -142,9 +73,9 @@ def test_sketch_objects_pipes_ghosts_and_arrows(tiny):
     assert len(ghost) == 1
 
 
-def test_write_keeps_the_equations_and_check_detects_staleness(tiny, monkeypatch):
-    mdl, sec = tiny
-    monkeypatch.setattr("sim.model.sketch.load_sectors", lambda: load_sectors(sec))
+def test_write_keeps_the_equations_and_check_detects_staleness(sketch_files, monkeypatch):
+    mdl, sec = sketch_files
+    monkeypatch.setattr("sim.model.equations.sketch.load_sectors", lambda: load_sectors(sec))
     before, _ = split_mdl(mdl.read_text(encoding="utf-8"))
     assert sketch_is_current(mdl)[0] is False
     write_sketch(mdl)
@@ -165,8 +96,8 @@ def test_missing_sketch_section_is_a_named_error(tmp_path):
         split_mdl("{UTF-8}\nx=1\n~~|\n", p)
 
 
-def test_sector_declared_twice_is_a_named_error(tiny, tmp_path):
-    mdl, _ = tiny
+def test_sector_declared_twice_is_a_named_error(sketch_files, tmp_path):
+    mdl, _ = sketch_files
     sec = tmp_path / "dup.yaml"
     sec.write_text("a:\n  label: {zh: 甲, en: A}\n  variables: [population]\n"
                    "b:\n  label: {zh: 乙, en: B}\n  variables: [population]\n", encoding="utf-8")
@@ -175,12 +106,6 @@ def test_sector_declared_twice_is_a_named_error(tiny, tmp_path):
 
 
 # ------------------------------------------------------------------ the project's model
-def test_committed_sketch_is_current():
-    ok, why = sketch_is_current()
-    assert ok, (f"{paths.MODEL_FILE.name}: {why}; regenerate with "
-                "`python -m sim.model.sketch --write`")
-
-
 def test_model_views_cover_every_variable_once():
     g = load_graph()
     views = build_views(g, load_sectors())

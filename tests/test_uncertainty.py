@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sim.analysis import ensemble, sampling, uncertainty
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles import ensemble, sampling, uncertainty
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.errors import UncertaintyError
 
 YEARS = np.arange(2023.0, 2036.0)

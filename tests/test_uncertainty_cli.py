@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sim.analysis.ensemble import run_ensemble
-from sim.analysis.uncertainty import compute, tables
-from sim.analysis.uncertainty_spec import parse_uncertainty
+from sim.analysis.ensembles.ensemble import run_ensemble
+from sim.analysis.ensembles.uncertainty import compute, tables
+from sim.analysis.ensembles.uncertainty_spec import parse_uncertainty
 from sim.errors import OutputError
-from sim.model.targets import Target, Targets, load_targets
-from sim.present.outdir import MARKER, marker_text
-from sim.present.uncertainty_report import write_outputs
+from sim.model.declarations.targets import Target, Targets, load_targets
+from sim.present.output.outdir import MARKER, marker_text
+from sim.present.reports.uncertainty_report import write_outputs
 
 YEARS = np.arange(2012.0, 2036.0)
 BASES = {"tech_firms": 11000, "rd_expenditure": 400, "platforms": 100,
@@ -76,8 +76,8 @@ def test_compute_and_write(tmp_path):
     assert not any(w in heads for w in ("first_year", "comparison", "central", "P95"))
     import openpyxl
 
-    from sim.present.tables import WIDTH, display_width, format_tables
-    from sim.present.uncertainty_report import summary_tables
+    from sim.present.reports.uncertainty_report import summary_tables
+    from sim.present.tabular.tables import WIDTH, display_width, format_tables
 
     summary = summary_tables(results, TARGETS, "zh")
     assert max(display_width(x) for x in format_tables(summary, "zh").splitlines()) <= WIDTH
@@ -95,8 +95,8 @@ def test_compute_and_write(tmp_path):
 def test_compute_from_the_posterior_with_central(tmp_path):
     """A posterior that pins growth near 0.15: the ensemble is its draws, the central run is
     shown beside the bands, the provenance table names the origin."""
-    from sim.analysis.conditioning import HistoryMatch
-    from sim.analysis.posterior import Posterior
+    from sim.analysis.ensembles.conditioning import HistoryMatch
+    from sim.analysis.estimation.posterior import Posterior
 
     def evaluate(ov):
         g = ov["growth"][:, None]

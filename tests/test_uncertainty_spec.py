@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim.analysis.uncertainty_spec import load_uncertainty, parse_uncertainty
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty, parse_uncertainty
 from sim.errors import UncertaintyError
 
 PARAMS = SimpleNamespace(assumptions={
@@ -111,7 +111,7 @@ def test_ppf_stays_in_bounds_and_is_monotone():
 
 
 def test_project_file_covers_every_declared_assumption():
-    from sim.model.parameters import load_parameters
+    from sim.model.declarations.parameters import load_parameters
 
     params = load_parameters()
     spec = load_uncertainty()  # scenarios/uncertainty.yaml, validated against parameters.yaml
@@ -124,7 +124,7 @@ def test_project_file_covers_every_declared_assumption():
 def test_no_distribution_is_centred_on_a_fit():
     """Priors are the declared shapes: the old "calibrated" distribution (centred on a fit,
     which used the data twice) is refused; the closed-form quantiles match SciPy's."""
-    from sim.analysis.uncertainty_spec import Distribution, parse_uncertainty
+    from sim.analysis.ensembles.uncertainty_spec import Distribution, parse_uncertainty
 
     doc = {"assumptions": {"a": {"distribution": "calibrated", "min": 0.0, "max": 2.0,
                                  "source": "fit", "confidence": "B"}}}

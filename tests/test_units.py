@@ -1,11 +1,11 @@
-"""Units checker (sim.analysis.units) and its unit algebra, on tiny inline Vensim models."""
+"""Units checker (sim.analysis.diagnostics.units) and its unit algebra, on tiny inline Vensim models."""
 
 from __future__ import annotations
 
 import pytest
 
-from sim.analysis.unit_algebra import DMNL, UnitSyntaxError, parse_unit
-from sim.analysis.units import check_units
+from sim.analysis.diagnostics.unit_algebra import DMNL, UnitSyntaxError, parse_unit
+from sim.analysis.diagnostics.units import check_units
 from sim.errors import ModelError
 
 CONTROL = """

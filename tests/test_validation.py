@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from sim import paths
-from sim.analysis.checks import evaluate_checks, load_checks, model_stocks
-from sim.analysis.units import check_units
+from sim.analysis.diagnostics.checks import evaluate_checks, model_stocks
+from sim.analysis.diagnostics.units import check_units
+from sim.model.declarations.checkspec import load_checks
 from sim.scenarios import list_scenarios, load_scenario
-from sim.simulate import Simulator
 
 INDICATORS = ["tech_firms", "rd_expenditure", "platforms", "tech_contract_turnover",
               "tech_brokers"]
@@ -43,10 +43,6 @@ EXTREMES = {
                        {"portfolio_at_cost": -1, "tech_firms": "<=", "rd_expenditure": "<="}),
 }
 
-
-@pytest.fixture(scope="module")
-def simulator():
-    return Simulator("batch")
 
 
 @pytest.fixture(scope="module")

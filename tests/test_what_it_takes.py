@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from test_engine_helpers import write_model
 
-from sim.analysis import prim
-from sim.analysis.requirements import Outcome, Problem, least_budget
+from sim.analysis.decisions import prim
+from sim.analysis.decisions.requirements import Outcome, Problem, least_budget
 from sim.engine import compile_model
 
 # out = a (1 + e1 x1 + e2 x2): line 1 gives twice what line 2 gives per 亿元
@@ -30,7 +30,7 @@ TARGET = 2.0
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def two_lever_model(tmp_path_factory):
     return compile_model(write_model(tmp_path_factory.mktemp("wit"), BODY))
 
 
@@ -47,27 +47,27 @@ def _problem(bm, a):
 
 
 @pytest.mark.parametrize("p", [0.5, 0.8, 0.95])
-def test_least_budget_known_answer(tiny, p):
+def test_least_budget_known_answer(two_lever_model, p):
     n = 20
     a = np.arange(1, n + 1) / n                      # a_(k) = (n - k + 1) / n
     k = math.ceil(p * n)
     exact = (TARGET / ((n - k + 1) / n) - 1) / 0.5   # all on line 1, the better one
-    r = least_budget(_problem(tiny, a), 0, p, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, p, budget_max=100.0)
     assert r.reachable
     assert exact - 1e-9 <= r.extra_budget <= exact + 0.1
     assert r.mix[0] >= r.mix.sum() - 0.1             # (almost) all on the better line
     assert r.achieved >= p and r.achieved == pytest.approx(k / n)
 
 
-def test_already_met_costs_nothing(tiny):
+def test_already_met_costs_nothing(two_lever_model):
     a = np.full(10, 3.0)
-    r = least_budget(_problem(tiny, a), 0, 0.9, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, 0.9, budget_max=100.0)
     assert r.reachable and r.extra_budget == 0 and r.achieved == 1.0
 
 
-def test_unreachable_is_reported_not_faked(tiny):
+def test_unreachable_is_reported_not_faked(two_lever_model):
     a = np.array([0.0, 0.0, 0.5, 1.0])               # two samples can never meet the target
-    r = least_budget(_problem(tiny, a), 0, 0.8, budget_max=100.0)
+    r = least_budget(_problem(two_lever_model, a), 0, 0.8, budget_max=100.0)
     assert not r.reachable
     assert r.achieved == 0.5 and r.achieved < 0.8
     assert r.mc_se == pytest.approx(math.sqrt(0.25 / 4))
@@ -96,8 +96,8 @@ def test_prim_refuses_mismatched_input():
 
 
 def test_money_routing_is_measured_and_conserves_shares():
-    from sim.analysis.ensemble import shared_simulator
-    from sim.analysis.money import FUNDS, extra_money, mix_levers, money_base
+    from sim.analysis.decisions.money import FUNDS, extra_money, mix_levers, money_base
+    from sim.analysis.ensembles.ensemble import shared_simulator
     from sim.scenarios import load_scenario
 
     sim, sc = shared_simulator(), load_scenario("plan")
@@ -114,14 +114,18 @@ def test_money_routing_is_measured_and_conserves_shares():
 @pytest.fixture(scope="module")
 def contracts():
     """A target the plan misses on these 60 draws unless money is added (brokers at P 0.55)."""
-    from sim.analysis.what_it_takes import what_it_takes
+    from sim.analysis.decisions.what_it_takes import what_it_takes
 
     return what_it_takes("plan", targets=["tech_brokers"], probabilities=[0.55],
                          samples=60, budget_max=100.0)
 
 
 def test_written_scenario_reproduces_with_another_seed(contracts, tmp_path):
-    from sim.analysis.what_it_takes import conditioned_ensemble, scenario_name, scenario_text
+    from sim.analysis.decisions.what_it_takes import (
+        conditioned_ensemble,
+        scenario_name,
+        scenario_text,
+    )
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 
@@ -217,9 +221,9 @@ def test_mix_beats_every_single_line_and_the_even_split(tmp_path):
 
 
 def test_console_table_says_what_it_holds_in_the_chosen_language():
-    from sim.model.parameters import load_parameters
-    from sim.present.requirement_table import requirements_view
-    from sim.present.tables import format_table
+    from sim.model.declarations.parameters import load_parameters
+    from sim.present.tabular.requirement_table import requirements_view
+    from sim.present.tabular.tables import format_table
 
     levers = load_parameters().levers
     lines = {lid: levers[lid].label for lid in ("industry_share", "platform_award_share")}
@@ -246,7 +250,7 @@ def test_console_table_says_what_it_holds_in_the_chosen_language():
 
 def test_written_files_extend_relatively(tmp_path):
     from sim import paths
-    from sim.analysis.what_it_takes import extends_ref
+    from sim.analysis.decisions.what_it_takes import extends_ref
 
     assert extends_ref(paths.SCENARIO_DIR / "plan.yaml", tmp_path / "out") == "plan.yaml"
     mine = tmp_path / "mine" / "equity.yaml"
@@ -335,7 +339,7 @@ def test_screened_search_unreachable_reports_the_best_p(hetero):
 def test_all_targets_at_a_probability_one_target_misses_is_not_searched_again():
     """All five together cannot be met with a probability one of them is not met with: that
     row is reported unreachable (with the best P seen) without a second marginal analysis."""
-    from sim.analysis.what_it_takes import what_it_takes
+    from sim.analysis.decisions.what_it_takes import what_it_takes
 
     kw = dict(probabilities=[0.5], samples=40, budget_max=50.0)
     alone = what_it_takes("plan", targets=["platforms"], **kw)

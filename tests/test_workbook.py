@@ -1,4 +1,4 @@
-"""Workbooks in one layout (sim.present.workbook) and console tables in the reader's language
+"""Workbooks in one layout (sim.present.tabular.workbook) and console tables in the reader's language
 that fit 100 columns (issue 11, items 3 and 5)."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import xarray as xr
 import yaml
 
 from sim import paths
-from sim.analysis.targets import fiscal_cost, target_table
+from sim.analysis.outcomes.targets import fiscal_cost, target_table
 from sim.errors import OutputError
-from sim.model.targets import load_targets
-from sim.present.columns import Col, Table, cell_text, excel_format
-from sim.present.run_report import compare_table, scenario_workbook
-from sim.present.summary import compare_summary, fiscal_table
-from sim.present.tables import WIDTH, display_width, format_table, format_tables, wrap
-from sim.present.workbook import MAX_CELLS, MAX_ROWS, book_parts, fits_excel, write_workbook
+from sim.model.declarations.targets import load_targets
+from sim.present.reports.run_report import compare_table, scenario_workbook
+from sim.present.tabular.columns import Col, Table, cell_text, excel_format
+from sim.present.tabular.summary import compare_summary, fiscal_table
+from sim.present.tabular.tables import WIDTH, display_width, format_table, format_tables, wrap
+from sim.present.tabular.workbook import MAX_CELLS, MAX_ROWS, book_parts, fits_excel, write_workbook
 
 TARGETS = load_targets()
 YEARS = np.arange(2012.0, 2036.0)
@@ -198,7 +198,7 @@ def test_size_guard_sends_large_tables_to_csv(tmp_path):
 
 
 def test_sensitivity_report_writes_design_as_csv_only(tmp_path):
-    from sim.present.sensitivity_report import write_outputs
+    from sim.present.reports.sensitivity_report import write_outputs
 
     big = pd.DataFrame({"sample": range(MAX_ROWS + 1), "growth": 0.1})
     tables = {"indices": pd.DataFrame({"output": ["tech_firms"], "parameter": ["growth"],
@@ -237,7 +237,7 @@ def test_a_sixth_declared_indicator_reaches_the_workbook(tmp_path, monkeypatch):
 
 
 def test_ids_show_by_label_and_long_cells_wrap():
-    from sim.present.columns import known_labels
+    from sim.present.tabular.columns import known_labels
 
     df = pd.DataFrame({"target": ["tech_firms", "all_targets"], "probability": [0.5, 0.004],
                        "note": ["word " * 30, "short"]})
@@ -272,7 +272,7 @@ def test_compare_command_console(capsys, tmp_path):
 
 
 def test_chinese_sheets_changes_as_percentages_and_headers_that_show(tmp_path):
-    from sim.present.tables import wrap_header
+    from sim.present.tabular.tables import wrap_header
 
     assert wrap_header("行动计划全面实施", 14) == ["行动计划", "全面实施"]
     assert all(len(line) > 1 for line in wrap_header("行动计划全面实施：差值", 14))

@@ -1,6 +1,6 @@
 """``plansim assumptions``: the catalogue of uncertain assumptions (model/parameters.yaml) with
 their units, ranges, the values the runs use and their distributions; see
-:mod:`sim.present.catalogue`."""
+:mod:`sim.present.tabular.catalogue`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
                     "model/calibration.yaml estimates it), whether it is calibrated, and its "
                     "distribution in scenarios/uncertainty.yaml, and what it means (its "
                     "description in model/parameters.yaml); wrapped to 100 columns.")
-    from sim.model.yamlio import LANGS
+    from sim.model.declarations.words import LANGS
 
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of names and headers (default: {LANGS[0]})")
@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.catalogue import assumption_table, catalogue_text
+    from sim.present.tabular.catalogue import assumption_table, catalogue_text
     from sim.simulate import Simulator
 
     print(catalogue_text(assumption_table(args.lang, simulator=Simulator(args.engine)),

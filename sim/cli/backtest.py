@@ -1,20 +1,21 @@
 """``plansim backtest``: rolling-origin forecast skill of the estimation, against a naive forecast.
 
 For each origin ``Y`` (``--origins``, default 2017..2022) the Bayesian estimation
-(:func:`sim.analysis.posterior.estimate`) sees only the history rows up to ``Y``; ``--samples`` draws of its posterior are run to the last observed year and
-compared with every sourced outturn after ``Y`` (:mod:`sim.analysis.backtest`). Prints MAPE by
+(:func:`sim.analysis.estimation.posterior.estimate`) sees only the history rows up to ``Y``; ``--samples`` draws of its posterior are run to the last observed year and
+compared with every sourced outturn after ``Y`` (:mod:`sim.analysis.forecasts.backtest`). Prints MAPE by
 horizon for the model and for the naive forecast (the last value carried forward at its
 historical growth rate) and the 90% band coverage; writes ``DIR/backtest/`` (default
 ``out/backtest``): ``backtest.csv``, ``by_horizon.csv``, ``bounds.csv``, a workbook, a README and
-the chart of absolute errors by horizon (:mod:`sim.present.backtest_report`).
+the chart of absolute errors by horizon (:mod:`sim.present.reports.backtest_report`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.sampling import DEFAULT_SEED
+from sim.analysis.ensembles.sampling import DEFAULT_SEED
 from sim.cli.common import Progress, add_common, sample_count, seed
+from sim.model.declarations.words import word
 
 DEFAULT_ORIGINS = "2017..2022"
 DEFAULT_SAMPLES = 200
@@ -44,24 +45,24 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.backtest import backtest, parse_origins
-    from sim.analysis.backtest_model import (
+    from sim.analysis.forecasts.backtest import backtest, parse_origins
+    from sim.analysis.forecasts.backtest_model import (
         ESTIMATOR,
         model_compare,
         model_estimate,
         model_forecast,
     )
-    from sim.model.history import load_history
-    from sim.present.backtest_report import (
+    from sim.model.declarations.history import load_history
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.reports.backtest_report import (
         figure_jobs,
         note,
         origins_table,
         summary_table,
         write_backtest,
     )
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.tables import format_tables
+    from sim.present.tabular.tables import format_tables
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
@@ -84,8 +85,6 @@ def run(args) -> int:
                         args.lang))
     if len(result.bounds):
         met = result.bounds["met_share"].mean()
-        print({"zh": f"下限：{len(result.bounds)}项，集合达到下限的平均比例 {100 * met:.0f}%",
-               "en": f"lower bounds: {len(result.bounds)} rows, mean share of the ensemble "
-                     f"at or above them {100 * met:.0f}%"}[args.lang])
+        print(word("backtest_console.bounds", args.lang, rows=len(result.bounds), met=100 * met))
     print(f"\n-> {final}")
     return 0

@@ -4,7 +4,7 @@ language.
 Writes, atomically, ``DIR/brief/brief_<lang>.html`` and (when WeasyPrint is installed)
 ``brief_<lang>.pdf`` for each language of ``--lang`` (``zh``, ``en`` or ``zh,en``: one
 simulation, one render per language); the other language's files already in ``DIR/brief/``
-are kept. Contents in :mod:`sim.present.brief` and :mod:`sim.present.brief_page`.
+are kept. Contents in :mod:`sim.present.documents.brief` and :mod:`sim.present.documents.brief_page`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
-from sim.model.yamlio import LANGS
+from sim.model.declarations.words import LANGS
 
 
 def languages(text: str) -> list[str]:
@@ -53,9 +53,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.brief import compute_brief
-    from sim.present.brief_page import pdf_available, render_html, write_pdf
-    from sim.present.outdir import claim, owned_dir
+    from sim.present.documents.brief import compute_brief
+    from sim.present.documents.brief_page import pdf_available, render_html, write_pdf
+    from sim.present.output.outdir import claim, owned_dir
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-write", action="store_true",
                    help="estimate and report without replacing model/posterior.csv.gz and "
                         "model/calibration.yaml")
-    from sim.model.yamlio import LANGS
+    from sim.model.declarations.words import LANGS
 
     p.add_argument("--lang", choices=LANGS, default=LANGS[0],
                    help=f"language of the console table (default: {LANGS[0]})")
@@ -46,10 +46,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.calibration import calibrate, history_bands, load_settings, write_outputs
-    from sim.present.calibration_report import fit_by_series, write_report
-    from sim.present.outdir import claim
-    from sim.present.tables import format_table
+    from sim.analysis.estimation.calibration import calibrate, history_bands, write_outputs
+    from sim.analysis.estimation.calibration_settings import load_settings
+    from sim.present.output.outdir import claim
+    from sim.present.reports.calibration_report import fit_by_series, write_report
+    from sim.present.tabular.tables import format_table
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)

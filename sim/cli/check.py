@@ -56,7 +56,7 @@ def format_lines(rows: list[tuple[str, str, bool, str]]) -> list[str]:
 
 def units_rows(model_path: Path) -> tuple[list[tuple[str, str, bool, str]], list[str]]:
     """The units check as one table row, plus one detail line per finding."""
-    from sim.analysis.units import check_units
+    from sim.analysis.diagnostics.units import check_units
 
     findings = check_units(model_path)
     errors = [f for f in findings if f.severity == "error"]
@@ -68,14 +68,14 @@ def units_rows(model_path: Path) -> tuple[list[tuple[str, str, bool, str]], list
 
 def behaviour_rows(args, say) -> list[tuple[str, str, bool, str]]:
     """Runs the scenarios and evaluates the behaviour checks; one row per check and scenario."""
-    from sim.analysis.checks import (
+    from sim.analysis.diagnostics.checks import (
         evaluate_all,
-        load_checks,
         model_stocks,
         summarize,
         variables_needed,
     )
     from sim.errors import ModelError
+    from sim.model.declarations.checkspec import load_checks
     from sim.scenarios import list_scenarios, load_scenario
     from sim.simulate import Simulator
 

@@ -30,7 +30,7 @@ def add_common(parser, *, out_default: Path | None = None, lang: bool = True,
     parser.add_argument("--out", type=Path, default=out_default or paths.DEFAULT_OUT,
                         help=f"output directory (default: ./{out_default or paths.DEFAULT_OUT})")
     if lang:
-        from sim.model.yamlio import LANGS
+        from sim.model.declarations.words import LANGS
 
         parser.add_argument("--lang", choices=LANGS, default=LANGS[0],
                             help=f"language of chart labels (default: {LANGS[0]})")
@@ -98,7 +98,7 @@ def check_distinct(scenarios) -> None:
 
 #: largest count accepted by the --samples, --seed and --chunk-size checks (one declaration,
 #: shared with the library's checks)
-from sim.analysis.bounds import MAX_COUNT, MAX_SEED  # noqa: E402
+from sim.analysis.ensembles.bounds import MAX_COUNT, MAX_SEED  # noqa: E402
 
 
 def _integer(text: str, what: str, lo: int, hi: int) -> int:

@@ -24,11 +24,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from sim.dims import stack_scenarios
     from sim.errors import ScenarioError
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.run_report import write_comparison
-    from sim.present.tables import format_tables
+    from sim.model.declarations.targets import load_targets
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.reports.run_report import write_comparison
+    from sim.present.tabular.tables import format_tables
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 

@@ -1,6 +1,6 @@
 """``plansim discover``: which assumption ranges make a target (default: all five) likely.
 
-PRIM (:mod:`sim.analysis.prim`) over SCENARIO's ensemble of posterior draws. Writes,
+PRIM (:mod:`sim.analysis.decisions.prim`) over SCENARIO's ensemble of posterior draws. Writes,
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
 density, mass, assumption, lower, upper, range_min, range_max; a target met by fewer than 10
 samples has one row without a box), ``trajectory.csv`` (the peeling trajectories) and a chart per target with
@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble
+from sim.model.declarations.words import LANGS
 
 
 def add_parser(sub) -> None:
@@ -31,16 +32,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.discover import MIN_CASES, boxes_frame, discover, trajectory_frame
-    from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import conditioned_ensemble, target_columns
-    from sim.model.targets import load_targets
-    from sim.present.atomic import save_figure
-    from sim.present.chartutil import new_figure
-    from sim.present.columns import known_labels
-    from sim.present.outdir import claim, owned_dir
-    from sim.present.requirement_charts import prim_trajectory
-    from sim.present.tables import format_table, write_csv
+    from sim.analysis.decisions.discover import MIN_CASES, boxes_frame, discover, trajectory_frame
+    from sim.analysis.decisions.requirements import ALL
+    from sim.analysis.decisions.what_it_takes import conditioned_ensemble, target_columns
+    from sim.model.declarations.targets import load_targets
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.figures.requirement_charts import prim_trajectory
+    from sim.present.output.atomic import save_figure
+    from sim.present.output.outdir import claim, owned_dir
+    from sim.present.tabular.columns import known_labels
+    from sim.present.tabular.tables import format_table, write_csv
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -61,7 +62,7 @@ def run(args) -> int:
         for d in found:
             if not d.boxes:
                 continue
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 names = {k: v[lang] for k, v in targets.labels().items()}
                 names[ALL] = names.get("all_targets", ALL)
                 fig, axes = new_figure(1, 1, figsize=(6, 5))

@@ -3,7 +3,7 @@ model/README.zh.md.
 
 Every number the documents show sits in a block marked ``<!-- generated: NAME -->`` ...
 ``<!-- /generated -->`` and is recomputed here by the library (see
-:mod:`sim.present.doc_blocks`). ``--check`` changes nothing and exits 1 listing the stale
+:mod:`sim.present.documents.doc_blocks`). ``--check`` changes nothing and exits 1 listing the stale
 blocks (a test runs it, so the documents cannot drift from the model).
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim import paths
 from sim.cli.common import Progress
 
 STALE_EXIT = 1
@@ -32,11 +33,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.doc_blocks import DOCUMENTS, DocContext, generators
-    from sim.present.docs import update_documents
+    from sim.present.documents.doc_blocks import generators
+    from sim.present.documents.doc_context import DocContext
+    from sim.present.documents.docs import update_documents
 
     say = Progress(args.quiet)
-    files = args.documents or list(DOCUMENTS)
+    files = args.documents or list(paths.DOCUMENTS)
     stale = update_documents(files, generators(DocContext(say=say)), check=args.check, say=say)
     for s in stale:
         verb = "is stale" if args.check else "rewritten"

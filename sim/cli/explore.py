@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
                     "ensemble of posterior draws, save/load of scenario files and a zh/en switch. "
                     "Listens on 127.0.0.1 unless --host is given; another address needs "
                     "--allow-origin (no wildcard) and prints what a remote visitor can do.")
-    from sim.model.yamlio import LANGS
+    from sim.model.declarations.words import LANGS
 
     p.add_argument("scenario", nargs="?", default="plan", metavar="SCENARIO",
                    help="scenario to start from: an id in scenarios/ or a file (default: plan)")

@@ -3,7 +3,7 @@
 Writes, atomically, ``DIR/<date>/`` (default ``forecasts/`` at the repository root):
 ``forecast.csv`` (scenario, indicator, year from the plan's start to the horizon, central, P5,
 P25, P50, P75, P95) and ``meta.yaml`` (origin, data cut-off, hashes of model, data and
-posterior, seed, samples, date, version); see :mod:`sim.analysis.vintage`. When
+posterior, seed, samples, date, version); see :mod:`sim.analysis.forecasts.vintage`. When
 model/data/history.csv changed since the stored posterior (new outturns appended), the
 posterior is estimated again first (with a notice), so the vintage is conditioned on them.
 Score it later with ``plansim score``.
@@ -41,12 +41,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import shared_simulator, simulate_design
-    from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.analysis.vintage import SCENARIOS, forecast_indicators, make_forecast, write_vintage
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim, owned_dir
+    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
+    from sim.analysis.ensembles.ensemble import shared_simulator, simulate_design
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.analysis.forecasts.vintage import (
+        SCENARIOS,
+        forecast_indicators,
+        make_forecast,
+        write_vintage,
+    )
+    from sim.model.declarations.targets import load_targets
+    from sim.present.output.outdir import claim, owned_dir
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -58,7 +64,7 @@ def run(args) -> int:
     indicators = forecast_indicators(load_targets())
     date = dt.datetime.now(dt.UTC).date().isoformat()
     claim(args.out, "forecast", [date])  # check --out before any work
-    from sim.analysis.posterior_file import canonical_posterior
+    from sim.analysis.estimation.posterior_file import canonical_posterior
 
     posterior = canonical_posterior(say=say)   # re-estimated first if the history changed
     simulator = shared_simulator(args.engine)  # reads the central values written by it

@@ -7,7 +7,7 @@ from __future__ import annotations
 def add_formats(parser) -> None:
     """``--formats``: the files every chart of the command is written as (``args.formats``, a
     tuple for the ``formats=`` keyword of the report writers); PNG unless asked."""
-    from sim.present.atomic import DEFAULT_FORMATS, FIGURE_FORMATS
+    from sim.present.output.atomic import DEFAULT_FORMATS, FIGURE_FORMATS
 
     parser.add_argument("--formats", type=figure_formats, default=DEFAULT_FORMATS,
                         metavar="LIST",
@@ -20,7 +20,7 @@ def figure_formats(text: str) -> tuple[str, ...]:
     """argparse type of ``--formats``: ``png,svg`` -> ``("png", "svg")``, each once."""
     import argparse
 
-    from sim.present.atomic import FIGURE_FORMATS
+    from sim.present.output.atomic import FIGURE_FORMATS
 
     given = [f.strip().lower() for f in text.split(",") if f.strip()]
     bad = [f for f in given if f not in FIGURE_FORMATS]

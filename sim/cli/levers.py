@@ -1,5 +1,5 @@
 """``plansim levers``: the catalogue of policy levers (model/parameters.yaml) with their units,
-groups, ranges and values in the baseline and a scenario; see :mod:`sim.present.catalogue`."""
+groups, ranges and values in the baseline and a scenario; see :mod:`sim.present.tabular.catalogue`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
                     "SCENARIO (default plan) in the plan's first and target years, and what "
                     "it means (its description in model/parameters.yaml); one entry per lever, "
                     "wrapped to 100 columns.")
-    from sim.model.yamlio import LANGS
+    from sim.model.declarations.words import LANGS
 
     p.add_argument("--scenario", default="plan", metavar="S",
                    help="scenario file or id whose values to show (default plan)")
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.present.catalogue import catalogue_text, lever_note, lever_table, wrap_text
+    from sim.present.tabular.catalogue import catalogue_text, lever_note, lever_table, wrap_text
     from sim.scenarios import load_scenario
     from sim.simulate import Simulator
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "score": "sim.cli.score",
     "backtest": "sim.cli.backtest",
     "docs": "sim.cli.docs",
+    "regen": "sim.cli.regen",
     "diagram": "sim.cli.diagram",
     "what-it-takes": "sim.cli.what_it_takes",
     "returns": "sim.cli.returns",
@@ -37,14 +38,7 @@ COMMANDS = {
 
 
 def _available() -> dict[str, object]:
-    modules = {}
-    for name, path in COMMANDS.items():
-        try:
-            modules[name] = importlib.import_module(path)
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != path:
-                raise
-    return modules
+    return {name: importlib.import_module(path) for name, path in COMMANDS.items()}
 
 
 class _Listed(Exception):
@@ -92,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim import engine
     from sim.cli.common import flag_message
     from sim.errors import PlanSimError, cap
-    from sim.present import outdir
+    from sim.present.output import outdir
 
     handlers = outdir.install_signal_handlers()
     # a kernel not compiled yet is built in the background; this command runs the numpy path

@@ -1,9 +1,10 @@
-"""``plansim returns``: change in each 2028 indicator per 亿元 of extra money, by lever group.
+"""``plansim returns``: change in each target-year indicator per 亿元 of extra money, by lever
+group.
 
 Writes, atomically, ``DIR/returns_<scenario>/``: ``returns.csv`` (group, indicator, unit,
 median, P5, P95, extra_money, rests_on, rank_correlation, n) and a bar chart per indicator
 (``returns_<indicator>_<zh|en>.png``, ``--formats`` for others). Method:
-:mod:`sim.analysis.returns`.
+:mod:`sim.analysis.decisions.returns`.
 """
 
 from __future__ import annotations
@@ -12,35 +13,41 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
+from sim.model.declarations.words import LANGS
 
 
 def add_parser(sub) -> None:
+    from sim.model.declarations.targets import load_targets
+
+    fill = load_targets().fill   # the plan's years from model/targets.yaml
     p = sub.add_parser(
-        "returns", help="change in each 2028 indicator per 亿元, by lever group",
-        description="For each lever group, spend AMOUNT extra 亿元 over 2024-2028 through its "
-                    "allocation lines and report the change in each 2028 indicator per 亿元 "
-                    "over the canonical ensemble of posterior draws (median, P5-P95), with the "
-                    "assumption each return rests on most (largest rank correlation).")
-    from sim.analysis.returns import DEFAULT_AMOUNT
+        "returns", help=fill("change in each {year} indicator per 亿元, by lever group", "en"),
+        description=fill("For each lever group, spend AMOUNT extra 亿元 over {start}-{year} "
+                         "through its allocation lines and report the change in each {year} "
+                         "indicator per 亿元 over the canonical ensemble of posterior draws "
+                         "(median, P5-P95), with the assumption each return rests on most "
+                         "(largest rank correlation).", "en"))
+    from sim.analysis.decisions.returns import DEFAULT_AMOUNT
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--amount", type=money, default=DEFAULT_AMOUNT, metavar="X",
-                   help=f"extra 亿元 over 2024-2028 per group (default {DEFAULT_AMOUNT:g})")
+                   help=fill("extra 亿元 over {start}-{year} per group ", "en")
+                   + f"(default {DEFAULT_AMOUNT:g})")
     add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from sim.analysis.returns import returns_table
-    from sim.analysis.what_it_takes import conditioned_ensemble
-    from sim.model.targets import load_targets
-    from sim.present.atomic import save_figure
-    from sim.present.chartutil import new_figure
-    from sim.present.columns import known_labels
-    from sim.present.outdir import claim, owned_dir
-    from sim.present.requirement_charts import return_bars
-    from sim.present.tables import format_table, write_csv
+    from sim.analysis.decisions.returns import returns_table
+    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
+    from sim.model.declarations.targets import load_targets
+    from sim.present.figures.chartutil import new_figure
+    from sim.present.figures.requirement_charts import return_bars
+    from sim.present.output.atomic import save_figure
+    from sim.present.output.outdir import claim, owned_dir
+    from sim.present.tabular.columns import known_labels
+    from sim.present.tabular.tables import format_table, write_csv
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -55,7 +62,7 @@ def run(args) -> int:
     with owned_dir(final) as tmp:
         write_csv(table, tmp / "returns.csv")
         for t in load_targets().items:
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 fig, axes = new_figure(1, 1, figsize=(8, 4.5))
                 return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
                             title=f"{sc.label(lang)}: {t.label.get(lang, t.indicator)}")

@@ -25,15 +25,15 @@ def run(args) -> int:
     scenarios = [load_scenario(r) for r in refs]  # validate all (before the heavy imports)
     check_distinct(scenarios)
 
-    from sim.model.history import load_history
-    from sim.model.sectors import check_sector_variables, load_sectors
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.run_report import scenario_figures, scenario_summary, write_scenario
-    from sim.present.styles import scenario_styles
-    from sim.present.summary import fiscal_table
-    from sim.present.tables import format_table
+    from sim.model.declarations.history import load_history
+    from sim.model.declarations.sectors import check_sector_variables, load_sectors
+    from sim.model.declarations.targets import load_targets
+    from sim.present.figures.styles import scenario_styles
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.reports.run_report import scenario_figures, scenario_summary, write_scenario
+    from sim.present.tabular.summary import fiscal_table
+    from sim.present.tabular.tables import format_table
     from sim.simulate import Simulator
 
     say = Progress(args.quiet)
@@ -65,7 +65,7 @@ def run(args) -> int:
         if fiscal is not None:
             print(f"\n{fiscal.title}")
             print(format_table(fiscal, args.lang))
-        from sim.present.how_sure import how_sure_lines
+        from sim.present.reports.how_sure import how_sure_lines
 
         print("\n" + "\n".join(how_sure_lines(args.out, scenarios, targets, args.lang)),
               flush=True)

@@ -1,7 +1,7 @@
 """``plansim score``: score a forecast vintage against an outturn file.
 
 Writes, atomically, ``DIR/score/score.csv`` with columns ``indicator, year, value, central,
-P5, P95, error_pct, inside_50, inside_90`` (see :mod:`sim.analysis.scoring`) and prints the
+P5, P95, error_pct, inside_50, inside_90`` (see :mod:`sim.analysis.forecasts.scoring`) and prints the
 rows and a summary line.
 """
 
@@ -34,11 +34,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.scoring import SCORE_COLUMNS, read_outturn, score
-    from sim.analysis.vintage import find_vintage, load_vintage
-    from sim.present.columns import known_labels
-    from sim.present.outdir import claim, owned_dir
-    from sim.present.tables import format_table, write_csv
+    from sim.analysis.forecasts.scoring import SCORE_COLUMNS, read_outturn, score
+    from sim.analysis.forecasts.vintage import find_vintage, load_vintage
+    from sim.present.output.outdir import claim, owned_dir
+    from sim.present.tabular.columns import known_labels
+    from sim.present.tabular.tables import format_table, write_csv
 
     say = Progress(args.quiet)
     claim(args.out, "score", ["score"])  # check --out before any work

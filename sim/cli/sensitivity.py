@@ -1,14 +1,6 @@
-"""``plansim sensitivity``: which uncertain assumptions, and which lever groups, drive the outcomes.
-
-``--method morris`` (screening) or ``--method sobol`` (variance-based, S1/ST with bootstrap
-confidence intervals, S2 with ``--second-order``) over the assumptions in
-scenarios/uncertainty.yaml, conditioned on the history (designs drawn from the marginals of a
-posterior draws, see :func:`sim.analysis.conditioning.marginals`); the tornado moves
-each assumption alone around the central run (posterior-median values); ``--method shapley`` splits
-the SCENARIO-minus-``--against`` difference in each indicator in the target year among the lever
-groups of model/parameters.yaml (exact Shapley values, 2^G runs). Writes, atomically,
-``DIR/sensitivity_<scenario>_<method>/``. Indicators, derived outcomes, years: model/targets.yaml.
-"""
+"""``plansim sensitivity``: which uncertain assumptions (Morris, Sobol; designs conditioned on
+the history, :func:`sim.analysis.ensembles.conditioning.marginals`) and which lever groups (exact
+Shapley values) drive the outcomes; options and ``DIR/sensitivity_<scenario>_<method>/``: add_parser."""
 
 from __future__ import annotations
 
@@ -32,7 +24,7 @@ def add_parser(sub) -> None:
                     "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
                     "add up to the total difference) with waterfall charts. Output: "
                     "DIR/sensitivity_<scenario>_<method>/.")
-    from sim.analysis.sampling import DEFAULT_SEED
+    from sim.analysis.ensembles.sampling import DEFAULT_SEED
     from sim.analysis.sensitivity import REGISTRY, cli_methods
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
@@ -62,16 +54,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
+    from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
+    from sim.analysis.outcomes.targets import derived_variables
     from sim.analysis.sensitivity import compute_indices, get_method
-    from sim.analysis.targets import derived_variables
-    from sim.model.targets import load_targets
-    from sim.present import sensitivity_report as report
+    from sim.analysis.sensitivity.shapley import player_labels
+    from sim.model.declarations.targets import load_targets
     from sim.present.labels import LANGS
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.summary import indices_head, indices_table, sensitivity_tables, shapley_summary
-    from sim.present.tables import format_table, format_tables
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.reports import sensitivity_report as report
+    from sim.present.tabular.summary import (
+        indices_head,
+        indices_table,
+        sensitivity_tables,
+        shapley_summary,
+    )
+    from sim.present.tabular.tables import format_table, format_tables
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -86,8 +84,6 @@ def run(args) -> int:
     simulator = shared_simulator(args.engine)  # the one the design runs use: compiled once
     params = simulator.parameters
     if method.kind == "attribution":
-        from sim.analysis.sensitivity.shapley import player_labels
-
         against = load_scenario(args.against)
         att = method.attribute(against, scenario, simulator=simulator, parameters=params,
                         indicators=targets.indicators, year=targets.year)
@@ -107,8 +103,9 @@ def run(args) -> int:
 
     labels = {k: a.label for k, a in params.assumptions.items()}
     with FigurePool(warm=report.warm_up) as pool:  # its workers start while the model runs
-        from sim.analysis.conditioning import HistoryMatch, central_assumptions, load_conditioning
-        from sim.analysis.uncertainty_spec import load_uncertainty
+        from sim.analysis.ensembles.conditioning import HistoryMatch, central_assumptions
+        from sim.analysis.ensembles.conditioning_settings import load_conditioning
+        from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 
         spec = load_uncertainty(args.spec, parameters=params)
         samples, cost = args.samples or method.default_samples, args.cost_variable

@@ -12,7 +12,7 @@ Writes, atomically, ``DIR/uncertainty/``:
 - ``samples.csv``: the sampled assumption values of each scenario's ensemble;
 - ``conditioning.csv``: per scenario, the posterior draws run and how many fail a check
   (reported, never dropped); ``history_match.csv``: the posterior's origin, data cut-off and
-  data hash (see :mod:`sim.analysis.conditioning`);
+  data hash (see :mod:`sim.analysis.ensembles.conditioning`);
 - ``uncertainty.xlsx``: the summary the console prints, the indicators by year (central and
   percentiles), then the tables above (those over 5,000 rows or 50,000 cells, such as the
   samples of a large ensemble, in CSV only) and units;
@@ -72,15 +72,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.conditioning import HistoryMatch, central_run, load_conditioning
-    from sim.analysis.ensemble import check_request, shared_simulator, simulate_design
-    from sim.analysis.targets import derived_variables
-    from sim.analysis.uncertainty import compute, tables
-    from sim.analysis.uncertainty_spec import load_uncertainty
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim
-    from sim.present.tables import format_tables
-    from sim.present.uncertainty_report import summary_tables, write_outputs
+    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
+    from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
+    from sim.analysis.ensembles.uncertainty import compute, tables
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.analysis.outcomes.targets import derived_variables
+    from sim.model.declarations.targets import load_targets
+    from sim.present.output.outdir import claim
+    from sim.present.reports.uncertainty_report import summary_tables, write_outputs
+    from sim.present.tabular.tables import format_tables
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -90,7 +91,7 @@ def run(args) -> int:
     args.samples = canon.samples if args.samples is None else args.samples
     args.seed = canon.seed if args.seed is None else args.seed
     if args.sampling == "sobol" and args.unconditioned:
-        from sim.analysis.sampling import check_power_of_two
+        from sim.analysis.ensembles.sampling import check_power_of_two
 
         check_power_of_two(args.samples)
     claim(args.out, "uncertainty", ["uncertainty"])  # check --out before any work

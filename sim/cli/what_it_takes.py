@@ -7,7 +7,7 @@ line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even spl
 scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
 chart of P against extra money (``p_<target>_<zh|en>.png``, ``--formats`` for others). Method
 and limits:
-:mod:`sim.analysis.requirements`.
+:mod:`sim.analysis.decisions.requirements`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
+from sim.model.declarations.words import LANGS, word
 
 
 def _probability(text: str) -> float:
@@ -39,7 +40,7 @@ def add_parser(sub) -> None:
                     "probability at least P over that same ensemble (common random numbers). "
                     "Writes requirements.csv, the P curves, a scenario file per reachable row "
                     "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
-    from sim.analysis.what_it_takes import (
+    from sim.analysis.decisions.what_it_takes import (
         DEFAULT_BUDGET_MAX,
         DEFAULT_PROBABILITIES,
     )
@@ -59,13 +60,17 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import DEFAULT_PROBABILITIES, target_columns, what_it_takes
-    from sim.model.targets import load_targets
-    from sim.present.outdir import claim
-    from sim.present.render import FigurePool
-    from sim.present.requirement_table import requirements_view
-    from sim.present.tables import format_table
+    from sim.analysis.decisions.requirements import ALL
+    from sim.analysis.decisions.what_it_takes import (
+        DEFAULT_PROBABILITIES,
+        target_columns,
+        what_it_takes,
+    )
+    from sim.model.declarations.targets import load_targets
+    from sim.present.output.outdir import claim
+    from sim.present.output.render import FigurePool
+    from sim.present.tabular.requirement_table import requirements_view
+    from sim.present.tabular.tables import format_table
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
@@ -81,11 +86,8 @@ def run(args) -> int:
                           samples=args.samples, seed=args.seed, say=say)
         final, lines = _write(args, sc, targets, wanted, probs, w, pool)
     start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
-    head = {"zh": f"\n{sc.label('zh')}：{year}年达标概率不低于P所需的{start}—{year}年最少追加资金"
-                  f"（亿元）；N = {w.ensemble.n}个后验样本，{w.runs}次运行，{secs:.0f}秒",
-            "en": f"\n{sc.id}: least extra money {start}-{year} (亿元) for P(met in {year}) >= P, "
-                  f"N = {w.ensemble.n} posterior draws, {w.runs} runs, {secs:.0f} s"}
-    print(head[args.lang])
+    print(word("what_it_takes.head", args.lang, label=sc.label(args.lang), id=sc.id, year=year,
+               start=start, n=w.ensemble.n, runs=w.runs, secs=secs))
     names = {**{t.indicator: t.label for t in targets.items},
              ALL: targets.labels()["all_targets"]}
     print(format_table(requirements_view(w.table, lines, names, args.lang, start, year),
@@ -97,12 +99,12 @@ def run(args) -> int:
 def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
     """requirements.csv, curves.csv, the scenario files and the charts (rendered by ``pool``)
     into DIR/what-it-takes_<scenario>/, atomically."""
-    from sim.analysis.requirements import ALL
-    from sim.analysis.what_it_takes import extends_ref, scenario_name, scenario_text
-    from sim.present.outdir import owned_dir
-    from sim.present.render import FigureJob, write_renderings
-    from sim.present.requirement_charts import probability_figure
-    from sim.present.tables import write_csv
+    from sim.analysis.decisions.requirements import ALL
+    from sim.analysis.decisions.what_it_takes import extends_ref, scenario_name, scenario_text
+    from sim.present.figures.requirement_charts import probability_figure
+    from sim.present.output.outdir import owned_dir
+    from sim.present.output.render import FigureJob, write_renderings
+    from sim.present.tabular.tables import write_csv
 
     final = Path(args.out) / f"what-it-takes_{sc.id}"
     names = {t.indicator: t.label for t in targets.items}
@@ -110,7 +112,7 @@ def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
     lines = {lid: params.levers[lid].label for lid in w.lines}
     jobs = []
     for t in wanted:
-        for lang in ("zh", "en"):
+        for lang in LANGS:
             label = (names.get(t, {}).get(lang, t) if t != ALL
                      else targets.labels()["all_targets"][lang])
             jobs.append(FigureJob(f"p_{t}_{lang}", probability_figure, (

@@ -1,6 +1,6 @@
 """The compiled model on disk, so that a command does not parse and compile the ``.mdl`` again.
 
-One entry per model under ``models/`` of the user's cache root (:mod:`sim.model.diskcache`:
+One entry per model under ``models/`` of the user's cache root (:mod:`sim.model.cache.diskcache`:
 ``$PLANSIM_CACHE_DIR``, ``$XDG_CACHE_HOME/plansim`` or ``~/.cache/plansim``; never inside a
 project folder), named by a hash of the ``.mdl``'s bytes,
 its resolved path and :func:`engine_fingerprint` (the source of the engine and the parser, the
@@ -17,7 +17,7 @@ holds
 Files are written to a temporary name in the entry and renamed into place (atomic: a reader sees
 the old file, the new one or none; concurrent writers write the same bytes); a file that does not
 load (truncated, corrupt, from another version, or not signed with this user's key) is
-ignored and written again (:mod:`sim.model.diskcache`: the folders must belong to the user and
+ignored and written again (:mod:`sim.model.cache.diskcache`: the folders must belong to the user and
 be closed to others, else nothing is cached; ``PLANSIM_CACHE=off`` turns caching off). At most :data:`MAX_ENTRIES` models
 are kept (the least recently written go first).
 """
@@ -32,13 +32,13 @@ from pathlib import Path
 
 from sim.engine.model import ModelInfo
 from sim.errors import ModelError
-from sim.model.diskcache import cache_root, package_version, private_dir, read, write
+from sim.model.cache.diskcache import cache_root, package_version, private_dir, read, write
 
 #: bump when the layout of an entry changes
 FORMAT = 1
 MAX_ENTRIES = 32
 #: the engine's and the parser's source files (their hash is part of every key)
-_SOURCES = ("sim/engine", "sim/model/mdl.py", "sim/errors.py")
+_SOURCES = ("sim/engine", "sim/model/equations/mdl.py", "sim/errors.py")
 
 
 @functools.cache
@@ -64,7 +64,7 @@ def model_key(path: Path, content: bytes) -> str:
 
 
 def _parse(path: Path) -> ModelInfo:
-    from sim.model.mdl import load_abstract_model
+    from sim.model.equations.mdl import load_abstract_model
 
     return ModelInfo(load_abstract_model(path), path)
 

@@ -37,7 +37,7 @@ _LAYER: list = []
 
 class KernelSkipped(Exception):  # noqa: N818 (a decision, not an error)
     """The default backend runs these inputs on the numpy path without a notice: a time
-    series replaces a variable computed from the stocks (a loop cut, as sim.analysis.loops
+    series replaces a variable computed from the stocks (a loop cut, as sim.analysis.diagnostics.loops
     does), a one-off structure not worth compiling for."""
 
 
@@ -58,7 +58,7 @@ def check_backend(backend) -> None:
 
 def cache_dir() -> Path | None:
     """The per-user folder of compiled kernels (``kernels/`` of the cache root of
-    :mod:`sim.model.diskcache`), or None when caching is off or refused."""
+    :mod:`sim.model.cache.diskcache`), or None when caching is off or refused."""
     from sim.engine.kernel_cache import folder
 
     return folder()
@@ -136,7 +136,7 @@ def endogenous(info, cache: dict) -> frozenset:
     in the model's disk-cache entry too, so a warm start does not parse the .mdl for it."""
     hit = cache.get("endogenous")
     if hit is None:
-        from sim.model.diskcache import read, write
+        from sim.model.cache.diskcache import read, write
 
         target = (Path(info.cache_dir) / "endogenous.pkl"
                   if getattr(info, "cache_dir", None) is not None else None)
@@ -191,7 +191,7 @@ def _source(info, canon, overrides, tables, key):
     generated from the full model info (and stored there)."""
     import hashlib
 
-    from sim.model.diskcache import read, write
+    from sim.model.cache.diskcache import read, write
 
     target = None
     if getattr(info, "cache_dir", None) is not None:

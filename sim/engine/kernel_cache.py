@@ -3,9 +3,9 @@
 A generated kernel module (:mod:`sim.engine.kernel_codegen`) is compiled by Python from its
 text in memory and executed as a fresh module: no ``.py`` or ``.pyc`` is ever imported from a
 cache folder. numba compiles its functions once and keeps the machine code in
-``<cache root>/kernels/`` (:mod:`sim.model.diskcache`: the user's own folder, mode 0700) in
+``<cache root>/kernels/`` (:mod:`sim.model.cache.diskcache`: the user's own folder, mode 0700) in
 its own index (``.nbi``) and data (``.nbc``) files, both pickles. Here every such file is
-written with this user's HMAC (:func:`sim.model.diskcache.sign`) and unpickled only when the
+written with this user's HMAC (:func:`sim.model.cache.diskcache.sign`) and unpickled only when the
 MAC of the bytes just read is valid, so a file planted or swapped in is a miss: the kernel is
 compiled again and the file replaced. The helpers of :mod:`sim.engine.kernel_helpers` get the
 same cache (``kernels/helpers/``), so nothing is written inside the installed package.
@@ -37,7 +37,7 @@ from numba.core.caching import (
 )
 
 from sim.engine import BACKGROUND_COMPILE
-from sim.model import diskcache
+from sim.model.cache import diskcache
 
 _LOADED: dict[str, tuple] = {}
 _HELPERS: list = []

@@ -1,6 +1,6 @@
 """The engine's view of a model: variables, their metadata, subscripts and namespaces.
 
-Built from PySD's abstract model (``sim.model.mdl.load_abstract_model``): every element becomes
+Built from PySD's abstract model (``sim.model.equations.mdl.load_abstract_model``): every element becomes
 a :class:`Var` carrying its Python name (as PySD names it), Vensim name, units, documentation,
 kind and final subscript ranges. Macros are kept as templates and expanded per call site by the
 compiler. Nothing here evaluates an equation.

@@ -50,7 +50,7 @@ def load_data(info, path: Path, data_files) -> dict:
     from pysd.py_backend.data import TabData
 
     files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
-    from sim.model.mdl import inside_folder
+    from sim.model.equations.mdl import inside_folder
 
     files = [inside_folder(path, f) for f in files]   # never a file outside the model's folder
     for f in files:

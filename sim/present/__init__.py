@@ -1,13 +1,14 @@
-"""Presentation layer: fonts, labels, charts, tables, Excel and atomic output writing.
+"""Presentation layer: what people read and what plansim writes to disk.
 
-Modules (import them directly; this package imports nothing so that it stays cheap):
+One room per concern (import the modules directly; the packages import nothing, so that they
+stay cheap):
 
-- :mod:`sim.present.fonts`: the CJK font (``use_cjk_font``).
-- :mod:`sim.present.labels`: bilingual labels, units, number formatting.
-- :mod:`sim.present.charts`: indicator, sector and comparison charts (plus the re-exported
-  uncertainty/sensitivity charts of :mod:`sim.present.analysis_charts`).
-- :mod:`sim.present.tables`: CSV with units sidecar, Excel workbooks, console tables.
-- :mod:`sim.present.atomic`: atomic directories and files, ``save_figure``.
-- :mod:`sim.present.outdir`: result folders plansim owns (marker, lock, stale temporaries,
-  SIGINT/SIGTERM).
+- :mod:`sim.present.labels`: bilingual labels, units, number formatting (shared by every room).
+- :mod:`sim.present.figures`: charts (Axes in, Axes out), their layout, styles, the CJK font,
+  diagrams.
+- :mod:`sim.present.tabular`: CSV and console tables, labelled summaries, workbooks, catalogues.
+- :mod:`sim.present.documents`: generated blocks of the Markdown documents, the briefing.
+- :mod:`sim.present.output`: atomic writing, folders plansim owns, the figure render pool.
+- :mod:`sim.present.reports`: everything one command writes.
+- :mod:`sim.present.explorer`: the live explorer (``plansim explore``).
 """

@@ -28,8 +28,8 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import ParameterError, ScenarioError
-from sim.model.parameters import Parameters
-from sim.model.yamlio import is_number, read_yaml, require_mapping
+from sim.model.declarations.parameters import Parameters, read_parameters_file
+from sim.model.declarations.yamlio import is_number, require_mapping
 
 TOLERANCE = 1e-9   # sums within this of max_sum pass (floating-point sums of shares)
 
@@ -76,7 +76,7 @@ def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstrai
 
 @lru_cache(maxsize=8)
 def _raw(path: Path, mtime: float):
-    raw = require_mapping(read_yaml(path, ParameterError), str(path), ParameterError)
+    raw = require_mapping(read_parameters_file(path), str(path), ParameterError)
     return raw.get("constraints")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.model.parameters import Lever, Parameters
+from sim.model.declarations.parameters import Lever, Parameters
 from sim.scenarios.loader import Inherited
 
 

@@ -28,8 +28,9 @@ import numpy as np
 
 from sim import paths
 from sim.errors import ScenarioError, excerpt, plain_text
-from sim.model.parameters import Parameters, load_parameters
-from sim.model.yamlio import LANGS, is_number, read_yaml
+from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.words import LANGS
+from sim.model.declarations.yamlio import is_number, read_yaml
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
@@ -42,7 +43,7 @@ MAX_EXTENDS = 20
 def year_range() -> tuple[int, int]:
     """Years a lever series may name: :data:`FIRST_YEAR` to the declared horizon
     (model/targets.yaml)."""
-    from sim.model.targets import load_targets
+    from sim.model.declarations.targets import load_targets
 
     return (FIRST_YEAR, load_targets().plan.horizon)
 
@@ -241,7 +242,7 @@ def _name(raw: Any, where: str) -> dict[str, str]:
         raise ScenarioError(f"{where}: name.{key}: unknown key; allowed: zh, en{hint}")
     for lang in LANGS:
         plain_text(raw[lang], f"{where}: name.{lang}", ScenarioError, one_line=True)
-    return {"zh": raw["zh"], "en": raw["en"]}
+    return {lang: raw[lang] for lang in LANGS}
 
 
 def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,
@@ -373,6 +374,12 @@ def load_scenario(ref: str | Path, *, within: tuple[Path, ...] | None = None,
     return _load_scenario(ref, _chain, within)
 
 
+def read_scenario_file(path: Path) -> Any:
+    """A scenario file's YAML as written (its own entries, before ``extends``): the one read of
+    scenario files (:func:`load_scenario`, the explorer, the documents)."""
+    return read_yaml(path, ScenarioError)   # names a colon that split a value inside {...}
+
+
 def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
                    within: tuple[Path, ...] | None) -> Scenario:
     if len(_chain) > MAX_EXTENDS:
@@ -390,7 +397,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
         cycle = " -> ".join(p.name for p in (*_chain, path))
         raise ScenarioError(f"{_chain[-1]}: extends: circular chain {cycle}")
     sid = check_id(path.stem, path)
-    raw = read_yaml(path, ScenarioError)   # names a colon that split a value inside {...}
+    raw = read_scenario_file(path)
     via = f" (extended by {_chain[-1]})" if _chain else ""
     if not isinstance(raw, dict) or not any(isinstance(k, str) and k in TOP_KEYS for k in raw):
         got = type(raw).__name__ if raw is not None else "an empty file"

@@ -8,7 +8,8 @@ description (model/parameters.yaml) with its unit (the ``.mdl``), range, baselin
 values; ``default`` is the baseline value (the calibrated baseline run in the plan's first year:
 what a scenario that leaves it out uses) and ``examples`` the value ``scenarios/plan.yaml`` gives
 it; ``x-label``, ``x-description``, ``x-unit`` and ``x-plan`` hold the same as data.
-``python -m sim.scenarios.schema --write`` regenerates it, and a test checks it is current.
+``plansim regen schema`` (or ``python -m sim.scenarios.schema --write``) regenerates it, and a
+test checks it is current.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim import paths
-from sim.model.numtext import format_range
-from sim.model.parameters import Parameters, load_parameters
-from sim.scenarios.loader import year_range
+from sim.model.declarations.numtext import format_range
+from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.words import LANGS
+from sim.scenarios.loader import Inherited, load_scenario, year_range
 
 
 def _year_pattern() -> str:
@@ -97,9 +99,8 @@ def declared_values(params: Parameters, plan: str = "plan") -> dict[str, dict[st
     baseline run, row of the plan's first year, as ``plansim levers`` shows it) and the value the
     ``plan`` scenario gives it (as written; a series inherited from a parent: its own part)."""
     from sim.engine import compile_model
-    from sim.model.calibrated import load_calibrated_values
-    from sim.model.targets import load_targets
-    from sim.scenarios.loader import Inherited, load_scenario
+    from sim.model.declarations.calibrated import load_calibrated_values
+    from sim.model.declarations.targets import load_targets
 
     year = load_targets().plan.start
     model = compile_model(paths.MODEL_FILE)
@@ -129,9 +130,8 @@ def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | N
     values = values or {}
     label = {
         "type": "object",
-        "properties": {"zh": {"type": "string", "minLength": 1},
-                       "en": {"type": "string", "minLength": 1}},
-        "required": ["zh", "en"],
+        "properties": {lang: {"type": "string", "minLength": 1} for lang in LANGS},
+        "required": list(LANGS),
         "additionalProperties": False,
     }
     first, last = year_range()

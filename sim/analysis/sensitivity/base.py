@@ -24,8 +24,8 @@ import pandas as pd
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
 
 KINDS = ("design", "given_data", "attribution")
 
@@ -42,7 +42,7 @@ class Method:
     """One sensitivity method. Subclasses set the class attributes and the methods of their kind.
 
     ``name``: the registry key and ``--method`` choice; ``kind``: one of :data:`KINDS`;
-    ``design_method``: the :class:`~sim.analysis.sampling.Design` method it analyses;
+    ``design_method``: the :class:`~sim.analysis.ensembles.sampling.Design` method it analyses;
     ``main_index``: the column ranked in charts and printed; ``default_samples``: the design
     size when none is given; ``per_year_label``/``index_label``: axis labels by language,
     ``per_year_measure``: what :meth:`per_year` gives;

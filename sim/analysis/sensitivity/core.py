@@ -17,20 +17,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.outcomes.targets import at_year, derived_value
 from sim.analysis.sensitivity.base import REGISTRY, Indices, get_method
-from sim.analysis.targets import at_year, derived_value
 from sim.errors import UncertaintyError
-from sim.model.targets import Targets
+from sim.model.declarations.targets import Targets
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
+    from sim.analysis.ensembles.sampling import Design
 
 # samples x parameters above which outputs are analysed in parallel processes
 PARALLEL_MIN = 2_000_000
 
 
 def tornado_table(design: Design, y: np.ndarray) -> tuple[pd.DataFrame, float]:
-    """From a one-at-a-time design (:func:`sim.analysis.sampling.one_at_a_time`) and its output
+    """From a one-at-a-time design (:func:`sim.analysis.ensembles.sampling.one_at_a_time`) and its output
     ``y`` (2D+1,): DataFrame (parameter x low, high, swing: the output; value_low, value_high:
     the parameter's values) and the base value (all medians)."""
     y = np.asarray(y, dtype=float).ravel()
@@ -52,7 +52,7 @@ def outputs_at_year(ds: xr.Dataset, targets: Targets, *, year: int | None = None
     Columns: each indicator of ``targets`` in ``year`` (default the target year), then each
     derived outcome of model/targets.yaml (``all_targets``, the fiscal cost of the plan years
     up to ``year``, ...) that the results hold what it needs for
-    (:func:`sim.analysis.targets.derived_value`; ``cost_variable`` replaces the fiscal cost's
+    (:func:`sim.analysis.outcomes.targets.derived_value`; ``cost_variable`` replaces the fiscal cost's
     variables).
     """
     year = targets.year if year is None else year

@@ -16,7 +16,7 @@ from sim.analysis.sensitivity.base import Method, is_constant, register
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
+    from sim.analysis.ensembles.sampling import Design
 
 
 #: bootstrap values whose periodograms are taken at once (memory: about 40 bytes each)

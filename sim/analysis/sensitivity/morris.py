@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
+from sim.model.declarations.words import entry
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
 
 COLUMNS = ("mu", "mu_star", "sigma", "mu_star_conf")
 
@@ -26,16 +27,16 @@ class Morris(Method):
     design_method = "morris"
     main_index = "mu_star"
     default_samples = 20
-    per_year_label = {"zh": "μ*（相对）", "en": "μ* (relative)"}
+    per_year_label = entry("sensitivity_methods.morris_per_year")
     per_year_measure = "mu_star (normalised)"
-    index_label = {"zh": "μ*：基本效应绝对值的均值", "en": "μ*: mean absolute elementary effect"}
+    index_label = entry("sensitivity_methods.morris_index")
 
     def runs_per_sample(self, dim: int, *, second_order: bool = False) -> int:
         return dim + 1
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis import sampling
+        from sim.analysis.ensembles import sampling
 
         return sampling.morris(spec, samples, seed=seed)
 

@@ -37,7 +37,7 @@ from sim.dims import SCENARIO
 from sim.errors import UncertaintyError
 
 if TYPE_CHECKING:
-    from sim.model.parameters import Parameters
+    from sim.model.declarations.parameters import Parameters
     from sim.scenarios import Scenario
     from sim.simulate import Simulator
 
@@ -147,7 +147,7 @@ def fit_shares(taken: Sequence[str], constraint: Any, ref: pd.DataFrame, sc: pd.
     """The shares of ``constraint`` not ``taken`` from the scenario, scaled down pro rata in
     each year where the taken scenario shares and the reference's others would sum above the
     constraint's maximum (``ref``/``sc``: the year-by-year paths of the two scenarios,
-    :func:`sim.analysis.lever_paths.lever_paths`); empty when every year fits."""
+    :func:`sim.analysis.outcomes.lever_paths.lever_paths`); empty when every year fits."""
     inside = [lid for lid in constraint.levers if lid in taken]
     outside = [lid for lid in constraint.levers if lid not in taken]
     if not inside or not outside:
@@ -174,7 +174,7 @@ def _plan_values(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
         if simulator is None:
             raise UncertaintyError(f"{plan.id}: levers {missing} are set only by "
                                    f"{baseline.id}; the attribution needs the simulator")
-        from sim.analysis.lever_paths import lever_paths
+        from sim.analysis.outcomes.lever_paths import lever_paths
 
         paths = lever_paths(simulator, plan, missing)
         out.update({lid: {int(y): float(v) for y, v in paths[lid].items()} for lid in missing})
@@ -189,7 +189,7 @@ def _share_fitter(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
             if changed & set(c.levers)]
     if not cons:
         return lambda _taken: {}
-    from sim.analysis.lever_paths import lever_paths
+    from sim.analysis.outcomes.lever_paths import lever_paths
 
     levers = sorted({lid for c in cons for lid in c.levers})
     ref, sc = lever_paths(simulator, baseline, levers), lever_paths(simulator, plan, levers)
@@ -231,7 +231,7 @@ def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
-    from sim.analysis.targets import value_at
+    from sim.analysis.outcomes.targets import value_at
 
     groups = lever_groups(baseline, plan, parameters)
     pairs = coalition_scenarios(baseline, plan, groups, simulator)

@@ -11,10 +11,11 @@ import pandas as pd
 
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
 from sim.errors import UncertaintyError
+from sim.model.declarations.words import entry
 
 if TYPE_CHECKING:
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
 
 #: the result of :func:`sobol_indices` (``indices``, ``second_order``)
 SobolResult = Indices
@@ -27,21 +28,21 @@ class Sobol(Method):
     design_method = "saltelli"
     main_index = "ST"
     default_samples = 256
-    per_year_label = {"zh": "总效应指数 ST", "en": "Total-order ST"}
+    per_year_label = entry("sensitivity_methods.sobol_per_year")
     per_year_measure = "ST"
-    index_label = {"zh": "总效应指数 ST", "en": "Total-order ST"}
+    index_label = entry("sensitivity_methods.sobol_index")
 
     def runs_per_sample(self, dim: int, *, second_order: bool = False) -> int:
         return dim * (2 if second_order else 1) + 2
 
     def check_samples(self, samples: int) -> int:
-        from sim.analysis.sampling import check_power_of_two
+        from sim.analysis.ensembles.sampling import check_power_of_two
 
         return check_power_of_two(samples)
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis import sampling
+        from sim.analysis.ensembles import sampling
 
         return sampling.saltelli(spec, samples, second_order=second_order, seed=seed)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.analysis.ensemble import DEFAULT_CHUNK
+from sim.analysis.ensembles.ensemble import DEFAULT_CHUNK
 from sim.analysis.sensitivity.base import get_method
 from sim.analysis.sensitivity.core import (
     analyse_outputs,
@@ -22,12 +22,12 @@ from sim.analysis.sensitivity.core import (
     tornado_table,
 )
 from sim.analysis.sensitivity.given_data import given_data_first_order
-from sim.model.targets import Targets
+from sim.model.declarations.targets import Targets
 
 if TYPE_CHECKING:
-    from sim.analysis.conditioning import EmpiricalSpec, HistoryMatch
-    from sim.analysis.sampling import Design
-    from sim.analysis.uncertainty_spec import UncertaintySpec
+    from sim.analysis.ensembles.conditioning import EmpiricalSpec, HistoryMatch
+    from sim.analysis.ensembles.sampling import Design
+    from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
     from sim.scenarios import Scenario
 
 #: (scenario, design) -> results Dataset (sample, time)
@@ -56,7 +56,7 @@ def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets:
                 years: Sequence[int], cost_variable: str | None,
                 match: HistoryMatch | None, block: int = BLOCK) -> Reduced:
     """Run ``design`` in blocks of ``block`` rows and keep only what the study analyses."""
-    from sim.analysis.targets import at_year
+    from sim.analysis.outcomes.targets import at_year
 
     outs, passes, per = [], [], {ind: [] for ind in targets.indicators}
     for lo in range(0, design.n, block):
@@ -103,7 +103,7 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
                     given_data: bool = True) -> dict[str, pd.DataFrame]:
     """Run the design and the tornado runs; return the output tables by name.
 
-    With ``match`` (a :class:`~sim.analysis.conditioning.HistoryMatch`) the designs are drawn
+    With ``match`` (a :class:`~sim.analysis.ensembles.conditioning.HistoryMatch`) the designs are drawn
     from the marginals of posterior draws; ``center`` (assumption
     values of the central run) is the tornado's centre (default: the medians).
     Tables: ``indices`` (long: output, parameter, ...), ``second_order`` (sobol with S2),
@@ -115,7 +115,7 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
     the marginals' independence; skipped with ``given_data=False``).
     """
-    from sim.analysis import conditioning, sampling
+    from sim.analysis.ensembles import conditioning, sampling
 
     m = get_method(method, ("design",))
     dist, cond = spec, None
@@ -187,8 +187,8 @@ def regenerate_design(recipe: pd.DataFrame | str | Path, marginals: pd.DataFrame
     The same numbers as the study's: the same method, seed and N over the same marginals (an
     unconditioned design: over the uncertainty file it names, or ``spec`` when given).
     """
-    from sim.analysis.conditioning import EmpiricalSpec
-    from sim.analysis.uncertainty_spec import load_uncertainty
+    from sim.analysis.ensembles.conditioning import EmpiricalSpec
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
     from sim.errors import UncertaintyError
 
     if not isinstance(recipe, pd.DataFrame):

@@ -1,4 +1,4 @@
-"""The live explorer (``plansim explore``): move a lever in the browser and see the five
+"""The live explorer (``plansim explore``): move a lever in the browser and see the
 indicators, their targets, the fiscal cost and the odds at once.
 
 - :mod:`.session`: the state (base scenario, slider values, the scenario document they make)

@@ -1,5 +1,5 @@
 """The explorer page (Panel on a Bokeh server, or inline in Jupyter): lever sliders grouped by
-lever group, the five indicators with history, targets and references, the target table, the
+lever group, the indicators with history, targets and references, the target table, the
 fiscal cost, the uncertainty switch, save and load, and the zh/en switch.
 
 All state and every number live in :class:`~sim.present.explorer.session.Session`; this module
@@ -44,7 +44,7 @@ def font_face(url: str) -> str:
 def change_text(value: float, reference: float) -> str:
     """``value - reference`` to the decimals ``value`` is shown with, and in percent to one
     decimal; a change below both shows as 0 (never ``-0.0258 (-0.0%)``)."""
-    from sim.present.columns import decimals
+    from sim.present.tabular.columns import decimals
 
     d = decimals([value])
     change = round(value - reference, d)
@@ -239,9 +239,10 @@ class Explorer:
     def _retext(self) -> None:
         lang, s, p = self.lang, self.s, self.s.targets.plan
         self.title.object = f"<h2 style='margin:4px 0'>{html.escape(word('title', lang))}</h2>"
+        intro = word("intro", lang, year=s.targets.year, n=s.targets.count_word(lang))
         self.levers_title.object = (f"<h3 style='margin:4px 0'>"
                                     f"{word('levers', lang, start=p.start, end=p.target_year)}"
-                                    f"</h3><div>{word('intro', lang, year=s.targets.year)}</div>")
+                                    f"</h3><div>{intro}</div>")
         self.marks_note.object = f"<small>{word('marks', lang)}</small>"
         self.reset_button.label = word("reset", lang)
         self.reset_select.label = word("reset_to", lang)
@@ -328,7 +329,7 @@ class Explorer:
                 f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells))
                 + "</tr>")
         if probs is not None:
-            from sim.analysis.targets import ALL_TARGETS
+            from sim.analysis.outcomes.targets import ALL_TARGETS
 
             rows.append("<tr><td>" + html.escape(word("all", lang)) + "</td>"
                         + '<td></td>' * 5 + f'<td class="num">{self._pmet(probs, ALL_TARGETS)}'

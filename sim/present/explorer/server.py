@@ -27,7 +27,7 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
     check_lang(lang)
     pn.extension(design="native")
     if simulator is None:
-        from sim.analysis.ensemble import shared_simulator
+        from sim.analysis.ensembles.ensemble import shared_simulator
 
         simulator = shared_simulator()
     session = Session(simulator, start, samples=samples, seed=seed)
@@ -118,9 +118,9 @@ def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.
         say(warning)
     import panel as pn
 
-    from sim.analysis.ensemble import shared_simulator
+    from sim.analysis.ensembles.ensemble import shared_simulator
     from sim.present.explorer.app import CSS, font_face
-    from sim.present.fonts import cjk_font_path
+    from sim.present.figures.fonts import cjk_font_path
 
     font = cjk_font_path()
     pn.config.raw_css = [*pn.config.raw_css, font_face(f"{FONT_ROUTE}/{font.name}"), CSS]

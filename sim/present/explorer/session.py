@@ -13,7 +13,7 @@ the rule a file's ``extends`` follows), so ``plansim run`` of the download gives
 shown. Nothing is written into the project: an uploaded file is read from a temporary folder.
 
 The uncertainty band and P(met) come from the history-conditioned ensemble of
-:func:`sim.analysis.what_it_takes.conditioned_ensemble` (conditioned once on the scenario the
+:func:`sim.analysis.decisions.what_it_takes.conditioned_ensemble` (conditioned once on the scenario the
 app started with, then every setting is run on the same samples: common random numbers).
 """
 
@@ -33,7 +33,8 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import PlanSimError, ScenarioError
-from sim.scenarios.loader import Inherited
+from sim.model.declarations.words import LANGS, entry
+from sim.scenarios.loader import Inherited, read_scenario_file, resolve_scenario_path
 
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
 _ENSEMBLE_LOCK = threading.Lock()
@@ -102,7 +103,7 @@ def read_upload(name: str, data: bytes) -> Base:
     by its uploaded name, or :class:`~sim.present.explorer.guard.PageError` for a name that
     cannot be a scenario file's."""
     from sim import paths
-    from sim.model.yamlio import MAX_BYTES, read_yaml
+    from sim.model.declarations.yamlio import MAX_BYTES
     from sim.present.explorer.guard import upload_name
     from sim.scenarios import load_scenario
 
@@ -115,7 +116,7 @@ def read_upload(name: str, data: bytes) -> Base:
         path.write_bytes(data)
         try:
             sc = load_scenario(path, within=(Path(tmp), paths.SCENARIO_DIR))
-            raw = read_yaml(path, ScenarioError)
+            raw = read_scenario_file(path)
         except PlanSimError as exc:
             raise type(exc)(str(exc).replace(str(path.resolve()), path.name)
                             .replace(str(path), path.name)) from None
@@ -141,10 +142,10 @@ class Session:
 
     def __init__(self, simulator: Any, start: str | Path = "plan", *,
                  samples: int | None = None, seed: int | None = None):
-        from sim.analysis.conditioning import load_conditioning
-        from sim.model.history import load_history
-        from sim.model.parameters import load_parameters
-        from sim.model.targets import load_targets
+        from sim.analysis.ensembles.conditioning_settings import load_conditioning
+        from sim.model.declarations.history import load_history
+        from sim.model.declarations.parameters import load_parameters
+        from sim.model.declarations.targets import load_targets
 
         self.sim = simulator
         self.params = load_parameters()
@@ -163,7 +164,7 @@ class Session:
     # -- declarations and reference runs ----------------------------------------------------
     @cached_property
     def columns(self) -> list[str]:
-        from sim.analysis.targets import derived_variables
+        from sim.analysis.outcomes.targets import derived_variables
 
         known = list(self.sim.info.index)
         return sorted({*self.targets.indicators, *derived_variables(self.targets, known)})
@@ -175,7 +176,7 @@ class Session:
 
     @cached_property
     def divergence(self):
-        from sim.model.divergence import load_divergence
+        from sim.model.declarations.checkspec import load_divergence
 
         return load_divergence()
 
@@ -190,7 +191,7 @@ class Session:
     @cached_property
     def reference_values(self) -> dict[str, pd.Series]:
         """Each reference's indicator values in the target year."""
-        from sim.analysis.targets import target_table
+        from sim.analysis.outcomes.targets import target_table
 
         col = f"value_{self.targets.year}"
         return {sid: target_table(ds, self.targets).set_index("indicator")[col]
@@ -202,7 +203,7 @@ class Session:
 
     def _sane(self, ds: xr.Dataset) -> bool:
         """No NaN or inf and no bounded stock beyond the divergence bound (the quick test;
-        :func:`~sim.model.divergence.raise_if_diverged` names what went wrong)."""
+        :func:`~sim.model.declarations.divergence.raise_if_diverged` names what went wrong)."""
         values = np.stack([ds[v].values.ravel() for v in ds.data_vars])
         if not np.isfinite(values).all():
             return False
@@ -236,16 +237,14 @@ class Session:
     # -- the base and the edits ---------------------------------------------------------------
     def _base_of(self, ref: str | Path) -> Base:
         from sim import paths
-        from sim.model.yamlio import read_yaml
         from sim.scenarios import load_scenario
-        from sim.scenarios.loader import resolve_scenario_path
 
         path = resolve_scenario_path(ref)
         sc = load_scenario(path)
         if path.parent == paths.SCENARIO_DIR.resolve():
             raw = {"extends": path.name}
             return Base(raw, sc.id, sc.name, sc.description)
-        return Base(dict(read_yaml(path, ScenarioError)), sc.id, sc.name, sc.description, True)
+        return Base(dict(read_scenario_file(path)), sc.id, sc.name, sc.description, True)
 
     def reset_to(self, base: Base | str) -> None:
         """Start again from ``base`` (a Base or a scenario id of ``scenarios/``)."""
@@ -311,8 +310,8 @@ class Session:
         raw = dict(self.base.raw)
         levers = dict(raw.get("levers") or {})
         levers.update(self.edits())
-        suffix = {"zh": "（在线调整）", "en": " (explored)"}
-        doc = {"name": {k: self.base.label[k] + suffix[k] for k in ("zh", "en")},
+        suffix = entry("explorer_document.name_suffix")
+        doc = {"name": {k: self.base.label[k] + suffix[k] for k in LANGS},
                "description": (f"Settings of plansim explore on {dt.date.today():%Y-%m-%d}, "
                                f"from '{self.base.id}'"
                                + (f": {self.base.description}" if self.base.description else "")),
@@ -361,8 +360,8 @@ class Session:
     def run(self) -> Outcome:
         """The central run of the current settings (raises the library's errors: a broken
         constraint, a diverging run) and, with the band on, the ensemble."""
-        from sim.analysis.targets import target_table
-        from sim.model.divergence import raise_if_diverged
+        from sim.analysis.outcomes.targets import target_table
+        from sim.model.declarations.divergence import raise_if_diverged
 
         sc = self.scenario()
         ds = self.sim.run(sc, levers=self.edits() or None, return_columns=self.columns + [
@@ -377,7 +376,7 @@ class Session:
         return out
 
     def fiscal_cost(self, ds: xr.Dataset) -> float:
-        from sim.analysis.targets import derived_value
+        from sim.analysis.outcomes.targets import derived_value
 
         for d in self.targets.derived:
             if d.kind == "plan_sum":
@@ -387,7 +386,7 @@ class Session:
 
     def ensemble(self):
         """The history-conditioned ensemble (conditioned once per process and start)."""
-        from sim.analysis.what_it_takes import conditioned_ensemble
+        from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 
         key = (self.start.id, self.samples, self.seed)
         with _ENSEMBLE_LOCK:
@@ -399,7 +398,7 @@ class Session:
 
     def ensemble_run(self) -> tuple[xr.Dataset, pd.DataFrame]:
         """Percentiles and P(met) of the current settings on the conditioned samples."""
-        from sim.analysis.uncertainty import indicator_percentiles, target_probabilities
+        from sim.analysis.ensembles.uncertainty import indicator_percentiles, target_probabilities
 
         ens = self.ensemble()
         ds = self.sim.run(self.scenario(), levers=self.edits() or None,

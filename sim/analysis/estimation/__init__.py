@@ -1,0 +1,1 @@
+"""Estimation from the history: likelihood, sampler, posterior, calibration and fit statistics."""

@@ -1,0 +1,1 @@
+"""Forecasts over time: rolling-origin backtest, stored vintages and their scores."""

@@ -1,0 +1,1 @@
+"""The plan's outcomes of a run: targets met, scenarios side by side, what a scenario sets."""

@@ -1,0 +1,1 @@
+"""The per-user cache folder and its signed files."""

@@ -1,0 +1,1 @@
+"""Reading the model: the .mdl through PySD, its dependency graph, views, sketch and Graphviz layout."""

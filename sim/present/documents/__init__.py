@@ -1,0 +1,1 @@
+"""Documents: the generated blocks of the Markdown documents and the meeting briefing."""

@@ -1,0 +1,1 @@
+"""Figures: charts (Axes in, Axes out), their layout, styles and fonts, diagrams."""

@@ -1,0 +1,1 @@
+"""Output plumbing: atomic writing, folders plansim owns, the figure render pool."""

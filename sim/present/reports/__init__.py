@@ -1,0 +1,1 @@
+"""Reports: everything one command writes (run, uncertainty, sensitivity, backtest, calibration)."""

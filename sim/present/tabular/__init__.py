@@ -1,0 +1,1 @@
+"""Tables: CSV and console tables, labelled summary columns, workbooks, catalogues."""
