@@ -119,7 +119,7 @@ def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(stock_mode
                                            scalar=True), tables)
 
     shared = src()
-    step = shared.text.split("for _i in range(i0, grid.shape[0]):")[1]
+    step = shared.text.split("for _i in range(_lo, _hi):")[1]
     assert "v_budget = TL[_i, 0]" in step and ", t, 'interpolate')" not in step.split("def ")[0]
     assert "_lookup(v_smoothed_lookup_x, v_smoothed_lookup_y, v_inflow" in step  # not of t
     assert "TL[_i, 0] = _lookup(LX[" in shared.text
