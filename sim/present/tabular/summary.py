@@ -194,16 +194,8 @@ def sensitivity_summary(central: xr.Dataset, indices: pd.DataFrame, index: str,
     assumption with the largest ``index`` for that indicator (the ``indices`` table)."""
     t = run_summary(central, targets, lang)
     long = indices.set_index(["output", "parameter"])[index]
-    tops, vals = [], []
-    for ind in targets.indicators:
-        s = long.loc[ind] if ind in long.index.get_level_values("output") else pd.Series()
-        if s.empty:
-            tops.append("")
-            vals.append(np.nan)
-            continue
-        k = s.abs().idxmax()
-        tops.append(label(labels.get(k, k), lang))
-        vals.append(float(s[k]))
+    tops, vals = _largest((long.loc[ind] if ind in long.index.get_level_values("output")
+                           else pd.Series() for ind in targets.indicators), labels, lang)
     t.frame["top"] = tops
     t.frame["top_value"] = vals
     t.cols["top"] = Col(WORDS["top"], kind="text")
@@ -211,6 +203,21 @@ def sensitivity_summary(central: xr.Dataset, indices: pd.DataFrame, index: str,
     t.cols["top_value"] = Col({lang: word("top_value", lang, index=shown)})
     t.title = f"{name}: {word('sensitivity_title', lang, year=targets.year)}"
     return t
+
+
+def _largest(series, names: Mapping[str, Any], lang: str) -> tuple[list[str], list[float]]:
+    """Of each series (one per indicator): the label of its entry largest in absolute value and
+    that value ("" and NaN for an empty series)."""
+    tops, vals = [], []
+    for s in series:
+        if s.empty:
+            tops.append("")
+            vals.append(np.nan)
+            continue
+        k = s.abs().idxmax()
+        tops.append(label(names.get(k, k), lang))
+        vals.append(float(s[k]))
+    return tops, vals
 
 
 def shapley_summary(att: Any, targets: Targets, lang: str, names: Mapping[str, str],
@@ -225,16 +232,8 @@ def shapley_summary(att: Any, targets: Targets, lang: str, names: Mapping[str, s
     data["reference"] = [float(att.baseline[i]) for i in inds]
     data["scenario"] = [float(att.plan[i]) for i in inds]
     data["difference"] = [float(att.total[i]) for i in inds]
-    largest, share = [], []
-    for i in inds:
-        col = att.shapley[i] if i in att.shapley else pd.Series(dtype=float)
-        if col.empty:
-            largest.append("")
-            share.append(np.nan)
-            continue
-        g = col.abs().idxmax()
-        largest.append(label(groups.get(g, g), lang))
-        share.append(float(col[g]))
+    largest, share = _largest((att.shapley[i] if i in att.shapley else pd.Series(dtype=float)
+                               for i in inds), groups, lang)
     data["largest"], data["its_share"] = largest, share
     cols.update(reference=Col(ref), scenario=Col(sc),
                 difference=Col(WORDS["difference"]),
