@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
 from sim.errors import UncertaintyError
@@ -70,6 +69,8 @@ class Distribution:
 
     @cached_property
     def _frozen(self) -> Any:
+        from scipy import stats  # lazy: half a second of start-up that most commands skip
+
         lo, hi, p = self.lower, self.upper, self.params
         if self.kind == "uniform":
             return stats.uniform(loc=lo, scale=hi - lo)
@@ -81,6 +82,11 @@ class Distribution:
         if self.kind == "lognormal":
             return stats.lognorm(s=p["sigma"], scale=p["median"])
         raise UncertaintyError(f"unknown distribution '{self.kind}'")  # guarded by parsing
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the built scipy objects (made again on first use), so that a
+        result read back from the cache does not import scipy.stats."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_frozen", "_cdf_bounds")}
 
     def frozen(self) -> Any:
         """The scipy.stats frozen distribution (already truncated to the bounds; built once)."""

@@ -343,10 +343,15 @@ def pdf_available() -> bool:
 
 def write_pdf(html_text: str, path: Path) -> None:
     """Print ``html_text`` to ``path`` with WeasyPrint (the page's embedded font subset)."""
+    Path(path).write_bytes(pdf_bytes(html_text))
+
+
+def pdf_bytes(html_text: str) -> bytes:
+    """``html_text`` printed with WeasyPrint: the PDF's bytes."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from weasyprint import HTML
 
-    HTML(string=html_text).write_pdf(path)
+    return HTML(string=html_text).write_pdf()
