@@ -8,14 +8,14 @@ worker draws the attribution waterfalls while the main process draws the indicat
 the worker prints each language's PDF from the page the main process lays out; with two
 languages the main process prints the last one itself, beside the worker. The page is the
 same page, drawn by the same functions (:mod:`sim.present.documents.brief_page`), as one
-process draws it; only the main process writes files. Where ``fork`` does not exist
-(Windows) or the machine has one core, everything is done in the main process, in order.
+process draws it; only the main process writes files. Where ``fork`` does not exist or is
+not safe (another thread runs), or the machine has one core, everything is done in the main
+process, in order (a spawned worker would import everything again: about the time it saves).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -60,8 +60,11 @@ def _pdf(page: str) -> bytes:
 
 
 def can_fork() -> bool:
-    """Whether a worker can be forked and has a core of its own."""
-    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    """Whether a worker can be forked safely (:func:`sim.present.output.render.start_method`:
+    Linux, no other thread, Numba's thread pool not started) and has a core of its own."""
+    from sim.present.output.render import default_workers, start_method
+
+    return default_workers() >= 1 and start_method() == "fork"
 
 
 class Printer:
