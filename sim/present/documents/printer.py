@@ -32,16 +32,19 @@ def _quiet_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _warm() -> None:
+def _warm() -> bool:
     """Import what the drawing and the printing need and lay out one line of text (loads
-    fontconfig and Pango once)."""
+    fontconfig and Pango once); whether WeasyPrint can print (the main process need not
+    import it to know)."""
     import sim.present.reports.sensitivity_report  # noqa: F401  (the waterfalls)
 
-    if bp.pdf_available():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from weasyprint import HTML
-        HTML(string="<p>x</p>").render()
+    if not bp.pdf_available():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from weasyprint import HTML
+    HTML(string="<p>x</p>").render()
+    return True
 
 
 def _waterfalls(brief: Any, langs: list[str]) -> dict[str, dict[str, str]]:
@@ -75,6 +78,7 @@ class Printer:
         """``fork``: start the worker (True), do everything here (False), or (None) start it
         when :func:`can_fork`."""
         self.pool = None
+        self.warm = None
         if fork is None:
             fork = can_fork()
         if fork and "fork" in multiprocessing.get_all_start_methods():
@@ -82,7 +86,7 @@ class Printer:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 ctx = multiprocessing.get_context("fork")
                 self.pool = ctx.Pool(1, initializer=_quiet_signals)
-            self.pool.apply_async(_warm)
+            self.warm = self.pool.apply_async(_warm)
 
     def __enter__(self) -> Printer:
         return self
@@ -98,7 +102,6 @@ class Printer:
     def pages(self, brief: Any, langs: list[str], say: Any = lambda _m: None
               ) -> dict[str, tuple[str, bytes | None]]:
         """``{lang: (page, PDF bytes or None without WeasyPrint)}`` of ``brief``."""
-        pdf = bp.pdf_available()
         pool = self.pool
         drawn = (pool.apply_async(_waterfalls, (_light(brief), langs))
                  if pool is not None and brief.attributions else None)
@@ -106,6 +109,7 @@ class Printer:
         if drawn is not None:
             for lang, more in drawn.get().items():
                 figures[lang].update(more)
+        pdf = self.warm.get() if self.warm is not None else bp.pdf_available()
         pages, printing = {}, {}
         for i, lang in enumerate(langs):
             say(f"page ({lang})")
