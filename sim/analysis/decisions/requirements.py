@@ -96,6 +96,14 @@ class Problem:
     def runs(self) -> int:
         return len(self._cache)
 
+    def forget_since(self, n: int) -> bool:
+        """Forget every mix evaluated after the first ``n`` (the search then goes on as if they
+        had never been run); True if there was any."""
+        added = list(self._cache)[n:]
+        for key in added:
+            del self._cache[key]
+        return bool(added)
+
     def probability(self, x, c: int | None) -> float:
         return float(self(x).column(c)[0].mean())
 

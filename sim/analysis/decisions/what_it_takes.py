@@ -179,9 +179,15 @@ class WhatItTakes:
 def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilities:
                   Sequence[float] = DEFAULT_PROBABILITIES, budget_max: float =
                   DEFAULT_BUDGET_MAX, samples: int | None = None, seed: int | None = None,
-                  refine_iter: int = 6, say: Callable[[str], None] | None = None
+                  refine_iter: int = 6, say: Callable[[str], None] | None = None,
+                  on_target: Callable[[str, pd.DataFrame, pd.DataFrame], None] | None = None
                   ) -> WhatItTakes:
-    """Least extra money per target and probability (see :mod:`sim.analysis.decisions.requirements`)."""
+    """Least extra money per target and probability (see :mod:`sim.analysis.decisions.requirements`).
+
+    ``on_target(target, rows, curves)``, if given, is called as soon as a target's searches
+    are done with its rows of the table as they stand then (:func:`preview`), e.g. to draw
+    its chart while the others are searched; a later search may still find a cheaper mix
+    (the final table says), so a caller compares them with the final rows."""
     from sim.model.declarations.targets import load_targets
     from sim.scenarios import Scenario, load_scenario
 
@@ -217,6 +223,10 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
                 + f" ({problem.runs} runs so far)")
         if c is not None:
             one_missed = min(one_missed, missed)
+        if on_target is not None:
+            rows = preview(problem, [found[c, p] for p in probabilities], c)
+            if rows is not None:
+                on_target(rows["target"].iloc[0], rows, curve)
     reqs = [found[c, p] for c in cols for p in probabilities]
     reqs = [_recheck(problem, r, c) for r, c in zip(reqs, [c for c in cols for _ in
                                                           probabilities], strict=True)]
@@ -234,6 +244,16 @@ def _recheck(problem: Problem, r: Requirement, c: int | None) -> Requirement:
     q = float(out.column(c)[0].mean())
     return Requirement(r.target, r.probability, True, x, out.spend + 0.0, q,
                        math.sqrt(q * (1 - q) / r.n), r.n)
+
+
+def preview(problem: Problem, reqs: Sequence[Requirement], c: int | None
+            ) -> pd.DataFrame | None:
+    """The table rows ``reqs`` of column ``c`` would have if the search ended now (each
+    :func:`_recheck`-ed), from the runs made so far: None if that would need a run (the
+    search is left exactly as it was: no run is added)."""
+    n = problem.runs
+    rows = [_recheck(problem, r, c) for r in reqs]
+    return None if problem.forget_since(n) else requirements_table(rows, problem.lines)
 
 
 def scenario_name(req: Requirement) -> str:

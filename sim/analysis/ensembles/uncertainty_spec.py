@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
 from sim.errors import UncertaintyError
@@ -70,6 +69,8 @@ class Distribution:
 
     @cached_property
     def _frozen(self) -> Any:
+        from scipy import stats   # on first use: importing scipy.stats takes about 0.6 s
+
         lo, hi, p = self.lower, self.upper, self.params
         if self.kind == "uniform":
             return stats.uniform(loc=lo, scale=hi - lo)
