@@ -92,6 +92,11 @@ class Problem:
             self._cache[key] = self.evaluate(x)
         return self._cache[key]
 
+    def peek(self, x: Sequence[float]) -> Outcome | None:
+        """The outcome of ``x`` if it was evaluated already, else None (nothing is run)."""
+        x = np.clip(np.asarray(x, float), 0.0, self.upper)
+        return self._cache.get(tuple(np.round(x, 9)))
+
     @property
     def runs(self) -> int:
         return len(self._cache)

@@ -146,9 +146,27 @@ def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None,
     sub = None
     if screen and ensemble.n // SCREEN_STEP >= SCREEN_MIN:
         sub = problem_of(ensemble.subset(SCREEN_STEP), screen=False)
-    return Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
-                   ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
-                   screen=sub)
+    whole = Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
+                    ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
+                    screen=sub)
+    if sub is not None:
+        sub.evaluate = _screened(whole, sub.evaluate, SCREEN_STEP)
+    return whole
+
+
+def _screened(whole: Problem, evaluate: Callable[[np.ndarray], Outcome], step: int
+              ) -> Callable[[np.ndarray], Outcome]:
+    """``evaluate`` on the subset of every ``step``-th draw, taken from ``whole``'s outcome
+    where that mix has been run on every draw (the same numbers: each draw runs alone, and
+    the money is measured on draw 0, in both), run otherwise."""
+    def screened(x: np.ndarray) -> Outcome:
+        out = whole.peek(x)
+        if out is None:
+            return evaluate(x)
+        return Outcome(np.ascontiguousarray(out.margins[::step]),
+                       np.ascontiguousarray(out.met[::step]), out.spend)
+
+    return screened
 
 
 def target_columns(requested: Sequence[str], targets: Targets) -> list[int | None]:
