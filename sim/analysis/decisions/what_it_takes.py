@@ -150,11 +150,11 @@ def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None,
                     ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
                     screen=sub)
     if sub is not None:
-        sub.evaluate = _screened(whole, sub.evaluate, SCREEN_STEP)
+        sub.evaluate = screen_from(whole, sub.evaluate, SCREEN_STEP)
     return whole
 
 
-def _screened(whole: Problem, evaluate: Callable[[np.ndarray], Outcome], step: int
+def screen_from(whole: Problem, evaluate: Callable[[np.ndarray], Outcome], step: int
               ) -> Callable[[np.ndarray], Outcome]:
     """``evaluate`` on the subset of every ``step``-th draw, taken from ``whole``'s outcome
     where that mix has been run on every draw (the same numbers: each draw runs alone, and
