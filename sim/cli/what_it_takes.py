@@ -82,7 +82,7 @@ def run(args) -> int:
     probs = args.probability or list(DEFAULT_PROBABILITIES)
     claim(args.out, "what-it-takes", [f"what-it-takes_{sc.id}"])
     t0 = time.perf_counter()
-    with FigurePool() as pool:   # its workers fork now, before the search starts threads
+    with FigurePool(here=True) as pool:   # workers fork now, before the search starts threads
         early: dict = {}   # target -> (its rows, line labels, renderings) drawn while searching
         def drawn(target, rows, curves):
             lines = {c: levers[c].label for c in rows.columns if c in levers}

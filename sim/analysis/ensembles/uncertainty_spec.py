@@ -69,7 +69,7 @@ class Distribution:
 
     @cached_property
     def _frozen(self) -> Any:
-        from scipy import stats   # on first use: importing scipy.stats takes about 0.6 s
+        from scipy import stats  # on first use: importing scipy.stats takes about 0.6 s
 
         lo, hi, p = self.lower, self.upper, self.params
         if self.kind == "uniform":
