@@ -152,3 +152,30 @@ def test_the_brief_read_back_is_the_brief_computed(monkeypatch):
     with pytest.raises(AssertionError, match="computed again"):   # another question
         br.compute_brief([plan], base, samples=20, seed=6)
     shutil.rmtree(diskcache.cache_root() / results.FOLDER)
+
+
+def test_what_it_takes_read_back_is_the_search_done(monkeypatch):
+    """Asked again, the search is read back: the same table, curves and written scenario
+    files, said to be from the cache, with no simulator; another question searches."""
+    from sim.analysis.decisions import what_it_takes as wit
+
+    monkeypatch.setenv("PLANSIM_RESULTS_CACHE", "on")
+    monkeypatch.setattr(results, "FOLDER", f"results-test-{uuid.uuid4().hex}")
+    kw = dict(targets=["tech_brokers"], probabilities=[0.55], samples=60, budget_max=100.0)
+    first = wit.what_it_takes("plan", **kw)
+
+    def fail(*_a, **_k):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(wit, "_search", fail)
+    second = wit.what_it_takes("plan", **kw)
+    assert second.cached and not first.cached and second.ensemble.simulator is None
+    assert second.table.equals(first.table) and second.curves.equals(first.curves)
+    assert second.runs == first.runs and second.lines == first.lines
+    r1, r2 = first.requirements[0], second.requirements[0]
+    assert r1.reachable and r2.mix.tobytes() == r1.mix.tobytes()
+    assert wit.scenario_text(second.ensemble, r2, "plan.yaml") == \
+        wit.scenario_text(first.ensemble, r1, "plan.yaml")
+    with pytest.raises(AssertionError, match="searched again"):
+        wit.what_it_takes("plan", **{**kw, "probabilities": [0.5]})
+    shutil.rmtree(diskcache.cache_root() / results.FOLDER)

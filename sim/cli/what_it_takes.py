@@ -40,10 +40,7 @@ def add_parser(sub) -> None:
                     "probability at least P over that same ensemble (common random numbers). "
                     "Writes requirements.csv, the P curves, a scenario file per reachable row "
                     "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
-    from sim.analysis.decisions.what_it_takes import (
-        DEFAULT_BUDGET_MAX,
-        DEFAULT_PROBABILITIES,
-    )
+    from sim.analysis.decisions.what_it_takes import DEFAULT_BUDGET_MAX, DEFAULT_PROBABILITIES
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
@@ -94,6 +91,8 @@ def run(args) -> int:
     start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
     print(word("what_it_takes.head", args.lang, label=sc.label(args.lang), id=sc.id, year=year,
                start=start, n=w.ensemble.n, runs=w.runs, secs=secs))
+    if w.cached:
+        print(word("what_it_takes.cached", args.lang))
     names = {**{t.indicator: t.label for t in targets.items},
              ALL: targets.labels()["all_targets"]}
     print(format_table(requirements_view(w.table, lines, names, args.lang, start, year),
@@ -124,13 +123,14 @@ def _write(args, sc, targets, wanted, probs, w, pool, early) -> tuple[Path, dict
     """requirements.csv, curves.csv, the scenario files and the charts (those drawn during
     the search kept where their rows are final) into DIR/what-it-takes_<scenario>/."""
     from sim.analysis.decisions.what_it_takes import extends_ref, scenario_name, scenario_text
+    from sim.model.declarations.parameters import load_parameters
     from sim.present.output.outdir import owned_dir
     from sim.present.output.render import write_renderings
     from sim.present.tabular.tables import write_csv
 
     final = Path(args.out) / f"what-it-takes_{sc.id}"
-    params = w.ensemble.simulator.parameters
-    lines = {lid: params.levers[lid].label for lid in w.lines}
+    levers = load_parameters().levers
+    lines = {lid: levers[lid].label for lid in w.lines}
     figures = []
     for t in wanted:
         rows, drew, done = early.get(t, (None, None, None))

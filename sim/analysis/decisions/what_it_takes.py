@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +30,7 @@ from sim.analysis.decisions.requirements import (
     requirements_table,
 )
 from sim.errors import UncertaintyError
+from sim.model.cache import results
 from sim.model.declarations.words import LANGS, word
 
 if TYPE_CHECKING:
@@ -192,6 +193,7 @@ class WhatItTakes:
     lines: list[str]
     ensemble: Ensemble
     runs: int
+    cached: bool = False   # read back from the user's cache (sim.model.cache.results)
 
 
 def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilities:
@@ -205,7 +207,13 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     ``on_target(target, rows, curves)``, if given, is called as soon as a target's searches
     are done with its rows of the table as they stand then (:func:`preview`), e.g. to draw
     its chart while the others are searched; a later search may still find a cheaper mix
-    (the final table says), so a caller compares them with the final rows."""
+    (the final table says), so a caller compares them with the final rows.
+
+    The answer is kept in the user's cache (:mod:`sim.model.cache.results`) by the scenario's
+    contents, the question (targets, probabilities, budget, samples, seed) and the code and
+    model files; asked again, it is read back (``cached``; no search, no ``on_target`` call)
+    with the ensemble's draws but no simulator."""
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.model.declarations.targets import load_targets
     from sim.scenarios import Scenario, load_scenario
 
@@ -218,6 +226,27 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     if not (math.isfinite(budget_max) and budget_max > 0):
         raise UncertaintyError(f"budget_max {budget_max!r}: allowed: a number > 0 (亿元)")
     cols = target_columns(list(targets) or [*load_targets().indicators, ALL], load_targets())
+    canon = load_conditioning()
+    samples = canon.samples if samples is None else samples
+    seed = canon.seed if seed is None else seed
+    question = ((scenario.id, scenario.levers, scenario.assumptions), cols,
+                [float(p) for p in probabilities], float(budget_max), samples, seed,
+                refine_iter)
+    done = results.load("what-it-takes", question)
+    if done is not None:
+        say("the search of this question, as done before (kept in the cache)")
+        return replace(done, ensemble=replace(done.ensemble, scenario=scenario), cached=True)
+    w = _search(scenario, cols, probabilities, budget_max, samples, seed, refine_iter, say,
+                on_target)
+    results.store("what-it-takes", question,
+                  replace(w, ensemble=replace(w.ensemble, simulator=None)))
+    return w
+
+
+def _search(scenario: Scenario, cols: list[int | None], probabilities: Sequence[float],
+            budget_max: float, samples: int | None, seed: int | None, refine_iter: int,
+            say: Callable[[str], None], on_target: Callable | None) -> WhatItTakes:
+    """The search of :func:`what_it_takes` (its arguments checked)."""
     ens = conditioned_ensemble(scenario, samples=samples, seed=seed, say=say)
     problem = problem_of(ens, say)
     budget = min(budget_max, float(problem.upper.max()))
