@@ -3,10 +3,10 @@
 ``plansim brief`` spends most of its time, once its runs are computed (or read back from the
 cache, :mod:`sim.model.cache.results`), in matplotlib and WeasyPrint. :class:`Printer` forks one
 worker process as the command starts. While the main process loads the scenarios and computes
-the brief, the worker imports matplotlib and WeasyPrint and loads the fonts once. Then the
-worker draws the attribution waterfalls while the main process draws the indicator chart, and
-the worker prints each language's PDF from the page the main process lays out; with two
-languages the main process prints the last one itself, beside the worker. The page is the
+the brief, the worker imports matplotlib; it draws the attribution waterfalls while the main
+process draws the indicator chart, and imports WeasyPrint (and loads its fonts) while the main
+process lays out the pages; then it prints each language's PDF (with two languages the main
+process prints the last one itself, beside the worker). The page is the
 same page, drawn by the same functions (:mod:`sim.present.documents.brief_page`), as one
 process draws it; only the main process writes files. Where ``fork`` does not exist or is
 not safe (another thread runs), or the machine has one core, everything is done in the main
@@ -32,12 +32,14 @@ def _quiet_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _warm() -> bool:
-    """Import what the drawing and the printing need and lay out one line of text (loads
-    fontconfig and Pango once); whether WeasyPrint can print (the main process need not
-    import it to know)."""
-    import sim.present.reports.sensitivity_report  # noqa: F401  (the waterfalls)
+def _warm_charts() -> None:
+    """Import what the drawing needs (matplotlib, the waterfalls' module)."""
+    import sim.present.reports.sensitivity_report  # noqa: F401
 
+
+def _warm_printing() -> bool:
+    """Import WeasyPrint and lay out one line of text (loads fontconfig and Pango once);
+    whether it can print (the main process need not import it to know)."""
     if not bp.pdf_available():
         return False
     with warnings.catch_warnings():
@@ -78,7 +80,6 @@ class Printer:
         """``fork``: start the worker (True), do everything here (False), or (None) start it
         when :func:`can_fork`."""
         self.pool = None
-        self.warm = None
         if fork is None:
             fork = can_fork()
         if fork and "fork" in multiprocessing.get_all_start_methods():
@@ -86,7 +87,7 @@ class Printer:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 ctx = multiprocessing.get_context("fork")
                 self.pool = ctx.Pool(1, initializer=_quiet_signals)
-            self.warm = self.pool.apply_async(_warm)
+            self.pool.apply_async(_warm_charts)   # the worker's jobs run in this order
 
     def __enter__(self) -> Printer:
         return self
@@ -105,22 +106,24 @@ class Printer:
         pool = self.pool
         drawn = (pool.apply_async(_waterfalls, (_light(brief), langs))
                  if pool is not None and brief.attributions else None)
+        ready = pool.apply_async(_warm_printing) if pool is not None else None
         figures = {lang: {"chart": bp.svg(bp.chart_figure(brief, lang))} for lang in langs}
         if drawn is not None:
             for lang, more in drawn.get().items():
                 figures[lang].update(more)
-        pdf = self.warm.get() if self.warm is not None else bp.pdf_available()
-        pages, printing = {}, {}
-        for i, lang in enumerate(langs):
+        pages = {}
+        for lang in langs:
             say(f"page ({lang})")
             pages[lang] = bp.render_html(brief, lang, figures[lang])
+        pdf = ready.get() if ready is not None else bp.pdf_available()
+        printing: dict[str, Any] = {}
+        for i, lang in enumerate(langs):
+            if not pdf:
+                break
+            say(f"printing the PDF ({lang})")
             here = pool is None or (len(langs) > 1 and i == len(langs) - 1)
-            if pdf and not here:
-                say(f"printing the PDF ({lang})")
-                printing[lang] = pool.apply_async(_pdf, (pages[lang],))
-            elif pdf:
-                say(f"printing the PDF ({lang})")
-                printing[lang] = bp.pdf_bytes(pages[lang])
+            printing[lang] = (bp.pdf_bytes(pages[lang]) if here
+                              else pool.apply_async(_pdf, (pages[lang],)))
         return {lang: (page, _result(printing.get(lang))) for lang, page in pages.items()}
 
 
