@@ -1,4 +1,4 @@
-from sim.cli.main import main
+from sim.cli.main import entry
 
 if __name__ == "__main__":   # not when a spawned worker process imports this module
-    raise SystemExit(main())
+    raise SystemExit(entry())

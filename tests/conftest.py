@@ -33,6 +33,9 @@ else:
     os.environ[_SESSION_CACHE] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, True)
 os.environ["XDG_CACHE_HOME"] = _CACHE
+# computed results are not reused across tests (a test may monkeypatch what they are computed
+# from); the tests of sim.model.cache.results turn it on
+os.environ["PLANSIM_RESULTS_CACHE"] = "off"
 # commands run by tests compile a missing kernel in-process (no background compile process)
 os.environ["PLANSIM_BACKGROUND_COMPILE"] = "off"
 # a pytest-xdist worker is one of several processes: one numba thread each (the parallel

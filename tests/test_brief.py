@@ -330,3 +330,25 @@ def test_page_check_finds_small_and_overflowing_text():
     problems = page_problems(HTML(string=page).render())
     assert any("tiny" in p and "5.0 pt" in p for p in problems)
     assert any("runs out of its cell" in p for p in problems)
+
+
+def test_the_forked_printer_gives_the_one_process_pages(computed):
+    """Drawn and printed beside the main process (the waterfalls and the PDFs in a forked
+    worker), the pages and the PDFs are those of one process, byte for byte."""
+    import multiprocessing
+
+    from sim.present.documents.printer import Printer
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("fork: Linux and macOS only")   # CI: Linux (forced here even beside
+        # pytest-xdist's thread, which the command's own check would decline)
+    with Printer(fork=False) as alone:
+        one = alone.pages(computed, ["zh", "en"])
+    with Printer(fork=True) as printer:
+        assert printer.pool is not None
+        two = printer.pages(computed, ["zh", "en"])
+    assert one.keys() == two.keys() == {"zh", "en"}
+    for lang in one:
+        assert one[lang][0] == two[lang][0]
+        assert one[lang][1] == two[lang][1]
+        assert (one[lang][1] is not None) == bp.pdf_available()

@@ -34,4 +34,18 @@ def test_environment_matches_pyproject():
 
 def test_console_script_declared():
     project = tomllib.loads((paths.ROOT / "pyproject.toml").read_text())["project"]
-    assert project["scripts"]["plansim"] == "sim.cli.main:main"
+    assert project["scripts"]["plansim"] == "sim.cli.main:entry"
+
+
+def test_the_program_ends_with_the_collector_frozen(monkeypatch):
+    """``entry`` returns main's exit code, and only then freezes the collector (so a
+    process that goes on after ``main`` is not affected)."""
+    import gc
+
+    from sim.cli import main as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.get_freeze_count()) or 3)
+    monkeypatch.setattr(gc, "freeze", lambda: seen.append("frozen"))
+    assert cli.entry() == 3
+    assert seen[-1] == "frozen" and len(seen) == 2

@@ -62,6 +62,29 @@ def test_no_worker_renders_here():
     pool.close()
 
 
+WARMED = []
+
+
+def slow_warm() -> None:
+    time.sleep(1.0)
+    WARMED.append(True)
+
+
+def test_warmed_here_in_the_background_then_drawn_here_the_same():
+    """``here=True``: this process runs the warm-up in a thread; a job drawn here waits for it
+    and gives the bytes it gives without; nothing is left running after the pool."""
+    from sim.present.output import render as rd
+
+    WARMED.clear()
+    job = _jobs(1, ("png",))[0]
+    with FigurePool(0, warm=slow_warm, here=True) as pool:
+        assert not WARMED and rd._WARMING   # started, not finished
+        got = pool.submit(job).get()
+        assert WARMED == [True]             # drawn after the warm-up, not during it
+    assert got == render(job)
+    assert not rd._WARMING
+
+
 def test_error_in_a_worker_leaves_no_result(tmp_path):
     jobs = [*_jobs(2), FigureJob("bad", failing_figure, ("x",))]
     final = tmp_path / "plan"

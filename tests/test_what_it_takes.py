@@ -349,3 +349,47 @@ def test_all_targets_at_a_probability_one_target_misses_is_not_searched_again():
     assert (row_all.target, row_one.target) == ("all", "platforms")
     assert not row_all.reachable and row_all.achieved <= row_one.achieved
     assert both.runs <= alone.runs + 1                  # no second search
+
+
+def test_screen_takes_the_subset_of_a_run_on_every_draw_bitwise(hetero):
+    """A mix already run on every draw gives its screening outcome by slicing: the same bits
+    as a run on the subset (each draw runs alone); a mix not run yet is run on the subset."""
+    from sim.analysis.decisions.what_it_takes import screen_from
+
+    problem_of, _, _ = hetero
+    whole, fresh, sub = problem_of(), problem_of(slice(None, None, 5)), \
+        problem_of(slice(None, None, 5))
+    calls, run_sub = [], sub.evaluate
+    sub.evaluate = screen_from(whole, lambda x: calls.append(x) or run_sub(x), 5)
+    for x in ([3.0, 1.0], [0.0, 7.5], [12.25, 0.5]):
+        whole(x)
+        a, b = sub(x), fresh(x)
+        assert a.margins.tobytes() == b.margins.tobytes()
+        assert a.met.tobytes() == b.met.tobytes() and a.spend == b.spend
+    assert not calls
+    sub([1.0, 1.0])
+    assert len(calls) == 1
+
+
+def test_preview_gives_the_rows_the_table_will_hold_and_runs_nothing(hetero):
+    from sim.analysis.decisions.requirements import requirements_table
+    from sim.analysis.decisions.what_it_takes import preview
+
+    problem_of, _, _ = hetero
+    problem = problem_of()
+    reqs = [least_budget(problem, 0, p, budget_max=40.0) for p in (0.5, 0.8)]
+    n = problem.runs
+    rows = preview(problem, reqs, 0)
+    assert problem.runs == n
+    assert rows.equals(requirements_table(reqs, problem.lines))
+
+
+def test_forget_since_leaves_the_search_as_it_was(hetero):
+    problem_of, _, _ = hetero
+    problem = problem_of()
+    problem([1.0, 2.0])
+    keys = list(problem._cache)
+    problem([2.0, 2.0])
+    problem([3.0, 0.0])
+    assert problem.forget_since(1) and list(problem._cache) == keys
+    assert not problem.forget_since(1)

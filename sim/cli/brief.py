@@ -54,29 +54,27 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.present.documents.brief import compute_brief
-    from sim.present.documents.brief_page import pdf_available, render_html, write_pdf
+    from sim.present.documents.printer import Printer
     from sim.present.output.outdir import claim, owned_dir
     from sim.scenarios import load_scenario
 
     say = Progress(args.quiet)
+    langs = list(args.lang)
     scenarios = [load_scenario(r) for r in args.scenarios]
     reference = load_scenario(args.against) if args.against else None
     check_distinct(scenarios + ([reference] if reference is not None else []))
     claim(args.out, "brief", ["brief"])  # check --out before any work
-    brief = compute_brief(scenarios, reference, samples=args.samples, seed=args.seed,
-                          engine=args.engine, say=say)
+    with Printer() as printer:   # a second process draws and prints beside this one
+        brief = compute_brief(scenarios, reference, samples=args.samples, seed=args.seed,
+                              engine=args.engine, say=say)
+        pages = printer.pages(brief, langs, say)
     final = Path(args.out) / "brief"
-    pdf = pdf_available()
-    langs = list(args.lang)
     with owned_dir(final, langs=langs) as tmp:
-        for lang in langs:
-            say(f"page ({lang})")
-            page = render_html(brief, lang)
+        for lang, (page, pdf) in pages.items():
             (tmp / f"brief_{lang}.html").write_text(page, encoding="utf-8")
-            if pdf:
-                say(f"printing the PDF ({lang})")
-                write_pdf(page, tmp / f"brief_{lang}.pdf")
-    if not pdf:
+            if pdf is not None:
+                (tmp / f"brief_{lang}.pdf").write_bytes(pdf)
+    if any(pdf is None for _page, pdf in pages.values()):
         print("WeasyPrint is not installed (or its Pango library is missing): HTML only")
     print(f"-> {final}")
     say("done")

@@ -40,10 +40,7 @@ def add_parser(sub) -> None:
                     "probability at least P over that same ensemble (common random numbers). "
                     "Writes requirements.csv, the P curves, a scenario file per reachable row "
                     "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
-    from sim.analysis.decisions.what_it_takes import (
-        DEFAULT_BUDGET_MAX,
-        DEFAULT_PROBABILITIES,
-    )
+    from sim.analysis.decisions.what_it_takes import DEFAULT_BUDGET_MAX, DEFAULT_PROBABILITIES
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",
@@ -66,6 +63,7 @@ def run(args) -> int:
         target_columns,
         what_it_takes,
     )
+    from sim.model.declarations.parameters import load_parameters
     from sim.model.declarations.targets import load_targets
     from sim.present.output.outdir import claim
     from sim.present.output.render import FigurePool
@@ -75,19 +73,26 @@ def run(args) -> int:
 
     say = Progress(args.quiet)
     sc = load_scenario(args.scenario)
-    targets = load_targets()
+    targets, levers = load_targets(), load_parameters().levers
     wanted = args.target or [*targets.indicators, ALL]
     target_columns(wanted, targets)                  # bad ids: one line, before any work
     probs = args.probability or list(DEFAULT_PROBABILITIES)
     claim(args.out, "what-it-takes", [f"what-it-takes_{sc.id}"])
     t0 = time.perf_counter()
-    with FigurePool() as pool:   # its workers fork now, before the search starts threads
+    with FigurePool(here=True) as pool:   # workers fork now, before the search starts threads
+        early: dict = {}   # target -> (its rows, line labels, renderings) drawn while searching
+        def drawn(target, rows, curves):
+            lines = {c: levers[c].label for c in rows.columns if c in levers}
+            early[target] = (rows, lines, pool.submit_all(
+                _jobs(args, sc, targets, [target], probs, curves, rows, lines)))
         w = what_it_takes(sc, targets=wanted, probabilities=probs, budget_max=args.budget_max,
-                          samples=args.samples, seed=args.seed, say=say)
-        final, lines = _write(args, sc, targets, wanted, probs, w, pool)
+                          samples=args.samples, seed=args.seed, say=say, on_target=drawn)
+        final, lines = _write(args, sc, targets, wanted, probs, w, pool, early)
     start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
     print(word("what_it_takes.head", args.lang, label=sc.label(args.lang), id=sc.id, year=year,
                start=start, n=w.ensemble.n, runs=w.runs, secs=secs))
+    if w.cached:
+        print(word("what_it_takes.cached", args.lang))
     names = {**{t.indicator: t.label for t in targets.items},
              ALL: targets.labels()["all_targets"]}
     print(format_table(requirements_view(w.table, lines, names, args.lang, start, year),
@@ -96,29 +101,44 @@ def run(args) -> int:
     return 0
 
 
-def _write(args, sc, targets, wanted, probs, w, pool) -> tuple[Path, dict]:
-    """requirements.csv, curves.csv, the scenario files and the charts (rendered by ``pool``)
-    into DIR/what-it-takes_<scenario>/, atomically."""
+def _jobs(args, sc, targets, wanted, probs, curves, table, lines) -> list:
+    """The chart jobs of the targets ``wanted``, each in every language."""
     from sim.analysis.decisions.requirements import ALL
-    from sim.analysis.decisions.what_it_takes import extends_ref, scenario_name, scenario_text
     from sim.present.figures.requirement_charts import probability_figure
-    from sim.present.output.outdir import owned_dir
-    from sim.present.output.render import FigureJob, write_renderings
-    from sim.present.tabular.tables import write_csv
+    from sim.present.output.render import FigureJob
 
-    final = Path(args.out) / f"what-it-takes_{sc.id}"
     names = {t.indicator: t.label for t in targets.items}
-    params = w.ensemble.simulator.parameters
-    lines = {lid: params.levers[lid].label for lid in w.lines}
     jobs = []
     for t in wanted:
         for lang in LANGS:
             label = (names.get(t, {}).get(lang, t) if t != ALL
                      else targets.labels()["all_targets"][lang])
             jobs.append(FigureJob(f"p_{t}_{lang}", probability_figure, (
-                w.curves, t, lang, list(probs), w.table, lines,
+                curves, t, lang, list(probs), table, lines,
                 f"{sc.label(lang)}: {label}"), {}, tuple(args.formats)))
-    figures = pool.submit_all(jobs)
+    return jobs
+
+
+def _write(args, sc, targets, wanted, probs, w, pool, early) -> tuple[Path, dict]:
+    """requirements.csv, curves.csv, the scenario files and the charts (those drawn during
+    the search kept where their rows are final) into DIR/what-it-takes_<scenario>/."""
+    from sim.analysis.decisions.what_it_takes import extends_ref, scenario_name, scenario_text
+    from sim.model.declarations.parameters import load_parameters
+    from sim.present.output.outdir import owned_dir
+    from sim.present.output.render import write_renderings
+    from sim.present.tabular.tables import write_csv
+
+    final = Path(args.out) / f"what-it-takes_{sc.id}"
+    levers = load_parameters().levers
+    lines = {lid: levers[lid].label for lid in w.lines}
+    figures = []
+    for t in wanted:
+        rows, drew, done = early.get(t, (None, None, None))
+        now = w.table[w.table["target"] == t].reset_index(drop=True)
+        if rows is None or drew != lines or not rows.reset_index(drop=True).equals(now):
+            done = pool.submit_all(_jobs(args, sc, targets, [t], probs, w.curves, w.table,
+                                         lines))
+        figures.extend(done)
     with owned_dir(final) as tmp:
         write_csv(w.table, tmp / "requirements.csv")
         write_csv(w.curves, tmp / "curves.csv")

@@ -92,9 +92,22 @@ class Problem:
             self._cache[key] = self.evaluate(x)
         return self._cache[key]
 
+    def peek(self, x: Sequence[float]) -> Outcome | None:
+        """The outcome of ``x`` if it was evaluated already, else None (nothing is run)."""
+        x = np.clip(np.asarray(x, float), 0.0, self.upper)
+        return self._cache.get(tuple(np.round(x, 9)))
+
     @property
     def runs(self) -> int:
         return len(self._cache)
+
+    def forget_since(self, n: int) -> bool:
+        """Forget every mix evaluated after the first ``n`` (the search then goes on as if they
+        had never been run); True if there was any."""
+        added = list(self._cache)[n:]
+        for key in added:
+            del self._cache[key]
+        return bool(added)
 
     def probability(self, x, c: int | None) -> float:
         return float(self(x).column(c)[0].mean())

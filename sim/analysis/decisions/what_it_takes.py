@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +30,7 @@ from sim.analysis.decisions.requirements import (
     requirements_table,
 )
 from sim.errors import UncertaintyError
+from sim.model.cache import results
 from sim.model.declarations.words import LANGS, word
 
 if TYPE_CHECKING:
@@ -146,9 +147,27 @@ def problem_of(ensemble: Ensemble, say: Callable[[str], None] | None = None,
     sub = None
     if screen and ensemble.n // SCREEN_STEP >= SCREEN_MIN:
         sub = problem_of(ensemble.subset(SCREEN_STEP), screen=False)
-    return Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
-                   ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
-                   screen=sub)
+    whole = Problem(list(ensemble.base.lines), list(ensemble.targets.indicators),
+                    ensemble.base.upper(), ensemble.outcome, say or (lambda _m: None),
+                    screen=sub)
+    if sub is not None:
+        sub.evaluate = screen_from(whole, sub.evaluate, SCREEN_STEP)
+    return whole
+
+
+def screen_from(whole: Problem, evaluate: Callable[[np.ndarray], Outcome], step: int
+              ) -> Callable[[np.ndarray], Outcome]:
+    """``evaluate`` on the subset of every ``step``-th draw, taken from ``whole``'s outcome
+    where that mix has been run on every draw (the same numbers: each draw runs alone, and
+    the money is measured on draw 0, in both), run otherwise."""
+    def screened(x: np.ndarray) -> Outcome:
+        out = whole.peek(x)
+        if out is None:
+            return evaluate(x)
+        return Outcome(np.ascontiguousarray(out.margins[::step]),
+                       np.ascontiguousarray(out.met[::step]), out.spend)
+
+    return screened
 
 
 def target_columns(requested: Sequence[str], targets: Targets) -> list[int | None]:
@@ -174,14 +193,27 @@ class WhatItTakes:
     lines: list[str]
     ensemble: Ensemble
     runs: int
+    cached: bool = False   # read back from the user's cache (sim.model.cache.results)
 
 
 def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilities:
                   Sequence[float] = DEFAULT_PROBABILITIES, budget_max: float =
                   DEFAULT_BUDGET_MAX, samples: int | None = None, seed: int | None = None,
-                  refine_iter: int = 6, say: Callable[[str], None] | None = None
+                  refine_iter: int = 6, say: Callable[[str], None] | None = None,
+                  on_target: Callable[[str, pd.DataFrame, pd.DataFrame], None] | None = None
                   ) -> WhatItTakes:
-    """Least extra money per target and probability (see :mod:`sim.analysis.decisions.requirements`)."""
+    """Least extra money per target and probability (see :mod:`sim.analysis.decisions.requirements`).
+
+    ``on_target(target, rows, curves)``, if given, is called as soon as a target's searches
+    are done with its rows of the table as they stand then (:func:`preview`), e.g. to draw
+    its chart while the others are searched; a later search may still find a cheaper mix
+    (the final table says), so a caller compares them with the final rows.
+
+    The answer is kept in the user's cache (:mod:`sim.model.cache.results`) by the scenario's
+    contents, the question (targets, probabilities, budget, samples, seed) and the code and
+    model files; asked again, it is read back (``cached``; no search, no ``on_target`` call)
+    with the ensemble's draws but no simulator."""
+    from sim.analysis.ensembles.conditioning_settings import load_conditioning
     from sim.model.declarations.targets import load_targets
     from sim.scenarios import Scenario, load_scenario
 
@@ -194,6 +226,27 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     if not (math.isfinite(budget_max) and budget_max > 0):
         raise UncertaintyError(f"budget_max {budget_max!r}: allowed: a number > 0 (亿元)")
     cols = target_columns(list(targets) or [*load_targets().indicators, ALL], load_targets())
+    canon = load_conditioning()
+    samples = canon.samples if samples is None else samples
+    seed = canon.seed if seed is None else seed
+    question = ((scenario.id, scenario.levers, scenario.assumptions), cols,
+                [float(p) for p in probabilities], float(budget_max), samples, seed,
+                refine_iter)
+    done = results.load("what-it-takes", question)
+    if done is not None:
+        say("the search of this question, as done before (kept in the cache)")
+        return replace(done, ensemble=replace(done.ensemble, scenario=scenario), cached=True)
+    w = _search(scenario, cols, probabilities, budget_max, samples, seed, refine_iter, say,
+                on_target)
+    results.store("what-it-takes", question,
+                  replace(w, ensemble=replace(w.ensemble, simulator=None)))
+    return w
+
+
+def _search(scenario: Scenario, cols: list[int | None], probabilities: Sequence[float],
+            budget_max: float, samples: int | None, seed: int | None, refine_iter: int,
+            say: Callable[[str], None], on_target: Callable | None) -> WhatItTakes:
+    """The search of :func:`what_it_takes` (its arguments checked)."""
     ens = conditioned_ensemble(scenario, samples=samples, seed=seed, say=say)
     problem = problem_of(ens, say)
     budget = min(budget_max, float(problem.upper.max()))
@@ -217,6 +270,10 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
                 + f" ({problem.runs} runs so far)")
         if c is not None:
             one_missed = min(one_missed, missed)
+        if on_target is not None:
+            rows = preview(problem, [found[c, p] for p in probabilities], c)
+            if rows is not None:
+                on_target(rows["target"].iloc[0], rows, curve)
     reqs = [found[c, p] for c in cols for p in probabilities]
     reqs = [_recheck(problem, r, c) for r, c in zip(reqs, [c for c in cols for _ in
                                                           probabilities], strict=True)]
@@ -234,6 +291,16 @@ def _recheck(problem: Problem, r: Requirement, c: int | None) -> Requirement:
     q = float(out.column(c)[0].mean())
     return Requirement(r.target, r.probability, True, x, out.spend + 0.0, q,
                        math.sqrt(q * (1 - q) / r.n), r.n)
+
+
+def preview(problem: Problem, reqs: Sequence[Requirement], c: int | None
+            ) -> pd.DataFrame | None:
+    """The table rows ``reqs`` of column ``c`` would have if the search ended now (each
+    :func:`_recheck`-ed), from the runs made so far: None if that would need a run (the
+    search is left exactly as it was: no run is added)."""
+    n = problem.runs
+    rows = [_recheck(problem, r, c) for r in reqs]
+    return None if problem.forget_since(n) else requirements_table(rows, problem.lines)
 
 
 def scenario_name(req: Requirement) -> str:

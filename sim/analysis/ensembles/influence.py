@@ -19,8 +19,11 @@ from sim.model.declarations.targets import Targets
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman rank correlation (NaN if either is constant)."""
-    ra = pd.Series(a).rank().to_numpy()
-    rb = pd.Series(b).rank().to_numpy()
+    return _rank_correlation(pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy())
+
+
+def _rank_correlation(ra: np.ndarray, rb: np.ndarray) -> float:
+    """Pearson correlation of two rank vectors (NaN if either is constant)."""
     if ra.std() == 0 or rb.std() == 0:
         return float("nan")
     return float(np.corrcoef(ra, rb)[0, 1])
@@ -30,12 +33,14 @@ def rank_influence(result: UncertaintyResult, targets: Targets, top: int | None 
                    ) -> pd.DataFrame:
     """Spearman rho (assumption id x indicator id) over the samples of ``result`` in the
     target year; rows sorted by the largest absolute rho over the indicators, the first
-    ``top`` of them (all when ``None``)."""
+    ``top`` of them (all when ``None``). Each column is ranked once (the ranks of
+    :func:`spearman`, column by column)."""
     samples = result.design.frame()
+    ranks = [samples[a].rank().to_numpy() for a in samples.columns]
     cols = {}
     for item in targets.items:
-        y = at_year(result.results[item.indicator], targets.year)
-        cols[item.indicator] = [spearman(samples[a].to_numpy(), y) for a in samples.columns]
+        y = pd.Series(at_year(result.results[item.indicator], targets.year)).rank().to_numpy()
+        cols[item.indicator] = [_rank_correlation(ra, y) for ra in ranks]
     rho = pd.DataFrame(cols, index=pd.Index(samples.columns, name="assumption"))
     order = rho.abs().max(axis=1).sort_values(ascending=False, kind="stable").index
     return rho.loc[order if top is None else order[:top]]

@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.engine import lazy_dask
 from sim.present.documents.brief_text import probability, word
 from sim.present.labels import check_lang, declared_labels, format_number, label, unit_label
 
 TOP_ASSUMPTIONS = 10
+lazy_dask.defer()   # a brief read back from the cache runs nothing: no engine import does it
 
 @dataclass
 class Brief:
@@ -64,20 +66,50 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
                   engine: str = "batch", say: Callable[[str], None] = lambda _m: None) -> Brief:
     """Run the central runs and the posterior ensembles (the library call of ``plansim
     uncertainty``, common random numbers across scenarios); ``samples``/``seed`` default to the
-    canonical ensemble's (``ensemble:`` of scenarios/uncertainty.yaml), as every command's."""
-    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    canonical ensemble's (``ensemble:`` of scenarios/uncertainty.yaml), as every command's.
+
+    The computed part (runs, ensembles, attribution, lever changes: the same in every
+    language) is kept in the user's cache (:mod:`sim.model.cache.results`) by the scenarios'
+    contents, the reference, ``samples``, ``seed``, ``engine``, the code and the model's files;
+    asked again (another language, an edited page), it is read back bit for bit."""
     from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.analysis.ensembles.ensemble import history_simulate, shared_simulator, simulate_design
-    from sim.analysis.ensembles.uncertainty import compute
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
     from sim.analysis.forecasts.vintage import file_hashes
-    from sim.analysis.sensitivity.shapley import player_labels
+    from sim.model.cache import results
+    from sim.model.declarations.parameters import load_parameters
     from sim.model.declarations.targets import load_targets
 
     canon = load_conditioning()
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
     targets = load_targets()
+    question = ([(sc.id, sc.levers, sc.assumptions) for sc in scenarios],
+                None if reference is None else (reference.id, reference.levers,
+                                                reference.assumptions),
+                samples, seed, engine)
+    done = results.load("brief", question)
+    if done is None:
+        done = _compute(scenarios, reference, targets, canon, samples, seed, engine, say)
+        results.store("brief", question, done)
+    else:
+        say("the runs, ensembles and attribution of this question, as computed before "
+            "(kept in the cache)")
+    parameters = load_parameters()
+    changes = {sid: (reference if reference is not None and sid != reference.id else None, ch)
+               for sid, ch in done["changes"].items()}
+    return Brief(list(scenarios), reference, targets, done["runs"], done["uncertainty"],
+                 seed, samples, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), file_hashes(),
+                 done["attributions"], done["groups"], changes, parameters)
+
+
+def _compute(scenarios: Sequence[Any], reference: Any, targets: Any, canon: Any, samples: int,
+             seed: int, engine: str, say: Callable[[str], None]) -> dict[str, Any]:
+    """The computed part of the brief (see :func:`compute_brief`)."""
+    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+    from sim.analysis.ensembles.ensemble import history_simulate, shared_simulator, simulate_design
+    from sim.analysis.ensembles.uncertainty import compute
+    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+    from sim.analysis.sensitivity.shapley import player_labels
+
     sim = shared_simulator(engine)   # the ensemble's: one compiled model, one set of inputs
     every = list(scenarios) + ([reference] if reference is not None else [])
     say("central runs")
@@ -104,11 +136,10 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
             attributions[sc.id] = shapley.attribute(
                 reference, sc, simulator=sim, parameters=sim.parameters,
                 indicators=targets.indicators, year=targets.year)
-    return Brief(list(scenarios), reference, targets, runs,
-                 {r.scenario: r for r in results}, seed, samples,
-                 dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), file_hashes(),
-                 attributions, player_labels(sim.parameters),
-                 assumed_changes(sim, scenarios, reference), sim.parameters)
+    changes = {sid: ch for sid, (_, ch) in assumed_changes(sim, scenarios, reference).items()}
+    return {"runs": runs, "uncertainty": {r.scenario: r for r in results},
+            "attributions": attributions, "groups": player_labels(sim.parameters),
+            "changes": changes}
 
 
 def assumed_changes(sim: Any, scenarios: Sequence[Any], reference: Any

@@ -112,6 +112,7 @@ class Rendering:
         """Render the job in this process; its result (or error) goes to :attr:`future`."""
         if not self.future.set_running_or_notify_cancel():
             return
+        join_warming()   # matplotlib is not drawn with while it is being set up
         try:
             result = render(self.job)
         except Exception as exc:   # raised again by get(); an interruption propagates now
@@ -124,9 +125,14 @@ class FigurePool:
     """Worker processes rendering :class:`FigureJob`\\ s; use as a context manager (the workers
     stop at the end of the block, jobs not started are dropped)."""
 
-    def __init__(self, workers: int | None = None, warm: Callable[[], None] | None = None):
+    def __init__(self, workers: int | None = None, warm: Callable[[], None] | None = None,
+                 here: bool = False):
         """``warm``: a module-level function each worker runs first (its imports, fonts, a
-        first drawing), default :func:`warm_up`."""
+        first drawing), default :func:`warm_up`. ``here``: this process runs it too, in a
+        background thread (started after the workers), so that a job it renders itself later
+        (the last ones, when the command waits for them) does not start with the imports;
+        worth it when the command has other work meanwhile whose heavy part releases the GIL
+        (the compiled kernel)."""
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._cond = threading.Condition()
         self._queue: deque[Rendering] = deque()
@@ -134,6 +140,14 @@ class FigurePool:
         self._executor = None
         self._threads: list[threading.Thread] = []
         self.method: str | None = None   # how the workers were started
+        self._start_workers(warm)
+        if here:
+            t = threading.Thread(target=_quietly, args=(warm or warm_up,),
+                                 name="plansim-warm-here", daemon=True)
+            t.start()
+            _WARMING.append(t)
+
+    def _start_workers(self, warm: Callable[[], None] | None) -> None:
         if self.workers == 0:
             return
         import multiprocessing
@@ -232,6 +246,7 @@ class FigurePool:
                     proc.kill()
         for t in self._threads:
             t.join(timeout=10)
+        join_warming()
 
     def __enter__(self) -> FigurePool:
         return self
@@ -275,6 +290,24 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_CHECK_S)
     os._exit(1)
+
+
+#: threads running a pool's ``warm`` in this process (``FigurePool(here=True)``)
+_WARMING: list[threading.Thread] = []
+
+
+def join_warming() -> None:
+    """Wait for this process's warm-up threads (before drawing here, or leaving)."""
+    while _WARMING:
+        _WARMING.pop().join(timeout=30)
+
+
+def _quietly(warm: Callable[[], None]) -> None:
+    """``warm()`` in a background thread: a failure is left to the job that needs it."""
+    import contextlib
+
+    with contextlib.suppress(Exception):   # the job rendered here raises it, with context
+        warm()
 
 
 def warm_up() -> None:
