@@ -43,6 +43,7 @@ def test_languages_come_from_the_word_file():
 def test_every_key_has_every_language():
     words = load_words()
     entries = [(f"units.{k}", v) for k, v in words.units.items()]
+    entries += [(f"label_units.{k}", v) for k, v in words.label_units.items()]
     entries += [(f"{g}.{k}", v) for g, items in words.groups.items() for k, v in items.items()]
     assert len(entries) > 300
     bad = [key for key, v in entries if tuple(v) != LANGS
@@ -117,6 +118,73 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
     helps = parser.format_help() + parser._subparsers._group_actions[0].choices[  # noqa: SLF001
         "returns"].format_help()
     assert f"{t.plan.start}-{t.year}" in helps and f"each {t.year} indicator" in helps
+
+
+def _helps(*commands: str) -> dict[str, str]:
+    import argparse
+
+    from sim.cli import discover, explore, returns, what_it_takes
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    for module in (discover, explore, returns, what_it_takes):
+        module.add_parser(sub)
+    choices = sub.choices
+    return {c: " ".join(choices[c].format_help().split()) for c in commands}
+
+
+def test_help_texts_follow_the_number_of_indicators_and_the_plan_years(monkeypatch):
+    """A sixth indicator and a later target year show in every help text that counts the
+    indicators or names the plan's years, and in the explorer intro."""
+    import dataclasses
+
+    from sim.model.declarations import targets as declared
+
+    now = declared.load_targets()
+    commands = ("discover", "explore", "returns", "what-it-takes")
+    before = _helps(*commands)
+    assert f"all {now.count_word('en')} in {now.year}" in before["what-it-takes"]
+    assert f"{now.plan.start}-{now.year}" in before["what-it-takes"]
+    assert f"all {now.count_word('en')} together" in before["discover"]
+    assert f"the {now.count_word('en')} indicators" in before["explore"]
+    plan = dataclasses.replace(now.plan, start=2031, target_year=2035, horizon=2036)
+    sixth = dataclasses.replace(now.items[0], indicator="sixth_indicator")
+    changed = dataclasses.replace(now, plan=plan, items=(*now.items, sixth))
+    monkeypatch.setattr(declared, "load_targets", lambda path=None: changed)
+    n = declared.number_word(len(now.items) + 1, "en")
+    after = _helps(*commands)
+    assert f"all {n} in 2035" in after["what-it-takes"] and "2031-2035" in after["what-it-takes"]
+    assert f"all {n} together" in after["discover"]
+    assert f"the {n} indicators" in after["explore"]
+    assert "2031-2035" in after["returns"] and "each 2035 indicator" in after["returns"]
+    for c in commands:
+        assert str(now.year) not in after[c] and now.count_word("en") not in after[c].split(), c
+    for lang in LANGS:
+        intro = word("explorer.intro", lang, year=changed.year, n=changed.count_word(lang))
+        assert "2035" in intro and changed.count_word(lang) in intro
+
+
+def test_the_units_read_from_the_model_text_are_the_model_units():
+    from sim.model.equations.graph import load_graph
+    from sim.model.equations.mdl import declared_units, variable_key
+
+    nodes = load_graph().nodes
+    units = declared_units(paths.MODEL_FILE)
+    assert len(units) == len(nodes)
+    wrong = {n.name: (units.get(variable_key(n.vensim_name)), n.units) for n in nodes.values()
+             if units.get(variable_key(n.vensim_name)) != (n.units or "")}
+    assert wrong == {}
+
+
+def test_a_label_and_its_unit_are_composed_in_one_place():
+    from sim.model.declarations.words import labelled
+
+    assert labelled("单笔股权投资上限", "万元/firms", "zh") == "单笔股权投资上限(万元/家)"
+    assert labelled("Equity ticket cap", "万元/Firms", "en") == "Equity ticket cap (万元/firm)"
+    # no short form declared: the unit as units: shows it
+    assert labelled("Broker places", "persons/Year", "en") == "Broker places (persons/yr)"
+    assert labelled("Multiplier", "Dmnl", "zh") == labelled("Multiplier", None, "en") \
+        == "Multiplier"
 
 
 def test_units_of_targets_agree_with_the_model():

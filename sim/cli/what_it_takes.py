@@ -1,9 +1,10 @@
 """``plansim what-it-takes``: the least extra money, and its split across the allocation lines,
-that meets each target (and all five) in 2028 with a chosen probability.
+that meets each target (and all of them) in the target year with a chosen probability (the
+years and the count in the help come from model/targets.yaml).
 
 Writes, atomically, ``DIR/what-it-takes_<scenario>/``: ``requirements.csv`` (target,
 probability, reachable, extra_budget_2024_2028, achieved_probability, mc_se, n, one column per
-line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even split), one
+line: 亿元 over the plan years), ``curves.csv`` (P along each line and the even split), one
 scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
 chart of P against extra money (``p_<target>_<zh|en>.png``, ``--formats`` for others). Method
 and limits:
@@ -32,14 +33,18 @@ def _probability(text: str) -> float:
 
 
 def add_parser(sub) -> None:
+    from sim.model.declarations.targets import load_targets
+
+    fill = load_targets().fill   # the plan's years and the indicator count, model/targets.yaml
     p = sub.add_parser(
         "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
-        description="Condition SCENARIO's ensemble on the history once, then search the least "
-                    "extra fiscal money over 2024-2028 (beyond SCENARIO's own), split across "
-                    "the allocation lines, that meets each target and all five in 2028 with "
-                    "probability at least P over that same ensemble (common random numbers). "
-                    "Writes requirements.csv, the P curves, a scenario file per reachable row "
-                    "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
+        description=fill("Condition SCENARIO's ensemble on the history once, then search the "
+                         "least extra fiscal money over {start}-{year} (beyond SCENARIO's own), "
+                         "split across the allocation lines, that meets each target and all {n} "
+                         "in {year} with probability at least P over that same ensemble (common "
+                         "random numbers). Writes requirements.csv, the P curves, a scenario "
+                         "file per reachable row and charts (zh and en) into "
+                         "DIR/what-it-takes_<scenario>/.", "en"))
     from sim.analysis.decisions.what_it_takes import (
         DEFAULT_BUDGET_MAX,
         DEFAULT_PROBABILITIES,
@@ -52,8 +57,8 @@ def add_parser(sub) -> None:
                    metavar="P", help="probability to reach (repeatable; default "
                    + " and ".join(f"{x:g}" for x in DEFAULT_PROBABILITIES) + ")")
     p.add_argument("--budget-max", type=money, default=DEFAULT_BUDGET_MAX, metavar="X",
-                   help=f"most extra money considered, 亿元 over 2024-2028 (default "
-                        f"{DEFAULT_BUDGET_MAX:g})")
+                   help=fill("most extra money considered, 亿元 over {start}-{year} ", "en")
+                   + f"(default {DEFAULT_BUDGET_MAX:g})")
     add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
