@@ -120,45 +120,49 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
     assert f"{t.plan.start}-{t.year}" in helps and f"each {t.year} indicator" in helps
 
 
-def _helps(*commands: str) -> dict[str, str]:
-    import argparse
+def _helps() -> dict[str, str]:
+    """The help of ``plansim`` and of every command, whitespace collapsed."""
+    from sim.cli.main import build_parser
 
-    from sim.cli import discover, explore, returns, what_it_takes
-
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    for module in (discover, explore, returns, what_it_takes):
-        module.add_parser(sub)
-    choices = sub.choices
-    return {c: " ".join(choices[c].format_help().split()) for c in commands}
+    parser = build_parser()
+    out = {"plansim": parser.format_help()}
+    out.update({c: p.format_help() for c, p in parser._subparsers._group_actions[0]  # noqa: SLF001
+                .choices.items()})
+    return {c: " ".join(text.split()) for c, text in out.items()}
 
 
 def test_help_texts_follow_the_number_of_indicators_and_the_plan_years(monkeypatch):
-    """A sixth indicator and a later target year show in every help text that counts the
-    indicators or names the plan's years, and in the explorer intro."""
+    """A sixth indicator and other plan years show in every help text that counts the
+    indicators or names the plan's years, in the returns console line and the explorer intro."""
     import dataclasses
 
+    from sim.cli.returns import headline
     from sim.model.declarations import targets as declared
 
     now = declared.load_targets()
-    commands = ("discover", "explore", "returns", "what-it-takes")
-    before = _helps(*commands)
-    assert f"all {now.count_word('en')} in {now.year}" in before["what-it-takes"]
+    before = _helps()
+    n_now = now.count_word("en")
+    assert f"all {n_now} in {now.year}" in before["what-it-takes"]
     assert f"{now.plan.start}-{now.year}" in before["what-it-takes"]
-    assert f"all {now.count_word('en')} together" in before["discover"]
-    assert f"the {now.count_word('en')} indicators" in before["explore"]
+    assert f"all {n_now} together" in before["discover"]
+    assert f"the {n_now} indicators" in before["explore"]
+    assert f"each {now.year} indicator" in before["plansim"]
+    assert f"{now.plan.start}-{now.year}" in headline(10)
     plan = dataclasses.replace(now.plan, start=2031, target_year=2035, horizon=2036)
     sixth = dataclasses.replace(now.items[0], indicator="sixth_indicator")
     changed = dataclasses.replace(now, plan=plan, items=(*now.items, sixth))
     monkeypatch.setattr(declared, "load_targets", lambda path=None: changed)
     n = declared.number_word(len(now.items) + 1, "en")
-    after = _helps(*commands)
+    after = _helps()
     assert f"all {n} in 2035" in after["what-it-takes"] and "2031-2035" in after["what-it-takes"]
     assert f"all {n} together" in after["discover"]
     assert f"the {n} indicators" in after["explore"]
-    assert "2031-2035" in after["returns"] and "each 2035 indicator" in after["returns"]
-    for c in commands:
-        assert str(now.year) not in after[c] and now.count_word("en") not in after[c].split(), c
+    assert "2031-2035" in after["returns"] and "each 2035 indicator" in after["plansim"]
+    assert headline(10) == "change in the 2035 indicator per 亿元 spent over 2031-2035 " \
+                           "(10 亿元 per group)"
+    stale = {c: text for c, text in after.items()
+             if re.search(rf"\b({now.plan.start}|{now.year}|{n_now})\b", text)}
+    assert stale == {}
     for lang in LANGS:
         intro = word("explorer.intro", lang, year=changed.year, n=changed.count_word(lang))
         assert "2035" in intro and changed.count_word(lang) in intro
