@@ -49,7 +49,7 @@ def test_n_samples_equal_n_pysd_runs(engines):
     params = load_parameters()
     rng = np.random.default_rng(20240101)
     chosen = list(params.assumptions.values())[:4]
-    n = 3
+    n = 2   # a second sample shows samples are kept apart; each PySD run costs ~20 s
     draws = {a.id: rng.uniform(a.min, a.max, n) for a in chosen}
     plan = load_scenario("plan")
     many = batch.run(plan, assumptions=draws)
