@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
-from sim.model.declarations.targets import load_targets
+from sim.model.declarations import targets as declared  # read when called (tests swap it)
 from sim.model.declarations.words import LANGS, word
 
 
@@ -33,7 +33,7 @@ def _probability(text: str) -> float:
 
 
 def add_parser(sub) -> None:
-    fill = load_targets().fill   # the plan's years and the indicator count, model/targets.yaml
+    fill = declared.load_targets().fill   # the plan years and the indicator count
     p = sub.add_parser(
         "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
         description=fill("Condition SCENARIO's ensemble on the history once, then search the "
@@ -71,7 +71,7 @@ def run(args) -> int:
 
     say = Progress(args.quiet)
     sc = load_scenario(args.scenario)
-    targets, levers = load_targets(), load_parameters().levers
+    targets, levers = declared.load_targets(), load_parameters().levers
     wanted = args.target or [*targets.indicators, ALL]
     wit.target_columns(wanted, targets)                  # bad ids: one line, before any work
     probs = args.probability or list(wit.DEFAULT_PROBABILITIES)
