@@ -313,8 +313,8 @@ __all__ = ["compare", "discover", "history", "levers", "load_scenario", "percent
 
 
 def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
-    """Least extra money 2024-2028 (and its split across the allocation lines) meeting each
-    target and all five with the chosen probabilities; see
+    """Least extra money over the plan years (and its split across the allocation lines) meeting
+    each target and all of them with the chosen probabilities; see
     :func:`sim.analysis.decisions.what_it_takes.what_it_takes` (``targets``, ``probabilities``,
     ``budget_max``, ``samples``, ``seed``). ``.table`` is ``requirements.csv``."""
     from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
@@ -324,7 +324,8 @@ def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
 
 def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
             samples: int = 200, seed: int = 20240101) -> pd.DataFrame:
-    """Change in each 2028 indicator per 亿元 by lever group (see :mod:`sim.analysis.decisions.returns`)."""
+    """Change in each target-year indicator per 亿元 by lever group (see
+    :mod:`sim.analysis.decisions.returns`)."""
     from sim.analysis.decisions.returns import returns_table
     from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 

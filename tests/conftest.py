@@ -43,6 +43,24 @@ os.environ["PLANSIM_BACKGROUND_COMPILE"] = "off"
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Make ``xdist_group`` work (``--dist loadgroup``, pyproject.toml): pytest-xdist 3.8 puts a
+    grouped test on one worker by adding ``@group`` to its node id through ``item._nodeid``,
+    which pytest 9 no longer reads (a node's id is ``item._id``), so every group was ignored
+    and the tests of a group ran on both workers, each paying its shared set-up. Here, on a
+    worker, the same suffix is set where pytest 9 reads it (xdist's own hook ran before)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and not item.nodeid.endswith("@" + "_".join(names)):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+
+
 TINY_PARAMETERS = """
 groups:
   fiscal: {zh: 财政, en: Fiscal}

@@ -18,6 +18,7 @@ from sim.scenarios import load_scenario
 SAMPLES = 40
 
 
+# the tests using this fixture run on one xdist worker (xdist_group "brief-computed"): made once
 @pytest.fixture(scope="module")
 def computed():
     return br.compute_brief([load_scenario("plan")], load_scenario("baseline"),
@@ -50,6 +51,7 @@ def external_references(page: str) -> list[str]:
     return bad
 
 
+@pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_html_is_self_contained_and_carries_names_and_probabilities(computed, lang):
     page = bp.render_html(computed, lang)
@@ -90,6 +92,7 @@ def test_cited_addresses_become_links_with_the_punctuation_outside():
     assert bp.linked("no address") == "no address"
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_fiscal_cost_and_per_yuan(computed):
     costs = br.fiscal_costs(computed)
     assert set(costs) == {"plan", "baseline"}
@@ -98,6 +101,7 @@ def test_fiscal_cost_and_per_yuan(computed):
     assert table.shape == (2 + len(computed.targets.items), 2)
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_influence_table_sorted_by_largest_correlation(computed):
     from sim.analysis.ensembles.influence import rank_influence
 
@@ -110,6 +114,7 @@ def test_influence_table_sorted_by_largest_correlation(computed):
     assert t.iloc[:, 1:].to_numpy().tolist() == rho.iloc[:5].round(2).to_numpy().tolist()
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_attribution_is_the_library_call_and_adds_up_to_the_central_change(computed):
     """The waterfall's ends are the headline's central values; its steps add up (efficiency)."""
     att = computed.attributions["plan"]
@@ -124,6 +129,7 @@ def test_attribution_is_the_library_call_and_adds_up_to_the_central_change(compu
     assert "equity_fund_share" in att.groups["equity_fund"]
 
 
+@pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_carries_the_waterfall_section(computed, lang):
     page = bp.render_html(computed, lang)
@@ -134,6 +140,7 @@ def test_page_carries_the_waterfall_section(computed, lang):
     assert section.index("<svg") < section.index(html.escape(bt.word("influence", lang)))
 
 
+@pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
     """The caveats section holds every caveat of model/caveats.yaml in the page's language
@@ -185,6 +192,7 @@ def pdf_text(path):
     return len(reader.pages), normal("\n".join(p.extract_text() for p in reader.pages))
 
 
+@pytest.mark.xdist_group("brief-computed")
 @pytest.mark.skipif(not bp.pdf_available(), reason="WeasyPrint (and Pango) not installed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, tmp_path, lang):
@@ -220,6 +228,7 @@ def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, tmp_p
     assert "model/" not in "".join(re.findall(r"<h[1-3]>(.*?)</h[1-3]>", page))
 
 
+@pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_charts_print_at_seven_points_or_more_without_text_problems(computed, lang):
     """The charts are drawn at the A4 column's width: printed, no text is below 7 pt, and no
@@ -233,6 +242,7 @@ def test_charts_print_at_seven_points_or_more_without_text_problems(computed, la
         assert text_problems(fig) == []
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_the_page_embeds_the_font_subset_it_uses(computed):
     import base64
     import io
@@ -274,6 +284,7 @@ def test_mine_against_plan_compares_the_two_directly(tmp_path):
             b.reference.label(lang) in bt.findings(b, lang)[-1]
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_two_calls_keep_both_languages_and_one_call_writes_both(computed, tmp_path,
                                                                   monkeypatch):
     """A call for one language never removes the other's files; --lang zh,en writes both

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 
 from sim.cli.main import main
 from sim.model.declarations.targets import load_targets
 
-pytestmark = pytest.mark.slow
+# one worker runs the module: the run_out fixture (the whole `plansim run`) is made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cli-run")]
 INDICATORS = load_targets().indicators
 
 
@@ -94,29 +92,33 @@ def test_formats_are_parsed_once_each():
     assert figure_formats("svg, PNG,svg") == ("svg", "png")
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+def _cli(capsys, *args) -> tuple[int, str]:
+    """The command run in this process (as `python -m sim` runs it): exit code and stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:   # argument errors exit from argparse
+        code = exc.code
+    return code, capsys.readouterr().err
 
 
-def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path):
+def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path, capsys):
     before = {p: p.read_bytes() for p in (run_out / "baseline").iterdir()}
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: {zh: 坏, en: Bad}\nlevers:\n  not_a_lever: 1\n", encoding="utf-8")
-    res = _cli("run", "baseline", str(bad), "--out", str(run_out))
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr
+    code, err = _cli(capsys, "run", "baseline", str(bad), "--out", str(run_out))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
     assert str(bad) in lines[0] and "not_a_lever" in lines[0]
     after = {p: p.read_bytes() for p in (run_out / "baseline").iterdir()}
     assert before == after
 
 
-def test_missing_scenario_file(tmp_path):
-    res = _cli("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
-    assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert "nope.yaml" in res.stderr and "not found" in res.stderr
+def test_missing_scenario_file(tmp_path, capsys):
+    code, err = _cli(capsys, "run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "Traceback" not in err
+    assert "nope.yaml" in err and "not found" in err
     assert not (tmp_path / "o").exists()
 
 

@@ -99,6 +99,7 @@ def test_marginals_and_tornado_centre():
 
 
 # -- the real model --------------------------------------------------------------------------
+# the tests using this fixture run on one xdist worker (xdist_group "conditioning-real"): made once
 @pytest.fixture(scope="module")
 def real():
     from sim.analysis.ensembles.ensemble import simulate_design
@@ -122,6 +123,7 @@ def real():
                                                       progress=False)}
 
 
+@pytest.mark.xdist_group("conditioning-real")
 def test_p_met_of_a_scenario_does_not_depend_on_the_others_in_the_call(real):
     """One number everywhere: plan alone, or with baseline and another scenario, gives the
     identical ensemble, percentiles and P(met) (with its N and Monte Carlo standard error)."""
@@ -142,6 +144,7 @@ def test_p_met_of_a_scenario_does_not_depend_on_the_others_in_the_call(real):
     np.testing.assert_allclose(alone.probabilities["mc_se"], np.sqrt(p * (1 - p) / 80))
 
 
+@pytest.mark.xdist_group("conditioning-real")
 def test_the_central_run_is_at_the_posterior_medians(real):
     """The tornado's row 0 (central assumptions) reproduces plansim run exactly."""
     from sim.scenarios import load_scenario

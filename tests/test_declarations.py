@@ -27,9 +27,25 @@ def test_every_lever_and_assumption_has_a_bilingual_description():
         assert zh != en
 
 
-def test_fiscal_budget_labels_carry_the_unit_in_both_languages():
-    lever = load_parameters().levers["fiscal_budget"]
-    assert "亿元/年" in lever.label["zh"] and "亿元/yr" in lever.label["en"]
+def test_a_lever_label_is_declared_without_its_unit_and_shown_with_the_mdl_unit():
+    from sim.model.declarations.words import LANGS, labelled, unit
+    from sim.model.equations.graph import load_graph
+
+    nodes = load_graph().nodes
+    levers = load_parameters().levers
+    lever = levers["fiscal_budget"]
+    assert lever.name == {"zh": "市级财政科技专项资金", "en": "Municipal fiscal S&T budget"}
+    assert lever.unit == "亿元/Year"
+    assert lever.label == {"zh": "市级财政科技专项资金(亿元/年)",
+                           "en": "Municipal fiscal S&T budget (亿元/yr)"}
+    assert levers["budget_multiplier"].label == levers["budget_multiplier"].name   # Dmnl
+    for lv in levers.values():
+        assert lv.unit == nodes[lv.py_name].units, lv.id   # the unit is the .mdl's
+        for lang in LANGS:
+            shown = unit(lv.unit, lang, in_label=True)
+            assert lv.label[lang] == labelled(lv.name[lang], lv.unit, lang)
+            # the declaration does not repeat the unit
+            assert not shown or shown not in lv.name[lang], (lv.id, lang)
 
 
 def _declaration(tmp_path, **assumption):

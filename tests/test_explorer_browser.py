@@ -128,10 +128,10 @@ def _wait_changed(page, before: dict[str, float], indicator: str = "tech_firms"
 
 
 def _plansim_run(scenario: Path, out: Path) -> pd.DataFrame:
-    env = {**os.environ, "PYTHONPATH": str(paths.ROOT), "MPLBACKEND": "Agg"}
-    res = subprocess.run([sys.executable, "-m", "sim", "run", str(scenario), "--out", str(out),
-                          "--quiet"], capture_output=True, text=True, env=env, cwd=out.parent)
-    assert res.returncode == 0, res.stderr
+    """`plansim run` in this process (the command as `python -m sim run` runs it)."""
+    from sim.cli.main import main
+
+    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
     return pd.read_csv(out / scenario.stem / "targets.csv").set_index("indicator")
 
 
@@ -155,7 +155,7 @@ def test_slider_moves_the_answer_and_the_saved_file_runs_to_the_same_numbers(pag
         assert table.loc[ind, "value_2028"] == value   # exactly the numbers shown
 
 
-def test_upload_a_saved_file_and_a_bad_one(page, tmp_path):
+def test_upload_a_saved_file_and_a_bad_one(page, tmp_path, capsys):
     good = tmp_path / "mine.yaml"
     good.write_text("name: {zh: 测试, en: Test}\nextends: plan.yaml\n"
                     "levers:\n  broker_training_places: {2024: 2000}\n", encoding="utf-8")
@@ -177,11 +177,11 @@ def test_upload_a_saved_file_and_a_bad_one(page, tmp_path):
     page.locator("input[type=file]").set_input_files(str(bad))
     error = page.get_by_test_id("error")
     error.wait_for()
-    env = {**os.environ, "PYTHONPATH": str(paths.ROOT)}
-    cli = subprocess.run([sys.executable, "-m", "sim", "run", str(bad), "--out",
-                          str(tmp_path / "o")], capture_output=True, text=True, env=env)
-    assert cli.returncode == 2
-    line = cli.stderr.strip().splitlines()[-1].split("error: ", 1)[1]
+    from sim.cli.main import main
+
+    capsys.readouterr()
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1].split("error: ", 1)[1]
     from sim.errors import ScenarioError
     from sim.present.explorer.guard import page_message
 

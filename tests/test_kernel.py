@@ -86,6 +86,8 @@ x[region] = INTEG(1, 0)
 """
 
 
+# the tests using this fixture run on one xdist worker (xdist_group "kernel-stock-model"): its kernels
+# are compiled once, in that worker
 @pytest.fixture(scope="module")
 def stock_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("kernel") / "tiny.mdl"
@@ -100,6 +102,7 @@ def assert_same(a: xr.Dataset, b: xr.Dataset):
         np.testing.assert_allclose(a[v].values, b[v].values, rtol=RTOL, atol=ATOL, err_msg=v)
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_kernel_wraps_the_engines_own_step_lines(stock_model):
     mc = ModelCompiler(stock_model._info, {"growth_rate": "const"}, [], scalar=True)
     src = kernel_source(mc)
@@ -113,6 +116,7 @@ def test_kernel_wraps_the_engines_own_step_lines(stock_model):
         ModelCompiler(stock_model._info, {"growth_rate": "const"}, [], scalar=True)).digest
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(stock_model):
     def src(tables=frozenset()):
         return kernel_source(ModelCompiler(stock_model._info, {"growth_rate": "const"}, [],
@@ -133,6 +137,7 @@ def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(stock_mode
                         stock_model.run(p, n, reporting=reporting, backend="numpy"))
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 @pytest.mark.parametrize("reporting", ["instant", "calendar"])
 def test_kernel_equals_numpy_path(stock_model, reporting):
     n = 40  # more than kn.PARALLEL_MIN: the parallel kernel
@@ -158,6 +163,7 @@ def test_kernel_equals_numpy_path(stock_model, reporting):
                             backend="numpy"))
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_default_is_the_kernel_and_bad_backend(stock_model):
     assert stock_model.backend is None
     a = stock_model.run(return_columns=["stock"])
@@ -182,6 +188,7 @@ def test_fallback_notice_once_and_forced_kernel_refused(tmp_path, capsys):
         bm.run(backend="kernel")
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_cache_reused_by_another_process_and_nothing_imported_from_it(stock_model, tmp_path,
                                                                       monkeypatch):
     monkeypatch.setenv("PLANSIM_CACHE_DIR", str(tmp_path))
@@ -219,11 +226,13 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert root_path() == Path.home() / ".cache" / "plansim"
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_one_sample_equals_isel(stock_model):
     ds = stock_model.run(reporting="calendar")
     xr.testing.assert_identical(one_sample(ds), ds.isel(sample=0, drop=True))
 
 
+@pytest.mark.xdist_group("kernel-stock-model")
 def test_series_for_an_endogenous_variable_runs_numpy_silently(stock_model, capsys):
     cut = {"outflow": pd.Series([1.0, 2.0], index=[0.0, 10.0])}  # a loop cut
     before = {k for k in stock_model._kernels if k != "endogenous"}

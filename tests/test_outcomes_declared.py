@@ -67,7 +67,7 @@ def test_indicator_chart_is_sized_from_the_declaration(six):
     rows = {c.get_text().get_text().replace("\n", " ")
             for c in side.tables[0].get_celld().values()}
     assert "High-tech enterprises" in rows
-    assert fig._suptitle.get_text() == "Six headline indicators"
+    assert fig.get_suptitle() == "Six headline indicators"
     fig = compare_figure(runs, list(six), lang="zh", baseline_key="base")
     assert len(fig.axes[1].get_xticklabels()) == 6
 

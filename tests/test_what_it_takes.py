@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -111,6 +109,7 @@ def test_money_routing_is_measured_and_conserves_shares():
         pytest.approx(x.sum(), rel=1e-9)
 
 
+# the tests using this fixture run on one xdist worker (xdist_group "what-it-takes-contracts"): made once
 @pytest.fixture(scope="module")
 def contracts():
     """A target the plan misses on these 60 draws unless money is added (brokers at P 0.55)."""
@@ -120,6 +119,7 @@ def contracts():
                          samples=60, budget_max=100.0)
 
 
+@pytest.mark.xdist_group("what-it-takes-contracts")
 def test_written_scenario_reproduces_with_another_seed(contracts, tmp_path):
     from sim.analysis.decisions.what_it_takes import (
         conditioned_ensemble,
@@ -142,6 +142,7 @@ def test_written_scenario_reproduces_with_another_seed(contracts, tmp_path):
     assert abs(q - r.achieved) <= 3 * se
 
 
+@pytest.mark.xdist_group("what-it-takes-contracts")
 def test_table_columns(contracts):
     t = contracts.table
     assert list(t.columns[:6]) == ["target", "probability", "reachable",
@@ -150,25 +151,32 @@ def test_table_columns(contracts):
     assert set(contracts.curves["direction"]) == {*contracts.lines, "even"}
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True,
-                          text=True, timeout=300)
+def _cli(capsys, *args) -> tuple[int, str]:
+    """The command run in this process (as `python -m sim` runs it): exit code and stderr."""
+    from sim.cli.main import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:   # argument errors exit from argparse
+        code = exc.code
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args", [
     ["what-it-takes", "plan", "--target", "nonsense"],
     ["discover", "plan", "--target", "nonsense"],
 ])
-def test_bad_target_one_line(args, tmp_path):
-    res = _cli(*args, "--out", str(tmp_path / "o"))
-    assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1 and "nonsense" in res.stderr
+def test_bad_target_one_line(args, tmp_path, capsys):
+    code, err = _cli(capsys, *args, "--out", str(tmp_path / "o"))
+    assert code == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "nonsense" in err
     assert not (tmp_path / "o").exists()
 
 
-def test_bad_probability_exit_2(tmp_path):
-    res = _cli("what-it-takes", "plan", "--probability", "1.5", "--out", str(tmp_path / "o"))
-    assert res.returncode == 2 and "Traceback" not in res.stderr and "1.5" in res.stderr
+def test_bad_probability_exit_2(tmp_path, capsys):
+    code, err = _cli(capsys, "what-it-takes", "plan", "--probability", "1.5", "--out",
+                     str(tmp_path / "o"))
+    assert code == 2 and "Traceback" not in err and "1.5" in err
 
 
 def test_returns_and_discover_commands(tmp_path):

@@ -43,6 +43,7 @@ def test_languages_come_from_the_word_file():
 def test_every_key_has_every_language():
     words = load_words()
     entries = [(f"units.{k}", v) for k, v in words.units.items()]
+    entries += [(f"label_units.{k}", v) for k, v in words.label_units.items()]
     entries += [(f"{g}.{k}", v) for g, items in words.groups.items() for k, v in items.items()]
     assert len(entries) > 300
     bad = [key for key, v in entries if tuple(v) != LANGS
@@ -117,6 +118,77 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
     helps = parser.format_help() + parser._subparsers._group_actions[0].choices[  # noqa: SLF001
         "returns"].format_help()
     assert f"{t.plan.start}-{t.year}" in helps and f"each {t.year} indicator" in helps
+
+
+def _helps() -> dict[str, str]:
+    """The help of ``plansim`` and of every command, whitespace collapsed."""
+    from sim.cli.main import build_parser
+
+    parser = build_parser()
+    out = {"plansim": parser.format_help()}
+    out.update({c: p.format_help() for c, p in parser._subparsers._group_actions[0]  # noqa: SLF001
+                .choices.items()})
+    return {c: " ".join(text.split()) for c, text in out.items()}
+
+
+def test_help_texts_follow_the_number_of_indicators_and_the_plan_years(monkeypatch):
+    """A sixth indicator and other plan years show in every help text that counts the
+    indicators or names the plan's years, in the returns console line and the explorer intro."""
+    import dataclasses
+
+    from sim.cli.returns import headline
+    from sim.model.declarations import targets as declared
+
+    now = declared.load_targets()
+    before = _helps()
+    n_now = now.count_word("en")
+    assert f"all {n_now} in {now.year}" in before["what-it-takes"]
+    assert f"{now.plan.start}-{now.year}" in before["what-it-takes"]
+    assert f"all {n_now} together" in before["discover"]
+    assert f"the {n_now} indicators" in before["explore"]
+    assert f"each {now.year} indicator" in before["plansim"]
+    assert f"{now.plan.start}-{now.year}" in headline(10)
+    plan = dataclasses.replace(now.plan, start=2031, target_year=2035, horizon=2036)
+    sixth = dataclasses.replace(now.items[0], indicator="sixth_indicator")
+    changed = dataclasses.replace(now, plan=plan, items=(*now.items, sixth))
+    monkeypatch.setattr(declared, "load_targets", lambda path=None: changed)
+    n = declared.number_word(len(now.items) + 1, "en")
+    after = _helps()
+    assert f"all {n} in 2035" in after["what-it-takes"] and "2031-2035" in after["what-it-takes"]
+    assert f"all {n} together" in after["discover"]
+    assert f"the {n} indicators" in after["explore"]
+    assert "2031-2035" in after["returns"] and "each 2035 indicator" in after["plansim"]
+    assert headline(10) == "change in the 2035 indicator per 亿元 spent over 2031-2035 " \
+                           "(10 亿元 per group)"
+    stale = {c: text for c, text in after.items()
+             if re.search(rf"\b({now.plan.start}|{now.year}|{n_now})\b", text)}
+    assert stale == {}
+    for lang in LANGS:
+        intro = word("explorer.intro", lang, year=changed.year, n=changed.count_word(lang))
+        assert "2035" in intro and changed.count_word(lang) in intro
+
+
+def test_the_units_read_from_the_model_text_are_the_model_units():
+    from sim.model.equations.graph import load_graph
+    from sim.model.equations.mdl import declared_units, variable_key
+
+    nodes = load_graph().nodes
+    units = declared_units(paths.MODEL_FILE)
+    assert len(units) == len(nodes)
+    wrong = {n.name: (units.get(variable_key(n.vensim_name)), n.units) for n in nodes.values()
+             if units.get(variable_key(n.vensim_name)) != (n.units or "")}
+    assert wrong == {}
+
+
+def test_a_label_and_its_unit_are_composed_in_one_place():
+    from sim.model.declarations.words import labelled
+
+    assert labelled("单笔股权投资上限", "万元/firms", "zh") == "单笔股权投资上限(万元/家)"
+    assert labelled("Equity ticket cap", "万元/Firms", "en") == "Equity ticket cap (万元/firm)"
+    # no short form declared: the unit as units: shows it
+    assert labelled("Broker places", "persons/Year", "en") == "Broker places (persons/yr)"
+    assert labelled("Multiplier", "Dmnl", "zh") == labelled("Multiplier", None, "en") \
+        == "Multiplier"
 
 
 def test_units_of_targets_agree_with_the_model():

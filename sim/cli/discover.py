@@ -1,4 +1,4 @@
-"""``plansim discover``: which assumption ranges make a target (default: all five) likely.
+"""``plansim discover``: which assumption ranges make a target (default: all together) likely.
 
 PRIM (:mod:`sim.analysis.decisions.prim`) over SCENARIO's ensemble of posterior draws. Writes,
 atomically, ``DIR/discover_<scenario>/``: ``boxes.csv`` (target, cases, n, box, coverage,
@@ -17,11 +17,14 @@ from sim.model.declarations.words import LANGS
 
 
 def add_parser(sub) -> None:
+    from sim.model.declarations.targets import load_targets
+
     p = sub.add_parser(
         "discover", help="scenario discovery (PRIM): assumption ranges that make targets likely",
-        description="Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in "
-                    "which SCENARIO's posterior draws meet the target (default "
-                    "'all': all five together, then each target), with coverage and density.")
+        description=load_targets().fill(
+            "Find, with PRIM (Friedman and Fisher 1999), boxes of assumption ranges in which "
+            "SCENARIO's posterior draws meet the target (default 'all': all {n} together, then "
+            "each target), with coverage and density.", "en"))
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
     p.add_argument("--target", action="append", default=None, metavar="ID",

@@ -1,6 +1,6 @@
 """``plansim explore``: the live explorer, a local web page (Panel on a Bokeh server).
 
-Move a lever and see the five indicators, their targets, the fiscal cost and (with the band on)
+Move a lever and see the indicators, their targets, the fiscal cost and (with the band on)
 P(met) at once; save the settings as a scenario file or load one. The page is
 :mod:`sim.present.explorer`; nothing it runs writes into the project.
 """
@@ -24,15 +24,18 @@ def _port(text: str) -> int:
 
 
 def add_parser(sub) -> None:
+    from sim.model.declarations.targets import load_targets
+
     p = sub.add_parser(
         "explore", help="live explorer in the browser: move levers, see the targets at once",
-        description="Serve a local web page with one slider per lever and plan year (grouped "
-                    "by lever group, marks at the baseline and plan values), the five "
-                    "indicators with history, targets and baseline/plan references, the "
-                    "target table, the fiscal cost, an uncertainty band with P(met) from the "
-                    "ensemble of posterior draws, save/load of scenario files and a zh/en switch. "
-                    "Listens on 127.0.0.1 unless --host is given; another address needs "
-                    "--allow-origin (no wildcard) and prints what a remote visitor can do.")
+        description=load_targets().fill(
+            "Serve a local web page with one slider per lever and plan year (grouped by lever "
+            "group, marks at the baseline and plan values), the {n} indicators with history, "
+            "targets and baseline/plan references, the target table, the fiscal cost, an "
+            "uncertainty band with P(met) from the ensemble of posterior draws, save/load of "
+            "scenario files and a zh/en switch. Listens on 127.0.0.1 unless --host is given; "
+            "another address needs --allow-origin (no wildcard) and prints what a remote "
+            "visitor can do.", "en"))
     from sim.model.declarations.words import LANGS
 
     p.add_argument("scenario", nargs="?", default="plan", metavar="SCENARIO",

@@ -38,6 +38,14 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def headline(amount: float) -> str:
+    """What the console table shows, the plan's years from model/targets.yaml."""
+    from sim.model.declarations.targets import load_targets
+
+    return load_targets().fill("change in the {year} indicator per 亿元 spent over "
+                               "{start}-{year} ", "en") + f"({amount:g} 亿元 per group)"
+
+
 def run(args) -> int:
     from sim.analysis.decisions.returns import returns_table
     from sim.analysis.decisions.what_it_takes import conditioned_ensemble
@@ -67,8 +75,7 @@ def run(args) -> int:
                 return_bars(axes[0, 0], table, t.indicator, lang=lang, names=groups,
                             title=f"{sc.label(lang)}: {t.label.get(lang, t.indicator)}")
                 save_figure(fig, tmp / f"returns_{t.indicator}_{lang}", args.formats)
-    print(f"\n{sc.id}: change in the 2028 indicator per 亿元 spent over 2024-2028 "
-          f"({args.amount:g} 亿元 per group), N = {ens.n}, {time.perf_counter() - t0:.0f} s")
+    print(f"\n{sc.id}: {headline(args.amount)}, N = {ens.n}, {time.perf_counter() - t0:.0f} s")
     cols = ["group", "indicator", "median", "P5", "P95", "rests_on", "rank_correlation"]
     print(format_table(table[cols].round(3), args.lang, labels=known_labels()))
     print(f"\n-> {final}")

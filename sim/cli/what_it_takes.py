@@ -1,13 +1,13 @@
 """``plansim what-it-takes``: the least extra money, and its split across the allocation lines,
-that meets each target (and all five) in 2028 with a chosen probability.
+that meets each target (and all of them) in the target year with a chosen probability (the
+years and the count in the help come from model/targets.yaml).
 
 Writes, atomically, ``DIR/what-it-takes_<scenario>/``: ``requirements.csv`` (target,
 probability, reachable, extra_budget_2024_2028, achieved_probability, mc_se, n, one column per
-line: 亿元 over 2024-2028), ``curves.csv`` (P along each line and the even split), one
+line: 亿元 over the plan years), ``curves.csv`` (P along each line and the even split), one
 scenario file ``<target>-p<P>.yaml`` per reachable row (it extends SCENARIO), and per target a
 chart of P against extra money (``p_<target>_<zh|en>.png``, ``--formats`` for others). Method
-and limits:
-:mod:`sim.analysis.decisions.requirements`.
+and limits: :mod:`sim.analysis.decisions.requirements`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import Progress, add_common, add_ensemble, money
+from sim.model.declarations import targets as declared  # read when called (tests swap it)
 from sim.model.declarations.words import LANGS, word
 
 
@@ -32,14 +33,16 @@ def _probability(text: str) -> float:
 
 
 def add_parser(sub) -> None:
+    fill = declared.load_targets().fill   # the plan years and the indicator count
     p = sub.add_parser(
         "what-it-takes", help="least extra money (and its split) to meet targets with P >= p",
-        description="Condition SCENARIO's ensemble on the history once, then search the least "
-                    "extra fiscal money over 2024-2028 (beyond SCENARIO's own), split across "
-                    "the allocation lines, that meets each target and all five in 2028 with "
-                    "probability at least P over that same ensemble (common random numbers). "
-                    "Writes requirements.csv, the P curves, a scenario file per reachable row "
-                    "and charts (zh and en) into DIR/what-it-takes_<scenario>/.")
+        description=fill("Condition SCENARIO's ensemble on the history once, then search the "
+                         "least extra fiscal money over {start}-{year} (beyond SCENARIO's own), "
+                         "split across the allocation lines, that meets each target and all {n} "
+                         "in {year} with probability at least P over that same ensemble (common "
+                         "random numbers). Writes requirements.csv, the P curves, a scenario "
+                         "file per reachable row and charts (zh and en) into "
+                         "DIR/what-it-takes_<scenario>/.", "en"))
     from sim.analysis.decisions.what_it_takes import DEFAULT_BUDGET_MAX, DEFAULT_PROBABILITIES
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")
@@ -49,22 +52,17 @@ def add_parser(sub) -> None:
                    metavar="P", help="probability to reach (repeatable; default "
                    + " and ".join(f"{x:g}" for x in DEFAULT_PROBABILITIES) + ")")
     p.add_argument("--budget-max", type=money, default=DEFAULT_BUDGET_MAX, metavar="X",
-                   help=f"most extra money considered, 亿元 over 2024-2028 (default "
-                        f"{DEFAULT_BUDGET_MAX:g})")
+                   help=fill("most extra money considered, 亿元 over {start}-{year} ", "en")
+                   + f"(default {DEFAULT_BUDGET_MAX:g})")
     add_ensemble(p)
     add_common(p, lang=True, engine=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from sim.analysis.decisions import what_it_takes as wit
     from sim.analysis.decisions.requirements import ALL
-    from sim.analysis.decisions.what_it_takes import (
-        DEFAULT_PROBABILITIES,
-        target_columns,
-        what_it_takes,
-    )
     from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
     from sim.present.output.outdir import claim
     from sim.present.output.render import FigurePool
     from sim.present.tabular.requirement_table import requirements_view
@@ -73,10 +71,10 @@ def run(args) -> int:
 
     say = Progress(args.quiet)
     sc = load_scenario(args.scenario)
-    targets, levers = load_targets(), load_parameters().levers
+    targets, levers = declared.load_targets(), load_parameters().levers
     wanted = args.target or [*targets.indicators, ALL]
-    target_columns(wanted, targets)                  # bad ids: one line, before any work
-    probs = args.probability or list(DEFAULT_PROBABILITIES)
+    wit.target_columns(wanted, targets)                  # bad ids: one line, before any work
+    probs = args.probability or list(wit.DEFAULT_PROBABILITIES)
     claim(args.out, "what-it-takes", [f"what-it-takes_{sc.id}"])
     t0 = time.perf_counter()
     with FigurePool(here=True) as pool:   # workers fork now, before the search starts threads
@@ -85,8 +83,9 @@ def run(args) -> int:
             lines = {c: levers[c].label for c in rows.columns if c in levers}
             early[target] = (rows, lines, pool.submit_all(
                 _jobs(args, sc, targets, [target], probs, curves, rows, lines)))
-        w = what_it_takes(sc, targets=wanted, probabilities=probs, budget_max=args.budget_max,
-                          samples=args.samples, seed=args.seed, say=say, on_target=drawn)
+        w = wit.what_it_takes(sc, targets=wanted, probabilities=probs,
+                              budget_max=args.budget_max, samples=args.samples,
+                              seed=args.seed, say=say, on_target=drawn)
         final, lines = _write(args, sc, targets, wanted, probs, w, pool, early)
     start, year, secs = targets.plan.start, targets.year, time.perf_counter() - t0
     print(word("what_it_takes.head", args.lang, label=sc.label(args.lang), id=sc.id, year=year,

@@ -5,7 +5,9 @@ something nobody decides but the forecast depends on (a delay, an elasticity). E
 ``.mdl`` variable it sets, its allowed range, a bilingual label and a short bilingual
 ``description`` (what it means, for the catalogues ``plansim levers``/``assumptions`` and the
 editor tooltips of the scenario schema). Units and the full reasoning with its sources are read
-from the ``.mdl`` itself (its units strings and comments), so they are declared exactly once.
+from the ``.mdl`` itself (its units strings and comments), so they are declared exactly once: a
+lever's label is declared without its unit and shown with it (:attr:`Lever.label`, composed by
+:func:`sim.model.declarations.words.labelled` from the unit of its variable in the ``.mdl``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 from sim import paths
 from sim.errors import ParameterError
 from sim.model.cache.diskcache import RememberedTable, package_version
-from sim.model.declarations.words import LANGS
+from sim.model.declarations.words import LANGS, labelled
 from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
+from sim.model.equations.mdl import declared_units, variable_key
 
 LEVER_KINDS = ("constant", "series")
 INTERPOLATIONS = ("linear", "step")
@@ -33,13 +36,19 @@ class Lever:
     min: float
     max: float
     group: str
-    label: dict[str, str]
+    name: dict[str, str]        # the declared label, without the unit
     description: dict[str, str]
     interpolation: str = "linear"
+    unit: str = ""              # the units of its variable in the .mdl
 
     @property
     def py_name(self) -> str:
         return python_name(self.variable)
+
+    @property
+    def label(self) -> dict[str, str]:
+        """The label as shown, with its unit: ``{"zh": "单笔股权投资上限(万元/家)", ...}``."""
+        return {lang: labelled(self.name[lang], self.unit, lang) for lang in LANGS}
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,7 @@ def _bounds(entry: dict, where: str) -> tuple[float, float]:
     return float(entry["min"]), float(entry["max"])
 
 
-def _lever(lid: str, entry, groups: dict, where: str) -> Lever:
+def _lever(lid: str, entry, groups: dict, where: str, units: dict[str, str]) -> Lever:
     entry = require_mapping(entry, where, ParameterError)
     kind = entry.get("kind")
     if kind not in LEVER_KINDS:
@@ -143,7 +152,7 @@ def _lever(lid: str, entry, groups: dict, where: str) -> Lever:
     lo, hi = _bounds(entry, where)
     return Lever(lid, entry["variable"], kind, lo, hi, group,
                  _label(entry.get("label"), f"{where}.label"), _description(entry, where),
-                 interp)
+                 interp, units.get(variable_key(entry["variable"]), ""))
 
 
 def _assumption(aid: str, entry, where: str) -> Assumption:
@@ -168,12 +177,15 @@ def _constant(cid: str, entry, where: str) -> Constant:
                     entry["reason"].strip(), kind)
 
 
-def parse_parameters(raw, source: Path) -> Parameters:
+def parse_parameters(raw, source: Path, units: dict[str, str] | None = None) -> Parameters:
+    """The declarations of ``raw`` (parsed ``source``); ``units``: the units of the model's
+    variables by :func:`~sim.model.equations.mdl.variable_key` (the levers' labels show them)."""
     raw = require_mapping(raw, str(source), ParameterError)
     groups_raw = require_mapping(raw.get("groups", {}), f"{source}: groups", ParameterError)
     groups = {g: _label(v, f"{source}: groups.{g}") for g, v in groups_raw.items()}
     levers_raw = require_mapping(raw.get("levers", {}), f"{source}: levers", ParameterError)
-    levers = {k: _lever(k, v, groups, f"{source}: levers.{k}") for k, v in levers_raw.items()}
+    levers = {k: _lever(k, v, groups, f"{source}: levers.{k}", units or {})
+              for k, v in levers_raw.items()}
     assum_raw = require_mapping(raw.get("assumptions", {}), f"{source}: assumptions",
                                 ParameterError)
     assumptions = {k: _assumption(k, v, f"{source}: assumptions.{k}")
@@ -203,8 +215,8 @@ def read_parameters_file(path: Path) -> Any:
 
 
 @lru_cache(maxsize=8)
-def _cached(path: Path, mtime: float) -> Parameters:
-    return parse_parameters(read_parameters_file(path), path)
+def _cached(path: Path, mtime: float, model_mtime: float) -> Parameters:
+    return parse_parameters(read_parameters_file(path), path, declared_units(paths.MODEL_FILE))
 
 
 def load_parameters(path: Path | str | None = None) -> Parameters:
@@ -212,4 +224,4 @@ def load_parameters(path: Path | str | None = None) -> Parameters:
     path = Path(path or paths.PARAMETERS_FILE).resolve()
     if not path.is_file():
         raise ParameterError(f"{path}: file not found")
-    return _cached(path, path.stat().st_mtime)
+    return _cached(path, path.stat().st_mtime, paths.MODEL_FILE.stat().st_mtime)

@@ -1,6 +1,7 @@
 """The fixed words and unit names of every output, in every language, read from one file.
 
-model/words.yaml declares them once: ``units:`` (how a model unit is shown: ``unit -> {zh, en}``)
+model/words.yaml declares them once: ``units:`` (how a model unit is shown: ``unit -> {zh, en}``),
+``label_units:`` (its short form in brackets after a lever's label, :func:`labelled`)
 and ``words:`` (the fixed texts of charts, tables, documents, the console and the explorer,
 grouped by where they are shown: ``group -> key -> {zh, en}``). The languages are the keys of
 the file's first unit (:data:`LANGS`); every entry has a text (or a list of texts) in each.
@@ -31,6 +32,7 @@ class Words:
     langs: tuple[str, ...]
     units: dict[str, dict[str, str]]
     groups: dict[str, dict[str, dict[str, Any]]]
+    label_units: dict[str, dict[str, str]]
 
 
 def _entry(raw: Any, where: str, langs: tuple[str, ...]) -> dict[str, Any]:
@@ -50,10 +52,10 @@ def parse_words(raw: Any, where: str) -> Words:
     """Check and build :class:`Words` from the parsed file; a :class:`ModelError` names the
     entry that is not ``{lang: text}`` in every language."""
     raw = require_mapping(raw, where, ModelError)
-    extra = sorted(set(raw) - {"units", "words"}, key=str)
+    extra = sorted(set(raw) - {"units", "label_units", "words"}, key=str)
     if extra:
         raise ModelError(f"{where}: unknown section(s) {', '.join(map(str, extra))}; "
-                         "allowed: units, words")
+                         "allowed: units, label_units, words")
     units_raw = require_mapping(raw.get("units"), f"{where}: units", ModelError)
     if not units_raw:
         raise ModelError(f"{where}: units is empty; its first entry names the languages")
@@ -65,7 +67,10 @@ def parse_words(raw: Any, where: str) -> Words:
         entries = require_mapping(entries, f"{where}: words.{g}", ModelError)
         groups[str(g)] = {str(k): _entry(v, f"{where}: words.{g}.{k}", langs)
                           for k, v in entries.items()}
-    return Words(langs, units, groups)
+    short = require_mapping(raw.get("label_units", {}), f"{where}: label_units", ModelError)
+    short = {str(k).lower(): _entry(v, f"{where}: label_units.{k}", langs)
+             for k, v in short.items()}
+    return Words(langs, units, groups, short)
 
 
 @lru_cache(maxsize=4)
@@ -138,16 +143,28 @@ def unit_entry(unit: str) -> Mapping[str, str] | None:
     return load_words().units.get(str(unit).strip().lower())
 
 
-def unit(u: str | None, lang: str) -> str:
+def unit(u: str | None, lang: str, in_label: bool = False) -> str:
     """How the model unit ``u`` is shown in ``lang``: the whole unit if declared, else each
     ``/``-separated word that is declared (``"firms/year"`` -> ``"家/年"``); an unknown word
-    passes through; None or blank gives ``""``."""
+    passes through; None or blank gives ``""``. ``in_label``: the short form of
+    ``label_units:`` where one is declared (what :func:`labelled` writes)."""
     check_lang(lang)
     if u is None or not str(u).strip():
         return ""
     u = str(u).strip()
+    short = load_words().label_units.get(u.lower()) if in_label else None
+    if short is not None:
+        return short[lang]
     whole = unit_entry(u)
     if whole is not None:
         return whole[lang]
     units = load_words().units
     return "/".join(units.get(p.strip().lower(), {}).get(lang, p.strip()) for p in u.split("/"))
+
+
+def labelled(label: str, u: str | None, lang: str) -> str:
+    """The one composition of a label and its model unit ``u``: ``"单笔股权投资上限(万元/家)"``,
+    ``"Equity ticket cap (万元/firm)"`` (``punctuation.label_unit`` of the short unit
+    :func:`unit` gives ``in_label``); the label alone when that unit is empty."""
+    shown = unit(u, lang, in_label=True)
+    return word("punctuation.label_unit", lang, name=label, unit=shown) if shown else label

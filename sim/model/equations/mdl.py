@@ -4,7 +4,9 @@
 ``load_pysd_model`` translates it with ``pysd.read_vensim`` inside a private folder of this
 process (``tempfile.mkdtemp``: an unpredictable name, mode 0700, removed at exit), so the
 generated ``.py`` never lands beside the source file and nothing another user planted in a
-shared temporary folder is written through or imported. Both raise
+shared temporary folder is written through or imported. :func:`declared_units` reads each
+variable's units string from the text alone (no PySD: the labels of the levers need it at every
+command's start). Both raise
 :class:`sim.errors.ModelError` naming the file when it is missing or unparseable. A model may
 read data files (``GET DIRECT ...``/``GET XLS ...`` functions, ``data_files``) only inside its
 own folder (:func:`check_data_files`), so a model file from elsewhere (a conformance test
@@ -26,6 +28,10 @@ from pathlib import Path
 from sim.errors import ModelError
 
 _PYSD_CACHE: dict[tuple, object] = {}
+#: the sketch section that ends the equations of a ``.mdl``
+_SKETCH = "\\\\\\---///"
+#: a units string's optional range, ``Year [0,?]``
+_RANGE = re.compile(r"\s*\[[^\]]*\]\s*$")
 #: the file argument of Vensim's GET functions (GET DIRECT/XLS/123 DATA/CONSTANTS/LOOKUPS/...)
 _GET_FILE = re.compile(r"GET[\s_]+(?:DIRECT|XLS|123)[\s_]+\w+\s*\(\s*'([^']*)'", re.I)
 
@@ -147,3 +153,24 @@ def _resolve_data_files(model_path: Path, data_files):
             raise ModelError(f"data file '{a}' for model '{model_path}' does not exist")
         out.append(str(a))
     return out
+
+
+def variable_key(name: str) -> str:
+    """A Vensim name as Vensim compares names: case and ``_``/space runs do not count."""
+    return " ".join(name.replace("_", " ").lower().split())
+
+
+def declared_units(path) -> dict[str, str]:
+    """The units string of every variable of the ``.mdl`` at ``path``, by :func:`variable_key`
+    (its range ``[min,max]`` left off), read from the text: ``name = ... ~ units ~ comment |``."""
+    path = _check(path)
+    text = path.read_text(encoding="utf-8").split(_SKETCH, 1)[0]
+    units = {}
+    for equation in text.split("|"):
+        parts = equation.split("~")
+        if len(parts) < 3:
+            continue
+        head = re.split(r"[=(\[]|:=", parts[0].replace("{UTF-8}", ""), maxsplit=1)[0]
+        if head.strip() and not head.strip().startswith("*"):
+            units[variable_key(head)] = _RANGE.sub("", parts[1]).strip()
+    return units
