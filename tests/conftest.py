@@ -15,13 +15,38 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _seed_from_the_user_cache(session: str) -> None:
+    """Copy the parsed models and compiled kernels ``make setup`` left in the user's cache (and
+    the key that signs them) into this run's new cache, so the real model's kernels are read,
+    not compiled again, as the first command on a set-up machine reads them. Entries are keyed
+    by the model's bytes and the engine's code (a stale one is a miss) and verified with the
+    key; nothing is copied from a cache folder that is not the user's own and closed to
+    others. Tests that need an empty or hostile cache use folders of their own."""
+    from sim.model.cache.diskcache import KEY_NAME, root_path, unsafe
+
+    user, dest = root_path(), Path(session) / "plansim"
+    try:
+        if unsafe(os.lstat(user)) or not (user / KEY_NAME).is_file():
+            return
+        dest.mkdir(mode=0o700)
+        shutil.copy2(user / KEY_NAME, dest / KEY_NAME)
+        for sub in ("models", "kernels"):
+            if (user / sub).is_dir():
+                shutil.copytree(user / sub, dest / sub)
+    except OSError:
+        shutil.rmtree(dest, ignore_errors=True)   # start from an empty cache instead
+
+
 # The compiled-model cache (sim.engine.cache, the numba kernels of sim.engine.kernel_cache) of
 # this test run, never the user's own. One folder for the whole run: the first pytest process
 # (the xdist controller, or a run without workers) creates it and hands its path to the workers
 # it starts through the environment, so each kernel is compiled once per run, not once per
 # worker. PLANSIM_TEST_CACHE names a folder kept across runs (a developer's repeated runs).
-# Tests that need an empty or hostile cache set PLANSIM_CACHE_DIR / XDG_CACHE_HOME to a tmp
-# folder of their own.
+# A new folder starts with what `make setup` compiled into the user's cache (the real model's
+# kernels: see _seed_from_the_user_cache). Tests that need an empty or hostile cache set
+# PLANSIM_CACHE_DIR / XDG_CACHE_HOME to a tmp folder of their own.
 _SESSION_CACHE = "PLANSIM_TEST_SESSION_CACHE"
 if os.environ.get("PLANSIM_TEST_CACHE"):
     _CACHE = os.environ["PLANSIM_TEST_CACHE"]
@@ -32,6 +57,7 @@ else:
     _CACHE = tempfile.mkdtemp(prefix="plansim-test-cache-")
     os.environ[_SESSION_CACHE] = _CACHE
     atexit.register(shutil.rmtree, _CACHE, True)
+    _seed_from_the_user_cache(_CACHE)   # before XDG_CACHE_HOME points here
 os.environ["XDG_CACHE_HOME"] = _CACHE
 # computed results are not reused across tests (a test may monkeypatch what they are computed
 # from); the tests of sim.model.cache.results turn it on
