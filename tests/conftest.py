@@ -200,3 +200,19 @@ def write_scenario(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """A plansim command run in this process (as ``python -m sim`` runs it, without starting
+    an interpreter): ``run_cli(*args)`` gives its exit code and stderr."""
+    from sim.cli.main import main
+
+    def run(*args) -> tuple[int, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:   # argument errors exit from argparse
+            code = exc.code
+        return code, capsys.readouterr().err
+
+    return run

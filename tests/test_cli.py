@@ -92,20 +92,12 @@ def test_formats_are_parsed_once_each():
     assert figure_formats("svg, PNG,svg") == ("svg", "png")
 
 
-def _cli(capsys, *args) -> tuple[int, str]:
-    """The command run in this process (as `python -m sim` runs it): exit code and stderr."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:   # argument errors exit from argparse
-        code = exc.code
-    return code, capsys.readouterr().err
 
-
-def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path, capsys):
+def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path, run_cli):
     before = {p: p.read_bytes() for p in (run_out / "baseline").iterdir()}
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: {zh: 坏, en: Bad}\nlevers:\n  not_a_lever: 1\n", encoding="utf-8")
-    code, err = _cli(capsys, "run", "baseline", str(bad), "--out", str(run_out))
+    code, err = run_cli("run", "baseline", str(bad), "--out", str(run_out))
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -115,8 +107,8 @@ def test_bad_scenario_one_line_no_traceback_and_nothing_lost(run_out, tmp_path, 
     assert before == after
 
 
-def test_missing_scenario_file(tmp_path, capsys):
-    code, err = _cli(capsys, "run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
+def test_missing_scenario_file(tmp_path, run_cli):
+    code, err = run_cli("run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
     assert code == 2 and "Traceback" not in err
     assert "nope.yaml" in err and "not found" in err
     assert not (tmp_path / "o").exists()

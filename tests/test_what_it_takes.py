@@ -151,30 +151,20 @@ def test_table_columns(contracts):
     assert set(contracts.curves["direction"]) == {*contracts.lines, "even"}
 
 
-def _cli(capsys, *args) -> tuple[int, str]:
-    """The command run in this process (as `python -m sim` runs it): exit code and stderr."""
-    from sim.cli.main import main
-
-    try:
-        code = main(list(args))
-    except SystemExit as exc:   # argument errors exit from argparse
-        code = exc.code
-    return code, capsys.readouterr().err
-
 
 @pytest.mark.parametrize("args", [
     ["what-it-takes", "plan", "--target", "nonsense"],
     ["discover", "plan", "--target", "nonsense"],
 ])
-def test_bad_target_one_line(args, tmp_path, capsys):
-    code, err = _cli(capsys, *args, "--out", str(tmp_path / "o"))
+def test_bad_target_one_line(args, tmp_path, run_cli):
+    code, err = run_cli(*args, "--out", str(tmp_path / "o"))
     assert code == 2 and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and "nonsense" in err
     assert not (tmp_path / "o").exists()
 
 
-def test_bad_probability_exit_2(tmp_path, capsys):
-    code, err = _cli(capsys, "what-it-takes", "plan", "--probability", "1.5", "--out",
+def test_bad_probability_exit_2(tmp_path, run_cli):
+    code, err = run_cli("what-it-takes", "plan", "--probability", "1.5", "--out",
                      str(tmp_path / "o"))
     assert code == 2 and "Traceback" not in err and "1.5" in err
 
