@@ -8,7 +8,7 @@ with their players, the influential assumptions, the caveats, the data sources (
 citations) and the file versions. Charts are inline SVG (text as paths), drawn at the width of
 the A4 text column so that no chart text prints below :data:`MIN_PT`; the page embeds the
 subset of the project's CJK font it uses (:func:`font_face`), so a browser without a Chinese
-font shows Chinese, and WeasyPrint prints the PDF with that same font (:func:`write_pdf`).
+font shows Chinese, and WeasyPrint prints the PDF with that same font (:func:`pdf_bytes`).
 """
 
 from __future__ import annotations
@@ -339,11 +339,6 @@ def pdf_available() -> bool:
     except (ImportError, OSError):   # OSError: the Pango system library is missing
         return False
     return True
-
-
-def write_pdf(html_text: str, path: Path) -> None:
-    """Print ``html_text`` to ``path`` with WeasyPrint (the page's embedded font subset)."""
-    Path(path).write_bytes(pdf_bytes(html_text))
 
 
 def pdf_bytes(html_text: str) -> bytes:
