@@ -37,7 +37,12 @@ system-deps:
 	  command -v chromium >/dev/null 2>&1 || echo "warning: chromium is missing; the explorer's browser tests need it at /usr/bin/chromium (or PLANSIM_CHROMIUM=path): install the system package chromium" >&2; \
 	fi
 
+# The project's own modules compiled to bytecode, as pip does for the packages it installs: a
+# machine that sets PYTHONDONTWRITEBYTECODE (the machines this project is built on do) compiles
+# every module of sim again in every process, about half a second of each command's start and
+# of each process a test starts. Only changed files are compiled again (a few ms when current).
 setup: system-deps $(STAMP)
+	$(BIN)/python -m compileall -q sim tests
 
 run: setup
 	$(BIN)/plansim run

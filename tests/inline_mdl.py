@@ -1,9 +1,23 @@
 """The control section and empty sketch that every tiny inline ``.mdl`` of the tests ends with,
-and the two-sector model of the sketch and diagram tests."""
+the two-sector model of the sketch and diagram tests, and the numpy-path model the analysis
+tests run tiny models on."""
 
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+
+
+def numpy_model(path: str | Path):
+    """``path`` compiled to a batch model that runs on the numpy path: for tests of analysis
+    code (loops, what-it-takes, estimation) that use a tiny model as their vehicle. The compiled
+    kernel gives the same numbers (tests/test_kernel_agreement.py, to 1e-12) but numba compiles
+    each new model for seconds; the engine's own tests run the kernel."""
+    from sim.engine import compile_model
+
+    bm = compile_model(path)
+    bm.backend = "numpy"
+    return bm
 
 
 def control_section(final_time: float, time_step: float = 0.25, initial_time: float = 0,

@@ -7,7 +7,6 @@ import pytest
 from sim import paths
 from sim.analysis.diagnostics.loops import derive_loop, loop_polarities
 from sim.cli.main import main
-from sim.engine import compile_model
 from sim.model.declarations.loopspec import LoopSpec
 from sim.model.declarations.sectors import load_sectors
 from sim.model.declarations.varlabels import load_zh_labels
@@ -21,6 +20,7 @@ from sim.present.figures.diagrams import (
     variable_labels,
     write_diagrams,
 )
+from tests.inline_mdl import numpy_model
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_loop_diagram_and_table_carry_measured_signs(sketched):
     mdl, g, _ = sketched
     spec = LoopSpec("B1", {"zh": "死亡", "en": "Deaths"}, "balancing",
                     ("population", "deaths"), {"zh": "", "en": ""})
-    pols = loop_polarities(g, [derive_loop(g, spec)], compile_model(mdl), {})
+    pols = loop_polarities(g, [derive_loop(g, spec)], numpy_model(mdl), {})
     src = loop_dot(pols, _labels(g), "en", "tiny")
     assert '"population" -> "deaths"' in src and 'headlabel="+"' in src
     assert '"deaths" -> "population"' in src and 'headlabel="−"' in src

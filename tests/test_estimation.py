@@ -178,11 +178,11 @@ def test_rows_go_where_their_status_and_date_say():
 
 @pytest.fixture(scope="module")
 def as_of_model(tmp_path_factory):
-    from sim.engine import compile_model
+    from tests.inline_mdl import numpy_model
 
     d = tmp_path_factory.mktemp("tiny")
     (d / "tiny.mdl").write_text(TINY, encoding="utf-8")
-    return d, compile_model(d / "tiny.mdl")
+    return d, numpy_model(d / "tiny.mdl")
 
 
 def test_an_as_of_stock_is_compared_on_its_date(as_of_model):

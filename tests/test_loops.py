@@ -15,11 +15,10 @@ from sim.analysis.diagnostics.loops import (
     link_signs,
     loop_polarities,
 )
-from sim.engine import compile_model
 from sim.errors import ModelError
 from sim.model.declarations.loopspec import LoopSpec, load_loops
 from sim.model.equations.graph import load_graph
-from tests.inline_mdl import control_section
+from tests.inline_mdl import control_section, numpy_model
 
 TINY = textwrap.dedent("""\
     {UTF-8}
@@ -95,7 +94,7 @@ def test_polarity_signs_and_inactive_links(loop_mdl):
     loops = [derive_loop(g, _spec("R", "reinforcing", ["population", "births"])),
              derive_loop(g, _spec("B", "balancing", ["population", "deaths"])),
              derive_loop(g, _spec("C", "balancing", ["crowding", "deaths"]))]
-    bm = compile_model(loop_mdl)
+    bm = numpy_model(loop_mdl)
     r, b, c = loop_polarities(g, loops, bm, {})
     assert (r.derived, b.derived, c.derived) == ("reinforcing", "balancing", "balancing")
     assert r.confirmed and b.confirmed and c.confirmed
@@ -149,7 +148,7 @@ INIT = textwrap.dedent("""\
 def test_measuring_effects_together_gives_the_numbers_of_separate_runs(tmp_path, body):
     p = tmp_path / "m.mdl"
     p.write_text(body, encoding="utf-8")
-    g, bm = load_graph(p), compile_model(p)
+    g, bm = load_graph(p), numpy_model(p)
     links = [(d, n) for n, node in g.nodes.items() if node.kind in ("stock", "flow", "aux")
              for d in node.deps if g[d].kind in ("stock", "flow", "aux")]
     effects = sorted({b for _, b in links})
@@ -181,7 +180,7 @@ def test_an_effect_is_not_grouped_with_one_that_pins_what_its_initial_value_read
                                                                "start_capital": ["base_wear"]}
                          ) == [["investment", "start_capital"]]
     # the wear raises the capital through its start more than it lowers it by year 5
-    signs = link_signs(g, [("wear", "capital")], compile_model(p), {})
+    signs = link_signs(g, [("wear", "capital")], numpy_model(p), {})
     assert (signs["wear -> capital"] == 1).all()
 
 

@@ -11,7 +11,7 @@ from test_engine_helpers import write_model
 
 from sim.analysis.decisions import prim
 from sim.analysis.decisions.requirements import Outcome, Problem, least_budget
-from sim.engine import compile_model
+from tests.inline_mdl import numpy_model
 
 # out = a (1 + e1 x1 + e2 x2): line 1 gives twice what line 2 gives per 亿元
 BODY = """
@@ -29,7 +29,7 @@ TARGET = 2.0
 
 @pytest.fixture(scope="module")
 def two_lever_model(tmp_path_factory):
-    return compile_model(write_model(tmp_path_factory.mktemp("wit"), BODY))
+    return numpy_model(write_model(tmp_path_factory.mktemp("wit"), BODY))
 
 
 def _problem(bm, a):
@@ -200,7 +200,7 @@ x2 = 0
 
 
 def test_mix_beats_every_single_line_and_the_even_split(tmp_path):
-    bm = compile_model(write_model(tmp_path, SATURATING))
+    bm = numpy_model(write_model(tmp_path, SATURATING))
     a = np.full(4, 1.0)
     # need a gain of 1.5 (out > 2.5): best is x1 = 5 (gain 1), x2 = 10 (gain 0.5): 15 亿元;
     # line 2 alone needs 30, the even split 20, line 1 alone never gets there
@@ -274,7 +274,7 @@ BRUTE_STEP = 0.25
 
 @pytest.fixture(scope="module")
 def hetero(tmp_path_factory):
-    bm = compile_model(write_model(tmp_path_factory.mktemp("hetero"), HETERO))
+    bm = numpy_model(write_model(tmp_path_factory.mktemp("hetero"), HETERO))
     rng = np.random.default_rng(7)
     n = 200
     a, b = rng.uniform(0.8, 1.2, n), rng.uniform(0.1, 0.3, n)
