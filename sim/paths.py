@@ -19,6 +19,10 @@ WORDS_FILE = MODEL_DIR / "words.yaml"
 #: the committed diagrams (Graphviz sources and SVG; `plansim regen` writes them)
 DIAGRAMS_DIR = MODEL_DIR / "diagrams"
 CHECKS_FILE = MODEL_DIR / "checks.yaml"
+#: PySD's runs of the model at its own step, one file per scenario (`plansim regen` writes
+#: them, sim.analysis.diagnostics.reference; tests/test_agreement.py compares the engine with them)
+REFERENCE_DIR = MODEL_DIR / "reference"
+REFERENCE_NAME = "pysd-{scenario}.csv"
 LOOPS_FILE = MODEL_DIR / "loops.yaml"
 SECTORS_FILE = MODEL_DIR / "sectors.yaml"
 LABELS_FILE = MODEL_DIR / "labels.yaml"

@@ -20,8 +20,8 @@ from sim.present.output import artefacts
 
 @pytest.mark.slow
 def test_every_generated_artefact_is_current(capsys):
-    """The sketch, the estimation, the schema, the diagrams and the document blocks are what
-    `make regen` makes of the declarations now."""
+    """The sketch, the estimation, the schema, the diagrams, PySD's reference runs and the
+    document blocks are what `make regen` makes of the declarations now."""
     code = main(["regen", "--check", "-q"])
     out = capsys.readouterr().out
     assert code == 0, out

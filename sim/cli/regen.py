@@ -1,7 +1,8 @@
 """``plansim regen`` (``make regen``): rebuild every committed generated file, in dependency
 order (:mod:`sim.present.output.artefacts`): the ``.mdl`` sketch, the estimation (only when its inputs
-changed), the scenario schema, the diagrams, the generated blocks of the documents. ``--check``
-writes nothing and exits 1 listing every stale one (a test runs it)."""
+changed), the scenario schema, the diagrams, PySD's reference runs (only when their fingerprint
+changed), the generated blocks of the documents. ``--check`` writes nothing and exits 1 listing
+every stale one (a test runs it)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,17 @@ COMMAND = "make regen"
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "regen", help="rebuild every committed generated file (sketch, estimation, schema, "
-                      "diagrams, document blocks)",
+                      "diagrams, PySD reference runs, document blocks)",
         description="Bring every generated file the repository holds up to date, each after "
                     "the ones it is made from: the Vensim sketch of the .mdl, the estimation "
                     "(model/posterior.csv.gz and model/calibration.yaml: slow, so redone only "
                     "when the hash of its inputs stored with the draws no longer matches), "
-                    "scenarios/schema.json, model/diagrams (Graphviz sources and SVG) and the "
-                    "generated blocks of README.md, model/README.md and model/README.zh.md. "
+                    "scenarios/schema.json, model/diagrams (Graphviz sources and SVG), "
+                    "model/reference (PySD's runs of the model at its own step, which the "
+                    "agreement tests compare the engine with: PySD runs only when the "
+                    "fingerprint of the .mdl, the inputs, the code and PySD's version stored "
+                    "with them no longer matches) and the generated blocks of README.md, "
+                    "model/README.md and model/README.zh.md. "
                     "Files already current are left byte for byte.")
     from sim.present.output.artefacts import ARTEFACTS
 

@@ -10,7 +10,11 @@ Each artefact is made from declarations and from the artefacts before it; ``plan
    with the draws, no longer matches its inputs);
 3. ``schema``: ``scenarios/schema.json`` (levers, their units, the calibrated baseline);
 4. ``diagrams``: ``model/diagrams`` (Graphviz sources and SVG; polarities on the calibrated run);
-5. ``docs``: the generated blocks of the READMEs (every number, the loop tables).
+5. ``reference``: ``model/reference``, PySD's runs of the model at its own step that
+   tests/test_agreement.py holds the batch engine to (:mod:`sim.analysis.diagnostics.reference`;
+   PySD runs only when a file's fingerprint, the .mdl, the scenario's inputs with the calibrated
+   values, the code and PySD's version, no longer matches);
+6. ``docs``: the generated blocks of the READMEs (every number, the loop tables).
 
 Each step checks its own output against what it would write now and writes only when they
 differ (the sketch by structure, not by positions), so a current project is left byte for byte.
@@ -116,6 +120,26 @@ def _diagrams(write: bool, say: Say) -> list[str]:
     return [f"{_rel(out)}: {why}"]
 
 
+def _reference(write: bool, say: Say) -> list[str]:
+    from sim.analysis.diagnostics.reference import (
+        SCENARIOS,
+        reference_path,
+        reference_text,
+        stale_reason,
+    )
+    from sim.present.output.atomic import atomic_write_text
+    from sim.simulate import Simulator
+
+    say("fingerprinting PySD's reference runs")
+    sim = Simulator("numpy")
+    stale = {sid: why for sid in SCENARIOS if (why := stale_reason(sid, simulator=sim))}
+    if write and stale:
+        pysd = Simulator("pysd")
+        for sid in stale:
+            atomic_write_text(reference_path(sid), reference_text(sid, pysd, say=say))
+    return [f"{_rel(reference_path(sid))}: {why}" for sid, why in stale.items()]
+
+
 def _docs(write: bool, say: Say) -> list[str]:
     from sim.present.documents.doc_blocks import DocContext, generators
     from sim.present.documents.docs import update_documents
@@ -132,6 +156,7 @@ ARTEFACTS: dict[str, tuple[str, Callable[[bool, Say], list[str]]]] = {
                     _calibration),
     "schema": ("scenarios/schema.json", _schema),
     "diagrams": ("model/diagrams (Graphviz sources, SVG)", _diagrams),
+    "reference": ("model/reference (PySD's runs at the model's step)", _reference),
     "docs": ("the generated blocks of the READMEs", _docs),
 }
 
