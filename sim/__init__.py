@@ -8,11 +8,15 @@ The notebook API (``sim.run``, ``sim.compare``, ``sim.uncertainty``, ``sim.sensi
 
 from __future__ import annotations
 
+from sim import lazy_dask
+
 __version__ = "0.1.0"
 _API = ("compare", "discover", "history", "levers", "load_scenario", "percentiles",
         "plot_compare", "plot_fan", "plot_indicators", "probabilities", "returns", "run",
         "run_scenarios", "scenario_ids", "sensitivity", "simulator", "targets", "targets_table",
         "uncertainty", "use_cjk_font", "what_it_takes")
+
+lazy_dask.install()   # every process imports sim first: its Datasets import no dask.array
 
 
 def __getattr__(name: str):

@@ -8,8 +8,10 @@ import pytest
 
 from sim import paths
 
-RANK = {"sim.errors": 0, "sim.paths": 0, "sim.dims": 0, "sim.model": 1, "sim.engine": 2, "sim.scenarios": 3,
-        "sim.simulate": 4, "sim.analysis": 5, "sim.present": 6, "sim.api": 7, "sim.cli": 8}
+#: rank 0: imported anywhere (errors, paths, the named axes, the process's xarray setting)
+RANK = {"sim.errors": 0, "sim.paths": 0, "sim.dims": 0, "sim.lazy_dask": 0,
+        "sim.model": 1, "sim.engine": 2, "sim.scenarios": 3, "sim.simulate": 4,
+        "sim.analysis": 5, "sim.present": 6, "sim.api": 7, "sim.cli": 8}
 MODULES = sorted((paths.ROOT / "sim").rglob("*.py"))
 
 

@@ -258,6 +258,26 @@ def test_the_page_embeds_the_font_subset_it_uses(computed):
     assert len(cmap) < 3000 and len(data) < 1_500_000   # a subset, not the 16 MB font
 
 
+@pytest.mark.xdist_group("brief-computed")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_table_of_changes_marks_the_levers_the_plan_gives_no_figure_for(computed, lang):
+    """The plan's table of changes marks exactly the levers declared ``plan_value: assumed``
+    in model/parameters.yaml (fiscal budget, innovation vouchers, broker training places),
+    each once, on its first row, and the page carries it."""
+    _, changes = computed.changes["plan"]
+    levers = computed.parameters.levers
+    rows = bt.change_rows(changes, lang, computed.reference.label(lang),
+                          computed.scenarios[0].label(lang), computed.parameters)
+    mark = bt.word("assumed", lang)
+    named = [n for n in rows.iloc[:, 0] if n]
+    marked = {n.removesuffix(mark) for n in named if n.endswith(mark)}
+    assert marked == {label(levers[lid].label, lang) for lid in
+                      ("fiscal_budget", "innovation_vouchers", "broker_training_places")}
+    assert len(named) == len({c.lever for c in changes}) > len(marked)
+    page = bp.render_html(computed, lang)
+    assert page.count(html.escape(mark)) >= len(marked)
+
+
 def test_mine_against_plan_compares_the_two_directly(tmp_path):
     """`brief mine --against plan`: the headline and findings name the two, the assumptions
     list exactly the levers mine changes against the plan (by year), and the waterfall gives

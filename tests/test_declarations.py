@@ -84,6 +84,33 @@ def test_command_reports_a_missing_description_with_exit_2(tmp_path, monkeypatch
     assert "crowding_in.description: missing" in err and "Traceback" not in err
 
 
+# -- plan_value: the levers whose path in the plan scenario is an assumption -------------------
+PLAN_ASSUMED = {"fiscal_budget", "innovation_vouchers", "broker_training_places"}
+
+
+def test_plan_value_marks_the_levers_the_plan_gives_no_figure_for():
+    """Declared beside the levers in model/parameters.yaml; left out, nothing is declared."""
+    levers = load_parameters().levers
+    assert {lid for lid, lv in levers.items() if lv.assumed_in_plan} == PLAN_ASSUMED
+    raw = yaml.safe_load(paths.PARAMETERS_FILE.read_text(encoding="utf-8"))
+    del raw["levers"]["fiscal_budget"]["plan_value"]
+    parsed = parse_parameters(raw, paths.PARAMETERS_FILE).levers["fiscal_budget"]
+    assert parsed.plan_value is None and not parsed.assumed_in_plan
+
+
+@pytest.mark.parametrize("value", ["assume", "Assumed", True, ["assumed"], {"zh": "假设"}])
+def test_a_bad_plan_value_is_one_clear_error(tmp_path, value):
+    raw = yaml.safe_load(paths.PARAMETERS_FILE.read_text(encoding="utf-8"))
+    raw["levers"]["innovation_vouchers"]["plan_value"] = value
+    path = tmp_path / "parameters.yaml"
+    with pytest.raises(ParameterError) as err:
+        parse_parameters(raw, path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: levers.innovation_vouchers.plan_value: {value!r} is not "
+                          "allowed; use assumed "), msg
+    assert "leave it out" in msg and "\n" not in msg
+
+
 @pytest.fixture(scope="module")
 def schema():
     params = load_parameters()

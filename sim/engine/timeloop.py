@@ -11,10 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sim.engine import lazy_dask
 from sim.errors import ModelError
-
-lazy_dask.defer()   # the first Dataset of a run imports no dask.array (about 0.5 s)
 
 
 def loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):

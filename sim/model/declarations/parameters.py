@@ -8,6 +8,9 @@ editor tooltips of the scenario schema). Units and the full reasoning with its s
 from the ``.mdl`` itself (its units strings and comments), so they are declared exactly once: a
 lever's label is declared without its unit and shown with it (:attr:`Lever.label`, composed by
 :func:`sim.model.declarations.words.labelled` from the unit of its variable in the ``.mdl``).
+A lever's optional ``plan_value`` says where the plan scenario's value for it comes from:
+``assumed`` when the action plan names the lever without a figure, so that the value in
+``scenarios/plan.yaml`` is an assumption of the scenario (the briefing marks it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from sim.model.equations.mdl import declared_units, variable_key
 
 LEVER_KINDS = ("constant", "series")
 INTERPOLATIONS = ("linear", "step")
+#: the values of a lever's ``plan_value`` (left out: nothing is declared about it)
+PLAN_VALUES = ("assumed",)
 
 
 @dataclass(frozen=True)
@@ -40,10 +45,17 @@ class Lever:
     description: dict[str, str]
     interpolation: str = "linear"
     unit: str = ""              # the units of its variable in the .mdl
+    plan_value: str | None = None   # "assumed": the plan gives no figure (see PLAN_VALUES)
 
     @property
     def py_name(self) -> str:
         return python_name(self.variable)
+
+    @property
+    def assumed_in_plan(self) -> bool:
+        """True when the plan scenario's path of this lever is an assumption of the scenario,
+        not a figure of the plan (``plan_value: assumed``)."""
+        return self.plan_value == "assumed"
 
     @property
     def label(self) -> dict[str, str]:
@@ -149,10 +161,15 @@ def _lever(lid: str, entry, groups: dict, where: str, units: dict[str, str]) -> 
             f"{where}.group: {group!r} is not a declared group; groups are {sorted(groups)}")
     if not isinstance(entry.get("variable"), str):
         raise ParameterError(f"{where}.variable: {entry.get('variable')!r} is not a variable name")
+    plan_value = entry.get("plan_value")
+    if plan_value is not None and plan_value not in PLAN_VALUES:
+        raise ParameterError(
+            f"{where}.plan_value: {plan_value!r} is not allowed; use {', '.join(PLAN_VALUES)} "
+            "(the plan gives no figure, so scenarios/plan.yaml assumes one) or leave it out")
     lo, hi = _bounds(entry, where)
     return Lever(lid, entry["variable"], kind, lo, hi, group,
                  _label(entry.get("label"), f"{where}.label"), _description(entry, where),
-                 interp, units.get(variable_key(entry["variable"]), ""))
+                 interp, units.get(variable_key(entry["variable"]), ""), plan_value)
 
 
 def _assumption(aid: str, entry, where: str) -> Assumption:

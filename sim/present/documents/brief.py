@@ -29,12 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine import lazy_dask
 from sim.present.documents.brief_text import probability, word
 from sim.present.labels import check_lang, declared_labels, format_number, label, unit_label
 
 TOP_ASSUMPTIONS = 10
-lazy_dask.defer()   # a brief read back from the cache runs nothing: no engine import does it
+
 
 @dataclass
 class Brief:

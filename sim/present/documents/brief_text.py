@@ -8,8 +8,6 @@ reference, the Shapley attribution), in the page's language.
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,18 +16,7 @@ from sim.model.declarations.words import in_group
 from sim.model.declarations.words import word as word_of
 from sim.present.labels import format_number, label, unit_label
 
-#: the levers whose path in the plan is an assumption of the scenario, not a figure of the plan
-ASSUMED_FILE = Path(__file__).with_name("brief_words.yaml")
 word = in_group("brief")
-
-
-@cache
-def assumed_levers() -> frozenset[str]:
-    """The levers declared in sim/present/documents/brief_words.yaml as assumed in the plan."""
-    from sim.errors import OutputError
-    from sim.model.declarations.yamlio import read_yaml
-
-    return frozenset((read_yaml(ASSUMED_FILE, OutputError) or {}).get("assumed_levers") or ())
 
 
 def probability(row: pd.Series) -> str:
@@ -153,17 +140,17 @@ def _value(x: float) -> str:
 def change_rows(changes: list[Any], lang: str, ref_name: str, sc_name: str,
                 parameters: Any) -> pd.DataFrame:
     """One row per lever and run of consecutive years in which the scenario holds one value:
-    the lever (its declared label; an assumed path marked), the years ("from <year>" when the
-    run reaches the last year a scenario can set), the reference's value (first to last when
-    it moves within the run) and the scenario's."""
+    the lever (its declared label; marked when its path in the plan is an assumption of the
+    scenario: ``plan_value: assumed`` in model/parameters.yaml), the years ("from <year>" when
+    the run reaches the last year a scenario can set), the reference's value (first to last
+    when it moves within the run) and the scenario's."""
     from sim.scenarios.loader import year_range
 
-    assumed = assumed_levers()
     last = year_range()[1]
     rows = []
     for ch in changes:
         lever = parameters.levers[ch.lever]
-        name = label(lever.label, lang) + (word("assumed", lang) if ch.lever in assumed else "")
+        name = label(lever.label, lang) + (word("assumed", lang) if lever.assumed_in_plan else "")
         runs: list[list[Any]] = []
         for y, a, b in zip(ch.years, ch.reference.to_numpy(), ch.scenario.to_numpy(),
                            strict=True):
