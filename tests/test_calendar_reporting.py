@@ -11,6 +11,8 @@ import pytest
 
 from sim.engine import compile_model, reporting
 from sim.errors import ModelError
+from sim.model.declarations.parameters import Parameters
+from sim.scenarios import Scenario
 from sim.simulate import Simulator
 
 DT = 0.25
@@ -102,12 +104,15 @@ def test_instant_reporting_is_unchanged(path):
 
 
 def test_pysd_path_gives_the_same_rows(path):
-    batch = Simulator("batch", model_path=path, use_calibration=False)
-    pysd = Simulator("pysd", model_path=path, use_calibration=False)
+    """The model declares no lever or assumption: a scenario setting none runs it as it is."""
+    none = Parameters(levers={}, assumptions={})
+    batch = Simulator("batch", model_path=path, parameters=none, use_calibration=False)
+    pysd = Simulator("pysd", model_path=path, parameters=none, use_calibration=False)
     assert batch.row_years() == (2000, 2003)
     assert Simulator("batch", model_path=path, reporting="instant").row_years() == (2000, 2004)
-    a = batch._raw_run({}, 1, None, None, None)
-    b = pysd._raw_run({}, 1, None, None, None)
+    as_is = Scenario("as-is", {"zh": "原样", "en": "As is"}, "the model's own values")
+    a = batch.run(as_is, check_divergence=False)
+    b = pysd.run(as_is, check_divergence=False)
     np.testing.assert_array_equal(a.time.values, b.time.values)
     for v in ("inflow", "growing_flow", "policy_flow", "stock", "share", "saveper"):
         np.testing.assert_allclose(a[v].values, b[v].values, rtol=1e-12, err_msg=v)

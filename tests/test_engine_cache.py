@@ -93,6 +93,21 @@ def test_engine_code_is_part_of_the_key(tmp_path, own_cache, monkeypatch):
     assert cache.model_key(Path(path), content) != key
 
 
+def test_a_model_read_recently_outlives_models_written_since(tmp_path, own_cache, monkeypatch):
+    """Pruning goes by last use, not by when an entry was written: a model read after the
+    others were stored stays when a new one pushes the cache over its bound (a test run
+    parsing many tiny models keeps the real model's parse)."""
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 3)
+    models = [write_model(tmp_path, BODY, name=f"m{i}.mdl") for i in range(4)]
+    entries = [cache.load_info(m).cache_dir for m in models[:3]]   # parsed and stored
+    for i, entry in enumerate(entries):
+        os.utime(entry, (1000 + i, 1000 + i))   # written in this order, long ago
+    assert cache.load_info(models[0]).is_light   # read: the first written, the last used
+    cache.load_info(models[3])                   # a fourth: one must go
+    assert [e.is_dir() for e in entries] == [True, False, True]
+    assert cache.load_info(models[0]).is_light   # not parsed again
+
+
 @pytest.mark.parametrize("victim", ["info.pkl", "full.pkl", "code"])
 def test_corrupt_entry_is_ignored_and_rebuilt(tmp_path, own_cache, victim):
     path = write_model(tmp_path, BODY)
@@ -183,14 +198,9 @@ def test_warm_start_imports_no_pysd():
     is this test run's shared one (tests/conftest.py): the run here compiles the kernel there
     if no test has, so the process started below starts warm without parsing the model or
     compiling its kernel again."""
-    from sim import paths
-    from sim.engine.cache import load_info
     from sim.simulate import Simulator
 
-    Simulator("batch").run("plan", return_columns=["tech_firms"])
-    # the model's entry (parsed again if the cache pruned it: it keeps the newest 32 models,
-    # and the other worker stores tiny ones), made the newest so none is pruned meanwhile
-    os.utime(load_info(paths.MODEL_FILE).cache_dir)
+    Simulator("batch").run("plan", return_columns=["tech_firms"])   # its entry used last
     code = ("import sys\nfrom sim.simulate import Simulator\n"
             "Simulator('batch').run('plan', return_columns=['tech_firms'])\n"
             "print('pysd' in sys.modules)\n")

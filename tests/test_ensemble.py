@@ -78,7 +78,7 @@ class FakeSimulator:
 
 def test_scenario_evaluator_and_simulate_design(monkeypatch):
     fake = FakeSimulator()
-    monkeypatch.setitem(ensemble.ScenarioEvaluator._cache, ("fake",), fake)
+    monkeypatch.setattr(ensemble.ScenarioEvaluator, "simulator", lambda _self: fake)
     design = sampling.latin_hypercube(SPEC, 10, seed=0)
     ds = ensemble.simulate_design("plan", design, return_columns=["y"], engine="fake",
                                   chunk_size=4, progress=False)

@@ -118,14 +118,13 @@ def test_upload_cannot_extend_a_server_file(tmp_path):
 def _composed(monkeypatch) -> list[int]:
     """Count the nodes every parse composes (work, not time)."""
     count = [0]
-    compose = yamlio._Loader.compose_node
+    compose = yamlio.Loader.compose_node
 
     def counting(self, parent, index):
         count[0] += 1
         return compose(self, parent, index)
 
-    monkeypatch.setattr(yamlio._Loader, "compose_node", counting)
-    yamlio._parsed.cache_clear()
+    monkeypatch.setattr(yamlio.Loader, "compose_node", counting)
     return count
 
 

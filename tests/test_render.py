@@ -78,11 +78,11 @@ def test_warmed_here_in_the_background_then_drawn_here_the_same():
     WARMED.clear()
     job = _jobs(1, ("png",))[0]
     with FigurePool(0, warm=slow_warm, here=True) as pool:
-        assert not WARMED and rd._WARMING   # started, not finished
+        assert not WARMED and rd.warming()   # started, not finished
         got = pool.submit(job).get()
         assert WARMED == [True]             # drawn after the warm-up, not during it
     assert got == render(job)
-    assert not rd._WARMING
+    assert not rd.warming()
 
 
 def test_error_in_a_worker_leaves_no_result(tmp_path):

@@ -87,7 +87,7 @@ def test_a_planted_file_is_never_unpickled(cache, tmp_path):
     path.write_bytes(pickle.dumps(Planted(marker)))   # unsigned: as an attacker writes it
     assert results.load("demo", "q") is None
     assert not marker.exists()
-    forged = diskcache._MAGIC + b"\0" * 32 + pickle.dumps(Planted(marker))
+    forged = diskcache.MAGIC + b"\0" * diskcache.MAC_SIZE + pickle.dumps(Planted(marker))
     path.write_bytes(forged)   # a wrong MAC
     assert results.load("demo", "q") is None
     assert not marker.exists()
@@ -132,6 +132,7 @@ def test_remember_computes_once(cache):
 def test_the_brief_read_back_is_the_brief_computed(monkeypatch):
     """The second call computes nothing and lays out the same page (the session's cache
     root, where the compiled model is, with a results folder of this test's own)."""
+    from sim.analysis.ensembles import ensemble
     from sim.present.documents import brief as br
     from sim.present.documents import brief_page as bp
     from sim.scenarios import load_scenario
@@ -144,7 +145,7 @@ def test_the_brief_read_back_is_the_brief_computed(monkeypatch):
     def fail(*_a, **_k):
         raise AssertionError("computed again")
 
-    monkeypatch.setattr(br, "_compute", fail)
+    monkeypatch.setattr(ensemble, "shared_simulator", fail)   # what computing starts with
     second = br.compute_brief([plan], base, samples=20, seed=5)
     figures = {"chart": "<svg></svg>", "waterfall:plan": "<svg></svg>"}
     for lang in ("zh", "en"):
@@ -167,7 +168,7 @@ def test_what_it_takes_read_back_is_the_search_done(monkeypatch):
     def fail(*_a, **_k):
         raise AssertionError("searched again")
 
-    monkeypatch.setattr(wit, "_search", fail)
+    monkeypatch.setattr(wit, "conditioned_ensemble", fail)   # what a search starts with
     second = wit.what_it_takes("plan", **kw)
     assert second.cached and not first.cached and second.ensemble.simulator is None
     assert second.table.equals(first.table) and second.curves.equals(first.curves)

@@ -204,8 +204,7 @@ def test_pysd_folder_private_and_unpredictable():
 
     from sim.model.equations import mdl
 
-    d = mdl._cache_dir(b"model text")
-    root = d.parent
+    root = mdl.translation_dir()
     st = os.lstat(root)
     assert stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode)
     assert st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) == 0o700
@@ -224,7 +223,7 @@ def test_pysd_translation_stays_in_the_private_folder(tmp_path):
     m = mdl.load_pysd_model(model)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.mdl"]
     py = Path(m.py_model_file)
-    assert py.resolve().is_relative_to(mdl._private_dir().resolve())
+    assert py.resolve().is_relative_to(mdl.translation_dir().resolve())
     assert float(m.run()["x"].iloc[-1]) == 2.0
 
 

@@ -73,7 +73,7 @@ class Parse:
 def counting():
     """Count, for every parse made inside, the nodes its loader composes and the objects it
     builds (a node's object is built once; an alias reuses it)."""
-    loader = yamlio._Loader
+    loader = yamlio.Loader
     compose, construct, init = loader.compose_node, loader.construct_object, loader.__init__
     parses: list[Parse] = []
 

@@ -149,7 +149,7 @@ def test_lognormal_without_scipy_stats_gives_scipys_bits():
     for d in dists:
         ref = stats.lognorm(s=d.params["sigma"], scale=d.params["median"])
         f_lo, f_hi = float(ref.cdf(d.lower)), float(ref.cdf(d.upper))
-        assert d._cdf_bounds == (f_lo, f_hi)
+        assert d.cdf_bounds == (f_lo, f_hi)
         for q in (u[:, 0], u[:, 1], u, np.float64(0.37)):
             want = np.clip(ref.ppf(f_lo + np.clip(q, 0, 1) * (f_hi - f_lo)), d.lower, d.upper)
             got = d.ppf(q)

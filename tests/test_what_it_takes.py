@@ -385,9 +385,10 @@ def test_preview_gives_the_rows_the_table_will_hold_and_runs_nothing(hetero):
 def test_forget_since_leaves_the_search_as_it_was(hetero):
     problem_of, _, _ = hetero
     problem = problem_of()
-    problem([1.0, 2.0])
-    keys = list(problem._cache)
+    kept = problem([1.0, 2.0])
     problem([2.0, 2.0])
     problem([3.0, 0.0])
-    assert problem.forget_since(1) and list(problem._cache) == keys
+    assert problem.forget_since(1) and problem.runs == 1
+    assert problem.peek([1.0, 2.0]) is kept
+    assert problem.peek([2.0, 2.0]) is None and problem.peek([3.0, 0.0]) is None
     assert not problem.forget_since(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -115,19 +117,25 @@ def test_the_explorer_intro_and_returns_help_follow_targets():
         assert str(t.year) in intro and t.count_word(lang) in intro
     parser = argparse.ArgumentParser()
     returns.add_parser(parser.add_subparsers())
-    helps = parser.format_help() + parser._subparsers._group_actions[0].choices[  # noqa: SLF001
-        "returns"].format_help()
+    helps = parser.format_help() + _printed_help(parser, "returns")
     assert f"{t.plan.start}-{t.year}" in helps and f"each {t.year} indicator" in helps
+
+
+def _printed_help(parser, command: str) -> str:
+    """What ``PROG COMMAND --help`` prints."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit):
+        parser.parse_args([command, "--help"])
+    return printed.getvalue()
 
 
 def _helps() -> dict[str, str]:
     """The help of ``plansim`` and of every command, whitespace collapsed."""
-    from sim.cli.main import build_parser
+    from sim.cli.main import COMMANDS, build_parser
 
     parser = build_parser()
     out = {"plansim": parser.format_help()}
-    out.update({c: p.format_help() for c, p in parser._subparsers._group_actions[0]  # noqa: SLF001
-                .choices.items()})
+    out.update({c: _printed_help(parser, c) for c in COMMANDS})
     return {c: " ".join(text.split()) for c, text in out.items()}
 
 

@@ -46,7 +46,8 @@ def drawn_texts(fig: Figure) -> list[Text]:
     for ax in fig.axes:
         if not ax.get_visible():
             continue
-        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        # its texts and its three titles (centre, left, right: Axes.get_children lists them)
+        texts += [c for c in ax.get_children() if isinstance(c, Text)]
         if ax.axison:
             for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
                 if axis.get_visible():
@@ -127,6 +128,8 @@ def page_problems(document, min_pt: float = 7.0, tol_px: float = 0.5) -> list[st
     border), a box running off the page's content area."""
     problems: list[str] = []
     for n, page in enumerate(document.pages, 1):
+        # WeasyPrint's public Page gives the page's size, bleed, links and anchors, not its
+        # laid-out boxes (text lines, their font sizes and positions, table cells): private
         root = page._page_box
         _walk(root, None, n, (root.content_box_x(), root.content_box_x() + root.width),
               min_pt, tol_px, problems)

@@ -55,11 +55,13 @@ class VariableInfo:
 
 
 class BatchModel:
-    """A compiled Vensim model. Build with :func:`sim.engine.compile_model`."""
+    """A compiled Vensim model. Build with :func:`sim.engine.compile_model`. ``info`` is the
+    parsed model (:class:`~sim.engine.model.ModelInfo`), ``kernels`` its compiled kernels
+    (:class:`sim.engine.kernel.Kernels`)."""
 
     def __init__(self, info: ModelInfo, path: Path, data_files=None):
         self.path = Path(path)
-        self._info = info
+        self.info = info
         self.variables: dict[str, VariableInfo] = {
             v.py_name: VariableInfo(v.py_name, v.vensim_name, v.units, v.doc, v.kind, v.dims)
             for v in info.vars.values()}
@@ -67,7 +69,7 @@ class BatchModel:
         self._data = load_data(info, self.path, data_files)
         self._cache: dict[tuple, tuple] = {}
         self._dynamic: dict[tuple, frozenset] = {}
-        self._kernels: dict[tuple, object] = {}
+        self.kernels = kn.Kernels()
         self._runs: dict[tuple, object] = {}  # per-run values that repeat (controls, time axis)
         self._lookups = [v for v in info.vars.values() if v.kind == "lookup"]
         self._data_vars = [v for v in info.vars.values() if v.kind == "data"]
@@ -102,7 +104,7 @@ class BatchModel:
         return self.variables[self._var(name).py_name]
 
     def _var(self, name: str) -> Var:
-        v = self._info.by_name(str(name))
+        v = self.info.by_name(str(name))
         if v is None:
             raise ModelError(f"model '{self.path}' has no variable named '{name}'")
         return v
@@ -112,7 +114,7 @@ class BatchModel:
         key = (tuple(sorted(overrides.items())), outputs, scalar)
         hit = self._cache.get(key)
         if hit is None:
-            src, ctl_src, constants, dynamic = generated(self._info, overrides, outputs, scalar)
+            src, ctl_src, constants, dynamic = generated(self.info, overrides, outputs, scalar)
             ns: dict = {}
             # a unique name, registered with linecache, so a traceback or an error report
             # (sim.engine.conformance) can show the generated line that failed
@@ -225,7 +227,7 @@ class BatchModel:
                 if arr.ndim == 2:
                     per_sample.add(f"ly_{vid}")
                 continue
-            sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
+            sizes = tuple(len(self.info.range_elements(d)) for d in var.dims)
             if arr.ndim == 0:
                 val = float(arr)
             elif arr.shape == (n,) and (not sizes or sizes != (n,)):
@@ -266,7 +268,7 @@ class BatchModel:
             raise ModelError(f"reporting: {reporting!r} is not one of {rep.MODES}")
         overrides, K, per_sample, series = self._params(params, n)
         if return_columns is None:
-            out_vars = [v for v in self._info.vars.values() if v.kind != "lookup"]
+            out_vars = [v for v in self.info.vars.values() if v.kind != "lookup"]
         else:
             out_vars = [self._var(c) for c in return_columns]
             for v in out_vars:
@@ -286,12 +288,12 @@ class BatchModel:
                 arr = data_on_grid(t, vals, interp, grid)
                 K[f"ts_{v.id}"] = arr[:, None] if v.dims else arr
         for vid, (t, vals) in series.items():
-            var = self._info.vars[vid]
+            var = self.info.vars[vid]
             if t.shape == grid.shape and not (t != grid).any():
                 arr = vals.T.copy()  # given on the grid itself: what np.interp would return
             else:
                 arr = np.stack([np.interp(grid, t, row) for row in vals], axis=1)  # (n_grid, S|1)
-            sizes = tuple(len(self._info.range_elements(d)) for d in var.dims)
+            sizes = tuple(len(self.info.range_elements(d)) for d in var.dims)
             if sizes:
                 arr = arr.reshape(arr.shape + (1,) * len(sizes))
                 arr = np.broadcast_to(arr, arr.shape[:2] + sizes)
@@ -318,7 +320,7 @@ class BatchModel:
         if buffers is None:
             buffers = self._run_vector(overrides, outputs, K, per_sample, grid, save, n,
                                        chunk_size, progress, out_vars, per)
-        ds = result_dataset(self._info, self._meta, out_vars, buffers, saved_times,
+        ds = result_dataset(self.info, self._meta, out_vars, buffers, saved_times,
                             {**ctl, "model": str(self.path)}, n)
         ds.attrs["reporting"] = reporting
         return ds
@@ -346,7 +348,7 @@ class BatchModel:
                     chunk_size, progress):
         """Buffers from the compiled kernel, or None (with a notice) when it cannot run."""
         try:
-            entry = kn.compiled(self._kernels, self._info, overrides, outputs, per_sample,
+            entry = kn.compiled(self.kernels, self.info, overrides, outputs, per_sample,
                                 strict=backend == "kernel")
             if per is None:
                 acc = np.full(len(grid), -1)
@@ -355,7 +357,7 @@ class BatchModel:
             else:
                 acc, end, counts = per.acc, per.end, per.counts
                 rate = self._averaged(overrides, outputs, entry.src.dynamic)
-            out = kn.run(self._kernels, entry, K, per_sample, grid, acc, end, counts, outputs,
+            out = kn.run(self.kernels, entry, K, per_sample, grid, acc, end, counts, outputs,
                          rate, n, len(counts), chunk_size, progress, wait=backend == "kernel")
         except kn.KernelSkipped:
             return None
@@ -399,7 +401,7 @@ class BatchModel:
         rates = self._averaged(overrides, outputs) if per is not None else None
         n_save = int(save.sum()) if per is None else len(per.starts)
         alloc = np.empty if per is None else np.zeros
-        buffers = [alloc((n, n_save) + tuple(len(self._info.range_elements(d))
+        buffers = [alloc((n, n_save) + tuple(len(self.info.range_elements(d))
                                              for d in v.dims)) for v in out_vars]
         chunk = n if not chunk_size else max(1, int(chunk_size))
         starts = range(0, n, chunk)

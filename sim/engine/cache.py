@@ -19,13 +19,16 @@ the old file, the new one or none; concurrent writers write the same bytes); a f
 load (truncated, corrupt, from another version, or not signed with this user's key) is
 ignored and written again (:mod:`sim.model.cache.diskcache`: the folders must belong to the user and
 be closed to others, else nothing is cached; ``PLANSIM_CACHE=off`` turns caching off). At most :data:`MAX_ENTRIES` models
-are kept (the least recently written go first).
+are kept, the least recently used going first: reading an entry marks it used (its folder's
+time), so the model a user runs every day stays however many others were parsed since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -83,6 +86,8 @@ def load_info(path: Path | str) -> ModelInfo:
     entry = root / model_key(path, content)
     light = read(entry / "info.pkl")
     if isinstance(light, ModelInfo) and light.is_light:
+        with contextlib.suppress(OSError):
+            os.utime(entry)   # used now: pruned last
         light.path = path
         light.cache_dir = entry
         light.full_loader = functools.partial(_load_full, entry, path, content)
@@ -125,6 +130,8 @@ def _load_full(entry: Path, path: Path, content: bytes) -> ModelInfo:
 
 
 def _prune(root: Path, keep: Path) -> None:
+    """Remove the least recently used entries (the oldest folder times) beyond
+    :data:`MAX_ENTRIES`, ``keep`` (just written) aside."""
     try:
         entries = [p for p in root.iterdir() if p.is_dir() and p != keep]
         entries.sort(key=lambda p: p.stat().st_mtime)

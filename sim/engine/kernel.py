@@ -85,13 +85,14 @@ def load(src) -> tuple:
     return load_signed(src)
 
 
-def compiled(cache: dict, info, overrides: dict, outputs: tuple, per_sample: set,
+def compiled(cache: Kernels, info, overrides: dict, outputs: tuple, per_sample: set,
              strict: bool = True):
     """The :class:`Compiled` kernel for a model and the kinds of its inputs (``overrides``:
-    var id -> const/series/lookup; ``per_sample``: input keys that vary by sample), cached in
-    ``cache`` (a failure too). The returned columns are chosen at run time, so ``outputs``
-    does not select a kernel. Raises :class:`KernelUnavailable` when it cannot run them and,
-    unless ``strict``, :class:`KernelSkipped` when a series replaces an endogenous variable."""
+    var id -> const/series/lookup; ``per_sample``: input keys that vary by sample), kept in
+    the model's :class:`Kernels` ``cache`` (a failure too). The returned columns are chosen
+    at run time, so ``outputs`` does not select a kernel. Raises :class:`KernelUnavailable`
+    when it cannot run them and, unless ``strict``, :class:`KernelSkipped` when a series
+    replaces an endogenous variable."""
     if not strict and any(kind == "series" and vid in endogenous(info, cache)
                           for vid, kind in overrides.items()):
         raise KernelSkipped
@@ -131,10 +132,24 @@ class Compiled:
     defaults: dict
 
 
-def endogenous(info, cache: dict) -> frozenset:
-    """Ids of the variables whose equation reads a stock (directly or through others); kept
-    in the model's disk-cache entry too, so a warm start does not parse the .mdl for it."""
-    hit = cache.get("endogenous")
+class Kernels(dict):
+    """The kernels of one model (``BatchModel.kernels``), by the kinds of their inputs (the
+    keys :func:`compiled` builds; a kernel that cannot run them is kept as its
+    :class:`KernelUnavailable`), and ``endogenous``, the model's endogenous variables once
+    :func:`endogenous` has found them."""
+
+    endogenous: frozenset | None = None
+
+    def loaded(self) -> list[Compiled]:
+        """Every kernel loaded so far, once each (several keys find the same kernel)."""
+        return list({id(v): v for v in self.values() if isinstance(v, Compiled)}.values())
+
+
+def endogenous(info, cache: Kernels) -> frozenset:
+    """Ids of the variables whose equation reads a stock (directly or through others), kept
+    in the model's :class:`Kernels` and in its disk-cache entry, so a warm start does not
+    parse the .mdl for it."""
+    hit = cache.endogenous
     if hit is None:
         from sim.model.cache.diskcache import read, write
 
@@ -145,7 +160,7 @@ def endogenous(info, cache: dict) -> frozenset:
             hit = _endogenous(_full(info))
             if target is not None and target.parent.is_dir():
                 write(target, hit)
-        cache["endogenous"] = hit
+        cache.endogenous = hit
     return hit
 
 
@@ -375,5 +390,5 @@ def _threading_layer() -> None:
     _LAYER.append(True)
 
 
-__all__ = ["BACKENDS", "Compiled", "KernelSkipped", "KernelUnavailable", "cache_dir", "check_backend", "compiled",
-           "load", "notice", "run"]
+__all__ = ["BACKENDS", "Compiled", "KernelSkipped", "KernelUnavailable", "Kernels", "cache_dir",
+           "check_backend", "compiled", "endogenous", "load", "notice", "run"]

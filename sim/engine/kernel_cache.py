@@ -175,7 +175,7 @@ def load(src) -> tuple:
     if hit is not None:
         return hit
     _helpers()
-    name = f"plansim_kernel_{src.digest[:24]}"
+    name = _module_name(src)
     filename = f"<{name}>"
     linecache.cache[filename] = (len(src.text), None, src.text.splitlines(True), filename)
     module = types.ModuleType(name)
@@ -187,7 +187,24 @@ def load(src) -> tuple:
     return hit
 
 
+def unload(src) -> None:
+    """Forget the module of ``src`` loaded in this process: the next :func:`load` executes its
+    text again and reads numba's machine code from the cache, as a new process does."""
+    _LOADED.pop(src.digest, None)
+    sys.modules.pop(_module_name(src), None)
+
+
+def _module_name(src) -> str:
+    return f"plansim_kernel_{src.digest[:24]}"
+
+
 _PENDING: dict[str, object] = {}
+
+
+def background(digest: str):
+    """The background process :func:`ready` started in this process to compile the kernel
+    ``digest`` (a ``subprocess.Popen``), or None."""
+    return _PENDING.get(digest)
 
 
 def ready(fns, args: list, job: dict) -> bool:
@@ -310,4 +327,5 @@ def run_job(path: Path) -> int:
     return 0
 
 
-__all__ = ["SignedCache", "attach", "folder", "load", "ready", "run_job"]
+__all__ = ["SignedCache", "attach", "background", "folder", "load", "ready", "run_job",
+           "unload"]

@@ -86,14 +86,17 @@ class Distribution:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the built scipy objects (made again on first use), so that a
         result read back from the cache does not import scipy.stats."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_frozen", "_cdf_bounds")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_frozen", "cdf_bounds")}
 
     def frozen(self) -> Any:
         """The scipy.stats frozen distribution (already truncated to the bounds; built once)."""
         return self._frozen
 
     @cached_property
-    def _cdf_bounds(self) -> tuple[float, float]:
+    def cdf_bounds(self) -> tuple[float, float]:
+        """The untruncated distribution's CDF at ``lower`` and ``upper``: :meth:`ppf` maps a
+        quantile into this interval (a lognormal's computed as scipy computes it, without
+        importing scipy.stats)."""
         if self.kind == "lognormal":
             quick = [_lognormal_cdf(x, self.params["sigma"], self.params["median"])
                      for x in (self.lower, self.upper)]
@@ -116,7 +119,7 @@ class Distribution:
                 right = hi - np.sqrt((1 - u) * (1 - c)) * (hi - lo)
             return np.clip(np.where(u < c, left, right), lo, hi)
         if self.kind == "lognormal":  # truncate: rescale u into [F(lower), F(upper)]
-            f_lo, f_hi = self._cdf_bounds
+            f_lo, f_hi = self.cdf_bounds
             u = f_lo + u * (f_hi - f_lo)
             quick = _lognormal_ppf(u, self.params["sigma"], self.params["median"])
             if quick is not None:

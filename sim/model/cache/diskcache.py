@@ -36,8 +36,9 @@ from pathlib import Path
 #: values of ``PLANSIM_CACHE`` that turn caching off
 OFF = ("off", "0", "no", "false")
 KEY_NAME = "key"
-_MAGIC = b"plansim-mac1\n"
-_MAC_SIZE = 32
+#: a signed file is MAGIC, then the MAC_SIZE bytes of its HMAC-SHA256, then the payload
+MAGIC = b"plansim-mac1\n"
+MAC_SIZE = 32
 _NOTICED: set[str] = set()
 _ROOTS: dict[tuple, tuple[Path, bytes]] = {}
 
@@ -47,6 +48,14 @@ def notice(text: str) -> None:
     if text not in _NOTICED:
         _NOTICED.add(text)
         print(f"plansim: {text}", file=sys.stderr)
+
+
+def forget() -> None:
+    """Forget what this process has learned of the cache: the roots and keys already checked
+    and the notices already given. The next use checks the folder and reads its key again, and
+    says again what it says once, as a new process does (after the key file changed)."""
+    _ROOTS.clear()
+    _NOTICED.clear()
 
 
 def disabled() -> bool:
@@ -143,10 +152,10 @@ def _key(root: Path) -> bytes | None:
             return None
         try:
             st = os.fstat(fd)
-            data = os.read(fd, _MAC_SIZE + 1)
+            data = os.read(fd, MAC_SIZE + 1)
         finally:
             os.close(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or len(data) != _MAC_SIZE
+        if (not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or len(data) != MAC_SIZE
                 or (os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077))):
             notice(f"cache key '{path}' is not a private file of yours; running without a "
                    "cache (delete the folder to start a new cache)")
@@ -163,7 +172,7 @@ def _new_key(root: Path, path: Path) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-key-", dir=root)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(_MAC_SIZE))
+            fh.write(os.urandom(MAC_SIZE))
         os.link(tmp, path)
     except FileExistsError:
         pass
@@ -190,17 +199,17 @@ def sign(name: str, payload: bytes) -> bytes | None:
     key = signing_key()
     if key is None:
         return None
-    return _MAGIC + _mac(key, name, payload) + payload
+    return MAGIC + _mac(key, name, payload) + payload
 
 
 def verify(name: str, blob: bytes) -> bytes | None:
     """The payload of a signed file's bytes ``blob`` when its MAC is valid, else None."""
     key = signing_key()
-    head = len(_MAGIC) + _MAC_SIZE
-    if key is None or len(blob) < head or not blob.startswith(_MAGIC):
+    head = len(MAGIC) + MAC_SIZE
+    if key is None or len(blob) < head or not blob.startswith(MAGIC):
         return None
     payload = blob[head:]
-    if not hmac.compare_digest(blob[len(_MAGIC):head], _mac(key, name, payload)):
+    if not hmac.compare_digest(blob[len(MAGIC):head], _mac(key, name, payload)):
         return None
     return payload
 
@@ -316,6 +325,6 @@ class RememberedTable:
             self.added = False
 
 
-__all__ = ["KEY_NAME", "OFF", "RememberedTable", "cache_root", "disabled", "notice",
-           "package_version", "private_dir", "read", "read_bytes", "root_path", "sign",
-           "signing_key", "unsafe", "verify", "write", "write_bytes", "write_failed"]
+__all__ = ["KEY_NAME", "MAC_SIZE", "MAGIC", "OFF", "RememberedTable", "cache_root", "disabled",
+           "forget", "notice", "package_version", "private_dir", "read", "read_bytes", "root_path",
+           "sign", "signing_key", "unsafe", "verify", "write", "write_bytes", "write_failed"]

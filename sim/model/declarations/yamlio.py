@@ -191,15 +191,17 @@ class _Composer(yaml.composer.Composer):
         return node
 
 
+# The loader :func:`loads` uses: the counting composer over the parser, with the YAML 1.2 core
+# schema's constructor and resolver (public: the tests count the nodes it composes).
 if _PARSER is not None:
-    class _Loader(_Composer, _PARSER, _Constructor, _Resolver):
+    class Loader(_Composer, _PARSER, _Constructor, _Resolver):
         def __init__(self, stream):
             _PARSER.__init__(self, stream)
             self._init_counts()
             _Constructor.__init__(self)
             _Resolver.__init__(self)
 else:  # pragma: no cover - PyYAML without libyaml
-    class _Loader(_Composer, yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+    class Loader(_Composer, yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
                   yaml.parser.Parser, _Constructor, _Resolver):
         def __init__(self, stream):
             yaml.reader.Reader.__init__(self, stream)
@@ -233,7 +235,7 @@ def _expanded_size(node, memo: dict[int, int], limit: int) -> int:
 
 def loads(text: str) -> Any:
     """Parse YAML ``text`` with the limits above; raises ``yaml.YAMLError``."""
-    loader = _Loader(text)
+    loader = Loader(text)
     try:
         try:
             node = loader.get_single_node()

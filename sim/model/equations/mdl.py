@@ -85,8 +85,9 @@ def load_abstract_model(path, data_files=None):
 _PRIVATE: list[Path] = []
 
 
-def _private_dir() -> Path:
-    """This process's own folder for translated models (created once, removed at exit)."""
+def translation_dir() -> Path:
+    """This process's own folder for translated models (created once, mode 0700, an
+    unpredictable name under the system's temporary folder, removed at exit)."""
     if _PRIVATE and _PRIVATE[0].is_dir():
         return _PRIVATE[0]
     d = Path(tempfile.mkdtemp(prefix="plansim-pysd-"))
@@ -101,7 +102,7 @@ def _private_dir() -> Path:
 
 def _cache_dir(content: bytes) -> Path:
     digest = hashlib.sha256(content).hexdigest()[:16]
-    d = _private_dir() / digest
+    d = translation_dir() / digest
     d.mkdir(mode=0o700, exist_ok=True)
     return d
 

@@ -296,6 +296,11 @@ def _watch_parent(parent: int) -> None:
 _WARMING: list[threading.Thread] = []
 
 
+def warming() -> bool:
+    """Whether a warm-up thread of this process is still running."""
+    return any(t.is_alive() for t in _WARMING)
+
+
 def join_warming() -> None:
     """Wait for this process's warm-up threads (before drawing here, or leaving)."""
     while _WARMING:
