@@ -18,9 +18,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def _seed_from_the_user_cache(session: str) -> None:
-    """Copy the parsed models and compiled kernels ``make setup`` left in the user's cache (and
-    the key that signs them) into this run's new cache, so the real model's kernels are read,
-    not compiled again, as the first command on a set-up machine reads them. Entries are keyed
+    """Copy the parsed models, compiled kernels and remembered names ``make setup`` left in the
+    user's cache (and the key that signs them) into this run's new cache, so the real model's
+    kernels are read, not compiled again, as the first command on a set-up machine reads them. Entries are keyed
     by the model's bytes and the engine's code (a stale one is a miss) and verified with the
     key; nothing is copied from a cache folder that is not the user's own and closed to
     others. Tests that need an empty or hostile cache use folders of their own."""
@@ -35,6 +35,11 @@ def _seed_from_the_user_cache(session: str) -> None:
         for sub in ("models", "kernels"):
             if (user / sub).is_dir():
                 shutil.copytree(user / sub, dest / sub)
+        # the remembered tables (PySD's Python names of the variables: RememberedTable), which
+        # a process writes when it exits, so a test's first subprocess starts as warm as a
+        # command does
+        for table in user.glob("pynames-*.pkl"):
+            shutil.copy2(table, dest / table.name)
     except OSError:
         shutil.rmtree(dest, ignore_errors=True)   # start from an empty cache instead
 
