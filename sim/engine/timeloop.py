@@ -13,6 +13,7 @@ import xarray as xr
 
 from sim.engine import lazy_dask
 from sim.errors import ModelError
+from sim.model.equations.mdl import inside_folder
 
 lazy_dask.defer()   # the first Dataset of a run imports no dask.array (about 0.5 s)
 
@@ -53,8 +54,6 @@ def load_data(info, path: Path, data_files) -> dict:
     from pysd.py_backend.data import TabData
 
     files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
-    from sim.model.equations.mdl import inside_folder
-
     files = [inside_folder(path, f) for f in files]   # never a file outside the model's folder
     for f in files:
         if not f.is_file():
