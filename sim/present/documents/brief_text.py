@@ -14,9 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.errors import OutputError
 from sim.model.declarations.words import in_group
 from sim.model.declarations.words import word as word_of
+from sim.model.declarations.yamlio import read_yaml
 from sim.present.labels import format_number, label, unit_label
+from sim.scenarios.loader import year_range
 
 #: the levers whose path in the plan is an assumption of the scenario, not a figure of the plan
 ASSUMED_FILE = Path(__file__).with_name("brief_words.yaml")
@@ -26,9 +29,6 @@ word = in_group("brief")
 @cache
 def assumed_levers() -> frozenset[str]:
     """The levers declared in sim/present/documents/brief_words.yaml as assumed in the plan."""
-    from sim.errors import OutputError
-    from sim.model.declarations.yamlio import read_yaml
-
     return frozenset((read_yaml(ASSUMED_FILE, OutputError) or {}).get("assumed_levers") or ())
 
 
@@ -57,6 +57,7 @@ def _met(brief: Any, sid: str) -> dict[str, bool]:
 def headline(brief: Any, lang: str) -> str:
     """One sentence: how many targets the first scenario meets in the central forecast and
     the chance of meeting all of them (with N)."""
+    # lazy: pulls xarray (90 ms)
     from sim.analysis.outcomes.targets import ALL_TARGETS
 
     sc = brief.scenarios[0]
@@ -101,6 +102,7 @@ def _targets_sentence(brief: Any, sc: Any, lang: str) -> str:
 
 
 def _cost_sentence(brief: Any, sc: Any, lang: str) -> str | None:
+    # lazy: pulls xarray (112 ms); breaks the cycle brief_text <-> brief
     from sim.present.documents.brief import fiscal_costs
 
     costs = fiscal_costs(brief)
@@ -156,8 +158,6 @@ def change_rows(changes: list[Any], lang: str, ref_name: str, sc_name: str,
     the lever (its declared label; an assumed path marked), the years ("from <year>" when the
     run reaches the last year a scenario can set), the reference's value (first to last when
     it moves within the run) and the scenario's."""
-    from sim.scenarios.loader import year_range
-
     assumed = assumed_levers()
     last = year_range()[1]
     rows = []
