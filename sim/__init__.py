@@ -17,6 +17,7 @@ _API = ("compare", "discover", "history", "levers", "load_scenario", "percentile
 
 def __getattr__(name: str):
     if name in _API:
+        # lazy: `import sim` stays quick; sim.api pulls xarray, yaml and the library (0.4 s)
         from sim import api
 
         return getattr(api, name)
