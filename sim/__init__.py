@@ -21,6 +21,7 @@ lazy_dask.install()   # every process imports sim first: its Datasets import no 
 
 def __getattr__(name: str):
     if name in _API:
+        # lazy: `import sim` stays quick; sim.api pulls xarray, yaml and the library (0.4 s)
         from sim import api
 
         return getattr(api, name)

@@ -24,12 +24,27 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.decisions.discover import boxes_frame
+from sim.analysis.decisions.discover import discover as _discover
+from sim.analysis.decisions.returns import returns_table
+from sim.analysis.decisions.what_it_takes import conditioned_ensemble
+from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
+from sim.analysis.ensembles import conditioning as cond
+from sim.analysis.ensembles.bounds import check_samples
+from sim.analysis.ensembles.conditioning_settings import load_conditioning
+from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
 from sim.analysis.ensembles.sampling import DEFAULT_SEED, sample
+from sim.analysis.ensembles.uncertainty import analyse, indicator_percentiles, target_probabilities
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.analysis.outcomes.compare import compare_table
 from sim.analysis.outcomes.targets import derived_variables, target_table
+from sim.analysis.sensitivity import compute_indices, get_method
+from sim.analysis.sensitivity.shapley import player_labels
 from sim.dims import SAMPLE, scenario_runs, stack_scenarios
 from sim.engine.timeloop import one_sample
 from sim.model.declarations.history import load_history
 from sim.model.declarations.targets import Targets, load_targets
+from sim.present.tabular.catalogue import lever_table
 from sim.scenarios import Scenario, list_scenarios, load_scenario
 from sim.simulate import Simulator
 
@@ -38,8 +53,6 @@ from sim.simulate import Simulator
 def simulator(engine: str = "batch") -> Simulator:
     """The shared simulator for ``engine`` ("batch" or "pysd"), compiled once (the one the
     ensembles use too)."""
-    from sim.analysis.ensembles.ensemble import shared_simulator
-
     return shared_simulator(engine)
 
 
@@ -80,8 +93,6 @@ def compare(*scenarios: ScenarioRef | xr.Dataset, against: ScenarioRef | None = 
     not among them), or one Dataset from :func:`run_scenarios`. ``against`` defaults to
     ``"baseline"`` if given, else the first scenario.
     """
-    from sim.analysis.outcomes.compare import compare_table
-
     if len(scenarios) == 1 and isinstance(scenarios[0], xr.Dataset):
         runs = scenarios[0]
     else:
@@ -108,12 +119,6 @@ def uncertainty(*scenarios: ScenarioRef, samples: int | None = None, seed: int |
     scenarios/uncertainty.yaml), else prior draws. Summaries: :func:`probabilities`,
     :func:`percentiles`, :func:`plot_fan`.
     """
-    from sim.analysis.ensembles import conditioning as cond
-    from sim.analysis.ensembles.bounds import check_samples
-    from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-
     canon = load_conditioning()   # None: the canonical ensemble's N and seed
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
@@ -144,15 +149,11 @@ def probabilities(ensemble: xr.Dataset, year: int | None = None) -> pd.DataFrame
     """P(target met) in ``year`` (default the target year) with its Monte Carlo standard
     error, per scenario and indicator (and all targets together); see
     :func:`sim.analysis.ensembles.uncertainty.target_probabilities`."""
-    from sim.analysis.ensembles.uncertainty import target_probabilities
-
     return target_probabilities(ensemble, load_targets(), year)
 
 
 def percentiles(ensemble: xr.Dataset, q: Sequence[float] = (5, 25, 50, 75, 95)) -> xr.Dataset:
     """Percentiles over ``sample`` of each indicator: dims ``(percentile, scenario, time)``."""
-    from sim.analysis.ensembles.uncertainty import indicator_percentiles
-
     return indicator_percentiles(ensemble, load_targets().indicators, q)
 
 
@@ -171,26 +172,16 @@ def sensitivity(scenario: ScenarioRef = "plan", *, method: str = "morris",
     ``history_samples`` (the survivors behind the marginals) to ``sensitivity_samples`` of
     scenarios/uncertainty.yaml (fewer are quicker and coarser).
     """
-    from sim.analysis.sensitivity import compute_indices, get_method
-
     sc, tg = _scenario(scenario), load_targets()
     m = get_method(method)
     sim_ = simulator(engine)
     if m.kind == "attribution":
         att = m.attribute(_scenario(against), sc, simulator=sim_, parameters=sim_.parameters,
                           indicators=tg.indicators, year=tg.year)
-        from sim.analysis.sensitivity.shapley import player_labels
-
         names = player_labels(sim_.parameters)   # the players' declared names, for legends
         att.shapley.attrs["labels"] = {p: dict(names[p]) for p in att.shapley.index
                                        if p in names}
         return att.shapley
-    from sim.analysis.ensembles import conditioning as cond
-    from sim.analysis.ensembles.bounds import check_samples
-    from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.analysis.ensembles.ensemble import check_request, simulate_design
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-
     spec = load_uncertainty(parameters=sim_.parameters)
     samples = samples or m.default_samples
     check_request(samples, seed, runs_per_count=m.runs_per_sample(spec.dim, second_order=False),
@@ -221,8 +212,6 @@ def levers(lang: str = "zh", scenario: ScenarioRef = "plan", engine: str = "batc
            ) -> pd.DataFrame:
     """The lever catalogue of ``plansim levers``: id, name in ``lang``, unit, group, allowed
     range and the values in the baseline and in ``scenario``."""
-    from sim.present.tabular.catalogue import lever_table
-
     return lever_table(lang, _scenario(scenario), simulator=simulator(engine))
 
 
@@ -242,6 +231,7 @@ def plot_indicators(runs: dict[str, xr.Dataset] | xr.Dataset, *, lang: str = "zh
     """One panel per indicator of ``runs`` ({label: Dataset}, or a Dataset with a
     ``scenario`` dim, labelled by the scenario names in ``lang``) with its target drawn;
     returns the matplotlib Figure."""
+    # lazy: pulls matplotlib (303 ms)
     from sim.present.figures.charts import indicator_figure
     from sim.present.figures.fonts import use_cjk_font
 
@@ -260,6 +250,7 @@ def plot_compare(runs: xr.Dataset, *, against: str | None = None, lang: str = "z
     """Each scenario of ``runs`` (from :func:`run_scenarios`) as a share of each target over
     time and in the target year, ``against`` (default baseline, else the first) dashed and
     hatched; returns the matplotlib Figure."""
+    # lazy: pulls matplotlib (303 ms)
     from sim.present.figures.charts import compare_figure
     from sim.present.figures.fonts import use_cjk_font
 
@@ -275,7 +266,7 @@ def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: 
     """Fan chart of one scenario of an :func:`uncertainty` ensemble: percentile bands of each
     indicator with its target, the central (calibrated) run dashed with ``central``, and the
     probabilities panel; returns the matplotlib Figure."""
-    from sim.analysis.ensembles.uncertainty import analyse
+    # lazy: pulls matplotlib (307 ms)
     from sim.present.figures.fonts import use_cjk_font
     from sim.present.reports.uncertainty_report import fan_figure
 
@@ -291,6 +282,7 @@ def plot_fan(ensemble: xr.Dataset, scenario: str, *, lang: str = "zh", central: 
 def use_cjk_font() -> str:
     """Make matplotlib draw Chinese labels (the CJK font plansim's charts use); call it before
     drawing your own charts with Chinese text. Returns the font's name."""
+    # lazy: pulls matplotlib (85 ms)
     from sim.present.figures.fonts import use_cjk_font as _use
 
     return _use()
@@ -317,8 +309,6 @@ def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
     each target and all of them with the chosen probabilities; see
     :func:`sim.analysis.decisions.what_it_takes.what_it_takes` (``targets``, ``probabilities``,
     ``budget_max``, ``samples``, ``seed``). ``.table`` is ``requirements.csv``."""
-    from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
-
     return _wit(scenario, **kwargs)
 
 
@@ -326,9 +316,6 @@ def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
             samples: int = 200, seed: int = 20240101) -> pd.DataFrame:
     """Change in each target-year indicator per 亿元 by lever group (see
     :mod:`sim.analysis.decisions.returns`)."""
-    from sim.analysis.decisions.returns import returns_table
-    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
-
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return returns_table(conditioned_ensemble(sc, samples=samples, seed=seed), amount)
 
@@ -336,10 +323,6 @@ def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
 def discover(scenario: Scenario | str | Path = "plan", targets: tuple[str, ...] = ("all",), *,
              samples: int = 500, seed: int = 20240101) -> pd.DataFrame:
     """PRIM boxes (``boxes.csv`` of ``plansim discover``) for ``targets`` ('all' or ids)."""
-    from sim.analysis.decisions.discover import boxes_frame
-    from sim.analysis.decisions.discover import discover as _discover
-    from sim.analysis.decisions.what_it_takes import conditioned_ensemble
-
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return boxes_frame(_discover(conditioned_ensemble(sc, samples=samples, seed=seed),
                                  targets))

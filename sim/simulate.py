@@ -23,11 +23,13 @@ import xarray as xr
 
 from sim import paths
 from sim.dims import NAME_COORDS, RUN_DIMS, SAMPLE, SCENARIO
-from sim.engine import BACKENDS, ENGINES
+from sim.engine import BACKENDS, BACKGROUND_COMPILE, ENGINES, compile_model, reporting
 from sim.errors import PlanSimError
+from sim.model.declarations.calibrated import load_calibrated_values
 from sim.model.declarations.checkspec import load_divergence
 from sim.model.declarations.divergence import raise_if_diverged
 from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.equations.mdl import load_pysd_model
 from sim.scenarios.constraints import check_inputs
 from sim.scenarios.inputs import scenario_inputs, series_trajectory
 from sim.scenarios.loader import (
@@ -61,14 +63,10 @@ class Simulator:
     # -- the compiled models ------------------------------------------------------------------
     @cached_property
     def batch(self):
-        from sim.engine import compile_model
-
         return compile_model(self.model_path)
 
     @cached_property
     def pysd(self):
-        from sim.model.equations.mdl import load_pysd_model
-
         model = load_pysd_model(self.model_path)
         # PySD keeps the controls of its last run (e.g. SAVEPER = TIME STEP): remember the .mdl's
         self._pysd_controls = {k: float(getattr(model.components, k)())
@@ -142,8 +140,6 @@ class Simulator:
         scenario starts from them, and a scenario's own assumptions override them."""
         if not self.use_calibration:
             return {}
-        from sim.model.declarations.calibrated import load_calibrated_values
-
         return load_calibrated_values()
 
     def inputs(self, scenario: Scenario, levers=None, assumptions=None, time_step=None,
@@ -293,8 +289,6 @@ class Simulator:
     def _calendar_rows(self, fine: xr.Dataset, dt: float, saveper=None) -> xr.Dataset:
         """A PySD run saved at every TIME STEP, aggregated to calendar rows with the rule the
         batch engine applies (rate/level from the batch model's declared units)."""
-        from sim.engine import reporting
-
         grid = fine.time.values
         sp = saveper if saveper is not None else self.control("saveper")
         per = reporting.periods(grid, float(grid[0]), dt, sp)
@@ -396,8 +390,6 @@ def warm_cache(scenarios: Sequence[str] = paths.DEFAULT_SCENARIOS) -> None:
     keyed by the model's bytes and the engine's code, like any other (an entry that does not
     verify is a miss, one made stale by an edit is made again). ``make setup`` runs it once
     after installing, so the first command on a new machine finds them."""
-    from sim.engine import BACKGROUND_COMPILE
-
     was, BACKGROUND_COMPILE["on"] = BACKGROUND_COMPILE["on"], False   # compiled here
     try:
         sim = Simulator("batch")

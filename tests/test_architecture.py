@@ -202,3 +202,119 @@ def test_test_rule_catches_private_reads(tmp_path):
         "_secret.mod", "helpers._made", "m._z", "model._info", "model._kernels",
         "model._search", "os._exit", "sim.x._y"]
     assert "os._exit" in ALLOWED_PRIVATE
+
+
+#: the reason of a function-local import of ``sim`` (ARCHITECTURE.md, "Conventions"): a measured
+#: start-up cost (``# lazy: pulls scipy (0.4 s)``) or the import cycle it breaks, on the import's
+#: line, in the comment lines right above it or above an earlier import of the same run of imports
+LAZY = "# lazy:"
+#: a command module's one marker for all its function-local imports (sim.cli.main imports every
+#: command module to build the parser, so what a command needs is imported in its functions)
+LAZY_COMMAND = "# lazy (command module):"
+
+
+def _is_sim(node) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.level > 0 or (node.module or "").split(".")[0] == "sim"
+    return any(a.name.split(".")[0] == "sim" for a in node.names)
+
+
+def local_imports(source: str, command_module: bool = False) -> list[tuple[int, str | None]]:
+    """The function-local imports of ``sim`` modules in ``source``: (line, the reason given,
+    or None); a command module's :data:`LAZY_COMMAND` marker is the reason of all of them."""
+    lines = source.splitlines()
+    marker = next((line for line in lines if command_module and line.startswith(LAZY_COMMAND)),
+                  None)
+    tree = ast.parse(source)
+
+    def why(node) -> str | None:
+        said = [line for line in lines[node.lineno - 1:node.end_lineno] if LAZY in line]
+        k = node.lineno - 2
+        while not said and k >= 0 and lines[k].lstrip().startswith("#"):
+            said = [lines[k]] if lines[k].lstrip().startswith(LAZY) else []
+            k -= 1
+        return said[0].split(LAZY, 1)[1].strip() if said else None
+
+    local = {id(n) for f in ast.walk(tree)
+             if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+             for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom)) and _is_sim(n)}
+    found = []
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            run: list = []
+            for st in stmts if isinstance(stmts, list) else ():
+                if not isinstance(st, (ast.Import, ast.ImportFrom)):
+                    run = []
+                    continue
+                run.append(st)
+                if id(st) in local:
+                    given = next((w for w in map(why, reversed(run)) if w), None)
+                    found.append((st.lineno, marker or given))
+    return sorted(found)
+
+
+def unexplained_local_imports(source: str, command_module: bool = False) -> list[int]:
+    """Lines of the function-local imports of ``sim`` modules in ``source`` that give no
+    reason (:data:`LAZY`); none in a command module with its :data:`LAZY_COMMAND` marker."""
+    return [line for line, why in local_imports(source, command_module) if why is None]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(paths.ROOT)) for p in MODULES])
+def test_every_local_import_says_why(path):
+    rel = path.relative_to(paths.ROOT).as_posix()
+    bad = unexplained_local_imports(path.read_text(encoding="utf-8"),
+                                    command_module=rel.startswith("sim/cli/"))
+    assert not bad, f"{rel}: function-local imports of sim without a '{LAZY}' reason at lines " \
+                    f"{bad} (move them to the module top unless they pull a heavy package or " \
+                    f"break an import cycle; ARCHITECTURE.md, 'Conventions')"
+
+
+def test_lazy_rule_catches_an_import_without_a_reason():
+    src = ("import numpy as np\n"
+           "from sim import paths\n"
+           "\n"
+           "def f():\n"
+           "    import json\n"                                     # not sim: free
+           "    from sim.engine import batch\n"                   # 6: no reason
+           "    return batch\n"
+           "\n"
+           "def g():\n"
+           "    # lazy: pulls scipy (0.4 s)\n"
+           "    import scipy\n"
+           "\n"
+           "    from sim.analysis import influence\n"             # 13: same run as line 11
+           "    from sim.analysis import sensitivity\n"           # 14
+           "    x = 1\n"
+           "    from sim.present import labels\n"                 # 16: a new run, no reason
+           "    from sim.present import tables  # lazy: breaks the cycle a <-> b\n"
+           "    import sim.present.figures\n"                     # 18: after the comment: ok
+           "    return influence, sensitivity, labels, tables, x\n"
+           "\n"
+           "def h():\n"
+           "    from sim.x import y\n"                            # 22: its comment is below
+           "    # lazy: pulls scipy\n"
+           "    from sim.z import w\n"
+           "    return lambda: __import__('sim')\n")
+    assert unexplained_local_imports(src) == [6, 16, 22]
+    marker = src + f"\n\n{LAZY_COMMAND} the parser imports every command\n"
+    assert unexplained_local_imports(marker, command_module=True) == []
+    assert unexplained_local_imports(marker) == [6, 16, 22]   # the marker is for commands only
+
+
+if __name__ == "__main__":   # the counts in ARCHITECTURE.md, "Conventions"
+    import collections
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]   # this checkout's sim/, whichever is installed
+    count = collections.Counter()
+    for path in sorted((root / "sim").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        for _, why in local_imports(path.read_text(encoding="utf-8"), rel.startswith("sim/cli/")):
+            pulls, cycle = why is not None and "pulls" in why, why is not None and "cycle" in why
+            count["no reason" if why is None else "in command modules"
+                  if why.startswith(LAZY_COMMAND) else "pull a package and break a cycle"
+                  if pulls and cycle else "break a cycle" if cycle else "pull a package or > 20 ms"
+                  if pulls else "other reason"] += 1
+    print(f"function-local imports of sim: {sum(count.values())}:",
+          ", ".join(f"{n} {k}" for k, n in count.most_common()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sim.cli.common import add_engine
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "assumptions", help="catalogue of the uncertain assumptions",

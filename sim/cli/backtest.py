@@ -21,6 +21,7 @@ DEFAULT_ORIGINS = "2017..2022"
 DEFAULT_SAMPLES = 200
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "backtest", help="rolling-origin backtest: forecast errors by horizon, model vs naive",

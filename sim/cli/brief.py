@@ -16,6 +16,7 @@ from sim.cli.common import Progress, add_common, add_ensemble, check_distinct
 from sim.model.declarations.words import LANGS
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def languages(text: str) -> list[str]:
     """``zh``, ``en`` or a comma-separated list of them, each once."""
     langs = [x.strip() for x in str(text).split(",") if x.strip()]

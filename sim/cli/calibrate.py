@@ -20,6 +20,7 @@ from sim.cli.formats import add_formats
 DEFAULT_OUT = paths.DEFAULT_OUT
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "calibrate", help="estimate the posterior of the assumptions from the history",

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.common import Progress, add_engine
+from sim.errors import ModelError
 
 UNITS_CHECK = "dimensional consistency"
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "check", help="units check and behaviour checks on every scenario",
@@ -74,7 +76,6 @@ def behaviour_rows(args, say) -> list[tuple[str, str, bool, str]]:
         summarize,
         variables_needed,
     )
-    from sim.errors import ModelError
     from sim.model.declarations.checkspec import load_checks
     from sim.scenarios import list_scenarios, load_scenario
     from sim.simulate import Simulator

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.formats import add_formats
+from sim.errors import ScenarioError
 
 
+# lazy (command module): every command imports this for its parser; imports sit in functions
 class Progress:
     """Timestamped progress lines on stderr (results go to stdout)."""
 
@@ -83,8 +85,6 @@ def flag_message(message: str) -> str:
 
 def check_distinct(scenarios) -> None:
     """Refuse, before any work, two scenarios with one id: their results would share a folder."""
-    from sim.errors import ScenarioError
-
     seen: dict[str, object] = {}
     for sc in scenarios:
         if sc.id in seen:

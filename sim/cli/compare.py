@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sim.cli.common import Progress, add_common, check_distinct
+from sim.errors import ScenarioError
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "compare", help="compare scenarios: overlay chart and difference table",
@@ -23,7 +25,6 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from sim.dims import stack_scenarios
-    from sim.errors import ScenarioError
     from sim.model.declarations.targets import load_targets
     from sim.present.output.outdir import claim
     from sim.present.output.render import FigurePool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("conformance", help="run Vensim conformance models (batch engine)",
                               description=__doc__)

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from sim import paths
 from sim.cli.common import Progress
+from sim.errors import OutputError
 from sim.model.declarations.words import LANGS
 
 DIAGRAM_FILE = re.compile(r"^(sector-[\w-]+|loops|loop-table)\.(zh|en)\.(dot|svg|png|md)$")
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "diagram", help="stock-and-flow and causal-loop diagrams (SVG, PNG), loop table",
@@ -38,8 +40,6 @@ def add_parser(sub) -> None:
 
 
 def _check_out(out: Path) -> None:
-    from sim.errors import OutputError
-
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out: '{out}' exists and is not a directory")
     if out.is_dir():
@@ -51,7 +51,6 @@ def _check_out(out: Path) -> None:
 
 def run(args) -> int:
     from sim.analysis.diagnostics.loops import calibrated_polarities
-    from sim.errors import OutputError
     from sim.model.declarations.loopspec import load_loops
     from sim.model.declarations.sectors import load_sectors
     from sim.model.equations.sketch import write_sketch

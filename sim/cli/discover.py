@@ -16,6 +16,7 @@ from sim.cli.common import Progress, add_common, add_ensemble
 from sim.model.declarations.words import LANGS
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     from sim.model.declarations.targets import load_targets
 

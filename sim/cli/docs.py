@@ -17,6 +17,7 @@ from sim.cli.common import Progress
 STALE_EXIT = 1
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "docs", help="regenerate the numbers in README.md, model/README.md and model/README.zh.md",

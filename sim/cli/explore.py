@@ -8,8 +8,10 @@ P(met) at once; save the settings as a scenario file or load one. The page is
 from __future__ import annotations
 
 from sim.cli.common import Progress, add_ensemble
+from sim.errors import PlanSimError
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def _port(text: str) -> int:
     import argparse
 
@@ -78,8 +80,6 @@ def run(args) -> int:
               show=not args.no_browser, samples=args.samples, seed=args.seed, say=tell,
               allow_origins=args.allow_origin)
     except OSError as exc:
-        from sim.errors import PlanSimError
-
         raise PlanSimError(f"--port {args.port}: cannot listen on {args.host}:{args.port} "
                            f"({exc.strerror or exc}); allowed: a free port") from None
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from sim import paths
 from sim.cli.common import Progress, add_engine, sample_count, seed
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "forecast", help="store a dated forecast vintage (central and conditioned bands)",

@@ -4,6 +4,7 @@ that writes charts (added by :func:`sim.cli.common.add_common`)."""
 from __future__ import annotations
 
 
+# lazy (command module): every command imports this for its parser; imports sit in functions
 def add_formats(parser) -> None:
     """``--formats``: the files every chart of the command is written as (``args.formats``, a
     tuple for the ``formats=`` keyword of the report writers); PNG unless asked."""

@@ -13,6 +13,8 @@ import importlib
 import os
 import sys
 
+from sim.errors import PlanSimError, cap
+
 COMMANDS = {
     "run": "sim.cli.run",
     "compare": "sim.cli.compare",
@@ -79,13 +81,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# lazy (command module): what a command needs loads once it runs, not for --help or a parse error
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)   # help and argument errors exit here
 
     from sim import engine
     from sim.cli.common import flag_message
-    from sim.errors import PlanSimError, cap
     from sim.present.output import outdir
 
     handlers = outdir.install_signal_handlers()

@@ -14,6 +14,7 @@ STALE_EXIT = 1
 COMMAND = "make regen"
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "regen", help="rebuild every committed generated file (sketch, estimation, schema, "

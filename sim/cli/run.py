@@ -6,6 +6,7 @@ from sim.cli.common import Progress, add_common, check_distinct
 from sim.paths import DEFAULT_SCENARIOS
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "run", help="run scenarios and write tables and charts",

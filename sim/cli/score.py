@@ -12,6 +12,7 @@ from pathlib import Path
 from sim.cli.common import Progress, add_common
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "score", help="score a forecast vintage against outturns",

@@ -11,6 +11,7 @@ from sim.cli.common import Progress, add_common, chunk_size, sample_count, seed
 TOP = 15    # assumptions printed (all of them in the CSV and the workbook)
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "sensitivity", help="Morris / Sobol sensitivity, Shapley attribution to lever groups",

@@ -29,6 +29,7 @@ from pathlib import Path
 from sim.cli.common import Progress, add_common, check_distinct, chunk_size, sample_count, seed
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "uncertainty", help="Monte Carlo: percentiles, probability of meeting the targets",

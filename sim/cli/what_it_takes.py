@@ -20,6 +20,7 @@ from sim.model.declarations import targets as declared  # read when called (test
 from sim.model.declarations.words import LANGS, word
 
 
+# lazy (command module): the parser imports every command, so its imports sit in functions
 def _probability(text: str) -> float:
     import argparse
 

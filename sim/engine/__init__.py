@@ -32,6 +32,7 @@ def compile_model(path, data_files=None) -> BatchModel:
     (relative to the model's directory) for data variables. Raises ``ModelError`` /
     ``UnsupportedConstructError``. The parsed model and its generated code are cached on disk
     (:mod:`sim.engine.cache`), so a second process starts without parsing."""
+    # lazy: pulls xarray (320 ms); breaks the cycle engine <-> engine.batch
     from sim.engine.batch import BatchModel
     from sim.engine.cache import load_info
 
@@ -40,6 +41,7 @@ def compile_model(path, data_files=None) -> BatchModel:
 
 def __getattr__(name: str):
     if name in ("BatchModel", "VariableInfo"):
+        # lazy: pulls xarray (320 ms); breaks the cycle engine <-> engine.batch
         from sim.engine import batch
 
         return getattr(batch, name)

@@ -36,6 +36,7 @@ from pathlib import Path
 from sim.engine.model import ModelInfo
 from sim.errors import ModelError
 from sim.model.cache.diskcache import cache_root, package_version, private_dir, read, write
+from sim.model.equations.mdl import load_abstract_model
 
 #: bump when the layout of an entry changes
 FORMAT = 1
@@ -67,8 +68,6 @@ def model_key(path: Path, content: bytes) -> str:
 
 
 def _parse(path: Path) -> ModelInfo:
-    from sim.model.equations.mdl import load_abstract_model
-
     return ModelInfo(load_abstract_model(path), path)
 
 
@@ -155,6 +154,7 @@ def generated(info: ModelInfo, overrides: dict, outputs: tuple, scalar: bool
         if (isinstance(hit, tuple) and len(hit) == 5 and hit[0] == key
                 and isinstance(hit[1], str) and isinstance(hit[3], dict)):
             return hit[1], hit[2], hit[3], hit[4]
+    # lazy: pulls scipy, pysd (831 ms)
     from sim.engine.compiler import ModelCompiler
 
     mc = ModelCompiler(info.full(), overrides, list(outputs), scalar=scalar)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.engine import compile_model
 from sim.errors import ModelError, PlanSimError, excerpt
 
 MANIFEST_COLUMNS = ("test", "model", "expected", "data_files", "rtol", "atol")
@@ -204,8 +205,6 @@ def compare(ds, expected: pd.DataFrame, bm, rtol: float, atol: float):
 
 
 def run_test(directory, row) -> TestResult:
-    from sim.engine import compile_model
-
     base = Path(directory)
     name = row["test"]
     try:

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.engine import BACKENDS, checkpoints
+from sim.engine.kernel_codegen import kernel_source
 from sim.errors import ModelError, UnsupportedConstructError
+from sim.model.cache.diskcache import read, write
 
 #: the batch engine's backends; ``None`` (default) is the first that works, in this order
 LOG = logging.getLogger("sim.engine")
@@ -59,6 +61,7 @@ def check_backend(backend) -> None:
 def cache_dir() -> Path | None:
     """The per-user folder of compiled kernels (``kernels/`` of the cache root of
     :mod:`sim.model.cache.diskcache`), or None when caching is off or refused."""
+    # lazy: pulls numba (153 ms)
     from sim.engine.kernel_cache import folder
 
     return folder()
@@ -80,6 +83,7 @@ def load(src) -> tuple:
     """The compiled ``(kernel, serial)`` functions of a kernel source
     (:func:`sim.engine.kernel_cache.load`: executed from memory, machine code in the signed
     cache)."""
+    # lazy: pulls numba (153 ms)
     from sim.engine.kernel_cache import load as load_signed
 
     return load_signed(src)
@@ -151,8 +155,6 @@ def endogenous(info, cache: Kernels) -> frozenset:
     parse the .mdl for it."""
     hit = cache.endogenous
     if hit is None:
-        from sim.model.cache.diskcache import read, write
-
         target = (Path(info.cache_dir) / "endogenous.pkl"
                   if getattr(info, "cache_dir", None) is not None else None)
         hit = read(target) if target is not None else None
@@ -165,6 +167,7 @@ def endogenous(info, cache: Kernels) -> frozenset:
 
 
 def _endogenous(info) -> frozenset:
+    # lazy: pulls scipy, pysd (784 ms)
     from sim.engine.compiler import ModelCompiler
 
     mc = ModelCompiler(info, {}, [], scalar=False)
@@ -206,8 +209,6 @@ def _source(info, canon, overrides, tables, key):
     generated from the full model info (and stored there)."""
     import hashlib
 
-    from sim.model.cache.diskcache import read, write
-
     target = None
     if getattr(info, "cache_dir", None) is not None:
         digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
@@ -215,8 +216,8 @@ def _source(info, canon, overrides, tables, key):
         hit = read(target)
         if isinstance(hit, tuple) and len(hit) == 3 and hit[0] == key:
             return hit[1], hit[2]
+    # lazy: pulls scipy, pysd (786 ms)
     from sim.engine.compiler import ModelCompiler
-    from sim.engine.kernel_codegen import kernel_source
 
     full = _full(info)
     src = kernel_source(ModelCompiler(full, canon, [], scalar=True), tables)
@@ -356,6 +357,7 @@ def _run(entry, K, per_sample, grid, acc, end, counts, outputs, rate, n, n_rows,
     starts = range(0, n, step)
     resume = checkpoints.plan(entry.src, args, grid, acc, end, counts, rate, cols, n)
     if not wait:
+        # lazy: pulls numba (153 ms)
         from sim.engine.kernel_cache import ready
 
         needed = {min(step, n - lo) < PARALLEL_MIN for lo in starts}

@@ -157,6 +157,7 @@ def _helpers() -> None:
     """The helpers' numba cache in ``kernels/helpers`` (once per process)."""
     if _HELPERS:
         return
+    # lazy: pulls kernel_helpers, its numba functions (25 ms), only once a kernel loads
     import numba
 
     from sim.engine import kernel_helpers

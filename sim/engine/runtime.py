@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from sim.errors import UnsupportedConstructError
+
 SMALL_VENSIM = 1e-6
 
 
@@ -324,8 +326,6 @@ def _shift_in(first, arr):
 
 
 def _uniform(x, what, name):
-    from sim.errors import UnsupportedConstructError
-
     a = np.unique(np.asarray(x, dtype=float))
     if a.size != 1:
         raise UnsupportedConstructError(name, what, "must be the same for every sample")
@@ -333,8 +333,6 @@ def _uniform(x, what, name):
 
 
 def _check_order(order, dt, delay_time, name):
-    from sim.errors import UnsupportedConstructError
-
     if order * dt > np.min(delay_time):
         raise UnsupportedConstructError(name, "DELAY", "delay time shorter than order*TIME STEP")
 

@@ -12,6 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import ModelError
+from sim.model.equations.mdl import inside_folder
 
 
 def loop_periods(step, states, grid, per, buffers, lo, hi, rate_k, level_k):
@@ -50,8 +51,6 @@ def load_data(info, path: Path, data_files) -> dict:
     from pysd.py_backend.data import TabData
 
     files = [data_files] if isinstance(data_files, (str, Path)) else list(data_files)
-    from sim.model.equations.mdl import inside_folder
-
     files = [inside_folder(path, f) for f in files]   # never a file outside the model's folder
     for f in files:
         if not f.is_file():

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim.errors import OutputError
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets, number_word
+from sim.model.declarations.varlabels import load_labels
 from sim.model.declarations.words import LANGS, group, unit, word
 
 # How a model unit is shown to a reader: its text in each language is declared under `units:` in
@@ -83,13 +86,9 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
     declared = declared_labels()
     if name in declared:
         return label(declared[name], lang)
-    from sim.model.declarations.varlabels import load_labels
-
     own = getattr(load_labels(), lang)
     if name in own:
         return own[name]
-    from sim.model.declarations.parameters import load_parameters
-
     params = load_parameters()
     for p in (*params.levers.values(), *params.assumptions.values()):
         if p.py_name == name:
@@ -102,15 +101,11 @@ def variable_label(name: str, lang: str, labels: Mapping[str, Any] | None = None
 
 def declared_labels() -> dict[str, dict[str, str]]:
     """Labels of the indicators (with a target or reported) of model/targets.yaml, by id."""
-    from sim.model.declarations.targets import load_targets
-
     return load_targets().indicator_labels()
 
 
 def count_text(key: str, lang: str, n: int, **fmt: Any) -> str:
     """:func:`text` with ``{n}`` (``n`` as a word) and ``{N}`` (capitalised) filled in."""
-    from sim.model.declarations.targets import number_word
-
     word = number_word(n, lang)
     return text(key, lang, n=word, N=word[:1].upper() + word[1:], **fmt)
 
@@ -129,8 +124,6 @@ def display_unit(name: str | None, unit: str | None) -> tuple[str | None, float]
     """The unit a variable or outcome ``name`` is shown in and the factor its values are
     multiplied by: ``("share", 100)`` for the shares declared in model/labels.yaml, else the
     model ``unit`` and its :data:`UNIT_SCALE` (1 by default)."""
-    from sim.model.declarations.varlabels import load_labels
-
     if name is not None and name in load_labels().shares:
         return SHARE, UNIT_SCALE[SHARE]
     key = str(unit).strip().lower() if unit is not None else ""

@@ -29,6 +29,7 @@ import numpy as np
 from sim import paths
 from sim.errors import ScenarioError, excerpt, plain_text
 from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS
 from sim.model.declarations.yamlio import is_number, read_yaml
 
@@ -43,8 +44,6 @@ MAX_EXTENDS = 20
 def year_range() -> tuple[int, int]:
     """Years a lever series may name: :data:`FIRST_YEAR` to the declared horizon
     (model/targets.yaml)."""
-    from sim.model.declarations.targets import load_targets
-
     return (FIRST_YEAR, load_targets().plan.horizon)
 
 
@@ -433,6 +432,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
     for aid, value in assum_raw.items():
         aid = _key(aid, "assumptions", str(path))
         assumptions[aid] = _assumption_value(aid, value, params, str(path), arrays=False)
+    # lazy: pulls xarray (249 ms); breaks the cycle loader <-> constraints
     from sim.scenarios.constraints import check_levers
 
     check_levers(params, levers, str(path))   # the shares sum, before anything runs

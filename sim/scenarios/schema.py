@@ -20,8 +20,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sim import paths
+from sim.engine import compile_model
+from sim.model.declarations.calibrated import load_calibrated_values
 from sim.model.declarations.numtext import format_range
 from sim.model.declarations.parameters import Parameters, load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS
 from sim.scenarios.loader import Inherited, load_scenario, year_range
 
@@ -98,10 +101,6 @@ def declared_values(params: Parameters, plan: str = "plan") -> dict[str, dict[st
     """Per lever and assumption id: its ``.mdl`` unit, its baseline value (the calibrated
     baseline run, row of the plan's first year, as ``plansim levers`` shows it) and the value the
     ``plan`` scenario gives it (as written; a series inherited from a parent: its own part)."""
-    from sim.engine import compile_model
-    from sim.model.declarations.calibrated import load_calibrated_values
-    from sim.model.declarations.targets import load_targets
-
     year = load_targets().plan.start
     model = compile_model(paths.MODEL_FILE)
     every = {**params.levers, **params.assumptions}
@@ -135,6 +134,7 @@ def build_schema(params: Parameters, values: Mapping[str, Mapping[str, Any]] | N
         "additionalProperties": False,
     }
     first, last = year_range()
+    # lazy: pulls xarray (247 ms)
     from sim.scenarios.constraints import load_constraints
 
     rules = {lid: f"{', '.join(c.levers)} sum to at most {c.max_sum:g} in every year "

@@ -49,6 +49,7 @@ def discover(ensemble: Ensemble, targets: Sequence[str] = (ALL,), *, boxes: int 
              alpha: float = prim.ALPHA, min_coverage: float = prim.MIN_COVERAGE,
              say: Callable[[str], None] | None = None) -> list[Discovery]:
     """PRIM boxes per target over the ensemble's assumption samples."""
+    # lazy: pulls xarray, yaml (148 ms)
     from sim.analysis.decisions.what_it_takes import target_columns
 
     say = say or (lambda _m: None)

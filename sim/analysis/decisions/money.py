@@ -66,6 +66,7 @@ def money_base(simulator: Simulator, scenario: Scenario, *, start: int | None = 
                end: int | None = None) -> MoneyBase:
     """The allocation lines and the scenario's funds, multiplier and shares in ``start..end``
     (default: the plan's first year to the targets' year, as declared in model/targets.yaml)."""
+    # lazy: pulls yaml (43 ms)
     from sim.model.declarations.targets import load_targets
     from sim.scenarios.constraints import load_constraints
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.analysis.decisions import money
 from sim.analysis.ensembles.influence import spearman
 from sim.analysis.ensembles.uncertainty import at_year
 
@@ -47,8 +48,6 @@ def group_mixes(base: MoneyBase, amount: float) -> dict[str, np.ndarray]:
 def returns_table(ensemble: Ensemble, amount: float = DEFAULT_AMOUNT,
                   say: Callable[[str], None] | None = None) -> pd.DataFrame:
     """One row per (group, indicator): median, P5, P95 per 亿元, central-sample-free."""
-    from sim.analysis.decisions import money
-
     say = say or (lambda _m: None)
     targets = ensemble.targets
     zero = ensemble.run(np.zeros(len(ensemble.base.lines)))

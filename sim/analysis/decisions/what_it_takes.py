@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim import paths
 from sim.analysis.decisions import money
 from sim.analysis.decisions.requirements import (
     ALL,
@@ -29,16 +30,22 @@ from sim.analysis.decisions.requirements import (
     least_budget,
     requirements_table,
 )
+from sim.analysis.ensembles.conditioning import HistoryMatch, posterior_design
+from sim.analysis.ensembles.conditioning_settings import load_conditioning
+from sim.analysis.ensembles.ensemble import check_request, shared_simulator
+from sim.analysis.ensembles.uncertainty import at_year
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 from sim.errors import UncertaintyError
 from sim.model.cache import results
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS, word
+from sim.scenarios import Scenario, load_scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
     from sim.analysis.ensembles.conditioning import Conditioned
     from sim.model.declarations.targets import Targets
-    from sim.scenarios import Scenario
     from sim.simulate import Simulator
 
 DEFAULT_BUDGET_MAX = 200.0
@@ -87,8 +94,6 @@ class Ensemble:
 
 def outcome_of(ds: xr.Dataset, targets: Targets, spend: float) -> Outcome:
     """Margins and met flags of every target in the targets' year."""
-    from sim.analysis.ensembles.uncertainty import at_year
-
     times = np.asarray(ds["time"].values, dtype=float)
     hit = np.flatnonzero(np.isclose(times, targets.year, atol=1e-6))
     margins, met = [], []
@@ -114,12 +119,6 @@ def conditioned_ensemble(scenario: Scenario, *, samples: int | None = None,
     :func:`sim.analysis.ensembles.conditioning.condition` (the same ``posterior_design`` call, so the
     same samples as ``plansim uncertainty``), not run here: every mix runs them itself, the
     scenario's own as the mix of no extra money."""
-    from sim.analysis.ensembles.conditioning import HistoryMatch, posterior_design
-    from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.analysis.ensembles.ensemble import check_request, shared_simulator
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.model.declarations.targets import load_targets
-
     spec, settings, targets = load_uncertainty(), load_conditioning(), load_targets()
     samples = settings.samples if samples is None else samples
     seed = settings.seed if seed is None else seed
@@ -213,10 +212,6 @@ def what_it_takes(scenario: Scenario, *, targets: Sequence[str] = (), probabilit
     contents, the question (targets, probabilities, budget, samples, seed) and the code and
     model files; asked again, it is read back (``cached``; no search, no ``on_target`` call)
     with the ensemble's draws but no simulator."""
-    from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.model.declarations.targets import load_targets
-    from sim.scenarios import Scenario, load_scenario
-
     say = say or (lambda _m: None)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -314,8 +309,6 @@ def extends_ref(source, folder) -> str:
     relative to ``folder`` (so that moving both together keeps it working)."""
     import os
     from pathlib import Path
-
-    from sim import paths
 
     source = Path(source).resolve()
     if source.parent == paths.SCENARIO_DIR.resolve():

@@ -32,6 +32,7 @@ import pandas as pd
 import xarray as xr
 
 from sim import paths
+from sim.engine.cache import load_info
 from sim.errors import ModelError
 from sim.model.declarations.checkspec import BoundsCheck, Checks, ConservationCheck
 from sim.model.declarations.divergence import ALL_STOCKS
@@ -47,7 +48,8 @@ def model_stocks(model_path: str | Path | None = None) -> list[str]:
     Parsed once per model file and modification time (every ensemble command asks)."""
     path = Path(model_path or paths.MODEL_FILE).resolve()
     if not path.is_file():
-        from sim.analysis.diagnostics.units import load_abstract  # imports PySD: only for the error
+        # lazy: pulls pysd (131 ms), only for the error of a missing model
+        from sim.analysis.diagnostics.units import load_abstract
 
         load_abstract(path)   # raises the named error for a missing model
     return list(_model_stocks(path, path.stat().st_mtime_ns))
@@ -56,8 +58,6 @@ def model_stocks(model_path: str | Path | None = None) -> list[str]:
 @functools.lru_cache(maxsize=8)
 def _model_stocks(path: Path, mtime_ns: int) -> tuple[str, ...]:
     # the engine's parsed model (cached on disk, sim.engine.cache): no second parse of the .mdl
-    from sim.engine.cache import load_info
-
     return tuple(v.py_name for v in load_info(path).vars.values() if v.kind == "stock")
 
 

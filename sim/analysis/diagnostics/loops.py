@@ -26,6 +26,8 @@ import xarray as xr
 from sim.errors import ModelError
 from sim.model.declarations.loopspec import LoopDeclarations, LoopSpec, load_loops
 from sim.model.equations.graph import ModelGraph, load_graph
+from sim.scenarios.loader import load_scenario
+from sim.simulate import Simulator
 
 REL_STEP = 1e-4       # relative step of the cause
 ZERO = 1e-9           # |response| below ZERO x |effect| counts as no response
@@ -239,9 +241,6 @@ def calibrated_polarities(decl: LoopDeclarations | None = None, graph: ModelGrap
                           simulator=None) -> list[LoopPolarity]:
     """Derive the declared loops and measure their polarity on the calibrated run of the
     scenario named by ``polarity_run`` in ``model/loops.yaml``."""
-    from sim.scenarios.loader import load_scenario
-    from sim.simulate import Simulator
-
     decl = decl or load_loops()
     sim = simulator or Simulator()
     graph = graph or load_graph(sim.model_path)

@@ -40,6 +40,7 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from sim.analysis.diagnostics.unit_algebra import DMNL, Unit, UnitSyntaxError, parse_unit
 from sim.errors import ModelError
+from sim.model.equations.mdl import load_abstract_model
 
 
 @dataclass(frozen=True)
@@ -370,8 +371,6 @@ def load_abstract(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
-    from sim.model.equations.mdl import load_abstract_model
-
     return load_abstract_model(path)
 
 

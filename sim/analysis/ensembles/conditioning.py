@@ -35,11 +35,13 @@ import pandas as pd
 import xarray as xr
 
 from sim.analysis.diagnostics.checks import model_stocks, variables_needed
+from sim.analysis.diagnostics.screening import screen
 from sim.analysis.ensembles.conditioning_settings import ConditioningSettings
 from sim.analysis.ensembles.sampling import Design
 from sim.dims import SAMPLE, SCENARIO, stack_scenarios
 from sim.errors import UncertaintyError
 from sim.model.declarations.checkspec import Checks, load_checks
+from sim.model.declarations.history import FITTED_STATUSES, load_history
 
 if TYPE_CHECKING:
     from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
@@ -69,6 +71,7 @@ class HistoryMatch:
                      say: Callable[[str], None] | None = None) -> HistoryMatch:
         """The canonical posterior (re-estimated, with a notice, when the history file changed
         since it was stored) and the model's checks (``"model"``; ``None``: none)."""
+        # lazy: pulls 22 sim modules (46 ms)
         from sim.analysis.estimation.posterior_file import canonical_posterior
 
         post = posterior if posterior is not None else canonical_posterior(say=say)
@@ -87,8 +90,6 @@ class HistoryMatch:
         fitted = self.posterior.fitted
         if fitted is not None:
             return fitted
-        from sim.model.declarations.history import FITTED_STATUSES, load_history
-
         h = load_history()
         return h[h["status"].isin(FITTED_STATUSES)].assign(variable=lambda d: d["indicator"])
 
@@ -99,8 +100,6 @@ class HistoryMatch:
 
     def plausible(self, ds: xr.Dataset) -> np.ndarray:
         """Bool (sample,): not diverged and passing every check (all True without checks)."""
-        from sim.analysis.diagnostics.screening import screen
-
         if self.checks is None:
             return np.ones(ds.sizes["sample"], dtype=bool)
         return screen(ds, self.checks, self.stocks).keep

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from sim.analysis.ensembles.bounds import check_samples
 from sim.errors import PlanSimError, UncertaintyError
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ class ScenarioEvaluator:
     def simulator(self):
         key = (self.engine,)
         if key not in self._cache:
+            # lazy: pulls yaml (49 ms)
             from sim.simulate import Simulator
 
             self._cache[key] = Simulator(engine=self.engine)
@@ -248,8 +250,6 @@ def check_request(samples: Any, seed: Any = None, *, runs_per_count: int, dim: i
     API alike: the sample count and the seed (:func:`sim.analysis.ensembles.bounds.check_samples`) and
     the memory the arrays would need (:func:`check_memory`; ``times`` defaults to the model's
     saved times). Returns the samples."""
-    from sim.analysis.ensembles.bounds import check_samples
-
     check_samples(samples, seed)
     check_memory(samples, runs_per_count=runs_per_count, dim=dim, columns=columns,
                  times=saved_times(engine) if times is None else times)

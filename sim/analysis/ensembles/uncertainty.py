@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.ensembles import sampling as smp
+from sim.analysis.ensembles.conditioning import condition_all, summary_table
 from sim.analysis.outcomes.targets import ALL_TARGETS as ALL_TARGETS  # re-exported
 from sim.analysis.outcomes.targets import at_year, met_array, value_at, year_reached
 from sim.dims import SAMPLE, SCENARIO, stack_scenarios
@@ -200,9 +202,6 @@ def compute(scenarios: Sequence[Scenario], spec: UncertaintySpec, targets: Targe
     one prior design serves every scenario. ``central(scenario)`` gives the central run
     reported beside the percentiles; ``history`` is accepted for older callers and ignored.
     """
-    from sim.analysis.ensembles import sampling as smp
-    from sim.analysis.ensembles.conditioning import condition_all
-
     conditioned: list[Conditioned | None] = [None] * len(scenarios)
     if match is not None:   # one set of posterior draws for every scenario
         say(f"{', '.join(str(sc.id) for sc in scenarios)}: {samples} posterior draws")
@@ -232,8 +231,6 @@ def tables(results: Sequence[UncertaintyResult], targets: Targets) -> dict[str, 
     indicator, time, central, P..), ``probabilities``, ``first_year`` (the share of the
     samples first meeting each target in each year), ``comparison``,
     ``samples``, and with conditioning ``conditioning`` and ``history_match``."""
-    from sim.analysis.ensembles.conditioning import summary_table
-
     pct, probs, first = [], [], []
     for r in results:
         for ind in r.percentiles.data_vars:

@@ -30,8 +30,10 @@ from sim import paths
 from sim.analysis.estimation import likelihood as lk
 from sim.analysis.estimation.calibration_settings import Settings, load_settings
 from sim.analysis.estimation.posterior import Posterior, estimate
-from sim.analysis.estimation.posterior_file import inputs_hash
+from sim.analysis.estimation.posterior_file import inputs_hash, write_posterior
 from sim.errors import CalibrationError
+from sim.model.declarations.history import history_hash, load_history
+from sim.simulate import Simulator
 
 #: the data "move" an assumption when its posterior sd is below this share of its prior sd ...
 MOVED_SD_RATIO = 0.8
@@ -105,9 +107,6 @@ def calibrate(settings: Settings | None = None, *, simulator=None,
               history_path: Path | str | None = None,
               say: Callable[[str], None] | None = None) -> Calibration:
     """Estimate the posterior from the history file and summarise it."""
-    from sim.model.declarations.history import history_hash, load_history
-    from sim.simulate import Simulator
-
     say = say or (lambda _m: None)
     settings = settings or load_settings()
     history_path = Path(history_path or paths.HISTORY_FILE)
@@ -229,7 +228,6 @@ def write_outputs(cal: Calibration, *, say: Callable[[str], None] | None = None,
 
     import yaml
 
-    from sim.analysis.estimation.posterior_file import write_posterior
     say = say or (lambda _m: None)
     if cal.posterior.prior is None:
         raise CalibrationError("calibration: the posterior carries no prior")

@@ -25,13 +25,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 from sim.analysis.estimation import likelihood as lk
+from sim.analysis.estimation import mcmc
 from sim.analysis.estimation.calibration_settings import Settings, load_settings
 from sim.errors import CalibrationError
+from sim.scenarios import load_scenario
+from sim.simulate import Simulator
 
 if TYPE_CHECKING:
     from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
-    from sim.simulate import Simulator
 
 #: quantiles at which each assumption is set, one at a time, to see whether the history responds
 SCREEN_QUANTILES = (0.05, 0.95)
@@ -131,11 +134,6 @@ def estimate(observations: pd.DataFrame, *, seed: int, settings: Settings | None
              say: Callable[[str], None] | None = None) -> Posterior:
     """Sample the posterior of the assumptions the history ``observations`` (the table of
     :func:`sim.model.declarations.history.load_history`, possibly filtered to an origin) inform."""
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.analysis.estimation import mcmc
-    from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
-
     say = say or (lambda _m: None)
     settings = settings or load_settings()
     sim = simulator or Simulator("batch", use_calibration=False)

@@ -28,9 +28,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim import paths
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.analysis.estimation.calibration_settings import load_settings
 from sim.analysis.estimation.posterior import Posterior
 from sim.errors import CalibrationError
+from sim.model.declarations.history import history_hash
 from sim.model.equations.sketch import SKETCH_MARK
+from sim.scenarios.loader import load_scenario
 
 DIGITS = 6
 
@@ -76,8 +80,6 @@ def read_posterior(path: Path | str | None = None, *, prior="auto") -> Posterior
     if draws.empty or "origin" not in meta:
         raise CalibrationError(f"{path}: no draws or no origin; run `plansim calibrate` again")
     if isinstance(prior, str) and prior == "auto":
-        from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-
         prior = load_uncertainty()
     if prior is not None:
         unknown = [c for c in draws.columns if c not in prior.names]
@@ -90,16 +92,12 @@ def read_posterior(path: Path | str | None = None, *, prior="auto") -> Posterior
 
 def is_current(post: Posterior, history_path: Path | str | None = None) -> bool:
     """Whether ``post`` was estimated on the history file as it is now."""
-    from sim.model.declarations.history import history_hash
-
     return post.data_hash == history_hash(history_path)
 
 
 def canonical_posterior(*, reestimate: bool = True, say: Callable[[str], None] | None = None,
                         path: Path | str | None = None) -> Posterior:
     """The posterior every ensemble is drawn from (see the module docstring)."""
-    from sim.model.declarations.history import history_hash
-
     say = say or print
     path = Path(path or paths.POSTERIOR_FILE)
     post = read_posterior(path) if path.is_file() else None
@@ -112,6 +110,7 @@ def canonical_posterior(*, reestimate: bool = True, say: Callable[[str], None] |
         raise CalibrationError(f"{path}: {why}; run `plansim calibrate` to estimate on the "
                                "current data")
     say(f"notice: {why}: estimating the posterior again (plansim calibrate) ...")
+    # lazy: breaks the cycle posterior_file <-> calibration
     from sim.analysis.estimation.calibration import calibrate, write_outputs
 
     cal = calibrate(say=say)
@@ -123,11 +122,6 @@ def inputs_hash(settings=None, history_path: Path | str | None = None) -> str:
     """sha256 (hex) of what the estimation reads (see the module docstring); ``settings``:
     the estimation settings (default: ``model/calibration-settings.yaml``)."""
     from dataclasses import replace
-
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.analysis.estimation.calibration_settings import load_settings
-    from sim.model.declarations.history import history_hash
-    from sim.scenarios.loader import load_scenario
 
     settings = settings or load_settings()
     equations = paths.MODEL_FILE.read_text(encoding="utf-8").split(SKETCH_MARK, 1)[0]

@@ -28,6 +28,7 @@ ESTIMATOR = "posterior"
 def model_compare(simulator, settings=None) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """``compare(rows)``: the sourced and lower-bound rows the model has, with the columns
     ``variable``, ``at`` and ``time`` of :data:`sim.analysis.estimation.likelihood.OBS_COLUMNS`."""
+    # lazy: pulls yaml (42 ms)
     from sim.analysis.estimation import likelihood as lk
     from sim.analysis.estimation.calibration_settings import load_settings
 
@@ -45,6 +46,7 @@ def model_compare(simulator, settings=None) -> Callable[[pd.DataFrame], pd.DataF
 def model_forecast(simulator, scenario: str = "baseline"
                    ) -> Callable[[pd.DataFrame, Sequence[str], float], xr.Dataset]:
     """``forecast(draws, variables, final_time)``: one run of ``scenario`` per draw."""
+    # lazy: pulls yaml (42 ms)
     from sim.scenarios import load_scenario
 
     sc = load_scenario(scenario)
@@ -63,6 +65,7 @@ def model_estimate(simulator, *, steps: int | None = None,
                    say: Callable[[str], None] | None = None):
     """``estimate(observations, *, seed)``: the posterior of :mod:`sim.analysis.estimation.posterior`
     (``steps`` per walker instead of the declared number, if given)."""
+    # lazy: pulls yaml (58 ms)
     from sim.analysis.estimation.calibration_settings import load_settings
     from sim.analysis.estimation.posterior import estimate
 

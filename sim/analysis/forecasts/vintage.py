@@ -32,9 +32,11 @@ import pandas as pd
 import yaml
 
 from sim import paths
+from sim.analysis.ensembles.conditioning import condition_all
 from sim.analysis.ensembles.uncertainty import PERCENTILES
 from sim.analysis.outcomes.targets import at_year
 from sim.errors import ForecastError
+from sim.model.declarations.history import history_hash
 from sim.model.declarations.targets import Targets, load_targets
 
 if TYPE_CHECKING:
@@ -83,8 +85,6 @@ def forecast_table(scenario: str, ensemble: xr.Dataset, central: xr.Dataset,
 
 def file_hashes(files: dict[str, Path] | None = None) -> dict[str, str]:
     """sha256 of each file (``None`` for a missing one, e.g. no calibration yet)."""
-    from sim.model.declarations.history import history_hash
-
     return {k: (history_hash(p) if Path(p).is_file() else None)
             for k, p in (files or HASHED).items()}
 
@@ -106,8 +106,6 @@ def make_forecast(scenarios: Sequence[Scenario], spec: UncertaintySpec,
                   history: Simulate | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the scenarios on one set of posterior draws and tabulate them: (table, meta).
     ``history`` is accepted for older callers and ignored."""
-    from sim.analysis.ensembles.conditioning import condition_all
-
     say = say or (lambda _m: None)
     years = load_targets().plan.years
     tables, summary = [], {}

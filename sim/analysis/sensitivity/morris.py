@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles import sampling
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
 from sim.model.declarations.words import entry
 
@@ -36,8 +37,6 @@ class Morris(Method):
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis.ensembles import sampling
-
         return sampling.morris(spec, samples, seed=seed)
 
     def analyse(self, design: Design, y: np.ndarray, *, num_resamples: int = 200,

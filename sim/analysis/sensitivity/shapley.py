@@ -32,9 +32,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.outcomes.lever_paths import lever_paths
+from sim.analysis.outcomes.targets import value_at
 from sim.analysis.sensitivity.base import Method, register
 from sim.dims import SCENARIO
 from sim.errors import UncertaintyError
+from sim.scenarios.constraints import load_constraints
 
 if TYPE_CHECKING:
     from sim.model.declarations.parameters import Parameters
@@ -104,8 +107,6 @@ def lever_groups(baseline: Scenario, plan: Scenario, parameters: Parameters
 
 
 def _constraints(parameters: Any) -> tuple:
-    from sim.scenarios.constraints import load_constraints
-
     return load_constraints(parameters) if getattr(parameters, "source", None) else ()
 
 
@@ -174,8 +175,6 @@ def _plan_values(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
         if simulator is None:
             raise UncertaintyError(f"{plan.id}: levers {missing} are set only by "
                                    f"{baseline.id}; the attribution needs the simulator")
-        from sim.analysis.outcomes.lever_paths import lever_paths
-
         paths = lever_paths(simulator, plan, missing)
         out.update({lid: {int(y): float(v) for y, v in paths[lid].items()} for lid in missing})
     return out
@@ -189,8 +188,6 @@ def _share_fitter(baseline: Any, plan: Any, groups: Mapping[str, Sequence[str]],
             if changed & set(c.levers)]
     if not cons:
         return lambda _taken: {}
-    from sim.analysis.outcomes.lever_paths import lever_paths
-
     levers = sorted({lid for c in cons for lid in c.levers})
     ref, sc = lever_paths(simulator, baseline, levers), lever_paths(simulator, plan, levers)
 
@@ -231,8 +228,6 @@ def attribute(baseline: Scenario, plan: Scenario, *, simulator: Simulator,
               indicators: Sequence[str], year: int) -> Attribution:
     """Run every coalition as one batch and split each indicator's plan-minus-baseline change
     in ``year`` among the lever groups."""
-    from sim.analysis.outcomes.targets import value_at
-
     groups = lever_groups(baseline, plan, parameters)
     pairs = coalition_scenarios(baseline, plan, groups, simulator)
     ds = simulator.run_scenarios([sc for _, sc in pairs], return_columns=list(indicators))

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles import sampling
+from sim.analysis.ensembles.sampling import check_power_of_two
 from sim.analysis.sensitivity.base import Indices, Method, is_constant, register
 from sim.errors import UncertaintyError
 from sim.model.declarations.words import entry
@@ -36,14 +38,10 @@ class Sobol(Method):
         return dim * (2 if second_order else 1) + 2
 
     def check_samples(self, samples: int) -> int:
-        from sim.analysis.ensembles.sampling import check_power_of_two
-
         return check_power_of_two(samples)
 
     def design(self, spec: UncertaintySpec, samples: int, *, seed: int | None,
                second_order: bool = False) -> Design:
-        from sim.analysis.ensembles import sampling
-
         return sampling.saltelli(spec, samples, second_order=second_order, seed=seed)
 
     def analyse(self, design: Design, y: np.ndarray, *, num_resamples: int = 100,
@@ -52,6 +50,7 @@ class Sobol(Method):
         """A constant output has all indices 0 (nothing explains no variance). S2 when the
         design was drawn for it, unless ``second_order=False`` (S1/ST are the same either way).
         SALib's estimators, vectorised (:mod:`.saltelli_estimators`)."""
+        # lazy: breaks the cycle sobol <-> analysis.sensitivity (its package)
         from sim.analysis.sensitivity import saltelli_estimators as est
 
         y = self.check(design, y)
@@ -85,6 +84,7 @@ class Sobol(Method):
                       seed: int | None = None) -> np.ndarray:
         """``ST`` of each row of ``ys`` (years, n) at once, without bootstrap or S2: (years, D).
         The same numbers as :meth:`analyse` gives for each row (to rounding)."""
+        # lazy: breaks the cycle sobol <-> analysis.sensitivity (its package)
         from sim.analysis.sensitivity import saltelli_estimators as est
 
         ys = np.asarray(ys, dtype=float)

@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.ensembles import conditioning, sampling
+from sim.analysis.ensembles.conditioning import EmpiricalSpec
 from sim.analysis.ensembles.ensemble import DEFAULT_CHUNK
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.analysis.outcomes.targets import at_year
 from sim.analysis.sensitivity.base import get_method
 from sim.analysis.sensitivity.core import (
     analyse_outputs,
@@ -22,10 +26,11 @@ from sim.analysis.sensitivity.core import (
     tornado_table,
 )
 from sim.analysis.sensitivity.given_data import given_data_first_order
+from sim.errors import UncertaintyError
 from sim.model.declarations.targets import Targets
 
 if TYPE_CHECKING:
-    from sim.analysis.ensembles.conditioning import EmpiricalSpec, HistoryMatch
+    from sim.analysis.ensembles.conditioning import HistoryMatch
     from sim.analysis.ensembles.sampling import Design
     from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
     from sim.scenarios import Scenario
@@ -56,8 +61,6 @@ def run_reduced(simulate: Simulate, scenario: Scenario, design: Design, targets:
                 years: Sequence[int], cost_variable: str | None,
                 match: HistoryMatch | None, block: int = BLOCK) -> Reduced:
     """Run ``design`` in blocks of ``block`` rows and keep only what the study analyses."""
-    from sim.analysis.outcomes.targets import at_year
-
     outs, passes, per = [], [], {ind: [] for ind in targets.indicators}
     for lo in range(0, design.n, block):
         hi = min(design.n, lo + block)
@@ -115,8 +118,6 @@ def compute_indices(scenario: Scenario, spec: UncertaintySpec, targets: Targets,
     (with ``match``: first-order indices on the history-matched ensemble itself, a check on
     the marginals' independence; skipped with ``given_data=False``).
     """
-    from sim.analysis.ensembles import conditioning, sampling
-
     m = get_method(method, ("design",))
     dist, cond = spec, None
     if match is not None:
@@ -187,10 +188,6 @@ def regenerate_design(recipe: pd.DataFrame | str | Path, marginals: pd.DataFrame
     The same numbers as the study's: the same method, seed and N over the same marginals (an
     unconditioned design: over the uncertainty file it names, or ``spec`` when given).
     """
-    from sim.analysis.ensembles.conditioning import EmpiricalSpec
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.errors import UncertaintyError
-
     if not isinstance(recipe, pd.DataFrame):
         folder = Path(recipe)
         recipe = pd.read_csv(folder / "design.csv")

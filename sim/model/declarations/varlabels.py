@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS
 from sim.model.declarations.yamlio import read_yaml, require_mapping
 
@@ -60,9 +62,6 @@ def variable_labels(vensim_names: Mapping[str, str]) -> dict[str, dict[str, str]
     of model/parameters.yaml; ``model/labels.yaml`` (``zh:``, ``en:``); else the Vensim name
     (the English label of every other variable, and the Chinese one when none is declared).
     """
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
-
     declared = load_labels()
     out = {}
     for name, vensim in vensim_names.items():

@@ -15,6 +15,7 @@ from pathlib import Path
 from sim import paths
 from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.model.equations.graph import CONTROL, build_graph
+from sim.model.equations.mdl import load_abstract_model
 
 ALLOWED_LITERALS = (0, 1)
 
@@ -66,7 +67,5 @@ def undeclared_numbers(abstract_model, params: Parameters) -> list[str]:
 def check_model_declared(path: Path | str | None = None,
                          params: Parameters | None = None) -> list[str]:
     """:func:`undeclared_numbers` of the model file (default ``model/qingdao_st_plan.mdl``)."""
-    from sim.model.equations.mdl import load_abstract_model
-
     return undeclared_numbers(load_abstract_model(Path(path or paths.MODEL_FILE)),
                               params or load_parameters())

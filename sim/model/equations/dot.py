@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from sim.errors import PlanSimError
+from sim.model.cache import diskcache
 
 
 class GraphvizError(PlanSimError):
@@ -80,8 +81,6 @@ def fontconfig_file(font_dirs) -> str:
     (caching off, the root unsafe or not writable) a private temporary folder of this process,
     never a fixed name in the shared temporary folder, which another user could create first
     and fill with a configuration of their own."""
-    from sim.model.cache import diskcache
-
     dirs = "".join(f"<dir>{Path(d).resolve()}</dir>" for d in font_dirs)
     conf = ('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
             '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'

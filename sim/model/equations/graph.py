@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import ModelError
+from sim.model.cache import diskcache
+from sim.model.equations.mdl import load_abstract_model
 
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 
@@ -184,9 +186,6 @@ def load_graph(path: Path | str | None = None) -> ModelGraph:
     the user's cache (:mod:`sim.model.cache.diskcache`) by the file's text, this module's code and
     PySD's version, so a second command does not parse the model again."""
     import hashlib
-
-    from sim.model.cache import diskcache
-    from sim.model.equations.mdl import load_abstract_model
 
     path = Path(path or paths.MODEL_FILE)
     root, cached = diskcache.cache_root(), None

@@ -29,6 +29,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
+from sim.analysis.ensembles.conditioning_settings import load_conditioning
+from sim.analysis.ensembles.ensemble import history_simulate, shared_simulator, simulate_design
+from sim.analysis.ensembles.influence import rank_influence
+from sim.analysis.ensembles.uncertainty import compute
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.analysis.forecasts.vintage import file_hashes
+from sim.analysis.outcomes.lever_paths import lever_changes
+from sim.analysis.outcomes.targets import ALL_TARGETS, fiscal_cost, target_table
+from sim.analysis.sensitivity import get_method
+from sim.analysis.sensitivity.shapley import player_labels
+from sim.model.cache import results
+from sim.model.declarations.caveats import load_caveats
+from sim.model.declarations.history import load_history
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.present.documents.brief_text import probability, word
 from sim.present.labels import check_lang, declared_labels, format_number, label, unit_label
 
@@ -71,12 +87,6 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
     language) is kept in the user's cache (:mod:`sim.model.cache.results`) by the scenarios'
     contents, the reference, ``samples``, ``seed``, ``engine``, the code and the model's files;
     asked again (another language, an edited page), it is read back bit for bit."""
-    from sim.analysis.ensembles.conditioning_settings import load_conditioning
-    from sim.analysis.forecasts.vintage import file_hashes
-    from sim.model.cache import results
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
-
     canon = load_conditioning()
     samples = canon.samples if samples is None else samples
     seed = canon.seed if seed is None else seed
@@ -103,12 +113,6 @@ def compute_brief(scenarios: Sequence[Any], reference: Any = None, *,
 def _compute(scenarios: Sequence[Any], reference: Any, targets: Any, canon: Any, samples: int,
              seed: int, engine: str, say: Callable[[str], None]) -> dict[str, Any]:
     """The computed part of the brief (see :func:`compute_brief`)."""
-    from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
-    from sim.analysis.ensembles.ensemble import history_simulate, shared_simulator, simulate_design
-    from sim.analysis.ensembles.uncertainty import compute
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.analysis.sensitivity.shapley import player_labels
-
     sim = shared_simulator(engine)   # the ensemble's: one compiled model, one set of inputs
     every = list(scenarios) + ([reference] if reference is not None else [])
     say("central runs")
@@ -127,8 +131,6 @@ def _compute(scenarios: Sequence[Any], reference: Any, targets: Any, canon: Any,
                       history=history_simulate(match, engine=engine, progress=False))
     attributions = {}
     if reference is not None:   # the library call of `plansim sensitivity --method shapley`
-        from sim.analysis.sensitivity import get_method
-
         shapley = get_method("shapley")
         for sc in scenarios:
             say(f"attribution of {sc.id} against {reference.id}")
@@ -145,8 +147,6 @@ def assumed_changes(sim: Any, scenarios: Sequence[Any], reference: Any
                     ) -> dict[str, tuple[Any, list[Any]]]:
     """The levers each scenario changes against the reference (the reference itself, and every
     scenario when there is none, against the model's defaults)."""
-    from sim.analysis.outcomes.lever_paths import lever_changes
-
     out = {}
     for sc in [*scenarios, *([reference] if reference is not None else [])]:
         against = reference if reference is not None and sc is not reference else None
@@ -160,8 +160,6 @@ def assumed_changes(sim: Any, scenarios: Sequence[Any], reference: Any
 def fiscal_costs(brief: Brief) -> dict[str, float]:
     """The fiscal cost (the ``plan_sum`` derived outcome) of each calibrated run, 亿元
     (:func:`sim.analysis.outcomes.targets.fiscal_cost`)."""
-    from sim.analysis.outcomes.targets import fiscal_cost
-
     out = {}
     for sid, ds in brief.runs.items():
         v = fiscal_cost(ds, brief.targets)
@@ -173,8 +171,6 @@ def fiscal_costs(brief: Brief) -> dict[str, float]:
 def headline_table(brief: Brief, sid: str, lang: str) -> pd.DataFrame:
     """One row per target (and all together): central value, P(met) ± s.e., year reached,
     change against the reference."""
-    from sim.analysis.outcomes.targets import ALL_TARGETS, target_table
-
     t = brief.targets
     probs = brief.uncertainty[sid].probabilities
     reached = target_table(brief.runs[sid], t).set_index("indicator")["year_reached"]
@@ -242,9 +238,6 @@ def influence_table(brief: Brief, sid: str, lang: str, top: int = TOP_ASSUMPTION
     """The ``top`` assumptions most rank-correlated with the indicators in the target year
     over the conditioned ensemble of ``sid`` (:func:`sim.analysis.ensembles.influence.rank_influence`),
     labelled in ``lang``."""
-    from sim.analysis.ensembles.influence import rank_influence
-    from sim.model.declarations.parameters import load_parameters
-
     rho = rank_influence(brief.uncertainty[sid], brief.targets, top).round(2)
     assumptions = load_parameters().assumptions
     rho.columns = [label(item.label, lang) for item in brief.targets.items]
@@ -257,8 +250,6 @@ def influence_table(brief: Brief, sid: str, lang: str, top: int = TOP_ASSUMPTION
 def caveats(lang: str) -> list[str]:
     """The model's key caveats in ``lang`` (Markdown paragraphs), as model/caveats.yaml declares
     them."""
-    from sim.model.declarations.caveats import load_caveats
-
     check_lang(lang)
     return [c[lang] for c in load_caveats()]
 
@@ -274,9 +265,6 @@ def sources(lang: str = "en") -> pd.DataFrame:
     """The data sources of model/data/history.csv as full citations (its ``source`` column,
     read by :func:`sim.model.declarations.history.load_history`), with the indicators, rows and years each
     gives; headers in ``lang``."""
-    from sim.model.declarations.history import load_history
-    from sim.model.declarations.targets import load_targets
-
     hist = load_history()
     names = {k: label(v, lang) for k, v in declared_labels().items()}
     names.update({t.indicator: label(t.label, lang) for t in load_targets().items})

@@ -22,6 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.errors import OutputError
+from sim.model.cache.diskcache import cache_root
+from sim.model.declarations.history import load_history
 from sim.present.documents.brief import (
     caveats,
     fiscal_table,
@@ -31,7 +34,9 @@ from sim.present.documents.brief import (
     sources,
 )
 from sim.present.documents.brief_text import change_rows, findings, headline, player_rows, word
+from sim.present.figures.styles import relabel, scenario_styles
 from sim.present.labels import check_lang, label
+from sim.present.output.atomic import atomic_write_bytes
 
 #: the A4 text column (210 mm less 2 x 12 mm margins), in inches: charts are drawn this wide
 COLUMN_IN = 186 / 25.4
@@ -129,9 +134,8 @@ def short_label(s: str, lang: str, width: int | None = None, lines: int = 2) -> 
 # -- charts ----------------------------------------------------------------------------------------
 def chart_figure(brief: Any, lang: str) -> Any:
     """The indicator chart of the conditioned ensembles (bands), the column's width."""
-    from sim.model.declarations.history import load_history
+    # lazy: pulls matplotlib (303 ms)
     from sim.present.figures.charts import indicator_figure
-    from sim.present.figures.styles import relabel, scenario_styles
 
     every = brief.scenarios + ([brief.reference] if brief.reference else [])
     runs = {s.label(lang): brief.uncertainty[s.id].results for s in every}
@@ -146,6 +150,7 @@ def chart_figure(brief: Any, lang: str) -> Any:
 def waterfall_figure(brief: Any, sid: str, lang: str) -> Any:
     """The lever attribution of ``sid`` against the reference, one waterfall per indicator
     (the figure of ``plansim sensitivity --method shapley``), the column's width."""
+    # lazy: pulls matplotlib (310 ms)
     from sim.present.reports.sensitivity_report import shapley_figure
 
     att = brief.attributions[sid]
@@ -191,14 +196,12 @@ def font_subset(text: str) -> bytes:
     """The WOFF2 subset of the project's CJK font holding the characters of ``text`` (and
     the printable ASCII), kept in the user's cache folder by its characters (a second page
     with the same words costs nothing)."""
+    # lazy: pulls matplotlib (86 ms)
     import hashlib
 
     import fontTools
 
-    from sim.errors import OutputError
-    from sim.model.cache.diskcache import cache_root
     from sim.present.figures.fonts import cjk_font_path
-    from sim.present.output.atomic import atomic_write_bytes
 
     chars = "".join(sorted({c for c in text if ord(c) > 126} | {chr(i) for i in range(32, 127)}))
     font = cjk_font_path()

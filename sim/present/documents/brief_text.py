@@ -15,6 +15,7 @@ import pandas as pd
 from sim.model.declarations.words import in_group
 from sim.model.declarations.words import word as word_of
 from sim.present.labels import format_number, label, unit_label
+from sim.scenarios.loader import year_range
 
 word = in_group("brief")
 
@@ -44,6 +45,7 @@ def _met(brief: Any, sid: str) -> dict[str, bool]:
 def headline(brief: Any, lang: str) -> str:
     """One sentence: how many targets the first scenario meets in the central forecast and
     the chance of meeting all of them (with N)."""
+    # lazy: pulls xarray (90 ms)
     from sim.analysis.outcomes.targets import ALL_TARGETS
 
     sc = brief.scenarios[0]
@@ -88,6 +90,7 @@ def _targets_sentence(brief: Any, sc: Any, lang: str) -> str:
 
 
 def _cost_sentence(brief: Any, sc: Any, lang: str) -> str | None:
+    # lazy: pulls xarray (112 ms); breaks the cycle brief_text <-> brief
     from sim.present.documents.brief import fiscal_costs
 
     costs = fiscal_costs(brief)
@@ -144,8 +147,6 @@ def change_rows(changes: list[Any], lang: str, ref_name: str, sc_name: str,
     scenario: ``plan_value: assumed`` in model/parameters.yaml), the years ("from <year>" when
     the run reaches the last year a scenario can set), the reference's value (first to last
     when it moves within the run) and the scenario's."""
-    from sim.scenarios.loader import year_range
-
     last = year_range()[1]
     rows = []
     for ch in changes:

@@ -16,16 +16,26 @@ import numpy as np
 import pandas as pd
 
 from sim import paths
+from sim.analysis.diagnostics.checks import evaluate_all
+from sim.analysis.diagnostics.timestep import TOLERANCE
+from sim.analysis.ensembles.uncertainty import at_year
 from sim.errors import DocumentError
+from sim.model.declarations.checkspec import Checks, load_checks
+from sim.model.declarations.history import load_history
 from sim.model.declarations.numtext import format_range
+from sim.present.documents.doc_blocks_zh import BLOCKS
+from sim.present.documents.doc_caveats import BLOCKS as CAVEAT_BLOCKS
 from sim.present.documents.doc_context import (
     ENSEMBLE,
     EXTREME_VARIABLES,
     DocContext,
     num,
 )
+from sim.present.documents.doc_ranges import BLOCKS as RANGE_BLOCKS
 from sim.present.documents.docs import md_table, percent, signed_percent, wrap
 from sim.present.labels import declared_labels, label
+from sim.scenarios import load_scenario
+from sim.scenarios.loader import read_scenario_file
 
 
 # -- README.md ---------------------------------------------------------------------------------
@@ -137,8 +147,6 @@ def block_time_controls(ctx: DocContext) -> str:
 
 
 def block_timestep_check(ctx: DocContext) -> str:
-    from sim.analysis.diagnostics.timestep import TOLERANCE
-
     df = ctx.step_check
     dt = ctx.simulator.control("time_step")
     ids = [s.id for s in ctx.scenarios]
@@ -165,9 +173,6 @@ def block_timestep_check(ctx: DocContext) -> str:
 
 
 def block_money_identity(ctx: DocContext) -> str:
-    from sim.analysis.diagnostics.checks import evaluate_all
-    from sim.model.declarations.checkspec import Checks, load_checks
-
     checks = load_checks()
     table = evaluate_all(Checks(conservation=checks.conservation), ctx.runs)
     worst = float(table["worst"].max()) if len(table) else np.nan
@@ -192,8 +197,6 @@ def block_scenario_results(ctx: DocContext) -> str:
 
 
 def block_reading(ctx: DocContext) -> str:
-    from sim.model.declarations.history import load_history
-
     year, name = ctx.targets.year, "reading"
     lo, hi = ctx.extra_fiscal(name)
     base, plan = ctx.tables["baseline"], ctx.tables["plan"]
@@ -231,8 +234,6 @@ def block_reading(ctx: DocContext) -> str:
 
 
 def block_extreme_conditions(ctx: DocContext) -> str:
-    from sim.scenarios import load_scenario
-
     year, name = ctx.targets.year, "extreme-conditions"
     stocks = list(ctx.simulator.info.index[ctx.simulator.info["kind"] == "stock"])
     parts, problems = [], []
@@ -288,8 +289,6 @@ def block_fit(ctx: DocContext) -> str:
 
 def block_ensemble_range(ctx: DocContext) -> str:
     year = ctx.targets.year
-    from sim.analysis.ensembles.uncertainty import at_year
-
     v = at_year(ctx.uncertainty["plan"].results["tech_firms"], year)
     p5, p95 = np.nanpercentile(v, [5, 95])
     return (f"- The documents' ensemble (README: {ENSEMBLE['samples']} samples of the "
@@ -306,8 +305,6 @@ def _setting(value) -> str:
 
 def block_scenario_levers(ctx: DocContext) -> str:
     """What each scenario file sets itself (levers and assumptions), and what it extends."""
-    from sim.scenarios.loader import read_scenario_file
-
     rows = []
     for sc in ctx.scenarios:
         raw = read_scenario_file(sc.source) or {}
@@ -344,10 +341,6 @@ def generators(ctx: DocContext | None = None) -> dict[str, Callable[[], str]]:
         "ensemble-range": block_ensemble_range, "constants": block_constants,
         "scenarios": block_scenarios, "scenario-levers": block_scenario_levers,
     }
-    from sim.present.documents.doc_blocks_zh import BLOCKS
-    from sim.present.documents.doc_caveats import BLOCKS as CAVEAT_BLOCKS
-    from sim.present.documents.doc_ranges import BLOCKS as RANGE_BLOCKS
-
     table.update(BLOCKS)
     table.update(RANGE_BLOCKS)
     table.update(CAVEAT_BLOCKS)

@@ -15,9 +15,12 @@ import pandas as pd
 
 from sim.errors import DocumentError
 from sim.model.declarations.numtext import format_range
+from sim.model.declarations.parameters import load_parameters
 from sim.present.documents.doc_context import ENSEMBLE, DocContext, num
 from sim.present.documents.docs import md_table, percent
+from sim.present.figures.diagrams import loop_table, variable_labels
 from sim.present.labels import declared_labels, format_number, label, unit_label
+from sim.scenarios.loader import read_scenario_file
 
 COMPARISON_ZH = {">": "超过", ">=": "不少于"}
 SERIES_ZH = {"rd_business": "企业研发经费"}   # fitted series that are not indicators
@@ -49,9 +52,6 @@ def _setting_zh(value) -> str:
 
 def block_plan_levers_zh(ctx: DocContext) -> str:
     """What ``scenarios/plan.yaml`` sets, lever by lever, with the baseline value."""
-    from sim.model.declarations.parameters import load_parameters
-    from sim.scenarios.loader import read_scenario_file
-
     plan = next((s for s in ctx.scenarios if s.id == "plan"), None)
     if plan is None:
         raise DocumentError("block 'plan-lever-values-zh': no scenario 'plan' in scenarios/")
@@ -78,7 +78,7 @@ def block_plan_levers_zh(ctx: DocContext) -> str:
 
 
 def block_calibration_zh(ctx: DocContext) -> str:
-    from sim.model.declarations.parameters import load_parameters
+    # lazy: breaks the cycle doc_blocks_zh <-> doc_blocks
     from sim.present.documents.doc_blocks import fit_summary
 
     cal = ctx.calibration
@@ -136,8 +136,6 @@ def block_results_zh(ctx: DocContext) -> str:
 
 
 def block_loop_table(ctx: DocContext, lang: str) -> str:
-    from sim.present.figures.diagrams import loop_table, variable_labels
-
     return loop_table(ctx.loop_polarities, variable_labels(ctx.loop_graph, lang), lang)
 
 

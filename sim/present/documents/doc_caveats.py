@@ -9,6 +9,7 @@ from typing import Any
 
 
 def block_caveats(lang: str, path: Path | str | None = None) -> str:
+    # lazy: pulls numpy, yaml (89 ms)
     from sim.model.declarations.caveats import load_caveats
 
     return "\n".join(f"- {c[lang]}" for c in load_caveats(path))

@@ -15,9 +15,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim.analysis.diagnostics.loops import calibrated_polarities
+from sim.analysis.diagnostics.timestep import step_halving
+from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
 from sim.analysis.ensembles.conditioning_settings import load_conditioning
+from sim.analysis.ensembles.ensemble import history_simulate, simulate_design
+from sim.analysis.ensembles.uncertainty import compute
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.analysis.outcomes.targets import target_table
 from sim.errors import DocumentError
+from sim.model.declarations.calibrated import read_calibration_file
+from sim.model.declarations.targets import load_targets
+from sim.model.equations.graph import load_graph
+from sim.model.equations.mdl import load_pysd_model
 from sim.present.labels import format_number
+from sim.scenarios import list_scenarios, load_scenario
+from sim.simulate import Simulator
 
 #: the documents' uncertainty ensemble: the canonical one (`plansim uncertainty` defaults,
 #: the ensemble: section of scenarios/uncertainty.yaml), drawn from the posterior
@@ -44,14 +57,10 @@ class DocContext:
     # -- model and inputs ----------------------------------------------------------------------
     @cached_property
     def simulator(self):
-        from sim.simulate import Simulator
-
         return Simulator("batch")
 
     @cached_property
     def targets(self):
-        from sim.model.declarations.targets import load_targets
-
         return load_targets()
 
     @property
@@ -64,8 +73,6 @@ class DocContext:
     @cached_property
     def scenarios(self) -> list:
         """Every scenario file: baseline and plan first, then the others by name."""
-        from sim.scenarios import list_scenarios, load_scenario
-
         ids = [p.stem for p in list_scenarios()]
         first = [i for i in ("baseline", "plan") if i in ids]
         return [load_scenario(i) for i in first + [i for i in ids if i not in first]]
@@ -77,8 +84,6 @@ class DocContext:
 
     @cached_property
     def tables(self) -> dict[str, pd.DataFrame]:
-        from sim.analysis.outcomes.targets import target_table
-
         return {sid: target_table(ds, self.targets).set_index("indicator")
                 for sid, ds in self.runs.items()}
 
@@ -99,8 +104,6 @@ class DocContext:
 
     @cached_property
     def pysd_doc(self) -> pd.DataFrame:
-        from sim.model.equations.mdl import load_pysd_model
-
         model = load_pysd_model(self.simulator.model_path)
         doc = model.doc.copy()
         doc["value"] = [
@@ -111,19 +114,12 @@ class DocContext:
     # -- analyses ------------------------------------------------------------------------------
     @cached_property
     def spec(self):
-        from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-
         return load_uncertainty()
 
     @cached_property
     def uncertainty(self) -> dict:
         """The canonical posterior ensembles of ``plansim uncertainty`` (same library call,
         sample count, seed and sampling as the command the documents quote)."""
-        from sim.analysis.ensembles.conditioning import HistoryMatch, central_run
-        from sim.analysis.ensembles.ensemble import history_simulate, simulate_design
-        from sim.analysis.ensembles.uncertainty import compute
-        from sim.scenarios import load_scenario
-
         sim = self.simulator
         match = HistoryMatch.from_history(
             list(sim.info.index), (sim.control("initial_time"), sim.control("final_time")),
@@ -156,30 +152,22 @@ class DocContext:
 
     @cached_property
     def step_check(self) -> pd.DataFrame:
-        from sim.analysis.diagnostics.timestep import step_halving
-
         self.say("step-halving check")
         return step_halving(self.simulator, self.scenarios, self.targets)
 
     @cached_property
     def loop_graph(self):
-        from sim.model.equations.graph import load_graph
-
         return load_graph(self.simulator.model_path)
 
     @cached_property
     def loop_polarities(self) -> list:
         """The loops of ``model/loops.yaml``, derived and measured on the calibrated run (as
         ``plansim diagram`` does)."""
-        from sim.analysis.diagnostics.loops import calibrated_polarities
-
         self.say("deriving the feedback loops and measuring their polarity")
         return calibrated_polarities(graph=self.loop_graph, simulator=self.simulator)
 
     @cached_property
     def calibration(self) -> dict:
-        from sim.model.declarations.calibrated import read_calibration_file
-
         return read_calibration_file() or {}
 
     def extra_fiscal(self, block: str) -> tuple[float, float]:

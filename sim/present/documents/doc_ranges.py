@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
+from sim.model.declarations.calibrated import load_calibrated_values
 from sim.model.declarations.numtext import format_range, trimmed
 from sim.model.declarations.words import by_lang, entry, group, word
 from sim.present.documents.docs import md_table
@@ -61,9 +63,6 @@ def assumption_range_table(params: Any, spec: Any, kinds: dict[str, str],
 
 
 def block_assumption_ranges(ctx: Any, lang: str = "en") -> str:
-    from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
-    from sim.model.declarations.calibrated import load_calibrated_values
-
     params = ctx.simulator.parameters
     raw = (read_uncertainty_file(ctx.spec.path)[1] or {}).get("assumptions") or {}
     kinds = {k: e.get("distribution") for k, e in raw.items() if isinstance(e, dict)}

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from sim.present.documents import brief_page as bp
+from sim.present.output.render import default_workers, start_method
 
 
 def _quiet_signals() -> None:
@@ -34,6 +35,7 @@ def _quiet_signals() -> None:
 
 def _warm_charts() -> None:
     """Import what the drawing needs (matplotlib, the waterfalls' module)."""
+    # lazy: pulls matplotlib (308 ms)
     import sim.present.reports.sensitivity_report  # noqa: F401
 
 
@@ -67,8 +69,6 @@ def _pdf(page: str) -> bytes:
 def can_fork() -> bool:
     """Whether a worker can be forked safely (:func:`sim.present.output.render.start_method`:
     Linux, no other thread, Numba's thread pool not started) and has a core of its own."""
-    from sim.present.output.render import default_workers, start_method
-
     return default_workers() >= 1 and start_method() == "fork"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.analysis.outcomes.targets import ALL_TARGETS
 from sim.errors import cap
 from sim.present.explorer.controls import Controls
 from sim.present.explorer.figures import IndicatorFigure, legend_html
@@ -21,6 +22,9 @@ from sim.present.explorer.guard import off_loop, page_message
 from sim.present.explorer.session import Outcome, Session, read_upload
 from sim.present.explorer.words import word
 from sim.present.labels import format_number, label, unit_label
+from sim.present.tabular.columns import decimals
+from sim.scenarios import load_scenario
+from sim.scenarios.loader import list_scenarios
 
 FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 #: the page's font (CSS variables inherit into every widget's shadow root)
@@ -44,8 +48,6 @@ def font_face(url: str) -> str:
 def change_text(value: float, reference: float) -> str:
     """``value - reference`` to the decimals ``value`` is shown with, and in percent to one
     decimal; a change below both shows as 0 (never ``-0.0258 (-0.0%)``)."""
-    from sim.present.tabular.columns import decimals
-
     d = decimals([value])
     change = round(value - reference, d)
     rel = (value - reference) / reference if reference else 0.0
@@ -69,9 +71,6 @@ class Explorer:
         self.lang_switch = pn.widgets.RadioButtonGroup(
             options={"中文": "zh", "English": "en"}, value=lang,
             width=160, css_classes=["lang-switch"])
-        from sim.scenarios import load_scenario
-        from sim.scenarios.loader import list_scenarios
-
         self.scenarios = {path.stem: load_scenario(path) for path in list_scenarios()}
         self.scenario_ids = list(self.scenarios)
         self.reset_select = pn.widgets.Select(options=self.scenario_ids, width=300,
@@ -329,8 +328,6 @@ class Explorer:
                 f'<td class="{"num" if i else ""}">{c}</td>' for i, c in enumerate(cells))
                 + "</tr>")
         if probs is not None:
-            from sim.analysis.outcomes.targets import ALL_TARGETS
-
             rows.append("<tr><td>" + html.escape(word("all", lang)) + "</td>"
                         + '<td></td>' * 5 + f'<td class="num">{self._pmet(probs, ALL_TARGETS)}'
                         + "</td></tr>")

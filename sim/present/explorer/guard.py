@@ -15,6 +15,7 @@ from typing import Any
 from sim import paths
 from sim.errors import PlanSimError, ScenarioError, cap
 from sim.present.explorer.words import word
+from sim.scenarios.loader import check_id
 
 #: an absolute path in a message (a server path is shown by its last part only)
 _PATH = re.compile(r"(?<![\w.~])(?:/|[A-Za-z]:\\)(?:[^\s/\\:'\"]+[/\\])*([^\s/\\:'\",;)]*)")
@@ -36,8 +37,6 @@ def upload_name(name: str | None) -> str:
     """The file name an upload is read under: a plain name ending ``.yaml``/``.yml`` whose
     stem can be a scenario id (:func:`sim.scenarios.loader.check_id`, including the length of
     every file name the id produces); else :class:`PageError`."""
-    from sim.scenarios.loader import check_id
-
     text = name or "upload.yaml"
     base = PureWindowsPath(PurePosixPath(text).name).name
     shown = cap(text, 60)

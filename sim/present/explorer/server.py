@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.errors import PlanSimError, excerpt
+
 FONT_ROUTE = "plansim-fonts"
 
 
@@ -18,6 +20,7 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
              samples: int | None = None, seed: int | None = None):
     """An :class:`~sim.present.explorer.app.Explorer` for ``start`` (a scenario id or file);
     display ``.layout`` in a notebook."""
+    # lazy: pulls xarray, yaml (376 ms); breaks the cycle server <-> app
     import panel as pn
 
     from sim.present.explorer.app import Explorer
@@ -27,6 +30,7 @@ def make_app(start: str | Path = "plan", *, lang: str = "zh", simulator: Any = N
     check_lang(lang)
     pn.extension(design="native")
     if simulator is None:
+        # lazy: pulls xarray (309 ms)
         from sim.analysis.ensembles.ensemble import shared_simulator
 
         simulator = shared_simulator()
@@ -55,8 +59,6 @@ def origin_of(url: str) -> str:
     anything else is refused (:class:`~sim.errors.PlanSimError`, one line)."""
     from urllib.parse import urlsplit
 
-    from sim.errors import PlanSimError, excerpt
-
     text = url.strip()
     if "*" in text:
         raise PlanSimError(f"--allow-origin {excerpt(text, 80)}: a wildcard lets any web page "
@@ -81,8 +83,6 @@ def origins(host: str, port: int, allow: tuple[str, ...] | list[str] = ()) -> li
     """Browser origins the server accepts (never a wildcard): this machine's names and the
     ``allow`` list (URLs, :func:`origin_of`). Listening on an address other people can reach
     (``host`` not loopback) needs an explicit ``allow`` list."""
-    from sim.errors import PlanSimError
-
     allowed = [origin_of(u) for u in allow]
     if not is_loopback(host) and not allowed:
         raise PlanSimError(f"--host {host}: listening beyond this machine needs the browser "
@@ -116,6 +116,7 @@ def serve(start: str | Path = "plan", *, lang: str = "zh", host: str = "127.0.0.
     warning = remote_warning(host, port, allow_origins)
     if warning:
         say(warning)
+    # lazy: pulls xarray, matplotlib, yaml (462 ms); breaks the cycle server <-> app
     import panel as pn
 
     from sim.analysis.ensembles.ensemble import shared_simulator

@@ -32,8 +32,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sim import paths
+from sim.analysis.decisions.what_it_takes import conditioned_ensemble
+from sim.analysis.ensembles.conditioning_settings import load_conditioning
+from sim.analysis.ensembles.uncertainty import indicator_percentiles, target_probabilities
+from sim.analysis.outcomes.targets import derived_value, derived_variables, target_table
 from sim.errors import PlanSimError, ScenarioError
+from sim.model.declarations.checkspec import load_divergence
+from sim.model.declarations.divergence import raise_if_diverged
+from sim.model.declarations.history import load_history
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS, entry
+from sim.model.declarations.yamlio import MAX_BYTES
+from sim.present.explorer.guard import upload_name
+from sim.scenarios import load_scenario
+from sim.scenarios.constraints import load_constraints
 from sim.scenarios.loader import Inherited, read_scenario_file, resolve_scenario_path
 
 _ENSEMBLES: dict[tuple[str, int, int], Any] = {}
@@ -102,11 +116,6 @@ def read_upload(name: str, data: bytes) -> Base:
     the server's event loop). Errors: the command line's :class:`ScenarioError` naming the file
     by its uploaded name, or :class:`~sim.present.explorer.guard.PageError` for a name that
     cannot be a scenario file's."""
-    from sim import paths
-    from sim.model.declarations.yamlio import MAX_BYTES
-    from sim.present.explorer.guard import upload_name
-    from sim.scenarios import load_scenario
-
     name = upload_name(name)
     if len(data) > MAX_BYTES:
         raise ScenarioError(f"{name}: {len(data):,} bytes is too large for a plansim YAML file; "
@@ -142,11 +151,6 @@ class Session:
 
     def __init__(self, simulator: Any, start: str | Path = "plan", *,
                  samples: int | None = None, seed: int | None = None):
-        from sim.analysis.ensembles.conditioning_settings import load_conditioning
-        from sim.model.declarations.history import load_history
-        from sim.model.declarations.parameters import load_parameters
-        from sim.model.declarations.targets import load_targets
-
         self.sim = simulator
         self.params = load_parameters()
         self.targets = load_targets()
@@ -164,8 +168,6 @@ class Session:
     # -- declarations and reference runs ----------------------------------------------------
     @cached_property
     def columns(self) -> list[str]:
-        from sim.analysis.outcomes.targets import derived_variables
-
         known = list(self.sim.info.index)
         return sorted({*self.targets.indicators, *derived_variables(self.targets, known)})
 
@@ -176,23 +178,17 @@ class Session:
 
     @cached_property
     def divergence(self):
-        from sim.model.declarations.checkspec import load_divergence
-
         return load_divergence()
 
     @cached_property
     def references(self) -> dict[str, xr.Dataset]:
         """The central runs of ``baseline`` and ``plan`` (the dashed references)."""
-        from sim.scenarios import load_scenario
-
         return {sid: self.sim.run(load_scenario(sid), return_columns=self.columns)
                 for sid in ("baseline", "plan")}
 
     @cached_property
     def reference_values(self) -> dict[str, pd.Series]:
         """Each reference's indicator values in the target year."""
-        from sim.analysis.outcomes.targets import target_table
-
         col = f"value_{self.targets.year}"
         return {sid: target_table(ds, self.targets).set_index("indicator")[col]
                 for sid, ds in self.references.items()}
@@ -216,8 +212,6 @@ class Session:
     @cached_property
     def marks(self) -> dict[str, dict[str, dict[int, float]]]:
         """``{"baseline"|"plan": {lever: {year: value}}}``: the slider marks."""
-        from sim.scenarios import load_scenario
-
         return {sid: self.lever_values(load_scenario(sid)) for sid in ("baseline", "plan")}
 
     def lever_values(self, scenario: Any) -> dict[str, dict[int, float]]:
@@ -236,9 +230,6 @@ class Session:
 
     # -- the base and the edits ---------------------------------------------------------------
     def _base_of(self, ref: str | Path) -> Base:
-        from sim import paths
-        from sim.scenarios import load_scenario
-
         path = resolve_scenario_path(ref)
         sc = load_scenario(path)
         if path.parent == paths.SCENARIO_DIR.resolve():
@@ -261,8 +252,6 @@ class Session:
     @cached_property
     def share_groups(self) -> dict[str, Any]:
         """``{lever: constraint}`` for each lever in a declared sum constraint."""
-        from sim.scenarios.constraints import load_constraints
-
         return {lid: c for c in load_constraints(self.params) for lid in c.levers}
 
     def unallocated(self, constraint: Any, year: int) -> float:
@@ -335,16 +324,12 @@ class Session:
         """The base read by the scenario loader, the levers ``without`` left out (cached)."""
         key = (id(base), without)
         if key not in self._loaded:
-            from sim.scenarios import load_scenario
-
             raw = dict(base.raw)
             if without and raw.get("levers"):
                 raw["levers"] = {k: v for k, v in raw["levers"].items() if k not in without}
             raw.setdefault("name", base.label)
             with tempfile.TemporaryDirectory(prefix="plansim-explore-") as tmp:
                 import yaml
-
-                from sim import paths
 
                 path = Path(tmp) / f"{base.id}-explored.yaml"
                 path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
@@ -360,9 +345,6 @@ class Session:
     def run(self) -> Outcome:
         """The central run of the current settings (raises the library's errors: a broken
         constraint, a diverging run) and, with the band on, the ensemble."""
-        from sim.analysis.outcomes.targets import target_table
-        from sim.model.declarations.divergence import raise_if_diverged
-
         sc = self.scenario()
         ds = self.sim.run(sc, levers=self.edits() or None, return_columns=self.columns + [
             s for s in self.stocks if s not in self.columns], check_divergence=False)
@@ -376,8 +358,6 @@ class Session:
         return out
 
     def fiscal_cost(self, ds: xr.Dataset) -> float:
-        from sim.analysis.outcomes.targets import derived_value
-
         for d in self.targets.derived:
             if d.kind == "plan_sum":
                 v = derived_value(ds, d, self.targets)
@@ -386,8 +366,6 @@ class Session:
 
     def ensemble(self):
         """The history-conditioned ensemble (conditioned once per process and start)."""
-        from sim.analysis.decisions.what_it_takes import conditioned_ensemble
-
         key = (self.start.id, self.samples, self.seed)
         with _ENSEMBLE_LOCK:
             if key not in _ENSEMBLES:
@@ -398,8 +376,6 @@ class Session:
 
     def ensemble_run(self) -> tuple[xr.Dataset, pd.DataFrame]:
         """Percentiles and P(met) of the current settings on the conditioned samples."""
-        from sim.analysis.ensembles.uncertainty import indicator_percentiles, target_probabilities
-
         ens = self.ensemble()
         ds = self.sim.run(self.scenario(), levers=self.edits() or None,
                           assumptions=ens.assumptions, n_samples=ens.n,

@@ -46,7 +46,7 @@ from sim.present.figures.chartutil import (
 )
 from sim.present.figures.fonts import use_cjk_font
 from sim.present.figures.layout import EDGE_IN, GAP_IN, fit_margins, text_size
-from sim.present.figures.styles import ScenarioStyle, scenario_styles
+from sim.present.figures.styles import REFERENCE_STYLE, ScenarioStyle, scenario_styles
 from sim.present.labels import (
     check_lang,
     count_text,
@@ -84,8 +84,6 @@ def _line_style(style: Style | None) -> dict[str, Any]:
     style = dict(style or {})
     kw: dict[str, Any] = {"linewidth": 1.8}
     if style.pop("baseline", False):
-        from sim.present.figures.styles import REFERENCE_STYLE
-
         kw.update(REFERENCE_STYLE.line())
     kw.update(style)
     return kw

@@ -18,7 +18,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from sim.analysis.outcomes.targets import at_year
 from sim.errors import OutputError, UncertaintyError
+from sim.model.declarations.targets import load_targets
 from sim.present.figures.fonts import use_cjk_font
 from sim.present.labels import format_number, text
 
@@ -68,8 +70,6 @@ def plan_period_of(period: PlanPeriod) -> tuple[float, float] | None:
         if period != DECLARED:
             raise OutputError(f"plan_period: {period!r}; allowed: (start, end), None or "
                               f"{DECLARED!r}")
-        from sim.model.declarations.targets import load_targets
-
         return load_targets().plan.period
     return period
 
@@ -77,8 +77,6 @@ def plan_period_of(period: PlanPeriod) -> tuple[float, float] | None:
 def target_year_of(year: int | None) -> int:
     """``year``, or the declared target year (model/targets.yaml) when None."""
     if year is None:
-        from sim.model.declarations.targets import load_targets
-
         return load_targets().year
     return int(year)
 
@@ -164,8 +162,6 @@ def series_of(run: xr.Dataset | xr.DataArray, variable: str) -> xr.DataArray:
 def value_at(da: xr.DataArray, year: float) -> float:
     """The (median over samples) value of a ``("sample", "time")`` series at ``year``; NaN if
     that year is not in the time coordinate."""
-    from sim.analysis.outcomes.targets import at_year
-
     try:
         return float(np.nanmedian(at_year(da, year)))
     except UncertaintyError:

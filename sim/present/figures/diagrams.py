@@ -24,10 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.errors import OutputError
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.varlabels import variable_labels as declared
 from sim.model.declarations.words import LANGS, by_lang, group
 from sim.model.equations.dot import quote, render_all
 from sim.model.equations.graph import ModelGraph, load_graph
+from sim.model.equations.sketch import build_sketch
 from sim.present.labels import check_lang, label
+from sim.present.output.atomic import atomic_write_bytes, atomic_write_text
 
 FORMATS = ("svg", "png")
 COMMITTED_FORMATS = ("svg",)
@@ -44,8 +48,6 @@ ZH_SIGN = {1: "+", -1: "−", 0: "0"}
 def variable_labels(graph: ModelGraph, lang: str) -> dict[str, str]:
     """Display name of every model variable in ``lang``: its declared label
     (:func:`sim.model.declarations.varlabels.variable_labels`, the same the workbooks show)."""
-    from sim.model.declarations.varlabels import variable_labels as declared
-
     check_lang(lang)
     names = {n: node.vensim_name for n, node in graph.nodes.items()}
     return {n: lab[lang] for n, lab in declared(names).items()}
@@ -175,9 +177,6 @@ def diagram_sources(langs: Sequence[str] = LANGS, sectors: Sequence[str] | None 
     """``{file stem: Graphviz source}``: ``sector-ID.LANG`` per sector, ``loops.LANG``
     (when ``polarities`` is given) and ``loop-table.LANG`` (Markdown, not a graph). ``run``:
     the scenario the polarities were measured on (its name goes into the legend)."""
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.equations.sketch import build_sketch
-
     graph = graph or load_graph()
     sketch = build_sketch(graph)
     known = [vs.view.id for vs in sketch]
@@ -220,6 +219,7 @@ class Drawer:
     def start(self, sources: dict[str, str], formats: Sequence[str] = FORMATS) -> None:
         """Begin drawing every graph of ``sources`` in ``formats``, unless begun already."""
         if self.fonts is None:
+            # lazy: pulls matplotlib (103 ms)
             from sim.present.figures.fonts import cjk_font_path
 
             self.fonts = [cjk_font_path().parent]
@@ -249,8 +249,6 @@ def write_diagrams(out_dir: Path | str, sources: dict[str, str],
     if drawer is None:
         with Drawer() as own:
             return write_diagrams(out_dir, sources, own, formats)
-    from sim.present.output.atomic import atomic_write_bytes, atomic_write_text
-
     out_dir = Path(out_dir)
     drawer.start(sources, formats)
     # every drawing finished before the first file is written (a failed one writes nothing)
@@ -308,8 +306,6 @@ def fill_generated_block(text: str, name: str, content: str, where: str = "") ->
 def update_model_readmes(sources: dict[str, str], model_dir: Path | str) -> list[Path]:
     """Put the derived loop tables into the generated blocks ``loop-table-en`` of
     ``model/README.md`` and ``loop-table-zh`` of ``model/README.zh.md``."""
-    from sim.present.output.atomic import atomic_write_text
-
     done = []
     for name, stem in README_TABLES.items():
         path = Path(model_dir) / name

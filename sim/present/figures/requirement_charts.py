@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import PercentFormatter
 
 from sim.errors import OutputError
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS, group
 from sim.present.figures.fonts import use_cjk_font
 from sim.present.labels import unit_label
@@ -29,8 +30,6 @@ def _start(ax: Any, lang: str) -> None:
 def _text(key: str, lang: str) -> str:
     """A chart text, with the plan years (and ``all``: the all-targets label) of
     ``model/targets.yaml``."""
-    from sim.model.declarations.targets import load_targets
-
     targets = load_targets()
     if key == "all":
         return targets.labels()["all_targets"][lang]
@@ -82,6 +81,7 @@ def probability_figure(curves: pd.DataFrame, target: str, lang: str,
                        names: Mapping[str, Mapping[str, str]], title: str):
     """The figure ``p_<target>_<lang>`` of ``plansim what-it-takes`` (a
     :class:`~sim.present.output.render.FigureJob`'s function: rendered in a worker)."""
+    # lazy: pulls xarray, matplotlib (140 ms)
     from sim.present.figures.chartutil import new_figure
 
     fig, axes = new_figure(1, 1, figsize=(8, 5))

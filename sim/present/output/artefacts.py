@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim import paths
+from sim.model.equations.graph import load_graph
+from sim.present.output.atomic import atomic_dir, atomic_write_text
 
 Say = Callable[[str], None]
 
@@ -49,6 +51,7 @@ def _rel(path: Path) -> str:
 
 
 def _sketch(write: bool, say: Say) -> list[str]:
+    # lazy: pulls numpy, yaml (85 ms)
     from sim.model.equations.sketch import sketch_is_current, write_sketch
 
     ok, why = sketch_is_current()
@@ -61,6 +64,7 @@ def _sketch(write: bool, say: Say) -> list[str]:
 
 
 def _calibration(write: bool, say: Say) -> list[str]:
+    # lazy: pulls xarray, yaml (355 ms)
     from sim.analysis.estimation.calibration import calibrate, write_outputs
     from sim.analysis.estimation.posterior_file import stale_reason
 
@@ -74,7 +78,7 @@ def _calibration(write: bool, say: Say) -> list[str]:
 
 
 def _schema(write: bool, say: Say) -> list[str]:
-    from sim.present.output.atomic import atomic_write_text
+    # lazy: pulls numpy, yaml (87 ms)
     from sim.scenarios.schema import schema_text
 
     say(f"computing {_rel(paths.SCENARIO_SCHEMA)}")
@@ -92,17 +96,16 @@ def _schema(write: bool, say: Say) -> list[str]:
 
 
 def _diagrams(write: bool, say: Say) -> list[str]:
+    # lazy: pulls xarray, yaml (349 ms)
     from sim.analysis.diagnostics.loops import calibrated_polarities
     from sim.model.declarations.loopspec import load_loops
     from sim.model.declarations.words import LANGS
-    from sim.model.equations.graph import load_graph
     from sim.present.figures.diagrams import (
         COMMITTED_FORMATS,
         diagram_sources,
         diagrams_are_current,
         write_diagrams,
     )
-    from sim.present.output.atomic import atomic_dir
     from sim.scenarios.loader import load_scenario
 
     say("deriving the diagrams and measuring the loop polarities")
@@ -141,6 +144,7 @@ def _reference(write: bool, say: Say) -> list[str]:
 
 
 def _docs(write: bool, say: Say) -> list[str]:
+    # lazy: pulls xarray, yaml (372 ms)
     from sim.present.documents.doc_blocks import DocContext, generators
     from sim.present.documents.docs import update_documents
 

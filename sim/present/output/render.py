@@ -318,6 +318,7 @@ def _quietly(warm: Callable[[], None]) -> None:
 def warm_up() -> None:
     """The imports and the font set-up every chart job needs, done once when a worker
     starts."""
+    # lazy: pulls matplotlib, xarray, yaml (638 ms)
     import sim.present.figures.analysis_charts  # noqa: F401
     import sim.present.figures.charts  # noqa: F401
     from sim.present.figures.fonts import use_cjk_font

@@ -15,8 +15,15 @@ from matplotlib.figure import Figure
 
 from sim.analysis.forecasts.backtest import ALL, Backtest
 from sim.model.declarations.words import group, in_group
+from sim.present.figures.chartutil import new_figure
+from sim.present.figures.layout import fit_margins
+from sim.present.labels import LANGS
 from sim.present.output.atomic import DEFAULT_FORMATS
+from sim.present.output.outdir import owned_dir
+from sim.present.output.render import FigureJob, FigurePool, write_renderings
 from sim.present.tabular.columns import HEADERS, Col, Table
+from sim.present.tabular.tables import format_tables, write_csv
+from sim.present.tabular.workbook import write_workbook
 
 WORDS = group("backtest")
 _w = in_group("backtest")
@@ -46,9 +53,6 @@ def errors_chart(ax: Axes, rows: pd.DataFrame, lang: str) -> Axes:
 
 def errors_figure(rows: pd.DataFrame, lang: str, note: str = "") -> Figure:
     """One panel: :func:`errors_chart`, titled, with ``note`` under it."""
-    from sim.present.figures.chartutil import new_figure
-    from sim.present.figures.layout import fit_margins
-
     fig, axes = new_figure(1, 1, figsize=(8, 5), layout=None)
     errors_chart(axes[0, 0], rows, lang)
     if note:
@@ -87,17 +91,12 @@ def note(result: Backtest, lang: str) -> str:
 
 def figure_jobs(result: Backtest, formats: Sequence[str] = DEFAULT_FORMATS):
     """The chart in both languages, as jobs for a :class:`~sim.present.output.render.FigurePool`."""
-    from sim.present.labels import LANGS
-    from sim.present.output.render import FigureJob
-
     rows = result.rows[["horizon", "error_pct", "naive_error_pct"]]
     return [FigureJob(f"errors_by_horizon_{lang}", errors_figure, (rows, lang),
                       {"note": note(result, lang)}, tuple(formats)) for lang in LANGS]
 
 
 def readme(result: Backtest, lang: str) -> str:
-    from sim.present.tabular.tables import format_tables
-
     return ("# plansim backtest\n\n"
             f"{note(result, lang)}; seed {result.seed}\n\n"
             "- `backtest.csv`: one row per scored figure (a sourced outturn after the origin) "
@@ -119,11 +118,6 @@ def write_backtest(result: Backtest, final: Path | str, *, lang: str = "zh",
                    say: Callable[[str], None] = lambda _m: None) -> Path:
     """Write the report into ``final`` (replaced atomically). ``figures``: the renderings of
     :func:`figure_jobs` already submitted to a pool (default: rendered here)."""
-    from sim.present.output.outdir import owned_dir
-    from sim.present.output.render import FigurePool, write_renderings
-    from sim.present.tabular.tables import write_csv
-    from sim.present.tabular.workbook import write_workbook
-
     if figures is None:
         figures = FigurePool(0).submit_all(figure_jobs(result, formats))
     tables = {"backtest": result.rows, "by_horizon": result.by_horizon(),

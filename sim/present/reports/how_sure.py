@@ -15,6 +15,7 @@ import pandas as pd
 from sim import paths
 from sim.model.declarations.words import word
 from sim.present.labels import format_share, label, text
+from sim.present.output.outdir import read_marker
 
 RESULT = "uncertainty"
 TABLE = "probabilities.csv"
@@ -30,8 +31,6 @@ def _inputs(scenarios: Sequence[Any]) -> list[Path]:
 def cached_probabilities(out: Path | str, scenarios: Sequence[Any]) -> pd.DataFrame | None:
     """The P(met) table of ``plansim uncertainty`` in ``out`` if it covers every scenario and
     is newer than the files it was computed from, else None."""
-    from sim.present.output.outdir import read_marker
-
     folder = Path(out) / RESULT
     table = folder / TABLE
     marker = read_marker(folder) if folder.is_dir() else None
@@ -53,6 +52,7 @@ def how_sure_lines(out: Path | str, scenarios: Sequence[Any], targets: Any, lang
                    ) -> list[str]:
     """The closing lines of ``plansim run``: P(met) per scenario and target (N, ± standard
     error) from the cached ensemble, or the command that gives them."""
+    # lazy: pulls xarray (90 ms)
     from sim.analysis.outcomes.targets import ALL_TARGETS
 
     df = cached_probabilities(out, scenarios)

@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.analysis.outcomes.compare import as_scenarios, compare_table
+from sim.analysis.outcomes.targets import target_table
 from sim.dims import scenario_runs
 from sim.model.declarations.sectors import Sector
 from sim.model.declarations.targets import Targets
@@ -92,8 +93,6 @@ def write_scenario(ds: xr.Dataset, scenario, targets: Targets, sectors: Sequence
     (:func:`scenario_figures`), written when rendered; default: rendered here. ``summary``:
     the workbook's summary tables if already made (:func:`scenario_summary`, so the command
     prints them before any file is written); default: made here."""
-    from sim.analysis.outcomes.targets import target_table
-
     use_cjk_font()
     final = Path(out) / scenario.id
     label = scenario.label(lang)

@@ -16,14 +16,29 @@ from matplotlib.figure import Figure
 from sim.analysis.sensitivity import MARGINALS, get_method
 from sim.analysis.sensitivity.base import Method
 from sim.analysis.sensitivity.shapley import Attribution
+from sim.errors import OutputError
 from sim.model.declarations.targets import Targets
 from sim.model.declarations.words import group, word
+from sim.present.figures.analysis_charts import (
+    bar_indices,
+    interval,
+    lines_over_time,
+    tornado,
+    waterfall,
+)
+from sim.present.figures.chartutil import thousands_formatter
+from sim.present.figures.fonts import use_cjk_font
+from sim.present.figures.layout import fit_margins
 from sim.present.labels import axis_label, display_unit, label
 from sim.present.output.atomic import DEFAULT_FORMATS, figure_bytes, save_figure
+from sim.present.output.outdir import owned_dir
+from sim.present.output.render import FigureJob, write_renderings
 from sim.present.tabular.summary import rare_text
+from sim.present.tabular.tables import write_csv
+from sim.present.tabular.workbook import book_parts, write_workbook
 
 if TYPE_CHECKING:
-    from sim.present.output.render import FigureJob, Rendering
+    from sim.present.output.render import Rendering
 
 #: parameters shown per chart panel (the largest; the CSV and Excel files hold all)
 TOP_BARS = 12
@@ -36,8 +51,6 @@ def grid(n: int, cols: int | None = None, panel: tuple[float, float] = (6.0, 5.0
          ) -> tuple[Figure, np.ndarray]:
     """A figure with ``n`` panels of ``panel`` inches, ``cols`` to a row (default three when
     more than four); the rest switched off. Lay it out with :func:`layout` once drawn."""
-    from sim.present.figures.fonts import use_cjk_font
-
     use_cjk_font()
     cols = cols or (3 if n > 4 else max(n, 1))
     rows = int(np.ceil(n / cols))
@@ -50,8 +63,6 @@ def grid(n: int, cols: int | None = None, panel: tuple[float, float] = (6.0, 5.0
 
 def layout(fig: Figure) -> Figure:
     """The fixed layout (:func:`sim.present.figures.layout.fit_margins`) of a :func:`grid`."""
-    from sim.present.figures.layout import fit_margins
-
     return fit_margins(fig, fig.axes)
 
 
@@ -68,9 +79,6 @@ def index_bars(ax: Axes, df: pd.DataFrame, column: str, xlabel: Mapping[str, str
                scale: float = 1.0) -> Axes:
     """Horizontal bars of one index column (in the output's ``unit``, values times ``scale``)
     with its ``<column>_conf`` interval, clipped at 0 (the index is not negative)."""
-    from sim.present.figures.analysis_charts import interval
-    from sim.present.figures.chartutil import thousands_formatter
-
     d = df.sort_values(column)
     y = np.arange(len(d))
     conf = d.get(f"{column}_conf")
@@ -117,8 +125,6 @@ def index_figure(kind: str, tables: Mapping[str, pd.DataFrame], targets: Targets
         return _tornado_figure(tables, targets, lang, labels)
     if kind == "per_year":
         return _per_year_figure(tables, m, targets, lang, labels)
-    from sim.errors import OutputError
-
     raise OutputError(f"sensitivity figure kind {kind!r}; allowed: {', '.join(KINDS)}")
 
 
@@ -128,8 +134,6 @@ def index_jobs(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str
     """:func:`index_figure` of each kind in each language, as jobs of a
     :class:`~sim.present.output.render.FigurePool` (each given only the tables its figure reads, not
     the design's marginals), in the order they are written."""
-    from sim.present.output.render import FigureJob
-
     prefix = {"indices": ("indices",), "tornado": ("tornado_",), "per_year": ("per_year_",)}
     return [FigureJob(f"{kind}_{lang}", index_figure,
                       (kind, {k: v for k, v in tables.items() if k.startswith(prefix[kind])},
@@ -140,8 +144,6 @@ def index_jobs(tables: Mapping[str, pd.DataFrame], targets: Targets, method: str
 def warm_up() -> None:
     """In a figure worker, before the indices are ready: the imports, the fonts and the
     glyphs of a first figure (:class:`~sim.present.output.render.FigurePool`'s ``warm``)."""
-    from sim.present.figures import analysis_charts  # noqa: F401  (what index_figure draws with)
-
     fig, axes = grid(1)
     axes[0].set_title("敏感性指数 Sensitivity index")
     figure_bytes(layout(fig), "png")
@@ -149,8 +151,6 @@ def warm_up() -> None:
 
 def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: Targets,
                     lang: str, labels: Mapping[str, Any]) -> Figure:
-    from sim.present.figures.analysis_charts import bar_indices
-
     titles = targets.labels()
     fig, axes = grid(len(outputs))
     for ax, out in zip(axes[:len(outputs)], outputs, strict=True):
@@ -175,8 +175,6 @@ def _indices_figure(long: pd.DataFrame, outputs: list[str], m: Method, targets: 
 
 def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: str,
                     labels: Mapping[str, Any]) -> Figure:
-    from sim.present.figures.analysis_charts import tornado
-
     titles = targets.labels()
     torn = [k for k in tables if k.startswith("tornado_")]
     flat = [k for k in torn if not np.any(tables[k]["low"].to_numpy(float)
@@ -201,8 +199,6 @@ def _tornado_figure(tables: Mapping[str, pd.DataFrame], targets: Targets, lang: 
 
 def _per_year_figure(tables: Mapping[str, pd.DataFrame], m: Method, targets: Targets, lang: str,
                      labels: Mapping[str, Any]) -> Figure:
-    from sim.present.figures.analysis_charts import lines_over_time
-
     titles = targets.labels()
     years = [k for k in tables if k.startswith("per_year_")]
     fig, axes = grid(len(years))
@@ -224,8 +220,6 @@ def shapley_figure(att: Attribution, targets: Targets, lang: str,
     (default: their ids, ``att.reference`` and ``att.scenario``). ``cols``/``panel``: the grid
     (:func:`grid`); with more than one column the bar names (the same in every panel) are
     written in the first column only."""
-    from sim.present.figures.analysis_charts import waterfall
-
     fig, axes = grid(len(targets.items), cols, panel)
     ref, sc = names or (att.reference, att.scenario)
     ncols = cols or (3 if len(targets.items) > 4 else max(len(targets.items), 1))
@@ -266,11 +260,6 @@ def write_outputs(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
     :class:`~sim.present.output.render.FigurePool`, written last, as they are rendered), all into
     ``final`` atomically; the design's marginals (a large sample)
     compressed and outside the workbook, with a README saying how to draw the design again."""
-    from sim.present.output.outdir import owned_dir
-    from sim.present.output.render import write_renderings
-    from sim.present.tabular.tables import write_csv
-    from sim.present.tabular.workbook import book_parts, write_workbook
-
     with owned_dir(final, langs=lang) as tmp:
         for name, df in tables.items():
             if name == MARGINALS:

@@ -14,7 +14,23 @@ from matplotlib.figure import Figure
 from sim.analysis.ensembles.uncertainty import UncertaintyResult, tables
 from sim.model.declarations.targets import Targets
 from sim.model.declarations.words import word
+from sim.present.figures.analysis_charts import fan_chart
+from sim.present.figures.chartutil import new_figure
+from sim.present.figures.layout import fit_margins
+from sim.present.figures.styles import scenario_styles
+from sim.present.labels import LANGS, format_share, label
+from sim.present.output.atomic import save_figure
+from sim.present.output.outdir import owned_dir
 from sim.present.tabular.columns import HEADERS, Table
+from sim.present.tabular.summary import fiscal_table, uncertainty_summary
+from sim.present.tabular.tables import write_csv
+from sim.present.tabular.workbook import (
+    VariableInfo,
+    fits_excel,
+    indicators_grid,
+    run_variables,
+    write_workbook,
+)
 
 
 def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
@@ -23,10 +39,6 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
     grid of three columns sized from the number of indicators; ``color``: the scenario's
     (:func:`sim.present.figures.styles.scenario_styles`)."""
     import math
-
-    from sim.present.figures.analysis_charts import fan_chart
-    from sim.present.figures.chartutil import new_figure
-    from sim.present.figures.layout import fit_margins
 
     nrows = math.ceil((len(targets.items) + 1) / 3)
     fig, axes = new_figure(nrows, 3, figsize=(15, 4.25 * nrows), layout=None)
@@ -57,8 +69,6 @@ def fan_figure(result: UncertaintyResult, targets: Targets, lang: str,
 def probability_panel(ax: Axes, result: UncertaintyResult, targets: Targets, lang: str) -> Axes:
     """Text panel: probability of meeting each target, with its Monte Carlo standard error
     where that is at least 1% (:func:`sim.present.labels.format_share`: "<1%", ">99%")."""
-    from sim.present.labels import format_share, label
-
     probs = result.probabilities
     head = word("uncertainty.p_met", lang, year=targets.year)
     lines = [head, ""]
@@ -79,8 +89,6 @@ def summary_tables(results: Sequence[UncertaintyResult], targets: Targets, lang:
     """The summary the console prints and the workbook's first sheet shows: per scenario the
     targets (:func:`sim.present.tabular.summary.uncertainty_summary`), then the fiscal cost of the
     central runs when they carry it."""
-    from sim.present.tabular.summary import fiscal_table, uncertainty_summary
-
     names = dict(names or {})
     frames = frames if frames is not None else tables(results, targets)
     out = [uncertainty_summary(r, frames["comparison"], targets, lang,
@@ -103,13 +111,6 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
     ``final`` atomically (each chart in ``formats``). Tables too long for a workbook go to CSV
     only. ``frames``: the tables of :func:`sim.analysis.ensembles.uncertainty.tables` if the caller has
     them already."""
-    from sim.present.figures.styles import scenario_styles
-    from sim.present.labels import LANGS, label
-    from sim.present.output.atomic import save_figure
-    from sim.present.output.outdir import owned_dir
-    from sim.present.tabular.tables import write_csv
-    from sim.present.tabular.workbook import fits_excel, indicators_grid, write_workbook
-
     frames = frames if frames is not None else tables(results, targets)
     styles = scenario_styles([r.scenario for r in results])
     names = {sid: n.get(lang, sid) for sid, n in (scenario_names or {}).items()}
@@ -146,8 +147,6 @@ def write_outputs(results: Sequence[UncertaintyResult], targets: Targets, final:
 
 def _units_info(results, targets) -> dict:
     """The units sheet's rows: the indicators (from a run when there is one, else declared)."""
-    from sim.present.tabular.workbook import VariableInfo, run_variables
-
     for r in results:
         if r.central is not None:
             info = run_variables(r.central)

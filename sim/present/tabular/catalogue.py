@@ -20,10 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
+from sim.model.declarations.calibrated import load_calibrated_values
 from sim.model.declarations.numtext import format_range
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import entry, group, word
 from sim.present.labels import check_lang, format_number, label, unit_label
 from sim.present.tabular.tables import WIDTH, display_width
+from sim.scenarios import load_scenario
+from sim.scenarios.constraints import load_constraints
+from sim.simulate import Simulator
 
 CONSOLE_WIDTH = WIDTH  # the console width of every table (sim.present.tabular.tables)
 
@@ -36,9 +43,6 @@ RULE = entry("catalogue.rule")
 
 def lever_note(lang: str = "zh") -> str:
     """How series are read and the declared sum rules (``plansim levers`` prints it first)."""
-    from sim.model.declarations.parameters import load_parameters
-    from sim.scenarios.constraints import load_constraints
-
     check_lang(lang)
     rules = " ".join(RULE[lang].format(levers=", ".join(c.levers), max=f"{c.max_sum:g}")
                      for c in load_constraints(load_parameters()))
@@ -72,11 +76,6 @@ def lever_table(lang: str = "zh", scenario: Any = None, reference: Any = None,
     """One row per lever of model/parameters.yaml; values from the calibrated runs of
     ``reference`` (default baseline) and ``scenario`` (default plan) in the plan's first and
     target years."""
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
-    from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
-
     check_lang(lang)
     params = load_parameters()
     plan = load_targets().plan
@@ -88,8 +87,6 @@ def lever_table(lang: str = "zh", scenario: Any = None, reference: Any = None,
     columns = [(reference, plan.start), (scenario, plan.start), (scenario, plan.target_year)]
     columns = list(dict.fromkeys((s.id, y) for s, y in columns))
     names = {reference.id: reference.label(lang), scenario.id: scenario.label(lang)}
-    from sim.scenarios.constraints import load_constraints
-
     sums = {lid: c for c in load_constraints(params) for lid in c.levers}
     rows = []
     for lid, lever in params.levers.items():
@@ -114,13 +111,6 @@ def assumption_table(lang: str = "zh", simulator: Any = None) -> pd.DataFrame:
     """One row per assumption of model/parameters.yaml: the value the runs use (from the
     baseline run), whether model/calibration.yaml estimates it, and its distribution in
     scenarios/uncertainty.yaml (empty when it is not sampled)."""
-    from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
-    from sim.model.declarations.calibrated import load_calibrated_values
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
-    from sim.scenarios import load_scenario
-    from sim.simulate import Simulator
-
     check_lang(lang)
     params = load_parameters()
     calibrated = load_calibrated_values()

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import OutputError
+from sim.model.declarations.parameters import load_parameters
+from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import entry, group
 from sim.present.labels import axis_label, format_number, label
 
@@ -179,9 +181,6 @@ def known_labels() -> dict[str, Any]:
     """Bilingual labels of every id a console table may show: the indicators and derived
     outcomes (model/targets.yaml), levers, assumptions and lever groups
     (model/parameters.yaml), and the usual column names."""
-    from sim.model.declarations.parameters import load_parameters
-    from sim.model.declarations.targets import load_targets
-
     params = load_parameters()
     out: dict[str, Any] = dict(HEADERS)
     out.update({k: v.label for k, v in params.assumptions.items()})

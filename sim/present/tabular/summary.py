@@ -26,6 +26,7 @@ from sim.analysis.outcomes.targets import (
     target_table,
     year_reached,
 )
+from sim.analysis.sensitivity.study import RARE
 from sim.model.declarations.targets import Targets
 from sim.model.declarations.words import entry, group, in_group, texts
 from sim.present.labels import label, unit_label
@@ -259,8 +260,6 @@ RARE_WORDS = entry("summary_notes.rare")
 
 def rare_text(share: float, lang: str) -> str:
     """What an outcome met (or missed) in almost no sample shows instead of indices."""
-    from sim.analysis.sensitivity.study import RARE
-
     met = share < 0.5
     what = entry("summary_parts.met" if met else "summary_parts.not_met")[lang]
     return RARE_WORDS[lang].format(share=f"{(share if met else 1 - share):.1%}", what=what,

@@ -29,6 +29,8 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import OutputError
+from sim.model.declarations.targets import load_targets
+from sim.model.declarations.varlabels import variable_labels
 from sim.model.declarations.words import group, in_group
 from sim.present.labels import check_lang, label, unit_label
 from sim.present.output.atomic import atomic_write_bytes
@@ -60,8 +62,6 @@ def sheet_name(key: str, lang: str, suffix: str = "") -> str:
     name = SHEETS[key][lang] if key in SHEETS else key
     for prefix in ("per_year_", "tornado_"):
         if key.startswith(prefix) and key not in SHEETS:
-            from sim.model.declarations.targets import load_targets
-
             rest = key.removeprefix(prefix)
             name = SHEETS[prefix][lang] + label(load_targets().labels().get(rest, rest), lang)
     name = f"{name} {suffix}".strip() if suffix else name
@@ -100,8 +100,6 @@ class VariableInfo:
 def run_variables(ds: xr.Dataset) -> dict[str, VariableInfo]:
     """Labels (declared, see :func:`sim.model.declarations.varlabels.variable_labels`), units and
     descriptions of every per-year variable of a run."""
-    from sim.model.declarations.varlabels import variable_labels
-
     # each variable read once, as a Variable (ds[v] builds a DataArray at every read)
     per_year = {str(v): var for v in ds.data_vars
                 if "time" in (var := ds.variables[v]).dims
