@@ -124,13 +124,13 @@ def _diagrams(write: bool, say: Say) -> list[str]:
 
 
 def _reference(write: bool, say: Say) -> list[str]:
+    # lazy: pulls pandas, xarray, the simulator (420 ms)
     from sim.analysis.diagnostics.reference import (
         SCENARIOS,
         reference_path,
         reference_text,
         stale_reason,
     )
-    from sim.present.output.atomic import atomic_write_text
     from sim.simulate import Simulator
 
     say("fingerprinting PySD's reference runs")
