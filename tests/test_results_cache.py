@@ -132,7 +132,6 @@ def test_remember_computes_once(cache):
 def test_the_brief_read_back_is_the_brief_computed(monkeypatch):
     """The second call computes nothing and lays out the same page (the session's cache
     root, where the compiled model is, with a results folder of this test's own)."""
-    from sim.analysis.ensembles import ensemble
     from sim.present.documents import brief as br
     from sim.present.documents import brief_page as bp
     from sim.scenarios import load_scenario
@@ -145,7 +144,7 @@ def test_the_brief_read_back_is_the_brief_computed(monkeypatch):
     def fail(*_a, **_k):
         raise AssertionError("computed again")
 
-    monkeypatch.setattr(ensemble, "shared_simulator", fail)   # what computing starts with
+    monkeypatch.setattr(br, "shared_simulator", fail)   # what computing starts with
     second = br.compute_brief([plan], base, samples=20, seed=5)
     figures = {"chart": "<svg></svg>", "waterfall:plan": "<svg></svg>"}
     for lang in ("zh", "en"):
