@@ -30,10 +30,10 @@ from sim.analysis.decisions.returns import returns_table
 from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
 from sim.analysis.ensembles import conditioning as cond
-from sim.analysis.ensembles.bounds import check_samples
+from sim.analysis.ensembles.bounds import DEFAULT_SEED, check_samples
 from sim.analysis.ensembles.conditioning_settings import load_conditioning
 from sim.analysis.ensembles.ensemble import check_request, shared_simulator, simulate_design
-from sim.analysis.ensembles.sampling import DEFAULT_SEED, sample
+from sim.analysis.ensembles.sampling import sample
 from sim.analysis.ensembles.uncertainty import analyse, indicator_percentiles, target_probabilities
 from sim.analysis.ensembles.uncertainty_spec import load_uncertainty
 from sim.analysis.outcomes.compare import compare_table

@@ -279,3 +279,13 @@ def test_schema_and_documents_write_a_declared_range_alike():
     row = next(line for line in block_assumption_ranges(ctx, "en").splitlines()
                if line.startswith("| `private_venture_2012`"))
     assert "| 10–40 |" in row and "mode 20 " in row and ".0" not in row.split("|")[4]
+
+
+def test_a_number_is_a_real_python_or_numpy_value_never_a_bool():
+    """yamlio.is_number (every declared bound and value) without importing NumPy itself."""
+    import numpy as np
+
+    from sim.model.declarations.yamlio import is_number
+
+    assert all(is_number(v) for v in (1, 2.5, np.float64(1.0), np.int64(3), np.float32(2)))
+    assert not any(is_number(v) for v in (True, np.bool_(True), "1", None, 1j, [1]))

@@ -1,5 +1,5 @@
 """The compiled model on disk (sim.engine.cache): hits, invalidation, corrupt entries,
-concurrent writers, an unsafe folder; and the command line's help importing no pandas."""
+concurrent writers, an unsafe folder; and the command line's help importing no NumPy."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def test_missing_model_is_a_named_error(tmp_path, own_cache):
         compile_model(tmp_path / "none.mdl")
 
 
-HEAVY = ("pandas", "xarray", "matplotlib", "scipy", "pysd")
+HEAVY = ("numpy", "pandas", "xarray", "matplotlib", "scipy", "pysd")
 PROBE = """
 import runpy, sys
 sys.argv = ["plansim", *{args!r}]
@@ -181,12 +181,14 @@ print("LOADED:", *[m for m in {heavy!r} if m in sys.modules])
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--engine", "nope"], [],
                                   ["uncertainty", "--bogus"], ["forecast", "--bogus"]])
-def test_help_and_argument_errors_import_no_pandas(args):
-    """``python -m sim --help`` (and an argument error) loads neither pandas nor xarray."""
+def test_help_and_argument_errors_import_no_numpy(args):
+    """``python -m sim --help`` (and an argument error) loads neither NumPy nor pandas nor
+    xarray."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     loaded = out.stdout.splitlines()[-1].split()[1:]
+    assert "numpy" not in loaded, loaded
     assert "pandas" not in loaded and "xarray" not in loaded, loaded
     assert "matplotlib" not in loaded and "pysd" not in loaded, loaded
     if args == ["--help"]:

@@ -16,10 +16,10 @@ import pytest
 from sim import paths
 from sim.analysis.diagnostics import reference
 from sim.analysis.diagnostics.reference import (
-    SCENARIOS,
     read_reference,
     reference_path,
     reference_text,
+    scenario_ids,
     stale_reason,
 )
 from sim.cli.main import main
@@ -89,13 +89,14 @@ def tiny(tmp_path, monkeypatch):
     """The project's files replaced by the tiny model's; references go to tmp_path/reference."""
     (tmp_path / "tiny.mdl").write_text(MDL, encoding="utf-8")
     (tmp_path / "parameters.yaml").write_text(PARAMETERS, encoding="utf-8")
+    (tmp_path / "scenarios").mkdir()
     for sid, text in SCENARIO_FILES.items():
-        (tmp_path / f"{sid}.yaml").write_text(text, encoding="utf-8")
+        (tmp_path / "scenarios" / f"{sid}.yaml").write_text(text, encoding="utf-8")
     for key, name in (("MODEL_FILE", "tiny.mdl"), ("PARAMETERS_FILE", "parameters.yaml"),
                       ("CALIBRATION_FILE", "none.yaml"), ("REFERENCE_DIR", "reference")):
         monkeypatch.setattr(paths, key, tmp_path / name)
     monkeypatch.setattr(paths, "MODEL_DIR", tmp_path)
-    monkeypatch.setattr(paths, "SCENARIO_DIR", tmp_path)
+    monkeypatch.setattr(paths, "SCENARIO_DIR", tmp_path / "scenarios")
     return tmp_path
 
 
@@ -125,7 +126,7 @@ def test_the_written_reference_reads_back_as_pysds_run(tiny):
 
 
 @pytest.mark.parametrize("edit, said, not_said", [
-    (lambda d: (d / "plan.yaml").write_text(
+    (lambda d: (d / "scenarios" / "plan.yaml").write_text(
         SCENARIO_FILES["plan"].replace("2017: 7", "2017: 8"), encoding="utf-8"),
      "the scenario's inputs", "the .mdl"),
     (lambda d: (d / "tiny.mdl").write_text(
@@ -164,11 +165,13 @@ def test_a_missing_file_or_one_without_fingerprint_is_stale(tiny):
 def test_regen_writes_the_stale_references_and_check_then_passes(tiny, capsys):
     assert main(["regen", "--check", "reference", "-q"]) == 1
     out = capsys.readouterr().out
-    assert all(f"reference: STALE: {reference_path(s)}: missing" in out for s in SCENARIOS), out
+    assert scenario_ids() == ["baseline", "plan"]                 # every scenario file
+    assert all(f"reference: STALE: {reference_path(s)}: missing" in out
+               for s in scenario_ids()), out
     assert not (tiny / "reference").exists()
     assert main(["regen", "reference", "-q"]) == 0
     assert "2 file(s) or block(s) rewritten" in capsys.readouterr().out
-    before = {s: reference_path(s).read_bytes() for s in SCENARIOS}
+    before = {s: reference_path(s).read_bytes() for s in scenario_ids()}
     assert main(["regen", "--check", "reference", "-q"]) == 0
     assert main(["regen", "reference", "-q"]) == 0      # current: left byte for byte
-    assert {s: reference_path(s).read_bytes() for s in SCENARIOS} == before
+    assert {s: reference_path(s).read_bytes() for s in scenario_ids()} == before

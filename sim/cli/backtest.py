@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis.ensembles.sampling import DEFAULT_SEED
+from sim.analysis.ensembles.bounds import DEFAULT_SEED
 from sim.cli.common import Progress, add_common, sample_count, seed
 from sim.model.declarations.words import word
 

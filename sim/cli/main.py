@@ -1,8 +1,9 @@
 """Entry point of ``plansim``: parses the command, runs it, and turns errors into one line.
 
 Each command lives in its own module ``sim.cli.<name>`` that defines ``add_parser(subparsers)``
-and ``run(args) -> int``. Modules are imported only when their command runs, so ``plansim --help``
-stays fast.
+and ``run(args) -> int``. Every command module is imported to build the parser; each imports
+what its command needs inside its functions (the ``# lazy (command module):`` marker), so
+``plansim --help`` and an argument error import no NumPy, pandas or xarray.
 """
 
 from __future__ import annotations

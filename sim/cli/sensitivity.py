@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
                     "groups by exact Shapley values (all 2^G coalitions as one batch; the values "
                     "add up to the total difference) with waterfall charts. Output: "
                     "DIR/sensitivity_<scenario>_<method>/.")
-    from sim.analysis.ensembles.sampling import DEFAULT_SEED
+    from sim.analysis.ensembles.bounds import DEFAULT_SEED
     from sim.analysis.sensitivity import REGISTRY, cli_methods
 
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or id (e.g. plan)")

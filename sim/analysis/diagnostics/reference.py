@@ -2,7 +2,7 @@
 time step.
 
 A PySD run of the model at its TIME STEP takes about half a minute, so the runs of
-:data:`SCENARIOS` are a committed generated file each (``model/reference/pysd-<id>.csv``,
+:func:`scenario_ids` (every scenario file of the project) are a committed generated file each (``model/reference/pysd-<id>.csv``,
 :func:`reference_path`), written by ``plansim regen reference`` and read by
 tests/test_agreement.py, which compares the batch engine with them (as the conformance tests
 compare it with Vensim's output).
@@ -43,11 +43,9 @@ from sim import paths
 from sim.dims import RUN_DIMS, SAMPLE
 from sim.errors import ModelError
 from sim.model.cache.diskcache import package_version
-from sim.scenarios.loader import Scenario, load_scenario
+from sim.scenarios.loader import Scenario, list_scenarios, load_scenario
 from sim.simulate import Simulator
 
-#: the scenarios whose PySD run at the model's step is stored
-SCENARIOS = ("baseline", "plan")
 #: the modules whose code turns a scenario's inputs into PySD's calendar rows: the PySD path of
 #: the simulator, the reporting rule (rate or level, the yearly means) and PySD's loading
 CODE = ("sim.simulate", "sim.engine.reporting", "sim.model.equations.mdl")
@@ -69,6 +67,12 @@ _TITLE = ("PySD's run of the scenario {id!r} at the model's own time step, one r
           "(sim.analysis.diagnostics.reference), not by hand")
 
 Say = Callable[[str], None]
+
+
+def scenario_ids() -> list[str]:
+    """The scenarios whose PySD run at the model's step is stored: every scenario file of the
+    project (``scenarios/*.yaml``), so each is compared with PySD at the model's own step."""
+    return [p.stem for p in list_scenarios()]
 
 
 def reference_path(scenario_id: str) -> Path:

@@ -9,6 +9,9 @@ from typing import Any
 
 from sim.errors import UncertaintyError, excerpt
 
+#: the seed of every command's default draw (the same seed gives the same numbers); here, not
+#: in sampling (which imports NumPy), because the command line's parser shows it
+DEFAULT_SEED = 20240101
 #: largest count accepted for samples and chunk sizes, and largest seed
 MAX_COUNT = 2**31 - 1
 MAX_SEED = 2**32 - 1

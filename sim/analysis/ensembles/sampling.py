@@ -19,13 +19,10 @@ import numpy as np
 
 from sim.errors import UncertaintyError
 
-if TYPE_CHECKING:   # pandas and SciPy load on use: the command line reads DEFAULT_SEED
+if TYPE_CHECKING:   # pandas and SciPy load on use
     import pandas as pd
 
     from sim.analysis.ensembles.uncertainty_spec import UncertaintySpec
-
-#: the seed of every command's default draw (the same seed gives the same numbers)
-DEFAULT_SEED = 20240101
 
 METHODS = ("lhs", "sobol", "saltelli", "morris")
 #: quantiles of the low and high values in a one-at-a-time (tornado) design

@@ -30,7 +30,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from yaml.events import MappingEndEvent, SequenceEndEvent
 from yaml.nodes import MappingNode, SequenceNode
@@ -337,5 +336,5 @@ def require_mapping(value: Any, where: str, error: type[PlanSimError]) -> dict:
 
 
 def is_number(value: Any) -> bool:
-    """A real number (Python or NumPy), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    """A real number (Python or NumPy), not a bool (NumPy's bool is no ``numbers.Real``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -126,16 +126,16 @@ def _diagrams(write: bool, say: Say) -> list[str]:
 def _reference(write: bool, say: Say) -> list[str]:
     # lazy: pulls pandas, xarray, the simulator (420 ms)
     from sim.analysis.diagnostics.reference import (
-        SCENARIOS,
         reference_path,
         reference_text,
+        scenario_ids,
         stale_reason,
     )
     from sim.simulate import Simulator
 
     say("fingerprinting PySD's reference runs")
     sim = Simulator("numpy")
-    stale = {sid: why for sid in SCENARIOS if (why := stale_reason(sid, simulator=sim))}
+    stale = {sid: why for sid in scenario_ids() if (why := stale_reason(sid, simulator=sim))}
     if write and stale:
         pysd = Simulator("pysd")
         for sid in stale:
