@@ -313,7 +313,7 @@ def what_it_takes(scenario: Scenario | str | Path = "plan", **kwargs):
 
 
 def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
-            samples: int = 200, seed: int = 20240101) -> pd.DataFrame:
+            samples: int = 200, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """Change in each target-year indicator per 亿元 by lever group (see
     :mod:`sim.analysis.decisions.returns`)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -321,7 +321,7 @@ def returns(scenario: Scenario | str | Path = "plan", *, amount: float = 10.0,
 
 
 def discover(scenario: Scenario | str | Path = "plan", targets: tuple[str, ...] = ("all",), *,
-             samples: int = 500, seed: int = 20240101) -> pd.DataFrame:
+             samples: int = 500, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     """PRIM boxes (``boxes.csv`` of ``plansim discover``) for ``targets`` ('all' or ids)."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return boxes_frame(_discover(conditioned_ensemble(sc, samples=samples, seed=seed),
