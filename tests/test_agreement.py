@@ -63,7 +63,7 @@ def test_n_samples_equal_n_pysd_runs(engines):
     params = load_parameters()
     rng = np.random.default_rng(20240101)
     chosen = list(params.assumptions.values())[:4]
-    n = 3
+    n = 2
     draws = {a.id: rng.uniform(a.min, a.max, n) for a in chosen}
     plan = load_scenario("plan")
     many = batch.run(plan, assumptions=draws, time_step=COARSE_STEP)

@@ -213,14 +213,15 @@ def test_report_files_and_chart(synthetic_history, tmp_path):
 
 @pytest.mark.slow
 def test_backtest_on_the_real_model(tmp_path):
-    """The real model, the posterior estimator with a short chain, two origins."""
+    """The real model, the posterior estimator with a short chain (50 steps per walker: the
+    bookkeeping is checked here, not convergence), two origins."""
     from sim.analysis.forecasts.backtest_model import model_compare, model_estimate, model_forecast
     from sim.model.declarations.history import load_history
     from sim.present.reports.backtest_report import write_backtest
     from sim.simulate import Simulator
 
     sim = Simulator("batch", use_calibration=False)
-    b = backtest(load_history(), [2019, 2021], estimate=model_estimate(sim, steps=100),
+    b = backtest(load_history(), [2019, 2021], estimate=model_estimate(sim, steps=50),
                  forecast=model_forecast(sim), compare=model_compare(sim), samples=16,
                  seed=3, estimator="posterior")
     rows = b.rows

@@ -363,6 +363,7 @@ def test_page_check_finds_small_and_overflowing_text():
     assert any("runs out of its cell" in p for p in problems)
 
 
+@pytest.mark.xdist_group("brief-computed")
 def test_the_forked_printer_gives_the_one_process_pages(computed):
     """Drawn and printed beside the main process (the waterfalls and the PDFs in a forked
     worker), the pages and the PDFs are those of one process, byte for byte."""
