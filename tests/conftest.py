@@ -35,10 +35,10 @@ def _seed_from_the_user_cache(session: str) -> None:
         for sub in ("models", "kernels"):
             if (user / sub).is_dir():
                 shutil.copytree(user / sub, dest / sub)
-        # the remembered tables (PySD's Python names of the variables: RememberedTable), which
-        # a process writes when it exits, so a test's first subprocess starts as warm as a
-        # command does
-        for table in user.glob("pynames-*.pkl"):
+        # the remembered tables (sim.model.cache.diskcache.RememberedTable, a file each at the
+        # top of the cache: PySD's Python names of the variables), which a process writes when
+        # it exits, so a test's first subprocess starts as warm as a command does
+        for table in user.glob("*.pkl"):
             shutil.copy2(table, dest / table.name)
     except OSError:
         shutil.rmtree(dest, ignore_errors=True)   # start from an empty cache instead
