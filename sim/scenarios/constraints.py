@@ -14,6 +14,8 @@ File format::
         max_sum: 1
         label: {zh: ..., en: ...}
         attribution_label: {zh: ..., en: ...}   # optional: these levers as one Shapley player
+
+Any other key of a constraint (:data:`CONSTRAINT_KEYS`), or of its labels, is refused.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ import xarray as xr
 
 from sim.errors import ParameterError, ScenarioError
 from sim.model.declarations.parameters import Parameters, read_parameters_file
-from sim.model.declarations.yamlio import is_number, require_mapping
+from sim.model.declarations.words import LANGS
+from sim.model.declarations.yamlio import check_keys, is_number, require_mapping
 
 TOLERANCE = 1e-9   # sums within this of max_sum pass (floating-point sums of shares)
+#: the keys of a constraint
+CONSTRAINT_KEYS = ("levers", "max_sum", "label", "attribution_label")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstrai
     for cid, entry in raw.items():
         where = f"{source}: constraints.{cid}"
         entry = require_mapping(entry, where, ParameterError)
+        check_keys(entry, CONSTRAINT_KEYS, where, ParameterError)
         levers = entry.get("levers")
         if not isinstance(levers, list) or len(levers) < 2:
             raise ParameterError(f"{where}.levers: {levers!r} is not allowed; expected a list of "
@@ -68,6 +74,9 @@ def parse_constraints(raw, params: Parameters, source: str) -> tuple[SumConstrai
             raise ParameterError(f"{where}.max_sum: {max_sum!r} is not allowed; expected a "
                                  "finite number")
         text, player = entry.get("label"), entry.get("attribution_label")
+        for key, value in (("label", text), ("attribution_label", player)):
+            if isinstance(value, Mapping):
+                check_keys(value, LANGS, f"{where}.{key}", ParameterError)
         out.append(SumConstraint(str(cid), tuple(levers), float(max_sum), source,
                                  dict(text) if isinstance(text, Mapping) else None,
                                  dict(player) if isinstance(player, Mapping) else None))

@@ -1,6 +1,7 @@
 """The estimation settings (``model/calibration-settings.yaml``): which history rows are compared
 with which model variable (statistical breaks, exclusions, annual registries), the observation
-error by status and the model discrepancy, the sampler and its budget, the canonical ensemble."""
+error by status and the model discrepancy, the sampler and its budget. Any key but those declared
+below (:data:`SECTIONS`, :data:`BREAK_KEYS`, ...) is refused naming the file and the key."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from pathlib import Path
 
 from sim import paths
 from sim.errors import CalibrationError
-from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, is_number, read_yaml, require_mapping
 
 SETTINGS_FILE = paths.CALIBRATION_SETTINGS_FILE
+#: the sections of the settings file, and the keys of one break and of one excluded row
+SECTIONS = ("scenario", "observation_sd", "discrepancy_sd", "annual_registries", "variables",
+            "breaks", "exclude", "exclude_rows", "sampler")
+BREAK_KEYS = ("indicator", "before", "variable", "note")
+EXCLUDE_ROW_KEYS = ("indicator", "year", "reason")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     """Read and validate the estimation settings (``model/calibration-settings.yaml``)."""
     path = Path(path or paths.CALIBRATION_SETTINGS_FILE)
     raw = require_mapping(read_yaml(path, CalibrationError), str(path), CalibrationError)
+    check_keys(raw, SECTIONS, str(path), CalibrationError)
     sds = require_mapping(raw.get("observation_sd"), f"{path}: observation_sd", CalibrationError)
     for status in ("sourced", "lower_bound"):
         if status not in sds:
@@ -71,6 +78,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     breaks = []
     for i, b in enumerate(raw.get("breaks") or []):
         b = require_mapping(b, f"{path}: breaks[{i}]", CalibrationError)
+        check_keys(b, BREAK_KEYS, f"{path}: breaks[{i}]", CalibrationError)
         try:
             breaks.append(Break(str(b["indicator"]), int(b["before"]), str(b["variable"]),
                                 str(b.get("note", ""))))
@@ -80,6 +88,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     rows = {}
     for i, e in enumerate(raw.get("exclude_rows") or []):
         e = require_mapping(e, f"{path}: exclude_rows[{i}]", CalibrationError)
+        check_keys(e, EXCLUDE_ROW_KEYS, f"{path}: exclude_rows[{i}]", CalibrationError)
         try:
             rows[(str(e["indicator"]), int(e["year"]))] = str(e.get("reason", ""))
         except (KeyError, TypeError, ValueError) as exc:
@@ -95,11 +104,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
 
 def _sampler(raw, path) -> Sampler:
     raw = {} if raw is None else require_mapping(raw, f"{path}: sampler", CalibrationError)
-    known = Sampler.__dataclass_fields__
-    for key in raw:
-        if key not in known:
-            raise CalibrationError(f"{path}: sampler.{key} is not a setting; allowed: "
-                                   f"{', '.join(known)}")
+    check_keys(raw, tuple(Sampler.__dataclass_fields__), f"{path}: sampler", CalibrationError)
     out = {}
     for key in ("walkers", "steps", "draws", "seed", "init_pool"):
         v = raw.get(key, getattr(Sampler, key))

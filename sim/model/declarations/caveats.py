@@ -16,11 +16,13 @@ from pathlib import Path
 from sim import paths
 from sim.errors import ModelError, excerpt
 from sim.model.declarations.words import LANGS
-from sim.model.declarations.yamlio import read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, read_yaml, require_mapping
 
 CAVEAT_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: the longest text of one caveat (characters): a caveat is one short paragraph
 MAX_CHARS = 600
+#: the one section of model/caveats.yaml
+SECTIONS = ("caveats",)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,7 @@ def load_caveats(path: Path | str | None = None) -> list[Caveat]:
     """The declared caveats in their order (``path``: default ``model/caveats.yaml``)."""
     path = Path(path or paths.CAVEATS_FILE)
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
-    extra = sorted(set(raw) - {"caveats"}, key=str)
-    if extra:
-        raise ModelError(f"{path}: unknown key {excerpt(extra[0])}; allowed: caveats")
+    check_keys(raw, SECTIONS, str(path), ModelError)
     entries = require_mapping(raw.get("caveats"), f"{path}: caveats", ModelError)
     if not entries:
         raise ModelError(f"{path}: caveats: declares no caveat; give at least one")
@@ -62,10 +62,7 @@ def load_caveats(path: Path | str | None = None) -> list[Caveat]:
                              "case letters, digits and '-'")
         where = f"{path}: caveats.{cid}"
         entry = require_mapping(entry, where, ModelError)
-        unknown = sorted(set(entry) - set(LANGS), key=str)
-        if unknown:
-            raise ModelError(f"{where}: unknown key {excerpt(unknown[0])}; allowed: "
-                             f"{', '.join(LANGS)}")
+        check_keys(entry, LANGS, where, ModelError)
         caveats.append(Caveat(cid, {lang: _text(entry.get(lang), f"{where}.{lang}")
                                     for lang in LANGS}))
     return caveats

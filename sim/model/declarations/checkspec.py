@@ -23,11 +23,11 @@ from sim.model.declarations.divergence import (
     DivergenceRule,
     parse_divergence,
 )
-from sim.model.declarations.yamlio import is_number, read_yaml
+from sim.model.declarations.yamlio import check_keys, is_number, read_yaml
 
 SECTIONS = ("bounds", "conservation", "divergence")
-_BOUND_KEYS = {"name", "description", "variables", "min", "max"}
-_CONS_KEYS = {"name", "description", "inflows", "accounted", "rtol", "atol"}
+_BOUND_KEYS = ("name", "description", "variables", "min", "max")
+_CONS_KEYS = ("name", "description", "inflows", "accounted", "rtol", "atol")
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,11 @@ def _names(value, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _entry(raw, where: str, allowed: set[str], required: set[str]) -> dict:
+def _entry(raw, where: str, allowed: tuple[str, ...], required: set[str]) -> dict:
     if not isinstance(raw, dict):
         raise ModelError(f"{where}: {raw!r} is not allowed; expected a mapping with keys "
                          f"{sorted(allowed)}")
-    for key in raw:
-        if key not in allowed:
-            raise ModelError(f"{where}: unknown key '{key}'; allowed keys: {sorted(allowed)}")
+    check_keys(raw, allowed, where, ModelError)
     for key in sorted(required - set(raw)):
         raise ModelError(f"{where}: key '{key}' is missing")
     if not isinstance(raw["name"], str) or not raw["name"].strip():
@@ -99,9 +97,7 @@ def parse_checks(raw, source: str = "checks.yaml") -> Checks:
         raw = {}
     if not isinstance(raw, dict):
         raise ModelError(f"{source}: expected a mapping with keys 'bounds', 'conservation'")
-    for key in raw:
-        if key not in SECTIONS:
-            raise ModelError(f"{source}: unknown key '{key}'; allowed keys: {list(SECTIONS)}")
+    check_keys(raw, SECTIONS, source, ModelError)
     bounds, cons = [], []
     for section in ("bounds", "conservation"):
         if not isinstance(raw.get(section) or [], list):

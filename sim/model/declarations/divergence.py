@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from sim.errors import DivergenceError, ModelError
-from sim.model.declarations.yamlio import is_number
+from sim.model.declarations.yamlio import check_keys, is_number
 
 ALL_STOCKS = "all_stocks"
 SECTION = "divergence"
@@ -62,9 +62,7 @@ def parse_divergence(raw, source: str = "checks.yaml") -> DivergenceRule | None:
     if not isinstance(raw, dict):
         raise ModelError(f"{where}: {raw!r} is not allowed; expected a mapping with keys "
                          f"{list(KEYS)}")
-    for key in raw:
-        if key not in KEYS:
-            raise ModelError(f"{where}: unknown key '{key}'; allowed keys: {list(KEYS)}")
+    check_keys(raw, KEYS, where, ModelError)
     value = raw.get("max_abs")
     if not is_number(value) or not np.isfinite(value) or value <= 0:
         raise ModelError(f"{where}.max_abs: {value!r} is not allowed; expected a finite "

@@ -1,6 +1,7 @@
 """The feedback loops declared in ``model/loops.yaml``: id, name, stated polarity, the variables
 on the loop in causal order, a description, and the scenario whose calibrated run the polarity is
-checked on. The loops themselves are derived from the equations by :mod:`sim.analysis.diagnostics.loops`."""
+checked on. The loops themselves are derived from the equations by :mod:`sim.analysis.diagnostics.loops`.
+Any key but those of :data:`SECTIONS` and :data:`LOOP_KEYS` (and the languages) is refused."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from pathlib import Path
 from sim import paths
 from sim.errors import ModelError
 from sim.model.declarations.words import LANGS
-from sim.model.declarations.yamlio import read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, read_yaml, require_mapping
 
 POLARITIES = ("reinforcing", "balancing")
+#: the sections of model/loops.yaml and the keys of one loop
+SECTIONS = ("polarity_run", "loops")
+LOOP_KEYS = ("name", "polarity", "variables", "description")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class LoopDeclarations:
 
 
 def _bilingual(value, where: str) -> dict[str, str]:
+    if isinstance(value, dict):
+        check_keys(value, LANGS, where, ModelError)
     if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value.get(k)
                                               for k in LANGS):
         raise ModelError(f"{where}: {value!r} needs a {' and an '.join(LANGS)} text")
@@ -41,6 +47,7 @@ def _bilingual(value, where: str) -> dict[str, str]:
 def load_loops(path: Path | str | None = None) -> LoopDeclarations:
     path = Path(path or paths.LOOPS_FILE)
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
+    check_keys(raw, SECTIONS, str(path), ModelError)
     run = raw.get("polarity_run", "plan")
     if not isinstance(run, str) or not run:
         raise ModelError(f"{path}: polarity_run: {run!r} is not a scenario id")
@@ -48,6 +55,7 @@ def load_loops(path: Path | str | None = None) -> LoopDeclarations:
     for lid, entry in require_mapping(raw.get("loops"), f"{path}: loops", ModelError).items():
         where = f"{path}: loops.{lid}"
         entry = require_mapping(entry, where, ModelError)
+        check_keys(entry, LOOP_KEYS, where, ModelError)
         pol = entry.get("polarity")
         if pol not in POLARITIES:
             raise ModelError(f"{where}.polarity: {pol!r}; allowed: {', '.join(POLARITIES)}")

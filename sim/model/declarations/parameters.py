@@ -11,6 +11,9 @@ lever's label is declared without its unit and shown with it (:attr:`Lever.label
 A lever's optional ``plan_value`` says where the plan scenario's value for it comes from:
 ``assumed`` when the action plan names the lever without a figure, so that the value in
 ``scenarios/plan.yaml`` is an assumption of the scenario (the briefing marks it).
+
+The keys each part of the file may have are declared below (:data:`SECTIONS`, :data:`LEVER_KEYS`,
+...); any other key, such as a misspelt ``plan_valeu``, is refused naming the file and the key.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ from sim import paths
 from sim.errors import ParameterError
 from sim.model.cache.diskcache import RememberedTable, package_version
 from sim.model.declarations.words import LANGS, labelled
-from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, is_number, read_yaml, require_mapping
 from sim.model.equations.mdl import declared_units, variable_key
 
 LEVER_KINDS = ("constant", "series")
 INTERPOLATIONS = ("linear", "step")
 #: the values of a lever's ``plan_value`` (left out: nothing is declared about it)
 PLAN_VALUES = ("assumed",)
+#: the sections of model/parameters.yaml (``constraints:`` is read by sim.scenarios.constraints)
+SECTIONS = ("groups", "levers", "assumptions", "constraints", "constants")
+#: the keys of a lever, of an assumption and of a constant
+LEVER_KEYS = ("variable", "kind", "interpolation", "min", "max", "group", "plan_value", "label",
+              "description")
+ASSUMPTION_KEYS = ("variable", "min", "max", "label", "description")
+CONSTANT_KEYS = ("variable", "unit", "reason", "kind")
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ _NAMES = RememberedTable(lambda: f"pynames-{package_version('pysd')}.pkl")
 
 def _label(raw, where: str, what: str = "a label") -> dict[str, str]:
     raw = require_mapping(raw, where, ParameterError)
+    check_keys(raw, LANGS, where, ParameterError)
     missing = [lang for lang in LANGS
                if not isinstance(raw.get(lang), str) or not raw.get(lang).strip()]
     if missing:
@@ -148,6 +159,7 @@ def _bounds(entry: dict, where: str) -> tuple[float, float]:
 
 def _lever(lid: str, entry, groups: dict, where: str, units: dict[str, str]) -> Lever:
     entry = require_mapping(entry, where, ParameterError)
+    check_keys(entry, LEVER_KEYS, where, ParameterError)
     kind = entry.get("kind")
     if kind not in LEVER_KINDS:
         raise ParameterError(f"{where}.kind: {kind!r} is not allowed; use one of {LEVER_KINDS}")
@@ -174,6 +186,7 @@ def _lever(lid: str, entry, groups: dict, where: str, units: dict[str, str]) -> 
 
 def _assumption(aid: str, entry, where: str) -> Assumption:
     entry = require_mapping(entry, where, ParameterError)
+    check_keys(entry, ASSUMPTION_KEYS, where, ParameterError)
     if not isinstance(entry.get("variable"), str):
         raise ParameterError(f"{where}.variable: {entry.get('variable')!r} is not a variable name")
     lo, hi = _bounds(entry, where)
@@ -183,6 +196,7 @@ def _assumption(aid: str, entry, where: str) -> Assumption:
 
 def _constant(cid: str, entry, where: str) -> Constant:
     entry = require_mapping(entry, where, ParameterError)
+    check_keys(entry, CONSTANT_KEYS, where, ParameterError)
     for key in ("variable", "unit", "reason"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise ParameterError(f"{where}: '{key}' is missing or empty; allowed: a non-empty "
@@ -198,6 +212,7 @@ def parse_parameters(raw, source: Path, units: dict[str, str] | None = None) -> 
     """The declarations of ``raw`` (parsed ``source``); ``units``: the units of the model's
     variables by :func:`~sim.model.equations.mdl.variable_key` (the levers' labels show them)."""
     raw = require_mapping(raw, str(source), ParameterError)
+    check_keys(raw, SECTIONS, str(source), ParameterError)
     groups_raw = require_mapping(raw.get("groups", {}), f"{source}: groups", ParameterError)
     groups = {g: _label(v, f"{source}: groups.{g}") for g, v in groups_raw.items()}
     levers_raw = require_mapping(raw.get("levers", {}), f"{source}: levers", ParameterError)

@@ -1,6 +1,10 @@
 """The model's sectors, declared in ``model/sectors.yaml``: labels, the variables to chart and
 (optionally) further ``members`` placed in the sector's view of the sketch (see
-:mod:`sim.model.equations.views`, which places every other variable automatically)."""
+:mod:`sim.model.equations.views`, which places every other variable automatically).
+
+The file maps each sector's id to its entry (optionally all under one ``sectors:`` key); an entry
+has the keys :data:`SECTOR_KEYS`, its label given as ``label: {zh, en}`` or as the languages
+beside the other keys, never both. Any other key is refused naming the file and the key."""
 
 from __future__ import annotations
 
@@ -10,7 +14,12 @@ from pathlib import Path
 from sim import paths
 from sim.errors import ModelError
 from sim.model.declarations.words import LANGS
-from sim.model.declarations.yamlio import read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, read_yaml, require_mapping
+
+#: the keys of a sector (``zh``, ``en``, ...: its label written without ``label:``)
+SECTOR_KEYS = ("label", "variables", "members", *LANGS)
+#: the one key the file may wrap its sectors in
+WRAPPER = "sectors"
 
 
 @dataclass(frozen=True)
@@ -24,12 +33,22 @@ class Sector:
 def load_sectors(path: Path | str | None = None) -> list[Sector]:
     path = Path(path or paths.SECTORS_FILE)
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
-    raw = raw.get("sectors", raw)
+    if WRAPPER in raw:
+        check_keys(raw, (WRAPPER,), str(path), ModelError)
+    raw = raw.get(WRAPPER, raw)
     sectors = []
     for sid, entry in require_mapping(raw, f"{path}: sectors", ModelError).items():
         where = f"{path}: {sid}"
         entry = require_mapping(entry, where, ModelError)
+        check_keys(entry, SECTOR_KEYS, where, ModelError)
+        beside = [k for k in LANGS if k in entry]
+        if "label" in entry and beside:
+            raise ModelError(f"{where}: label and {', '.join(beside)} both given; allowed: the "
+                             f"label once, as label: {{{', '.join(LANGS)}}} or as "
+                             f"{', '.join(LANGS)} beside variables")
         label = entry.get("label", {k: entry.get(k) for k in LANGS})
+        if isinstance(label, dict):
+            check_keys(label, LANGS, f"{where}.label", ModelError)
         if not isinstance(label, dict) or not all(isinstance(label.get(k), str)
                                                   for k in LANGS):
             raise ModelError(f"{where}.label: needs {' and '.join(LANGS)} text, got {label!r}")

@@ -3,7 +3,8 @@ year, the forecast horizon, the indicators with their targets and the derived ou
 
 Every table, chart, text and analysis takes its indicators, years and labels from here; no
 other module lists the indicators or the plan years. Targets are data for the analysis layer;
-no equation in the ``.mdl`` refers to them.
+no equation in the ``.mdl`` refers to them. The keys of each part of the file are declared below
+(:data:`SECTIONS`, :data:`TARGET_KEYS`, ...); any other key is refused naming the file and the key.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from pathlib import Path
 from sim import paths
 from sim.errors import ModelError
 from sim.model.declarations.words import LANGS, entry
-from sim.model.declarations.yamlio import is_number, read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, is_number, read_yaml, require_mapping
 
 COMPARISONS = (">", ">=")
 #: kinds of derived outcome (see the ``derived:`` section of model/targets.yaml)
 DERIVED_KINDS = ("all_met", "plan_sum", "at_target_year")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+#: the sections of model/targets.yaml and the keys of ``plan:``
+SECTIONS = ("plan", "indicators", "reported", "derived")
+PLAN_KEYS = ("start", "target_year", "horizon")
+#: the keys of an indicator with a target, of a reported indicator and of a derived outcome
+TARGET_KEYS = ("target", "comparison", "unit", "label", "base_2023", "source")
+REPORTED_KEYS = ("unit", "label")
+DERIVED_KEYS = ("kind", "add", "subtract", "variable", "unit", "label", "description")
 
 
 def number_word(n: int, lang: str) -> str:
@@ -145,6 +153,7 @@ class Targets:
 
 def _label(raw, where: str) -> dict[str, str]:
     label = require_mapping(raw, where, ModelError)
+    check_keys(label, LANGS, where, ModelError)
     if not all(isinstance(label.get(k), str) and label.get(k) for k in LANGS):
         raise ModelError(f"{where}: needs zh and en text")
     return {k: label[k] for k in LANGS}
@@ -160,6 +169,7 @@ def _year(raw: dict, key: str, where: str) -> int:
 def _plan(raw, source: Path) -> Plan:
     where = f"{source}: plan"
     raw = require_mapping(raw, where, ModelError)
+    check_keys(raw, PLAN_KEYS, where, ModelError)
     plan = Plan(*(_year(raw, k, where) for k in ("start", "target_year", "horizon")))
     if not plan.start <= plan.target_year <= plan.horizon:
         raise ModelError(f"{where}: start {plan.start}, target_year {plan.target_year} and "
@@ -178,6 +188,7 @@ def _names(raw, where: str) -> tuple[str, ...]:
 def _derived(did: str, e, source: Path) -> Derived:
     where = f"{source}: derived.{did}"
     e = require_mapping(e, where, ModelError)
+    check_keys(e, DERIVED_KEYS, where, ModelError)
     kind = e.get("kind")
     if kind not in DERIVED_KINDS:
         raise ModelError(f"{where}.kind: {kind!r}; allowed {DERIVED_KINDS}")
@@ -196,6 +207,7 @@ def _derived(did: str, e, source: Path) -> Derived:
 def _target(ind: str, e, year: int, source: Path) -> Target:
     where = f"{source}: indicators.{ind}"
     e = require_mapping(e, where, ModelError)
+    check_keys(e, TARGET_KEYS, where, ModelError)
     if not is_number(e.get("target")) or e["target"] <= 0:
         raise ModelError(f"{where}.target: {e.get('target')!r} is not a positive number")
     comp = e.get("comparison", ">")
@@ -209,6 +221,7 @@ def _target(ind: str, e, year: int, source: Path) -> Target:
 
 def parse_targets(raw, source: Path) -> Targets:
     raw = require_mapping(raw, str(source), ModelError)
+    check_keys(raw, SECTIONS, str(source), ModelError)
     plan = _plan(raw.get("plan"), source)
     entries = require_mapping(raw.get("indicators"), f"{source}: indicators", ModelError)
     if not entries:
@@ -228,6 +241,7 @@ def parse_targets(raw, source: Path) -> Targets:
     extra = []
     for ind, e in reported.items():
         e = require_mapping(e, f"{source}: reported.{ind}", ModelError)
+        check_keys(e, REPORTED_KEYS, f"{source}: reported.{ind}", ModelError)
         extra.append(Reported(ind, str(e.get("unit", "")),
                               _label(e.get("label"), f"{source}: reported.{ind}.label")))
     return Targets(plan, items, tuple(_derived(k, e, source) for k, e in derived.items()),

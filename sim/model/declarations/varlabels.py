@@ -2,7 +2,8 @@
 variable (``zh``), the English label of the charted ones (``en``; otherwise the Vensim name), and
 the variables and outcomes whose dimensionless value is a share (``shares``, shown in per cent).
 See :func:`sim.present.figures.diagrams.variable_labels` and :func:`sim.present.labels.variable_label`
-for the order in which the project's other bilingual labels are used."""
+for the order in which the project's other bilingual labels are used. Any key but those of
+:data:`SECTIONS` is refused."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from sim.errors import ModelError
 from sim.model.declarations.parameters import load_parameters
 from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS
-from sim.model.declarations.yamlio import read_yaml, require_mapping
+from sim.model.declarations.yamlio import check_keys, read_yaml, require_mapping
+
+#: the sections of model/labels.yaml
+SECTIONS = ("zh", "en", "shares")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ def load_labels(path: Path | str | None = None) -> VariableLabels:
 @lru_cache(maxsize=8)
 def _load(path: Path, _mtime: float) -> VariableLabels:
     raw = require_mapping(read_yaml(path, ModelError), str(path), ModelError)
+    check_keys(raw, SECTIONS, str(path), ModelError)
     shares = raw.get("shares") or []
     if not isinstance(shares, list) or not all(isinstance(s, str) for s in shares):
         raise ModelError(f"{path}: shares: {shares!r} is not a list of variable names")

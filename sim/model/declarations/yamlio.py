@@ -15,6 +15,9 @@ uncertainty) goes through :func:`read_yaml`, which
 - reads scalars by the YAML 1.2 core schema: ``1e2`` and ``1.5E-3`` are numbers, ``yes``/``no``/
   ``on``/``off`` stay text, ``0o17``/``0x1F`` are integers, ``1_000`` and ``1:30`` are text.
 
+A reader then refuses a key it does not know with :func:`check_keys` (its allowed keys declared
+once, as a tuple beside it), so that a misspelt key is an error, never silently ignored.
+
 Each refusal names its own reason. Errors are the caller's :class:`~sim.errors.PlanSimError`
 subclass; values in messages are shown as short excerpts (:func:`sim.errors.excerpt`).
 """
@@ -22,10 +25,12 @@ subclass; values in messages are shown as short excerpts (:func:`sim.errors.exce
 from __future__ import annotations
 
 import copy
+import difflib
 import numbers
 import os
 import re
 import stat
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -338,3 +343,26 @@ def require_mapping(value: Any, where: str, error: type[PlanSimError]) -> dict:
 def is_number(value: Any) -> bool:
     """A real number (Python or NumPy), not a bool (NumPy's bool is no ``numbers.Real``)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def suggest(name: Any, allowed: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the one of ``allowed`` closest to ``name`` (difflib, ratio at
+    least 0.6), else ``""``. A name more than three times as long as the longest allowed one
+    cannot reach that ratio, so it is not compared (a huge key costs nothing)."""
+    text = name if isinstance(name, str) else excerpt(name, quote=False)
+    if len(text) > 3 * max(map(len, allowed), default=0):
+        return ""
+    close = difflib.get_close_matches(text, list(allowed), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def check_keys(mapping: Mapping, allowed: Sequence[str], where: str,
+               error: type[PlanSimError]) -> None:
+    """Raise ``error`` if ``mapping`` has a key outside ``allowed`` (the first such key in the
+    file's order): ``"{where}: unknown key 'plan_valeu'; did you mean 'plan_value'? allowed keys:
+    variable, kind, ..."``. The key is shown as a short excerpt (:func:`sim.errors.excerpt`)."""
+    for key in mapping:
+        if not (isinstance(key, str) and key in allowed):
+            hint = suggest(key, allowed)
+            raise error(f"{where}: unknown key {excerpt(key)}{hint}{' ' if hint else '; '}allowed "
+                        f"keys: {', '.join(allowed)}")
