@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@# the model parsed and its kernel compiled into the user's cache once, at install time, so
-	@# the first command on a new machine starts warm (sim.simulate.warm_cache)
-	$(BIN)/python -c 'from sim.simulate import warm_cache; warm_cache()'
+	@# the model parsed and the kernels the first commands need (run, uncertainty, brief, explore,
+	@# diagram) compiled into the user's cache once, at install time, so the first command on a
+	@# new machine starts warm (sim.api.warm_start)
+	$(BIN)/python -c 'from sim.api import warm_start; warm_start()'
 	touch $(STAMP)
 
 # Graphviz (`dot`) lays out the sketch and draws the diagrams (plansim diagram); Pango and

@@ -24,11 +24,13 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from sim import paths
 from sim.analysis.decisions.discover import boxes_frame
 from sim.analysis.decisions.discover import discover as _discover
 from sim.analysis.decisions.returns import returns_table
 from sim.analysis.decisions.what_it_takes import conditioned_ensemble
 from sim.analysis.decisions.what_it_takes import what_it_takes as _wit
+from sim.analysis.diagnostics.loops import calibrated_polarities
 from sim.analysis.ensembles import conditioning as cond
 from sim.analysis.ensembles.bounds import DEFAULT_SEED, check_samples
 from sim.analysis.ensembles.conditioning_settings import load_conditioning
@@ -41,12 +43,14 @@ from sim.analysis.outcomes.targets import derived_variables, target_table
 from sim.analysis.sensitivity import compute_indices, get_method
 from sim.analysis.sensitivity.shapley import player_labels
 from sim.dims import SAMPLE, scenario_runs, stack_scenarios
+from sim.engine import BACKGROUND_COMPILE
+from sim.engine.kernel import PARALLEL_MIN
 from sim.engine.timeloop import one_sample
 from sim.model.declarations.history import load_history
 from sim.model.declarations.targets import Targets, load_targets
 from sim.present.tabular.catalogue import lever_table
 from sim.scenarios import Scenario, list_scenarios, load_scenario
-from sim.simulate import Simulator
+from sim.simulate import Simulator, warm_cache
 
 
 @lru_cache(maxsize=2)
@@ -326,3 +330,28 @@ def discover(scenario: Scenario | str | Path = "plan", targets: tuple[str, ...] 
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     return boxes_frame(_discover(conditioned_ensemble(sc, samples=samples, seed=seed),
                                  targets))
+
+
+def warm_start(scenarios: Sequence[str] = paths.DEFAULT_SCENARIOS) -> None:
+    """Fill the user's caches with what a user's first commands compile, so none of them
+    starts cold; ``make setup`` runs it once after installing. Each step is the command's own
+    code, compiling in this process (no background compile left behind):
+
+    - ``plansim run``: the default scenarios' runs (:func:`sim.simulate.warm_cache`: the
+      ``.mdl`` parsed, the serial kernel of each scenario);
+    - ``uncertainty``, ``brief``, ``explore``'s band, what-it-takes: an ensemble of the same
+      scenarios, large enough (:data:`~sim.engine.kernel.PARALLEL_MIN` samples) to run on the
+      parallel kernel, which compiles apart from the serial one;
+    - ``diagram``: the loop polarities measured on the calibrated run (a kernel of its own:
+      the runs pin the causes of each link).
+
+    Every entry is an ordinary signed cache entry keyed by the model's bytes and the engine's
+    code (an edit makes it stale; it is then made again by the first command that needs it).
+    Not part of the notebook API (``__all__``): ``make setup`` calls it."""
+    warm_cache(scenarios)
+    was, BACKGROUND_COMPILE["on"] = BACKGROUND_COMPILE["on"], False   # compiled here
+    try:
+        uncertainty(*scenarios, samples=PARALLEL_MIN, conditioned=False)
+        calibrated_polarities()
+    finally:
+        BACKGROUND_COMPILE["on"] = was

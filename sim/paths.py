@@ -34,7 +34,7 @@ UNCERTAINTY_FILE = SCENARIO_DIR / "uncertainty.yaml"
 FORECASTS_DIR = ROOT / "forecasts"
 DEFAULT_OUT = Path("out")
 #: the scenarios ``plansim run`` runs when none is named (and ``make setup`` prepares the cache
-#: for: :func:`sim.simulate.warm_cache`)
+#: for: :func:`sim.api.warm_start`)
 DEFAULT_SCENARIOS = ("baseline", "plan")
 
 #: a name that can name a result folder (a scenario id, "compare", ...): letters (any script),

@@ -3,19 +3,25 @@ equal N separate PySD runs (relative tolerance 1e-9). The batch engine here is i
 kernel (the default where it compiles; tests/test_kernel_agreement.py checks the kernel
 against the numpy path to 1e-12).
 
-At the model's own step (1/32 year) PySD's run of every scenario file is a stored file
-(model/reference, ``plansim regen reference``; a PySD run there takes about half a minute): the
-engine is compared with them once their fingerprint says they are PySD's runs of the model,
-inputs and code as they are now. The samples run PySD here, at 1/8 year."""
+PySD is not run here: at the model's own step (1/32 year) a PySD run takes about half a minute,
+so PySD's runs of every scenario file and of the sampled cases (the samples of one seeded draw
+of assumptions, ``SAMPLED``) are stored files (model/reference, ``plansim regen reference``):
+the engine is compared with them once their fingerprint says they are PySD's runs of the model,
+inputs and code as they are now."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sim.analysis.diagnostics.reference import read_reference, scenario_ids, stale_reason
-from sim.model.declarations.parameters import load_parameters
-from sim.scenarios import load_scenario
+from sim.analysis.diagnostics.reference import (
+    SAMPLED,
+    read_reference,
+    sample_draws,
+    sampled_ids,
+    scenario_ids,
+    stale_reason,
+)
 from sim.simulate import Simulator
 
 RTOL = 1e-9
@@ -48,32 +54,31 @@ def _assert_same(a, b, label):
     assert worst[1] <= 1.0, f"{label}: {worst[0]} differs beyond rtol {RTOL}"
 
 
-#: the samples below are compared with live PySD runs at 1/8 year: the same equations on every
-#: step, in a quarter of the time of PySD's run at the model's own step (1/32 year); every
-#: scenario file is compared at the model's step with PySD's stored run of it (model/reference)
-COARSE_STEP = 0.125
-
-
-@pytest.mark.parametrize("sid", scenario_ids())
-def test_single_run_equals_pysds_stored_run_at_the_model_step(batch, fingerprinter, sid):
+def _fail_if_stale(sid, fingerprinter):
     why = stale_reason(sid, simulator=fingerprinter)
     if why:
         pytest.fail(f"{sid}: PySD's stored run is stale ({why}); run `make regen` (or "
                     f"`plansim regen reference`) and commit model/reference", pytrace=False)
+
+
+@pytest.mark.parametrize("sid", scenario_ids())
+def test_single_run_equals_pysds_stored_run_at_the_model_step(batch, fingerprinter, sid):
+    _fail_if_stale(sid, fingerprinter)
     _assert_same(batch.run(sid), read_reference(sid), sid)
 
 
-def test_n_samples_equal_n_pysd_runs(batch):
-    pysd = Simulator("pysd")   # loaded only here: the stored runs need no PySD
-    params = load_parameters()
-    rng = np.random.default_rng(20240101)
-    chosen = list(params.assumptions.values())[:4]
-    n = 2
-    draws = {a.id: rng.uniform(a.min, a.max, n) for a in chosen}
-    plan = load_scenario("plan")
-    many = batch.run(plan, assumptions=draws, time_step=COARSE_STEP)
-    assert many.sizes["sample"] == n
-    for i in range(n):
-        one = pysd.run(plan, assumptions={k: float(v[i]) for k, v in draws.items()},
-                       time_step=COARSE_STEP)
-        _assert_same(many.isel(sample=[i]).assign_coords(sample=[0]), one, f"sample {i}")
+def test_n_samples_equal_pysds_stored_runs_of_the_sampled_cases(batch, fingerprinter):
+    """One batch run of the draw's n samples at the model's step; sample i is PySD's run of
+    the scenario with sample i's assumption values (the stored sampled case i)."""
+    ids = sampled_ids()
+    for sid in ids:
+        _fail_if_stale(sid, fingerprinter)
+    many = batch.run(SAMPLED.scenario, assumptions=sample_draws())
+    assert many.sizes["sample"] == len(ids) == SAMPLED.n >= 2
+    stored = [read_reference(sid) for sid in ids]
+    # the samples differ beyond the tolerance, so no sample passes by matching another's run
+    a, b = stored[0], stored[1]
+    assert max(np.max(np.abs(a[v].values - b[v].values) / (ATOL + RTOL * np.abs(b[v].values)))
+               for v in b.data_vars) > 1.0
+    for i, sid in enumerate(ids):
+        _assert_same(many.isel(sample=[i]).assign_coords(sample=[0]), stored[i], sid)

@@ -21,6 +21,10 @@ from sim.analysis.forecasts.backtest import (
 )
 from sim.errors import ForecastError
 
+# the tests share tiny models' compiled kernels: on one worker each is compiled once (two
+# workers starting a file's tests together would each compile it)
+pytestmark = pytest.mark.xdist_group("backtest-kernel")
+
 TINY = """{UTF-8}
 firms = INTEG(births - exits, 500)
 ~ firms ~ |

@@ -25,6 +25,20 @@ def computed():
                             samples=SAMPLES, seed=7)
 
 
+@pytest.fixture(scope="module")
+def page_of(computed):
+    """The brief's page in a language, rendered once for the tests that read it (rendering
+    draws its charts: about a second a page); ``render_html`` is a function of the brief."""
+    pages: dict[str, str] = {}
+
+    def page(lang: str) -> str:
+        if lang not in pages:
+            pages[lang] = bp.render_html(computed, lang)
+        return pages[lang]
+
+    return page
+
+
 def expected_strings(b, lang):
     """Indicator names and P(met) figures the page must carry."""
     probs = b.uncertainty["plan"].probabilities
@@ -53,8 +67,8 @@ def external_references(page: str) -> list[str]:
 
 @pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_html_is_self_contained_and_carries_names_and_probabilities(computed, lang):
-    page = bp.render_html(computed, lang)
+def test_html_is_self_contained_and_carries_names_and_probabilities(computed, page_of, lang):
+    page = page_of(lang)
     assert external_references(page) == []
     assert "<svg" in page
     assert '<a href="http' in page   # the data sources' addresses, as links
@@ -131,8 +145,8 @@ def test_attribution_is_the_library_call_and_adds_up_to_the_central_change(compu
 
 @pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_page_carries_the_waterfall_section(computed, lang):
-    page = bp.render_html(computed, lang)
+def test_page_carries_the_waterfall_section(computed, page_of, lang):
+    page = page_of(lang)
     ref = computed.reference.label(lang)
     head = bt.word("waterfall", lang, scenario=computed.scenarios[0].label(lang), ref=ref)
     assert html.escape(head) in page
@@ -142,12 +156,12 @@ def test_page_carries_the_waterfall_section(computed, lang):
 
 @pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_page_shows_the_declared_caveats_in_its_language(computed, lang):
+def test_page_shows_the_declared_caveats_in_its_language(computed, page_of, lang):
     """The caveats section holds every caveat of model/caveats.yaml in the page's language
     (Markdown bold and code rendered), and none in the other language."""
     from sim.model.declarations.caveats import load_caveats
 
-    page = bp.render_html(computed, lang)
+    page = page_of(lang)
     head = html.escape(bt.word("caveats", lang))
     section = page[page.index(head):page.index(html.escape(bt.word("sources", lang)))]
     declared = load_caveats()
@@ -195,7 +209,7 @@ def pdf_text(path):
 @pytest.mark.xdist_group("brief-computed")
 @pytest.mark.skipif(not bp.pdf_available(), reason="WeasyPrint (and Pango) not installed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, tmp_path, lang):
+def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, page_of, tmp_path, lang):
     """The printed page: the headline, the findings, each scenario's lever changes, the
     names and P(met) figures, the waterfall's heading; no text below 7 pt, none running out
     of its table cell or off the page (WeasyPrint's layout boxes)."""
@@ -203,7 +217,7 @@ def test_pdf_carries_headline_findings_levers_and_prints_cleanly(computed, tmp_p
 
     from tests.textcheck import page_problems
 
-    page = bp.render_html(computed, lang)
+    page = page_of(lang)
     document = HTML(string=page).render()
     assert page_problems(document) == []
     path = tmp_path / f"b_{lang}.pdf"
@@ -243,13 +257,13 @@ def test_charts_print_at_seven_points_or_more_without_text_problems(computed, la
 
 
 @pytest.mark.xdist_group("brief-computed")
-def test_the_page_embeds_the_font_subset_it_uses(computed):
+def test_the_page_embeds_the_font_subset_it_uses(computed, page_of):
     import base64
     import io
 
     from fontTools.ttLib import TTFont
 
-    page = bp.render_html(computed, "zh")
+    page = page_of("zh")
     data = re.search(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", page)[1]
     font = TTFont(io.BytesIO(base64.b64decode(data)))
     cmap = font.getBestCmap()
@@ -260,7 +274,7 @@ def test_the_page_embeds_the_font_subset_it_uses(computed):
 
 @pytest.mark.xdist_group("brief-computed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_table_of_changes_marks_the_levers_the_plan_gives_no_figure_for(computed, lang):
+def test_table_of_changes_marks_the_levers_the_plan_gives_no_figure_for(computed, page_of, lang):
     """The plan's table of changes marks exactly the levers declared ``plan_value: assumed``
     in model/parameters.yaml (fiscal budget, innovation vouchers, broker training places),
     each once, on its first row, and the page carries it."""
@@ -274,7 +288,7 @@ def test_table_of_changes_marks_the_levers_the_plan_gives_no_figure_for(computed
     assert marked == {label(levers[lid].label, lang) for lid in
                       ("fiscal_budget", "innovation_vouchers", "broker_training_places")}
     assert len(named) == len({c.lever for c in changes}) > len(marked)
-    page = bp.render_html(computed, lang)
+    page = page_of(lang)
     assert page.count(html.escape(mark)) >= len(marked)
 
 

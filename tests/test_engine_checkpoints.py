@@ -14,6 +14,10 @@ from inline_mdl import control_section
 from sim.engine import checkpoints as cp
 from sim.engine import compile_model
 
+# the tests share tiny models' compiled kernels: on one worker each is compiled once (two
+# workers starting a file's tests together would each compile it)
+pytestmark = pytest.mark.xdist_group("checkpoints-kernel")
+
 pytest.importorskip("numba")
 
 MODEL = """{UTF-8}

@@ -16,6 +16,10 @@ from sim.analysis.estimation.calibration_settings import Break, Sampler, Setting
 from sim.errors import CalibrationError, ModelError
 from sim.model.declarations.history import COLUMNS, load_history
 
+# the tests share tiny models' compiled kernels: on one worker each is compiled once (two
+# workers starting a file's tests together would each compile it)
+pytestmark = pytest.mark.xdist_group("estimation-kernel")
+
 TINY = """{UTF-8}
 firms = INTEG(births, 100)
 ~ firms ~ |

@@ -75,10 +75,10 @@ def test_uncertainty_prints_its_tables_before_any_file(tmp_path, monkeypatch, ca
 
 
 def test_warm_cache_runs_the_default_scenarios_compiling_in_process(monkeypatch):
-    """``make setup`` fills the cache the first command reads: the default scenarios of
-    ``plansim run`` on the batch engine, the kernel compiled in this process (no background
-    process left behind); the entries are the ordinary signed ones (their trust: tests of
-    sim.engine.cache and sim.engine.kernel_cache)."""
+    """The first step of ``make setup``'s warm start: the default scenarios of ``plansim run``
+    on the batch engine, the kernel compiled in this process (no background process left
+    behind); the entries are the ordinary signed ones (their trust: tests of sim.engine.cache
+    and sim.engine.kernel_cache)."""
     import sim.simulate
     from sim import paths
     from sim.engine import BACKGROUND_COMPILE
@@ -93,6 +93,29 @@ def test_warm_cache_runs_the_default_scenarios_compiling_in_process(monkeypatch)
     sim.simulate.warm_cache()
     assert calls == [("batch", sc, False) for sc in paths.DEFAULT_SCENARIOS]
     assert BACKGROUND_COMPILE["on"] is True                  # restored
+
+
+def test_setup_warms_what_the_first_commands_compile(monkeypatch):
+    """``make setup`` runs :func:`sim.api.warm_start` once after installing: the default
+    scenarios' runs, then their ensemble on the parallel kernel (``uncertainty``, ``brief``,
+    ``explore``'s band: at least PARALLEL_MIN samples, or the serial kernel would run) and
+    the loop polarities (``diagram``), each compiling in this process."""
+    import sim.api
+    from sim import paths
+    from sim.engine import BACKGROUND_COMPILE
+    from sim.engine.kernel import PARALLEL_MIN
+
+    calls = []
+    monkeypatch.setattr(sim.api, "warm_cache", lambda scs: calls.append(("runs", tuple(scs))))
+    monkeypatch.setattr(sim.api, "uncertainty", lambda *scs, samples, conditioned: calls.append(
+        ("ensemble", scs, samples >= PARALLEL_MIN, BACKGROUND_COMPILE["on"])))
+    monkeypatch.setattr(sim.api, "calibrated_polarities", lambda: calls.append(
+        ("loops", BACKGROUND_COMPILE["on"])))
+    monkeypatch.setitem(BACKGROUND_COMPILE, "on", True)
+    sim.api.warm_start()
+    assert calls == [("runs", paths.DEFAULT_SCENARIOS),
+                     ("ensemble", paths.DEFAULT_SCENARIOS, True, False), ("loops", False)]
+    assert BACKGROUND_COMPILE["on"] is True                  # restored
     makefile = (paths.ROOT / "Makefile").read_text()
     install = makefile[makefile.index("$(STAMP): pyproject.toml"):makefile.index("touch $(STAMP)")]
-    assert "warm_cache()" in install
+    assert "from sim.api import warm_start; warm_start()" in install

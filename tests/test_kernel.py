@@ -129,7 +129,9 @@ def test_lookups_of_time_in_shared_tables_are_evaluated_once_per_call(stock_mode
     assert "TL[_i, 0] = _lookup(LX[" in shared.text
     own = src(frozenset({"ly_budget_table"}))  # a table that differs by sample: not hoisted
     assert "TL[_i" not in own.text.split("def _on_grid")[0]
-    n = 20
+    # fewer than PARALLEL_MIN: the serial kernel, quicker to compile (the parallel one reading
+    # shared tables is checked on the real model's 50 samples, tests/test_kernel_agreement.py)
+    n = 8
     rng = np.random.default_rng(5)
     for p in ({"budget_table": rng.uniform(0, 5, (n, 4))}, {"budget_table": [1.0, 0, 2, 3]}):
         for reporting in ("instant", "calendar"):

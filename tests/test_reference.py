@@ -3,11 +3,13 @@
 A tiny model with one series lever (a lookup of Time) and one assumption stands in for the
 project: its `baseline` and `plan` are written, read back and checked against a live PySD run;
 a changed `.mdl`, scenario or PySD version makes a file stale with a reason; a missing file or
-one without a fingerprint is stale.
+one without a fingerprint is stale. A sampled case (the plan with one sample of the seeded draw
+of its one assumption) is stored and read back the same way, and another draw makes it stale.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import numpy as np
@@ -16,9 +18,13 @@ import pytest
 from sim import paths
 from sim.analysis.diagnostics import reference
 from sim.analysis.diagnostics.reference import (
+    case,
     read_reference,
+    reference_ids,
     reference_path,
     reference_text,
+    sample_draws,
+    sampled_ids,
     scenario_ids,
     stale_reason,
 )
@@ -125,6 +131,40 @@ def test_the_written_reference_reads_back_as_pysds_run(tiny):
         "variable", *sorted(live.data_vars)]
 
 
+def test_a_sampled_case_reads_back_as_pysds_run_and_another_draw_makes_it_stale(
+        tiny, monkeypatch):
+    ids = sampled_ids()
+    assert ids == ["plan-sample-0", "plan-sample-1"]
+    assert reference_ids() == ["baseline", "plan", *ids]
+    draws = sample_draws()                       # the tiny model declares one assumption
+    assert list(draws) == ["share"] and draws["share"].shape == (2,)
+    sc = case(ids[1])
+    assert sc.id == ids[1] and sc.assumptions["share"] == draws["share"][1] != 0.4
+    assert sc.levers == case("plan").levers
+    _write(ids[1])
+    pysd = Simulator("pysd")
+    stored, live = read_reference(ids[1]), pysd.run(sc)
+    np.testing.assert_array_equal(stored.time.values, live.time.values)
+    assert set(stored.data_vars) == set(live.data_vars) >= {"fund", "spending"}
+    for v in live.data_vars:
+        np.testing.assert_array_equal(stored[v].values, live[v].values, err_msg=v)
+    # the drawn share reached PySD (not the plan's 0.4)
+    assert not np.array_equal(stored["spending"].values, pysd.run("plan")["spending"].values)
+    assert stale_reason(ids[1]) == ""
+    assert "# scenario: plan-sample-1" in reference_path(ids[1]).read_text(encoding="utf-8")
+    monkeypatch.setattr(reference, "SAMPLED",
+                        dataclasses.replace(reference.SAMPLED, seed=reference.SAMPLED.seed + 1))
+    assert stale_reason(ids[1]) == ("written before a change of the scenario's inputs "
+                                    "(levers, assumptions or calibrated values)")
+
+
+def test_a_scenario_file_with_a_sampled_case_id_is_refused(tiny):
+    (tiny / "scenarios" / "plan-sample-1.yaml").write_text(SCENARIO_FILES["plan"],
+                                                           encoding="utf-8")
+    with pytest.raises(ModelError, match="plan-sample-1 have the id of a sampled case"):
+        reference_ids()
+
+
 @pytest.mark.parametrize("edit, said, not_said", [
     (lambda d: (d / "scenarios" / "plan.yaml").write_text(
         SCENARIO_FILES["plan"].replace("2017: 7", "2017: 8"), encoding="utf-8"),
@@ -166,12 +206,13 @@ def test_regen_writes_the_stale_references_and_check_then_passes(tiny, capsys):
     assert main(["regen", "--check", "reference", "-q"]) == 1
     out = capsys.readouterr().out
     assert scenario_ids() == ["baseline", "plan"]                 # every scenario file
-    assert all(f"reference: STALE: {reference_path(s)}: missing" in out
-               for s in scenario_ids()), out
+    ids = reference_ids()                               # and the sampled cases
+    assert ids == [*scenario_ids(), *sampled_ids()] and len(ids) == 4
+    assert all(f"reference: STALE: {reference_path(s)}: missing" in out for s in ids), out
     assert not (tiny / "reference").exists()
     assert main(["regen", "reference", "-q"]) == 0
-    assert "2 file(s) or block(s) rewritten" in capsys.readouterr().out
-    before = {s: reference_path(s).read_bytes() for s in scenario_ids()}
+    assert "4 file(s) or block(s) rewritten" in capsys.readouterr().out
+    before = {s: reference_path(s).read_bytes() for s in ids}
     assert main(["regen", "--check", "reference", "-q"]) == 0
     assert main(["regen", "reference", "-q"]) == 0      # current: left byte for byte
-    assert {s: reference_path(s).read_bytes() for s in scenario_ids()} == before
+    assert {s: reference_path(s).read_bytes() for s in ids} == before

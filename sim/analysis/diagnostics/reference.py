@@ -2,10 +2,18 @@
 time step.
 
 A PySD run of the model at its TIME STEP takes about half a minute, so the runs of
-:func:`scenario_ids` (every scenario file of the project) are a committed generated file each (``model/reference/pysd-<id>.csv``,
+:func:`reference_ids` are a committed generated file each (``model/reference/pysd-<id>.csv``,
 :func:`reference_path`), written by ``plansim regen reference`` and read by
 tests/test_agreement.py, which compares the batch engine with them (as the conformance tests
-compare it with Vensim's output).
+compare it with Vensim's output). They are the runs of
+
+- every scenario file of the project (:func:`scenario_ids`);
+- the sampled cases (:func:`sampled_ids`): the samples of one seeded draw of assumptions,
+  :data:`SAMPLED`, each a scenario of its own (:func:`sampled_cases`, ``<scenario>-sample-<i>``:
+  the scenario with sample ``i``'s assumption values), so that one batch run of the draw
+  (:func:`sample_draws`, the same numbers) is compared sample by sample with PySD.
+
+:func:`case` resolves an id of either kind to its scenario.
 
 A file is text: ``#`` lines holding its fingerprint (``# key: value``), then a CSV with one row
 per variable (sorted by name) and one column per calendar row of the run (the Dataset
@@ -16,9 +24,11 @@ The fingerprint says what the run was made from, and is computed without running
 
 - ``mdl_sha256``: the ``.mdl``'s bytes;
 - ``inputs_sha256``: the scenario's engine inputs (:meth:`~sim.simulate.Simulator.inputs`:
-  levers, assumptions, the calibrated values; their float64 bytes). The inputs come from the
-  numpy path (the ``.mdl`` trajectory of a lever a scenario changes from some year is read
-  from a run of the model, and PySD's lookups can differ from the engine's in the last bit);
+  levers, assumptions, the calibrated values; their float64 bytes; a sampled case's drawn
+  values are its assumptions, so a change of the draw or of an assumption's range makes it
+  stale). The inputs come from the numpy path (the ``.mdl`` trajectory of a lever a scenario
+  changes from some year is read from a run of the model, and PySD's lookups can differ from
+  the engine's in the last bit);
   :func:`reference_text` checks that PySD was given the same inputs to 1e-12;
 - ``rates_sha256``: the variables whose calendar row is a year's mean (the rest are levels);
 - ``code_sha256``: the source of the modules that turn inputs into PySD's calendar rows
@@ -33,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +54,7 @@ from sim import paths
 from sim.dims import RUN_DIMS, SAMPLE
 from sim.errors import ModelError
 from sim.model.cache.diskcache import package_version
+from sim.model.declarations.parameters import load_parameters
 from sim.scenarios.loader import Scenario, list_scenarios, load_scenario
 from sim.simulate import Simulator
 
@@ -65,6 +77,11 @@ CHANGED = {
 _TITLE = ("PySD's run of the scenario {id!r} at the model's own time step, one row per "
           "variable, one column per calendar row; written by `plansim regen reference` "
           "(sim.analysis.diagnostics.reference), not by hand")
+_SAMPLE_TITLE = ("PySD's run of {id!r}: the scenario {scenario!r} with sample {i} of the {n} "
+                 "samples of the seeded draw of assumptions (SAMPLED: seed {seed}, the first "
+                 "{k} declared assumptions, each uniform within its range), at the model's own "
+                 "time step, one row per variable, one column per calendar row; written by "
+                 "`plansim regen reference` (sim.analysis.diagnostics.reference), not by hand")
 
 Say = Callable[[str], None]
 
@@ -73,6 +90,70 @@ def scenario_ids() -> list[str]:
     """The scenarios whose PySD run at the model's step is stored: every scenario file of the
     project (``scenarios/*.yaml``), so each is compared with PySD at the model's own step."""
     return [p.stem for p in list_scenarios()]
+
+
+@dataclass(frozen=True)
+class SampleDraw:
+    """A seeded draw of assumption values laid over one scenario: the first ``assumptions``
+    declared assumptions (model/parameters.yaml), each drawn uniform within its min..max,
+    ``n`` values each (in declared order) from ``numpy.random.default_rng(seed)``."""
+
+    scenario: str
+    n: int
+    seed: int
+    assumptions: int
+
+
+#: the draw whose samples are stored as PySD runs (the sampled cases); tests/test_agreement.py
+#: runs the batch engine once with its ``n`` samples and compares sample i with case i
+SAMPLED = SampleDraw(scenario="plan", n=2, seed=20240101, assumptions=4)
+#: the id of sample ``i`` of the draw over ``scenario``
+SAMPLE_ID = "{scenario}-sample-{i}"
+
+
+def sample_draws() -> dict[str, np.ndarray]:
+    """The draw :data:`SAMPLED` as the batch engine takes it: ``{assumption id: array of n}``."""
+    d = SAMPLED
+    chosen = list(load_parameters().assumptions.values())[:d.assumptions]
+    rng = np.random.default_rng(d.seed)
+    return {a.id: rng.uniform(a.min, a.max, d.n) for a in chosen}
+
+
+def sampled_ids() -> list[str]:
+    """The ids of the sampled cases, sample 0 first."""
+    return [SAMPLE_ID.format(scenario=SAMPLED.scenario, i=i) for i in range(SAMPLED.n)]
+
+
+def sampled_cases() -> list[Scenario]:
+    """The sampled cases, one per sample of :data:`SAMPLED`: its scenario with that sample's
+    assumption values (:func:`sample_draws`), under the id :func:`sampled_ids` gives."""
+    base, draws = load_scenario(SAMPLED.scenario), sample_draws()
+    return [base.with_assumptions({k: float(v[i]) for k, v in draws.items()}, id=cid)
+            for i, cid in enumerate(sampled_ids())]
+
+
+def reference_ids() -> list[str]:
+    """Every stored run: the scenario files, then the sampled cases."""
+    files, cases = scenario_ids(), sampled_ids()
+    clash = sorted(set(files) & set(cases))
+    if clash:
+        raise ModelError(f"scenario file(s) {', '.join(clash)} have the id of a sampled case "
+                         f"({SAMPLE_ID}); rename them")
+    return files + cases
+
+
+def case(case_id: str) -> Scenario:
+    """The scenario whose run ``case_id`` stores: a sampled case, else the scenario file."""
+    ids = sampled_ids()
+    return sampled_cases()[ids.index(case_id)] if case_id in ids else load_scenario(case_id)
+
+
+def _title(case_id: str) -> str:
+    ids = sampled_ids()
+    if case_id not in ids:
+        return _TITLE.format(id=case_id)
+    return _SAMPLE_TITLE.format(id=case_id, scenario=SAMPLED.scenario, i=ids.index(case_id),
+                                n=SAMPLED.n, seed=SAMPLED.seed, k=SAMPLED.assumptions)
 
 
 def reference_path(scenario_id: str) -> Path:
@@ -91,7 +172,7 @@ def _engine(simulator: Simulator | None, engine: str) -> Simulator:
 
 
 def _scenario(scenario: Scenario | str) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return scenario if isinstance(scenario, Scenario) else case(scenario)
 
 
 def inputs_hash(inputs: Mapping[str, object]) -> str:
@@ -156,7 +237,7 @@ def reference_text(scenario: Scenario | str, simulator: Simulator | None = None,
     if say:
         say(f"running PySD: scenario {sc.id!r} at the model's own step")
     ds = pysd.run(sc)
-    lines = ["# " + _TITLE.format(id=sc.id)]
+    lines = ["# " + _title(sc.id)]
     lines += [f"# {k}: {v}" for k, v in fingerprint(sc, ours).items()]
     lines.append(",".join(["variable", *map(repr, ds.time.values.astype(float).tolist())]))
     for name in sorted(ds.data_vars):
@@ -199,7 +280,7 @@ def stale_reason(scenario: Scenario | str, path: Path | str | None = None,
 
 
 def read_reference(scenario_id: str, path: Path | str | None = None) -> xr.Dataset:
-    """The stored run of ``scenario_id``, shaped as :meth:`Simulator.run` returns it (dims
+    """The stored run of ``scenario_id`` (a scenario file or a sampled case), shaped as :meth:`Simulator.run` returns it (dims
     ``("sample", "time")``, one sample); check it with :func:`stale_reason` first."""
     path = Path(path or reference_path(scenario_id))
     if not path.is_file():

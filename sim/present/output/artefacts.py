@@ -10,8 +10,9 @@ Each artefact is made from declarations and from the artefacts before it; ``plan
    with the draws, no longer matches its inputs);
 3. ``schema``: ``scenarios/schema.json`` (levers, their units, the calibrated baseline);
 4. ``diagrams``: ``model/diagrams`` (Graphviz sources and SVG; polarities on the calibrated run);
-5. ``reference``: ``model/reference``, PySD's runs of the model at its own step that
-   tests/test_agreement.py holds the batch engine to (:mod:`sim.analysis.diagnostics.reference`;
+5. ``reference``: ``model/reference``, PySD's runs of the model at its own step (every scenario
+   file and the sampled cases of one seeded draw of assumptions) that tests/test_agreement.py
+   holds the batch engine to (:mod:`sim.analysis.diagnostics.reference`;
    PySD runs only when a file's fingerprint, the .mdl, the scenario's inputs with the calibrated
    values, the code and PySD's version, no longer matches);
 6. ``docs``: the generated blocks of the READMEs (every number, the loop tables).
@@ -126,16 +127,16 @@ def _diagrams(write: bool, say: Say) -> list[str]:
 def _reference(write: bool, say: Say) -> list[str]:
     # lazy: pulls pandas, xarray, the simulator (420 ms)
     from sim.analysis.diagnostics.reference import (
+        reference_ids,
         reference_path,
         reference_text,
-        scenario_ids,
         stale_reason,
     )
     from sim.simulate import Simulator
 
     say("fingerprinting PySD's reference runs")
     sim = Simulator("numpy")
-    stale = {sid: why for sid in scenario_ids() if (why := stale_reason(sid, simulator=sim))}
+    stale = {sid: why for sid in reference_ids() if (why := stale_reason(sid, simulator=sim))}
     if write and stale:
         pysd = Simulator("pysd")
         for sid in stale:
