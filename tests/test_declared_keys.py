@@ -115,15 +115,6 @@ PARAMETER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("edit", "where", "key", "close", "allowed"), PARAMETER_CASES,
-                         ids=_ids(PARAMETER_CASES))
-def test_parameters_refuse_an_unknown_key(tmp_path, edit, where, key, close, allowed):
-    path = _parameters(tmp_path, edit)
-    with pytest.raises(ParameterError) as err:
-        parameters.load_parameters(path)
-    _says(str(err.value), path, where, key, close, allowed)
-
-
 def _says(msg: str, path, where: str, key: str, close: str | None, allowed) -> None:
     at = f"{path}: {where}: " if where else f"{path}: "
     hint = f"; did you mean '{close}'? " if close else "; "
@@ -163,17 +154,6 @@ TARGET_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("edit", "where", "key", "close", "allowed"), TARGET_CASES,
-                         ids=_ids(TARGET_CASES))
-def test_targets_refuse_an_unknown_key(tmp_path, edit, where, key, close, allowed):
-    raw = _committed(paths.TARGETS_FILE)
-    edit(raw)
-    path = _write(tmp_path, "targets.yaml", raw)
-    with pytest.raises(ModelError) as err:
-        targets.load_targets(path)
-    _says(str(err.value), path, where, key, close, allowed)
-
-
 LOOP_CASES = [
     (lambda r: _rename(r, "loops", "loop"), "", "loop", "loops", loopspec.SECTIONS),
     (lambda r: _rename(r["loops"]["R1"], "polarity", "polarty"), "loops.R1", "polarty",
@@ -183,34 +163,12 @@ LOOP_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("edit", "where", "key", "close", "allowed"), LOOP_CASES,
-                         ids=_ids(LOOP_CASES))
-def test_loops_refuse_an_unknown_key(tmp_path, edit, where, key, close, allowed):
-    raw = _committed(paths.LOOPS_FILE)
-    edit(raw)
-    path = _write(tmp_path, "loops.yaml", raw)
-    with pytest.raises(ModelError) as err:
-        loopspec.load_loops(path)
-    _says(str(err.value), path, where, key, close, allowed)
-
-
 SECTOR_CASES = [
     (lambda r: _rename(r["fiscal"], "variables", "variable"), "fiscal", "variable", "variables",
      sectors.SECTOR_KEYS),
     (lambda r: r["fiscal"]["label"].update(fr="Finances"), "fiscal.label", "fr", None, LANGS),
     (lambda r: {"sectors": dict(r), "colours": {}}, "", "colours", None, ("sectors",)),
 ]
-
-
-@pytest.mark.parametrize(("edit", "where", "key", "close", "allowed"), SECTOR_CASES,
-                         ids=_ids(SECTOR_CASES))
-def test_sectors_refuse_an_unknown_key(tmp_path, edit, where, key, close, allowed):
-    raw = _committed(paths.SECTORS_FILE)
-    raw = edit(raw) or raw
-    path = _write(tmp_path, "sectors.yaml", raw)
-    with pytest.raises(ModelError) as err:
-        sectors.load_sectors(path)
-    _says(str(err.value), path, where, key, close, allowed)
 
 
 def test_a_sector_label_is_given_once(tmp_path):
@@ -244,14 +202,30 @@ SETTINGS_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("edit", "where", "key", "close", "allowed"), SETTINGS_CASES,
-                         ids=_ids(SETTINGS_CASES))
-def test_estimation_settings_refuse_an_unknown_key(tmp_path, edit, where, key, close, allowed):
-    raw = _committed(paths.CALIBRATION_SETTINGS_FILE)
-    edit(raw)
-    path = _write(tmp_path, "calibration-settings.yaml", raw)
-    with pytest.raises(CalibrationError) as err:
-        cs.load_settings(path)
+#: each reader: its committed file (edited, then written under the same name), its loader, the
+#: error it raises and its cases (edit, where the key is, the key, the close one, allowed keys)
+READERS = {
+    "parameters": (paths.PARAMETERS_FILE, parameters.load_parameters, ParameterError,
+                   PARAMETER_CASES),
+    "targets": (paths.TARGETS_FILE, targets.load_targets, ModelError, TARGET_CASES),
+    "loops": (paths.LOOPS_FILE, loopspec.load_loops, ModelError, LOOP_CASES),
+    "sectors": (paths.SECTORS_FILE, sectors.load_sectors, ModelError, SECTOR_CASES),
+    "estimation-settings": (paths.CALIBRATION_SETTINGS_FILE, cs.load_settings, CalibrationError,
+                            SETTINGS_CASES),
+}
+CASES = [(reader, *case) for reader, (*_, cases) in READERS.items() for case in cases]
+
+
+@pytest.mark.parametrize(("reader", "edit", "where", "key", "close", "allowed"), CASES,
+                         ids=[f"{c[0]}-{i}" for c, i in zip(CASES, _ids([c[1:] for c in CASES]),
+                                                            strict=True)])
+def test_a_reader_refuses_an_unknown_key(tmp_path, reader, edit, where, key, close, allowed):
+    source, load, error, _ = READERS[reader]
+    raw = _committed(source)
+    raw = edit(raw) or raw
+    path = _write(tmp_path, source.name, raw)
+    with pytest.raises(error) as err:
+        load(path)
     _says(str(err.value), path, where, key, close, allowed)
 
 
