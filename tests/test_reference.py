@@ -216,3 +216,27 @@ def test_regen_writes_the_stale_references_and_check_then_passes(tiny, capsys):
     assert main(["regen", "--check", "reference", "-q"]) == 0
     assert main(["regen", "reference", "-q"]) == 0      # current: left byte for byte
     assert {s: reference_path(s).read_bytes() for s in ids} == before
+
+
+def test_regen_removes_a_stored_run_no_scenario_has_and_keeps_a_foreign_file(tiny, capsys):
+    """A scenario file deleted (or fewer samples drawn) leaves its stored run behind: `--check`
+    reports it, `regen` removes it. A file of that name that regen did not write (no
+    fingerprint) is reported and kept: regen stops with one message naming it."""
+    assert main(["regen", "reference", "-q"]) == 0
+    capsys.readouterr()
+    gone = reference_path("retired")
+    gone.write_bytes(reference_path("plan").read_bytes())     # once the run of a scenario file
+    assert main(["regen", "--check", "reference", "-q"]) == 1
+    assert (f"reference: STALE: {gone}: no scenario file or sampled "
+            "case has its id any more; regen removes it") in capsys.readouterr().out
+    assert main(["regen", "reference", "-q"]) == 0
+    assert not gone.exists() and all(reference_path(s).is_file() for s in reference_ids())
+    assert main(["regen", "--check", "reference", "-q"]) == 0
+    capsys.readouterr()
+    mine = reference_path("mine")
+    mine.write_text("variable,2012.0\nfund,0.0\n", encoding="utf-8")
+    assert main(["regen", "reference", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{mine}: no scenario file" in err
+    assert "did not write it (no fingerprint)" in err and mine.is_file()
+

@@ -249,6 +249,27 @@ def reference_text(scenario: Scenario | str, simulator: Simulator | None = None,
     return "\n".join(lines) + "\n"
 
 
+def orphans() -> list[Path]:
+    """Stored runs that no scenario file or sampled case has any more (a scenario file deleted
+    or renamed, fewer samples drawn): the files of :data:`~sim.paths.REFERENCE_DIR` named as
+    :func:`reference_path` names them whose id :func:`reference_ids` does not list."""
+    if not paths.REFERENCE_DIR.is_dir():
+        return []
+    prefix, suffix = paths.REFERENCE_NAME.split("{scenario}")
+    ids = set(reference_ids())
+    return sorted(p for p in paths.REFERENCE_DIR.glob(f"{prefix}*{suffix}")
+                  if p.name[len(prefix):len(p.name) - len(suffix)] not in ids)
+
+
+def written_by_regen(path: Path) -> bool:
+    """Whether ``path`` carries the fingerprint ``plansim regen reference`` writes (a file
+    without it is someone else's, which regen never removes)."""
+    try:
+        return bool(_stored(path))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _stored(path: Path) -> dict[str, str]:
     out = {}
     with path.open(encoding="utf-8") as f:

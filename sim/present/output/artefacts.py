@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim import paths
+from sim.errors import ModelError
 from sim.model.equations.graph import load_graph
 from sim.present.output.atomic import atomic_dir, atomic_write_text
 
@@ -127,21 +128,38 @@ def _diagrams(write: bool, say: Say) -> list[str]:
 def _reference(write: bool, say: Say) -> list[str]:
     # lazy: pulls pandas, xarray, the simulator (420 ms)
     from sim.analysis.diagnostics.reference import (
+        orphans,
         reference_ids,
         reference_path,
         reference_text,
         stale_reason,
+        written_by_regen,
     )
     from sim.simulate import Simulator
 
     say("fingerprinting PySD's reference runs")
+    gone = orphans()   # no scenario file or sampled case has their id any more
+    foreign = [p for p in gone if not written_by_regen(p)]
+    if write and foreign:
+        raise ModelError(f"{_rel(foreign[0])}: no scenario file or sampled case has this id and "
+                         "`plansim regen reference` did not write it (no fingerprint); move it out "
+                         f"of {_rel(paths.REFERENCE_DIR)}")
     sim = Simulator("numpy")
     stale = {sid: why for sid in reference_ids() if (why := stale_reason(sid, simulator=sim))}
     if write and stale:
         pysd = Simulator("pysd")
         for sid in stale:
             atomic_write_text(reference_path(sid), reference_text(sid, pysd, say=say))
-    return [f"{_rel(reference_path(sid))}: {why}" for sid, why in stale.items()]
+    found = ([f"{_rel(reference_path(sid))}: {why}" for sid, why in stale.items()]
+             + [f"{_rel(p)}: no scenario file or sampled case has its id any more; "
+                + ("not written by regen: move it out by hand" if p in foreign
+                   else "regen removes it")
+                for p in gone])
+    if write:
+        for path in gone:
+            say(f"removing {_rel(path)}")
+            path.unlink()
+    return found
 
 
 def _docs(write: bool, say: Say) -> list[str]:
