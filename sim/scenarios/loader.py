@@ -14,7 +14,6 @@ rule and the same validation as files.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 import numbers
@@ -31,7 +30,7 @@ from sim.errors import ScenarioError, excerpt, plain_text
 from sim.model.declarations.parameters import Parameters, load_parameters
 from sim.model.declarations.targets import load_targets
 from sim.model.declarations.words import LANGS
-from sim.model.declarations.yamlio import is_number, read_yaml
+from sim.model.declarations.yamlio import is_number, read_yaml, suggest
 
 TOP_KEYS = ("name", "description", "extends", "levers", "assumptions")
 NOT_SCENARIOS = {"uncertainty.yaml"}
@@ -148,11 +147,6 @@ def _key(key: Any, table: str, where: str) -> str:
     return key
 
 
-def _suggest(name: str, allowed) -> str:
-    close = difflib.get_close_matches(str(name), list(allowed), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def _number(value: Any, where: str, lo: float, hi: float, unit_hint: str = "") -> float:
     if not is_number(value):
         raise ScenarioError(f"{where}: {excerpt(value)} is not a number; allowed: a number in "
@@ -187,7 +181,7 @@ def _lever_value(lid: str, value: Any, params: Parameters, where: str,
         hint = ""
         if lid in params.assumptions:
             hint = "; it is an assumption: put it under 'assumptions'"
-        raise ScenarioError(f"{where}: levers.{lid}: unknown lever{hint or _suggest(lid, params.levers)}"
+        raise ScenarioError(f"{where}: levers.{lid}: unknown lever{hint or suggest(lid, params.levers)}"
                             f" (levers are listed in {params.source})")
     lever = params.levers[lid]
     key = f"{where}: levers.{lid}"
@@ -220,7 +214,7 @@ def _assumption_value(aid: str, value: Any, params: Parameters, where: str,
     if aid not in params.assumptions:
         hint = "; it is a lever: put it under 'levers'" if aid in params.levers else ""
         raise ScenarioError(f"{where}: assumptions.{aid}: unknown assumption"
-                            f"{hint or _suggest(aid, params.assumptions)}"
+                            f"{hint or suggest(aid, params.assumptions)}"
                             f" (assumptions are listed in {params.source})")
     a = params.assumptions[aid]
     if arrays:
@@ -277,7 +271,7 @@ def resolve_scenario_path(ref: str | Path, relative_to: Path | None = None, *,
         raise ScenarioError(f"{excerpt(str(ref), 120)}: an uploaded file may extend only a "
                             f"file uploaded with it or a scenario of scenarios/ ({', '.join(known)})")
     raise ScenarioError(f"{excerpt(str(ref), 300, quote=False)}: scenario file not found; known "
-                        f"scenarios: {', '.join(known)}{_suggest(Path(ref).stem, known)}")
+                        f"scenarios: {', '.join(known)}{suggest(Path(ref).stem, known)}")
 
 
 def check_id(sid: str, path: Path) -> str:
@@ -407,7 +401,7 @@ def _load_scenario(ref: str | Path, _chain: tuple[Path, ...],
     for key in raw:
         if key not in TOP_KEYS:
             raise ScenarioError(f"{path}: {excerpt(key, quote=False)}: unknown key"
-                                f"{_suggest(key, TOP_KEYS)}; allowed keys: {', '.join(TOP_KEYS)}")
+                                f"{suggest(key, TOP_KEYS)}; allowed keys: {', '.join(TOP_KEYS)}")
     name = _name(raw.get("name"), str(path))
     description = raw.get("description", "")
     if not isinstance(description, str):
