@@ -24,7 +24,6 @@ holds only the distribution's shape and the confidence grade. Loading validates 
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import numpy as np
 
 from sim.analysis.ensembles.conditioning_settings import read_uncertainty_file
 from sim.errors import UncertaintyError
+from sim.model.declarations.yamlio import suggest
 
 CONFIDENCE_GRADES = {
     "A": "high: the range is backed by Qingdao data or a figure in the plan",
@@ -204,11 +204,6 @@ class UncertaintySpec:
         return UncertaintySpec({n: self.items[n] for n in names}, self.path)
 
 
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _number(where: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise UncertaintyError(f"{where}: '{key}' is {value!r}; allowed: a finite number")
@@ -224,7 +219,7 @@ def _parse_entry(where: str, name: str, entry: Any,
     if kind not in DISTRIBUTIONS:
         raise UncertaintyError(
             f"{where}: assumptions.{name}.distribution is {kind!r}; allowed: "
-            f"{', '.join(DISTRIBUTIONS)}" + (_suggest(str(kind), list(DISTRIBUTIONS)) if kind else "")
+            f"{', '.join(DISTRIBUTIONS)}" + (suggest(str(kind), list(DISTRIBUTIONS)) if kind else "")
         )
     required, optional = DISTRIBUTIONS[kind]
     allowed = set(_COMMON_KEYS) | set(required) | set(optional)
@@ -232,7 +227,7 @@ def _parse_entry(where: str, name: str, entry: Any,
         if key not in allowed:
             raise UncertaintyError(
                 f"{where}: assumptions.{name}.{key} is not a key of a {kind} distribution; "
-                f"allowed: {', '.join(sorted(allowed))}" + _suggest(str(key), sorted(allowed))
+                f"allowed: {', '.join(sorted(allowed))}" + suggest(str(key), sorted(allowed))
             )
     if declared is not None:   # the range declared in model/parameters.yaml, unless narrowed
         entry = {"min": declared[0], "max": declared[1], **entry}
@@ -312,7 +307,7 @@ def parse_uncertainty(
         if declared is not None and name not in declared:
             raise UncertaintyError(
                 f"{path}: assumptions.{name} is not an assumption in model/parameters.yaml"
-                + _suggest(name, list(declared))
+                + suggest(name, list(declared))
                 + f"; allowed: {', '.join(declared)}"
             )
         decl = declared[name] if declared is not None else None
